@@ -1,0 +1,225 @@
+//! The envelope around an event: identity, stream, version, metadata, time.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::event::{DecodeError, Event};
+
+/// A globally unique, time-ordered event id: an [xid], 20 characters.
+///
+/// [xid]: https://github.com/rs/xid
+///
+/// ```
+/// use eventstore_core::EventId;
+/// let id = EventId::new();
+/// assert_eq!(id.to_string().len(), 20);
+/// assert_eq!(id.to_string().parse::<EventId>().unwrap(), id);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventId(xid::Id);
+
+impl EventId {
+    /// A new id, later than every id made before it in this process.
+    #[must_use]
+    #[allow(clippy::new_without_default)] // a fresh id is not a "default"
+    pub fn new() -> Self {
+        Self(xid::new())
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EventId({})", self.0)
+    }
+}
+
+/// A text that is not an xid.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not an event id (20 base32hex characters)")]
+pub struct ParseEventIdError(String);
+
+impl FromStr for EventId {
+    type Err = ParseEventIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse()
+            .map(Self)
+            .map_err(|_| ParseEventIdError(s.to_owned()))
+    }
+}
+
+/// Who and what caused an event: stored beside it, never part of its body.
+///
+/// ```
+/// use eventstore_core::Metadata;
+/// let m = Metadata::default()
+///     .correlation_id("transfer-7")
+///     .causation_id("evt-1")
+///     .actor("alice")
+///     .with("channel", "web");
+/// assert_eq!(m.extra["channel"], "web");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// Groups every event of one business process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// The id of the event or command that caused this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<String>,
+    /// The user or service that issued the command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Free key/values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+}
+
+impl Metadata {
+    /// Sets the correlation id.
+    #[must_use]
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the causation id.
+    #[must_use]
+    pub fn causation_id(mut self, id: impl Into<String>) -> Self {
+        self.causation_id = Some(id.into());
+        self
+    }
+
+    /// Sets the actor.
+    #[must_use]
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
+    /// Adds a free key/value.
+    #[must_use]
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// An event about to be appended: its kind and JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// The kind name.
+    pub kind: String,
+    /// The body, a JSON object.
+    pub body: Value,
+}
+
+impl NewEvent {
+    /// Encodes a typed event.
+    ///
+    /// # Errors
+    /// [`Error::Encode`] when the payload does not encode to a JSON object.
+    pub fn encode<E: Event>(event: &E) -> Result<Self> {
+        Ok(Self {
+            kind: event.kind().to_owned(),
+            body: event.to_body()?,
+        })
+    }
+}
+
+/// Where a reader is in the global log, in commit order: the committing
+/// transaction first, then the position within it.
+///
+/// ```
+/// use eventstore_core::Checkpoint;
+/// let a = Checkpoint { tx: 7, position: 40 };
+/// let b = Checkpoint { tx: 8, position: 12 }; // committed later, numbered earlier
+/// assert!(a < b);
+/// assert!(Checkpoint::BEGINNING < a);
+/// ```
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Checkpoint {
+    /// The id of the transaction that wrote the event.
+    pub tx: u64,
+    /// The global position of the event.
+    pub position: u64,
+}
+
+impl Checkpoint {
+    /// Before the first event.
+    pub const BEGINNING: Self = Self { tx: 0, position: 0 };
+}
+
+/// An event as stored: the envelope and its still-encoded body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    /// Unique, time-ordered id.
+    pub id: EventId,
+    /// Global position, unique and increasing in numbering order (not
+    /// necessarily in commit order: see [`Checkpoint`]).
+    pub position: u64,
+    /// The transaction that wrote it.
+    pub tx: u64,
+    /// The aggregate kind of its stream.
+    pub aggregate_kind: String,
+    /// The aggregate id of its stream.
+    pub aggregate_id: String,
+    /// Its version in the stream, from 1.
+    pub version: u64,
+    /// Its kind name.
+    pub kind: String,
+    /// Its body, a JSON object.
+    pub body: Value,
+    /// Who and what caused it.
+    pub metadata: Metadata,
+    /// When it was recorded.
+    pub recorded_at: SystemTime,
+}
+
+impl RecordedEvent {
+    /// Where a reader stands once it has read this event.
+    #[must_use]
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            tx: self.tx,
+            position: self.position,
+        }
+    }
+
+    /// Decodes the typed event.
+    ///
+    /// # Errors
+    /// [`Error::UnknownEventKind`] or [`Error::UndecodableBody`], naming this
+    /// event's stream, version and kind.
+    pub fn decode<E: Event>(&self) -> Result<E> {
+        E::from_body(&self.kind, &self.body).map_err(|e| match e {
+            DecodeError::UnknownKind => Error::UnknownEventKind {
+                aggregate_kind: self.aggregate_kind.clone(),
+                aggregate_id: self.aggregate_id.clone(),
+                version: self.version,
+                kind: self.kind.clone(),
+            },
+            DecodeError::Body(source) => Error::UndecodableBody {
+                aggregate_kind: self.aggregate_kind.clone(),
+                aggregate_id: self.aggregate_id.clone(),
+                version: self.version,
+                kind: self.kind.clone(),
+                source,
+            },
+        })
+    }
+}

@@ -1,0 +1,107 @@
+//! The one error type of this crate.
+
+use crate::id::IdProblem;
+
+/// The result type of every fallible call in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while storing, loading or deciding.
+///
+/// Every variant names the value or row it is about. Domain rejections are
+/// not errors: they come back as [`Outcome::Rejected`](crate::Outcome::Rejected).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An aggregate id was refused before anything was written.
+    #[error("invalid aggregate id {id:?}: {problem}")]
+    InvalidId {
+        /// The id as given (cut to 300 bytes when very long).
+        id: String,
+        /// What is wrong with it.
+        problem: IdProblem,
+    },
+
+    /// A stored event has a kind that the event type does not know.
+    #[error(
+        "unknown event kind {kind:?} in {aggregate_kind} {aggregate_id:?} at version {version}"
+    )]
+    UnknownEventKind {
+        /// The aggregate kind of the stream.
+        aggregate_kind: String,
+        /// The aggregate id of the stream.
+        aggregate_id: String,
+        /// The version of the event in its stream.
+        version: u64,
+        /// The unknown kind name.
+        kind: String,
+    },
+
+    /// A stored event body does not decode into its payload type.
+    #[error(
+        "cannot decode the body of {kind:?} in {aggregate_kind} {aggregate_id:?} at version {version}"
+    )]
+    UndecodableBody {
+        /// The aggregate kind of the stream.
+        aggregate_kind: String,
+        /// The aggregate id of the stream.
+        aggregate_id: String,
+        /// The version of the event in its stream.
+        version: u64,
+        /// The event kind.
+        kind: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// An event could not be encoded as a JSON object.
+    #[error("cannot encode event {kind:?} as a JSON object")]
+    Encode {
+        /// The event kind.
+        kind: String,
+        /// What serde said, when serde failed; `None` when the payload
+        /// encoded to something that is not a JSON object.
+        #[source]
+        source: Option<serde_json::Error>,
+    },
+
+    /// Another writer appended to the stream first.
+    #[error(
+        "version conflict on {aggregate_kind} {aggregate_id:?}: expected version {expected_version} \
+         was already taken (after {attempts} attempt(s))"
+    )]
+    Conflict {
+        /// The aggregate kind of the stream.
+        aggregate_kind: String,
+        /// The aggregate id of the stream.
+        aggregate_id: String,
+        /// The version the writer expected the stream to be at.
+        expected_version: u64,
+        /// How many times the command was decided before giving up.
+        attempts: u32,
+    },
+
+    /// The store itself failed: connection lost, database down, timeout.
+    #[error("event store backend failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// Whether this is a version [`Conflict`](Error::Conflict), which a
+    /// retry with fresh state may resolve.
+    ///
+    /// ```
+    /// # use eventstore_core::Error;
+    /// let e = Error::Conflict {
+    ///     aggregate_kind: "Account".into(),
+    ///     aggregate_id: "a-1".into(),
+    ///     expected_version: 3,
+    ///     attempts: 1,
+    /// };
+    /// assert!(e.is_conflict());
+    /// ```
+    #[must_use]
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Conflict { .. })
+    }
+}

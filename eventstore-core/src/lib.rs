@@ -1,0 +1,90 @@
+//! The model of an event-sourced application, and the parts that need no
+//! database: the [`Event`] and [`Aggregate`] traits, the [`EventStore`] and
+//! [`Tracker`] traits that backends implement, the [`Repository`] that runs
+//! commands (load, decide, append, retry on conflict), an in-memory store
+//! ([`MemoryStore`]) and a given/when/then kit ([`testing`]).
+//!
+//! ```
+//! use eventstore_core::{Aggregate, Event, MemoryStore, Options, Outcome, Repository};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+//! pub struct Deposited { pub amount: u64 }
+//!
+//! #[derive(Event, Debug, Clone, PartialEq)]
+//! pub enum PiggyEvent { Deposited(Deposited) }
+//!
+//! #[derive(Aggregate, Default, Serialize, Deserialize)]
+//! #[aggregate(kind = "Piggy", event = PiggyEvent)]
+//! pub struct Piggy { total: u64 }
+//!
+//! impl PiggyEventHandler for Piggy {
+//!     fn on_deposited(&mut self, e: &Deposited) { self.total += e.amount; }
+//! }
+//!
+//! impl Piggy {
+//!     fn deposit(&self, amount: u64) -> Result<Vec<PiggyEvent>, String> {
+//!         if amount == 0 { return Err("nothing to deposit".into()); }
+//!         Ok(vec![Deposited { amount }.into()])
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> eventstore_core::Result<()> {
+//! let repo = Repository::new(MemoryStore::new());
+//! let outcome = repo.execute("piggy-1", Options::default(), |p: &Piggy| p.deposit(5)).await?;
+//! assert!(matches!(outcome, Outcome::Done(_)));
+//! assert_eq!(repo.load::<Piggy>("piggy-1").await?.state.total, 5);
+//! # Ok(()) }
+//! ```
+
+// Lets the derives' `::eventstore_core::...` paths resolve inside this crate.
+extern crate self as eventstore_core;
+
+mod aggregate;
+mod envelope;
+mod error;
+mod event;
+mod id;
+mod memory;
+mod repository;
+mod store;
+pub mod testing;
+mod tracker;
+
+#[doc(hidden)]
+pub mod __private;
+#[cfg(feature = "derive")]
+#[doc(hidden)]
+pub mod doc;
+
+pub use aggregate::Aggregate;
+pub use envelope::{Checkpoint, EventId, Metadata, NewEvent, ParseEventIdError, RecordedEvent};
+pub use error::{Error, Result};
+pub use event::{DecodeError, Event};
+pub use id::{IdProblem, MAX_ID_BYTES, validate_id};
+pub use memory::MemoryStore;
+pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Options, Outcome, Repository};
+pub use store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot};
+pub use tracker::{EventFilter, Tracker};
+
+/// `#[derive(Event)]` on an enum whose variants each wrap one payload struct.
+///
+/// Generates the [`Event`] impl (kind names, JSON bodies), `From<Payload>`
+/// for the enum, and a handler trait `<Enum>Handler` with one method
+/// `on_<variant_in_snake_case>(&mut self, event: &Payload)` per variant.
+///
+/// Variant attributes: `#[event(kind = "name")]` renames the stored kind
+/// (default: the variant's name); `#[event(personal(field, ...))]` names the
+/// payload fields that hold personal data.
+#[cfg(feature = "derive")]
+pub use eventstore_derive::Event;
+
+/// `#[derive(Aggregate)]` with `#[aggregate(kind = "Name", event = EventType)]`.
+///
+/// Generates the [`Aggregate`] impl whose `apply` calls the handler method of
+/// each event; the type must implement the event type's handler trait.
+/// `kind` defaults to the type's name; `snapshot_version = N` sets
+/// [`Aggregate::SNAPSHOT_VERSION`].
+#[cfg(feature = "derive")]
+pub use eventstore_derive::Aggregate;

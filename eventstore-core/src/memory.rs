@@ -1,0 +1,230 @@
+//! [`MemoryStore`]: every store trait, in process memory.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use crate::envelope::{Checkpoint, EventId, RecordedEvent};
+use crate::error::{Error, Result};
+use crate::id::validate_id;
+use crate::store::{AppendOutcome, AppendRequest, EventStore, Snapshot};
+use crate::tracker::{EventFilter, Tracker};
+
+/// A thread-safe event store in memory, for tests, demos and prototypes.
+///
+/// It keeps every promise of a durable store except durability: appends are
+/// atomic, versions and idempotency keys are checked, and its tracker reads
+/// in commit order. Clones share the same data.
+///
+/// ```
+/// use eventstore_core::{AppendRequest, EventStore, MemoryStore, NewEvent};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> eventstore_core::Result<()> {
+/// let store = MemoryStore::new();
+/// let opened = NewEvent { kind: "Opened".into(), body: serde_json::json!({ "owner": "Ada" }) };
+/// store.append(AppendRequest::new("Account", "acc-1", 0).event(opened)).await?;
+/// let events = store.load("Account", "acc-1", 0).await?;
+/// assert_eq!((events[0].version, events[0].position), (1, 1));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Every event, in commit order (which is also position order here).
+    log: Vec<RecordedEvent>,
+    /// Streams by aggregate kind, then id.
+    streams: HashMap<String, HashMap<String, Stream>>,
+    snapshots: HashMap<String, HashMap<String, Snapshot>>,
+    last_tx: u64,
+}
+
+#[derive(Debug, Default)]
+struct Stream {
+    /// Indexes into the log, in version order.
+    events: Vec<usize>,
+    idempotency_keys: HashSet<String>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every event in commit order: for demos and assertions.
+    #[must_use]
+    pub fn all_events(&self) -> Vec<RecordedEvent> {
+        self.lock().log.clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while the lock is held leaves no half-written append (every
+        // append is checked before it mutates anything), so a poisoned lock
+        // is still consistent.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    fn stream(&self, kind: &str, id: &str) -> Option<&Stream> {
+        self.streams.get(kind)?.get(id)
+    }
+}
+
+impl EventStore for MemoryStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome> {
+        request.validate()?;
+        if request.events.is_empty() {
+            return Ok(AppendOutcome::Committed(Vec::new()));
+        }
+        let mut inner = self.lock();
+        let current = inner
+            .stream(&request.aggregate_kind, &request.aggregate_id)
+            .map_or(0, |s| s.events.len() as u64);
+        if let Some(key) = &request.idempotency_key {
+            let seen = inner
+                .stream(&request.aggregate_kind, &request.aggregate_id)
+                .is_some_and(|s| s.idempotency_keys.contains(key));
+            if seen {
+                return Ok(AppendOutcome::AlreadyApplied);
+            }
+        }
+        if current != request.expected_version {
+            return Err(Error::Conflict {
+                aggregate_kind: request.aggregate_kind,
+                aggregate_id: request.aggregate_id,
+                expected_version: request.expected_version,
+                attempts: 1,
+            });
+        }
+        inner.last_tx += 1;
+        let tx = inner.last_tx;
+        let now = SystemTime::now();
+        let first_index = inner.log.len();
+        let recorded: Vec<RecordedEvent> = request
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| RecordedEvent {
+                id: EventId::new(),
+                position: (first_index + i + 1) as u64,
+                tx,
+                aggregate_kind: request.aggregate_kind.clone(),
+                aggregate_id: request.aggregate_id.clone(),
+                version: current + i as u64 + 1,
+                kind: event.kind,
+                body: event.body,
+                metadata: request.metadata.clone(),
+                recorded_at: now,
+            })
+            .collect();
+        inner.log.extend(recorded.iter().cloned());
+        let stream = inner
+            .streams
+            .entry(request.aggregate_kind)
+            .or_default()
+            .entry(request.aggregate_id)
+            .or_default();
+        stream
+            .events
+            .extend(first_index..first_index + recorded.len());
+        if let Some(key) = request.idempotency_key {
+            stream.idempotency_keys.insert(key);
+        }
+        Ok(AppendOutcome::Committed(recorded))
+    }
+
+    async fn load(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        after_version: u64,
+    ) -> Result<Vec<RecordedEvent>> {
+        let inner = self.lock();
+        let Some(stream) = inner.stream(aggregate_kind, aggregate_id) else {
+            return Ok(Vec::new());
+        };
+        let skip = usize::try_from(after_version).unwrap_or(usize::MAX);
+        Ok(stream
+            .events
+            .iter()
+            .skip(skip)
+            .map(|&i| inner.log[i].clone())
+            .collect())
+    }
+
+    async fn load_snapshot(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+    ) -> Result<Option<Snapshot>> {
+        Ok(self
+            .lock()
+            .snapshots
+            .get(aggregate_kind)
+            .and_then(|by_id| by_id.get(aggregate_id))
+            .cloned())
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
+        validate_id(&snapshot.aggregate_id)?;
+        let mut inner = self.lock();
+        let by_id = inner
+            .snapshots
+            .entry(snapshot.aggregate_kind.clone())
+            .or_default();
+        match by_id.get(&snapshot.aggregate_id) {
+            Some(existing) if existing.version > snapshot.version => {}
+            _ => {
+                by_id.insert(snapshot.aggregate_id.clone(), snapshot);
+            }
+        }
+        Ok(())
+    }
+
+    async fn has_idempotency_key(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        key: &str,
+    ) -> Result<bool> {
+        Ok(self
+            .lock()
+            .stream(aggregate_kind, aggregate_id)
+            .is_some_and(|s| s.idempotency_keys.contains(key)))
+    }
+}
+
+impl Tracker for MemoryStore {
+    async fn read_after(
+        &self,
+        after: Checkpoint,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let inner = self.lock();
+        let start = inner.log.partition_point(|e| e.checkpoint() <= after);
+        Ok(inner.log[start..]
+            .iter()
+            .filter(|e| filter.wants(&e.aggregate_kind, &e.kind))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn head(&self) -> Result<Checkpoint> {
+        Ok(self
+            .lock()
+            .log
+            .last()
+            .map_or(Checkpoint::BEGINNING, RecordedEvent::checkpoint))
+    }
+}

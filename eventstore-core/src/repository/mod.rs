@@ -1,0 +1,269 @@
+//! [`Repository`]: load, decide, append, retry on conflict.
+
+mod options;
+mod snapshots;
+
+pub use options::{Committed, Loaded, Options, Outcome};
+use snapshots::{SnapshotPolicy, save_in_background};
+
+use crate::aggregate::Aggregate;
+use crate::envelope::{NewEvent, RecordedEvent};
+use crate::error::{Error, Result};
+use crate::id::validate_id;
+use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream};
+
+/// How many times [`Repository::execute`] decides a command before it gives
+/// up on a contended aggregate, unless set with [`Repository::max_attempts`].
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+
+/// Runs commands against aggregates stored in an [`EventStore`].
+///
+/// ```
+/// # use eventstore_core::doc::{Account, AccountError};
+/// use eventstore_core::{MemoryStore, Options, Outcome, Repository};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> eventstore_core::Result<()> {
+/// let repo = Repository::new(MemoryStore::new()).snapshot_every(100);
+///
+/// let outcome = repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 100)).await?;
+/// assert!(matches!(outcome, Outcome::Done(c) if c.version == 1));
+///
+/// // a rejected command writes nothing
+/// let outcome = repo.execute("acc-1", Options::default(), |a: &Account| a.withdraw(500)).await?;
+/// assert_eq!(outcome.rejection(), Some(AccountError::InsufficientFunds));
+///
+/// // an idempotent command takes effect once
+/// for _ in 0..2 {
+///     let _ = repo.execute("acc-1", Options::idempotent("tx-1"), |a: &Account| a.withdraw(30)).await?;
+/// }
+/// let loaded = repo.load::<Account>("acc-1").await?;
+/// assert_eq!((loaded.state.balance, loaded.version), (70, 2));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Repository<S> {
+    store: S,
+    max_attempts: u32,
+    snapshots: SnapshotPolicy,
+}
+
+impl<S: EventStore> Repository<S> {
+    /// A repository over `store`: no snapshots, [`DEFAULT_MAX_ATTEMPTS`].
+    #[must_use]
+    pub fn new(store: S) -> Self {
+        Self {
+            store,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            snapshots: SnapshotPolicy::default(),
+        }
+    }
+
+    /// How many times a command is decided when other writers keep winning
+    /// the race (at least 1); then [`Error::Conflict`] is returned.
+    ///
+    /// ```
+    /// # use eventstore_core::{MemoryStore, Repository};
+    /// let repo = Repository::new(MemoryStore::new()).max_attempts(50);
+    /// ```
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Snapshots every aggregate each time its version crosses a multiple of
+    /// `versions` (0 turns snapshots off). Snapshots are written in the
+    /// background and never fail a command.
+    ///
+    /// ```
+    /// # use eventstore_core::{MemoryStore, Repository};
+    /// let repo = Repository::new(MemoryStore::new()).snapshot_every(100);
+    /// ```
+    #[must_use]
+    pub fn snapshot_every(mut self, versions: u64) -> Self {
+        self.snapshots.every = versions;
+        self
+    }
+
+    /// Overrides [`snapshot_every`](Self::snapshot_every) for one aggregate
+    /// kind (0 turns them off for it).
+    ///
+    /// ```
+    /// # use eventstore_core::{MemoryStore, Repository};
+    /// let repo = Repository::new(MemoryStore::new())
+    ///     .snapshot_every(100)
+    ///     .snapshot_every_for("Transfer", 0);
+    /// ```
+    #[must_use]
+    pub fn snapshot_every_for(mut self, aggregate_kind: impl Into<String>, versions: u64) -> Self {
+        self.snapshots
+            .per_kind
+            .insert(aggregate_kind.into(), versions);
+        self
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Loads an aggregate: the latest readable snapshot, then the later
+    /// events.
+    ///
+    /// # Errors
+    /// [`Error::InvalidId`], [`Error::UnknownEventKind`],
+    /// [`Error::UndecodableBody`], [`Error::Backend`].
+    pub async fn load<A: Aggregate>(&self, aggregate_id: &str) -> Result<Loaded<A>> {
+        validate_id(aggregate_id)?;
+        let stream = self.store.load_stream(A::KIND, aggregate_id, None).await?;
+        self.rebuild(aggregate_id, stream).await
+    }
+
+    /// Runs one command: loads the aggregate, calls `decide` with its state,
+    /// and appends the events it returns at the next versions. When another
+    /// writer got there first, it loads the new events and decides again, up
+    /// to [`max_attempts`](Self::max_attempts) times.
+    ///
+    /// With [`Options::idempotent`], a key already used on this aggregate
+    /// returns [`Outcome::AlreadyApplied`] without calling `decide`, also
+    /// when two commands with the same key race.
+    ///
+    /// # Errors
+    /// [`Error::InvalidId`] (nothing is read or written), [`Error::Conflict`]
+    /// when every attempt lost the race, decode errors of stored events,
+    /// [`Error::Encode`], [`Error::Backend`].
+    pub async fn execute<A, D>(
+        &self,
+        aggregate_id: &str,
+        options: Options,
+        mut decide: impl FnMut(&A) -> Result<Vec<A::Event>, D>,
+    ) -> Result<Outcome<D>>
+    where
+        A: Aggregate,
+    {
+        validate_id(aggregate_id)?;
+        let key = options.idempotency_key.as_deref();
+        let stream = self.store.load_stream(A::KIND, aggregate_id, key).await?;
+        if stream.idempotency_key_seen {
+            return Ok(Outcome::AlreadyApplied);
+        }
+        let Loaded {
+            mut state,
+            mut version,
+        } = self.rebuild::<A>(aggregate_id, stream).await?;
+        let mut attempt = 1;
+        loop {
+            let events = match decide(&state) {
+                Ok(events) => events,
+                Err(rejection) => return Ok(Outcome::Rejected(rejection)),
+            };
+            if events.is_empty() {
+                return Ok(Outcome::Done(Committed {
+                    version,
+                    events: Vec::new(),
+                }));
+            }
+            let request = AppendRequest {
+                idempotency_key: options.idempotency_key.clone(),
+                metadata: options.metadata.clone(),
+                events: events.iter().map(NewEvent::encode).collect::<Result<_>>()?,
+                ..AppendRequest::new(A::KIND, aggregate_id, version)
+            };
+            match self.store.append(request).await {
+                Ok(AppendOutcome::Committed(recorded)) => {
+                    let new_version = version + recorded.len() as u64;
+                    if self.snapshots.is_due(A::KIND, version, new_version) {
+                        events.iter().for_each(|e| state.apply(e));
+                        save_in_background(&self.store, aggregate_id, new_version, &state);
+                    }
+                    return Ok(Outcome::Done(Committed {
+                        version: new_version,
+                        events: recorded,
+                    }));
+                }
+                Ok(AppendOutcome::AlreadyApplied) => return Ok(Outcome::AlreadyApplied),
+                Err(Error::Conflict { .. }) if attempt < self.max_attempts => {
+                    tracing::debug!(
+                        kind = A::KIND,
+                        aggregate_id,
+                        version,
+                        attempt,
+                        "version conflict, deciding again"
+                    );
+                    attempt += 1;
+                    let newer = self.store.load(A::KIND, aggregate_id, version).await?;
+                    version = fold(&mut state, version, &newer)?;
+                }
+                Err(Error::Conflict {
+                    aggregate_kind,
+                    aggregate_id,
+                    expected_version,
+                    ..
+                }) => {
+                    return Err(Error::Conflict {
+                        aggregate_kind,
+                        aggregate_id,
+                        expected_version,
+                        attempts: attempt,
+                    });
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    /// Turns a loaded stream into state, falling back to a full replay when
+    /// the snapshot is of another schema or cannot be decoded.
+    async fn rebuild<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        stream: LoadedStream,
+    ) -> Result<Loaded<A>> {
+        if let Some(snapshot) = stream.snapshot {
+            match restore::<A>(&snapshot) {
+                Ok(mut state) => {
+                    let version = fold(&mut state, snapshot.version, &stream.events)?;
+                    return Ok(Loaded { state, version });
+                }
+                Err(reason) => {
+                    tracing::warn!(
+                        kind = A::KIND,
+                        aggregate_id,
+                        snapshot_version = snapshot.version,
+                        reason,
+                        "ignoring unreadable snapshot, replaying all events"
+                    );
+                    let events = self.store.load(A::KIND, aggregate_id, 0).await?;
+                    let mut state = A::default();
+                    let version = fold(&mut state, 0, &events)?;
+                    return Ok(Loaded { state, version });
+                }
+            }
+        }
+        let mut state = A::default();
+        let version = fold(&mut state, 0, &stream.events)?;
+        Ok(Loaded { state, version })
+    }
+}
+
+/// Decodes a snapshot's state, or says why it cannot be used.
+fn restore<A: Aggregate>(snapshot: &crate::store::Snapshot) -> std::result::Result<A, String> {
+    if snapshot.schema_version != A::SNAPSHOT_VERSION {
+        return Err(format!(
+            "schema version {} is not the current {}",
+            snapshot.schema_version,
+            A::SNAPSHOT_VERSION
+        ));
+    }
+    A::deserialize(&snapshot.state).map_err(|e| e.to_string())
+}
+
+/// Applies recorded events in order and returns the version reached.
+fn fold<A: Aggregate>(state: &mut A, mut version: u64, events: &[RecordedEvent]) -> Result<u64> {
+    for recorded in events {
+        state.apply(&recorded.decode::<A::Event>()?);
+        version = recorded.version;
+    }
+    Ok(version)
+}

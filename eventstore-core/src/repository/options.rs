@@ -1,0 +1,80 @@
+//! What a command carries besides its decision, and what it returns.
+
+use crate::envelope::{Metadata, RecordedEvent};
+
+/// Per-command options for [`Repository::execute`](crate::Repository::execute).
+///
+/// ```
+/// use eventstore_core::{Metadata, Options};
+/// let options = Options::idempotent("tx-42/withdraw")
+///     .metadata(Metadata::default().correlation_id("tx-42"));
+/// assert_eq!(options.idempotency_key.as_deref(), Some("tx-42/withdraw"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// When set, the command takes effect at most once per aggregate and key.
+    pub idempotency_key: Option<String>,
+    /// Stored with every event the command produces.
+    pub metadata: Metadata,
+}
+
+impl Options {
+    /// Options for a command that must take effect at most once: a second
+    /// execute with the same key on the same aggregate returns
+    /// [`Outcome::AlreadyApplied`] and writes nothing.
+    #[must_use]
+    pub fn idempotent(key: impl Into<String>) -> Self {
+        Self {
+            idempotency_key: Some(key.into()),
+            metadata: Metadata::default(),
+        }
+    }
+
+    /// Sets the metadata stored with the events.
+    #[must_use]
+    pub fn metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+}
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub enum Outcome<D> {
+    /// The decision's events were appended (none, if it decided nothing).
+    Done(Committed),
+    /// The idempotency key was used before on this aggregate: nothing written.
+    AlreadyApplied,
+    /// The decision refused the command: nothing written.
+    Rejected(D),
+}
+
+impl<D> Outcome<D> {
+    /// The domain error, if the command was rejected.
+    pub fn rejection(self) -> Option<D> {
+        match self {
+            Self::Rejected(d) => Some(d),
+            Self::Done(_) | Self::AlreadyApplied => None,
+        }
+    }
+}
+
+/// The events a command appended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    /// The aggregate's version after the command.
+    pub version: u64,
+    /// The appended events, with their envelopes.
+    pub events: Vec<RecordedEvent>,
+}
+
+/// An aggregate's state and the version it is at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded<A> {
+    /// The state.
+    pub state: A,
+    /// The version of the last event folded in (0 for a new aggregate).
+    pub version: u64,
+}

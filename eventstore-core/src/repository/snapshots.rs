@@ -1,0 +1,95 @@
+//! When to snapshot, and writing snapshots off the command's path.
+
+use std::collections::HashMap;
+
+use crate::aggregate::Aggregate;
+use crate::store::{EventStore, Snapshot};
+
+/// How often each aggregate kind is snapshotted, in versions; 0 is never.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SnapshotPolicy {
+    pub(crate) every: u64,
+    pub(crate) per_kind: HashMap<String, u64>,
+}
+
+impl SnapshotPolicy {
+    /// Whether moving from `before` to `after` crosses a snapshot boundary.
+    pub(crate) fn is_due(&self, kind: &str, before: u64, after: u64) -> bool {
+        let every = self.per_kind.get(kind).copied().unwrap_or(self.every);
+        every > 0 && before / every != after / every
+    }
+}
+
+/// Serializes the state now and stores it in the background. Failures are
+/// logged and never reach the command.
+pub(crate) fn save_in_background<A: Aggregate, S: EventStore>(
+    store: &S,
+    aggregate_id: &str,
+    version: u64,
+    state: &A,
+) {
+    let state = match serde_json::to_value(state) {
+        Ok(state) => state,
+        Err(error) => {
+            tracing::warn!(kind = A::KIND, aggregate_id, version, %error, "cannot serialize snapshot");
+            return;
+        }
+    };
+    let snapshot = Snapshot {
+        aggregate_kind: A::KIND.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
+        version,
+        schema_version: A::SNAPSHOT_VERSION,
+        state,
+    };
+    let store = store.clone();
+    let write = async move {
+        let (kind, id, version) = (
+            snapshot.aggregate_kind.clone(),
+            snapshot.aggregate_id.clone(),
+            snapshot.version,
+        );
+        if let Err(error) = store.save_snapshot(snapshot).await {
+            tracing::warn!(kind, aggregate_id = id, version, error = %error_chain(&error), "snapshot write failed");
+        }
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn(write)),
+        Err(_) => tracing::warn!(
+            kind = A::KIND,
+            aggregate_id,
+            "no tokio runtime: snapshot skipped"
+        ),
+    }
+}
+
+/// An error and its causes on one line.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_when_a_multiple_is_crossed() {
+        let policy = SnapshotPolicy {
+            every: 10,
+            per_kind: HashMap::from([("Rare".to_owned(), 0)]),
+        };
+        assert!(!policy.is_due("Any", 0, 9));
+        assert!(policy.is_due("Any", 9, 10));
+        assert!(policy.is_due("Any", 8, 12));
+        assert!(!policy.is_due("Any", 10, 19));
+        assert!(!policy.is_due("Rare", 0, 100));
+        assert!(!SnapshotPolicy::default().is_due("Any", 0, 1_000));
+    }
+}

@@ -1,0 +1,222 @@
+//! The [`EventStore`] trait that every backend implements.
+
+use std::future::Future;
+
+use serde_json::Value;
+
+use crate::envelope::{Metadata, NewEvent, RecordedEvent};
+use crate::error::{Error, Result};
+use crate::id::validate_id;
+
+/// One atomic append to one stream.
+///
+/// ```
+/// use eventstore_core::{AppendRequest, Metadata, NewEvent};
+/// let request = AppendRequest::new("Account", "acc-1", 0)
+///     .idempotency_key("tx-1/open")
+///     .metadata(Metadata::default().actor("alice"))
+///     .event(NewEvent { kind: "Opened".into(), body: serde_json::json!({}) });
+/// assert_eq!(request.events.len(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AppendRequest {
+    /// The aggregate kind of the stream.
+    pub aggregate_kind: String,
+    /// The aggregate id of the stream.
+    pub aggregate_id: String,
+    /// The version the stream must be at; the events get the next versions.
+    pub expected_version: u64,
+    /// When set, the append happens at most once per stream and key.
+    pub idempotency_key: Option<String>,
+    /// Stored with every event of the append.
+    pub metadata: Metadata,
+    /// The events, in order.
+    pub events: Vec<NewEvent>,
+}
+
+impl AppendRequest {
+    /// An append of no events yet, to the given stream at the given version.
+    #[must_use]
+    pub fn new(
+        aggregate_kind: impl Into<String>,
+        aggregate_id: impl Into<String>,
+        expected_version: u64,
+    ) -> Self {
+        Self {
+            aggregate_kind: aggregate_kind.into(),
+            aggregate_id: aggregate_id.into(),
+            expected_version,
+            idempotency_key: None,
+            metadata: Metadata::default(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Makes the append idempotent under this key.
+    #[must_use]
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Sets the metadata stored with every event.
+    #[must_use]
+    pub fn metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// Adds one event.
+    #[must_use]
+    pub fn event(mut self, event: NewEvent) -> Self {
+        self.events.push(event);
+        self
+    }
+
+    /// Checks everything a store must refuse before writing: the aggregate
+    /// id, and that every body is a JSON object with a kind name.
+    ///
+    /// # Errors
+    /// [`Error::InvalidId`] or [`Error::Encode`].
+    pub fn validate(&self) -> Result<()> {
+        validate_id(&self.aggregate_id)?;
+        for event in &self.events {
+            if event.kind.is_empty() || !event.body.is_object() {
+                return Err(Error::Encode {
+                    kind: event.kind.clone(),
+                    source: None,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What an append did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppendOutcome {
+    /// The events were written, with these envelopes.
+    Committed(Vec<RecordedEvent>),
+    /// The idempotency key was seen before on this stream: nothing written.
+    AlreadyApplied,
+}
+
+/// The state of an aggregate at a version, as a JSON document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The aggregate kind.
+    pub aggregate_kind: String,
+    /// The aggregate id.
+    pub aggregate_id: String,
+    /// The version of the last event folded into the state.
+    pub version: u64,
+    /// [`Aggregate::SNAPSHOT_VERSION`](crate::Aggregate::SNAPSHOT_VERSION)
+    /// of the code that wrote it.
+    pub schema_version: u32,
+    /// The serialized state.
+    pub state: Value,
+}
+
+/// What the repository needs before it decides a command.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LoadedStream {
+    /// The latest snapshot, if any.
+    pub snapshot: Option<Snapshot>,
+    /// The events after the snapshot (all of them when there is none).
+    pub events: Vec<RecordedEvent>,
+    /// Whether the command's idempotency key is already on the stream; when
+    /// it is, the rest may be left empty.
+    pub idempotency_key_seen: bool,
+}
+
+/// A store of event streams, one per aggregate: the system of record.
+///
+/// Every method is atomic. Implementations are cheap handles (`Clone`) to
+/// shared state, so that background work such as snapshotting can hold one.
+pub trait EventStore: Clone + Send + Sync + 'static {
+    /// Appends the events of one command atomically, after checking the
+    /// idempotency key and then the expected version.
+    ///
+    /// An empty request writes nothing and returns `Committed(vec![])`.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] (with `attempts: 1`) when the stream is not at
+    /// `expected_version`; [`Error::InvalidId`] and [`Error::Encode`] from
+    /// [`AppendRequest::validate`]; [`Error::Backend`].
+    fn append(&self, request: AppendRequest) -> impl Future<Output = Result<AppendOutcome>> + Send;
+
+    /// The events of one stream with a version above `after_version`, in
+    /// version order.
+    ///
+    /// # Errors
+    /// [`Error::Backend`].
+    fn load(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        after_version: u64,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>>> + Send;
+
+    /// The latest snapshot of one stream.
+    ///
+    /// # Errors
+    /// [`Error::Backend`].
+    fn load_snapshot(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+    ) -> impl Future<Output = Result<Option<Snapshot>>> + Send;
+
+    /// Stores a snapshot, unless a later one is already stored.
+    ///
+    /// # Errors
+    /// [`Error::InvalidId`], [`Error::Backend`].
+    fn save_snapshot(&self, snapshot: Snapshot) -> impl Future<Output = Result<()>> + Send;
+
+    /// Whether an append with this idempotency key was made on the stream.
+    ///
+    /// # Errors
+    /// [`Error::Backend`].
+    fn has_idempotency_key(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Everything a command needs, in as few round trips as the backend can:
+    /// the key check, the latest snapshot and the events after it. The
+    /// default calls the three methods above in turn.
+    ///
+    /// # Errors
+    /// [`Error::Backend`].
+    fn load_stream(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        idempotency_key: Option<&str>,
+    ) -> impl Future<Output = Result<LoadedStream>> + Send {
+        async move {
+            if let Some(key) = idempotency_key {
+                if self
+                    .has_idempotency_key(aggregate_kind, aggregate_id, key)
+                    .await?
+                {
+                    return Ok(LoadedStream {
+                        idempotency_key_seen: true,
+                        ..LoadedStream::default()
+                    });
+                }
+            }
+            let snapshot = self.load_snapshot(aggregate_kind, aggregate_id).await?;
+            let after = snapshot.as_ref().map_or(0, |s| s.version);
+            let events = self.load(aggregate_kind, aggregate_id, after).await?;
+            Ok(LoadedStream {
+                snapshot,
+                events,
+                idempotency_key_seen: false,
+            })
+        }
+    }
+}

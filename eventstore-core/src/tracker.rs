@@ -1,0 +1,82 @@
+//! The [`Tracker`] trait: reading the global log in commit order.
+
+use std::future::Future;
+
+use crate::envelope::{Checkpoint, RecordedEvent};
+use crate::error::Result;
+
+/// Which events a reader wants. Empty lists mean "all".
+///
+/// ```
+/// use eventstore_core::EventFilter;
+/// let filter = EventFilter::all()
+///     .aggregate_kind("Transfer")
+///     .event_kind("TransferStarted");
+/// assert!(filter.wants("Transfer", "TransferStarted"));
+/// assert!(!filter.wants("Account", "TransferStarted"));
+/// assert!(!filter.wants("Transfer", "TransferCompleted"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Aggregate kinds to read; empty for all.
+    pub aggregate_kinds: Vec<String>,
+    /// Event kinds to read; empty for all.
+    pub event_kinds: Vec<String>,
+}
+
+impl EventFilter {
+    /// Every event.
+    #[must_use]
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Also reads this aggregate kind.
+    #[must_use]
+    pub fn aggregate_kind(mut self, kind: impl Into<String>) -> Self {
+        self.aggregate_kinds.push(kind.into());
+        self
+    }
+
+    /// Also reads this event kind.
+    #[must_use]
+    pub fn event_kind(mut self, kind: impl Into<String>) -> Self {
+        self.event_kinds.push(kind.into());
+        self
+    }
+
+    /// Whether an event of this aggregate kind and event kind passes.
+    #[must_use]
+    pub fn wants(&self, aggregate_kind: &str, event_kind: &str) -> bool {
+        (self.aggregate_kinds.is_empty()
+            || self.aggregate_kinds.iter().any(|k| k == aggregate_kind))
+            && (self.event_kinds.is_empty() || self.event_kinds.iter().any(|k| k == event_kind))
+    }
+}
+
+/// Reads committed events of every stream in commit order.
+///
+/// A tracker never returns an event that a transaction still running could
+/// precede: reading after the checkpoint of the last event returned never
+/// skips a committed event and never returns one twice.
+pub trait Tracker: Send + Sync {
+    /// Up to `limit` events after `after` that pass `filter`, in
+    /// [`Checkpoint`] order.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn read_after(
+        &self,
+        after: Checkpoint,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>>> + Send;
+
+    /// The checkpoint of the last event that can be read now
+    /// ([`Checkpoint::BEGINNING`] when there is none): where a reader that
+    /// wants only new events starts.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn head(&self) -> impl Future<Output = Result<Checkpoint>> + Send;
+}

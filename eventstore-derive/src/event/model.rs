@@ -1,0 +1,201 @@
+//! The typed model of an event enum, parsed from the derive input.
+
+use std::collections::HashMap;
+
+use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type, Variant, Visibility};
+
+use crate::errors::Errors;
+
+/// An event enum, with the variants that parsed.
+pub(crate) struct EventEnum<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) vis: &'a Visibility,
+    pub(crate) variants: Vec<EventVariant<'a>>,
+}
+
+/// One kind of event: a variant wrapping its payload.
+pub(crate) struct EventVariant<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) payload: &'a Type,
+    /// The stored kind name.
+    pub(crate) kind: String,
+    /// The payload fields that hold personal data, as the user wrote them.
+    pub(crate) personal: Vec<Ident>,
+}
+
+/// The `#[event(...)]` attributes of one variant.
+#[derive(Default)]
+struct VariantAttrs {
+    kind: Option<LitStr>,
+    personal: Option<Vec<Ident>>,
+}
+
+impl<'a> EventEnum<'a> {
+    /// The model, or `None` when the input is not an enum this derive can
+    /// generate anything for. Every problem is recorded in `errors`.
+    pub(crate) fn parse(input: &'a DeriveInput, errors: &mut Errors) -> Option<Self> {
+        let data = match &input.data {
+            Data::Enum(data) => data,
+            Data::Struct(s) => {
+                errors.at(s.struct_token, WRONG_SHAPE);
+                return None;
+            }
+            Data::Union(u) => {
+                errors.at(u.union_token, WRONG_SHAPE);
+                return None;
+            }
+        };
+        if !input.generics.params.is_empty() {
+            errors.at(
+                &input.generics,
+                "#[derive(Event)] does not support generic enums",
+            );
+            return None;
+        }
+        for attr in input.attrs.iter().filter(|a| a.path().is_ident("event")) {
+            errors.at(
+                attr,
+                "`#[event(...)]` goes on the variants, not on the enum",
+            );
+        }
+        if data.variants.is_empty() {
+            errors.at(&input.ident, "an event enum needs at least one variant");
+            return None;
+        }
+        let mut variants: Vec<EventVariant<'a>> = Vec::new();
+        let mut kinds: HashMap<String, &Ident> = HashMap::new();
+        let mut payloads: HashMap<String, &Ident> = HashMap::new();
+        for variant in &data.variants {
+            let attrs = parse_attrs(variant, errors);
+            let Some(payload) = payload_of(variant, errors) else {
+                continue;
+            };
+            let (kind, kind_span) = match &attrs.kind {
+                Some(lit) => (lit.value(), lit.span()),
+                None => (variant.ident.to_string(), variant.ident.span()),
+            };
+            if let Some(first) = kinds.get(&kind) {
+                errors.push(syn::Error::new(
+                    kind_span,
+                    format!("duplicate event kind \"{kind}\": variant `{first}` already uses it"),
+                ));
+                continue;
+            }
+            let payload_key = quote::quote!(#payload).to_string();
+            if let Some(first) = payloads.get(&payload_key) {
+                errors.at(
+                    payload,
+                    format!(
+                        "`{first}` already wraps this payload type; each variant needs its own \
+                         payload type so that `From<{payload_key}>` is unambiguous"
+                    ),
+                );
+                continue;
+            }
+            kinds.insert(kind.clone(), &variant.ident);
+            payloads.insert(payload_key, &variant.ident);
+            variants.push(EventVariant {
+                ident: &variant.ident,
+                payload,
+                kind,
+                personal: attrs.personal.unwrap_or_default(),
+            });
+        }
+        Some(Self {
+            ident: &input.ident,
+            vis: &input.vis,
+            variants,
+        })
+    }
+}
+
+const WRONG_SHAPE: &str = "#[derive(Event)] works on enums whose variants each wrap one payload \
+                           struct, like `enum AccountEvent { Opened(Opened) }`";
+
+/// The one field of a `Variant(Payload)`, or an error that says how to fix
+/// the variant.
+fn payload_of<'a>(variant: &'a Variant, errors: &mut Errors) -> Option<&'a Type> {
+    let name = &variant.ident;
+    match &variant.fields {
+        Fields::Unnamed(fields) if fields.unnamed.len() == 1 => Some(&fields.unnamed[0].ty),
+        Fields::Unnamed(fields) => {
+            errors.at(
+                fields,
+                format!(
+                    "variant `{name}` must wrap exactly one payload struct, like `{name}({name})`"
+                ),
+            );
+            None
+        }
+        Fields::Named(fields) => {
+            errors.at(
+                fields,
+                format!(
+                    "variant `{name}` must wrap one payload struct: write `{name}({name})` and \
+                     move these fields into `struct {name}`"
+                ),
+            );
+            None
+        }
+        Fields::Unit => {
+            errors.at(
+                variant,
+                format!(
+                    "variant `{name}` has no payload: write `{name}({name})` with a payload struct"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Parses every `#[event(...)]` on a variant, rejecting unknown and repeated
+/// keys.
+fn parse_attrs(variant: &Variant, errors: &mut Errors) -> VariantAttrs {
+    let mut attrs = VariantAttrs::default();
+    for attr in variant.attrs.iter().filter(|a| a.path().is_ident("event")) {
+        let result = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("kind") {
+                let lit: LitStr = meta.value()?.parse()?;
+                if attrs.kind.is_some() {
+                    return Err(meta.error("duplicate `kind`: give each variant one kind name"));
+                }
+                if lit.value().trim().is_empty() {
+                    return Err(syn::Error::new(lit.span(), "an event kind cannot be empty"));
+                }
+                attrs.kind = Some(lit);
+                Ok(())
+            } else if meta.path.is_ident("personal") {
+                if attrs.personal.is_some() {
+                    return Err(
+                        meta.error("duplicate `personal`: list every field in one `personal(...)`")
+                    );
+                }
+                let mut fields: Vec<Ident> = Vec::new();
+                meta.parse_nested_meta(|field| {
+                    let Some(ident) = field.path.get_ident() else {
+                        return Err(field.error("expected a field name of the payload"));
+                    };
+                    if fields.contains(ident) {
+                        return Err(field.error(format!("field `{ident}` is listed twice")));
+                    }
+                    fields.push(ident.clone());
+                    Ok(())
+                })?;
+                if fields.is_empty() {
+                    return Err(meta.error("`personal(...)` needs at least one field name"));
+                }
+                attrs.personal = Some(fields);
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown event attribute; expected `kind = \"...\"` or `personal(field, ...)`",
+                ))
+            }
+        });
+        if let Err(error) = result {
+            errors.push(error);
+        }
+    }
+    attrs
+}

@@ -1,0 +1,475 @@
+//! The Account aggregate of the money-transfer domain.
+//!
+//! Amounts are integer minor units (cents). A refund is a compensation: it
+//! is accepted on frozen and closed accounts, so that a saga can always give
+//! back what it withdrew.
+
+use eventstore_core::{Aggregate, Event};
+use serde::{Deserialize, Serialize};
+
+/// An account was opened.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// The owner's name (personal data).
+    pub owner: String,
+    /// The first balance, in minor units.
+    pub initial_balance: u64,
+}
+
+/// Money came in.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MoneyDeposited {
+    /// In minor units.
+    pub amount: u64,
+    /// The transfer or operation it belongs to.
+    pub transaction: String,
+}
+
+/// Money went out.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MoneyWithdrawn {
+    /// In minor units.
+    pub amount: u64,
+    /// The transfer or operation it belongs to.
+    pub transaction: String,
+}
+
+/// A withdrawal was given back.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MoneyRefunded {
+    /// In minor units.
+    pub amount: u64,
+    /// The transfer whose withdrawal is undone.
+    pub transaction: String,
+}
+
+/// The account was frozen: no money moves until it is closed.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Frozen {
+    /// Why.
+    pub reason: String,
+}
+
+/// The account was closed for good.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Closed {}
+
+/// The owner's name changed.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct OwnerUpdated {
+    /// The new name (personal data).
+    pub owner: String,
+}
+
+/// Everything that happens to an account.
+#[derive(Event, Clone, Debug, PartialEq, Eq)]
+pub enum AccountEvent {
+    /// See [`Opened`].
+    #[event(personal(owner))]
+    Opened(Opened),
+    /// See [`MoneyDeposited`].
+    MoneyDeposited(MoneyDeposited),
+    /// See [`MoneyWithdrawn`].
+    MoneyWithdrawn(MoneyWithdrawn),
+    /// See [`MoneyRefunded`].
+    MoneyRefunded(MoneyRefunded),
+    /// See [`Frozen`].
+    Frozen(Frozen),
+    /// See [`Closed`].
+    Closed(Closed),
+    /// See [`OwnerUpdated`].
+    #[event(personal(owner))]
+    OwnerUpdated(OwnerUpdated),
+}
+
+/// Where an account is in its life.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Status {
+    /// Not opened yet.
+    #[default]
+    New,
+    /// Money moves.
+    Open,
+    /// No money moves, except refunds.
+    Frozen,
+    /// Closed for good.
+    Closed,
+}
+
+/// A bank account.
+#[derive(Aggregate, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[aggregate(kind = "Account", event = AccountEvent)]
+pub struct Account {
+    /// Where it is in its life.
+    pub status: Status,
+    /// The balance, in minor units.
+    pub balance: u64,
+    /// The owner's name.
+    pub owner: String,
+}
+
+/// Why an account refused a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    /// The account was opened before.
+    #[error("the account is already open")]
+    AlreadyOpen,
+    /// The account was never opened.
+    #[error("the account does not exist")]
+    NotOpen,
+    /// The account is frozen.
+    #[error("the account is frozen")]
+    Frozen,
+    /// The account is closed.
+    #[error("the account is closed")]
+    Closed,
+    /// Not enough money for a withdrawal.
+    #[error("insufficient funds: the balance is {balance} minor units, {requested} were requested")]
+    InsufficientFunds {
+        /// The balance.
+        balance: u64,
+        /// The amount asked for.
+        requested: u64,
+    },
+    /// Amounts must be positive.
+    #[error("the amount must be greater than zero")]
+    ZeroAmount,
+    /// The balance would not fit in 64 bits.
+    #[error("the balance would overflow")]
+    Overflow,
+    /// Only an empty account can be closed.
+    #[error("the account still holds {balance}; empty it before closing")]
+    NotEmpty {
+        /// The balance.
+        balance: u64,
+    },
+    /// An owner needs a name.
+    #[error("the owner's name cannot be empty")]
+    NoOwner,
+}
+
+/// What a command returns: the events to append, or why not.
+pub type Decision = Result<Vec<AccountEvent>, AccountError>;
+
+impl AccountEventHandler for Account {
+    fn on_opened(&mut self, e: &Opened) {
+        self.status = Status::Open;
+        self.balance = e.initial_balance;
+        self.owner.clone_from(&e.owner);
+    }
+    fn on_money_deposited(&mut self, e: &MoneyDeposited) {
+        self.balance += e.amount;
+    }
+    fn on_money_withdrawn(&mut self, e: &MoneyWithdrawn) {
+        self.balance -= e.amount;
+    }
+    fn on_money_refunded(&mut self, e: &MoneyRefunded) {
+        self.balance += e.amount;
+    }
+    fn on_frozen(&mut self, _: &Frozen) {
+        self.status = Status::Frozen;
+    }
+    fn on_closed(&mut self, _: &Closed) {
+        self.status = Status::Closed;
+    }
+    fn on_owner_updated(&mut self, e: &OwnerUpdated) {
+        self.owner.clone_from(&e.owner);
+    }
+}
+
+impl Account {
+    /// Opens the account for `owner` with a first balance.
+    ///
+    /// # Errors
+    /// [`AccountError::AlreadyOpen`], [`AccountError::NoOwner`].
+    pub fn open(&self, owner: &str, initial_balance: u64) -> Decision {
+        if self.status != Status::New {
+            return Err(AccountError::AlreadyOpen);
+        }
+        if owner.trim().is_empty() {
+            return Err(AccountError::NoOwner);
+        }
+        Ok(vec![
+            Opened {
+                owner: owner.into(),
+                initial_balance,
+            }
+            .into(),
+        ])
+    }
+
+    /// Puts money in.
+    ///
+    /// # Errors
+    /// Unless the account is open; [`AccountError::ZeroAmount`],
+    /// [`AccountError::Overflow`].
+    pub fn deposit(&self, amount: u64, transaction: &str) -> Decision {
+        self.ensure_open()?;
+        self.credit(amount)?;
+        Ok(vec![
+            MoneyDeposited {
+                amount,
+                transaction: transaction.into(),
+            }
+            .into(),
+        ])
+    }
+
+    /// Takes money out.
+    ///
+    /// # Errors
+    /// Unless the account is open; [`AccountError::ZeroAmount`],
+    /// [`AccountError::InsufficientFunds`].
+    pub fn withdraw(&self, amount: u64, transaction: &str) -> Decision {
+        self.ensure_open()?;
+        if amount == 0 {
+            return Err(AccountError::ZeroAmount);
+        }
+        if self.balance < amount {
+            return Err(AccountError::InsufficientFunds {
+                balance: self.balance,
+                requested: amount,
+            });
+        }
+        Ok(vec![
+            MoneyWithdrawn {
+                amount,
+                transaction: transaction.into(),
+            }
+            .into(),
+        ])
+    }
+
+    /// Gives back a withdrawal; accepted on frozen and closed accounts.
+    ///
+    /// # Errors
+    /// [`AccountError::NotOpen`], [`AccountError::ZeroAmount`],
+    /// [`AccountError::Overflow`].
+    pub fn refund(&self, amount: u64, transaction: &str) -> Decision {
+        if self.status == Status::New {
+            return Err(AccountError::NotOpen);
+        }
+        self.credit(amount)?;
+        Ok(vec![
+            MoneyRefunded {
+                amount,
+                transaction: transaction.into(),
+            }
+            .into(),
+        ])
+    }
+
+    /// Freezes the account.
+    ///
+    /// # Errors
+    /// Unless the account is open.
+    pub fn freeze(&self, reason: &str) -> Decision {
+        self.ensure_open()?;
+        Ok(vec![
+            Frozen {
+                reason: reason.into(),
+            }
+            .into(),
+        ])
+    }
+
+    /// Closes an empty account.
+    ///
+    /// # Errors
+    /// Unless the account is open; [`AccountError::NotEmpty`].
+    pub fn close(&self) -> Decision {
+        self.ensure_open()?;
+        if self.balance != 0 {
+            return Err(AccountError::NotEmpty {
+                balance: self.balance,
+            });
+        }
+        Ok(vec![Closed {}.into()])
+    }
+
+    /// Changes the owner's name; accepted on frozen accounts.
+    ///
+    /// # Errors
+    /// [`AccountError::NotOpen`], [`AccountError::Closed`],
+    /// [`AccountError::NoOwner`].
+    pub fn update_owner(&self, owner: &str) -> Decision {
+        match self.status {
+            Status::New => return Err(AccountError::NotOpen),
+            Status::Closed => return Err(AccountError::Closed),
+            Status::Open | Status::Frozen => {}
+        }
+        if owner.trim().is_empty() {
+            return Err(AccountError::NoOwner);
+        }
+        Ok(vec![
+            OwnerUpdated {
+                owner: owner.into(),
+            }
+            .into(),
+        ])
+    }
+
+    fn ensure_open(&self) -> Result<(), AccountError> {
+        match self.status {
+            Status::Open => Ok(()),
+            Status::New => Err(AccountError::NotOpen),
+            Status::Frozen => Err(AccountError::Frozen),
+            Status::Closed => Err(AccountError::Closed),
+        }
+    }
+
+    fn credit(&self, amount: u64) -> Result<(), AccountError> {
+        if amount == 0 {
+            return Err(AccountError::ZeroAmount);
+        }
+        self.balance
+            .checked_add(amount)
+            .map(drop)
+            .ok_or(AccountError::Overflow)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use eventstore_core::testing::given;
+
+    use super::*;
+
+    fn opened(balance: u64) -> AccountEvent {
+        Opened {
+            owner: "Ada".into(),
+            initial_balance: balance,
+        }
+        .into()
+    }
+    fn frozen() -> AccountEvent {
+        Frozen {
+            reason: "fraud".into(),
+        }
+        .into()
+    }
+    fn closed() -> AccountEvent {
+        Closed {}.into()
+    }
+
+    #[test]
+    fn opens_once_with_an_owner() {
+        given::<Account>([])
+            .when(|a| a.open("Ada", 100))
+            .then([opened(100)]);
+        given::<Account>([opened(1)])
+            .when(|a| a.open("Ada", 100))
+            .then_error(AccountError::AlreadyOpen);
+        given::<Account>([])
+            .when(|a| a.open("  ", 100))
+            .then_error(AccountError::NoOwner);
+    }
+
+    #[test]
+    fn withdraws_what_the_balance_covers() {
+        let state = given::<Account>([opened(100)])
+            .when(|a| a.withdraw(100, "t1"))
+            .then([MoneyWithdrawn {
+                amount: 100,
+                transaction: "t1".into(),
+            }
+            .into()]);
+        assert_eq!(state.balance, 0);
+        given::<Account>([opened(100)])
+            .when(|a| a.withdraw(101, "t1"))
+            .then_error(AccountError::InsufficientFunds {
+                balance: 100,
+                requested: 101,
+            });
+        given::<Account>([opened(100)])
+            .when(|a| a.withdraw(0, "t1"))
+            .then_error(AccountError::ZeroAmount);
+    }
+
+    #[test]
+    fn deposits_until_the_balance_would_overflow() {
+        let state = given::<Account>([opened(5)])
+            .when(|a| a.deposit(7, "t2"))
+            .then([MoneyDeposited {
+                amount: 7,
+                transaction: "t2".into(),
+            }
+            .into()]);
+        assert_eq!(state.balance, 12);
+        given::<Account>([opened(u64::MAX)])
+            .when(|a| a.deposit(1, "t2"))
+            .then_error(AccountError::Overflow);
+    }
+
+    #[test]
+    fn no_money_moves_on_a_frozen_or_closed_account() {
+        for (history, error) in [
+            (vec![opened(100), frozen()], AccountError::Frozen),
+            (vec![opened(0), closed()], AccountError::Closed),
+            (vec![], AccountError::NotOpen),
+        ] {
+            given::<Account>(history.clone())
+                .when(|a| a.withdraw(1, "t"))
+                .then_error(error.clone());
+            given::<Account>(history.clone())
+                .when(|a| a.deposit(1, "t"))
+                .then_error(error.clone());
+            given::<Account>(history.clone())
+                .when(|a| a.freeze("again"))
+                .then_error(error.clone());
+            given::<Account>(history)
+                .when(Account::close)
+                .then_error(error);
+        }
+    }
+
+    #[test]
+    fn refunds_even_a_frozen_or_closed_account() {
+        let refund: AccountEvent = MoneyRefunded {
+            amount: 10,
+            transaction: "t".into(),
+        }
+        .into();
+        given::<Account>([opened(0), frozen()])
+            .when(|a| a.refund(10, "t"))
+            .then([refund.clone()]);
+        let state = given::<Account>([opened(0), closed()])
+            .when(|a| a.refund(10, "t"))
+            .then([refund]);
+        assert_eq!((state.balance, state.status), (10, Status::Closed));
+        given::<Account>([])
+            .when(|a| a.refund(10, "t"))
+            .then_error(AccountError::NotOpen);
+    }
+
+    #[test]
+    fn closes_only_when_empty() {
+        given::<Account>([opened(0)])
+            .when(Account::close)
+            .then([closed()]);
+        given::<Account>([opened(3)])
+            .when(Account::close)
+            .then_error(AccountError::NotEmpty { balance: 3 });
+    }
+
+    #[test]
+    fn updates_the_owner_unless_closed() {
+        let state = given::<Account>([opened(0), frozen()])
+            .when(|a| a.update_owner("Grace"))
+            .then([OwnerUpdated {
+                owner: "Grace".into(),
+            }
+            .into()]);
+        assert_eq!(state.owner, "Grace");
+        given::<Account>([opened(0), closed()])
+            .when(|a| a.update_owner("Grace"))
+            .then_error(AccountError::Closed);
+    }
+
+    #[test]
+    fn declares_the_owner_as_personal_data() {
+        assert_eq!(AccountEvent::personal_fields("Opened"), ["owner"]);
+        assert_eq!(AccountEvent::personal_fields("OwnerUpdated"), ["owner"]);
+        assert!(AccountEvent::personal_fields("MoneyDeposited").is_empty());
+    }
+}

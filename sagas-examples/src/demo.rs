@@ -1,0 +1,186 @@
+//! `sagas demo`: the money-transfer domain on the in-memory store.
+
+use std::io::Write;
+
+use eventstore_core::{EventStore, MemoryStore, Options, Outcome, Repository};
+
+use crate::account::{Account, AccountError};
+use crate::table::Table;
+
+/// Why the demo stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] eventstore_core::Error),
+    /// Writing the output failed.
+    #[error("cannot write the demo's output")]
+    Output(#[from] std::io::Error),
+}
+
+/// Formats minor units as units and cents.
+///
+/// ```
+/// assert_eq!(sagas_examples::demo::money(12_345), "123.45");
+/// ```
+#[must_use]
+pub fn money(minor_units: u64) -> String {
+    format!("{}.{:02}", minor_units / 100, minor_units % 100)
+}
+
+/// Runs the demo, writing its story to `out`; returns the store it used.
+///
+/// # Errors
+/// [`DemoError`] when the store or the output fails; domain rejections are
+/// part of the story, not errors.
+pub async fn run(out: &mut impl Write) -> Result<MemoryStore, DemoError> {
+    let store = MemoryStore::new();
+    let repo = Repository::new(store.clone());
+    let mut step = Step { repo: &repo, out };
+
+    step.title("opening accounts")?;
+    for (id, owner, balance) in [
+        ("alice", "Alice Liddell", 100_00),
+        ("bob", "Bob Marley", 50_00),
+        ("carol", "Carol Danvers", 20_00),
+    ] {
+        step.run(
+            id,
+            &format!("open with {}", money(balance)),
+            Options::default(),
+            |a| a.open(owner, balance),
+        )
+        .await?;
+    }
+
+    step.title("moving 30.00 from alice to bob (transaction t-1)")?;
+    step.run(
+        "alice",
+        "withdraw 30.00",
+        Options::idempotent("t-1/withdraw"),
+        |a| a.withdraw(30_00, "t-1"),
+    )
+    .await?;
+    step.run(
+        "bob",
+        "deposit 30.00",
+        Options::idempotent("t-1/deposit"),
+        |a| a.deposit(30_00, "t-1"),
+    )
+    .await?;
+
+    step.title("the same withdrawal delivered again")?;
+    step.run(
+        "alice",
+        "withdraw 30.00",
+        Options::idempotent("t-1/withdraw"),
+        |a| a.withdraw(30_00, "t-1"),
+    )
+    .await?;
+
+    step.title("bob tries to withdraw 500.00")?;
+    step.run(
+        "bob",
+        "withdraw 500.00",
+        Options::idempotent("t-2/withdraw"),
+        |a| a.withdraw(500_00, "t-2"),
+    )
+    .await?;
+
+    step.title("carol's account is frozen, then a deposit to it is tried")?;
+    step.run("carol", "freeze", Options::default(), |a| {
+        a.freeze("suspicious activity")
+    })
+    .await?;
+    step.run(
+        "carol",
+        "deposit 5.00",
+        Options::idempotent("t-3/deposit"),
+        |a| a.deposit(5_00, "t-3"),
+    )
+    .await?;
+
+    step.title("event log")?;
+    let mut log = Table::new(["pos", "aggregate", "ver", "kind", "body"]);
+    for e in store.all_events() {
+        log.push([
+            e.position.to_string(),
+            format!("{}/{}", e.aggregate_kind, e.aggregate_id),
+            e.version.to_string(),
+            e.kind.clone(),
+            e.body.to_string(),
+        ]);
+    }
+    write!(step.out, "{log}")?;
+
+    step.title("balances")?;
+    let mut balances = Table::new(["account", "owner", "status", "balance", "version"]);
+    for id in ["alice", "bob", "carol"] {
+        let loaded = repo.load::<Account>(id).await?;
+        balances.push([
+            id.to_owned(),
+            loaded.state.owner.clone(),
+            format!("{:?}", loaded.state.status),
+            money(loaded.state.balance),
+            loaded.version.to_string(),
+        ]);
+    }
+    write!(step.out, "{balances}")?;
+    Ok(store)
+}
+
+/// Runs commands and tells what each one did.
+struct Step<'a, S, W> {
+    repo: &'a Repository<S>,
+    out: &'a mut W,
+}
+
+impl<S: EventStore, W: Write> Step<'_, S, W> {
+    fn title(&mut self, title: &str) -> std::io::Result<()> {
+        writeln!(self.out, "\n== {title}")
+    }
+
+    async fn run(
+        &mut self,
+        id: &str,
+        what: &str,
+        options: Options,
+        decide: impl FnMut(&Account) -> Result<Vec<crate::account::AccountEvent>, AccountError>,
+    ) -> Result<(), DemoError> {
+        let result = match self.repo.execute(id, options, decide).await? {
+            Outcome::Done(c) => format!("done, now at version {}", c.version),
+            Outcome::AlreadyApplied => "already applied: nothing written".to_owned(),
+            Outcome::Rejected(error) => format!("rejected: {error}"),
+        };
+        writeln!(self.out, "  {id:<6} {what:<20} {result}")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn tells_the_story_and_keeps_the_money() {
+        let mut out = Vec::new();
+        let store = run(&mut out).await.expect("demo runs");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.contains("already applied: nothing written"), "{text}");
+        assert!(text.contains("rejected: insufficient funds"), "{text}");
+        assert!(text.contains("rejected: the account is frozen"), "{text}");
+        let repo = Repository::new(store.clone());
+        let mut total = 0;
+        for (id, expected) in [("alice", 70_00), ("bob", 80_00), ("carol", 20_00)] {
+            let balance = repo.load::<Account>(id).await.expect("loads").state.balance;
+            assert_eq!(balance, expected, "{id}");
+            total += balance;
+        }
+        assert_eq!(total, 170_00, "money is neither made nor lost");
+        assert_eq!(
+            store.all_events().len(),
+            6,
+            "3 opens, 1 withdraw, 1 deposit, 1 freeze"
+        );
+    }
+}
