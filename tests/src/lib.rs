@@ -1,1 +1,53 @@
-//! stub
+//! Integration tests that cross crates.
+//!
+//! [`suite`] holds the store behaviour tests, written once and generic over
+//! the store; [`store_conformance_suite!`] turns them into `#[tokio::test]`s
+//! for one backend. Every backend's test file calls it.
+
+pub mod faulty;
+pub mod suite;
+
+/// Generates one test per [`suite`] case for the store that `$make_store`
+/// (a future, evaluated once per test) yields.
+///
+/// ```text
+/// eventstore_tests::store_conformance_suite!(async { eventstore_core::MemoryStore::new() });
+/// ```
+#[macro_export]
+macro_rules! store_conformance_suite {
+    ($make_store:expr) => {
+        $crate::store_conformance_suite!(@cases $make_store;
+            append_assigns_versions_positions_and_ids,
+            load_returns_only_later_versions,
+            streams_are_separate_by_kind_and_id,
+            stale_expected_version_is_a_conflict,
+            idempotency_key_writes_once_per_stream,
+            racing_idempotency_keys_write_once,
+            empty_append_writes_nothing,
+            invalid_ids_are_refused_before_writing,
+            ids_with_sql_are_stored_verbatim,
+            a_bad_event_leaves_the_whole_append_unwritten,
+            snapshots_keep_the_latest,
+            tracker_reads_in_order_with_filters_and_limits,
+            every_account_event_kind_round_trips,
+            unknown_kind_is_a_typed_error_naming_the_row,
+            undecodable_body_is_a_typed_error_naming_the_row,
+            repository_retries_a_forced_conflict,
+            repository_gives_up_after_max_attempts,
+            idempotent_second_execute_is_already_applied,
+            rejected_command_writes_nothing,
+            concurrent_writers_lose_no_update,
+            snapshots_are_taken_every_n_versions_and_load_the_same_state,
+            unreadable_snapshots_are_ignored,
+        );
+    };
+    (@cases $make_store:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let store = $make_store.await;
+                $crate::suite::$case(store).await;
+            }
+        )*
+    };
+}

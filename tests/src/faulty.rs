@@ -1,0 +1,95 @@
+//! A store wrapper with faults switched on by the test: rival writers that
+//! win every race, hidden snapshots, and a pause between load and append.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use eventstore_core::{AppendOutcome, AppendRequest, EventStore, RecordedEvent, Result, Snapshot};
+
+/// Wraps a store and delegates to it, with the faults chosen by the
+/// builder methods. With none chosen, it is the store itself.
+#[derive(Debug, Clone)]
+pub struct Faulty<S> {
+    inner: S,
+    rivals: Arc<AtomicU32>,
+    hide_snapshots: bool,
+    pause_before_append: bool,
+}
+
+impl<S> Faulty<S> {
+    /// The store, with no fault yet.
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            rivals: Arc::new(AtomicU32::new(0)),
+            hide_snapshots: false,
+            pause_before_append: false,
+        }
+    }
+
+    /// Before each of the next `rivals` appends, a rival writer appends the
+    /// same events at the same expected version, so that the wrapped append
+    /// meets a real version conflict from the store underneath.
+    #[must_use]
+    pub fn rivals(self, rivals: u32) -> Self {
+        self.rivals.store(rivals, Ordering::SeqCst);
+        self
+    }
+
+    /// Pretends there are no snapshots: loads replay every event.
+    #[must_use]
+    pub fn without_snapshots(mut self) -> Self {
+        self.hide_snapshots = true;
+        self
+    }
+
+    /// Yields to the scheduler before every append, so that concurrent
+    /// writers interleave between their load and their append even on a
+    /// store that never waits.
+    #[must_use]
+    pub fn pause_before_append(mut self) -> Self {
+        self.pause_before_append = true;
+        self
+    }
+}
+
+impl<S: EventStore> EventStore for Faulty<S> {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome> {
+        if self.pause_before_append {
+            tokio::task::yield_now().await;
+        }
+        let rival_due = self
+            .rivals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if rival_due {
+            let mut rival = AppendRequest::new(
+                request.aggregate_kind.clone(),
+                request.aggregate_id.clone(),
+                request.expected_version,
+            );
+            rival.events.clone_from(&request.events);
+            self.inner.append(rival).await?;
+        }
+        self.inner.append(request).await
+    }
+
+    async fn load(&self, kind: &str, id: &str, after_version: u64) -> Result<Vec<RecordedEvent>> {
+        self.inner.load(kind, id, after_version).await
+    }
+
+    async fn load_snapshot(&self, kind: &str, id: &str) -> Result<Option<Snapshot>> {
+        if self.hide_snapshots {
+            return Ok(None);
+        }
+        self.inner.load_snapshot(kind, id).await
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
+        self.inner.save_snapshot(snapshot).await
+    }
+
+    async fn has_idempotency_key(&self, kind: &str, id: &str, key: &str) -> Result<bool> {
+        self.inner.has_idempotency_key(kind, id, key).await
+    }
+}

@@ -1,0 +1,40 @@
+//! Events and helpers shared by the cases.
+
+use eventstore_core::{AppendOutcome, AppendRequest, EventStore, NewEvent, RecordedEvent};
+use serde_json::json;
+
+/// An Account `MoneyDeposited` event as the store sees it.
+pub(crate) fn deposited(amount: u64) -> NewEvent {
+    NewEvent {
+        kind: "MoneyDeposited".into(),
+        body: json!({ "amount": amount, "transaction": format!("t-{amount}") }),
+    }
+}
+
+/// An Account `Opened` event as the store sees it.
+pub(crate) fn opened(balance: u64) -> NewEvent {
+    NewEvent {
+        kind: "Opened".into(),
+        body: json!({ "owner": "Ada", "initial_balance": balance }),
+    }
+}
+
+/// Appends and expects the events to be written.
+pub(crate) async fn append_ok<S: EventStore>(
+    store: &S,
+    request: AppendRequest,
+) -> Vec<RecordedEvent> {
+    let what = format!(
+        "{}/{} at {}",
+        request.aggregate_kind, request.aggregate_id, request.expected_version
+    );
+    match store.append(request).await {
+        Ok(AppendOutcome::Committed(events)) => events,
+        other => panic!("append to {what} should commit, got {other:?}"),
+    }
+}
+
+/// The versions of a list of events.
+pub(crate) fn versions(events: &[RecordedEvent]) -> Vec<u64> {
+    events.iter().map(|e| e.version).collect()
+}

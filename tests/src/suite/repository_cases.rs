@@ -1,0 +1,423 @@
+//! `Repository` over the store: decide, retry, idempotency, snapshots.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use eventstore_core::{
+    AppendRequest, Error, Event, EventStore, NewEvent, Options, Outcome, Repository, Snapshot,
+};
+use sagas_examples::account::{
+    Account, AccountError, AccountEvent, Closed, Frozen, MoneyDeposited, MoneyRefunded,
+    MoneyWithdrawn, Opened, OwnerUpdated,
+};
+use serde_json::json;
+
+use super::fixtures::{append_ok, opened};
+use crate::faulty::Faulty;
+
+async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
+    let outcome = repo
+        .execute(id, Options::default(), |a: &Account| a.open("Ada", balance))
+        .await
+        .expect("open");
+    assert!(
+        matches!(outcome, Outcome::Done(_)),
+        "open {id}: {outcome:?}"
+    );
+}
+
+/// Every kind of the Account family is stored and decoded back equal.
+pub async fn every_account_event_kind_round_trips<S: EventStore>(store: S) {
+    let events: Vec<AccountEvent> = vec![
+        Opened {
+            owner: "Ada \"the\" O'Neil".into(),
+            initial_balance: u64::MAX - 10,
+        }
+        .into(),
+        MoneyDeposited {
+            amount: 1,
+            transaction: "t-1".into(),
+        }
+        .into(),
+        MoneyWithdrawn {
+            amount: 2,
+            transaction: "t-2".into(),
+        }
+        .into(),
+        MoneyRefunded {
+            amount: 3,
+            transaction: "t-3".into(),
+        }
+        .into(),
+        Frozen {
+            reason: "🧊".into(),
+        }
+        .into(),
+        Closed {}.into(),
+        OwnerUpdated {
+            owner: "Grace".into(),
+        }
+        .into(),
+    ];
+    let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
+    assert_eq!(kinds, AccountEvent::KINDS, "the list covers every kind");
+    let mut request = AppendRequest::new("Account", "a-1", 0);
+    request.events = events
+        .iter()
+        .map(|e| NewEvent::encode(e).expect("encode"))
+        .collect();
+    append_ok(&store, request).await;
+    let decoded: Vec<AccountEvent> = store
+        .load("Account", "a-1", 0)
+        .await
+        .expect("load")
+        .iter()
+        .map(|e| e.decode().expect("decode"))
+        .collect();
+    assert_eq!(decoded, events);
+}
+
+/// A stored kind that the code does not know fails the load, naming it.
+pub async fn unknown_kind_is_a_typed_error_naming_the_row<S: EventStore>(store: S) {
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "a-1", 0)
+            .event(opened(1))
+            .event(NewEvent {
+                kind: "Teleported".into(),
+                body: json!({}),
+            }),
+    )
+    .await;
+    match Repository::new(store).load::<Account>("a-1").await {
+        Err(e @ Error::UnknownEventKind { .. }) => {
+            let Error::UnknownEventKind {
+                aggregate_kind,
+                aggregate_id,
+                version,
+                kind,
+            } = &e
+            else {
+                unreachable!()
+            };
+            assert_eq!(
+                (
+                    aggregate_kind.as_str(),
+                    aggregate_id.as_str(),
+                    *version,
+                    kind.as_str()
+                ),
+                ("Account", "a-1", 2, "Teleported")
+            );
+            assert_eq!(
+                e.to_string(),
+                "unknown event kind \"Teleported\" in Account \"a-1\" at version 2"
+            );
+        }
+        other => panic!("expected UnknownEventKind, got {other:?}"),
+    }
+}
+
+/// A body that does not fit its payload type fails the load, naming it.
+pub async fn undecodable_body_is_a_typed_error_naming_the_row<S: EventStore>(store: S) {
+    let bad = NewEvent {
+        kind: "MoneyDeposited".into(),
+        body: json!({ "amount": "lots" }),
+    };
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "a-1", 0)
+            .event(opened(1))
+            .event(bad),
+    )
+    .await;
+    match Repository::new(store).load::<Account>("a-1").await {
+        Err(Error::UndecodableBody {
+            aggregate_kind,
+            aggregate_id,
+            version,
+            kind,
+            source,
+        }) => {
+            assert_eq!(
+                (
+                    aggregate_kind.as_str(),
+                    aggregate_id.as_str(),
+                    version,
+                    kind.as_str()
+                ),
+                ("Account", "a-1", 2, "MoneyDeposited")
+            );
+            assert!(source.to_string().contains("invalid type"), "{source}");
+        }
+        other => panic!("expected UndecodableBody, got {other:?}"),
+    }
+}
+
+/// A lost race is retried with the newer events, and decided again.
+pub async fn repository_retries_a_forced_conflict<S: EventStore>(store: S) {
+    let plain = Repository::new(store.clone());
+    open(&plain, "a-1", 100).await;
+    let repo = Repository::new(Faulty::new(store).rivals(1));
+    let decided = AtomicU32::new(0);
+    let outcome = repo
+        .execute("a-1", Options::default(), |a: &Account| {
+            decided.fetch_add(1, Ordering::SeqCst);
+            a.withdraw(10, "t-1")
+        })
+        .await
+        .expect("execute");
+    assert!(
+        matches!(outcome, Outcome::Done(ref c) if c.version == 3),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        decided.load(Ordering::SeqCst),
+        2,
+        "decided once, lost the race, decided again"
+    );
+    let loaded = plain.load::<Account>("a-1").await.expect("load");
+    assert_eq!(
+        (loaded.state.balance, loaded.version),
+        (80, 3),
+        "the rival's withdrawal and ours"
+    );
+}
+
+/// After `max_attempts` lost races, a typed conflict says how many.
+pub async fn repository_gives_up_after_max_attempts<S: EventStore>(store: S) {
+    open(&Repository::new(store.clone()), "a-1", 100).await;
+    let repo = Repository::new(Faulty::new(store).rivals(u32::MAX)).max_attempts(3);
+    let decided = AtomicU32::new(0);
+    let result = repo
+        .execute("a-1", Options::default(), |a: &Account| {
+            decided.fetch_add(1, Ordering::SeqCst);
+            a.withdraw(1, "t-1")
+        })
+        .await;
+    match result {
+        Err(Error::Conflict {
+            aggregate_kind,
+            aggregate_id,
+            attempts,
+            ..
+        }) => {
+            assert_eq!(
+                (aggregate_kind.as_str(), aggregate_id.as_str(), attempts),
+                ("Account", "a-1", 3)
+            );
+        }
+        other => panic!("expected a conflict after 3 attempts, got {other:?}"),
+    }
+    assert_eq!(decided.load(Ordering::SeqCst), 3);
+}
+
+/// The second execute with a key is AlreadyApplied, without deciding, even
+/// when the decision would now be rejected.
+pub async fn idempotent_second_execute_is_already_applied<S: EventStore>(store: S) {
+    let repo = Repository::new(store);
+    open(&repo, "a-1", 100).await;
+    let first = repo
+        .execute("a-1", Options::idempotent("t-1/withdraw"), |a: &Account| {
+            a.withdraw(100, "t-1")
+        })
+        .await
+        .expect("execute");
+    assert!(matches!(first, Outcome::Done(_)), "{first:?}");
+    let second = repo
+        .execute(
+            "a-1",
+            Options::idempotent("t-1/withdraw"),
+            |_: &Account| -> Result<Vec<AccountEvent>, AccountError> {
+                panic!("a command whose key was used must not be decided again")
+            },
+        )
+        .await
+        .expect("execute");
+    assert_eq!(second, Outcome::AlreadyApplied);
+    let loaded = repo.load::<Account>("a-1").await.expect("load");
+    assert_eq!((loaded.state.balance, loaded.version), (0, 2));
+}
+
+/// A rejection writes nothing and hands back the domain error.
+pub async fn rejected_command_writes_nothing<S: EventStore>(store: S) {
+    let repo = Repository::new(store.clone());
+    open(&repo, "a-1", 10).await;
+    let outcome = repo
+        .execute("a-1", Options::idempotent("t-9"), |a: &Account| {
+            a.withdraw(11, "t-9")
+        })
+        .await
+        .expect("execute");
+    assert_eq!(
+        outcome,
+        Outcome::Rejected(AccountError::InsufficientFunds {
+            balance: 10,
+            requested: 11
+        })
+    );
+    assert_eq!(
+        store.load("Account", "a-1", 0).await.expect("load").len(),
+        1
+    );
+    assert!(
+        !store
+            .has_idempotency_key("Account", "a-1", "t-9")
+            .await
+            .expect("key"),
+        "a rejection does not burn the key"
+    );
+}
+
+/// Eight writers deposit into one account at once, each deposit naming the
+/// balance its decision saw: every successful command is in the final
+/// state, and every decision was made on the latest state (no lost update).
+pub async fn concurrent_writers_lose_no_update<S: EventStore>(store: S) {
+    const WRITERS: u64 = 8;
+    const COMMANDS: u64 = 25;
+    let repo = Arc::new(
+        Repository::new(Faulty::new(store.clone()).pause_before_append()).max_attempts(1_000),
+    );
+    open(&repo, "a-1", 0).await;
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let repo = Arc::clone(&repo);
+            tokio::spawn(async move {
+                let mut done = 0_u64;
+                for _ in 0..COMMANDS {
+                    let amount = 1 << w; // each writer's deposits are recognisable in the sum
+                    let deposit = |a: &Account| a.deposit(amount, &a.balance.to_string());
+                    match repo.execute("a-1", Options::default(), deposit).await {
+                        Ok(Outcome::Done(_)) => done += 1,
+                        Err(Error::Conflict { .. }) => {}
+                        other => panic!("writer {w}: unexpected {other:?}"),
+                    }
+                }
+                (w, done)
+            })
+        })
+        .collect();
+    let mut successes = 0;
+    let mut expected_balance = 0;
+    for task in tasks {
+        let (w, done) = task.await.expect("writer task");
+        successes += done;
+        expected_balance += done << w;
+    }
+    let loaded = repo.load::<Account>("a-1").await.expect("load");
+    assert_eq!(
+        successes,
+        WRITERS * COMMANDS,
+        "with 1000 attempts every command lands"
+    );
+    assert_eq!(
+        loaded.version,
+        1 + successes,
+        "final version = open + successful commands"
+    );
+    assert_eq!(
+        loaded.state.balance, expected_balance,
+        "no lost or doubled deposit"
+    );
+    let mut balance = 0;
+    for event in &store.load("Account", "a-1", 1).await.expect("load")[..] {
+        let AccountEvent::MoneyDeposited(deposit) = event.decode().expect("decode") else {
+            panic!("only deposits expected, got {event:?}");
+        };
+        assert_eq!(
+            deposit.transaction,
+            balance.to_string(),
+            "version {} was decided on a stale balance",
+            event.version
+        );
+        balance += deposit.amount;
+    }
+}
+
+/// With `snapshot_every(10)`, 25 commands leave a snapshot at version 20,
+/// and loading from it equals the full replay.
+pub async fn snapshots_are_taken_every_n_versions_and_load_the_same_state<S: EventStore>(store: S) {
+    let repo = Repository::new(store.clone()).snapshot_every(10);
+    open(&repo, "a-1", 0).await;
+    for i in 1..25 {
+        let _ = repo
+            .execute("a-1", Options::default(), |a: &Account| a.deposit(i, "t"))
+            .await
+            .expect("deposit");
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let snapshot = loop {
+        match store
+            .load_snapshot("Account", "a-1")
+            .await
+            .expect("load snapshot")
+        {
+            Some(s) if s.version == 20 => break s,
+            other if Instant::now() > deadline => {
+                panic!("no snapshot at version 20 within 5 s: {other:?}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
+    assert_eq!(snapshot.schema_version, 1);
+    let from_snapshot = repo.load::<Account>("a-1").await.expect("load");
+    let full = Repository::new(Faulty::new(store).without_snapshots())
+        .load::<Account>("a-1")
+        .await
+        .expect("replay");
+    assert_eq!(from_snapshot, full);
+    assert_eq!(
+        (full.version, full.state.balance),
+        (25, (1..25).sum::<u64>())
+    );
+}
+
+/// A snapshot of another schema version, or one that does not decode, is
+/// ignored and the state is rebuilt from the events.
+pub async fn unreadable_snapshots_are_ignored<S: EventStore>(store: S) {
+    let repo = Repository::new(store.clone());
+    open(&repo, "a-1", 40).await;
+    let _ = repo
+        .execute("a-1", Options::default(), |a: &Account| a.deposit(2, "t"))
+        .await
+        .expect("deposit");
+    let replay = Repository::new(Faulty::new(store.clone()).without_snapshots());
+    for (version, schema_version, state) in [
+        (1, 1, json!({ "balance": "not a number" })),
+        (
+            2,
+            99,
+            json!({ "status": "Open", "balance": 1_000_000, "owner": "Mallory" }),
+        ),
+    ] {
+        let snapshot = Snapshot {
+            aggregate_kind: "Account".into(),
+            aggregate_id: "a-1".into(),
+            version,
+            schema_version,
+            state,
+        };
+        store.save_snapshot(snapshot).await.expect("save");
+        let expected = replay.load::<Account>("a-1").await.expect("replay");
+        assert_eq!(expected.state.balance, 42, "the real balance");
+        assert_eq!(
+            repo.load::<Account>("a-1").await.expect("load"),
+            expected,
+            "snapshot v{version} schema {schema_version}"
+        );
+        let outcome = repo
+            .execute("a-1", Options::default(), |a: &Account| a.withdraw(42, "t"))
+            .await
+            .expect("execute");
+        assert_eq!(
+            outcome.rejection(),
+            None,
+            "the command sees the real balance of 42"
+        );
+        let _ = repo
+            .execute("a-1", Options::default(), |a: &Account| a.deposit(42, "t"))
+            .await
+            .expect("deposit");
+    }
+}

@@ -1,0 +1,372 @@
+//! The raw `EventStore` contract: append, load, keys, snapshots.
+
+use std::collections::HashSet;
+
+use eventstore_core::{
+    AppendOutcome, AppendRequest, Error, EventStore, IdProblem, Metadata, NewEvent, Snapshot,
+    Tracker,
+};
+use serde_json::json;
+
+use super::fixtures::{append_ok, deposited, opened, versions};
+
+/// Versions count from 1 per stream, positions grow, ids are unique xids,
+/// and kind, body and metadata come back as written.
+pub async fn append_assigns_versions_positions_and_ids<S: EventStore>(store: S) {
+    let metadata = Metadata::default()
+        .correlation_id("c-1")
+        .causation_id("cmd-1")
+        .actor("ada")
+        .with("k", "v");
+    let first = append_ok(
+        &store,
+        AppendRequest::new("Account", "a-1", 0)
+            .metadata(metadata.clone())
+            .event(opened(5))
+            .event(deposited(7)),
+    )
+    .await;
+    let second = append_ok(
+        &store,
+        AppendRequest::new("Account", "a-1", 2).event(deposited(9)),
+    )
+    .await;
+    assert_eq!(versions(&first), [1, 2]);
+    assert_eq!(versions(&second), [3]);
+
+    let loaded = store.load("Account", "a-1", 0).await.expect("load");
+    assert_eq!(versions(&loaded), [1, 2, 3]);
+    assert_eq!(loaded[..2], first[..], "load returns what append recorded");
+    assert_eq!(loaded[0].kind, "Opened");
+    assert_eq!(loaded[0].body, opened(5).body);
+    assert_eq!(loaded[1].metadata, metadata);
+    assert_eq!(loaded[2].metadata, Metadata::default());
+    assert!(
+        loaded.windows(2).all(|w| w[0].position < w[1].position),
+        "positions grow: {loaded:?}"
+    );
+    assert_eq!(loaded[0].tx, loaded[1].tx, "one append is one transaction");
+    assert!(loaded[1].checkpoint() < loaded[2].checkpoint());
+    let ids: HashSet<String> = loaded.iter().map(|e| e.id.to_string()).collect();
+    assert_eq!(ids.len(), 3, "ids are unique");
+    assert!(ids.iter().all(|id| id.len() == 20), "ids are xids: {ids:?}");
+}
+
+/// `load(after_version)` skips what the caller already has.
+pub async fn load_returns_only_later_versions<S: EventStore>(store: S) {
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "a-1", 0)
+            .event(opened(1))
+            .event(deposited(2))
+            .event(deposited(3)),
+    )
+    .await;
+    assert_eq!(
+        versions(&store.load("Account", "a-1", 2).await.expect("load")),
+        [3]
+    );
+    assert!(
+        store
+            .load("Account", "a-1", 3)
+            .await
+            .expect("load")
+            .is_empty()
+    );
+    assert!(
+        store
+            .load("Account", "nobody", 0)
+            .await
+            .expect("load")
+            .is_empty()
+    );
+}
+
+/// The same id under two kinds is two streams.
+pub async fn streams_are_separate_by_kind_and_id<S: EventStore>(store: S) {
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "x", 0).event(opened(1)),
+    )
+    .await;
+    append_ok(
+        &store,
+        AppendRequest::new("Transfer", "x", 0).event(opened(1)),
+    )
+    .await;
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "y", 0).event(opened(1)),
+    )
+    .await;
+    for (kind, id) in [("Account", "x"), ("Transfer", "x"), ("Account", "y")] {
+        assert_eq!(
+            versions(&store.load(kind, id, 0).await.expect("load")),
+            [1],
+            "{kind}/{id}"
+        );
+    }
+}
+
+/// A writer with a stale version gets a typed conflict and writes nothing.
+pub async fn stale_expected_version_is_a_conflict<S: EventStore>(store: S) {
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "a-1", 0).event(opened(1)),
+    )
+    .await;
+    for stale in [0, 2] {
+        match store
+            .append(AppendRequest::new("Account", "a-1", stale).event(deposited(5)))
+            .await
+        {
+            Err(Error::Conflict {
+                aggregate_kind,
+                aggregate_id,
+                expected_version,
+                ..
+            }) => {
+                assert_eq!(
+                    (
+                        aggregate_kind.as_str(),
+                        aggregate_id.as_str(),
+                        expected_version
+                    ),
+                    ("Account", "a-1", stale)
+                );
+            }
+            other => panic!("expected a conflict at version {stale}, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        versions(&store.load("Account", "a-1", 0).await.expect("load")),
+        [1]
+    );
+}
+
+/// A key is used once per stream; another stream may use the same key.
+pub async fn idempotency_key_writes_once_per_stream<S: EventStore>(store: S) {
+    let request = |id: &str, version| {
+        AppendRequest::new("Account", id, version)
+            .idempotency_key("t-1/withdraw")
+            .event(deposited(1))
+    };
+    append_ok(&store, request("a-1", 0)).await;
+    assert!(
+        store
+            .has_idempotency_key("Account", "a-1", "t-1/withdraw")
+            .await
+            .expect("key")
+    );
+    assert!(
+        !store
+            .has_idempotency_key("Account", "a-1", "t-2/withdraw")
+            .await
+            .expect("key")
+    );
+    assert!(
+        !store
+            .has_idempotency_key("Account", "a-2", "t-1/withdraw")
+            .await
+            .expect("key")
+    );
+    // the key wins over the version: a redelivered command with a stale or
+    // a current version is AlreadyApplied, never a conflict or a second write
+    for version in [0, 1] {
+        let outcome = store.append(request("a-1", version)).await.expect("append");
+        assert_eq!(
+            outcome,
+            AppendOutcome::AlreadyApplied,
+            "at version {version}"
+        );
+    }
+    assert_eq!(
+        store.load("Account", "a-1", 0).await.expect("load").len(),
+        1
+    );
+    append_ok(&store, request("a-2", 0)).await;
+}
+
+/// Eight appends with one key, racing at different versions: one write.
+pub async fn racing_idempotency_keys_write_once<S: EventStore>(store: S) {
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "a-1", 0).event(opened(0)),
+    )
+    .await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let request = AppendRequest::new("Account", "a-1", 1)
+                    .idempotency_key("same")
+                    .event(deposited(1));
+                store.append(request).await
+            })
+        })
+        .collect();
+    let mut committed = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(AppendOutcome::Committed(_)) => committed += 1,
+            Ok(AppendOutcome::AlreadyApplied) | Err(Error::Conflict { .. }) => {}
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(committed, 1);
+    assert_eq!(
+        versions(&store.load("Account", "a-1", 0).await.expect("load")),
+        [1, 2]
+    );
+}
+
+/// An append of nothing is a no-op, even with a key.
+pub async fn empty_append_writes_nothing<S: EventStore + Tracker>(store: S) {
+    let outcome = store
+        .append(AppendRequest::new("Account", "a-1", 0).idempotency_key("k"))
+        .await
+        .expect("append");
+    assert_eq!(outcome, AppendOutcome::Committed(Vec::new()));
+    assert!(
+        store
+            .load("Account", "a-1", 0)
+            .await
+            .expect("load")
+            .is_empty()
+    );
+    assert!(
+        !store
+            .has_idempotency_key("Account", "a-1", "k")
+            .await
+            .expect("key")
+    );
+}
+
+/// Empty, too long, and control-character ids are refused, naming the id.
+pub async fn invalid_ids_are_refused_before_writing<S: EventStore + Tracker>(store: S) {
+    let long = "x".repeat(256);
+    for (id, expected) in [
+        ("", IdProblem::Empty),
+        (long.as_str(), IdProblem::TooLong { bytes: 256 }),
+        ("a\nb", IdProblem::ControlCharacter { at: 1 }),
+        ("nul\0", IdProblem::ControlCharacter { at: 3 }),
+    ] {
+        match store
+            .append(AppendRequest::new("Account", id, 0).event(opened(1)))
+            .await
+        {
+            Err(Error::InvalidId { id: shown, problem }) => {
+                assert_eq!(problem, expected, "{id:?}");
+                assert_eq!(shown, id, "the error names the id");
+            }
+            other => panic!("expected InvalidId for {id:?}, got {other:?}"),
+        }
+    }
+    let snapshot = Snapshot {
+        aggregate_kind: "Account".into(),
+        aggregate_id: String::new(),
+        version: 1,
+        schema_version: 1,
+        state: json!({}),
+    };
+    assert!(matches!(
+        store.save_snapshot(snapshot).await,
+        Err(Error::InvalidId { .. })
+    ));
+    assert_eq!(
+        store.head().await.expect("head"),
+        eventstore_core::Checkpoint::BEGINNING,
+        "nothing written"
+    );
+}
+
+/// Quotes, semicolons and SQL in ids and bodies are data.
+pub async fn ids_with_sql_are_stored_verbatim<S: EventStore>(store: S) {
+    for id in [
+        "o'brien",
+        "a;b",
+        "'; DROP TABLE events; --",
+        "\"quoted\"",
+        "ünï✓",
+    ] {
+        let body = json!({ "owner": id, "initial_balance": 1 });
+        append_ok(
+            &store,
+            AppendRequest::new("Account", id, 0).event(NewEvent {
+                kind: "Opened".into(),
+                body: body.clone(),
+            }),
+        )
+        .await;
+        let loaded = store.load("Account", id, 0).await.expect("load");
+        assert_eq!((loaded.len(), loaded[0].aggregate_id.as_str()), (1, id));
+        assert_eq!(loaded[0].body, body);
+    }
+}
+
+/// When one event of an append is bad, none is written.
+pub async fn a_bad_event_leaves_the_whole_append_unwritten<S: EventStore + Tracker>(store: S) {
+    for bad in [
+        NewEvent {
+            kind: "MoneyDeposited".into(),
+            body: json!(5),
+        },
+        NewEvent {
+            kind: "MoneyDeposited".into(),
+            body: json!(["not", "an", "object"]),
+        },
+        NewEvent {
+            kind: String::new(),
+            body: json!({}),
+        },
+    ] {
+        let request = AppendRequest::new("Account", "a-1", 0)
+            .event(opened(1))
+            .event(bad.clone());
+        match store.append(request).await {
+            Err(Error::Encode { kind, .. }) => assert_eq!(kind, bad.kind),
+            other => panic!("expected an encode error for {bad:?}, got {other:?}"),
+        }
+    }
+    assert!(
+        store
+            .load("Account", "a-1", 0)
+            .await
+            .expect("load")
+            .is_empty()
+    );
+    assert_eq!(
+        store.head().await.expect("head"),
+        eventstore_core::Checkpoint::BEGINNING
+    );
+}
+
+/// The latest snapshot wins, whatever order they are saved in.
+pub async fn snapshots_keep_the_latest<S: EventStore>(store: S) {
+    let snapshot = |version| Snapshot {
+        aggregate_kind: "Account".into(),
+        aggregate_id: "a-1".into(),
+        version,
+        schema_version: 1,
+        state: json!({ "balance": version }),
+    };
+    assert_eq!(
+        store.load_snapshot("Account", "a-1").await.expect("load"),
+        None
+    );
+    store.save_snapshot(snapshot(5)).await.expect("save");
+    store.save_snapshot(snapshot(3)).await.expect("save");
+    assert_eq!(
+        store.load_snapshot("Account", "a-1").await.expect("load"),
+        Some(snapshot(5))
+    );
+    store.save_snapshot(snapshot(7)).await.expect("save");
+    assert_eq!(
+        store.load_snapshot("Account", "a-1").await.expect("load"),
+        Some(snapshot(7))
+    );
+    assert_eq!(
+        store.load_snapshot("Transfer", "a-1").await.expect("load"),
+        None
+    );
+}

@@ -1,0 +1,3 @@
+//! The store conformance suite against the in-memory store.
+
+eventstore_tests::store_conformance_suite!(async { eventstore_core::MemoryStore::new() });
