@@ -51,3 +51,9 @@ macro_rules! store_conformance_suite {
         )*
     };
 }
+
+/// The Rust examples of the workspace README, compiled and run as doctests
+/// so that the front door never shows code that does not work.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

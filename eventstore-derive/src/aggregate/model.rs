@@ -37,6 +37,7 @@ impl<'a> AggregateType<'a> {
             );
             return None;
         }
+        let mut parsed = true;
         for attr in &attrs {
             let result = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("kind") {
@@ -69,10 +70,15 @@ impl<'a> AggregateType<'a> {
             });
             if let Err(error) = result {
                 errors.push(error);
+                parsed = false;
             }
         }
         let Some(event) = event else {
-            errors.at(attrs[0], format!("missing `event = EventType`: {USAGE}"));
+            // After an error the rest of that attribute was not read, so the
+            // event type may be there: only a clean parse proves it missing.
+            if parsed {
+                errors.at(attrs[0], format!("missing `event = EventType`: {USAGE}"));
+            }
             return None;
         };
         Some(Self {

@@ -21,8 +21,17 @@ pub(super) fn generate(model: &EventEnum<'_>) -> TokenStream {
     }
 }
 
+/// A catch-all arm for matches over `self` when invalid variants were left
+/// out, so that the user sees only the errors about those variants.
+fn rest_arm(model: &EventEnum<'_>) -> Option<TokenStream> {
+    model
+        .incomplete
+        .then(|| quote!(#[allow(unreachable_patterns)] _ => ::core::unreachable!(),))
+}
+
 fn event_impl(model: &EventEnum<'_>) -> TokenStream {
     let ident = model.ident;
+    let rest = rest_arm(model);
     let variants: Vec<&Ident> = model.variants.iter().map(|v| v.ident).collect();
     let kinds: Vec<&str> = model.variants.iter().map(|v| v.kind.as_str()).collect();
     let personal = model
@@ -43,12 +52,14 @@ fn event_impl(model: &EventEnum<'_>) -> TokenStream {
             fn kind(&self) -> &'static str {
                 match self {
                     #(Self::#variants(_) => #kinds,)*
+                    #rest
                 }
             }
 
             fn to_body(&self) -> ::eventstore_core::Result<::eventstore_core::__private::serde_json::Value> {
                 match self {
                     #(Self::#variants(payload) => ::eventstore_core::__private::encode(#kinds, payload),)*
+                    #rest
                 }
             }
 
@@ -105,6 +116,7 @@ fn handler_trait(model: &EventEnum<'_>) -> TokenStream {
             fn #method(&mut self, event: &#payload);
         }
     });
+    let rest = rest_arm(model);
     let arms = model.variants.iter().map(|v| {
         let (name, method) = (v.ident, method_name(v.ident));
         quote!(Self::#name(event) => handler.#method(event),)
@@ -121,6 +133,7 @@ fn handler_trait(model: &EventEnum<'_>) -> TokenStream {
             fn dispatch(&self, handler: &mut H) {
                 match self {
                     #(#arms)*
+                    #rest
                 }
             }
         }

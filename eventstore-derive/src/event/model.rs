@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type, Variant, Visibility};
+use syn::punctuated::Punctuated;
+use syn::{Data, DeriveInput, Fields, Ident, LitStr, Token, Type, Variant, Visibility};
 
 use crate::errors::Errors;
 
@@ -11,6 +12,9 @@ pub(crate) struct EventEnum<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) vis: &'a Visibility,
     pub(crate) variants: Vec<EventVariant<'a>>,
+    /// Whether some variants were left out because they are invalid; the
+    /// generated matches then need a catch-all arm to stay exhaustive.
+    pub(crate) incomplete: bool,
 }
 
 /// One kind of event: a variant wrapping its payload.
@@ -63,11 +67,13 @@ impl<'a> EventEnum<'a> {
             return None;
         }
         let mut variants: Vec<EventVariant<'a>> = Vec::new();
+        let mut incomplete = false;
         let mut kinds: HashMap<String, &Ident> = HashMap::new();
         let mut payloads: HashMap<String, &Ident> = HashMap::new();
         for variant in &data.variants {
             let attrs = parse_attrs(variant, errors);
             let Some(payload) = payload_of(variant, errors) else {
+                incomplete = true;
                 continue;
             };
             let (kind, kind_span) = match &attrs.kind {
@@ -79,6 +85,7 @@ impl<'a> EventEnum<'a> {
                     kind_span,
                     format!("duplicate event kind \"{kind}\": variant `{first}` already uses it"),
                 ));
+                incomplete = true;
                 continue;
             }
             let payload_key = quote::quote!(#payload).to_string();
@@ -90,6 +97,7 @@ impl<'a> EventEnum<'a> {
                          payload type so that `From<{payload_key}>` is unambiguous"
                     ),
                 );
+                incomplete = true;
                 continue;
             }
             kinds.insert(kind.clone(), &variant.ident);
@@ -105,6 +113,7 @@ impl<'a> EventEnum<'a> {
             ident: &input.ident,
             vis: &input.vis,
             variants,
+            incomplete,
         })
     }
 }
@@ -171,19 +180,21 @@ fn parse_attrs(variant: &Variant, errors: &mut Errors) -> VariantAttrs {
                         meta.error("duplicate `personal`: list every field in one `personal(...)`")
                     );
                 }
-                let mut fields: Vec<Ident> = Vec::new();
-                meta.parse_nested_meta(|field| {
-                    let Some(ident) = field.path.get_ident() else {
-                        return Err(field.error("expected a field name of the payload"));
-                    };
-                    if fields.contains(ident) {
-                        return Err(field.error(format!("field `{ident}` is listed twice")));
-                    }
-                    fields.push(ident.clone());
-                    Ok(())
-                })?;
-                if fields.is_empty() {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let listed = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+                if listed.is_empty() {
                     return Err(meta.error("`personal(...)` needs at least one field name"));
+                }
+                let mut fields: Vec<Ident> = Vec::new();
+                for ident in listed {
+                    if fields.contains(&ident) {
+                        return Err(syn::Error::new(
+                            ident.span(),
+                            format!("field `{ident}` is listed twice"),
+                        ));
+                    }
+                    fields.push(ident);
                 }
                 attrs.personal = Some(fields);
                 Ok(())

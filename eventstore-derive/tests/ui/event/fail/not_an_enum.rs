@@ -1,0 +1,17 @@
+use eventstore_core::Event;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+pub struct Opened {
+    pub owner: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Closed {}
+
+#[derive(Event)]
+pub struct AccountEvent {
+    pub opened: Opened,
+}
+
+fn main() {}

@@ -1,0 +1,18 @@
+use eventstore_core::Event;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+pub struct Opened {
+    pub owner: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct Closed {}
+
+#[derive(Event)]
+pub enum AccountEvent {
+    #[event(personal())]
+    Opened(Opened),
+}
+
+fn main() {}
