@@ -88,7 +88,10 @@ where
     /// # Panics
     /// At the caller's line, when the command succeeded or failed otherwise.
     #[track_caller]
-    #[allow(clippy::needless_pass_by_value, reason = "reads naturally: .then_error(Error::X)")]
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "reads naturally: .then_error(Error::X)"
+    )]
     pub fn then_error(self, expected: D)
     where
         D: PartialEq,
