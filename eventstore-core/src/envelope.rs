@@ -202,6 +202,24 @@ impl RecordedEvent {
 
     /// Decodes the typed event.
     ///
+    /// ```
+    /// # use eventstore_core::doc::{AccountEvent, MoneyWithdrawn};
+    /// use eventstore_core::{AppendRequest, Error, EventStore, MemoryStore, NewEvent};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let store = MemoryStore::new();
+    /// let withdrawn = NewEvent::encode(&AccountEvent::from(MoneyWithdrawn { amount: 5 }))?;
+    /// let unknown = NewEvent { kind: "Teleported".into(), body: serde_json::json!({}) };
+    /// store.append(AppendRequest::new("Account", "acc-1", 0).event(withdrawn).event(unknown)).await?;
+    /// let events = store.load("Account", "acc-1", 0).await?;
+    ///
+    /// let first: AccountEvent = events[0].decode()?;
+    /// assert_eq!(first, MoneyWithdrawn { amount: 5 }.into());
+    /// let error = events[1].decode::<AccountEvent>().unwrap_err();
+    /// assert_eq!(error.to_string(), r#"unknown event kind "Teleported" in Account "acc-1" at version 2"#);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::UnknownEventKind`] or [`Error::UndecodableBody`], naming this
     /// event's stream, version and kind.

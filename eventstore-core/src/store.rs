@@ -103,6 +103,24 @@ pub enum AppendOutcome {
 }
 
 /// The state of an aggregate at a version, as a JSON document.
+///
+/// ```
+/// use eventstore_core::{EventStore, MemoryStore, Snapshot};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> eventstore_core::Result<()> {
+/// let store = MemoryStore::new();
+/// let at = |version| Snapshot {
+///     aggregate_kind: "Account".into(),
+///     aggregate_id: "acc-1".into(),
+///     version,
+///     schema_version: 1,
+///     state: serde_json::json!({ "balance": version }),
+/// };
+/// store.save_snapshot(at(20)).await?;
+/// store.save_snapshot(at(10)).await?; // older: ignored
+/// assert_eq!(store.load_snapshot("Account", "acc-1").await?.map(|s| s.version), Some(20));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     /// The aggregate kind.

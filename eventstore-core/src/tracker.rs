@@ -59,6 +59,25 @@ impl EventFilter {
 /// A tracker never returns an event that a transaction still running could
 /// precede: reading after the checkpoint of the last event returned never
 /// skips a committed event and never returns one twice.
+///
+/// ```
+/// use eventstore_core::{AppendRequest, Checkpoint, EventFilter, EventStore, MemoryStore, NewEvent, Tracker};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> eventstore_core::Result<()> {
+/// let store = MemoryStore::new();
+/// let event = || NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
+/// store.append(AppendRequest::new("Account", "a", 0).event(event())).await?;
+/// store.append(AppendRequest::new("Transfer", "t", 0).event(event())).await?;
+///
+/// let accounts = EventFilter::all().aggregate_kind("Account");
+/// let page = store.read_after(Checkpoint::BEGINNING, &accounts, 100).await?;
+/// assert_eq!(page.len(), 1);
+/// // resume after the last event read: nothing is skipped or repeated
+/// let rest = store.read_after(page[0].checkpoint(), &EventFilter::all(), 100).await?;
+/// assert_eq!(rest[0].aggregate_kind, "Transfer");
+/// assert_eq!(store.head().await?, rest[0].checkpoint());
+/// # Ok(()) }
+/// ```
 pub trait Tracker: Send + Sync {
     /// Up to `limit` events after `after` that pass `filter`, in
     /// [`Checkpoint`] order.

@@ -97,6 +97,23 @@ pub enum Status {
 }
 
 /// A bank account.
+///
+/// ```
+/// use eventstore_core::{MemoryStore, Options, Repository};
+/// use sagas_examples::account::{Account, AccountError, Status};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> eventstore_core::Result<()> {
+/// let repo = Repository::new(MemoryStore::new());
+/// let _ = repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 100_00)).await?;
+/// let _ = repo.execute("acc-1", Options::idempotent("t-1/withdraw"), |a: &Account| a.withdraw(30_00, "t-1")).await?;
+/// let _ = repo.execute("acc-1", Options::default(), |a: &Account| a.freeze("fraud")).await?;
+/// let refused = repo.execute("acc-1", Options::default(), |a: &Account| a.deposit(1, "t-2")).await?;
+/// assert_eq!(refused.rejection(), Some(AccountError::Frozen));
+///
+/// let account = repo.load::<Account>("acc-1").await?.state;
+/// assert_eq!((account.balance, account.status), (70_00, Status::Frozen));
+/// # Ok(()) }
+/// ```
 #[derive(Aggregate, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[aggregate(kind = "Account", event = AccountEvent)]
 pub struct Account {

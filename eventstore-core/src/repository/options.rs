@@ -40,6 +40,25 @@ impl Options {
 }
 
 /// What a command did.
+///
+/// ```
+/// # use eventstore_core::doc::{Account, AccountError};
+/// use eventstore_core::{MemoryStore, Options, Outcome, Repository};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> eventstore_core::Result<()> {
+/// let repo = Repository::new(MemoryStore::new());
+/// let key = || Options::idempotent("open-once");
+/// match repo.execute("acc-1", key(), |a: &Account| a.open("Ada", 10)).await? {
+///     Outcome::Done(committed) => assert_eq!(committed.events[0].kind, "Opened"),
+///     Outcome::AlreadyApplied => unreachable!("first time"),
+///     Outcome::Rejected(error) => panic!("{error:?}"),
+/// }
+/// let again = repo.execute("acc-1", key(), |a: &Account| a.open("Ada", 10)).await?;
+/// assert_eq!(again, Outcome::AlreadyApplied);
+/// let refused = repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 10)).await?;
+/// assert_eq!(refused.rejection(), Some(AccountError::AlreadyOpen));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
 pub enum Outcome<D> {
