@@ -38,3 +38,16 @@ pub(crate) async fn append_ok<S: EventStore>(
 pub(crate) fn versions(events: &[RecordedEvent]) -> Vec<u64> {
     events.iter().map(|e| e.version).collect()
 }
+
+/// Loads a stream and expects the load to work.
+pub(crate) async fn load<S: EventStore>(
+    store: &S,
+    kind: &str,
+    id: &str,
+    after_version: u64,
+) -> Vec<RecordedEvent> {
+    match store.load(kind, id, after_version).await {
+        Ok(events) => events,
+        Err(error) => panic!("load of {kind}/{id} after {after_version} failed: {error:?}"),
+    }
+}

@@ -13,7 +13,7 @@ use sagas_examples::account::{
 };
 use serde_json::json;
 
-use super::fixtures::{append_ok, opened};
+use super::fixtures::{append_ok, load, opened};
 use crate::faulty::Faulty;
 
 async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
@@ -68,10 +68,8 @@ pub async fn every_account_event_kind_round_trips<S: EventStore>(store: S) {
         .map(|e| NewEvent::encode(e).expect("encode"))
         .collect();
     append_ok(&store, request).await;
-    let decoded: Vec<AccountEvent> = store
-        .load("Account", "a-1", 0)
+    let decoded: Vec<AccountEvent> = load(&store, "Account", "a-1", 0)
         .await
-        .expect("load")
         .iter()
         .map(|e| e.decode().expect("decode"))
         .collect();
@@ -257,10 +255,7 @@ pub async fn rejected_command_writes_nothing<S: EventStore>(store: S) {
             requested: 11
         })
     );
-    assert_eq!(
-        store.load("Account", "a-1", 0).await.expect("load").len(),
-        1
-    );
+    assert_eq!(load(&store, "Account", "a-1", 0).await.len(), 1);
     assert!(
         !store
             .has_idempotency_key("Account", "a-1", "t-9")
@@ -321,7 +316,7 @@ pub async fn concurrent_writers_lose_no_update<S: EventStore>(store: S) {
         "no lost or doubled deposit"
     );
     let mut balance = 0;
-    for event in &store.load("Account", "a-1", 1).await.expect("load")[..] {
+    for event in &load(&store, "Account", "a-1", 1).await[..] {
         let AccountEvent::MoneyDeposited(deposit) = event.decode().expect("decode") else {
             panic!("only deposits expected, got {event:?}");
         };

@@ -8,7 +8,7 @@ use eventstore_core::{
 };
 use serde_json::json;
 
-use super::fixtures::{append_ok, deposited, opened, versions};
+use super::fixtures::{append_ok, deposited, load, opened, versions};
 
 /// Versions count from 1 per stream, positions grow, ids are unique xids,
 /// and kind, body and metadata come back as written.
@@ -34,7 +34,7 @@ pub async fn append_assigns_versions_positions_and_ids<S: EventStore>(store: S) 
     assert_eq!(versions(&first), [1, 2]);
     assert_eq!(versions(&second), [3]);
 
-    let loaded = store.load("Account", "a-1", 0).await.expect("load");
+    let loaded = load(&store, "Account", "a-1", 0).await;
     assert_eq!(versions(&loaded), [1, 2, 3]);
     assert_eq!(loaded[..2], first[..], "load returns what append recorded");
     assert_eq!(loaded[0].kind, "Opened");
@@ -62,24 +62,9 @@ pub async fn load_returns_only_later_versions<S: EventStore>(store: S) {
             .event(deposited(3)),
     )
     .await;
-    assert_eq!(
-        versions(&store.load("Account", "a-1", 2).await.expect("load")),
-        [3]
-    );
-    assert!(
-        store
-            .load("Account", "a-1", 3)
-            .await
-            .expect("load")
-            .is_empty()
-    );
-    assert!(
-        store
-            .load("Account", "nobody", 0)
-            .await
-            .expect("load")
-            .is_empty()
-    );
+    assert_eq!(versions(&load(&store, "Account", "a-1", 2).await), [3]);
+    assert!(load(&store, "Account", "a-1", 3).await.is_empty());
+    assert!(load(&store, "Account", "nobody", 0).await.is_empty());
 }
 
 /// The same id under two kinds is two streams.
@@ -101,7 +86,7 @@ pub async fn streams_are_separate_by_kind_and_id<S: EventStore>(store: S) {
     .await;
     for (kind, id) in [("Account", "x"), ("Transfer", "x"), ("Account", "y")] {
         assert_eq!(
-            versions(&store.load(kind, id, 0).await.expect("load")),
+            versions(&load(&store, kind, id, 0).await),
             [1],
             "{kind}/{id}"
         );
@@ -138,10 +123,7 @@ pub async fn stale_expected_version_is_a_conflict<S: EventStore>(store: S) {
             other => panic!("expected a conflict at version {stale}, got {other:?}"),
         }
     }
-    assert_eq!(
-        versions(&store.load("Account", "a-1", 0).await.expect("load")),
-        [1]
-    );
+    assert_eq!(versions(&load(&store, "Account", "a-1", 0).await), [1]);
 }
 
 /// A key is used once per stream; another stream may use the same key.
@@ -180,10 +162,7 @@ pub async fn idempotency_key_writes_once_per_stream<S: EventStore>(store: S) {
             "at version {version}"
         );
     }
-    assert_eq!(
-        store.load("Account", "a-1", 0).await.expect("load").len(),
-        1
-    );
+    assert_eq!(load(&store, "Account", "a-1", 0).await.len(), 1);
     append_ok(&store, request("a-2", 0)).await;
 }
 
@@ -214,10 +193,7 @@ pub async fn racing_idempotency_keys_write_once<S: EventStore>(store: S) {
         }
     }
     assert_eq!(committed, 1);
-    assert_eq!(
-        versions(&store.load("Account", "a-1", 0).await.expect("load")),
-        [1, 2]
-    );
+    assert_eq!(versions(&load(&store, "Account", "a-1", 0).await), [1, 2]);
 }
 
 /// An append of nothing is a no-op, even with a key.
@@ -227,13 +203,7 @@ pub async fn empty_append_writes_nothing<S: EventStore + Tracker>(store: S) {
         .await
         .expect("append");
     assert_eq!(outcome, AppendOutcome::Committed(Vec::new()));
-    assert!(
-        store
-            .load("Account", "a-1", 0)
-            .await
-            .expect("load")
-            .is_empty()
-    );
+    assert!(load(&store, "Account", "a-1", 0).await.is_empty());
     assert!(
         !store
             .has_idempotency_key("Account", "a-1", "k")
@@ -298,7 +268,7 @@ pub async fn ids_with_sql_are_stored_verbatim<S: EventStore>(store: S) {
             }),
         )
         .await;
-        let loaded = store.load("Account", id, 0).await.expect("load");
+        let loaded = load(&store, "Account", id, 0).await;
         assert_eq!((loaded.len(), loaded[0].aggregate_id.as_str()), (1, id));
         assert_eq!(loaded[0].body, body);
     }
@@ -328,13 +298,7 @@ pub async fn a_bad_event_leaves_the_whole_append_unwritten<S: EventStore + Track
             other => panic!("expected an encode error for {bad:?}, got {other:?}"),
         }
     }
-    assert!(
-        store
-            .load("Account", "a-1", 0)
-            .await
-            .expect("load")
-            .is_empty()
-    );
+    assert!(load(&store, "Account", "a-1", 0).await.is_empty());
     assert_eq!(
         store.head().await.expect("head"),
         eventstore_core::Checkpoint::BEGINNING
