@@ -31,6 +31,18 @@ impl EventId {
     pub fn new() -> Self {
         Self(xid::new())
     }
+
+    /// When the id was made, to the second.
+    ///
+    /// ```
+    /// use eventstore_core::EventId;
+    /// let age = EventId::new().created_at().elapsed().unwrap_or_default();
+    /// assert!(age.as_secs() < 2);
+    /// ```
+    #[must_use]
+    pub fn created_at(&self) -> SystemTime {
+        self.0.time()
+    }
 }
 
 impl fmt::Display for EventId {

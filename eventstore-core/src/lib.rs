@@ -39,6 +39,7 @@
 //! ```
 
 // Lets the derives' `::eventstore_core::...` paths resolve inside this crate.
+#[cfg(feature = "derive")]
 extern crate self as eventstore_core;
 
 mod aggregate;

@@ -5,6 +5,7 @@
 //! for one backend. Every backend's test file calls it.
 
 pub mod faulty;
+pub mod postgres;
 pub mod suite;
 
 /// Generates one test per [`suite`] case for the store that `$make_store`

@@ -1,0 +1,28 @@
+//! The PostgreSQL event store for `eventstore-core`: the system of record.
+//!
+//! [`PgEventStore`] implements [`EventStore`](eventstore_core::EventStore)
+//! and [`Tracker`](eventstore_core::Tracker):
+//!
+//! - one `events` table (xid ids, a global position, the committing
+//!   transaction's id), unique per stream and version, and per stream and
+//!   idempotency key;
+//! - an append is one autocommit statement that checks the idempotency key
+//!   and the version and inserts every event of the command;
+//! - a command's load is one round trip: key check, latest snapshot, and the
+//!   events after it;
+//! - the tracker reads only transactions older than every running one, in
+//!   commit order, so a late commit is never skipped.
+//!
+//! The tables live in their own schema (default `eventstore`), with their
+//! own migrations table, applied by [`PgEventStore::migrate`].
+
+mod error;
+mod options;
+mod rows;
+mod sql;
+mod store;
+mod tracker;
+
+pub use error::{Error, Result};
+pub use options::{DEFAULT_SCHEMA, PgStoreOptions};
+pub use store::PgEventStore;

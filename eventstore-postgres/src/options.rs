@@ -1,0 +1,113 @@
+//! How a [`PgEventStore`](crate::PgEventStore) connects and where its
+//! tables live.
+
+use crate::error::{Error, Result};
+
+/// The default schema of the store's tables.
+pub const DEFAULT_SCHEMA: &str = "eventstore";
+
+/// Options of a [`PgEventStore`](crate::PgEventStore).
+///
+/// ```
+/// use eventstore_postgres::PgStoreOptions;
+/// let options = PgStoreOptions::new().schema("billing_events").max_connections(32);
+/// assert_eq!(options.schema_name(), "billing_events");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct PgStoreOptions {
+    pub(crate) schema: String,
+    pub(crate) max_connections: u32,
+}
+
+impl Default for PgStoreOptions {
+    fn default() -> Self {
+        Self {
+            schema: DEFAULT_SCHEMA.to_owned(),
+            max_connections: 16,
+        }
+    }
+}
+
+impl PgStoreOptions {
+    /// Schema [`DEFAULT_SCHEMA`], 16 connections.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The schema that holds the store's tables and its own migrations
+    /// table: a lowercase identifier (`[a-z_][a-z0-9_]*`, at most 63 bytes),
+    /// checked when the store is built.
+    ///
+    /// ```
+    /// # use eventstore_postgres::PgStoreOptions;
+    /// let options = PgStoreOptions::new().schema("tenant_7");
+    /// ```
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The pool size, when the store builds its own pool from a URL.
+    ///
+    /// ```
+    /// # use eventstore_postgres::PgStoreOptions;
+    /// let options = PgStoreOptions::new().max_connections(4);
+    /// ```
+    pub fn max_connections(mut self, connections: u32) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
+    /// The schema name as given.
+    #[must_use]
+    pub fn schema_name(&self) -> &str {
+        &self.schema
+    }
+
+    /// Checks the schema name.
+    pub(crate) fn checked_schema(&self) -> Result<&str> {
+        let name = self.schema.as_str();
+        let mut chars = name.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+        let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if first_ok && rest_ok && name.len() <= 63 {
+            Ok(name)
+        } else {
+            Err(Error::InvalidSchema {
+                name: name.to_owned(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_plain_identifiers_only() {
+        for good in ["eventstore", "_x", "tenant_7", &"a".repeat(63)] {
+            assert!(
+                PgStoreOptions::new().schema(good).checked_schema().is_ok(),
+                "{good}"
+            );
+        }
+        for bad in [
+            "",
+            "7up",
+            "Events",
+            "a-b",
+            "a\"; DROP SCHEMA public; --",
+            "é",
+            &"a".repeat(64),
+        ] {
+            match PgStoreOptions::new().schema(bad).checked_schema() {
+                Err(Error::InvalidSchema { name }) => assert_eq!(name, bad),
+                other => panic!("{bad:?} should be refused, got {other:?}"),
+            }
+        }
+    }
+}

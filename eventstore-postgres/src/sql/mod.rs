@@ -1,0 +1,58 @@
+//! The SQL statements, qualified with the store's schema once, at startup.
+//!
+//! Every statement is parameterised; the only text spliced in is the schema
+//! name, which [`SchemaName`](crate::options::SchemaName) has checked to be
+//! a plain identifier.
+
+/// Every statement of the store, with `{schema}` replaced.
+#[derive(Debug)]
+pub(crate) struct Statements {
+    pub(crate) append: String,
+    pub(crate) has_key: String,
+    pub(crate) load: String,
+    pub(crate) load_stream: String,
+    pub(crate) load_snapshot: String,
+    pub(crate) save_snapshot: String,
+    pub(crate) read_after: String,
+    pub(crate) head: String,
+}
+
+impl Statements {
+    /// The statements for tables in `schema` (a checked identifier).
+    pub(crate) fn new(schema: &str) -> Self {
+        let qualify = |sql: &str| sql.replace("{schema}", &format!("\"{schema}\""));
+        Self {
+            append: qualify(include_str!("append.sql")),
+            has_key: qualify(include_str!("has_key.sql")),
+            load: qualify(include_str!("load.sql")),
+            load_stream: qualify(include_str!("load_stream.sql")),
+            load_snapshot: qualify(include_str!("load_snapshot.sql")),
+            save_snapshot: qualify(include_str!("save_snapshot.sql")),
+            read_after: qualify(include_str!("read_after.sql")),
+            head: qualify(include_str!("head.sql")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_is_qualified() {
+        let sql = Statements::new("es");
+        for statement in [
+            &sql.append,
+            &sql.load_stream,
+            &sql.read_after,
+            &sql.save_snapshot,
+        ] {
+            assert!(!statement.contains("{schema}"), "{statement}");
+            assert!(
+                !statement.contains(" events"),
+                "unqualified table in {statement}"
+            );
+            assert!(statement.contains("\"es\".events") || statement.contains("\"es\".snapshots"));
+        }
+    }
+}

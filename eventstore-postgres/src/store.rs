@@ -1,0 +1,332 @@
+//! [`PgEventStore`]: construction, migrations and the [`EventStore`] impl.
+
+use std::sync::Arc;
+
+use eventstore_core::{
+    AppendOutcome, AppendRequest, Error, EventId, EventStore, LoadedStream, RecordedEvent, Result,
+    Snapshot,
+};
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Executor, Row};
+
+use crate::options::PgStoreOptions;
+use crate::rows::{backend, column, recorded_event, time_from_micros, unsigned};
+use crate::sql::Statements;
+
+/// The migrations of the store's tables, applied by [`PgEventStore::migrate`].
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The PostgreSQL event store: the system of record.
+///
+/// A cheap handle (`Clone`) to a connection pool and the store's statements.
+///
+/// ```no_run
+/// use eventstore_core::{MemoryStore, Options, Repository};
+/// use eventstore_postgres::{PgEventStore, PgStoreOptions};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let url = "postgres://postgres@127.0.0.1:5432/postgres";
+/// let store = PgEventStore::connect(url, PgStoreOptions::new()).await?;
+/// store.migrate().await?;
+/// let repo = Repository::new(store).snapshot_every(100);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PgEventStore {
+    pool: PgPool,
+    schema: Arc<str>,
+    sql: Arc<Statements>,
+}
+
+impl PgEventStore {
+    /// Connects to the database at `url` with a pool of its own.
+    ///
+    /// # Errors
+    /// [`InvalidSchema`](crate::Error::InvalidSchema),
+    /// [`Connect`](crate::Error::Connect) when the database cannot be reached.
+    pub async fn connect(url: &str, options: PgStoreOptions) -> crate::Result<Self> {
+        options.checked_schema()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .connect(url)
+            .await
+            .map_err(crate::Error::Connect)?;
+        Self::from_pool(pool, &options)
+    }
+
+    /// Uses an application's pool.
+    ///
+    /// # Errors
+    /// [`InvalidSchema`](crate::Error::InvalidSchema).
+    pub fn from_pool(pool: PgPool, options: &PgStoreOptions) -> crate::Result<Self> {
+        let schema = options.checked_schema()?;
+        Ok(Self {
+            pool,
+            schema: schema.into(),
+            sql: Arc::new(Statements::new(schema)),
+        })
+    }
+
+    /// Creates the schema and applies the store's migrations, recorded in a
+    /// `_sqlx_migrations` table inside that schema, so that they never clash
+    /// with the application's own. Safe to call on every start, also from
+    /// several processes at once.
+    ///
+    /// # Errors
+    /// [`Migrate`](crate::Error::Migrate), [`Database`](crate::Error::Database).
+    pub async fn migrate(&self) -> crate::Result<()> {
+        // A connection of its own, closed afterwards, so that its search path
+        // never leaks into the pool.
+        let mut connection = self.pool.acquire().await?.detach();
+        let schema = &self.schema;
+        connection
+            .execute(
+                format!(
+                    "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\""
+                )
+                .as_str(),
+            )
+            .await?;
+        MIGRATOR.run_direct(&mut connection).await?;
+        Ok(())
+    }
+
+    /// The pool, for the application's own queries.
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The schema that holds the store's tables.
+    #[must_use]
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    pub(crate) fn statements(&self) -> &Statements {
+        &self.sql
+    }
+
+    /// After an append wrote nothing or hit a unique violation: was it the
+    /// idempotency key (already applied) or the version (conflict)?
+    async fn explain_refusal(&self, request: AppendRequest) -> Result<AppendOutcome> {
+        if let Some(key) = &request.idempotency_key {
+            if self
+                .has_idempotency_key(&request.aggregate_kind, &request.aggregate_id, key)
+                .await?
+            {
+                return Ok(AppendOutcome::AlreadyApplied);
+            }
+        }
+        Err(Error::Conflict {
+            aggregate_kind: request.aggregate_kind,
+            aggregate_id: request.aggregate_id,
+            expected_version: request.expected_version,
+            attempts: 1,
+        })
+    }
+}
+
+/// Whether a database error is a unique violation (a lost race).
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
+
+/// A version as the bigint the tables hold.
+fn signed(version: u64) -> Result<i64> {
+    i64::try_from(version)
+        .map_err(|_| Error::Backend(format!("version {version} does not fit a bigint").into()))
+}
+
+impl EventStore for PgEventStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome> {
+        request.validate()?;
+        if request.events.is_empty() {
+            return Ok(AppendOutcome::Committed(Vec::new()));
+        }
+        let ids: Vec<EventId> = request.events.iter().map(|_| EventId::new()).collect();
+        let id_texts: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let kinds: Vec<&str> = request.events.iter().map(|e| e.kind.as_str()).collect();
+        let bodies: Vec<String> = request.events.iter().map(|e| e.body.to_string()).collect();
+        let metadata =
+            serde_json::to_string(&request.metadata).map_err(|e| Error::Backend(Box::new(e)))?;
+        let result = sqlx::query(&self.sql.append)
+            .bind(&request.aggregate_kind)
+            .bind(&request.aggregate_id)
+            .bind(signed(request.expected_version)?)
+            .bind(&id_texts)
+            .bind(&kinds)
+            .bind(&bodies)
+            .bind(&metadata)
+            .bind(request.idempotency_key.as_deref())
+            .fetch_all(&self.pool)
+            .await;
+        let rows = match result {
+            Ok(rows) if !rows.is_empty() => rows,
+            Ok(_) => return self.explain_refusal(request).await,
+            Err(error) if is_unique_violation(&error) => {
+                return self.explain_refusal(request).await;
+            }
+            Err(error) => return Err(backend(error)),
+        };
+        let mut written: Vec<(u64, u64, u64, i64)> = rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    unsigned(row, "version")?,
+                    unsigned(row, "position")?,
+                    unsigned(row, "tx")?,
+                    column::<i64>(row, "created_us")?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        written.sort_unstable_by_key(|w| w.0);
+        let AppendRequest {
+            aggregate_kind,
+            aggregate_id,
+            metadata,
+            events,
+            ..
+        } = request;
+        let recorded = events
+            .into_iter()
+            .zip(ids)
+            .zip(written)
+            .map(
+                |((event, id), (version, position, tx, created_us))| RecordedEvent {
+                    id,
+                    position,
+                    tx,
+                    aggregate_kind: aggregate_kind.clone(),
+                    aggregate_id: aggregate_id.clone(),
+                    version,
+                    kind: event.kind,
+                    body: event.body,
+                    metadata: metadata.clone(),
+                    recorded_at: time_from_micros(created_us),
+                },
+            )
+            .collect();
+        Ok(AppendOutcome::Committed(recorded))
+    }
+
+    async fn load(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        after_version: u64,
+    ) -> Result<Vec<RecordedEvent>> {
+        let rows = sqlx::query(&self.sql.load)
+            .bind(aggregate_kind)
+            .bind(aggregate_id)
+            .bind(signed(after_version)?)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|row| recorded_event(row, Some((aggregate_kind, aggregate_id))))
+            .collect()
+    }
+
+    async fn load_snapshot(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+    ) -> Result<Option<Snapshot>> {
+        let row = sqlx::query(&self.sql.load_snapshot)
+            .bind(aggregate_kind)
+            .bind(aggregate_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|row| snapshot_from(&row, aggregate_kind, aggregate_id, "state"))
+            .transpose()
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
+        eventstore_core::validate_id(&snapshot.aggregate_id)?;
+        sqlx::query(&self.sql.save_snapshot)
+            .bind(&snapshot.aggregate_kind)
+            .bind(&snapshot.aggregate_id)
+            .bind(signed(snapshot.version)?)
+            .bind(i64::from(snapshot.schema_version))
+            .bind(snapshot.state.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn has_idempotency_key(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        key: &str,
+    ) -> Result<bool> {
+        sqlx::query(&self.sql.has_key)
+            .bind(aggregate_kind)
+            .bind(aggregate_id)
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?
+            .try_get(0)
+            .map_err(backend)
+    }
+
+    async fn load_stream(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<LoadedStream> {
+        let rows = sqlx::query(&self.sql.load_stream)
+            .bind(aggregate_kind)
+            .bind(aggregate_id)
+            .bind(idempotency_key)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let Some((header, events)) = rows.split_first() else {
+            return Err(Error::Backend("load_stream returned no header row".into()));
+        };
+        let seen: bool = column(header, "seen")?;
+        let has_snapshot = header
+            .try_get::<Option<i64>, _>("version")
+            .map_err(backend)?
+            .is_some();
+        let snapshot = if has_snapshot {
+            Some(snapshot_from(header, aggregate_kind, aggregate_id, "body")?)
+        } else {
+            None
+        };
+        Ok(LoadedStream {
+            snapshot,
+            events: events
+                .iter()
+                .map(|row| recorded_event(row, Some((aggregate_kind, aggregate_id))))
+                .collect::<Result<_>>()?,
+            idempotency_key_seen: seen,
+        })
+    }
+}
+
+/// A snapshot row; `state_column` names the column holding the state.
+fn snapshot_from(
+    row: &sqlx::postgres::PgRow,
+    kind: &str,
+    id: &str,
+    state_column: &str,
+) -> Result<Snapshot> {
+    let schema_version: i32 = column(row, "schema_version")?;
+    Ok(Snapshot {
+        aggregate_kind: kind.to_owned(),
+        aggregate_id: id.to_owned(),
+        version: unsigned(row, "version")?,
+        schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
+        state: column::<Value>(row, state_column)?,
+    })
+}

@@ -1,0 +1,107 @@
+//! Stores for tests against the real PostgreSQL named by `DATABASE_URL`:
+//! each test gets a fresh schema of its own.
+
+use std::time::{Duration, SystemTime};
+
+use eventstore_core::EventId;
+use eventstore_postgres::{PgEventStore, PgStoreOptions};
+
+/// What a test says when it has no database.
+pub const HOW_TO_PROVIDE_POSTGRES: &str = "these tests need PostgreSQL: set DATABASE_URL, for example \
+     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test --workspace \
+     (`.ci/run` starts the local server and sets it)";
+
+/// The prefix of the schemas that tests create.
+const TEST_SCHEMA_PREFIX: &str = "es_test_";
+
+/// Test schemas older than this are dropped by later test runs.
+const STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// The database URL, or a message that says how to provide one.
+///
+/// # Errors
+/// [`HOW_TO_PROVIDE_POSTGRES`] when the variable is unset or empty.
+pub fn database_url_from(value: Option<String>) -> Result<String, String> {
+    match value {
+        Some(url) if !url.trim().is_empty() => Ok(url),
+        _ => Err(HOW_TO_PROVIDE_POSTGRES.to_owned()),
+    }
+}
+
+/// `DATABASE_URL`, or a panic that says how to provide it.
+///
+/// # Panics
+/// When `DATABASE_URL` is not set.
+pub fn database_url() -> String {
+    database_url_from(std::env::var("DATABASE_URL").ok())
+        .unwrap_or_else(|message| panic!("{message}"))
+}
+
+/// A migrated store in a new schema, connected with `connections` pooled
+/// connections. Drops the test schemas that earlier runs left behind more
+/// than an hour ago (a failing test keeps its schema for a look).
+///
+/// # Panics
+/// When PostgreSQL cannot be reached, saying how to provide it.
+pub async fn fresh_store_with(connections: u32) -> PgEventStore {
+    let url = database_url();
+    let schema = format!("{TEST_SCHEMA_PREFIX}{}", EventId::new());
+    let options = PgStoreOptions::new()
+        .schema(schema)
+        .max_connections(connections);
+    let store = PgEventStore::connect(&url, options)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("cannot connect to PostgreSQL at {url}: {e:?}; {HOW_TO_PROVIDE_POSTGRES}")
+        });
+    drop_stale_schemas(&store).await;
+    store.migrate().await.expect("migrate a fresh schema");
+    store
+}
+
+/// [`fresh_store_with`] 8 connections.
+pub async fn fresh_store() -> PgEventStore {
+    fresh_store_with(8).await
+}
+
+async fn drop_stale_schemas(store: &PgEventStore) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)")
+            .bind(TEST_SCHEMA_PREFIX)
+            .fetch_all(store.pool())
+            .await
+            .expect("list test schemas");
+    let now = SystemTime::now();
+    for name in names {
+        let Some(created) = name
+            .strip_prefix(TEST_SCHEMA_PREFIX)
+            .and_then(|id| id.parse::<EventId>().ok())
+            .map(|id| id.created_at())
+        else {
+            continue;
+        };
+        if now.duration_since(created).unwrap_or_default() > STALE_AFTER {
+            // the name was read from the catalogue and matches the prefix and an xid
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                .execute(store.pool())
+                .await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_database_url_says_how_to_provide_one() {
+        for missing in [None, Some(String::new()), Some("  ".to_owned())] {
+            let message = database_url_from(missing).unwrap_err();
+            assert!(message.contains("DATABASE_URL=postgres://"), "{message}");
+        }
+        assert_eq!(
+            database_url_from(Some("postgres://x".into())).unwrap(),
+            "postgres://x"
+        );
+    }
+}
