@@ -1,1 +1,462 @@
-fn main() {}
+//! `cargo bench -p eventstore-postgres`: the store against plain sqlx
+//! statements on the same table shape, in the same run, on the PostgreSQL
+//! named by `DATABASE_URL` (default: the local server). Every phase is
+//! bounded in time; the whole run takes about two minutes.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eventstore_core::{
+    AppendRequest, EventId, EventStore, NewEvent, Options, Repository, Snapshot,
+};
+use eventstore_postgres::{PgEventStore, PgStoreOptions};
+use sagas_examples::account::Account;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+/// How long each throughput phase measures, after a short warm-up.
+const PHASE: Duration = Duration::from_secs(3);
+const WARM_UP: Duration = Duration::from_millis(300);
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const STORE_SCHEMA: &str = "es_bench_store";
+const PLAIN_SCHEMA: &str = "es_bench_plain";
+
+const PLAIN_INSERT: &str = "INSERT INTO es_bench_plain.events \
+    (id, aggregate_kind, aggregate_id, version, kind, body, metadata) \
+    VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)";
+const PLAIN_BATCH: &str = "INSERT INTO es_bench_plain.events \
+    (id, aggregate_kind, aggregate_id, version, kind, body, metadata) \
+    SELECT e.id, $1, $2, $3 + e.n, e.kind, e.body::jsonb, $7::jsonb \
+    FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e (id, kind, body, n)";
+const PLAIN_SELECT_STREAM: &str = "SELECT id, position, version, kind, body, metadata \
+    FROM es_bench_plain.events WHERE aggregate_kind = $1 AND aggregate_id = $2 ORDER BY version";
+const PLAIN_MAX_VERSION: &str = "SELECT coalesce(max(version), 0) FROM es_bench_plain.events \
+    WHERE aggregate_kind = $1 AND aggregate_id = $2";
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let probe = PgPool::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url} ({e}); set DATABASE_URL or run scripts/ensure-postgres"));
+    let sync: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(&probe)
+        .await
+        .expect("show");
+    let version: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&probe)
+        .await
+        .expect("show");
+    println!(
+        "PostgreSQL {version} at {url}, synchronous_commit={sync}, {} cores",
+        num_cpus()
+    );
+    println!(
+        "each throughput figure: {} s after {} ms warm-up; ratio = store / plain sqlx\n",
+        PHASE.as_secs(),
+        WARM_UP.as_millis()
+    );
+    println!(
+        "{:<52} {:>12} {:>12} {:>7}",
+        "workload", "store", "plain sqlx", "ratio"
+    );
+
+    for writers in [1, 4, 16] {
+        single_event_appends(&url, writers).await;
+    }
+    batch_appends(&url, 4, 10).await;
+    warm_executes(&url, 4).await;
+    for events in [1_000, 10_000] {
+        loads(&url, events).await;
+    }
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Fresh schemas for the store and the baseline, with the same tables.
+async fn fresh(url: &str, connections: u32) -> (PgEventStore, PgPool) {
+    let store = schema(url, STORE_SCHEMA, connections).await;
+    let plain = schema(url, PLAIN_SCHEMA, connections).await;
+    (store, plain.pool().clone())
+}
+
+async fn schema(url: &str, name: &str, connections: u32) -> PgEventStore {
+    let store = PgEventStore::connect(
+        url,
+        PgStoreOptions::new()
+            .schema(name)
+            .max_connections(connections),
+    )
+    .await
+    .expect("connect");
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+        .execute(store.pool())
+        .await
+        .expect("drop schema");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+fn row(workload: &str, unit: &str, store: f64, plain: f64) {
+    println!(
+        "{:<52} {:>12} {:>12} {:>6.2}x",
+        workload,
+        format!("{store:.0} {unit}"),
+        format!("{plain:.0} {unit}"),
+        store / plain
+    );
+}
+
+/// Runs `op(tag, writer, iteration)` from `writers` tasks for the phase and
+/// returns operations per second. `tag` differs between warm-up and
+/// measurement so that each run writes to streams of its own.
+async fn throughput<F, Fut>(writers: usize, op: F) -> f64
+where
+    F: Fn(&'static str, usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let op = Arc::new(op);
+    let mut per_second = 0.0;
+    for (tag, phase) in [("warm", WARM_UP), ("run", PHASE)] {
+        let start = Instant::now();
+        let deadline = start + phase;
+        let tasks: Vec<_> = (0..writers)
+            .map(|w| {
+                let op = Arc::clone(&op);
+                tokio::spawn(async move {
+                    let mut i = 0;
+                    while Instant::now() < deadline {
+                        op(tag, w, i).await;
+                        i += 1;
+                    }
+                    i
+                })
+            })
+            .collect();
+        let mut ops = 0;
+        for task in tasks {
+            ops += task.await.expect("writer");
+        }
+        per_second = ops as f64 / start.elapsed().as_secs_f64();
+    }
+    per_second
+}
+
+fn deposit(i: u64) -> NewEvent {
+    NewEvent {
+        kind: "MoneyDeposited".into(),
+        body: json!({ "amount": 1, "transaction": format!("t-{i}") }),
+    }
+}
+
+async fn plain_insert(
+    pool: &PgPool,
+    id: &str,
+    version: u64,
+    event: &NewEvent,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(PLAIN_INSERT)
+        .bind(EventId::new().to_string())
+        .bind("Account")
+        .bind(id)
+        .bind(version as i64)
+        .bind(&event.kind)
+        .bind(event.body.to_string())
+        .bind("{}")
+        .execute(pool)
+        .await
+        .map(drop)
+}
+
+async fn single_event_appends(url: &str, writers: usize) {
+    let (store, plain) = fresh(url, writers as u32).await;
+    let ours = throughput(writers, move |tag, w, i| {
+        let store = store.clone();
+        async move {
+            let request = AppendRequest::new("Account", format!("{tag}-{w}"), i).event(deposit(i));
+            store.append(request).await.expect("append");
+        }
+    })
+    .await;
+    let pool = plain.clone();
+    let autocommit = throughput(writers, move |tag, w, i| {
+        let pool = pool.clone();
+        async move {
+            plain_insert(&pool, &format!("{tag}-{w}"), i + 1, &deposit(i))
+                .await
+                .expect("insert");
+        }
+    })
+    .await;
+    let pool = plain;
+    let transaction = throughput(writers, move |tag, w, i| {
+        let pool = pool.clone();
+        async move {
+            let mut tx = pool.begin().await.expect("begin");
+            sqlx::query(PLAIN_INSERT)
+                .bind(EventId::new().to_string())
+                .bind("Account")
+                .bind(format!("{tag}-tx-{w}"))
+                .bind((i + 1) as i64)
+                .bind("MoneyDeposited")
+                .bind(deposit(i).body.to_string())
+                .bind("{}")
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            tx.commit().await.expect("commit");
+        }
+    })
+    .await;
+    let label = format!("single-event appends, {writers} writer(s)");
+    row(&label, "ev/s", ours, autocommit);
+    row(
+        &format!("  vs BEGIN/INSERT/COMMIT, {writers} writer(s)"),
+        "ev/s",
+        ours,
+        transaction,
+    );
+}
+
+async fn batch_appends(url: &str, writers: usize, batch: u64) {
+    let (store, plain) = fresh(url, writers as u32).await;
+    let ours = throughput(writers, move |tag, w, i| {
+        let store = store.clone();
+        async move {
+            let mut request = AppendRequest::new("Account", format!("{tag}-{w}"), i * batch);
+            request.events = (0..batch).map(|k| deposit(i * batch + k)).collect();
+            store.append(request).await.expect("append");
+        }
+    })
+    .await;
+    let base = throughput(writers, move |tag, w, i| {
+        let pool = plain.clone();
+        async move {
+            let events: Vec<NewEvent> = (0..batch).map(|k| deposit(i * batch + k)).collect();
+            sqlx::query(PLAIN_BATCH)
+                .bind("Account")
+                .bind(format!("{tag}-{w}"))
+                .bind((i * batch) as i64)
+                .bind(
+                    events
+                        .iter()
+                        .map(|_| EventId::new().to_string())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>())
+                .bind(
+                    events
+                        .iter()
+                        .map(|e| e.body.to_string())
+                        .collect::<Vec<_>>(),
+                )
+                .bind("{}")
+                .execute(&pool)
+                .await
+                .expect("insert batch");
+        }
+    })
+    .await;
+    let label = format!("{batch}-event batches, {writers} writers");
+    row(&label, "ev/s", ours * batch as f64, base * batch as f64);
+}
+
+/// Opens `count` accounts of `events` events each, through the store, in
+/// `store`'s schema and the plain one.
+async fn seed(store: &PgEventStore, plain: &PgPool, ids: &[String], events: u64) {
+    for id in ids {
+        let mut version = 0;
+        let mut batch = vec![NewEvent {
+            kind: "Opened".into(),
+            body: json!({ "owner": "Ada", "initial_balance": 0 }),
+        }];
+        while version < events {
+            batch.extend((batch.len() as u64..500).map(deposit));
+            batch.truncate((events - version) as usize);
+            let mut request = AppendRequest::new("Account", id.clone(), version);
+            request.events.clone_from(&batch);
+            store.append(request).await.expect("seed store");
+            let mut plain_version = version;
+            for event in &batch {
+                plain_version += 1;
+                plain_insert(plain, id, plain_version, event)
+                    .await
+                    .expect("seed plain");
+            }
+            version += batch.len() as u64;
+            batch.clear();
+        }
+    }
+}
+
+async fn snapshot_now(store: &PgEventStore, id: &str) {
+    let loaded = Repository::new(store.clone())
+        .load::<Account>(id)
+        .await
+        .expect("load");
+    let snapshot = Snapshot {
+        aggregate_kind: "Account".into(),
+        aggregate_id: id.to_owned(),
+        version: loaded.version,
+        schema_version: 1,
+        state: serde_json::to_value(&loaded.state).expect("state"),
+    };
+    store.save_snapshot(snapshot).await.expect("save snapshot");
+}
+
+async fn warm_executes(url: &str, writers: usize) {
+    const PER_WRITER: usize = 16;
+    let (store, plain) = fresh(url, writers as u32).await;
+    let ids: Vec<String> = (0..writers * PER_WRITER)
+        .map(|n| format!("acc-{n}"))
+        .collect();
+    seed(&store, &plain, &ids, 100).await;
+    for id in &ids {
+        snapshot_now(&store, id).await;
+    }
+    let repo = Arc::new(Repository::new(store).snapshot_every(100));
+    let ours = throughput(writers, move |_, w, i| {
+        let repo = Arc::clone(&repo);
+        async move {
+            let id = format!("acc-{}", w * PER_WRITER + (i as usize % PER_WRITER));
+            let _ = repo
+                .execute(&id, Options::default(), |a: &Account| a.deposit(1, "bench"))
+                .await
+                .expect("execute");
+        }
+    })
+    .await;
+    let pool = plain.clone();
+    let select_all = throughput(writers, move |_, w, i| {
+        let pool = pool.clone();
+        async move {
+            let id = format!("acc-{}", w * PER_WRITER + (i as usize % PER_WRITER));
+            let rows = sqlx::query(PLAIN_SELECT_STREAM)
+                .bind("Account")
+                .bind(&id)
+                .fetch_all(&pool)
+                .await
+                .expect("select");
+            let mut version = 0_i64;
+            for row in &rows {
+                let _: Value = sqlx::Row::get(row, "body");
+                version = sqlx::Row::get(row, "version");
+            }
+            plain_insert(&pool, &id, version as u64 + 1, &deposit(i))
+                .await
+                .expect("insert");
+        }
+    })
+    .await;
+    let pool = plain;
+    let select_max = throughput(writers, move |_, w, i| {
+        let pool = pool.clone();
+        async move {
+            let id = format!("acc-{}", w * PER_WRITER + (i as usize % PER_WRITER));
+            let version: i64 = sqlx::query_scalar(PLAIN_MAX_VERSION)
+                .bind("Account")
+                .bind(&id)
+                .fetch_one(&pool)
+                .await
+                .expect("max");
+            plain_insert(&pool, &id, version as u64 + 1, &deposit(i))
+                .await
+                .expect("insert");
+        }
+    })
+    .await;
+    row(
+        &format!("execute on 100-event aggregates, {writers} writers"),
+        "cmd/s",
+        ours,
+        select_all,
+    );
+    row(
+        "  vs select max(version) then insert",
+        "cmd/s",
+        ours,
+        select_max,
+    );
+}
+
+/// Median of `f` run repeatedly, at most 50 times or 3 s.
+async fn median<F, Fut>(mut f: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let start = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < 50 && (times.len() < 3 || start.elapsed() < PHASE) {
+        let t = Instant::now();
+        f().await;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+async fn loads(url: &str, events: u64) {
+    let (store, plain) = fresh(url, 2).await;
+    let ids = ["snapshotted".to_owned(), "replayed".to_owned()];
+    seed(&store, &plain, &ids, events).await;
+    snapshot_now(&store, "snapshotted").await;
+    let repo = Repository::new(store);
+    let with_snapshot = median(|| async {
+        assert_eq!(
+            repo.load::<Account>("snapshotted")
+                .await
+                .expect("load")
+                .version,
+            events
+        )
+    })
+    .await;
+    let replay = median(|| async {
+        assert_eq!(
+            repo.load::<Account>("replayed")
+                .await
+                .expect("load")
+                .version,
+            events
+        )
+    })
+    .await;
+    let select = median(|| async {
+        let rows = sqlx::query(PLAIN_SELECT_STREAM)
+            .bind("Account")
+            .bind("replayed")
+            .fetch_all(&plain)
+            .await
+            .expect("select");
+        assert_eq!(rows.len() as u64, events);
+        for row in &rows {
+            let _: Value = sqlx::Row::get(row, "body");
+        }
+    })
+    .await;
+    let per_second = |d: Duration| 1.0 / d.as_secs_f64();
+    row(
+        &format!("load {events}-event aggregate, with snapshot"),
+        "/s",
+        per_second(with_snapshot),
+        per_second(select),
+    );
+    row(
+        &format!("load {events}-event aggregate, full replay"),
+        "/s",
+        per_second(replay),
+        per_second(select),
+    );
+}

@@ -1,6 +1,8 @@
 //! How a [`PgEventStore`](crate::PgEventStore) connects and where its
 //! tables live.
 
+use std::time::Duration;
+
 use crate::error::{Error, Result};
 
 /// The default schema of the store's tables.
@@ -18,6 +20,7 @@ pub const DEFAULT_SCHEMA: &str = "eventstore";
 pub struct PgStoreOptions {
     pub(crate) schema: String,
     pub(crate) max_connections: u32,
+    pub(crate) connect_timeout: Duration,
 }
 
 impl Default for PgStoreOptions {
@@ -25,12 +28,13 @@ impl Default for PgStoreOptions {
         Self {
             schema: DEFAULT_SCHEMA.to_owned(),
             max_connections: 16,
+            connect_timeout: Duration::from_secs(10),
         }
     }
 }
 
 impl PgStoreOptions {
-    /// Schema [`DEFAULT_SCHEMA`], 16 connections.
+    /// Schema [`DEFAULT_SCHEMA`], 16 connections, 10 s connect timeout.
     pub fn new() -> Self {
         Self::default()
     }
@@ -56,6 +60,19 @@ impl PgStoreOptions {
     /// ```
     pub fn max_connections(mut self, connections: u32) -> Self {
         self.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long to wait for a connection (while the database is down or
+    /// every pooled connection is busy) before giving up with an error.
+    ///
+    /// ```
+    /// # use eventstore_postgres::PgStoreOptions;
+    /// use std::time::Duration;
+    /// let options = PgStoreOptions::new().connect_timeout(Duration::from_secs(2));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
         self
     }
 

@@ -67,6 +67,6 @@ pub(crate) fn recorded_event(row: &PgRow, stream: Option<(&str, &str)>) -> Resul
 }
 
 /// A row that the store's own code could not have written.
-fn corrupt(what: String) -> Error {
+fn corrupt(what: impl std::fmt::Display) -> Error {
     Error::Backend(format!("corrupt event row: {what}").into())
 }

@@ -49,6 +49,7 @@ impl PgEventStore {
         options.checked_schema()?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
+            .acquire_timeout(options.connect_timeout)
             .connect(url)
             .await
             .map_err(crate::Error::Connect)?;

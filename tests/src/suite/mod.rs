@@ -7,7 +7,7 @@ mod store_cases;
 mod tracker_cases;
 
 pub use repository_cases::{
-    concurrent_writers_lose_no_update, every_account_event_kind_round_trips,
+    concurrent_writers, concurrent_writers_lose_no_update, every_account_event_kind_round_trips,
     idempotent_second_execute_is_already_applied, rejected_command_writes_nothing,
     repository_gives_up_after_max_attempts, repository_retries_a_forced_conflict,
     snapshots_are_taken_every_n_versions_and_load_the_same_state,

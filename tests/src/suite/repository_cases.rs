@@ -269,18 +269,25 @@ pub async fn rejected_command_writes_nothing<S: EventStore>(store: S) {
 /// balance its decision saw: every successful command is in the final
 /// state, and every decision was made on the latest state (no lost update).
 pub async fn concurrent_writers_lose_no_update<S: EventStore>(store: S) {
-    const WRITERS: u64 = 8;
-    const COMMANDS: u64 = 25;
+    concurrent_writers(store, 8, 25).await;
+}
+
+/// `writers` tasks each run `commands` deposits on one account at once;
+/// see [`concurrent_writers_lose_no_update`].
+///
+/// # Panics
+/// When an update is lost, doubled, or decided on stale state.
+pub async fn concurrent_writers<S: EventStore>(store: S, writers: u64, commands: u64) {
     let repo = Arc::new(
         Repository::new(Faulty::new(store.clone()).pause_before_append()).max_attempts(1_000),
     );
     open(&repo, "a-1", 0).await;
-    let tasks: Vec<_> = (0..WRITERS)
+    let tasks: Vec<_> = (0..writers)
         .map(|w| {
             let repo = Arc::clone(&repo);
             tokio::spawn(async move {
                 let mut done = 0_u64;
-                for _ in 0..COMMANDS {
+                for _ in 0..commands {
                     let amount = 1 << w; // each writer's deposits are recognisable in the sum
                     let deposit = |a: &Account| a.deposit(amount, &a.balance.to_string());
                     match repo.execute("a-1", Options::default(), deposit).await {
@@ -303,7 +310,7 @@ pub async fn concurrent_writers_lose_no_update<S: EventStore>(store: S) {
     let loaded = repo.load::<Account>("a-1").await.expect("load");
     assert_eq!(
         successes,
-        WRITERS * COMMANDS,
+        writers * commands,
         "with 1000 attempts every command lands"
     );
     assert_eq!(

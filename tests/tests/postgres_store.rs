@@ -1,0 +1,326 @@
+//! What only the PostgreSQL store can show: real concurrency on a real
+//! server, rows written behind the store's back, and a database that is down.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eventstore_core::{AppendRequest, Error, EventStore, NewEvent, Options, Outcome, Repository};
+use eventstore_postgres::{PgEventStore, PgStoreOptions};
+use eventstore_tests::faulty::Faulty;
+use eventstore_tests::postgres::{fresh_store, fresh_store_with};
+use eventstore_tests::suite;
+use sagas_examples::account::{Account, AccountError, AccountEvent};
+use serde_json::json;
+
+async fn sql(store: &PgEventStore, statement: &str) {
+    let statement = statement.replace("{schema}", &format!("\"{}\"", store.schema()));
+    sqlx::query(&statement)
+        .execute(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+}
+
+async fn open(repo: &Repository<impl EventStore>, id: &str, balance: u64) {
+    let outcome = repo
+        .execute(id, Options::default(), |a: &Account| a.open("Ada", balance))
+        .await
+        .expect("open");
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_concurrent_writers_lose_no_update() {
+    suite::concurrent_writers(fresh_store_with(20).await, 16, 20).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_commands_racing_with_one_key_move_money_once() {
+    let store = fresh_store_with(20).await;
+    let repo = Arc::new(Repository::new(store.clone()).max_attempts(100));
+    open(&repo, "a-1", 1_000).await;
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let repo = Arc::clone(&repo);
+            tokio::spawn(async move {
+                repo.execute("a-1", Options::idempotent("t-1/withdraw"), |a: &Account| {
+                    a.withdraw(10, "t-1")
+                })
+                .await
+            })
+        })
+        .collect();
+    let (mut done, mut already) = (0, 0);
+    for task in tasks {
+        match task.await.expect("task").expect("execute") {
+            Outcome::Done(_) => done += 1,
+            Outcome::AlreadyApplied => already += 1,
+            Outcome::Rejected(e) => panic!("rejected: {e:?}"),
+        }
+    }
+    assert_eq!((done, already), (1, 15));
+    let account = repo.load::<Account>("a-1").await.expect("load");
+    assert_eq!((account.state.balance, account.version), (990, 2));
+}
+
+/// Fills a stream with `count` deposits through the store, in batches.
+async fn deposits(store: &PgEventStore, id: &str, from_version: u64, count: u64) {
+    let mut version = from_version;
+    while version < from_version + count {
+        let batch = (from_version + count - version).min(200);
+        let mut request = AppendRequest::new("Account", id, version);
+        request.events = (0..batch)
+            .map(|i| NewEvent {
+                kind: "MoneyDeposited".into(),
+                body: json!({ "amount": 1, "transaction": format!("d-{}", version + i) }),
+            })
+            .collect();
+        store.append(request).await.expect("append deposits");
+        version += batch;
+    }
+}
+
+async fn wait_for_snapshot(store: &PgEventStore, id: &str, version: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let snapshot = store
+            .load_snapshot("Account", id)
+            .await
+            .expect("load snapshot");
+        if snapshot.as_ref().is_some_and(|s| s.version == version) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no snapshot at version {version} within 10 s: {snapshot:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_event_aggregate_loads_from_snapshot_and_tail() {
+    let store = fresh_store().await;
+    let repo = Repository::new(store.clone()).snapshot_every(1_000);
+    open(&repo, "a-1", 0).await;
+    deposits(&store, "a-1", 1, 995).await;
+    for i in 0..12 {
+        let _ = repo
+            .execute("a-1", Options::default(), |a: &Account| {
+                a.deposit(2, &format!("tail-{i}"))
+            })
+            .await
+            .expect("deposit");
+    }
+    wait_for_snapshot(&store, "a-1", 1_000).await;
+
+    let stream = store
+        .load_stream("Account", "a-1", None)
+        .await
+        .expect("load_stream");
+    assert_eq!(stream.snapshot.as_ref().map(|s| s.version), Some(1_000));
+    assert_eq!(
+        stream.events.len(),
+        8,
+        "only the tail after the snapshot is read"
+    );
+    let from_snapshot = repo.load::<Account>("a-1").await.expect("load");
+    let replayed = Repository::new(Faulty::new(store).without_snapshots())
+        .load::<Account>("a-1")
+        .await
+        .expect("replay");
+    assert_eq!(from_snapshot, replayed);
+    assert_eq!(
+        (replayed.version, replayed.state.balance),
+        (1_008, 995 + 24)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_rows_corrupted_by_sql_are_ignored() {
+    let store = fresh_store().await;
+    let repo = Repository::new(store.clone()).snapshot_every(10);
+    open(&repo, "a-1", 0).await;
+    for _ in 0..10 {
+        let _ = repo
+            .execute("a-1", Options::default(), |a: &Account| a.deposit(3, "t"))
+            .await
+            .expect("deposit");
+    }
+    wait_for_snapshot(&store, "a-1", 10).await;
+    let expected = repo.load::<Account>("a-1").await.expect("load");
+    assert_eq!(expected.state.balance, 30);
+    for corruption in [
+        "UPDATE {schema}.snapshots SET state = '{\"balance\": \"lots\"}'",
+        "UPDATE {schema}.snapshots SET state = '[1, 2, 3]'",
+        "UPDATE {schema}.snapshots SET state = '{\"status\": \"Open\", \"balance\": 999999, \"owner\": \"Mallory\"}', schema_version = 7",
+    ] {
+        sql(&store, corruption).await;
+        assert_eq!(
+            repo.load::<Account>("a-1").await.expect("load"),
+            expected,
+            "after {corruption}"
+        );
+        let outcome = repo
+            .execute("a-1", Options::default(), |a: &Account| a.withdraw(31, "t"))
+            .await
+            .expect("execute");
+        assert_eq!(
+            outcome.rejection(),
+            Some(AccountError::InsufficientFunds {
+                balance: 30,
+                requested: 31
+            })
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_snapshot_write_does_not_fail_the_command() {
+    let store = fresh_store().await;
+    // reads still work, every snapshot write fails
+    sql(
+        &store,
+        "ALTER TABLE {schema}.snapshots ADD CONSTRAINT refuse_writes CHECK (version < 0) NOT VALID",
+    )
+    .await;
+    let repo = Repository::new(store.clone()).snapshot_every(2);
+    open(&repo, "a-1", 0).await;
+    for i in 1..=5 {
+        let outcome = repo
+            .execute("a-1", Options::default(), |a: &Account| a.deposit(i, "t"))
+            .await
+            .expect("the command succeeds");
+        assert!(
+            matches!(outcome, Outcome::Done(ref c) if c.version == i + 1),
+            "{outcome:?}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        store.load_snapshot("Account", "a-1").await.expect("load"),
+        None,
+        "the writes did fail"
+    );
+    assert_eq!(
+        repo.load::<Account>("a-1")
+            .await
+            .expect("load")
+            .state
+            .balance,
+        15
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_inserted_by_sql_with_bad_kinds_or_bodies_are_named_in_errors() {
+    let store = fresh_store().await;
+    let repo = Repository::new(store.clone());
+    open(&repo, "o'brien; --", 5).await;
+    sql(
+        &store,
+        "INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body) \
+                 VALUES ('dc29c5ajueqqaegps1jg', 'Account', 'o''brien; --', 2, 'Teleported', '{}')",
+    )
+    .await;
+    match repo.load::<Account>("o'brien; --").await {
+        Err(Error::UnknownEventKind {
+            aggregate_kind,
+            aggregate_id,
+            version,
+            kind,
+        }) => {
+            assert_eq!(
+                (
+                    aggregate_kind.as_str(),
+                    aggregate_id.as_str(),
+                    version,
+                    kind.as_str()
+                ),
+                ("Account", "o'brien; --", 2, "Teleported")
+            );
+        }
+        other => panic!("expected UnknownEventKind, got {other:?}"),
+    }
+    sql(&store, "UPDATE {schema}.events SET kind = 'MoneyDeposited', body = '{\"amount\": -1}' WHERE version = 2").await;
+    match repo
+        .execute("o'brien; --", Options::default(), |a: &Account| {
+            a.deposit(1, "t")
+        })
+        .await
+    {
+        Err(e @ Error::UndecodableBody { .. }) => {
+            assert_eq!(
+                e.to_string(),
+                "cannot decode the body of \"MoneyDeposited\" in Account \"o'brien; --\" at version 2"
+            );
+        }
+        other => panic!("expected UndecodableBody, got {other:?}"),
+    }
+    assert_eq!(
+        store
+            .load("Account", "o'brien; --", 0)
+            .await
+            .expect("load")
+            .len(),
+        2,
+        "nothing was written"
+    );
+    // the decode error also reaches a plain load of the typed events
+    let events = store.load("Account", "o'brien; --", 1).await.expect("load");
+    assert!(events[0].decode::<AccountEvent>().is_err());
+}
+
+#[tokio::test]
+async fn a_database_that_is_down_is_a_typed_error() {
+    let down = "postgres://postgres@127.0.0.1:1/postgres";
+    let options = PgStoreOptions::new().connect_timeout(Duration::from_secs(1));
+    match PgEventStore::connect(down, options).await {
+        Err(eventstore_postgres::Error::Connect(_)) => {}
+        other => panic!("expected a connect error, got {other:?}"),
+    }
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_lazy(down)
+        .expect("a lazy pool");
+    let store = PgEventStore::from_pool(pool, &PgStoreOptions::new()).expect("store");
+    let append = store
+        .append(AppendRequest::new("Account", "a-1", 0).event(NewEvent {
+            kind: "Opened".into(),
+            body: json!({}),
+        }))
+        .await;
+    assert!(matches!(append, Err(Error::Backend(_))), "{append:?}");
+    let load = Repository::new(store).load::<Account>("a-1").await;
+    assert!(matches!(load, Err(Error::Backend(_))), "{load:?}");
+}
+
+#[tokio::test]
+async fn a_schema_name_that_is_not_an_identifier_is_refused() {
+    match PgEventStore::connect(
+        "postgres://unused",
+        PgStoreOptions::new().schema("x\"; DROP SCHEMA public; --"),
+    )
+    .await
+    {
+        Err(eventstore_postgres::Error::InvalidSchema { name }) => {
+            assert_eq!(name, "x\"; DROP SCHEMA public; --");
+        }
+        other => panic!("expected InvalidSchema, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn migrating_twice_and_concurrently_is_safe() {
+    let store = fresh_store().await;
+    let (a, b) = tokio::join!(store.migrate(), store.migrate());
+    a.expect("first");
+    b.expect("second");
+    let applied: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM \"{}\"._sqlx_migrations",
+        store.schema()
+    ))
+    .fetch_one(store.pool())
+    .await
+    .expect("count");
+    assert_eq!(applied, 1);
+}
