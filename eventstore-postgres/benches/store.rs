@@ -70,14 +70,30 @@ async fn run() {
         "workload", "store", "plain sqlx", "ratio"
     );
 
-    for writers in [1, 4, 16] {
-        single_event_appends(&url, writers).await;
+    let only = filter();
+    if only.is_none_or(|f| "appends".contains(f)) {
+        for writers in [1, 4, 16] {
+            single_event_appends(&url, writers).await;
+        }
     }
-    batch_appends(&url, 4, 10).await;
-    warm_executes(&url, 4).await;
-    for events in [1_000, 10_000] {
-        loads(&url, events).await;
+    if only.is_none_or(|f| "batches".contains(f)) {
+        batch_appends(&url, 4, 10).await;
     }
+    if only.is_none_or(|f| "execute".contains(f)) {
+        warm_executes(&url, 4).await;
+    }
+    if only.is_none_or(|f| "loads".contains(f)) {
+        for events in [1_000, 10_000] {
+            loads(&url, events).await;
+        }
+    }
+}
+
+/// The workload named on the command line (`appends`, `batches`,
+/// `execute`, `loads`), if any: `cargo bench -p eventstore-postgres -- appends`.
+fn filter() -> Option<&'static str> {
+    let arg = std::env::args().skip(1).find(|a| !a.starts_with("--"))?;
+    Some(Box::leak(arg.into_boxed_str()))
 }
 
 fn num_cpus() -> usize {
@@ -420,7 +436,7 @@ async fn loads(url: &str, events: u64) {
                 .expect("load")
                 .version,
             events
-        )
+        );
     })
     .await;
     let replay = median(|| async {
@@ -430,7 +446,7 @@ async fn loads(url: &str, events: u64) {
                 .expect("load")
                 .version,
             events
-        )
+        );
     })
     .await;
     let select = median(|| async {

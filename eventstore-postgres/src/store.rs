@@ -8,11 +8,15 @@ use eventstore_core::{
 };
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Executor, Row};
+use sqlx::{Connection, Executor, Row};
 
 use crate::options::PgStoreOptions;
 use crate::rows::{backend, column, recorded_event, time_from_micros, unsigned};
 use crate::sql::Statements;
+
+/// How long a pooled connection may sit idle before it is pinged when
+/// handed out again.
+const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The migrations of the store's tables, applied by [`PgEventStore::migrate`].
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -50,13 +54,28 @@ impl PgEventStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.connect_timeout)
+            // sqlx pings every connection it hands out: a second round trip
+            // per command. Check only connections that sat idle for a while,
+            // where a restarted server or a dropped link is likely.
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .map_err(crate::Error::Connect)?;
         Self::from_pool(pool, &options)
     }
 
-    /// Uses an application's pool.
+    /// Uses an application's pool, with the application's pool settings.
+    /// (A pool with sqlx's default `test_before_acquire(true)` spends a
+    /// round trip on a ping before every command; [`connect`](Self::connect)
+    /// pings only connections idle for more than 5 s.)
     ///
     /// # Errors
     /// [`InvalidSchema`](crate::Error::InvalidSchema).
@@ -149,22 +168,34 @@ impl EventStore for PgEventStore {
             return Ok(AppendOutcome::Committed(Vec::new()));
         }
         let ids: Vec<EventId> = request.events.iter().map(|_| EventId::new()).collect();
-        let id_texts: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let kinds: Vec<&str> = request.events.iter().map(|e| e.kind.as_str()).collect();
-        let bodies: Vec<String> = request.events.iter().map(|e| e.body.to_string()).collect();
-        let metadata =
-            serde_json::to_string(&request.metadata).map_err(|e| Error::Backend(Box::new(e)))?;
-        let result = sqlx::query(&self.sql.append)
-            .bind(&request.aggregate_kind)
-            .bind(&request.aggregate_id)
-            .bind(signed(request.expected_version)?)
-            .bind(&id_texts)
-            .bind(&kinds)
-            .bind(&bodies)
-            .bind(&metadata)
-            .bind(request.idempotency_key.as_deref())
-            .fetch_all(&self.pool)
-            .await;
+        let metadata = serde_json::to_string(&request.metadata).map_err(|e| Error::Backend(Box::new(e)))?;
+        let key = request.idempotency_key.as_deref();
+        let expected = signed(request.expected_version)?;
+        let result = if let [event] = &request.events[..] {
+            sqlx::query(&self.sql.append_one)
+                .bind(&request.aggregate_kind)
+                .bind(&request.aggregate_id)
+                .bind(expected)
+                .bind(ids[0].to_string())
+                .bind(&event.kind)
+                .bind(event.body.to_string())
+                .bind(&metadata)
+                .bind(key)
+                .fetch_all(&self.pool)
+                .await
+        } else {
+            sqlx::query(&self.sql.append)
+                .bind(&request.aggregate_kind)
+                .bind(&request.aggregate_id)
+                .bind(expected)
+                .bind(ids.iter().map(ToString::to_string).collect::<Vec<_>>())
+                .bind(request.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
+                .bind(request.events.iter().map(|e| e.body.to_string()).collect::<Vec<_>>())
+                .bind(&metadata)
+                .bind(key)
+                .fetch_all(&self.pool)
+                .await
+        };
         let rows = match result {
             Ok(rows) if !rows.is_empty() => rows,
             Ok(_) => return self.explain_refusal(request).await,

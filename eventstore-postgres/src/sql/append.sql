@@ -1,13 +1,18 @@
 -- One command's events, in one autocommit statement: the idempotency check,
--- the version check and the insert. No row comes back when the key was used
--- or the stream is not at the expected version; a concurrent writer at the
--- same version fails on events_stream_version.
+-- the version check and the insert. A stale writer (the stream is past the
+-- expected version, or a concurrent writer gets there first) fails on the
+-- unique events_stream_version, since version $3 + 1 is taken; the only
+-- case that constraint cannot see, an expected version ahead of the stream
+-- (which would leave a gap), is the EXISTS probe below. No row comes back
+-- then, nor when the idempotency key was used.
 -- $1 kind, $2 id, $3 expected version, $4 ids, $5 kinds, $6 bodies (text),
 -- $7 metadata (text), $8 idempotency key (nullable)
 INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key)
 SELECT e.id, $1, $2, $3 + e.n, e.kind, e.body::jsonb, $7::jsonb, CASE WHEN e.n = 1 THEN $8::text END
 FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e (id, kind, body, n)
-WHERE (SELECT coalesce(max(version), 0) FROM {schema}.events WHERE aggregate_kind = $1 AND aggregate_id = $2) = $3
+WHERE ($3 = 0 OR EXISTS (
+        SELECT 1 FROM {schema}.events
+        WHERE aggregate_kind = $1 AND aggregate_id = $2 AND version = $3))
   AND ($8::text IS NULL OR NOT EXISTS (
         SELECT 1 FROM {schema}.events
         WHERE aggregate_kind = $1 AND aggregate_id = $2 AND idempotency_key = $8::text))

@@ -8,6 +8,7 @@
 #[derive(Debug)]
 pub(crate) struct Statements {
     pub(crate) append: String,
+    pub(crate) append_one: String,
     pub(crate) has_key: String,
     pub(crate) load: String,
     pub(crate) load_stream: String,
@@ -23,6 +24,7 @@ impl Statements {
         let qualify = |sql: &str| sql.replace("{schema}", &format!("\"{schema}\""));
         Self {
             append: qualify(include_str!("append.sql")),
+            append_one: qualify(include_str!("append_one.sql")),
             has_key: qualify(include_str!("has_key.sql")),
             load: qualify(include_str!("load.sql")),
             load_stream: qualify(include_str!("load_stream.sql")),

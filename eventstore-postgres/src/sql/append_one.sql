@@ -1,0 +1,13 @@
+-- append.sql for the common case of a single event, without unnest (which
+-- costs about 15% of the statement's server time).
+-- $1 kind, $2 id, $3 expected version, $4 id, $5 kind, $6 body (text),
+-- $7 metadata (text), $8 idempotency key (nullable)
+INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key)
+SELECT $4, $1, $2, $3 + 1, $5, $6::jsonb, $7::jsonb, $8::text
+WHERE ($3 = 0 OR EXISTS (
+        SELECT 1 FROM {schema}.events
+        WHERE aggregate_kind = $1 AND aggregate_id = $2 AND version = $3))
+  AND ($8::text IS NULL OR NOT EXISTS (
+        SELECT 1 FROM {schema}.events
+        WHERE aggregate_kind = $1 AND aggregate_id = $2 AND idempotency_key = $8::text))
+RETURNING position, tx::text::bigint AS tx, version, (extract(epoch FROM created_at) * 1000000)::bigint AS created_us
