@@ -168,7 +168,8 @@ impl EventStore for PgEventStore {
             return Ok(AppendOutcome::Committed(Vec::new()));
         }
         let ids: Vec<EventId> = request.events.iter().map(|_| EventId::new()).collect();
-        let metadata = serde_json::to_string(&request.metadata).map_err(|e| Error::Backend(Box::new(e)))?;
+        let metadata =
+            serde_json::to_string(&request.metadata).map_err(|e| Error::Backend(Box::new(e)))?;
         let key = request.idempotency_key.as_deref();
         let expected = signed(request.expected_version)?;
         let result = if let [event] = &request.events[..] {
@@ -189,8 +190,20 @@ impl EventStore for PgEventStore {
                 .bind(&request.aggregate_id)
                 .bind(expected)
                 .bind(ids.iter().map(ToString::to_string).collect::<Vec<_>>())
-                .bind(request.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
-                .bind(request.events.iter().map(|e| e.body.to_string()).collect::<Vec<_>>())
+                .bind(
+                    request
+                        .events
+                        .iter()
+                        .map(|e| e.kind.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    request
+                        .events
+                        .iter()
+                        .map(|e| e.body.to_string())
+                        .collect::<Vec<_>>(),
+                )
                 .bind(&metadata)
                 .bind(key)
                 .fetch_all(&self.pool)
