@@ -1,8 +1,9 @@
-//! `sagas demo`: the money-transfer domain on the in-memory store.
+//! `sagas demo`: the money-transfer domain, in memory or on PostgreSQL.
 
 use std::io::Write;
 
-use eventstore_core::{EventStore, MemoryStore, Options, Outcome, Repository};
+use eventstore_core::{EventStore, Options, Outcome, RecordedEvent, Repository};
+use eventstore_postgres::{PgEventStore, PgStoreOptions};
 
 use crate::account::{Account, AccountError};
 use crate::table::Table;
@@ -13,6 +14,9 @@ pub enum DemoError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] eventstore_core::Error),
+    /// The PostgreSQL store could not be set up.
+    #[error(transparent)]
+    Postgres(#[from] eventstore_postgres::Error),
     /// Writing the output failed.
     #[error("cannot write the demo's output")]
     Output(#[from] std::io::Error),
@@ -28,13 +32,36 @@ pub fn money(minor_units: u64) -> String {
     format!("{}.{:02}", minor_units / 100, minor_units % 100)
 }
 
-/// Runs the demo, writing its story to `out`; returns the store it used.
+/// The schema that `sagas demo --database-url` uses, and resets each run.
+pub const POSTGRES_SCHEMA: &str = "sagas_demo";
+
+/// A PostgreSQL store in [`POSTGRES_SCHEMA`], emptied and migrated.
+///
+/// # Errors
+/// [`DemoError::Postgres`] when the database cannot be reached or migrated.
+pub async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, DemoError> {
+    let options = PgStoreOptions::new()
+        .schema(POSTGRES_SCHEMA)
+        .max_connections(2);
+    let store = PgEventStore::connect(url, options).await?;
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {POSTGRES_SCHEMA} CASCADE"))
+        .execute(store.pool())
+        .await
+        .map_err(eventstore_postgres::Error::Database)?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The accounts the demo opens.
+pub const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
+
+/// Runs the demo on `store` (which should hold none of [`ACCOUNTS`]),
+/// writing its story to `out`.
 ///
 /// # Errors
 /// [`DemoError`] when the store or the output fails; domain rejections are
 /// part of the story, not errors.
-pub async fn run(out: &mut impl Write) -> Result<MemoryStore, DemoError> {
-    let store = MemoryStore::new();
+pub async fn run<S: EventStore>(store: S, out: &mut impl Write) -> Result<(), DemoError> {
     let repo = Repository::new(store.clone());
     let mut step = Step { repo: &repo, out };
 
@@ -101,8 +128,13 @@ pub async fn run(out: &mut impl Write) -> Result<MemoryStore, DemoError> {
     .await?;
 
     step.title("event log")?;
+    let mut events: Vec<RecordedEvent> = Vec::new();
+    for id in ACCOUNTS {
+        events.extend(store.load("Account", id, 0).await?);
+    }
+    events.sort_by_key(|e| e.position);
     let mut log = Table::new(["pos", "aggregate", "ver", "kind", "body"]);
-    for e in store.all_events() {
+    for e in events {
         log.push([
             e.position.to_string(),
             format!("{}/{}", e.aggregate_kind, e.aggregate_id),
@@ -115,7 +147,7 @@ pub async fn run(out: &mut impl Write) -> Result<MemoryStore, DemoError> {
 
     step.title("balances")?;
     let mut balances = Table::new(["account", "owner", "status", "balance", "version"]);
-    for id in ["alice", "bob", "carol"] {
+    for id in ACCOUNTS {
         let loaded = repo.load::<Account>(id).await?;
         balances.push([
             id.to_owned(),
@@ -126,7 +158,7 @@ pub async fn run(out: &mut impl Write) -> Result<MemoryStore, DemoError> {
         ]);
     }
     write!(step.out, "{balances}")?;
-    Ok(store)
+    Ok(())
 }
 
 /// Runs commands and tells what each one did.
@@ -157,26 +189,38 @@ impl<S: EventStore, W: Write> Step<'_, S, W> {
     }
 }
 
+/// The balances of [`ACCOUNTS`] after a run, for checks.
+///
+/// # Errors
+/// When the store fails.
+pub async fn final_balances<S: EventStore>(store: &S) -> Result<Vec<u64>, DemoError> {
+    let repo = Repository::new(store.clone());
+    let mut balances = Vec::new();
+    for id in ACCOUNTS {
+        balances.push(repo.load::<Account>(id).await?.state.balance);
+    }
+    Ok(balances)
+}
+
 #[cfg(test)]
 mod tests {
+    use eventstore_core::MemoryStore;
+
     use super::*;
 
     #[tokio::test]
     async fn tells_the_story_and_keeps_the_money() {
+        let store = MemoryStore::new();
         let mut out = Vec::new();
-        let store = run(&mut out).await.expect("demo runs");
+        run(store.clone(), &mut out).await.expect("demo runs");
         let text = String::from_utf8(out).expect("utf-8");
         assert!(text.contains("already applied: nothing written"), "{text}");
         assert!(text.contains("rejected: insufficient funds"), "{text}");
         assert!(text.contains("rejected: the account is frozen"), "{text}");
-        let repo = Repository::new(store.clone());
-        let mut total = 0;
-        for (id, expected) in [("alice", 70_00), ("bob", 80_00), ("carol", 20_00)] {
-            let balance = repo.load::<Account>(id).await.expect("loads").state.balance;
-            assert_eq!(balance, expected, "{id}");
-            total += balance;
-        }
-        assert_eq!(total, 170_00, "money is neither made nor lost");
+        assert_eq!(
+            final_balances(&store).await.expect("balances"),
+            [70_00, 80_00, 20_00]
+        );
         assert_eq!(
             store.all_events().len(),
             6,

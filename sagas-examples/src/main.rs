@@ -3,6 +3,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use eventstore_core::MemoryStore;
+use sagas_examples::demo::{self, DemoError};
 use tracing_subscriber::EnvFilter;
 
 /// Runs the money-transfer sample of eventstore.
@@ -17,8 +19,21 @@ struct Cli {
 enum Command {
     /// Opens accounts, moves money, shows an idempotent redelivery and
     /// rejected commands, then prints the event log and the balances. Runs in
-    /// memory: no database needed.
-    Demo,
+    /// memory unless given a database.
+    Demo {
+        /// Runs on this PostgreSQL database instead, in the schema
+        /// `sagas_demo`, which it empties first.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+}
+
+async fn demo(database_url: Option<&str>) -> Result<(), DemoError> {
+    let mut out = std::io::stdout().lock();
+    match database_url {
+        None => demo::run(MemoryStore::new(), &mut out).await,
+        Some(url) => demo::run(demo::fresh_postgres_store(url).await?, &mut out).await,
+    }
 }
 
 #[tokio::main]
@@ -31,9 +46,7 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo => sagas_examples::demo::run(&mut std::io::stdout().lock())
-            .await
-            .map(drop),
+        Command::Demo { database_url } => demo(database_url.as_deref()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
