@@ -43,18 +43,29 @@ mod tests {
     #[test]
     fn every_table_is_qualified() {
         let sql = Statements::new("es");
-        for statement in [
+        let all = [
             &sql.append,
+            &sql.append_one,
+            &sql.has_key,
+            &sql.load,
             &sql.load_stream,
-            &sql.read_after,
+            &sql.load_snapshot,
             &sql.save_snapshot,
-        ] {
+            &sql.read_after,
+            &sql.head,
+        ];
+        for statement in all {
             assert!(!statement.contains("{schema}"), "{statement}");
-            assert!(
-                !statement.contains(" events"),
-                "unqualified table in {statement}"
-            );
-            assert!(statement.contains("\"es\".events") || statement.contains("\"es\".snapshots"));
+            for keyword in ["FROM", "INTO"] {
+                for table in ["events", "snapshots"] {
+                    let unqualified = format!("{keyword} {table}");
+                    assert!(
+                        !statement.contains(&unqualified),
+                        "{unqualified} in {statement}"
+                    );
+                }
+            }
+            assert!(statement.contains("\"es\"."), "{statement}");
         }
     }
 }
