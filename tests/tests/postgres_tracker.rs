@@ -1,0 +1,201 @@
+//! The tracker against real concurrent writers on PostgreSQL: transactions
+//! that commit late, sleep, and roll back, while a tracker and a naive
+//! `position >` poller read at the same time.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use eventstore_core::{Checkpoint, EventFilter, EventId, Tracker};
+use eventstore_postgres::PgEventStore;
+use eventstore_tests::postgres::fresh_store_with;
+
+const WRITERS: usize = 8;
+const TRANSACTIONS_PER_WRITER: u64 = 30;
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A small deterministic generator, so that each run has the same schedule
+/// shape without a dependency.
+struct Dice(u64);
+
+impl Dice {
+    fn roll(&mut self, sides: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % sides
+    }
+}
+
+/// One writer: transactions of 1 to 3 events on its own aggregate, each
+/// held open 0-20 ms (one in eight: 300 ms), one in twenty rolled back.
+async fn writer(store: PgEventStore, w: usize) -> u64 {
+    let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (w as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let insert = format!(
+        "INSERT INTO \"{}\".events (id, aggregate_kind, aggregate_id, version, kind, body) \
+         VALUES ($1, 'Gap', $2, $3, 'Tick', '{{}}')",
+        store.schema()
+    );
+    let mut version = 0;
+    let mut committed = 0;
+    for _ in 0..TRANSACTIONS_PER_WRITER {
+        let mut tx = store.pool().begin().await.expect("begin");
+        let events = 1 + dice.roll(3);
+        for k in 1..=events {
+            sqlx::query(&insert)
+                .bind(EventId::new().to_string())
+                .bind(format!("gap-{w}"))
+                .bind((version + k) as i64)
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+        }
+        let hold = if dice.roll(8) == 0 {
+            300
+        } else {
+            dice.roll(21)
+        };
+        tokio::time::sleep(Duration::from_millis(hold)).await;
+        if dice.roll(20) == 0 {
+            tx.rollback().await.expect("rollback");
+        } else {
+            tx.commit().await.expect("commit");
+            version += events;
+            committed += events;
+        }
+    }
+    committed
+}
+
+/// Reads with the tracker until the writers are done and it has caught up.
+async fn track(store: PgEventStore, done: Arc<AtomicBool>) -> Vec<(u64, String, u64)> {
+    let filter = EventFilter::all().aggregate_kind("Gap");
+    let mut after = Checkpoint::BEGINNING;
+    let mut seen = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < DEADLINE {
+        let writers_done = done.load(Ordering::SeqCst);
+        let page = store
+            .read_after(after, &filter, 50)
+            .await
+            .expect("read_after");
+        if let Some(last) = page.last() {
+            after = last.checkpoint();
+        }
+        let empty = page.is_empty();
+        seen.extend(
+            page.into_iter()
+                .map(|e| (e.position, e.aggregate_id, e.version)),
+        );
+        if empty && writers_done {
+            break;
+        }
+        if empty {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    seen
+}
+
+/// The naive reader: `WHERE position > last`, as most event stores do.
+async fn poll_naively(store: PgEventStore, done: Arc<AtomicBool>) -> Vec<u64> {
+    let sql = format!(
+        "SELECT position FROM \"{}\".events WHERE aggregate_kind = 'Gap' AND position > $1 \
+         ORDER BY position LIMIT 50",
+        store.schema()
+    );
+    let mut last = 0_i64;
+    let mut seen = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < DEADLINE {
+        let writers_done = done.load(Ordering::SeqCst);
+        let page: Vec<i64> = sqlx::query_scalar(&sql)
+            .bind(last)
+            .fetch_all(store.pool())
+            .await
+            .expect("poll");
+        if let Some(&p) = page.last() {
+            last = p;
+        }
+        let empty = page.is_empty();
+        seen.extend(page.into_iter().map(|p| p as u64));
+        if empty && writers_done {
+            break;
+        }
+        if empty {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_tracker_never_skips_a_late_commit_where_a_naive_poller_does() {
+    let store = fresh_store_with(WRITERS as u32 + 4).await;
+    let done = Arc::new(AtomicBool::new(false));
+    let tracker = tokio::spawn(track(store.clone(), Arc::clone(&done)));
+    let naive = tokio::spawn(poll_naively(store.clone(), Arc::clone(&done)));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| tokio::spawn(writer(store.clone(), w)))
+        .collect();
+    let mut committed_count = 0;
+    for w in writers {
+        committed_count += w.await.expect("writer");
+    }
+    done.store(true, Ordering::SeqCst);
+    let delivered = tracker.await.expect("tracker");
+    let naive = naive.await.expect("naive poller");
+
+    let committed: HashSet<u64> = sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT position FROM \"{}\".events WHERE aggregate_kind = 'Gap'",
+        store.schema()
+    ))
+    .fetch_all(store.pool())
+    .await
+    .expect("committed rows")
+    .into_iter()
+    .map(|p| p as u64)
+    .collect();
+    assert_eq!(
+        committed.len() as u64,
+        committed_count,
+        "the writers' own count"
+    );
+
+    let delivered_positions: Vec<u64> = delivered.iter().map(|(p, _, _)| *p).collect();
+    let unique: HashSet<u64> = delivered_positions.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        delivered_positions.len(),
+        "no event delivered twice"
+    );
+    assert_eq!(
+        unique, committed,
+        "the tracker delivered exactly the committed events"
+    );
+    let mut versions: BTreeMap<&str, u64> = BTreeMap::new();
+    for (_, aggregate, version) in &delivered {
+        let last = versions.entry(aggregate.as_str()).or_default();
+        assert_eq!(
+            *version,
+            *last + 1,
+            "{aggregate}: version {version} after {last}"
+        );
+        *last = *version;
+    }
+
+    let naive: HashSet<u64> = naive.into_iter().collect();
+    let missed = committed.difference(&naive).count();
+    assert!(
+        missed > 0,
+        "negative control: the naive poller saw all {} events, so this schedule \
+         is too gentle to show a late commit",
+        committed.len()
+    );
+    println!(
+        "committed {}, tracker delivered {}, naive poller missed {missed}",
+        committed.len(),
+        unique.len()
+    );
+}
