@@ -214,6 +214,7 @@ impl Tracker for MemoryStore {
         let start = inner.log.partition_point(|e| e.checkpoint() <= after);
         Ok(inner.log[start..]
             .iter()
+            .take_while(|e| filter.reaches(e.checkpoint()))
             .filter(|e| filter.wants(&e.aggregate_kind, &e.kind))
             .take(limit)
             .cloned()

@@ -5,7 +5,9 @@ use std::future::Future;
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
 
-/// Which events a reader wants. Empty lists mean "all".
+/// Which events a reader wants: aggregate and event kinds (empty lists mean
+/// "all"), and optionally nothing after a checkpoint, to replay up to a
+/// known position (rebuilding a projection).
 ///
 /// ```
 /// use eventstore_core::EventFilter;
@@ -22,6 +24,8 @@ pub struct EventFilter {
     pub aggregate_kinds: Vec<String>,
     /// Event kinds to read; empty for all.
     pub event_kinds: Vec<String>,
+    /// The last checkpoint to read, if any.
+    pub until: Option<Checkpoint>,
 }
 
 impl EventFilter {
@@ -43,6 +47,26 @@ impl EventFilter {
     pub fn event_kind(mut self, kind: impl Into<String>) -> Self {
         self.event_kinds.push(kind.into());
         self
+    }
+
+    /// Reads nothing after `checkpoint`.
+    ///
+    /// ```
+    /// use eventstore_core::{Checkpoint, EventFilter};
+    /// let head = Checkpoint { tx: 9, position: 40 };
+    /// let replay = EventFilter::all().aggregate_kind("Account").until(head);
+    /// assert_eq!(replay.until, Some(head));
+    /// ```
+    #[must_use]
+    pub fn until(mut self, checkpoint: Checkpoint) -> Self {
+        self.until = Some(checkpoint);
+        self
+    }
+
+    /// Whether an event at `checkpoint` is within [`until`](Self::until).
+    #[must_use]
+    pub fn reaches(&self, checkpoint: Checkpoint) -> bool {
+        self.until.is_none_or(|until| checkpoint <= until)
     }
 
     /// Whether an event of this aggregate kind and event kind passes.

@@ -17,6 +17,7 @@
 //! own migrations table, applied by [`PgEventStore::migrate`].
 
 mod error;
+mod holdback;
 mod options;
 mod rows;
 mod sql;
@@ -24,5 +25,6 @@ mod store;
 mod tracker;
 
 pub use error::{Error, Result};
-pub use options::{DEFAULT_SCHEMA, PgStoreOptions};
+pub use holdback::Holdback;
+pub use options::{DEFAULT_SCHEMA, PgStoreOptions, ReadMode};
 pub use store::PgEventStore;

@@ -8,6 +8,22 @@ use crate::error::{Error, Result};
 /// The default schema of the store's tables.
 pub const DEFAULT_SCHEMA: &str = "eventstore";
 
+/// How the tracker decides which committed rows it may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ReadMode {
+    /// Only rows whose transaction is older than every running one
+    /// (`tx < pg_snapshot_xmin(pg_current_snapshot())`): never skips a late
+    /// commit, adds no fixed latency, and is held back only while an older
+    /// write transaction is open.
+    #[default]
+    Transactions,
+    /// Only rows older than a fixed lag (`created_at <= now() - lag`). Adds
+    /// the lag to every event's latency, and **skips** the rows of any
+    /// transaction that commits more than the lag after it wrote them.
+    SafetyMargin(Duration),
+}
+
 /// Options of a [`PgEventStore`](crate::PgEventStore).
 ///
 /// ```
@@ -21,6 +37,7 @@ pub struct PgStoreOptions {
     pub(crate) schema: String,
     pub(crate) max_connections: u32,
     pub(crate) connect_timeout: Duration,
+    pub(crate) read_mode: ReadMode,
 }
 
 impl Default for PgStoreOptions {
@@ -29,6 +46,7 @@ impl Default for PgStoreOptions {
             schema: DEFAULT_SCHEMA.to_owned(),
             max_connections: 16,
             connect_timeout: Duration::from_secs(10),
+            read_mode: ReadMode::Transactions,
         }
     }
 }
@@ -73,6 +91,18 @@ impl PgStoreOptions {
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// How the tracker picks readable rows; see [`ReadMode`].
+    ///
+    /// ```
+    /// # use eventstore_postgres::{PgStoreOptions, ReadMode};
+    /// use std::time::Duration;
+    /// let options = PgStoreOptions::new().read_mode(ReadMode::SafetyMargin(Duration::from_secs(1)));
+    /// ```
+    pub fn read_mode(mut self, mode: ReadMode) -> Self {
+        self.read_mode = mode;
         self
     }
 

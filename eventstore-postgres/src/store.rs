@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Row};
 
-use crate::options::PgStoreOptions;
+use crate::options::{PgStoreOptions, ReadMode};
 use crate::rows::{backend, column, recorded_event, time_from_micros, unsigned};
 use crate::sql::Statements;
 
@@ -40,6 +40,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct PgEventStore {
     pool: PgPool,
     schema: Arc<str>,
+    read_mode: ReadMode,
     sql: Arc<Statements>,
 }
 
@@ -84,6 +85,7 @@ impl PgEventStore {
         Ok(Self {
             pool,
             schema: schema.into(),
+            read_mode: options.read_mode,
             sql: Arc::new(Statements::new(schema)),
         })
     }
@@ -126,6 +128,12 @@ impl PgEventStore {
 
     pub(crate) fn statements(&self) -> &Statements {
         &self.sql
+    }
+
+    /// How the tracker picks readable rows.
+    #[must_use]
+    pub fn read_mode(&self) -> ReadMode {
+        self.read_mode
     }
 
     /// After an append wrote nothing or hit a unique violation: was it the

@@ -1,9 +1,21 @@
 //! The [`Tracker`] impl: reading committed events in commit order.
 
+use std::time::Duration;
+
 use eventstore_core::{Checkpoint, EventFilter, RecordedEvent, Result, Tracker};
 
+use crate::options::ReadMode;
 use crate::rows::{backend, recorded_event, unsigned};
 use crate::store::PgEventStore;
+
+/// A checkpoint component as the bigint the statements take.
+fn signed(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn micros(lag: Duration) -> i64 {
+    i64::try_from(lag.as_micros()).unwrap_or(i64::MAX)
+}
 
 impl Tracker for PgEventStore {
     async fn read_after(
@@ -12,23 +24,35 @@ impl Tracker for PgEventStore {
         filter: &EventFilter,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>> {
-        let rows = sqlx::query(&self.statements().read_after)
-            .bind(i64::try_from(after.tx).unwrap_or(i64::MAX))
-            .bind(i64::try_from(after.position).unwrap_or(i64::MAX))
+        let (sql, lag) = match self.read_mode() {
+            ReadMode::Transactions => (&self.statements().read_after, None),
+            ReadMode::SafetyMargin(lag) => {
+                (&self.statements().read_after_margin, Some(micros(lag)))
+            }
+        };
+        let mut query = sqlx::query(sql)
+            .bind(signed(after.tx))
+            .bind(signed(after.position))
             .bind(&filter.aggregate_kinds)
             .bind(&filter.event_kinds)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(self.pool())
-            .await
-            .map_err(backend)?;
+            .bind(filter.until.map(|u| signed(u.tx)))
+            .bind(filter.until.map(|u| signed(u.position)));
+        if let Some(lag) = lag {
+            query = query.bind(lag);
+        }
+        let rows = query.fetch_all(self.pool()).await.map_err(backend)?;
         rows.iter().map(|row| recorded_event(row, None)).collect()
     }
 
     async fn head(&self) -> Result<Checkpoint> {
-        let row = sqlx::query(&self.statements().head)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(backend)?;
+        let query = match self.read_mode() {
+            ReadMode::Transactions => sqlx::query(&self.statements().head),
+            ReadMode::SafetyMargin(lag) => {
+                sqlx::query(&self.statements().head_margin).bind(micros(lag))
+            }
+        };
+        let row = query.fetch_optional(self.pool()).await.map_err(backend)?;
         match row {
             Some(row) => Ok(Checkpoint {
                 tx: unsigned(&row, "tx")?,

@@ -199,3 +199,119 @@ async fn the_tracker_never_skips_a_late_commit_where_a_naive_poller_does() {
         unique.len()
     );
 }
+
+async fn insert_in_open_transaction(
+    store: &PgEventStore,
+    id: &str,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = store.pool().begin().await.expect("begin");
+    sqlx::query(&format!(
+        "INSERT INTO \"{}\".events (id, aggregate_kind, aggregate_id, version, kind, body) \
+         VALUES ($1, 'Gap', $2, 1, 'Tick', '{{}}')",
+        store.schema()
+    ))
+    .bind(EventId::new().to_string())
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .expect("insert");
+    tx
+}
+
+async fn append_tick(store: &PgEventStore, id: &str) {
+    let request =
+        eventstore_core::AppendRequest::new("Gap", id, 0).event(eventstore_core::NewEvent {
+            kind: "Tick".into(),
+            body: serde_json::json!({}),
+        });
+    eventstore_core::EventStore::append(store, request)
+        .await
+        .expect("append");
+}
+
+async fn ids_after(store: &PgEventStore, after: Checkpoint) -> Vec<String> {
+    let filter = EventFilter::all().aggregate_kind("Gap");
+    store
+        .read_after(after, &filter, 100)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|e| e.aggregate_id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_write_transaction_holds_delivery_back_and_is_named() {
+    let store = fresh_store_with(4).await;
+    let open = insert_in_open_transaction(&store, "late").await;
+    append_tick(&store, "early").await;
+    assert!(
+        ids_after(&store, Checkpoint::BEGINNING).await.is_empty(),
+        "held back while the older transaction is open"
+    );
+    let holder = store
+        .holdback()
+        .await
+        .expect("holdback")
+        .expect("a holder is named");
+    assert_eq!(holder.state, "idle in transaction");
+    assert!(holder.query.contains("INSERT INTO"), "{holder:?}");
+    open.commit().await.expect("commit");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut read = Vec::new();
+    while read.len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        read = ids_after(&store, Checkpoint::BEGINNING).await;
+    }
+    assert_eq!(
+        read,
+        ["late", "early"],
+        "both, in commit order of their transactions' ids"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_safety_margin_mode_waits_the_lag_and_skips_a_commit_later_than_it() {
+    let margin = Duration::from_millis(300);
+    let transactions = fresh_store_with(4).await;
+    let options = eventstore_postgres::PgStoreOptions::new()
+        .schema(transactions.schema())
+        .read_mode(eventstore_postgres::ReadMode::SafetyMargin(margin));
+    let store = PgEventStore::from_pool(transactions.pool().clone(), &options).expect("store");
+
+    append_tick(&store, "first").await;
+    assert!(
+        ids_after(&store, Checkpoint::BEGINNING).await.is_empty(),
+        "younger than the lag"
+    );
+    tokio::time::sleep(margin + Duration::from_millis(100)).await;
+    assert_eq!(ids_after(&store, Checkpoint::BEGINNING).await, ["first"]);
+
+    // the weakness: a transaction that commits more than the lag after it
+    // wrote is behind the reader by the time it becomes visible
+    let open = insert_in_open_transaction(&store, "slow").await;
+    append_tick(&store, "fast").await;
+    tokio::time::sleep(margin + Duration::from_millis(100)).await;
+    let read = store
+        .read_after(Checkpoint::BEGINNING, &EventFilter::all(), 100)
+        .await
+        .expect("read");
+    assert_eq!(
+        read.iter()
+            .map(|e| e.aggregate_id.as_str())
+            .collect::<Vec<_>>(),
+        ["first", "fast"]
+    );
+    let checkpoint = read[1].checkpoint();
+    open.commit().await.expect("commit");
+    tokio::time::sleep(margin + Duration::from_millis(100)).await;
+    assert!(
+        ids_after(&store, checkpoint).await.is_empty(),
+        "safety-margin mode skipped the slow commit"
+    );
+    // the default mode, reading the same rows, has it
+    assert_eq!(
+        ids_after(&transactions, Checkpoint::BEGINNING).await,
+        ["first", "slow", "fast"]
+    );
+}

@@ -16,6 +16,9 @@ pub(crate) struct Statements {
     pub(crate) save_snapshot: String,
     pub(crate) read_after: String,
     pub(crate) head: String,
+    pub(crate) read_after_margin: String,
+    pub(crate) head_margin: String,
+    pub(crate) holdback: String,
 }
 
 impl Statements {
@@ -32,6 +35,9 @@ impl Statements {
             save_snapshot: qualify(include_str!("save_snapshot.sql")),
             read_after: qualify(include_str!("read_after.sql")),
             head: qualify(include_str!("head.sql")),
+            read_after_margin: qualify(include_str!("read_after_margin.sql")),
+            head_margin: qualify(include_str!("head_margin.sql")),
+            holdback: include_str!("holdback.sql").to_owned(),
         }
     }
 }
@@ -53,6 +59,8 @@ mod tests {
             &sql.save_snapshot,
             &sql.read_after,
             &sql.head,
+            &sql.read_after_margin,
+            &sql.head_margin,
         ];
         for statement in all {
             assert!(!statement.contains("{schema}"), "{statement}");

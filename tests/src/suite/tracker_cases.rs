@@ -79,6 +79,19 @@ pub async fn tracker_reads_in_order_with_filters_and_limits<S: EventStore + Trac
         "only Account deposits"
     );
 
+    // replaying up to a checkpoint stops there
+    let until = EventFilter::all().until(written[2].checkpoint());
+    let read = read_until(&store, Checkpoint::BEGINNING, &until, 100, 3).await;
+    assert_eq!(read, written[..3], "nothing after the until checkpoint");
+    let read = store
+        .read_after(written[2].checkpoint(), &until, 100)
+        .await
+        .expect("read");
+    assert!(
+        read.is_empty(),
+        "a replay that reached its end reads nothing more: {read:?}"
+    );
+
     // paging with a limit and the last checkpoint reads everything once
     let paged = read_until(&store, Checkpoint::BEGINNING, &all, 2, written.len()).await;
     assert_eq!(paged, written);
