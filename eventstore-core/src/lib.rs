@@ -52,6 +52,7 @@ mod repository;
 mod store;
 pub mod testing;
 mod tracker;
+mod wakeups;
 
 #[doc(hidden)]
 pub mod __private;
@@ -68,6 +69,7 @@ pub use memory::MemoryStore;
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Options, Outcome, Repository};
 pub use store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot};
 pub use tracker::{EventFilter, Tracker};
+pub use wakeups::Wakeups;
 
 /// `#[derive(Event)]` on an enum whose variants each wrap one payload struct.
 ///

@@ -4,11 +4,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use tokio::sync::watch;
+
 use crate::envelope::{Checkpoint, EventId, RecordedEvent};
 use crate::error::{Error, Result};
 use crate::id::validate_id;
 use crate::store::{AppendOutcome, AppendRequest, EventStore, Snapshot};
 use crate::tracker::{EventFilter, Tracker};
+use crate::wakeups::Wakeups;
 
 /// A thread-safe event store in memory, for tests, demos and prototypes.
 ///
@@ -28,9 +31,20 @@ use crate::tracker::{EventFilter, Tracker};
 /// assert_eq!((events[0].version, events[0].position), (1, 1));
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
+    /// Counts appends, for [`Tracker::wakeups`].
+    appended: Arc<watch::Sender<u64>>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            appended: Arc::new(watch::Sender::new(0)),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -139,6 +153,8 @@ impl EventStore for MemoryStore {
         if let Some(key) = request.idempotency_key {
             stream.idempotency_keys.insert(key);
         }
+        drop(inner);
+        self.appended.send_modify(|count| *count += 1);
         Ok(AppendOutcome::Committed(recorded))
     }
 
@@ -227,5 +243,9 @@ impl Tracker for MemoryStore {
             .log
             .last()
             .map_or(Checkpoint::BEGINNING, RecordedEvent::checkpoint))
+    }
+
+    fn wakeups(&self) -> Wakeups {
+        Wakeups::from_counter(self.appended.subscribe())
     }
 }

@@ -4,6 +4,7 @@ use std::future::Future;
 
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
+use crate::wakeups::Wakeups;
 
 /// Which events a reader wants: aggregate and event kinds (empty lists mean
 /// "all"), and optionally nothing after a checkpoint, to replay up to a
@@ -122,4 +123,11 @@ pub trait Tracker: Send + Sync {
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend).
     fn head(&self) -> impl Future<Output = Result<Checkpoint>> + Send;
+
+    /// A subscription that wakes the reader when events are appended, so
+    /// that it need not wait for its next poll. The default has no signals:
+    /// readers poll on their timer.
+    fn wakeups(&self) -> Wakeups {
+        Wakeups::timer_only()
+    }
 }

@@ -23,6 +23,7 @@ mod rows;
 mod sql;
 mod store;
 mod tracker;
+mod wake;
 
 pub use error::{Error, Result};
 pub use holdback::Holdback;

@@ -13,6 +13,7 @@ use sqlx::{Connection, Executor, Row};
 use crate::options::{PgStoreOptions, ReadMode};
 use crate::rows::{backend, column, recorded_event, time_from_micros, unsigned};
 use crate::sql::Statements;
+use crate::wake::{Listener, Notifier};
 
 /// How long a pooled connection may sit idle before it is pinged when
 /// handed out again.
@@ -41,6 +42,8 @@ pub struct PgEventStore {
     pool: PgPool,
     schema: Arc<str>,
     read_mode: ReadMode,
+    listener: Arc<Listener>,
+    notifier: Arc<Notifier>,
     sql: Arc<Statements>,
 }
 
@@ -86,6 +89,8 @@ impl PgEventStore {
             pool,
             schema: schema.into(),
             read_mode: options.read_mode,
+            listener: Arc::default(),
+            notifier: Arc::default(),
             sql: Arc::new(Statements::new(schema)),
         })
     }
@@ -128,6 +133,12 @@ impl PgEventStore {
 
     pub(crate) fn statements(&self) -> &Statements {
         &self.sql
+    }
+
+    /// A wake-up subscription fed by LISTEN/NOTIFY (see
+    /// [`Tracker::wakeups`](eventstore_core::Tracker::wakeups)).
+    pub(crate) fn subscribe(&self) -> eventstore_core::Wakeups {
+        self.listener.subscribe(&self.pool, &self.schema)
     }
 
     /// How the tracker picks readable rows.
@@ -225,6 +236,7 @@ impl EventStore for PgEventStore {
             }
             Err(error) => return Err(backend(error)),
         };
+        self.notifier.appended(&self.pool, &self.schema);
         let mut written: Vec<(u64, u64, u64, i64)> = rows
             .iter()
             .map(|row| {

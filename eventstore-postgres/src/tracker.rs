@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use eventstore_core::{Checkpoint, EventFilter, RecordedEvent, Result, Tracker};
+use eventstore_core::{Checkpoint, EventFilter, RecordedEvent, Result, Tracker, Wakeups};
 
 use crate::options::ReadMode;
 use crate::rows::{backend, recorded_event, unsigned};
@@ -60,5 +60,9 @@ impl Tracker for PgEventStore {
             }),
             None => Ok(Checkpoint::BEGINNING),
         }
+    }
+
+    fn wakeups(&self) -> Wakeups {
+        self.subscribe()
     }
 }

@@ -315,3 +315,33 @@ async fn the_safety_margin_mode_waits_the_lag_and_skips_a_commit_later_than_it()
         ["first", "slow", "fast"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_append_wakes_a_waiting_tracker_and_a_rollback_does_not() {
+    let store = fresh_store_with(4).await;
+    let mut wakeups = store.wakeups();
+    assert!(
+        wakeups.wait(Duration::from_secs(10)).await,
+        "the listener signals once it listens"
+    );
+    assert!(
+        !wakeups.wait(Duration::from_millis(200)).await,
+        "nothing appended: the timer ends the wait"
+    );
+
+    let started = Instant::now();
+    append_tick(&store, "x").await;
+    assert!(
+        wakeups.wait(Duration::from_secs(10)).await,
+        "woken by NOTIFY"
+    );
+    let latency = started.elapsed();
+    assert!(latency < Duration::from_secs(5), "woken after {latency:?}");
+
+    let open = insert_in_open_transaction(&store, "never").await;
+    open.rollback().await.expect("rollback");
+    assert!(
+        !wakeups.wait(Duration::from_millis(300)).await,
+        "a rollback notifies nobody"
+    );
+}
