@@ -48,6 +48,7 @@ mod error;
 mod event;
 mod id;
 mod memory;
+pub mod reactor;
 mod repository;
 mod store;
 pub mod testing;

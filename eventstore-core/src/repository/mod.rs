@@ -4,6 +4,7 @@ mod options;
 mod snapshots;
 
 pub use options::{Committed, Loaded, Options, Outcome};
+pub(crate) use snapshots::error_chain;
 use snapshots::{SnapshotPolicy, save_in_background};
 
 use crate::aggregate::Aggregate;

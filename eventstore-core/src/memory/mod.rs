@@ -1,5 +1,7 @@
 //! [`MemoryStore`]: every store trait, in process memory.
 
+mod reactors;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
@@ -36,6 +38,8 @@ pub struct MemoryStore {
     inner: Arc<Mutex<Inner>>,
     /// Counts appends, for [`Tracker::wakeups`].
     appended: Arc<watch::Sender<u64>>,
+    /// Checkpoints, leases and parked events of reactors.
+    reactors: Arc<Mutex<reactors::Reactors>>,
 }
 
 impl Default for MemoryStore {
@@ -43,6 +47,7 @@ impl Default for MemoryStore {
         Self {
             inner: Arc::default(),
             appended: Arc::new(watch::Sender::new(0)),
+            reactors: Arc::default(),
         }
     }
 }

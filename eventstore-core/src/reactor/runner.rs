@@ -1,0 +1,362 @@
+//! [`Runner`]: reads, handles, checkpoints, holds leases, retries, parks.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use super::options::RunnerOptions;
+use super::partition::partition_of;
+use super::store::{Lease, ParkedEvent, ReactorStore};
+use super::{HandlerError, Reactor};
+use crate::envelope::{Checkpoint, RecordedEvent};
+use crate::error::Result;
+use crate::repository::error_chain;
+use crate::tracker::{EventFilter, Tracker};
+use crate::wakeups::Wakeups;
+
+/// Runs a [`Reactor`] over a store: each partition in its own loop, which
+/// takes the partition's lease, reads a batch after its checkpoint, handles
+/// the partition's events in order, and stores the checkpoint.
+///
+/// ```
+/// use std::time::Duration;
+/// use eventstore_core::reactor::{HandlerError, Reactor, Runner};
+/// use eventstore_core::{AppendRequest, EventFilter, EventStore, MemoryStore, NewEvent, RecordedEvent};
+///
+/// struct Count(std::sync::atomic::AtomicUsize);
+/// impl Reactor for Count {
+///     fn name(&self) -> &str { "count" }
+///     fn filter(&self) -> EventFilter { EventFilter::all() }
+///     async fn handle(&self, _: &RecordedEvent) -> Result<(), HandlerError> {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> eventstore_core::Result<()> {
+/// let store = MemoryStore::new();
+/// let event = NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
+/// store.append(AppendRequest::new("Account", "a", 0).event(event)).await?;
+/// let runner = Runner::new(store, Count(0.into()));
+/// runner.run(tokio::time::sleep(Duration::from_millis(100))).await;
+/// assert_eq!(runner.reactor().0.load(std::sync::atomic::Ordering::SeqCst), 1);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Runner<S, R> {
+    store: S,
+    reactor: Arc<R>,
+    options: RunnerOptions,
+}
+
+impl<S: Clone, R> Clone for Runner<S, R> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            reactor: Arc::clone(&self.reactor),
+            options: self.options.clone(),
+        }
+    }
+}
+
+/// What one step of a partition loop did.
+enum Step {
+    /// Handled a full batch: read again at once.
+    Busy,
+    /// Caught up, or not the lease holder: wait.
+    Idle,
+}
+
+/// The lease a partition loop holds, and where it is.
+struct Held {
+    lease: Lease,
+    checkpoint: Checkpoint,
+    renewed: Instant,
+}
+
+impl<S, R> Runner<S, R>
+where
+    S: Tracker + ReactorStore,
+    R: Reactor,
+{
+    /// A runner with [`RunnerOptions::default`].
+    pub fn new(store: S, reactor: R) -> Self {
+        Self {
+            store,
+            reactor: Arc::new(reactor),
+            options: RunnerOptions::default(),
+        }
+    }
+
+    /// Sets the options.
+    #[must_use]
+    pub fn options(mut self, options: RunnerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The reactor.
+    pub fn reactor(&self) -> &R {
+        &self.reactor
+    }
+
+    /// Runs every partition until `shutdown` completes, then finishes the
+    /// event in hand, stores the checkpoint and releases the leases. Store
+    /// failures are logged and retried; they never end the run.
+    pub async fn run(&self, shutdown: impl Future<Output = ()> + Send) {
+        let (stop, stopped) = watch::channel(false);
+        let loops: Vec<_> = (0..self.options.partitions)
+            .map(|partition| {
+                let runner = self.clone();
+                let stopped = stopped.clone();
+                tokio::spawn(async move { runner.run_partition(partition, stopped).await })
+            })
+            .collect();
+        shutdown.await;
+        let _ = stop.send(true);
+        for partition in loops {
+            if let Err(error) = partition.await {
+                tracing::error!(reactor = self.reactor.name(), %error, "partition loop panicked");
+            }
+        }
+    }
+
+    async fn run_partition(&self, partition: u32, mut stop: watch::Receiver<bool>) {
+        let filter = self.reactor.filter();
+        let mut wakeups = self.store.wakeups();
+        let mut held: Option<Held> = None;
+        while !*stop.borrow() {
+            match self.step(partition, &filter, &mut held, &mut stop).await {
+                Ok(Step::Busy) => {}
+                Ok(Step::Idle) => {
+                    let wait = if held.is_some() {
+                        self.options.poll_interval
+                    } else {
+                        self.options.lease_ttl / 2
+                    };
+                    wait_or_stop(&mut wakeups, wait, &mut stop).await;
+                }
+                Err(error) => {
+                    tracing::warn!(reactor = self.reactor.name(), partition, error = %error_chain(&error), "reactor step failed; retrying");
+                    held = None;
+                    pause(self.options.poll_interval, &mut stop).await;
+                }
+            }
+        }
+        if let Some(held) = held {
+            if let Err(error) = self.store.release_lease(&held.lease).await {
+                tracing::warn!(reactor = self.reactor.name(), partition, error = %error_chain(&error), "cannot release lease");
+            }
+        }
+    }
+
+    /// Makes sure the lease is held (taking it, or renewing it after a third
+    /// of its time), loading the checkpoint when it is newly taken.
+    async fn hold(&self, partition: u32, held: &mut Option<Held>) -> Result<bool> {
+        let ttl = self.options.lease_ttl;
+        if held.as_ref().is_some_and(|h| h.renewed.elapsed() < ttl / 3) {
+            return Ok(true);
+        }
+        let name = self.reactor.name();
+        let renewed = Instant::now();
+        match self
+            .store
+            .acquire_lease(name, partition, &self.options.owner, ttl)
+            .await?
+        {
+            Some(lease) => {
+                match held {
+                    Some(h) => h.renewed = renewed,
+                    None => {
+                        let checkpoint = self.store.load_checkpoint(name, partition).await?;
+                        tracing::info!(reactor = name, partition, ?checkpoint, "lease taken");
+                        *held = Some(Held {
+                            lease,
+                            checkpoint,
+                            renewed,
+                        });
+                    }
+                }
+                Ok(true)
+            }
+            None => {
+                if held.take().is_some() {
+                    tracing::warn!(reactor = name, partition, "lease lost to another runner");
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    async fn step(
+        &self,
+        partition: u32,
+        filter: &EventFilter,
+        held: &mut Option<Held>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Step> {
+        if !self.hold(partition, held).await? {
+            return Ok(Step::Idle);
+        }
+        let Some(state) = held.as_mut() else {
+            return Ok(Step::Idle);
+        };
+        let events = self
+            .store
+            .read_after(state.checkpoint, filter, self.options.batch_size)
+            .await?;
+        if events.is_empty() {
+            return Ok(Step::Idle);
+        }
+        let span = tracing::debug_span!(
+            "batch",
+            reactor = self.reactor.name(),
+            partition,
+            events = events.len()
+        );
+        let mut reached = state.checkpoint;
+        let mut finished = true;
+        async {
+            for event in &events {
+                if *stop.borrow() {
+                    finished = false;
+                    break;
+                }
+                if partition_of(&event.aggregate_id, self.options.partitions) == partition
+                    && !self.handle_with_retries(event, stop).await?
+                {
+                    finished = false;
+                    break;
+                }
+                reached = event.checkpoint();
+            }
+            Ok::<_, crate::Error>(())
+        }
+        .instrument(span)
+        .await?;
+        if reached != state.checkpoint {
+            if self.store.save_checkpoint(&state.lease, reached).await? {
+                state.checkpoint = reached;
+            } else {
+                tracing::warn!(
+                    reactor = self.reactor.name(),
+                    partition,
+                    "lease lost before the checkpoint: the batch will be redone"
+                );
+                *held = None;
+                return Ok(Step::Idle);
+            }
+        }
+        Ok(if finished && events.len() == self.options.batch_size {
+            Step::Busy
+        } else {
+            Step::Idle
+        })
+    }
+
+    /// Handles one event, retrying with backoff, parking it after the last
+    /// attempt. Returns false when stopped during a backoff (the event is
+    /// then left for the next run).
+    async fn handle_with_retries(
+        &self,
+        event: &RecordedEvent,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<bool> {
+        let name = self.reactor.name();
+        for attempt in 1..=self.options.max_attempts {
+            let span = tracing::debug_span!("event", reactor = name, position = event.position, kind = %event.kind, attempt);
+            let error: HandlerError = match self.reactor.handle(event).instrument(span).await {
+                Ok(()) => return Ok(true),
+                Err(error) => error,
+            };
+            let message = error_chain(error.as_ref());
+            if attempt == self.options.max_attempts {
+                tracing::warn!(reactor = name, position = event.position, attempt, error = %message, "parking the event");
+                self.store
+                    .park(ParkedEvent {
+                        reactor: name.to_owned(),
+                        event: event.clone(),
+                        error: message,
+                        attempts: attempt,
+                        parked_at: SystemTime::now(),
+                    })
+                    .await?;
+                return Ok(true);
+            }
+            tracing::debug!(reactor = name, position = event.position, attempt, error = %message, "handler failed; retrying");
+            if !pause(self.options.backoff_after(attempt), stop).await {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The reactor's parked events.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    pub async fn parked(&self) -> Result<Vec<ParkedEvent>> {
+        self.store.parked(self.reactor.name()).await
+    }
+
+    /// Handles a parked event once more: on success it is unparked, on
+    /// failure it stays parked with the new error and one more attempt.
+    /// Returns `None` when no event at `position` is parked.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    pub async fn retry_parked(&self, position: u64) -> Result<Option<Result<(), String>>> {
+        let name = self.reactor.name();
+        let Some(mut parked) = self
+            .parked()
+            .await?
+            .into_iter()
+            .find(|p| p.event.position == position)
+        else {
+            return Ok(None);
+        };
+        match self.reactor.handle(&parked.event).await {
+            Ok(()) => {
+                self.store.unpark(name, position).await?;
+                Ok(Some(Ok(())))
+            }
+            Err(error) => {
+                parked.error = error_chain(error.as_ref());
+                parked.attempts += 1;
+                parked.parked_at = SystemTime::now();
+                let message = parked.error.clone();
+                self.store.park(parked).await?;
+                Ok(Some(Err(message)))
+            }
+        }
+    }
+
+    /// Drops a parked event without handling it. Returns whether it was
+    /// parked.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    pub async fn skip_parked(&self, position: u64) -> Result<bool> {
+        self.store.unpark(self.reactor.name(), position).await
+    }
+}
+
+/// Waits `duration`; returns false if stopped meanwhile.
+async fn pause(duration: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => true,
+        _ = stop.changed() => false,
+    }
+}
+
+/// Waits for a wake-up signal, the timeout, or the stop.
+async fn wait_or_stop(wakeups: &mut Wakeups, timeout: Duration, stop: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = wakeups.wait(timeout) => {}
+        _ = stop.changed() => {}
+    }
+}
