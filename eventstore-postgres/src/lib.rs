@@ -19,6 +19,7 @@
 mod error;
 mod holdback;
 mod options;
+mod reactors;
 mod rows;
 mod sql;
 mod store;

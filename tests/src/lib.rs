@@ -6,6 +6,7 @@
 
 pub mod faulty;
 pub mod postgres;
+pub mod reactor_suite;
 pub mod suite;
 
 /// Generates one test per [`suite`] case for the store that `$make_store`
@@ -48,6 +49,31 @@ macro_rules! store_conformance_suite {
             async fn $case() {
                 let store = $make_store.await;
                 $crate::suite::$case(store).await;
+            }
+        )*
+    };
+}
+
+/// Generates one test per [`reactor_suite`] case for the store that
+/// `$make_store` (a future, evaluated once per test) yields.
+#[macro_export]
+macro_rules! reactor_conformance_suite {
+    ($make_store:expr) => {
+        $crate::reactor_conformance_suite!(@cases $make_store;
+            a_runner_delivers_in_order_and_resumes_after_its_checkpoint,
+            a_crash_between_handling_and_checkpoint_skips_nothing,
+            one_runner_holds_a_partition_and_another_takes_over_when_it_dies,
+            partitions_split_the_work_and_keep_each_aggregate_in_order,
+            a_failing_handler_is_retried_with_backoff,
+            events_failing_every_attempt_are_parked_and_can_be_retried_or_skipped,
+        );
+    };
+    (@cases $make_store:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let store = $make_store.await;
+                $crate::reactor_suite::$case(store).await;
             }
         )*
     };

@@ -106,20 +106,21 @@ where
 
     /// Runs every partition until `shutdown` completes, then finishes the
     /// event in hand, stores the checkpoint and releases the leases. Store
-    /// failures are logged and retried; they never end the run.
+    /// failures are logged and retried; they never end the run. Dropping the
+    /// future (aborting its task) stops every partition at once, like a
+    /// crash: nothing more is checkpointed and the leases run out.
     pub async fn run(&self, shutdown: impl Future<Output = ()> + Send) {
         let (stop, stopped) = watch::channel(false);
-        let loops: Vec<_> = (0..self.options.partitions)
-            .map(|partition| {
-                let runner = self.clone();
-                let stopped = stopped.clone();
-                tokio::spawn(async move { runner.run_partition(partition, stopped).await })
-            })
-            .collect();
+        let mut loops = tokio::task::JoinSet::new();
+        for partition in 0..self.options.partitions {
+            let runner = self.clone();
+            let stopped = stopped.clone();
+            loops.spawn(async move { runner.run_partition(partition, stopped).await });
+        }
         shutdown.await;
         let _ = stop.send(true);
-        for partition in loops {
-            if let Err(error) = partition.await {
+        while let Some(result) = loops.join_next().await {
+            if let Err(error) = result {
                 tracing::error!(reactor = self.reactor.name(), %error, "partition loop panicked");
             }
         }

@@ -19,6 +19,14 @@ pub(crate) struct Statements {
     pub(crate) read_after_margin: String,
     pub(crate) head_margin: String,
     pub(crate) holdback: String,
+    pub(crate) load_checkpoint: String,
+    pub(crate) save_checkpoint: String,
+    pub(crate) acquire_lease: String,
+    pub(crate) release_lease: String,
+    pub(crate) lease_holder: String,
+    pub(crate) park: String,
+    pub(crate) parked: String,
+    pub(crate) unpark: String,
 }
 
 impl Statements {
@@ -38,6 +46,14 @@ impl Statements {
             read_after_margin: qualify(include_str!("read_after_margin.sql")),
             head_margin: qualify(include_str!("head_margin.sql")),
             holdback: include_str!("holdback.sql").to_owned(),
+            load_checkpoint: qualify(include_str!("load_checkpoint.sql")),
+            save_checkpoint: qualify(include_str!("save_checkpoint.sql")),
+            acquire_lease: qualify(include_str!("acquire_lease.sql")),
+            release_lease: qualify(include_str!("release_lease.sql")),
+            lease_holder: qualify(include_str!("lease_holder.sql")),
+            park: qualify(include_str!("park.sql")),
+            parked: qualify(include_str!("parked.sql")),
+            unpark: qualify(include_str!("unpark.sql")),
         }
     }
 }
@@ -61,6 +77,14 @@ mod tests {
             &sql.head,
             &sql.read_after_margin,
             &sql.head_margin,
+            &sql.load_checkpoint,
+            &sql.save_checkpoint,
+            &sql.acquire_lease,
+            &sql.release_lease,
+            &sql.lease_holder,
+            &sql.park,
+            &sql.parked,
+            &sql.unpark,
         ];
         for statement in all {
             assert!(!statement.contains("{schema}"), "{statement}");

@@ -1,0 +1,148 @@
+//! A reactor for tests: records what it handles, fails or blocks on chosen
+//! events.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use eventstore_core::reactor::{HandlerError, Reactor};
+use eventstore_core::{EventFilter, RecordedEvent};
+
+/// What the recorder saw: which runner (tag) handled which event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    /// The tag of the recorder (one per runner) that handled it.
+    pub tag: String,
+    /// The event.
+    pub event: RecordedEvent,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    handled: Mutex<Vec<Handled>>,
+    attempts: Mutex<HashMap<u64, Vec<Instant>>>,
+    failing: Mutex<HashMap<u64, u32>>,
+    block_at: Mutex<Option<u64>>,
+    blocked: AtomicBool,
+}
+
+/// Records every `Thing` event it handles. Clones with [`Recorder::tag`]
+/// share the record, so several runners can be told apart.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    name: String,
+    tag: String,
+    shared: Arc<Shared>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Recorder {
+    /// A recorder for the reactor `name`.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            tag: "a".to_owned(),
+            shared: Arc::default(),
+        }
+    }
+
+    /// The same record, under another tag.
+    #[must_use]
+    pub fn tag(&self, tag: &str) -> Self {
+        Self {
+            tag: tag.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// Fails the event at `position` its next `times` attempts
+    /// (`u32::MAX`: always).
+    pub fn fail(&self, position: u64, times: u32) {
+        lock(&self.shared.failing).insert(position, times);
+    }
+
+    /// Blocks forever on the event at `position`, before recording it.
+    pub fn block_at(&self, position: u64) {
+        *lock(&self.shared.block_at) = Some(position);
+    }
+
+    /// Stops blocking.
+    pub fn unblock(&self) {
+        *lock(&self.shared.block_at) = None;
+    }
+
+    /// Whether a handler is blocked now.
+    pub fn is_blocked(&self) -> bool {
+        self.shared.blocked.load(Ordering::SeqCst)
+    }
+
+    /// Everything handled so far, in order.
+    pub fn handled(&self) -> Vec<Handled> {
+        lock(&self.shared.handled).clone()
+    }
+
+    /// When each attempt at the event at `position` started.
+    pub fn attempts(&self, position: u64) -> Vec<Instant> {
+        lock(&self.shared.attempts)
+            .get(&position)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Waits (at most `limit`) until `done` holds for the record.
+    ///
+    /// # Panics
+    /// When it does not hold in time, with `what`.
+    pub async fn wait_until(&self, limit: Duration, what: &str, done: impl Fn(&[Handled]) -> bool) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if done(&self.handled()) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not within {limit:?}: {what}; handled {} events",
+                self.handled().len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Reactor for Recorder {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn filter(&self) -> EventFilter {
+        EventFilter::all().aggregate_kind("Thing")
+    }
+
+    async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
+        lock(&self.shared.attempts)
+            .entry(event.position)
+            .or_default()
+            .push(Instant::now());
+        if let Some(remaining) = lock(&self.shared.failing).get_mut(&event.position) {
+            if *remaining > 0 {
+                *remaining = remaining.saturating_sub(u32::from(*remaining != u32::MAX));
+                return Err(format!("boom at position {}", event.position).into());
+            }
+        }
+        if *lock(&self.shared.block_at) == Some(event.position) {
+            self.shared.blocked.store(true, Ordering::SeqCst);
+            std::future::pending::<()>().await;
+        }
+        lock(&self.shared.handled).push(Handled {
+            tag: self.tag.clone(),
+            event: event.clone(),
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,61 @@
+//! Runners in the background, stopped gracefully or killed.
+
+use std::time::Duration;
+
+use eventstore_core::Tracker;
+use eventstore_core::reactor::{Reactor, ReactorStore, Runner, RunnerOptions};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Options that keep tests fast: short polls, leases and backoffs.
+pub fn fast(owner: &str) -> RunnerOptions {
+    RunnerOptions::default()
+        .owner(owner)
+        .poll_interval(Duration::from_millis(50))
+        .lease_ttl(Duration::from_millis(500))
+        .backoff(Duration::from_millis(20), Duration::from_millis(200))
+}
+
+/// A runner running in a task of its own.
+#[derive(Debug)]
+pub struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Starts `runner`.
+    pub fn start<S, R>(runner: Runner<S, R>) -> Self
+    where
+        S: Tracker + ReactorStore,
+        R: Reactor,
+    {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            runner
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self { stop, task }
+    }
+
+    /// Asks it to stop and waits (at most 10 s) until it has.
+    ///
+    /// # Panics
+    /// When it does not stop in time.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the runner stops within 10 s")
+            .expect("the runner task");
+    }
+
+    /// Kills it at once, like a crashed process: no checkpoint, no release.
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
