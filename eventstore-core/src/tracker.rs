@@ -1,6 +1,7 @@
 //! The [`Tracker`] trait: reading the global log in commit order.
 
 use std::future::Future;
+use std::time::Duration;
 
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
@@ -79,6 +80,21 @@ impl EventFilter {
     }
 }
 
+/// An open write transaction that keeps a tracker from reading newer events
+/// until it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holdback {
+    /// The database process running it (PostgreSQL's `pg_stat_activity.pid`,
+    /// what `pg_terminate_backend` takes).
+    pub pid: u32,
+    /// How long its transaction has been open.
+    pub age: Duration,
+    /// Its state (`active`, `idle in transaction`, ...).
+    pub state: String,
+    /// The start of its last statement.
+    pub query: String,
+}
+
 /// Reads committed events of every stream in commit order.
 ///
 /// A tracker never returns an event that a transaction still running could
@@ -129,5 +145,14 @@ pub trait Tracker: Send + Sync {
     /// readers poll on their timer.
     fn wakeups(&self) -> Wakeups {
         Wakeups::timer_only()
+    }
+
+    /// The open transaction that holds reading back now, if the backend can
+    /// tell (the default: none).
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn holdback(&self) -> impl Future<Output = Result<Option<Holdback>>> + Send {
+        async { Ok(None) }
     }
 }

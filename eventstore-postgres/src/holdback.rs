@@ -2,26 +2,11 @@
 
 use std::time::Duration;
 
-use eventstore_core::Result;
+use eventstore_core::{Holdback, Result};
 use sqlx::Row;
 
 use crate::rows::{backend, column};
 use crate::store::PgEventStore;
-
-/// An open write transaction that keeps the tracker from reading newer
-/// events until it ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holdback {
-    /// The backend's process id (`pg_stat_activity.pid`): what
-    /// `pg_terminate_backend` takes.
-    pub pid: i32,
-    /// How long its transaction has been open.
-    pub age: Duration,
-    /// `active`, `idle in transaction`, ...
-    pub state: String,
-    /// The start of its last statement.
-    pub query: String,
-}
 
 impl PgEventStore {
     /// The oldest open write transaction in this database, which holds back
@@ -38,8 +23,9 @@ impl PgEventStore {
             .map_err(backend)?;
         row.map(|row| {
             let age: i64 = column(&row, "age_us")?;
+            let pid: i32 = row.try_get("pid").map_err(backend)?;
             Ok(Holdback {
-                pid: row.try_get("pid").map_err(backend)?,
+                pid: u32::try_from(pid).unwrap_or(0),
                 age: Duration::from_micros(u64::try_from(age).unwrap_or(0)),
                 state: column(&row, "state")?,
                 query: column(&row, "query")?,

@@ -27,6 +27,5 @@ mod tracker;
 mod wake;
 
 pub use error::{Error, Result};
-pub use holdback::Holdback;
 pub use options::{DEFAULT_SCHEMA, PgStoreOptions, ReadMode};
 pub use store::PgEventStore;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use eventstore_core::{Checkpoint, EventFilter, RecordedEvent, Result, Tracker, Wakeups};
+use eventstore_core::{Checkpoint, EventFilter, Holdback, RecordedEvent, Result, Tracker, Wakeups};
 
 use crate::options::ReadMode;
 use crate::rows::{backend, recorded_event, unsigned};
@@ -64,5 +64,12 @@ impl Tracker for PgEventStore {
 
     fn wakeups(&self) -> Wakeups {
         self.subscribe()
+    }
+
+    async fn holdback(&self) -> Result<Option<Holdback>> {
+        match self.read_mode() {
+            ReadMode::Transactions => PgEventStore::holdback(self).await,
+            ReadMode::SafetyMargin(_) => Ok(None),
+        }
     }
 }

@@ -66,6 +66,8 @@ macro_rules! reactor_conformance_suite {
             partitions_split_the_work_and_keep_each_aggregate_in_order,
             a_failing_handler_is_retried_with_backoff,
             events_failing_every_attempt_are_parked_and_can_be_retried_or_skipped,
+            a_runner_started_at_the_end_sees_only_new_events,
+            the_status_reports_lag_leases_and_parked_events,
         );
     };
     (@cases $make_store:expr; $($case:ident),* $(,)?) => {

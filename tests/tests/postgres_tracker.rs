@@ -256,6 +256,16 @@ async fn an_open_write_transaction_holds_delivery_back_and_is_named() {
         .expect("a holder is named");
     assert_eq!(holder.state, "idle in transaction");
     assert!(holder.query.contains("INSERT INTO"), "{holder:?}");
+    let recorder = eventstore_tests::reactor_suite::recorder::Recorder::new("held");
+    let status = eventstore_core::reactor::Runner::new(store.clone(), recorder)
+        .status()
+        .await
+        .expect("status");
+    let named = status.holdback.expect("the status names the holder");
+    assert!(
+        named.pid > 0 && named.state == "idle in transaction",
+        "{named:?}"
+    );
     open.commit().await.expect("commit");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut read = Vec::new();

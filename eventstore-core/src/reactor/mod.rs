@@ -11,13 +11,15 @@
 mod options;
 mod partition;
 mod runner;
+mod status;
 mod store;
 
 use std::future::Future;
 
-pub use options::RunnerOptions;
+pub use options::{RunnerOptions, Start};
 pub use partition::partition_of;
 pub use runner::Runner;
+pub use status::{LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus};
 pub use store::{Lease, ParkedEvent, ReactorStore};
 
 use crate::envelope::RecordedEvent;

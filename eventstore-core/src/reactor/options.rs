@@ -34,6 +34,19 @@ pub struct RunnerOptions {
     pub max_backoff: Duration,
     /// Who holds the leases: unique per runner (default: a fresh id).
     pub owner: String,
+    /// Where a partition without a stored checkpoint starts.
+    pub start: Start,
+}
+
+/// Where a reactor partition without a stored checkpoint starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Start {
+    /// With the first event: the reactor sees the whole history.
+    #[default]
+    Beginning,
+    /// After the events readable when it first runs: only new ones.
+    End,
 }
 
 impl Default for RunnerOptions {
@@ -47,6 +60,7 @@ impl Default for RunnerOptions {
             backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             owner: format!("runner-{}", crate::EventId::new()),
+            start: Start::Beginning,
         }
     }
 }
@@ -86,6 +100,12 @@ impl RunnerOptions {
     pub fn backoff(mut self, first: Duration, max: Duration) -> Self {
         self.backoff = first;
         self.max_backoff = max.max(first);
+        self
+    }
+
+    /// Sets [`start`](Self::start).
+    pub fn start(mut self, start: Start) -> Self {
+        self.start = start;
         self
     }
 

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use super::options::RunnerOptions;
+use super::options::{RunnerOptions, Start};
 use super::partition::partition_of;
+use super::status::{LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus, age};
 use super::store::{Lease, ParkedEvent, ReactorStore};
 use super::{HandlerError, Reactor};
 use crate::envelope::{Checkpoint, RecordedEvent};
@@ -173,7 +174,11 @@ where
                 match held {
                     Some(h) => h.renewed = renewed,
                     None => {
-                        let checkpoint = self.store.load_checkpoint(name, partition).await?;
+                        let mut checkpoint = self.store.load_checkpoint(name, partition).await?;
+                        if checkpoint == Checkpoint::BEGINNING && self.options.start == Start::End {
+                            checkpoint = self.store.head().await?;
+                            self.store.save_checkpoint(&lease, checkpoint).await?;
+                        }
                         tracing::info!(reactor = name, partition, ?checkpoint, "lease taken");
                         *held = Some(Held {
                             lease,
@@ -294,6 +299,44 @@ where
             }
         }
         Ok(true)
+    }
+
+    /// Where the reactor stands: per partition its checkpoint, lag and
+    /// lease holder; the head, the parked count, and the open transaction
+    /// that holds reading back, if any.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    pub async fn status(&self) -> Result<ReactorStatus> {
+        let name = self.reactor.name();
+        let filter = self.reactor.filter();
+        let mut partitions = Vec::new();
+        for partition in 0..self.options.partitions {
+            let checkpoint = self.store.load_checkpoint(name, partition).await?;
+            let pending: Vec<RecordedEvent> = self
+                .store
+                .read_after(checkpoint, &filter, LAG_COUNT_LIMIT)
+                .await?
+                .into_iter()
+                .filter(|e| partition_of(&e.aggregate_id, self.options.partitions) == partition)
+                .collect();
+            partitions.push(PartitionStatus {
+                partition,
+                checkpoint,
+                lag_events: pending.len(),
+                lag: pending
+                    .first()
+                    .map_or(Duration::ZERO, |e| age(e.recorded_at)),
+                lease_holder: self.store.lease_holder(name, partition).await?,
+            });
+        }
+        Ok(ReactorStatus {
+            reactor: name.to_owned(),
+            head: self.store.head().await?,
+            partitions,
+            parked: self.store.parked(name).await?.len(),
+            holdback: self.store.holdback().await?,
+        })
     }
 
     /// The reactor's parked events.

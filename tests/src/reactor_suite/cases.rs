@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use eventstore_core::reactor::{ReactorStore, Runner};
+use eventstore_core::reactor::{ReactorStore, Runner, Start};
 use eventstore_core::{AppendRequest, EventStore, NewEvent, RecordedEvent, Tracker};
 
 use super::recorder::{Handled, Recorder};
@@ -368,4 +368,94 @@ where
         "nothing parked there any more"
     );
     assert!(!runner.skip_parked(third).await.expect("skip"));
+}
+
+/// A reactor started at the end sees only events appended after it first
+/// ran.
+pub async fn a_runner_started_at_the_end_sees_only_new_events<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    things(&store, 2, 5, 0).await;
+    let recorder = Recorder::new("tail");
+    let options = fast("t").start(Start::End);
+    let running =
+        Running::start(Runner::new(store.clone(), recorder.clone()).options(options.clone()));
+    let deadline = Instant::now() + WAIT;
+    while store.load_checkpoint("tail", 0).await.expect("checkpoint")
+        == eventstore_core::Checkpoint::BEGINNING
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the runner never stored its starting point"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let new = things(&store, 2, 2, 5).await;
+    recorder
+        .wait_until(WAIT, "the 4 new events handled", |h| h.len() >= 4)
+        .await;
+    running.stop().await;
+    assert_eq!(
+        positions(&recorder.handled()),
+        new.iter().map(|e| e.position).collect::<Vec<_>>()
+    );
+}
+
+/// The status call tells the checkpoint, lag, lease holder and parked
+/// count of each partition, before, during and after a run.
+pub async fn the_status_reports_lag_leases_and_parked_events<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let written = things(&store, 1, 10, 0).await;
+    let recorder = Recorder::new("status");
+    recorder.fail(written[4].position, u32::MAX);
+    let runner = Runner::new(store.clone(), recorder.clone()).options(
+        fast("s")
+            .max_attempts(2)
+            .backoff(Duration::from_millis(5), Duration::from_millis(5)),
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let before = runner.status().await.expect("status");
+    assert_eq!(before.head, written[9].checkpoint());
+    assert_eq!(before.partitions.len(), 1);
+    let p = &before.partitions[0];
+    assert_eq!(
+        (p.checkpoint, p.lag_events, p.lease_holder.as_deref()),
+        (eventstore_core::Checkpoint::BEGINNING, 10, None)
+    );
+    assert!(
+        p.lag >= Duration::from_millis(20),
+        "the oldest event waited {:?}",
+        p.lag
+    );
+
+    let running = Running::start(runner.clone());
+    recorder
+        .wait_until(WAIT, "9 events handled", |h| h.len() >= 9)
+        .await;
+    let deadline = Instant::now() + WAIT;
+    let during = loop {
+        let status = runner.status().await.expect("status");
+        if status.partitions[0].checkpoint == written[9].checkpoint() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the checkpoint never reached the head: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(during.partitions[0].lease_holder.as_deref(), Some("s"));
+    assert_eq!(
+        (during.partitions[0].lag_events, during.partitions[0].lag),
+        (0, Duration::ZERO)
+    );
+    assert_eq!(during.parked, 1);
+    running.stop().await;
+    assert_eq!(
+        runner.status().await.expect("status").partitions[0].lease_holder,
+        None
+    );
 }
