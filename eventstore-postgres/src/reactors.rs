@@ -113,7 +113,7 @@ impl ReactorStore for PgEventStore {
                 let attempts: i32 = row.try_get("attempts").map_err(backend)?;
                 Ok(ParkedEvent {
                     reactor: reactor.to_owned(),
-                    event: recorded_event(row, None)?,
+                    event: recorded_event(row, 0)?,
                     error: column(row, "error")?,
                     attempts: u32::try_from(attempts).unwrap_or(0),
                     parked_at: time_from_micros(column(row, "parked_us")?),

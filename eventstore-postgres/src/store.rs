@@ -11,7 +11,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Connection, Executor, Row};
 
 use crate::options::{PgStoreOptions, ReadMode};
-use crate::rows::{backend, column, recorded_event, time_from_micros, unsigned};
+use crate::rows::{backend, column, recorded_event, timestamptz, unsigned, xid8};
 use crate::sql::Statements;
 use crate::wake::{Listener, Notifier};
 
@@ -237,14 +237,14 @@ impl EventStore for PgEventStore {
             Err(error) => return Err(backend(error)),
         };
         self.notifier.appended(&self.pool, &self.schema);
-        let mut written: Vec<(u64, u64, u64, i64)> = rows
+        let mut written: Vec<(u64, u64, u64, std::time::SystemTime)> = rows
             .iter()
             .map(|row| {
                 Ok((
                     unsigned(row, "version")?,
                     unsigned(row, "position")?,
-                    unsigned(row, "tx")?,
-                    column::<i64>(row, "created_us")?,
+                    xid8(row, 1)?,
+                    timestamptz(row, 3)?,
                 ))
             })
             .collect::<Result<_>>()?;
@@ -261,7 +261,7 @@ impl EventStore for PgEventStore {
             .zip(ids)
             .zip(written)
             .map(
-                |((event, id), (version, position, tx, created_us))| RecordedEvent {
+                |((event, id), (version, position, tx, recorded_at))| RecordedEvent {
                     id,
                     position,
                     tx,
@@ -271,7 +271,7 @@ impl EventStore for PgEventStore {
                     kind: event.kind,
                     body: event.body,
                     metadata: metadata.clone(),
-                    recorded_at: time_from_micros(created_us),
+                    recorded_at,
                 },
             )
             .collect();
@@ -291,9 +291,7 @@ impl EventStore for PgEventStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        rows.iter()
-            .map(|row| recorded_event(row, Some((aggregate_kind, aggregate_id))))
-            .collect()
+        rows.iter().map(|row| recorded_event(row, 0)).collect()
     }
 
     async fn load_snapshot(
@@ -307,7 +305,7 @@ impl EventStore for PgEventStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        row.map(|row| snapshot_from(&row, aggregate_kind, aggregate_id, "state"))
+        row.map(|row| snapshot_from(&row, aggregate_kind, aggregate_id, "version"))
             .transpose()
     }
 
@@ -360,11 +358,16 @@ impl EventStore for PgEventStore {
         };
         let seen: bool = column(header, "seen")?;
         let has_snapshot = header
-            .try_get::<Option<i64>, _>("version")
+            .try_get::<Option<i64>, _>("snapshot_version")
             .map_err(backend)?
             .is_some();
         let snapshot = if has_snapshot {
-            Some(snapshot_from(header, aggregate_kind, aggregate_id, "body")?)
+            Some(snapshot_from(
+                header,
+                aggregate_kind,
+                aggregate_id,
+                "snapshot_version",
+            )?)
         } else {
             None
         };
@@ -372,26 +375,30 @@ impl EventStore for PgEventStore {
             snapshot,
             events: events
                 .iter()
-                .map(|row| recorded_event(row, Some((aggregate_kind, aggregate_id))))
+                .map(|row| recorded_event(row, EVENT_COLUMNS_IN_LOAD_STREAM))
                 .collect::<Result<_>>()?,
             idempotency_key_seen: seen,
         })
     }
 }
 
-/// A snapshot row; `state_column` names the column holding the state.
+/// Where the event columns start in `load_stream.sql`'s rows.
+const EVENT_COLUMNS_IN_LOAD_STREAM: usize = 5;
+
+/// A snapshot in a row with `schema_version` and `state` columns and its
+/// version in `version_column`.
 fn snapshot_from(
     row: &sqlx::postgres::PgRow,
     kind: &str,
     id: &str,
-    state_column: &str,
+    version_column: &str,
 ) -> Result<Snapshot> {
     let schema_version: i32 = column(row, "schema_version")?;
     Ok(Snapshot {
         aggregate_kind: kind.to_owned(),
         aggregate_id: id.to_owned(),
-        version: unsigned(row, "version")?,
+        version: unsigned(row, version_column)?,
         schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
-        state: column::<Value>(row, state_column)?,
+        state: column::<Value, _>(row, "state")?,
     })
 }

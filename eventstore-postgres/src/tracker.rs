@@ -42,7 +42,7 @@ impl Tracker for PgEventStore {
             query = query.bind(lag);
         }
         let rows = query.fetch_all(self.pool()).await.map_err(backend)?;
-        rows.iter().map(|row| recorded_event(row, None)).collect()
+        rows.iter().map(|row| recorded_event(row, 0)).collect()
     }
 
     async fn head(&self) -> Result<Checkpoint> {

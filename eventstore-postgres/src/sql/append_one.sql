@@ -10,4 +10,4 @@ WHERE ($3 = 0 OR EXISTS (
   AND ($8::text IS NULL OR NOT EXISTS (
         SELECT 1 FROM {schema}.events
         WHERE aggregate_kind = $1 AND aggregate_id = $2 AND idempotency_key = $8::text))
-RETURNING position, tx::text::bigint AS tx, version, (extract(epoch FROM created_at) * 1000000)::bigint AS created_us
+RETURNING position, tx, version, created_at

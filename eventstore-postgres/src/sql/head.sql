@@ -1,6 +1,6 @@
 -- The checkpoint of the last event a tracker can read now.
 SELECT tx::text::bigint AS tx, position
-FROM {schema}.events
+FROM {schema}.events AS e
 WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY tx DESC, position DESC
+ORDER BY e.tx DESC, e.position DESC
 LIMIT 1

@@ -1,6 +1,7 @@
 -- Everything a command needs, in one round trip: a header row (part 0) with
 -- whether the key was used and the latest snapshot, then the events after
 -- the snapshot (part 1). Nothing more is read once the key was used.
+-- The event columns are in the order of every event query (rows.rs).
 -- $1 kind, $2 id, $3 idempotency key (nullable)
 WITH seen AS (
     SELECT $3::text IS NOT NULL AND EXISTS (
@@ -12,13 +13,16 @@ WITH seen AS (
     FROM {schema}.snapshots
     WHERE aggregate_kind = $1 AND aggregate_id = $2 AND NOT (SELECT seen FROM seen)
 )
-SELECT 0 AS part, (SELECT seen FROM seen) AS seen, s.version, s.schema_version, s.state AS body,
-       NULL::text AS id, NULL::bigint AS position, NULL::bigint AS tx, NULL::text AS kind,
-       NULL::jsonb AS metadata, NULL::bigint AS created_us
+SELECT 0 AS part, (SELECT seen FROM seen) AS seen, s.version AS snapshot_version,
+       s.schema_version, s.state,
+       NULL::text AS id, NULL::bigint AS position, NULL::xid8 AS tx, NULL::text AS aggregate_kind,
+       NULL::text AS aggregate_id, NULL::bigint AS version, NULL::text AS kind, NULL::jsonb AS body,
+       NULL::jsonb AS metadata, NULL::timestamptz AS created_at
 FROM (SELECT 1) AS one LEFT JOIN snap AS s ON true
 UNION ALL
-SELECT 1, NULL, e.version, NULL, e.body, e.id, e.position, e.tx::text::bigint, e.kind, e.metadata,
-       (extract(epoch FROM e.created_at) * 1000000)::bigint
+SELECT 1, NULL, NULL, NULL, NULL,
+       e.id, e.position, e.tx, e.aggregate_kind, e.aggregate_id, e.version, e.kind, e.body,
+       e.metadata, e.created_at
 FROM {schema}.events AS e
 WHERE e.aggregate_kind = $1 AND e.aggregate_id = $2
   AND NOT (SELECT seen FROM seen)

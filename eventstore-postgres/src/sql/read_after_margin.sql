@@ -5,13 +5,13 @@
 -- $1 checkpoint tx, $2 checkpoint position, $3 aggregate kinds (empty: all),
 -- $4 event kinds (empty: all), $5 limit, $6 $7 last checkpoint to read
 -- (null: no limit), $8 the lag in microseconds
-SELECT id, position, tx::text::bigint AS tx, aggregate_kind, aggregate_id, version, kind, body, metadata,
-       (extract(epoch FROM created_at) * 1000000)::bigint AS created_us
-FROM {schema}.events
+SELECT id, position, tx, aggregate_kind, aggregate_id, version, kind, body, metadata,
+       created_at
+FROM {schema}.events AS e
 WHERE (tx, position) > ($1::bigint::text::xid8, $2)
   AND created_at <= now() - make_interval(secs => $8::bigint / 1000000.0)
   AND (cardinality($3::text[]) = 0 OR aggregate_kind = ANY ($3::text[]))
   AND (cardinality($4::text[]) = 0 OR kind = ANY ($4::text[]))
   AND ($6::bigint IS NULL OR (tx, position) <= ($6::bigint::text::xid8, $7::bigint))
-ORDER BY tx, position
+ORDER BY e.tx, e.position
 LIMIT $5
