@@ -21,7 +21,7 @@ const EVENTS: u64 = 1_000_000;
 const PER_TRANSACTION: u64 = 1_000;
 const DELIVERY_LIMIT: Duration = Duration::from_secs(300);
 /// Rounds of (plain scan, runner); the best of each is compared.
-const ROUNDS: u32 = 2;
+const ROUNDS: u32 = 3;
 const APPENDS_PER_SECOND: u64 = 200;
 const LOAD: Duration = Duration::from_secs(5);
 

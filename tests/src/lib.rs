@@ -68,6 +68,7 @@ macro_rules! reactor_conformance_suite {
             events_failing_every_attempt_are_parked_and_can_be_retried_or_skipped,
             a_runner_started_at_the_end_sees_only_new_events,
             the_status_reports_lag_leases_and_parked_events,
+            a_handler_slower_than_its_lease_keeps_the_partition,
         );
     };
     (@cases $make_store:expr; $($case:ident),* $(,)?) => {

@@ -72,6 +72,16 @@ enum Step {
     Idle,
 }
 
+/// How the handling of one event ended.
+enum Handling {
+    /// Handled, or parked after its last attempt.
+    Done,
+    /// Stopped during a backoff: left for the next run.
+    Stopped,
+    /// The lease was lost meanwhile: another runner has the partition.
+    LeaseLost,
+}
+
 /// The lease a partition loop holds, and where it is.
 struct Held {
     lease: Lease,
@@ -233,15 +243,28 @@ where
         );
         let mut reached = state.checkpoint;
         let mut finished = true;
+        let mut lost = false;
         async {
             for event in &events {
                 if *stop.borrow() {
                     finished = false;
                     break;
                 }
-                if self.owns(partition, event) && !self.handle_with_retries(event, stop).await? {
-                    finished = false;
-                    break;
+                if self.owns(partition, event) {
+                    match self
+                        .handle_with_retries(partition, state, event, stop)
+                        .await?
+                    {
+                        Handling::Done => {}
+                        Handling::Stopped => {
+                            finished = false;
+                            break;
+                        }
+                        Handling::LeaseLost => {
+                            lost = true;
+                            break;
+                        }
+                    }
                 }
                 reached = event.checkpoint();
             }
@@ -249,6 +272,15 @@ where
         }
         .instrument(span)
         .await?;
+        if lost {
+            tracing::warn!(
+                reactor = self.reactor.name(),
+                partition,
+                "lease lost while handling: the batch is left to the new holder"
+            );
+            *held = None;
+            return Ok(Step::Idle);
+        }
         let full = finished && events.len() == self.options.batch_size;
         if reached != state.checkpoint {
             // After a full batch, the next one is read while the checkpoint
@@ -293,14 +325,21 @@ where
     /// then left for the next run).
     async fn handle_with_retries(
         &self,
+        partition: u32,
+        state: &mut Held,
         event: &RecordedEvent,
         stop: &mut watch::Receiver<bool>,
-    ) -> Result<bool> {
+    ) -> Result<Handling> {
         let name = self.reactor.name();
         for attempt in 1..=self.options.max_attempts {
             let span = tracing::debug_span!("event", reactor = name, position = event.position, kind = %event.kind, attempt);
-            let error: HandlerError = match self.reactor.handle(event).instrument(span).await {
-                Ok(()) => return Ok(true),
+            let handled = self.reactor.handle(event).instrument(span);
+            let (result, held) = self.holding(partition, state, handled).await;
+            if !held {
+                return Ok(Handling::LeaseLost);
+            }
+            let error: HandlerError = match result {
+                Ok(()) => return Ok(Handling::Done),
                 Err(error) => error,
             };
             let message = error_chain(error.as_ref());
@@ -315,14 +354,64 @@ where
                         parked_at: SystemTime::now(),
                     })
                     .await?;
-                return Ok(true);
+                return Ok(Handling::Done);
             }
             tracing::debug!(reactor = name, position = event.position, attempt, error = %message, "handler failed; retrying");
-            if !pause(self.options.backoff_after(attempt), stop).await {
-                return Ok(false);
+            let (waited, held) = self
+                .holding(
+                    partition,
+                    state,
+                    pause(self.options.backoff_after(attempt), stop),
+                )
+                .await;
+            if !held {
+                return Ok(Handling::LeaseLost);
+            }
+            if !waited {
+                return Ok(Handling::Stopped);
             }
         }
-        Ok(true)
+        Ok(Handling::Done)
+    }
+
+    /// Runs `work` to its end while renewing the lease every third of its
+    /// time, so that a slow handler or a long backoff keeps the partition.
+    /// Returns the work's output and whether the lease is still held.
+    async fn holding<T>(
+        &self,
+        partition: u32,
+        state: &mut Held,
+        work: impl Future<Output = T>,
+    ) -> (T, bool) {
+        let ttl = self.options.lease_ttl;
+        let mut work = std::pin::pin!(work);
+        // most handlers finish at their first poll: no timer for them
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(work.as_mut().poll(cx))).await;
+        if let std::task::Poll::Ready(output) = first {
+            return (output, true);
+        }
+        let mut held = true;
+        let mut next_renewal = state.renewed + ttl / 3;
+        loop {
+            tokio::select! {
+                biased;
+                output = &mut work => return (output, held),
+                () = tokio::time::sleep_until(next_renewal.into()), if held => {
+                    let name = self.reactor.name();
+                    match self.store.acquire_lease(name, partition, &self.options.owner, ttl).await {
+                        Ok(Some(_)) => {
+                            state.renewed = Instant::now();
+                            next_renewal = state.renewed + ttl / 3;
+                        }
+                        Ok(None) => held = false,
+                        Err(error) => {
+                            tracing::warn!(reactor = name, partition, error = %error_chain(&error), "cannot renew the lease; trying again");
+                            next_renewal = Instant::now() + ttl / 10;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Where the reactor stands: per partition its checkpoint, lag and

@@ -459,3 +459,44 @@ where
         None
     );
 }
+
+/// A handler slower than the lease keeps its partition: the lease is
+/// renewed while the handler runs, and a second runner never steps in.
+pub async fn a_handler_slower_than_its_lease_keeps_the_partition<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let recorder = Recorder::new("slow");
+    recorder.slow(Duration::from_millis(1_200));
+    let a = Running::start(Runner::new(store.clone(), recorder.tag("a")).options(fast("a")));
+    let deadline = Instant::now() + WAIT;
+    while store
+        .lease_holder("slow", 0)
+        .await
+        .expect("holder")
+        .as_deref()
+        != Some("a")
+    {
+        assert!(Instant::now() < deadline, "a never took the lease");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let b = Running::start(Runner::new(store.clone(), recorder.tag("b")).options(fast("b")));
+    let written = things(&store, 1, 3, 0).await;
+    recorder
+        .wait_until(WAIT, "3 slow events handled", |h| h.len() >= 3)
+        .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    a.stop().await;
+    b.stop().await;
+    let handled = recorder.handled();
+    assert_eq!(
+        positions(&handled),
+        written.iter().map(|e| e.position).collect::<Vec<_>>(),
+        "each once, in order"
+    );
+    assert!(
+        handled.iter().all(|h| h.tag == "a"),
+        "b stepped in while a was handling: {:?}",
+        handled.iter().map(|h| &h.tag).collect::<Vec<_>>()
+    );
+}

@@ -8,7 +8,7 @@ pub mod running;
 
 pub use cases::{
     a_crash_between_handling_and_checkpoint_skips_nothing,
-    a_failing_handler_is_retried_with_backoff,
+    a_failing_handler_is_retried_with_backoff, a_handler_slower_than_its_lease_keeps_the_partition,
     a_runner_delivers_in_order_and_resumes_after_its_checkpoint,
     a_runner_started_at_the_end_sees_only_new_events,
     events_failing_every_attempt_are_parked_and_can_be_retried_or_skipped,

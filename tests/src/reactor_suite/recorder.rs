@@ -25,6 +25,7 @@ struct Shared {
     failing: Mutex<HashMap<u64, u32>>,
     block_at: Mutex<Option<u64>>,
     blocked: AtomicBool,
+    delay: Mutex<Duration>,
 }
 
 /// Records every `Thing` event it handles. Clones with [`Recorder::tag`]
@@ -70,6 +71,11 @@ impl Recorder {
     /// Blocks forever on the event at `position`, before recording it.
     pub fn block_at(&self, position: u64) {
         *lock(&self.shared.block_at) = Some(position);
+    }
+
+    /// Takes `delay` over every event from now on.
+    pub fn slow(&self, delay: Duration) {
+        *lock(&self.shared.delay) = delay;
     }
 
     /// Stops blocking.
@@ -134,6 +140,10 @@ impl Reactor for Recorder {
                 *remaining = remaining.saturating_sub(u32::from(*remaining != u32::MAX));
                 return Err(format!("boom at position {}", event.position).into());
             }
+        }
+        let delay = *lock(&self.shared.delay);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
         if *lock(&self.shared.block_at) == Some(event.position) {
             self.shared.blocked.store(true, Ordering::SeqCst);
