@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use eventstore_core::EventId;
+use eventstore_core::{Checkpoint, EventFilter, EventId, Tracker};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 
 /// What a test says when it has no database.
@@ -87,6 +87,60 @@ async fn drop_stale_schemas(store: &PgEventStore) {
                 .await;
         }
     }
+}
+
+/// Inserts a `Gap` event at version 1 of `id` in a transaction left open:
+/// a late commit, for tracker tests.
+///
+/// # Panics
+/// When the insert fails.
+pub async fn insert_in_open_transaction(
+    store: &PgEventStore,
+    id: &str,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = store.pool().begin().await.expect("begin");
+    sqlx::query(&format!(
+        "INSERT INTO \"{}\".events (id, aggregate_kind, aggregate_id, version, kind, body) \
+         VALUES ($1, 'Gap', $2, 1, 'Tick', '{{}}')",
+        store.schema()
+    ))
+    .bind(EventId::new().to_string())
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .expect("insert");
+    tx
+}
+
+/// Appends a `Tick` at version 1 of the `Gap` stream `id`, through the store.
+///
+/// # Panics
+/// When the append fails.
+pub async fn append_tick(store: &PgEventStore, id: &str) {
+    let request =
+        eventstore_core::AppendRequest::new("Gap", id, 0).event(eventstore_core::NewEvent {
+            kind: "Tick".into(),
+            body: serde_json::json!({}),
+        });
+    eventstore_core::EventStore::append(store, request)
+        .await
+        .expect("append");
+}
+
+/// The ids of the `Gap` aggregates whose events the tracker reads after
+/// `after`, in order.
+///
+/// # Panics
+/// When the read fails.
+pub async fn ids_after(store: &PgEventStore, after: Checkpoint) -> Vec<String> {
+    let filter = EventFilter::all().aggregate_kind("Gap");
+    store
+        .read_after(after, &filter, 100)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|e| e.aggregate_id)
+        .collect()
 }
 
 #[cfg(test)]

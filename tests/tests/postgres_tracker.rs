@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use eventstore_core::{Checkpoint, EventFilter, EventId, Tracker};
 use eventstore_postgres::PgEventStore;
-use eventstore_tests::postgres::fresh_store_with;
+use eventstore_tests::postgres::{
+    append_tick, fresh_store_with, ids_after, insert_in_open_transaction,
+};
 
 const WRITERS: usize = 8;
 const TRANSACTIONS_PER_WRITER: u64 = 30;
@@ -197,86 +199,6 @@ async fn the_tracker_never_skips_a_late_commit_where_a_naive_poller_does() {
         "committed {}, tracker delivered {}, naive poller missed {missed}",
         committed.len(),
         unique.len()
-    );
-}
-
-async fn insert_in_open_transaction(
-    store: &PgEventStore,
-    id: &str,
-) -> sqlx::Transaction<'static, sqlx::Postgres> {
-    let mut tx = store.pool().begin().await.expect("begin");
-    sqlx::query(&format!(
-        "INSERT INTO \"{}\".events (id, aggregate_kind, aggregate_id, version, kind, body) \
-         VALUES ($1, 'Gap', $2, 1, 'Tick', '{{}}')",
-        store.schema()
-    ))
-    .bind(EventId::new().to_string())
-    .bind(id)
-    .execute(&mut *tx)
-    .await
-    .expect("insert");
-    tx
-}
-
-async fn append_tick(store: &PgEventStore, id: &str) {
-    let request =
-        eventstore_core::AppendRequest::new("Gap", id, 0).event(eventstore_core::NewEvent {
-            kind: "Tick".into(),
-            body: serde_json::json!({}),
-        });
-    eventstore_core::EventStore::append(store, request)
-        .await
-        .expect("append");
-}
-
-async fn ids_after(store: &PgEventStore, after: Checkpoint) -> Vec<String> {
-    let filter = EventFilter::all().aggregate_kind("Gap");
-    store
-        .read_after(after, &filter, 100)
-        .await
-        .expect("read")
-        .into_iter()
-        .map(|e| e.aggregate_id)
-        .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_open_write_transaction_holds_delivery_back_and_is_named() {
-    let store = fresh_store_with(4).await;
-    let open = insert_in_open_transaction(&store, "late").await;
-    append_tick(&store, "early").await;
-    assert!(
-        ids_after(&store, Checkpoint::BEGINNING).await.is_empty(),
-        "held back while the older transaction is open"
-    );
-    let holder = store
-        .holdback()
-        .await
-        .expect("holdback")
-        .expect("a holder is named");
-    assert_eq!(holder.state, "idle in transaction");
-    assert!(holder.query.contains("INSERT INTO"), "{holder:?}");
-    let recorder = eventstore_tests::reactor_suite::recorder::Recorder::new("held");
-    let status = eventstore_core::reactor::Runner::new(store.clone(), recorder)
-        .status()
-        .await
-        .expect("status");
-    let named = status.holdback.expect("the status names the holder");
-    assert!(
-        named.pid > 0 && named.state == "idle in transaction",
-        "{named:?}"
-    );
-    open.commit().await.expect("commit");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut read = Vec::new();
-    while read.len() < 2 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        read = ids_after(&store, Checkpoint::BEGINNING).await;
-    }
-    assert_eq!(
-        read,
-        ["late", "early"],
-        "both, in commit order of their transactions' ids"
     );
 }
 
