@@ -1,12 +1,23 @@
-//! `sagas demo`: the money-transfer domain, in memory or on PostgreSQL.
+//! `sagas demo`: money transfers run by the transfer saga, in memory or on
+//! PostgreSQL.
 
 use std::io::Write;
+use std::time::{Duration, Instant};
 
-use eventstore_core::{EventStore, Options, Outcome, RecordedEvent, Repository};
+use eventstore_core::reactor::{ReactorStore, Runner, RunnerOptions};
+use eventstore_core::{
+    Aggregate, EventStore, Options, Outcome, RecordedEvent, Repository, Tracker,
+};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::account::{Account, AccountError};
+use crate::saga::TransferSaga;
 use crate::table::Table;
+use crate::transfer::Transfer;
+
+/// How long the demo waits for its transfers to settle.
+const SETTLE_LIMIT: Duration = Duration::from_secs(30);
 
 /// Why the demo stopped.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +31,9 @@ pub enum DemoError {
     /// Writing the output failed.
     #[error("cannot write the demo's output")]
     Output(#[from] std::io::Error),
+    /// The transfers did not settle in time.
+    #[error("the transfers did not settle within {0:?}")]
+    Unsettled(Duration),
 }
 
 /// Formats minor units as units and cents.
@@ -42,7 +56,7 @@ pub const POSTGRES_SCHEMA: &str = "sagas_demo";
 pub async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, DemoError> {
     let options = PgStoreOptions::new()
         .schema(POSTGRES_SCHEMA)
-        .max_connections(2);
+        .max_connections(4);
     let store = PgEventStore::connect(url, options).await?;
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {POSTGRES_SCHEMA} CASCADE"))
         .execute(store.pool())
@@ -55,82 +69,83 @@ pub async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, DemoError> 
 /// The accounts the demo opens.
 pub const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
 
-/// Runs the demo on `store` (which should hold none of [`ACCOUNTS`]),
-/// writing its story to `out`.
+/// The transfers the demo starts: id, from, to, amount.
+pub const TRANSFERS: [(&str, &str, &str, u64); 3] = [
+    ("t-1", "alice", "bob", 30_00),
+    ("t-2", "bob", "alice", 500_00),
+    ("t-3", "alice", "carol", 10_00),
+];
+
+/// Runs the demo on `store` (which should hold none of its accounts and
+/// transfers), writing its story to `out`.
 ///
 /// # Errors
 /// [`DemoError`] when the store or the output fails; domain rejections are
 /// part of the story, not errors.
-pub async fn run<S: EventStore>(store: S, out: &mut impl Write) -> Result<(), DemoError> {
+pub async fn run<S>(store: S, out: &mut impl Write) -> Result<(), DemoError>
+where
+    S: EventStore + Tracker + ReactorStore,
+{
     let repo = Repository::new(store.clone());
     let mut step = Step { repo: &repo, out };
 
-    step.title("opening accounts")?;
+    step.title("opening accounts; carol's is frozen")?;
     for (id, owner, balance) in [
         ("alice", "Alice Liddell", 100_00),
         ("bob", "Bob Marley", 50_00),
         ("carol", "Carol Danvers", 20_00),
     ] {
-        step.run(
-            id,
-            &format!("open with {}", money(balance)),
-            Options::default(),
-            |a| a.open(owner, balance),
-        )
-        .await?;
+        let what = format!("open with {}", money(balance));
+        step.account(id, &what, Options::default(), |a| a.open(owner, balance))
+            .await?;
     }
-
-    step.title("moving 30.00 from alice to bob (transaction t-1)")?;
-    step.run(
-        "alice",
-        "withdraw 30.00",
-        Options::idempotent("t-1/withdraw"),
-        |a| a.withdraw(30_00, "t-1"),
-    )
-    .await?;
-    step.run(
-        "bob",
-        "deposit 30.00",
-        Options::idempotent("t-1/deposit"),
-        |a| a.deposit(30_00, "t-1"),
-    )
-    .await?;
-
-    step.title("the same withdrawal delivered again")?;
-    step.run(
-        "alice",
-        "withdraw 30.00",
-        Options::idempotent("t-1/withdraw"),
-        |a| a.withdraw(30_00, "t-1"),
-    )
-    .await?;
-
-    step.title("bob tries to withdraw 500.00")?;
-    step.run(
-        "bob",
-        "withdraw 500.00",
-        Options::idempotent("t-2/withdraw"),
-        |a| a.withdraw(500_00, "t-2"),
-    )
-    .await?;
-
-    step.title("carol's account is frozen, then a deposit to it is tried")?;
-    step.run("carol", "freeze", Options::default(), |a| {
+    step.account("carol", "freeze", Options::default(), |a| {
         a.freeze("suspicious activity")
     })
     .await?;
-    step.run(
-        "carol",
-        "deposit 5.00",
-        Options::idempotent("t-3/deposit"),
-        |a| a.deposit(5_00, "t-3"),
+
+    step.title("starting transfers")?;
+    for (id, from, to, amount) in TRANSFERS {
+        let what = format!("{from} -> {to} {}", money(amount));
+        let start = |t: &Transfer| t.start(from, to, amount);
+        let result = describe(repo.execute(id, Options::default(), start).await?);
+        writeln!(step.out, "  {id:<6} {what:<26} {result}")?;
+    }
+
+    step.title("the transfer saga runs")?;
+    settle(&store, &repo, step.out).await?;
+
+    step.title("a saga step delivered again")?;
+    step.account(
+        "alice",
+        "withdraw 30.00 (t-1/withdraw)",
+        Options::idempotent("t-1/withdraw"),
+        |a| a.withdraw(30_00, "t-1"),
     )
     .await?;
+
+    step.title("transfers")?;
+    let mut transfers = Table::new(["transfer", "from", "to", "amount", "status", "failure"]);
+    for (id, ..) in TRANSFERS {
+        let t = repo.load::<Transfer>(id).await?.state;
+        transfers.push([
+            id.to_owned(),
+            t.from.clone(),
+            t.to.clone(),
+            money(t.amount),
+            format!("{:?}", t.status),
+            t.failure.clone().unwrap_or_default(),
+        ]);
+    }
+    write!(step.out, "{transfers}")?;
 
     step.title("event log")?;
     let mut events: Vec<RecordedEvent> = Vec::new();
     for id in ACCOUNTS {
-        events.extend(store.load("Account", id, 0).await?);
+        events.extend(store.load(Account::KIND, id, 0).await?);
+    }
+    for (id, ..) in TRANSFERS {
+        events.extend(store.load(Transfer::KIND, id, 0).await?);
     }
     events.sort_by_key(|e| e.position);
     let mut log = Table::new(["pos", "aggregate", "ver", "kind", "body"]);
@@ -161,32 +176,59 @@ pub async fn run<S: EventStore>(store: S, out: &mut impl Write) -> Result<(), De
     Ok(())
 }
 
-/// Runs commands and tells what each one did.
-struct Step<'a, S, W> {
-    repo: &'a Repository<S>,
-    out: &'a mut W,
+/// Runs the saga until every demo transfer has settled, writing each step
+/// as it is taken.
+async fn settle<S>(store: &S, repo: &Repository<S>, out: &mut impl Write) -> Result<(), DemoError>
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let (narrator, mut steps) = mpsc::unbounded_channel();
+    let saga = TransferSaga::new(repo.clone()).narrate_to(narrator);
+    let runner = Runner::new(store.clone(), saga)
+        .options(RunnerOptions::default().poll_interval(Duration::from_millis(20)));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        runner
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    let started = Instant::now();
+    let settled = loop {
+        while let Ok(line) = steps.try_recv() {
+            writeln!(out, "  {line}")?;
+        }
+        if all_settled(repo).await? {
+            break true;
+        }
+        if started.elapsed() > SETTLE_LIMIT {
+            break false;
+        }
+        if let Ok(Some(line)) = tokio::time::timeout(Duration::from_millis(20), steps.recv()).await
+        {
+            writeln!(out, "  {line}")?;
+        }
+    };
+    let _ = stop.send(());
+    let _ = running.await;
+    while let Ok(line) = steps.try_recv() {
+        writeln!(out, "  {line}")?;
+    }
+    if settled {
+        Ok(())
+    } else {
+        Err(DemoError::Unsettled(SETTLE_LIMIT))
+    }
 }
 
-impl<S: EventStore, W: Write> Step<'_, S, W> {
-    fn title(&mut self, title: &str) -> std::io::Result<()> {
-        writeln!(self.out, "\n== {title}")
+async fn all_settled<S: EventStore>(repo: &Repository<S>) -> Result<bool, DemoError> {
+    for (id, ..) in TRANSFERS {
+        if !repo.load::<Transfer>(id).await?.state.status.is_settled() {
+            return Ok(false);
+        }
     }
-
-    async fn run(
-        &mut self,
-        id: &str,
-        what: &str,
-        options: Options,
-        decide: impl FnMut(&Account) -> Result<Vec<crate::account::AccountEvent>, AccountError>,
-    ) -> Result<(), DemoError> {
-        let result = match self.repo.execute(id, options, decide).await? {
-            Outcome::Done(c) => format!("done, now at version {}", c.version),
-            Outcome::AlreadyApplied => "already applied: nothing written".to_owned(),
-            Outcome::Rejected(error) => format!("rejected: {error}"),
-        };
-        writeln!(self.out, "  {id:<6} {what:<20} {result}")?;
-        Ok(())
-    }
+    Ok(true)
 }
 
 /// The balances of [`ACCOUNTS`] after a run, for checks.
@@ -202,29 +244,80 @@ pub async fn final_balances<S: EventStore>(store: &S) -> Result<Vec<u64>, DemoEr
     Ok(balances)
 }
 
+/// One line for what a command did.
+fn describe<D: std::fmt::Display>(outcome: Outcome<D>) -> String {
+    match outcome {
+        Outcome::Done(c) => format!("done, now at version {}", c.version),
+        Outcome::AlreadyApplied => "already applied: nothing written".to_owned(),
+        Outcome::Rejected(error) => format!("rejected: {error}"),
+    }
+}
+
+/// Runs account commands and tells what each one did.
+struct Step<'a, S, W> {
+    repo: &'a Repository<S>,
+    out: &'a mut W,
+}
+
+impl<S: EventStore, W: Write> Step<'_, S, W> {
+    fn title(&mut self, title: &str) -> std::io::Result<()> {
+        writeln!(self.out, "\n== {title}")
+    }
+
+    async fn account(
+        &mut self,
+        id: &str,
+        what: &str,
+        options: Options,
+        decide: impl FnMut(&Account) -> Result<Vec<crate::account::AccountEvent>, AccountError>,
+    ) -> Result<(), DemoError> {
+        let result = describe(self.repo.execute(id, options, decide).await?);
+        writeln!(self.out, "  {id:<6} {what:<26} {result}")?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use eventstore_core::MemoryStore;
 
     use super::*;
+    use crate::transfer::TransferStatus;
 
-    #[tokio::test]
-    async fn tells_the_story_and_keeps_the_money() {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_the_three_transfers_and_keeps_the_money() {
         let store = MemoryStore::new();
         let mut out = Vec::new();
         run(store.clone(), &mut out).await.expect("demo runs");
         let text = String::from_utf8(out).expect("utf-8");
-        assert!(text.contains("already applied: nothing written"), "{text}");
-        assert!(text.contains("rejected: insufficient funds"), "{text}");
-        assert!(text.contains("rejected: the account is frozen"), "{text}");
+        for line in [
+            "t-1: withdrew 30.00 from alice",
+            "t-1: deposited 30.00 to bob",
+            "t-1: completed",
+            "t-2: bob refused the withdrawal: insufficient funds",
+            "t-3: carol refused the deposit: the account is frozen",
+            "t-3: refunded 10.00 to alice",
+            "already applied: nothing written",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
         assert_eq!(
             final_balances(&store).await.expect("balances"),
             [70_00, 80_00, 20_00]
         );
+        let repo = Repository::new(store);
+        let status = |id| {
+            let repo = repo.clone();
+            async move { repo.load::<Transfer>(id).await.expect("load").state.status }
+        };
+        assert_eq!(status("t-1").await, TransferStatus::Completed);
         assert_eq!(
-            store.all_events().len(),
-            6,
-            "3 opens, 1 withdraw, 1 deposit, 1 freeze"
+            status("t-2").await,
+            TransferStatus::Failed { refunded: false }
+        );
+        assert_eq!(
+            status("t-3").await,
+            TransferStatus::Failed { refunded: true }
         );
     }
 }

@@ -1,7 +1,8 @@
 //! Sample domains for eventstore, and the `sagas` command-line program.
 //!
-//! [`account`] is the Account aggregate of the money-transfer domain;
-//! [`demo`] runs it on the in-memory store.
+//! [`account`] and [`transfer`] are the aggregates of the money-transfer
+//! domain, [`saga`] the reactor that moves money between accounts with
+//! compensations; [`demo`] runs them.
 
 #![allow(
     clippy::inconsistent_digit_grouping,
@@ -10,4 +11,6 @@
 
 pub mod account;
 pub mod demo;
+pub mod saga;
 pub mod table;
+pub mod transfer;

@@ -1,0 +1,280 @@
+//! The transfer saga: moves money between accounts, with a compensation
+//! when the deposit is refused.
+//!
+//! - on `TransferStarted`: withdraw from `from` (key `<tx>/withdraw`); if
+//!   the account refuses, record the failure on the transfer;
+//! - on the withdrawal: record the debit, deposit to `to` (key
+//!   `<tx>/deposit`); if the account refuses, record the failed deposit;
+//! - on `DepositFailed`: refund `from` (key `<tx>/refund`), then record the
+//!   refund, which fails the transfer;
+//! - on the deposit: record the completion.
+//!
+//! Every command carries an idempotency key made of the transfer id and the
+//! step, so a step delivered twice (after a crash) is `AlreadyApplied`,
+//! never a second movement of money.
+
+use eventstore_core::reactor::{HandlerError, Reactor, route};
+use eventstore_core::{
+    Aggregate, EventFilter, EventStore, Metadata, Options, Outcome, RecordedEvent, Repository,
+};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::account::{Account, AccountEvent, AccountEventReactor, MoneyDeposited, MoneyWithdrawn};
+use crate::demo::money;
+use crate::transfer::{
+    self, DepositFailed, Transfer, TransferEvent, TransferEventReactor, TransferStarted,
+    TransferStatus,
+};
+
+/// The reactor that runs transfers.
+#[derive(Debug, Clone)]
+pub struct TransferSaga<S> {
+    name: String,
+    repo: Repository<S>,
+    narrator: Option<UnboundedSender<String>>,
+}
+
+impl<S: EventStore> TransferSaga<S> {
+    /// The saga, named `transfer-saga`, over the store under `repo`.
+    #[must_use]
+    pub fn new(repo: Repository<S>) -> Self {
+        Self {
+            name: "transfer-saga".to_owned(),
+            repo,
+            narrator: None,
+        }
+    }
+
+    /// Another name: a separate reactor, with checkpoints of its own.
+    #[must_use]
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Sends a line for each step taken to `narrator`.
+    #[must_use]
+    pub fn narrate_to(mut self, narrator: UnboundedSender<String>) -> Self {
+        self.narrator = Some(narrator);
+        self
+    }
+
+    fn say(&self, line: String) {
+        tracing::info!(reactor = %self.name, "{line}");
+        if let Some(narrator) = &self.narrator {
+            let _ = narrator.send(line);
+        }
+    }
+
+    /// Options for step `step` of transfer `tx`, caused by `cause`.
+    fn step(tx: &str, step: &str, cause: &RecordedEvent) -> Options {
+        Options::idempotent(format!("{tx}/{step}")).metadata(
+            Metadata::default()
+                .correlation_id(tx)
+                .causation_id(cause.id.to_string()),
+        )
+    }
+
+    /// Runs a command on the transfer `tx`. Returns whether it took effect
+    /// now: already applied, or refused because another delivery moved the
+    /// transfer on, are both fine.
+    async fn on_transfer(
+        &self,
+        tx: &str,
+        step: &str,
+        cause: &RecordedEvent,
+        decide: impl FnMut(&Transfer) -> transfer::Decision,
+    ) -> Result<bool, HandlerError> {
+        match self
+            .repo
+            .execute(tx, Self::step(tx, step, cause), decide)
+            .await?
+        {
+            Outcome::Done(_) => Ok(true),
+            Outcome::AlreadyApplied => Ok(false),
+            Outcome::Rejected(error) => {
+                tracing::debug!(transfer = tx, step, %error, "transfer already moved on");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Whether transfer `tx` is at `status`.
+    async fn is_at(&self, tx: &str, status: TransferStatus) -> Result<bool, HandlerError> {
+        Ok(self.repo.load::<Transfer>(tx).await?.state.status == status)
+    }
+
+    /// The transfer that an account event names, if it is one.
+    async fn transfer_of(&self, transaction: &str) -> Result<Option<Transfer>, HandlerError> {
+        if eventstore_core::validate_id(transaction).is_err() {
+            return Ok(None);
+        }
+        let transfer = self.repo.load::<Transfer>(transaction).await?.state;
+        Ok((transfer.status != TransferStatus::New).then_some(transfer))
+    }
+}
+
+impl<S: EventStore> TransferEventReactor for TransferSaga<S> {
+    async fn on_transfer_started(
+        &self,
+        e: &TransferStarted,
+        envelope: &RecordedEvent,
+    ) -> Result<(), HandlerError> {
+        let tx = envelope.aggregate_id.as_str();
+        // a withdrawal refused earlier used up no key: delivered again, it
+        // would be tried again, and might now pass for a failed transfer
+        if !self.is_at(tx, TransferStatus::Started).await? {
+            return Ok(());
+        }
+        let withdraw = |a: &Account| a.withdraw(e.amount, tx);
+        match self
+            .repo
+            .execute(&e.from, Self::step(tx, "withdraw", envelope), withdraw)
+            .await?
+        {
+            Outcome::Done(_) => self.say(format!(
+                "{tx}: withdrew {} from {}",
+                money(e.amount),
+                e.from
+            )),
+            Outcome::AlreadyApplied => {}
+            Outcome::Rejected(refusal) => {
+                self.say(format!(
+                    "{tx}: {} refused the withdrawal: {refusal}",
+                    e.from
+                ));
+                let reason = refusal.to_string();
+                self.on_transfer(tx, "withdrawal-failed", envelope, |t| {
+                    t.record_withdrawal_failure(&reason)
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_deposit_failed(
+        &self,
+        _: &DepositFailed,
+        envelope: &RecordedEvent,
+    ) -> Result<(), HandlerError> {
+        let tx = envelope.aggregate_id.as_str();
+        let transfer = self.repo.load::<Transfer>(tx).await?.state;
+        if transfer.status != TransferStatus::DepositFailed {
+            return Ok(());
+        }
+        let refund = |a: &Account| a.refund(transfer.amount, tx);
+        match self
+            .repo
+            .execute(&transfer.from, Self::step(tx, "refund", envelope), refund)
+            .await?
+        {
+            Outcome::Done(_) => self.say(format!(
+                "{tx}: refunded {} to {}",
+                money(transfer.amount),
+                transfer.from
+            )),
+            Outcome::AlreadyApplied => {}
+            Outcome::Rejected(refusal) => {
+                // a refund is accepted on every opened account: this needs
+                // an operator, so the event is retried, then parked
+                return Err(
+                    format!("{tx}: {} refused the refund: {refusal}", transfer.from).into(),
+                );
+            }
+        }
+        self.on_transfer(tx, "refunded", envelope, Transfer::record_refund)
+            .await?;
+        Ok(())
+    }
+}
+
+impl<S: EventStore> AccountEventReactor for TransferSaga<S> {
+    async fn on_money_withdrawn(
+        &self,
+        e: &MoneyWithdrawn,
+        envelope: &RecordedEvent,
+    ) -> Result<(), HandlerError> {
+        let Some(transfer) = self.transfer_of(&e.transaction).await? else {
+            return Ok(());
+        };
+        // the deposit runs while the transfer waits for it (started, or
+        // debited by an earlier delivery), never again once it settled
+        let waiting = matches!(
+            transfer.status,
+            TransferStatus::Started | TransferStatus::Debited
+        );
+        if transfer.from != envelope.aggregate_id || !waiting {
+            return Ok(());
+        }
+        let tx = e.transaction.as_str();
+        self.on_transfer(tx, "debited", envelope, Transfer::record_debit)
+            .await?;
+        let deposit = |a: &Account| a.deposit(transfer.amount, tx);
+        match self
+            .repo
+            .execute(&transfer.to, Self::step(tx, "deposit", envelope), deposit)
+            .await?
+        {
+            Outcome::Done(_) => self.say(format!(
+                "{tx}: deposited {} to {}",
+                money(transfer.amount),
+                transfer.to
+            )),
+            Outcome::AlreadyApplied => {}
+            Outcome::Rejected(refusal) => {
+                self.say(format!(
+                    "{tx}: {} refused the deposit: {refusal}",
+                    transfer.to
+                ));
+                let reason = refusal.to_string();
+                self.on_transfer(tx, "deposit-failed", envelope, |t| {
+                    t.record_deposit_failure(&reason)
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_money_deposited(
+        &self,
+        e: &MoneyDeposited,
+        envelope: &RecordedEvent,
+    ) -> Result<(), HandlerError> {
+        let Some(transfer) = self.transfer_of(&e.transaction).await? else {
+            return Ok(());
+        };
+        if transfer.to != envelope.aggregate_id || transfer.status != TransferStatus::Debited {
+            return Ok(());
+        }
+        let tx = e.transaction.as_str();
+        if self
+            .on_transfer(tx, "completed", envelope, Transfer::record_completion)
+            .await?
+        {
+            self.say(format!("{tx}: completed"));
+        }
+        Ok(())
+    }
+}
+
+impl<S: EventStore> Reactor for TransferSaga<S> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn filter(&self) -> EventFilter {
+        EventFilter::all()
+            .aggregate_kind(Transfer::KIND)
+            .aggregate_kind(Account::KIND)
+    }
+
+    async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
+        if event.aggregate_kind == Transfer::KIND {
+            route::<TransferEvent, _>(self, event).await
+        } else {
+            route::<AccountEvent, _>(self, event).await
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The Transfer aggregate: the state of one money transfer, a saga.
+//!
+//! started → debited → completed; started → failed (the withdrawal was
+//! refused); debited → deposit failed → refunded (and so failed). Only a
+//! running transfer moves on, and every transition is an event.
+
+use eventstore_core::{Aggregate, Event};
+use serde::{Deserialize, Serialize};
+
+/// A transfer was asked for.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TransferStarted {
+    /// The account to take the money from.
+    pub from: String,
+    /// The account to give it to.
+    pub to: String,
+    /// In minor units.
+    pub amount: u64,
+}
+
+/// The money left `from`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TransferDebited {}
+
+/// The money reached `to`: the transfer is done.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TransferCompleted {}
+
+/// `from` refused the withdrawal: the transfer failed, nothing moved.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct WithdrawalFailed {
+    /// Why, as the account said it.
+    pub reason: String,
+}
+
+/// `to` refused the deposit: the money must go back to `from`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct DepositFailed {
+    /// Why, as the account said it.
+    pub reason: String,
+}
+
+/// The money went back to `from`: the transfer failed, nothing is lost.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct TransferRefunded {}
+
+/// Everything that happens to a transfer.
+#[derive(Event, Clone, Debug, PartialEq, Eq)]
+pub enum TransferEvent {
+    /// See [`TransferStarted`].
+    TransferStarted(TransferStarted),
+    /// See [`TransferDebited`].
+    TransferDebited(TransferDebited),
+    /// See [`TransferCompleted`].
+    TransferCompleted(TransferCompleted),
+    /// See [`WithdrawalFailed`].
+    WithdrawalFailed(WithdrawalFailed),
+    /// See [`DepositFailed`].
+    DepositFailed(DepositFailed),
+    /// See [`TransferRefunded`].
+    TransferRefunded(TransferRefunded),
+}
+
+/// Where a transfer is.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TransferStatus {
+    /// Not started.
+    #[default]
+    New,
+    /// Waiting for the withdrawal.
+    Started,
+    /// Withdrawn, waiting for the deposit.
+    Debited,
+    /// Done.
+    Completed,
+    /// The deposit was refused: waiting for the refund.
+    DepositFailed,
+    /// Failed; `refunded` says whether money had to be given back.
+    Failed {
+        /// Whether the withdrawal was refunded.
+        refunded: bool,
+    },
+}
+
+impl TransferStatus {
+    /// Whether the transfer has settled (completed or failed).
+    #[must_use]
+    pub fn is_settled(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed { .. })
+    }
+}
+
+/// A money transfer between two accounts.
+#[derive(Aggregate, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[aggregate(kind = "Transfer", event = TransferEvent)]
+pub struct Transfer {
+    /// Where it is.
+    pub status: TransferStatus,
+    /// The account to take the money from.
+    pub from: String,
+    /// The account to give it to.
+    pub to: String,
+    /// In minor units.
+    pub amount: u64,
+    /// Why it failed, if it did.
+    pub failure: Option<String>,
+}
+
+/// Why a transfer refused a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransferError {
+    /// It was started before.
+    #[error("the transfer was already started")]
+    AlreadyStarted,
+    /// Amounts must be positive.
+    #[error("the amount must be greater than zero")]
+    ZeroAmount,
+    /// From and to are the same account.
+    #[error("a transfer needs two different accounts")]
+    SameAccount,
+    /// The step does not fit where the transfer is.
+    #[error("the transfer is {actual:?}, not {expected:?}")]
+    WrongState {
+        /// Where it must be for the step.
+        expected: TransferStatus,
+        /// Where it is.
+        actual: TransferStatus,
+    },
+}
+
+/// What a command returns: the events to append, or why not.
+pub type Decision = Result<Vec<TransferEvent>, TransferError>;
+
+impl TransferEventHandler for Transfer {
+    fn on_transfer_started(&mut self, e: &TransferStarted) {
+        self.status = TransferStatus::Started;
+        self.from.clone_from(&e.from);
+        self.to.clone_from(&e.to);
+        self.amount = e.amount;
+    }
+    fn on_transfer_debited(&mut self, _: &TransferDebited) {
+        self.status = TransferStatus::Debited;
+    }
+    fn on_transfer_completed(&mut self, _: &TransferCompleted) {
+        self.status = TransferStatus::Completed;
+    }
+    fn on_withdrawal_failed(&mut self, e: &WithdrawalFailed) {
+        self.status = TransferStatus::Failed { refunded: false };
+        self.failure = Some(e.reason.clone());
+    }
+    fn on_deposit_failed(&mut self, e: &DepositFailed) {
+        self.status = TransferStatus::DepositFailed;
+        self.failure = Some(e.reason.clone());
+    }
+    fn on_transfer_refunded(&mut self, _: &TransferRefunded) {
+        self.status = TransferStatus::Failed { refunded: true };
+    }
+}
+
+impl Transfer {
+    /// Starts a transfer of `amount` from `from` to `to`.
+    ///
+    /// # Errors
+    /// [`TransferError::AlreadyStarted`], [`TransferError::ZeroAmount`],
+    /// [`TransferError::SameAccount`].
+    pub fn start(&self, from: &str, to: &str, amount: u64) -> Decision {
+        if self.status != TransferStatus::New {
+            return Err(TransferError::AlreadyStarted);
+        }
+        if amount == 0 {
+            return Err(TransferError::ZeroAmount);
+        }
+        if from == to {
+            return Err(TransferError::SameAccount);
+        }
+        Ok(vec![
+            TransferStarted {
+                from: from.into(),
+                to: to.into(),
+                amount,
+            }
+            .into(),
+        ])
+    }
+
+    /// Records that the money left `from`.
+    ///
+    /// # Errors
+    /// Unless the transfer is started.
+    pub fn record_debit(&self) -> Decision {
+        self.expect(TransferStatus::Started)?;
+        Ok(vec![TransferDebited {}.into()])
+    }
+
+    /// Records that `from` refused the withdrawal.
+    ///
+    /// # Errors
+    /// Unless the transfer is started.
+    pub fn record_withdrawal_failure(&self, reason: &str) -> Decision {
+        self.expect(TransferStatus::Started)?;
+        Ok(vec![
+            WithdrawalFailed {
+                reason: reason.into(),
+            }
+            .into(),
+        ])
+    }
+
+    /// Records that the money reached `to`.
+    ///
+    /// # Errors
+    /// Unless the transfer is debited.
+    pub fn record_completion(&self) -> Decision {
+        self.expect(TransferStatus::Debited)?;
+        Ok(vec![TransferCompleted {}.into()])
+    }
+
+    /// Records that `to` refused the deposit.
+    ///
+    /// # Errors
+    /// Unless the transfer is debited.
+    pub fn record_deposit_failure(&self, reason: &str) -> Decision {
+        self.expect(TransferStatus::Debited)?;
+        Ok(vec![
+            DepositFailed {
+                reason: reason.into(),
+            }
+            .into(),
+        ])
+    }
+
+    /// Records that the money went back to `from`.
+    ///
+    /// # Errors
+    /// Unless the deposit failed.
+    pub fn record_refund(&self) -> Decision {
+        self.expect(TransferStatus::DepositFailed)?;
+        Ok(vec![TransferRefunded {}.into()])
+    }
+
+    fn expect(&self, expected: TransferStatus) -> Result<(), TransferError> {
+        if self.status == expected {
+            Ok(())
+        } else {
+            Err(TransferError::WrongState {
+                expected,
+                actual: self.status,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use eventstore_core::testing::given;
+
+    use super::*;
+
+    fn started() -> TransferEvent {
+        TransferStarted {
+            from: "a".into(),
+            to: "b".into(),
+            amount: 5,
+        }
+        .into()
+    }
+
+    #[test]
+    fn starts_once_between_two_accounts() {
+        given::<Transfer>([])
+            .when(|t| t.start("a", "b", 5))
+            .then([started()]);
+        given::<Transfer>([started()])
+            .when(|t| t.start("a", "b", 5))
+            .then_error(TransferError::AlreadyStarted);
+        given::<Transfer>([])
+            .when(|t| t.start("a", "a", 5))
+            .then_error(TransferError::SameAccount);
+        given::<Transfer>([])
+            .when(|t| t.start("a", "b", 0))
+            .then_error(TransferError::ZeroAmount);
+    }
+
+    #[test]
+    fn completes_through_debit() {
+        let state = given::<Transfer>([started(), TransferDebited {}.into()])
+            .when(Transfer::record_completion)
+            .then([TransferCompleted {}.into()]);
+        assert!(state.status.is_settled());
+    }
+
+    #[test]
+    fn a_refused_withdrawal_fails_without_refund() {
+        let state = given::<Transfer>([started()])
+            .when(|t| t.record_withdrawal_failure("insufficient funds"))
+            .then([WithdrawalFailed {
+                reason: "insufficient funds".into(),
+            }
+            .into()]);
+        assert_eq!(state.status, TransferStatus::Failed { refunded: false });
+    }
+
+    #[test]
+    fn a_refused_deposit_fails_after_the_refund() {
+        let failed: TransferEvent = DepositFailed {
+            reason: "frozen".into(),
+        }
+        .into();
+        let state = given::<Transfer>([started(), TransferDebited {}.into(), failed])
+            .when(Transfer::record_refund)
+            .then([TransferRefunded {}.into()]);
+        assert_eq!(
+            (state.status, state.failure.as_deref()),
+            (TransferStatus::Failed { refunded: true }, Some("frozen"))
+        );
+    }
+
+    #[test]
+    fn only_a_running_transfer_moves_on() {
+        let done = [
+            started(),
+            TransferDebited {}.into(),
+            TransferCompleted {}.into(),
+        ];
+        let wrong = |expected, actual| TransferError::WrongState { expected, actual };
+        given::<Transfer>(done.clone())
+            .when(Transfer::record_refund)
+            .then_error(wrong(
+                TransferStatus::DepositFailed,
+                TransferStatus::Completed,
+            ));
+        given::<Transfer>(done)
+            .when(Transfer::record_debit)
+            .then_error(wrong(TransferStatus::Started, TransferStatus::Completed));
+        given::<Transfer>([])
+            .when(Transfer::record_completion)
+            .then_error(wrong(TransferStatus::Debited, TransferStatus::New));
+    }
+}
