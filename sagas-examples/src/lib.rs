@@ -10,6 +10,7 @@
 )]
 
 pub mod account;
+pub mod cli;
 pub mod demo;
 pub mod saga;
 pub mod table;

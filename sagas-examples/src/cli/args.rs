@@ -1,0 +1,274 @@
+//! The command line of `sagas`.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Runs the money-transfer sample of eventstore.
+#[derive(Debug, Parser)]
+#[command(name = "sagas", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the PostgreSQL store is.
+#[derive(Debug, Args, Clone)]
+pub struct Database {
+    /// The PostgreSQL database.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<String>,
+    /// The schema of the event store's tables.
+    #[arg(long, default_value = eventstore_postgres::DEFAULT_SCHEMA, global = true)]
+    pub schema: String,
+}
+
+/// Output for people (tables) or scripts (JSON).
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Output {
+    /// Prints JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Opens accounts, runs three transfers through the saga (one
+    /// completes, one is refused, one is refunded), prints each step, the
+    /// event log and the balances. In memory unless given a database.
+    Demo {
+        /// Runs on this PostgreSQL database instead, in the schema
+        /// `sagas_demo`, which it empties first.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+    },
+    /// Creates or updates the event store's tables.
+    Migrate {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Commands on one account.
+    Account {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+        /// What to do.
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Starts a transfer, or shows one.
+    Transfer {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+        /// What to do.
+        #[command(subcommand)]
+        command: TransferCommand,
+    },
+    /// Runs the transfer saga until Ctrl-C; several may run at once.
+    Worker {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+        /// Partitions of the saga (every worker must use the same number).
+        #[arg(long, default_value_t = 4)]
+        partitions: u32,
+    },
+    /// Transfers by state, stuck transfers, the saga's lag and parked events.
+    Status {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+        /// Tables or JSON.
+        #[command(flatten)]
+        output: Output,
+        /// A transfer not settled this many seconds after it started is stuck.
+        #[arg(long, default_value_t = 60)]
+        stuck_after: u64,
+    },
+    /// Events that failed every attempt of the saga.
+    Parked {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+        /// What to do.
+        #[command(subcommand)]
+        command: ParkedCommand,
+    },
+    /// Starts many transfers and reports how fast workers settle them.
+    Load {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+        /// Tables or JSON.
+        #[command(flatten)]
+        output: Output,
+        /// Accounts to open (each with 1,000.00).
+        #[arg(long, default_value_t = 50)]
+        accounts: usize,
+        /// Transfers to start.
+        #[arg(long, default_value_t = 1_000)]
+        transfers: usize,
+        /// Transfers started at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Seconds to wait for the workers to settle them all.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+}
+
+/// Commands on one account.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Opens an account.
+    Open {
+        /// The account id.
+        id: String,
+        /// The owner's name.
+        #[arg(long)]
+        owner: String,
+        /// The first balance, like 100 or 12.50.
+        #[arg(long, default_value = "0", value_parser = parse_amount)]
+        balance: u64,
+    },
+    /// Puts money in.
+    Deposit {
+        /// The account id.
+        id: String,
+        /// The amount, like 100 or 12.50.
+        #[arg(value_parser = parse_amount)]
+        amount: u64,
+    },
+    /// Freezes an account: no money moves but refunds.
+    Freeze {
+        /// The account id.
+        id: String,
+        /// Why.
+        #[arg(long, default_value = "frozen by an operator")]
+        reason: String,
+    },
+    /// Closes an empty account.
+    Close {
+        /// The account id.
+        id: String,
+    },
+    /// Shows an account.
+    Show {
+        /// The account id.
+        id: String,
+        /// Tables or JSON.
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+/// Starting or showing a transfer.
+#[derive(Debug, Subcommand)]
+pub enum TransferCommand {
+    /// Starts a transfer; the workers run it.
+    Start {
+        /// The account to take the money from.
+        from: String,
+        /// The account to give it to.
+        to: String,
+        /// The amount, like 100 or 12.50.
+        #[arg(value_parser = parse_amount)]
+        amount: u64,
+        /// The transfer id (default: a new one). Starting the same id twice
+        /// starts one transfer.
+        #[arg(long)]
+        id: Option<String>,
+        /// Waits until it settles (a worker must be running).
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Shows a transfer.
+    Show {
+        /// The transfer id.
+        id: String,
+        /// Tables or JSON.
+        #[command(flatten)]
+        output: Output,
+    },
+}
+
+/// Operating on parked events.
+#[derive(Debug, Subcommand)]
+pub enum ParkedCommand {
+    /// Lists them.
+    List {
+        /// Tables or JSON.
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Runs the saga on one again.
+    Retry {
+        /// The event's position.
+        position: u64,
+    },
+    /// Drops one without running the saga on it.
+    Skip {
+        /// The event's position.
+        position: u64,
+    },
+}
+
+/// Parses an amount like `100`, `12.5` or `12.50` into minor units.
+///
+/// # Errors
+/// When it is not a positive amount with at most two decimals.
+pub fn parse_amount(text: &str) -> Result<u64, String> {
+    let bad = || format!("{text:?} is not an amount like 100 or 12.50");
+    let (units, cents) = text.split_once('.').unwrap_or((text, ""));
+    if units.is_empty()
+        || cents.len() > 2
+        || !units
+            .chars()
+            .chain(cents.chars())
+            .all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let units: u64 = units.parse().map_err(|_| bad())?;
+    let cents: u64 = if cents.is_empty() {
+        0
+    } else {
+        format!("{cents:0<2}").parse().map_err(|_| bad())?
+    };
+    units
+        .checked_mul(100)
+        .and_then(|u| u.checked_add(cents))
+        .ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_minor_units() {
+        assert_eq!(parse_amount("100"), Ok(10_000));
+        assert_eq!(parse_amount("12.5"), Ok(1_250));
+        assert_eq!(parse_amount("12.05"), Ok(1_205));
+        assert_eq!(parse_amount("0.01"), Ok(1));
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "1,5",
+            "abc",
+            ".5",
+            "184467440737095516.16",
+        ] {
+            assert!(parse_amount(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Accounts, transfers, the worker and parked events.
+
+use std::time::{Duration, Instant};
+
+use eventstore_core::reactor::{Runner, RunnerOptions};
+use eventstore_core::{EventId, Options, Outcome};
+use serde_json::json;
+
+use super::args::{AccountCommand, Database, Output, ParkedCommand, TransferCommand};
+use super::{Failure, connect, repository};
+use crate::account::{Account, AccountError, Status};
+use crate::demo::money;
+use crate::saga::TransferSaga;
+use crate::table::Table;
+use crate::transfer::{Transfer, TransferStatus};
+
+/// The saga's partitions unless told otherwise: what `worker` and `status`
+/// assume.
+pub(crate) const DEFAULT_PARTITIONS: u32 = 4;
+
+/// What an account command did, as a line, or the refusal as a failure.
+fn account_outcome(id: &str, what: &str, outcome: Outcome<AccountError>) -> Result<(), Failure> {
+    match outcome {
+        Outcome::Done(c) => {
+            println!("{id}: {what} (version {})", c.version);
+            Ok(())
+        }
+        Outcome::AlreadyApplied => {
+            println!("{id}: already done");
+            Ok(())
+        }
+        Outcome::Rejected(error) => Err(Failure::Failed(format!("{id}: {error}"))),
+    }
+}
+
+/// `sagas account ...`
+pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<(), Failure> {
+    let repo = repository(connect(db).await?);
+    match command {
+        AccountCommand::Open { id, owner, balance } => {
+            let outcome = repo
+                .execute(&id, Options::default(), |a: &Account| {
+                    a.open(&owner, balance)
+                })
+                .await?;
+            account_outcome(&id, &format!("opened with {}", money(balance)), outcome)
+        }
+        AccountCommand::Deposit { id, amount } => {
+            let tx = format!("deposit-{}", EventId::new());
+            let outcome = repo
+                .execute(&id, Options::default(), |a: &Account| {
+                    a.deposit(amount, &tx)
+                })
+                .await?;
+            account_outcome(&id, &format!("deposited {}", money(amount)), outcome)
+        }
+        AccountCommand::Freeze { id, reason } => {
+            let outcome = repo
+                .execute(&id, Options::default(), |a: &Account| a.freeze(&reason))
+                .await?;
+            account_outcome(&id, "frozen", outcome)
+        }
+        AccountCommand::Close { id } => {
+            let outcome = repo
+                .execute(&id, Options::default(), Account::close)
+                .await?;
+            account_outcome(&id, "closed", outcome)
+        }
+        AccountCommand::Show { id, output } => {
+            let loaded = repo.load::<Account>(&id).await?;
+            if loaded.state.status == Status::New {
+                return Err(Failure::Failed(format!("{id}: no such account")));
+            }
+            let a = loaded.state;
+            if output.json {
+                let value = json!({ "id": id, "owner": a.owner, "status": format!("{:?}", a.status), "balance": a.balance, "version": loaded.version });
+                println!("{value}");
+            } else {
+                let mut table = Table::new(["account", "owner", "status", "balance", "version"]);
+                table.push([
+                    id,
+                    a.owner,
+                    format!("{:?}", a.status),
+                    money(a.balance),
+                    loaded.version.to_string(),
+                ]);
+                print!("{table}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn transfer_json(id: &str, t: &Transfer) -> serde_json::Value {
+    json!({
+        "id": id, "from": t.from, "to": t.to, "amount": t.amount,
+        "status": status_name(t.status), "failure": t.failure,
+    })
+}
+
+/// A transfer's state in one word.
+pub(crate) fn status_name(status: TransferStatus) -> &'static str {
+    match status {
+        TransferStatus::New => "new",
+        TransferStatus::Started => "started",
+        TransferStatus::Debited => "debited",
+        TransferStatus::DepositFailed => "deposit-failed",
+        TransferStatus::Completed => "completed",
+        TransferStatus::Failed { refunded: false } => "failed",
+        TransferStatus::Failed { refunded: true } => "refunded",
+    }
+}
+
+fn print_transfer(id: &str, t: &Transfer, output: Output) {
+    if output.json {
+        println!("{}", transfer_json(id, t));
+    } else {
+        let mut table = Table::new(["transfer", "from", "to", "amount", "status", "failure"]);
+        table.push([
+            id.to_owned(),
+            t.from.clone(),
+            t.to.clone(),
+            money(t.amount),
+            status_name(t.status).to_owned(),
+            t.failure.clone().unwrap_or_default(),
+        ]);
+        print!("{table}");
+    }
+}
+
+/// `sagas transfer ...`
+pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<(), Failure> {
+    let repo = repository(connect(db).await?);
+    match command {
+        TransferCommand::Start {
+            from,
+            to,
+            amount,
+            id,
+            wait,
+        } => {
+            let id = id.unwrap_or_else(|| format!("tx-{}", EventId::new()));
+            let start = |t: &Transfer| t.start(&from, &to, amount);
+            match repo
+                .execute(&id, Options::idempotent("start"), start)
+                .await?
+            {
+                Outcome::Done(_) => println!("{id}: started, {from} -> {to} {}", money(amount)),
+                Outcome::AlreadyApplied => println!("{id}: already started"),
+                Outcome::Rejected(error) => return Err(Failure::Failed(format!("{id}: {error}"))),
+            }
+            if !wait {
+                return Ok(());
+            }
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let t = repo.load::<Transfer>(&id).await?.state;
+                if t.status.is_settled() {
+                    print_transfer(&id, &t, Output { json: false });
+                    return match t.status {
+                        TransferStatus::Completed => Ok(()),
+                        _ => Err(Failure::Failed(format!(
+                            "{id}: {}",
+                            t.failure.unwrap_or_default()
+                        ))),
+                    };
+                }
+                if Instant::now() > deadline {
+                    return Err(Failure::Failed(format!(
+                        "{id}: not settled after 60 s; is a worker running?"
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        TransferCommand::Show { id, output } => {
+            let t = repo.load::<Transfer>(&id).await?.state;
+            if t.status == TransferStatus::New {
+                return Err(Failure::Failed(format!("{id}: no such transfer")));
+            }
+            print_transfer(&id, &t, output);
+            Ok(())
+        }
+    }
+}
+
+/// `sagas worker`: the saga until Ctrl-C.
+pub(crate) async fn worker(db: &Database, partitions: u32) -> Result<(), Failure> {
+    let store = connect(db).await?;
+    let saga = TransferSaga::new(repository(store.clone()));
+    let options = RunnerOptions::default()
+        .partitions(partitions)
+        .poll_interval(Duration::from_millis(250));
+    let owner = options.owner.clone();
+    eprintln!(
+        "worker {owner}: running the transfer saga over {partitions} partitions; Ctrl-C stops it"
+    );
+    Runner::new(store, saga)
+        .options(options)
+        .run(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    eprintln!("worker {owner}: stopped");
+    Ok(())
+}
+
+/// `sagas parked ...`
+pub(crate) async fn parked(db: &Database, command: ParkedCommand) -> Result<(), Failure> {
+    let store = connect(db).await?;
+    let runner = Runner::new(store.clone(), TransferSaga::new(repository(store)));
+    match command {
+        ParkedCommand::List { output } => {
+            let parked = runner.parked().await?;
+            if output.json {
+                let items: Vec<_> = parked
+                    .iter()
+                    .map(|p| json!({ "position": p.event.position, "aggregate": format!("{}/{}", p.event.aggregate_kind, p.event.aggregate_id), "kind": p.event.kind, "attempts": p.attempts, "error": p.error }))
+                    .collect();
+                println!("{}", serde_json::Value::Array(items));
+            } else {
+                let mut table = Table::new(["position", "aggregate", "kind", "attempts", "error"]);
+                for p in parked {
+                    table.push([
+                        p.event.position.to_string(),
+                        format!("{}/{}", p.event.aggregate_kind, p.event.aggregate_id),
+                        p.event.kind.clone(),
+                        p.attempts.to_string(),
+                        p.error,
+                    ]);
+                }
+                print!("{table}");
+            }
+            Ok(())
+        }
+        ParkedCommand::Retry { position } => match runner.retry_parked(position).await? {
+            None => Err(Failure::Failed(format!(
+                "no parked event at position {position}"
+            ))),
+            Some(Ok(())) => {
+                println!("position {position}: handled, no longer parked");
+                Ok(())
+            }
+            Some(Err(error)) => Err(Failure::Failed(format!(
+                "position {position}: failed again: {error}"
+            ))),
+        },
+        ParkedCommand::Skip { position } => {
+            if runner.skip_parked(position).await? {
+                println!("position {position}: skipped");
+                Ok(())
+            } else {
+                Err(Failure::Failed(format!(
+                    "no parked event at position {position}"
+                )))
+            }
+        }
+    }
+}

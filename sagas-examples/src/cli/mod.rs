@@ -1,0 +1,155 @@
+//! The `sagas` program: the demo, and operating transfers on PostgreSQL.
+
+pub mod args;
+mod commands;
+mod load;
+mod status;
+
+use std::time::Duration;
+
+use eventstore_core::Repository;
+use eventstore_postgres::{PgEventStore, PgStoreOptions};
+
+pub use args::Cli;
+use args::{Command, Database};
+
+/// Why a command did not succeed, and so its exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// The command line was wrong (exit code 2).
+    Usage(String),
+    /// The domain refused, or something failed while running (exit code 1).
+    Failed(String),
+}
+
+impl Failure {
+    /// The process exit code.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) => 2,
+            Self::Failed(_) => 1,
+        }
+    }
+
+    /// The one line to print.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Usage(message) | Self::Failed(message) => message,
+        }
+    }
+}
+
+/// An error and its causes on one line, as a runtime failure.
+pub(crate) fn failed(error: &(dyn std::error::Error + 'static)) -> Failure {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Failure::Failed(line)
+}
+
+impl From<eventstore_core::Error> for Failure {
+    fn from(error: eventstore_core::Error) -> Self {
+        failed(&error)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        failed(&error)
+    }
+}
+
+/// Connects to the store and makes sure its tables exist.
+pub(crate) async fn connect(db: &Database) -> Result<PgEventStore, Failure> {
+    let Some(url) = db
+        .database_url
+        .as_deref()
+        .filter(|url| !url.trim().is_empty())
+    else {
+        return Err(Failure::Usage(
+            "this command needs PostgreSQL: pass --database-url URL or set DATABASE_URL".to_owned(),
+        ));
+    };
+    let options = PgStoreOptions::new()
+        .schema(&db.schema)
+        .max_connections(16)
+        .connect_timeout(Duration::from_secs(5));
+    let store = PgEventStore::connect(url, options)
+        .await
+        .map_err(|e| failed(&e))?;
+    store.migrate().await.map_err(|e| failed(&e))?;
+    Ok(store)
+}
+
+/// A repository with enough attempts for busy accounts.
+pub(crate) fn repository(store: PgEventStore) -> Repository<PgEventStore> {
+    Repository::new(store).max_attempts(100)
+}
+
+/// Runs a command line.
+///
+/// # Errors
+/// [`Failure`], with the message to print and the exit code.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Demo { database_url: None } => {
+            crate::demo::run(eventstore_core::MemoryStore::new(), &mut out)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        Command::Demo {
+            database_url: Some(url),
+        } => {
+            let store = crate::demo::fresh_postgres_store(&url)
+                .await
+                .map_err(|e| failed(&e))?;
+            crate::demo::run(store, &mut out)
+                .await
+                .map_err(|e| failed(&e))
+        }
+        Command::Migrate { db } => {
+            connect(&db).await?;
+            println!(
+                "the event store's tables are up to date in schema {}",
+                db.schema
+            );
+            Ok(())
+        }
+        Command::Account { db, command } => commands::account(&db, command).await,
+        Command::Transfer { db, command } => commands::transfer(&db, command).await,
+        Command::Worker { db, partitions } => commands::worker(&db, partitions).await,
+        Command::Parked { db, command } => commands::parked(&db, command).await,
+        Command::Status {
+            db,
+            output,
+            stuck_after,
+        } => status::status(&db, output, stuck_after).await,
+        Command::Load {
+            db,
+            output,
+            accounts,
+            transfers,
+            concurrency,
+            timeout,
+        } => {
+            load::load(
+                &db,
+                output,
+                load::Plan {
+                    accounts,
+                    transfers,
+                    concurrency,
+                    timeout,
+                },
+            )
+            .await
+        }
+    }
+}

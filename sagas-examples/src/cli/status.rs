@@ -1,0 +1,117 @@
+//! `sagas status`: transfers by state, stuck transfers, the saga's lag and
+//! parked events.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime};
+
+use eventstore_core::reactor::{Runner, RunnerOptions};
+use eventstore_core::{Aggregate, Checkpoint, EventFilter, Tracker};
+use serde_json::json;
+
+use super::args::{Database, Output};
+use super::commands::{DEFAULT_PARTITIONS, status_name};
+use super::{Failure, connect, repository};
+use crate::saga::TransferSaga;
+use crate::table::Table;
+use crate::transfer::{Transfer, TransferEvent};
+
+/// Every transfer's state and start time, folded from the log.
+async fn transfers(
+    store: &eventstore_postgres::PgEventStore,
+) -> Result<HashMap<String, (Transfer, SystemTime)>, Failure> {
+    let filter = EventFilter::all().aggregate_kind(Transfer::KIND);
+    let mut all: HashMap<String, (Transfer, SystemTime)> = HashMap::new();
+    let mut after = Checkpoint::BEGINNING;
+    loop {
+        let page = store.read_after(after, &filter, 1_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.checkpoint();
+        for recorded in &page {
+            let event: TransferEvent = recorded.decode()?;
+            let entry = all
+                .entry(recorded.aggregate_id.clone())
+                .or_insert_with(|| (Transfer::default(), recorded.recorded_at));
+            entry.0.apply(&event);
+        }
+    }
+    Ok(all)
+}
+
+/// `sagas status`
+pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> Result<(), Failure> {
+    let store = connect(db).await?;
+    let transfers = transfers(&store).await?;
+    let stuck_after = Duration::from_secs(stuck_after);
+    let mut by_state: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut stuck: Vec<(String, &'static str, Duration)> = Vec::new();
+    for (id, (transfer, started)) in &transfers {
+        *by_state.entry(status_name(transfer.status)).or_default() += 1;
+        let age = started.elapsed().unwrap_or_default();
+        if !transfer.status.is_settled() && age > stuck_after {
+            stuck.push((id.clone(), status_name(transfer.status), age));
+        }
+    }
+    stuck.sort_by_key(|s| std::cmp::Reverse(s.2));
+    let saga = Runner::new(store.clone(), TransferSaga::new(repository(store)))
+        .options(RunnerOptions::default().partitions(DEFAULT_PARTITIONS));
+    let reactor = saga.status().await?;
+    if output.json {
+        let value = json!({
+            "transfers": by_state,
+            "stuck": stuck.iter().map(|(id, state, age)| json!({ "id": id, "status": state, "age_seconds": age.as_secs() })).collect::<Vec<_>>(),
+            "saga": {
+                "partitions": reactor.partitions.iter().map(|p| json!({
+                    "partition": p.partition, "checkpoint": p.checkpoint.position,
+                    "lag_events": p.lag_events, "lag_seconds": p.lag.as_secs_f64(), "lease_holder": p.lease_holder,
+                })).collect::<Vec<_>>(),
+                "head": reactor.head.position,
+                "parked": reactor.parked,
+                "held_back_by": reactor.holdback.as_ref().map(|h| json!({ "pid": h.pid, "age_seconds": h.age.as_secs_f64(), "state": h.state, "query": h.query })),
+            },
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    let mut states = Table::new(["transfers", "count"]);
+    for (state, count) in &by_state {
+        states.push([(*state).to_owned(), count.to_string()]);
+    }
+    print!("{states}");
+    if !stuck.is_empty() {
+        println!("\nstuck (not settled after {} s):", stuck_after.as_secs());
+        let mut table = Table::new(["transfer", "status", "age"]);
+        for (id, state, age) in stuck.iter().take(20) {
+            table.push([
+                id.clone(),
+                (*state).to_owned(),
+                format!("{} s", age.as_secs()),
+            ]);
+        }
+        print!("{table}");
+    }
+    println!(
+        "\nsaga {} (head at position {}, {} parked):",
+        reactor.reactor, reactor.head.position, reactor.parked
+    );
+    let mut partitions = Table::new(["partition", "checkpoint", "lag", "lag age", "lease holder"]);
+    for p in &reactor.partitions {
+        partitions.push([
+            p.partition.to_string(),
+            p.checkpoint.position.to_string(),
+            p.lag_events.to_string(),
+            format!("{:.1} s", p.lag.as_secs_f64()),
+            p.lease_holder.clone().unwrap_or_else(|| "-".to_owned()),
+        ]);
+    }
+    print!("{partitions}");
+    if let Some(h) = &reactor.holdback {
+        println!(
+            "\nreading is held back by pid {} ({}, open {:.1} s): {}",
+            h.pid,
+            h.state,
+            h.age.as_secs_f64(),
+            h.query
+        );
+    }
+    Ok(())
+}
