@@ -13,5 +13,6 @@ pub mod account;
 pub mod cli;
 pub mod demo;
 pub mod saga;
+pub mod scenario;
 pub mod table;
 pub mod transfer;

@@ -80,6 +80,10 @@ pub enum Command {
         /// Partitions of the saga (every worker must use the same number).
         #[arg(long, default_value_t = 4)]
         partitions: u32,
+        /// How long a dead worker's partitions wait before another takes
+        /// them, in milliseconds.
+        #[arg(long, default_value_t = 5_000)]
+        lease_ttl_ms: u64,
     },
     /// Transfers by state, stuck transfers, the saga's lag and parked events.
     Status {

@@ -185,11 +185,16 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
 }
 
 /// `sagas worker`: the saga until Ctrl-C.
-pub(crate) async fn worker(db: &Database, partitions: u32) -> Result<(), Failure> {
+pub(crate) async fn worker(
+    db: &Database,
+    partitions: u32,
+    lease_ttl: Duration,
+) -> Result<(), Failure> {
     let store = connect(db).await?;
     let saga = TransferSaga::new(repository(store.clone()));
     let options = RunnerOptions::default()
         .partitions(partitions)
+        .lease_ttl(lease_ttl)
         .poll_interval(Duration::from_millis(250));
     let owner = options.owner.clone();
     eprintln!(

@@ -124,7 +124,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Account { db, command } => commands::account(&db, command).await,
         Command::Transfer { db, command } => commands::transfer(&db, command).await,
-        Command::Worker { db, partitions } => commands::worker(&db, partitions).await,
+        Command::Worker {
+            db,
+            partitions,
+            lease_ttl_ms,
+        } => commands::worker(&db, partitions, Duration::from_millis(lease_ttl_ms)).await,
         Command::Parked { db, command } => commands::parked(&db, command).await,
         Command::Status {
             db,
