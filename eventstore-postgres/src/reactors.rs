@@ -90,6 +90,27 @@ impl ReactorStore for PgEventStore {
             .map_err(backend)
     }
 
+    async fn heartbeat(&self, reactor: &str, owner: &str, ttl: Duration) -> Result<u32> {
+        let live: i64 = sqlx::query_scalar(&self.statements().heartbeat)
+            .bind(reactor)
+            .bind(owner)
+            .bind(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX))
+            .fetch_one(self.pool())
+            .await
+            .map_err(backend)?;
+        Ok(u32::try_from(live).unwrap_or(u32::MAX))
+    }
+
+    async fn leave(&self, reactor: &str, owner: &str) -> Result<()> {
+        sqlx::query(&self.statements().leave)
+            .bind(reactor)
+            .bind(owner)
+            .execute(self.pool())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn park(&self, parked: ParkedEvent) -> Result<()> {
         sqlx::query(&self.statements().park)
             .bind(&parked.reactor)

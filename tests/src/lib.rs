@@ -70,6 +70,7 @@ macro_rules! reactor_conformance_suite {
             a_runner_started_at_the_end_sees_only_new_events,
             the_status_reports_lag_leases_and_parked_events,
             a_handler_slower_than_its_lease_keeps_the_partition,
+            a_runner_started_later_gets_its_share_of_the_partitions,
         );
     };
     (@cases $make_store:expr; $($case:ident),* $(,)?) => {

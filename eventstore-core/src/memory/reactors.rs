@@ -14,6 +14,7 @@ use crate::reactor::{Lease, ParkedEvent, ReactorStore};
 pub(super) struct Reactors {
     checkpoints: HashMap<(String, u32), Checkpoint>,
     leases: HashMap<(String, u32), (String, Instant)>,
+    runners: HashMap<(String, String), Instant>,
     parked: BTreeMap<(String, u64), ParkedEvent>,
 }
 
@@ -95,6 +96,27 @@ impl ReactorStore for MemoryStore {
             .reactors()
             .holder(reactor, partition)
             .map(str::to_owned))
+    }
+
+    async fn heartbeat(&self, reactor: &str, owner: &str, ttl: Duration) -> Result<u32> {
+        let mut reactors = self.reactors();
+        let now = Instant::now();
+        reactors
+            .runners
+            .insert((reactor.to_owned(), owner.to_owned()), now + ttl);
+        let live = reactors
+            .runners
+            .iter()
+            .filter(|((r, _), expires)| r == reactor && **expires > now)
+            .count();
+        Ok(u32::try_from(live).unwrap_or(u32::MAX))
+    }
+
+    async fn leave(&self, reactor: &str, owner: &str) -> Result<()> {
+        self.reactors()
+            .runners
+            .remove(&(reactor.to_owned(), owner.to_owned()));
+        Ok(())
     }
 
     async fn park(&self, parked: ParkedEvent) -> Result<()> {

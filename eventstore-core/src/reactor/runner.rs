@@ -52,6 +52,37 @@ pub struct Runner<S, R> {
     store: S,
     reactor: Arc<R>,
     options: RunnerOptions,
+    team: Arc<Team>,
+}
+
+/// What the partition loops of one runner share: the partitions it holds,
+/// and how many live runners the reactor has, to hold only its share.
+#[derive(Debug, Default)]
+struct Team {
+    held: std::sync::Mutex<std::collections::BTreeSet<u32>>,
+    live: std::sync::atomic::AtomicU32,
+    last_beat: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Team {
+    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<u32>> {
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether a heartbeat is due (and if so, takes it as sent now).
+    fn beat_due(&self, every: Duration) -> bool {
+        let mut last = self
+            .last_beat
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|at| at.elapsed() < every) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
 }
 
 impl<S: Clone, R> Clone for Runner<S, R> {
@@ -60,6 +91,7 @@ impl<S: Clone, R> Clone for Runner<S, R> {
             store: self.store.clone(),
             reactor: Arc::clone(&self.reactor),
             options: self.options.clone(),
+            team: Arc::clone(&self.team),
         }
     }
 }
@@ -102,6 +134,7 @@ where
             store,
             reactor: Arc::new(reactor),
             options: RunnerOptions::default(),
+            team: Arc::default(),
         }
     }
 
@@ -137,6 +170,13 @@ where
                 tracing::error!(reactor = self.reactor.name(), %error, "partition loop panicked");
             }
         }
+        if let Err(error) = self
+            .store
+            .leave(self.reactor.name(), &self.options.owner)
+            .await
+        {
+            tracing::warn!(reactor = self.reactor.name(), error = %error_chain(&error), "cannot deregister the runner");
+        }
     }
 
     async fn run_partition(&self, partition: u32, mut stop: watch::Receiver<bool>) {
@@ -156,12 +196,13 @@ where
                 }
                 Err(error) => {
                     tracing::warn!(reactor = self.reactor.name(), partition, error = %error_chain(&error), "reactor step failed; retrying");
-                    held = None;
+                    self.let_go(partition, &mut held);
                     pause(self.options.poll_interval, &mut stop).await;
                 }
             }
         }
         if let Some(held) = held {
+            self.team.held().remove(&partition);
             if let Err(error) = self.store.release_lease(&held.lease).await {
                 tracing::warn!(reactor = self.reactor.name(), partition, error = %error_chain(&error), "cannot release lease");
             }
@@ -172,8 +213,30 @@ where
     /// of its time), loading the checkpoint when it is newly taken.
     async fn hold(&self, partition: u32, held: &mut Option<Held>) -> Result<bool> {
         let ttl = self.options.lease_ttl;
-        if held.as_ref().is_some_and(|h| h.renewed.elapsed() < ttl / 3) {
-            return Ok(true);
+        let share = self.share().await?;
+        let mine = self.team.held().len();
+        match held {
+            Some(h) => {
+                // over its share, a runner gives its highest partition up,
+                // between batches, to a runner below its share
+                let highest = self.team.held().last().copied();
+                if mine > share as usize && highest == Some(partition) {
+                    self.store.release_lease(&h.lease).await?;
+                    tracing::info!(
+                        reactor = self.reactor.name(),
+                        partition,
+                        share,
+                        "lease given up to share the partitions"
+                    );
+                    self.let_go(partition, held);
+                    return Ok(false);
+                }
+                if h.renewed.elapsed() < ttl / 3 {
+                    return Ok(true);
+                }
+            }
+            None if mine >= share as usize => return Ok(false),
+            None => {}
         }
         let name = self.reactor.name();
         let renewed = Instant::now();
@@ -192,6 +255,7 @@ where
                             self.store.save_checkpoint(&lease, checkpoint).await?;
                         }
                         tracing::info!(reactor = name, partition, ?checkpoint, "lease taken");
+                        self.team.held().insert(partition);
                         *held = Some(Held {
                             lease,
                             checkpoint,
@@ -203,12 +267,40 @@ where
                 Ok(true)
             }
             None => {
-                if held.take().is_some() {
+                if held.is_some() {
                     tracing::warn!(reactor = name, partition, "lease lost to another runner");
+                    self.let_go(partition, held);
                 }
                 Ok(false)
             }
         }
+    }
+
+    /// How many partitions this runner may hold: its share among the live
+    /// runners, which a heartbeat every third of the lease time counts.
+    async fn share(&self) -> Result<u32> {
+        let ttl = self.options.lease_ttl;
+        if self.team.beat_due(ttl / 3) {
+            let live = self
+                .store
+                .heartbeat(self.reactor.name(), &self.options.owner, ttl)
+                .await?;
+            self.team
+                .live
+                .store(live, std::sync::atomic::Ordering::Relaxed);
+        }
+        let live = self
+            .team
+            .live
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(1);
+        Ok(self.options.partitions.div_ceil(live))
+    }
+
+    /// Forgets a partition's lease (lost, given up, or failed).
+    fn let_go(&self, partition: u32, held: &mut Option<Held>) {
+        *held = None;
+        self.team.held().remove(&partition);
     }
 
     async fn step(
@@ -278,7 +370,7 @@ where
                 partition,
                 "lease lost while handling: the batch is left to the new holder"
             );
-            *held = None;
+            self.let_go(partition, held);
             return Ok(Step::Idle);
         }
         let full = finished && events.len() == self.options.batch_size;
@@ -306,7 +398,7 @@ where
                     partition,
                     "lease lost before the checkpoint: the batch will be redone"
                 );
-                *held = None;
+                self.let_go(partition, held);
                 return Ok(Step::Idle);
             }
         }

@@ -87,6 +87,26 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
         partition: u32,
     ) -> impl Future<Output = Result<Option<String>>> + Send;
 
+    /// Marks `owner` as a live runner of `reactor` for `ttl`, and returns
+    /// how many live runners the reactor has, this one included: each runner
+    /// holds at most its share of the partitions.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn heartbeat(
+        &self,
+        reactor: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<u32>> + Send;
+
+    /// Removes `owner` from the live runners of `reactor`, so that the others
+    /// take its share at once.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn leave(&self, reactor: &str, owner: &str) -> impl Future<Output = Result<()>> + Send;
+
     /// Parks an event (or updates its error and attempts if parked already).
     ///
     /// # Errors

@@ -27,6 +27,8 @@ pub(crate) struct Statements {
     pub(crate) park: String,
     pub(crate) parked: String,
     pub(crate) unpark: String,
+    pub(crate) heartbeat: String,
+    pub(crate) leave: String,
 }
 
 impl Statements {
@@ -54,6 +56,8 @@ impl Statements {
             park: qualify(include_str!("park.sql")),
             parked: qualify(include_str!("parked.sql")),
             unpark: qualify(include_str!("unpark.sql")),
+            heartbeat: qualify(include_str!("heartbeat.sql")),
+            leave: qualify(include_str!("leave.sql")),
         }
     }
 }
@@ -85,6 +89,8 @@ mod tests {
             &sql.park,
             &sql.parked,
             &sql.unpark,
+            &sql.heartbeat,
+            &sql.leave,
         ];
         for statement in all {
             assert!(!statement.contains("{schema}"), "{statement}");

@@ -500,3 +500,71 @@ where
         handled.iter().map(|h| &h.tag).collect::<Vec<_>>()
     );
 }
+
+/// Who holds each of a reactor's `partitions` leases.
+async fn holders<S: ReactorStore>(
+    store: &S,
+    reactor: &str,
+    partitions: u32,
+) -> Vec<Option<String>> {
+    let mut holders = Vec::new();
+    for partition in 0..partitions {
+        holders.push(
+            store
+                .lease_holder(reactor, partition)
+                .await
+                .expect("holder"),
+        );
+    }
+    holders
+}
+
+/// A runner started after another gets its share of the partitions, and
+/// both handle events: each once, each aggregate in order.
+pub async fn a_runner_started_later_gets_its_share_of_the_partitions<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let recorder = Recorder::new("share");
+    let a = Running::start(
+        Runner::new(store.clone(), recorder.tag("a")).options(fast("a").partitions(4)),
+    );
+    let all_a = vec![Some("a".to_owned()); 4];
+    let deadline = Instant::now() + WAIT;
+    while holders(&store, "share", 4).await != all_a {
+        assert!(Instant::now() < deadline, "a never held every partition");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let b = Running::start(
+        Runner::new(store.clone(), recorder.tag("b")).options(fast("b").partitions(4)),
+    );
+    loop {
+        let now = holders(&store, "share", 4).await;
+        let count = |tag: &str| now.iter().filter(|h| h.as_deref() == Some(tag)).count();
+        if count("a") == 2 && count("b") == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the partitions were not shared: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let written = things_slowly(&store, 12, 5, 0).await;
+    recorder
+        .wait_until(WAIT, "60 events handled", |h| h.len() >= 60)
+        .await;
+    a.stop().await;
+    b.stop().await;
+    let handled = recorder.handled();
+    let mut seen = positions(&handled);
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        written.iter().map(|e| e.position).collect::<Vec<_>>(),
+        "every event exactly once"
+    );
+    assert_in_aggregate_order(&handled);
+    let tags: HashSet<&str> = handled.iter().map(|h| h.tag.as_str()).collect();
+    assert_eq!(tags.len(), 2, "both runners handled events: {tags:?}");
+}

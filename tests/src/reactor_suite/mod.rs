@@ -11,6 +11,7 @@ pub use cases::{
     a_failing_handler_is_retried_with_backoff, a_handler_slower_than_its_lease_keeps_the_partition,
     a_runner_delivers_in_order_and_resumes_after_its_checkpoint,
     a_runner_started_at_the_end_sees_only_new_events,
+    a_runner_started_later_gets_its_share_of_the_partitions,
     events_failing_every_attempt_are_parked_and_can_be_retried_or_skipped,
     one_runner_holds_a_partition_and_another_takes_over_when_it_dies,
     partitions_split_the_work_and_keep_each_aggregate_in_order,
