@@ -97,6 +97,21 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         stuck_after: u64,
     },
+    /// The event log, in commit order.
+    Events {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+        /// Tables or JSON (one object per line).
+        #[command(flatten)]
+        output: Output,
+        /// Only this aggregate's events.
+        #[arg(long, value_name = "ID")]
+        aggregate: Option<String>,
+        /// Keeps printing events as they are committed, until Ctrl-C.
+        #[arg(long)]
+        follow: bool,
+    },
     /// Events that failed every attempt of the saga.
     Parked {
         /// Where the store is.

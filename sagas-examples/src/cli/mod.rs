@@ -2,6 +2,7 @@
 
 pub mod args;
 mod commands;
+mod events;
 mod load;
 mod status;
 
@@ -130,6 +131,12 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             lease_ttl_ms,
         } => commands::worker(&db, partitions, Duration::from_millis(lease_ttl_ms)).await,
         Command::Parked { db, command } => commands::parked(&db, command).await,
+        Command::Events {
+            db,
+            output,
+            aggregate,
+            follow,
+        } => events::events(&db, output, aggregate, follow).await,
         Command::Status {
             db,
             output,

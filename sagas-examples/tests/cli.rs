@@ -1,0 +1,120 @@
+//! The `sagas` program as a script sees it: exit codes, one-line errors,
+//! and JSON output.
+
+use std::process::{Command, Output};
+
+use eventstore_core::EventId;
+
+fn sagas(args: &[&str], database_url: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sagas"));
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "error");
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    command.output().expect("run sagas")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| {
+            panic!(
+                "this test needs PostgreSQL: set DATABASE_URL, for example \
+                 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test --workspace"
+            )
+        })
+}
+
+#[test]
+fn the_demo_needs_no_database() {
+    let output = sagas(&["demo"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("t-3: refunded 10.00 to alice"));
+}
+
+#[test]
+fn usage_errors_exit_with_2_and_say_why() {
+    let no_database = sagas(&["status"], None);
+    assert_eq!(no_database.status.code(), Some(2));
+    assert_eq!(
+        stderr(&no_database).trim(),
+        "error: this command needs PostgreSQL: pass --database-url URL or set DATABASE_URL"
+    );
+    let bad_amount = sagas(
+        &["account", "open", "x", "--owner", "y", "--balance", "1.234"],
+        None,
+    );
+    assert_eq!(bad_amount.status.code(), Some(2));
+    assert!(
+        stderr(&bad_amount).contains("\"1.234\" is not an amount like 100 or 12.50"),
+        "{}",
+        stderr(&bad_amount)
+    );
+}
+
+#[test]
+fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
+    let url = database_url();
+    let schema = format!("cli_{}", EventId::new());
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--schema", schema.as_str()]);
+        sagas(&all, Some(&url))
+    };
+    let opened = run(&[
+        "account",
+        "open",
+        "ada",
+        "--owner",
+        "Ada Lovelace",
+        "--balance",
+        "12.50",
+    ]);
+    assert_eq!(opened.status.code(), Some(0), "{}", stderr(&opened));
+    let shown = run(&["account", "show", "ada", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    assert_eq!(
+        (json["balance"].as_u64(), json["owner"].as_str()),
+        (Some(1_250), Some("Ada Lovelace"))
+    );
+
+    let again = run(&["account", "open", "ada", "--owner", "Ada"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        stderr(&again).trim(),
+        "error: ada: the account is already open"
+    );
+    let missing = run(&["transfer", "show", "nope"]);
+    assert_eq!(
+        (missing.status.code(), stderr(&missing).trim()),
+        (Some(1), "error: nope: no such transfer")
+    );
+
+    let started = run(&["transfer", "start", "ada", "bob", "5", "--id", "t-1"]);
+    assert_eq!(started.status.code(), Some(0), "{}", stderr(&started));
+    let twice = run(&["transfer", "start", "ada", "bob", "5", "--id", "t-1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&twice.stdout).trim(),
+        "t-1: already started"
+    );
+    let events = run(&["events", "--aggregate", "t-1", "--json"]);
+    let kinds: Vec<String> = String::from_utf8_lossy(&events.stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).expect("JSON line")["kind"].to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["\"TransferStarted\""],
+        "one transfer started, no worker ran"
+    );
+}
