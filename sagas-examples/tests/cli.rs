@@ -60,8 +60,8 @@ fn usage_errors_exit_with_2_and_say_why() {
     );
 }
 
-#[test]
-fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
+#[tokio::test]
+async fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
     let url = database_url();
     let schema = format!("cli_{}", EventId::new());
     let run = |args: &[&str]| {
@@ -117,4 +117,9 @@ fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
         ["\"TransferStarted\""],
         "one transfer started, no worker ran"
     );
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&pool)
+        .await
+        .expect("drop the test schema");
 }
