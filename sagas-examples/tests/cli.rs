@@ -1,6 +1,8 @@
 //! The `sagas` program as a script sees it: exit codes, one-line errors,
 //! and JSON output.
 
+mod common;
+
 use std::process::{Command, Output};
 
 use eventstore_core::EventId;
@@ -19,18 +21,6 @@ fn sagas(args: &[&str], database_url: Option<&str>) -> Output {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-        .unwrap_or_else(|| {
-            panic!(
-                "this test needs PostgreSQL: set DATABASE_URL, for example \
-                 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test --workspace"
-            )
-        })
 }
 
 #[test]
@@ -62,7 +52,7 @@ fn usage_errors_exit_with_2_and_say_why() {
 
 #[tokio::test]
 async fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
-    let url = database_url();
+    let url = common::database_url();
     let schema = format!("cli_{}", EventId::new());
     let run = |args: &[&str]| {
         let mut all = args.to_vec();

@@ -5,6 +5,8 @@
 //! withdrawal, deposit and refund recorded exactly as its outcome says,
 //! once.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,19 +19,6 @@ const TRANSFERS: usize = 1_000;
 const WORKERS: usize = 2;
 const KILLS: usize = 5;
 const LIMIT: Duration = Duration::from_secs(180);
-
-fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-        .unwrap_or_else(|| {
-            panic!(
-                "this test needs PostgreSQL: set DATABASE_URL, for example \
-                 DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test --workspace \
-                 (`.ci/run` starts the local server and sets it)"
-            )
-        })
-}
 
 /// A `sagas worker` process on `schema`, with 1 s leases.
 fn worker(url: &str, schema: &str) -> Child {
@@ -65,7 +54,7 @@ impl Dice {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_add_up_when_workers_are_killed_at_random() {
-    let url = database_url();
+    let url = common::database_url();
     let schema = format!("crash_{}", EventId::new());
     let options = PgStoreOptions::new().schema(&schema).max_connections(8);
     let store = PgEventStore::connect(&url, options).await.expect("connect");
