@@ -1,7 +1,7 @@
 //! What the integration tests of `sagas-examples` share.
 
 /// `DATABASE_URL`, or a panic that says how to provide PostgreSQL.
-pub fn database_url() -> String {
+pub(crate) fn database_url() -> String {
     std::env::var("DATABASE_URL")
         .ok()
         .filter(|url| !url.trim().is_empty())
