@@ -26,6 +26,16 @@ use crate::transfer::{
     TransferStatus,
 };
 
+/// What [`TransferSaga::advance`] did.
+enum Advanced {
+    /// Took the step now; the transfer as it was before it.
+    Now(Transfer),
+    /// The step was taken before (its key is used).
+    Before,
+    /// The event is not this transfer's, or the transfer is past the step.
+    NotHere,
+}
+
 /// The reactor that runs transfers.
 #[derive(Debug, Clone)]
 pub struct TransferSaga<S> {
@@ -104,13 +114,42 @@ impl<S: EventStore> TransferSaga<S> {
         Ok(self.repo.load::<Transfer>(tx).await?.state.status == status)
     }
 
-    /// The transfer that an account event names, if it is one.
-    async fn transfer_of(&self, transaction: &str) -> Result<Option<Transfer>, HandlerError> {
-        if eventstore_core::validate_id(transaction).is_err() {
-            return Ok(None);
+    /// Takes a step on the transfer that an account event names, in one
+    /// command: `applies` says whether the event is this transfer's and the
+    /// transfer is at the step (if not, nothing is written).
+    async fn advance(
+        &self,
+        tx: &str,
+        step: &str,
+        cause: &RecordedEvent,
+        applies: impl Fn(&Transfer) -> bool,
+        decide: impl Fn(&Transfer) -> transfer::Decision,
+    ) -> Result<Advanced, HandlerError> {
+        if eventstore_core::validate_id(tx).is_err() {
+            return Ok(Advanced::NotHere);
         }
-        let transfer = self.repo.load::<Transfer>(transaction).await?.state;
-        Ok((transfer.status != TransferStatus::New).then_some(transfer))
+        let mut seen = None;
+        let take_step = |t: &Transfer| {
+            seen = Some(t.clone());
+            if applies(t) {
+                decide(t)
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        Ok(
+            match self
+                .repo
+                .execute(tx, Self::step(tx, step, cause), take_step)
+                .await?
+            {
+                Outcome::Done(committed) if !committed.events.is_empty() => {
+                    Advanced::Now(seen.unwrap_or_default())
+                }
+                Outcome::AlreadyApplied => Advanced::Before,
+                Outcome::Done(_) | Outcome::Rejected(_) => Advanced::NotHere,
+            },
+        )
     }
 }
 
@@ -195,21 +234,30 @@ impl<S: EventStore> AccountEventReactor for TransferSaga<S> {
         e: &MoneyWithdrawn,
         envelope: &RecordedEvent,
     ) -> Result<(), HandlerError> {
-        let Some(transfer) = self.transfer_of(&e.transaction).await? else {
-            return Ok(());
-        };
-        // the deposit runs while the transfer waits for it (started, or
-        // debited by an earlier delivery), never again once it settled
-        let waiting = matches!(
-            transfer.status,
-            TransferStatus::Started | TransferStatus::Debited
-        );
-        if transfer.from != envelope.aggregate_id || !waiting {
-            return Ok(());
-        }
         let tx = e.transaction.as_str();
-        self.on_transfer(tx, "debited", envelope, Transfer::record_debit)
-            .await?;
+        let account = envelope.aggregate_id.as_str();
+        // the debit, then the deposit, run while the transfer waits for its
+        // withdrawal (or was debited by an earlier delivery), never after
+        let transfer = match self
+            .advance(
+                tx,
+                "debited",
+                envelope,
+                |t| t.from == account && t.status == TransferStatus::Started,
+                Transfer::record_debit,
+            )
+            .await?
+        {
+            Advanced::Now(transfer) => transfer,
+            Advanced::Before => {
+                let transfer = self.repo.load::<Transfer>(tx).await?.state;
+                if transfer.status != TransferStatus::Debited {
+                    return Ok(());
+                }
+                transfer
+            }
+            Advanced::NotHere => return Ok(()),
+        };
         let deposit = |a: &Account| a.deposit(transfer.amount, tx);
         match self
             .repo
@@ -242,17 +290,18 @@ impl<S: EventStore> AccountEventReactor for TransferSaga<S> {
         e: &MoneyDeposited,
         envelope: &RecordedEvent,
     ) -> Result<(), HandlerError> {
-        let Some(transfer) = self.transfer_of(&e.transaction).await? else {
-            return Ok(());
-        };
-        if transfer.to != envelope.aggregate_id || transfer.status != TransferStatus::Debited {
-            return Ok(());
-        }
         let tx = e.transaction.as_str();
-        if self
-            .on_transfer(tx, "completed", envelope, Transfer::record_completion)
-            .await?
-        {
+        let account = envelope.aggregate_id.as_str();
+        let completed = self
+            .advance(
+                tx,
+                "completed",
+                envelope,
+                |t| t.to == account && t.status == TransferStatus::Debited,
+                Transfer::record_completion,
+            )
+            .await?;
+        if matches!(completed, Advanced::Now(_)) {
             self.say(format!("{tx}: completed"));
         }
         Ok(())
