@@ -56,6 +56,18 @@ fn positions(handled: &[Handled]) -> Vec<u64> {
     handled.iter().map(|h| h.event.position).collect()
 }
 
+/// Every written event was handled exactly once, each aggregate in order.
+fn assert_each_once_in_order(handled: &[Handled], written: &[RecordedEvent]) {
+    let mut seen = positions(handled);
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        written.iter().map(|e| e.position).collect::<Vec<_>>(),
+        "every event exactly once"
+    );
+    assert_in_aggregate_order(handled);
+}
+
 /// Each aggregate's events were handled in version order, each version once
 /// per pass (a redone batch starts a new pass at a lower version).
 fn assert_in_aggregate_order(handled: &[Handled]) {
@@ -253,14 +265,7 @@ where
     a.stop().await;
     b.stop().await;
     let handled = recorder.handled();
-    let mut seen = positions(&handled);
-    seen.sort_unstable();
-    assert_eq!(
-        seen,
-        written.iter().map(|e| e.position).collect::<Vec<_>>(),
-        "every event exactly once"
-    );
-    assert_in_aggregate_order(&handled);
+    assert_each_once_in_order(&handled, &written);
     for partition in 0..4 {
         assert_eq!(
             store
@@ -557,14 +562,7 @@ where
     a.stop().await;
     b.stop().await;
     let handled = recorder.handled();
-    let mut seen = positions(&handled);
-    seen.sort_unstable();
-    assert_eq!(
-        seen,
-        written.iter().map(|e| e.position).collect::<Vec<_>>(),
-        "every event exactly once"
-    );
-    assert_in_aggregate_order(&handled);
+    assert_each_once_in_order(&handled, &written);
     let tags: HashSet<&str> = handled.iter().map(|h| h.tag.as_str()).collect();
     assert_eq!(tags.len(), 2, "both runners handled events: {tags:?}");
 }
