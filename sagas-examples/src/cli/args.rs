@@ -72,7 +72,7 @@ pub enum Command {
         #[command(subcommand)]
         command: TransferCommand,
     },
-    /// Runs the transfer saga until Ctrl-C; several may run at once.
+    /// Runs the transfer saga until Ctrl-C or SIGTERM; several may run at once.
     Worker {
         /// Where the store is.
         #[command(flatten)]

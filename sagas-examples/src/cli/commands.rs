@@ -198,16 +198,32 @@ pub(crate) async fn worker(
         .poll_interval(Duration::from_millis(250));
     let owner = options.owner.clone();
     eprintln!(
-        "worker {owner}: running the transfer saga over {partitions} partitions; Ctrl-C stops it"
+        "worker {owner}: running the transfer saga over {partitions} partitions; Ctrl-C or SIGTERM stops it"
     );
     Runner::new(store, saga)
         .options(options)
         .run(async {
-            let _ = tokio::signal::ctrl_c().await;
+            stop_signal().await;
         })
         .await;
     eprintln!("worker {owner}: stopped");
     Ok(())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM, as service managers send it.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// `sagas parked ...`
