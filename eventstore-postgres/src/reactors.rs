@@ -7,12 +7,8 @@ use eventstore_core::reactor::{Lease, ParkedEvent, ReactorStore};
 use eventstore_core::{Checkpoint, Result};
 use sqlx::Row;
 
-use crate::rows::{backend, column, recorded_event, time_from_micros, unsigned};
+use crate::rows::{backend, bigint, column, recorded_event, time_from_micros, unsigned};
 use crate::store::PgEventStore;
-
-fn signed(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
 
 fn partition_column(partition: u32) -> i32 {
     i32::try_from(partition).unwrap_or(i32::MAX)
@@ -40,8 +36,8 @@ impl ReactorStore for PgEventStore {
             .bind(&lease.reactor)
             .bind(partition_column(lease.partition))
             .bind(&lease.owner)
-            .bind(signed(checkpoint.tx))
-            .bind(signed(checkpoint.position))
+            .bind(bigint(checkpoint.tx))
+            .bind(bigint(checkpoint.position))
             .execute(self.pool())
             .await
             .map_err(backend)?;
@@ -114,7 +110,7 @@ impl ReactorStore for PgEventStore {
     async fn park(&self, parked: ParkedEvent) -> Result<()> {
         sqlx::query(&self.statements().park)
             .bind(&parked.reactor)
-            .bind(signed(parked.event.position))
+            .bind(bigint(parked.event.position))
             .bind(&parked.error)
             .bind(i32::try_from(parked.attempts).unwrap_or(i32::MAX))
             .execute(self.pool())
@@ -146,7 +142,7 @@ impl ReactorStore for PgEventStore {
     async fn unpark(&self, reactor: &str, position: u64) -> Result<bool> {
         let done = sqlx::query(&self.statements().unpark)
             .bind(reactor)
-            .bind(signed(position))
+            .bind(bigint(position))
             .execute(self.pool())
             .await
             .map_err(backend)?;

@@ -28,6 +28,12 @@ where
     row.try_get(index).map_err(backend)
 }
 
+/// A checkpoint component, position or count as the bigint a statement
+/// takes, clamped (no such value reaches i64::MAX in practice).
+pub(crate) fn bigint(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 /// Microseconds since the epoch, as PostgreSQL computed them.
 pub(crate) fn time_from_micros(micros: i64) -> SystemTime {
     let micros = u64::try_from(micros).unwrap_or(0);

@@ -5,13 +5,8 @@ use std::time::Duration;
 use eventstore_core::{Checkpoint, EventFilter, Holdback, RecordedEvent, Result, Tracker, Wakeups};
 
 use crate::options::ReadMode;
-use crate::rows::{backend, recorded_event, unsigned};
+use crate::rows::{backend, bigint, recorded_event, unsigned};
 use crate::store::PgEventStore;
-
-/// A checkpoint component as the bigint the statements take.
-fn signed(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
 
 fn micros(lag: Duration) -> i64 {
     i64::try_from(lag.as_micros()).unwrap_or(i64::MAX)
@@ -31,13 +26,13 @@ impl Tracker for PgEventStore {
             }
         };
         let mut query = sqlx::query(sql)
-            .bind(signed(after.tx))
-            .bind(signed(after.position))
+            .bind(bigint(after.tx))
+            .bind(bigint(after.position))
             .bind(&filter.aggregate_kinds)
             .bind(&filter.event_kinds)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .bind(filter.until.map(|u| signed(u.tx)))
-            .bind(filter.until.map(|u| signed(u.position)));
+            .bind(filter.until.map(|u| bigint(u.tx)))
+            .bind(filter.until.map(|u| bigint(u.position)));
         if let Some(lag) = lag {
             query = query.bind(lag);
         }

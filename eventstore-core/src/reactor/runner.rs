@@ -14,7 +14,7 @@ use super::store::{Lease, ParkedEvent, ReactorStore};
 use super::{HandlerError, Reactor};
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
-use crate::repository::error_chain;
+use crate::error::error_chain;
 use crate::tracker::{EventFilter, Tracker};
 use crate::wakeups::Wakeups;
 
@@ -515,23 +515,27 @@ where
     pub async fn status(&self) -> Result<ReactorStatus> {
         let name = self.reactor.name();
         let filter = self.reactor.filter();
-        let mut partitions = Vec::new();
+        let mut checkpoints = Vec::new();
         for partition in 0..self.options.partitions {
-            let checkpoint = self.store.load_checkpoint(name, partition).await?;
-            let pending: Vec<RecordedEvent> = self
-                .store
-                .read_after(checkpoint, &filter, LAG_COUNT_LIMIT)
-                .await?
-                .into_iter()
-                .filter(|e| self.owns(partition, e))
-                .collect();
+            checkpoints.push(self.store.load_checkpoint(name, partition).await?);
+        }
+        // one read from the oldest checkpoint serves every partition
+        let oldest = checkpoints.iter().min().copied().unwrap_or_default();
+        let pending = self
+            .store
+            .read_after(oldest, &filter, LAG_COUNT_LIMIT)
+            .await?;
+        let mut partitions = Vec::new();
+        for (partition, checkpoint) in (0..self.options.partitions).zip(checkpoints) {
+            let mut mine = pending
+                .iter()
+                .filter(|e| e.checkpoint() > checkpoint && self.owns(partition, e));
+            let first = mine.next();
             partitions.push(PartitionStatus {
                 partition,
                 checkpoint,
-                lag_events: pending.len(),
-                lag: pending
-                    .first()
-                    .map_or(Duration::ZERO, |e| age(e.recorded_at)),
+                lag_events: first.map_or(0, |_| 1 + mine.count()),
+                lag: first.map_or(Duration::ZERO, |e| age(e.recorded_at)),
                 lease_holder: self.store.lease_holder(name, partition).await?,
             });
         }

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime};
 use crate::envelope::Checkpoint;
 use crate::tracker::Holdback;
 
-/// At most this many pending events are counted for
-/// [`PartitionStatus::lag_events`].
+/// How many readable events after the oldest partition's checkpoint are
+/// read to count [`PartitionStatus::lag_events`].
 pub const LAG_COUNT_LIMIT: usize = 10_000;
 
 /// The state of one reactor across its partitions.
@@ -31,8 +31,8 @@ pub struct PartitionStatus {
     pub partition: u32,
     /// Where it has read to.
     pub checkpoint: Checkpoint,
-    /// Readable events of this partition not yet handled, counted up to
-    /// [`LAG_COUNT_LIMIT`].
+    /// Readable events of this partition not yet handled, counted among the
+    /// first [`LAG_COUNT_LIMIT`] after the oldest partition's checkpoint.
     pub lag_events: usize,
     /// How long the oldest of them has been waiting.
     pub lag: Duration,

@@ -4,7 +4,6 @@ mod options;
 mod snapshots;
 
 pub use options::{Committed, Loaded, Options, Outcome};
-pub(crate) use snapshots::error_chain;
 use snapshots::{SnapshotPolicy, save_in_background};
 
 use crate::aggregate::Aggregate;

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::aggregate::Aggregate;
+use crate::error::error_chain;
 use crate::store::{EventStore, Snapshot};
 
 /// How often each aggregate kind is snapshotted, in versions; 0 is never.
@@ -61,18 +62,6 @@ pub(crate) fn save_in_background<A: Aggregate, S: EventStore>(
             "no tokio runtime: snapshot skipped"
         ),
     }
-}
-
-/// An error and its causes on one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
