@@ -2,9 +2,10 @@
 //! it. In a test binary of its own: the hold-back is database-wide, so any
 //! other test's open transaction could be the one named.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eventstore_core::Checkpoint;
+use eventstore_tests::eventually::eventually;
 use eventstore_tests::postgres::{
     append_tick, fresh_store_with, ids_after, insert_in_open_transaction,
 };
@@ -47,12 +48,11 @@ async fn an_open_write_transaction_holds_delivery_back_and_is_named() {
         "{named:?}"
     );
     open.commit().await.expect("commit");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut read = Vec::new();
-    while read.len() < 2 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        read = ids_after(&store, Checkpoint::BEGINNING).await;
-    }
+    let both = async || ids_after(&store, Checkpoint::BEGINNING).await;
+    let read = eventually(Duration::from_secs(10), "both events readable", both, |r| {
+        r.len() >= 2
+    })
+    .await;
     assert_eq!(
         read,
         ["late", "early"],

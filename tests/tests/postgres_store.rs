@@ -2,10 +2,11 @@
 //! server, rows written behind the store's back, and a database that is down.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eventstore_core::{AppendRequest, Error, EventStore, NewEvent, Options, Outcome, Repository};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
+use eventstore_tests::eventually::eventually;
 use eventstore_tests::faulty::Faulty;
 use eventstore_tests::postgres::{fresh_store, fresh_store_with};
 use eventstore_tests::suite;
@@ -80,21 +81,17 @@ async fn deposits(store: &PgEventStore, id: &str, from_version: u64, count: u64)
 }
 
 async fn wait_for_snapshot(store: &PgEventStore, id: &str, version: u64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let snapshot = store
+    let snapshot = async || {
+        store
             .load_snapshot("Account", id)
             .await
-            .expect("load snapshot");
-        if snapshot.as_ref().is_some_and(|s| s.version == version) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no snapshot at version {version} within 10 s: {snapshot:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            .expect("load snapshot")
+    };
+    let what = format!("a snapshot at version {version}");
+    eventually(Duration::from_secs(10), &what, snapshot, |s| {
+        s.as_ref().is_some_and(|s| s.version == version)
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

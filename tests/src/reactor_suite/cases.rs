@@ -8,6 +8,7 @@ use eventstore_core::{AppendRequest, EventStore, NewEvent, RecordedEvent, Tracke
 
 use super::recorder::{Handled, Recorder};
 use super::running::{Running, fast};
+use crate::eventually::eventually;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -149,14 +150,13 @@ where
     let running = Running::start(
         Runner::new(store.clone(), recorder.clone()).options(fast("doomed").batch_size(25)),
     );
-    let deadline = Instant::now() + WAIT;
-    while !recorder.is_blocked() {
-        assert!(
-            Instant::now() < deadline,
-            "the runner never reached the 70th event"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(
+        WAIT,
+        "the runner reaches the 70th event",
+        async || recorder.is_blocked(),
+        |b| *b,
+    )
+    .await;
     running.kill().await;
     assert_eq!(
         store.load_checkpoint("crash", 0).await.expect("checkpoint"),
@@ -386,16 +386,11 @@ where
     let options = fast("t").start(Start::End);
     let running =
         Running::start(Runner::new(store.clone(), recorder.clone()).options(options.clone()));
-    let deadline = Instant::now() + WAIT;
-    while store.load_checkpoint("tail", 0).await.expect("checkpoint")
-        == eventstore_core::Checkpoint::BEGINNING
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the runner never stored its starting point"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let stored = async || store.load_checkpoint("tail", 0).await.expect("checkpoint");
+    eventually(WAIT, "the runner stores its starting point", stored, |c| {
+        *c != eventstore_core::Checkpoint::BEGINNING
+    })
+    .await;
     let new = things(&store, 2, 2, 5).await;
     recorder
         .wait_until(WAIT, "the 4 new events handled", |h| h.len() >= 4)
@@ -440,18 +435,13 @@ where
     recorder
         .wait_until(WAIT, "9 events handled", |h| h.len() >= 9)
         .await;
-    let deadline = Instant::now() + WAIT;
-    let during = loop {
-        let status = runner.status().await.expect("status");
-        if status.partitions[0].checkpoint == written[9].checkpoint() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the checkpoint never reached the head: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let during = eventually(
+        WAIT,
+        "the checkpoint reaches the head",
+        async || runner.status().await.expect("status"),
+        |s| s.partitions[0].checkpoint == written[9].checkpoint(),
+    )
+    .await;
     assert_eq!(during.partitions[0].lease_holder.as_deref(), Some("s"));
     assert_eq!(
         (during.partitions[0].lag_events, during.partitions[0].lag),
@@ -474,17 +464,11 @@ where
     let recorder = Recorder::new("slow");
     recorder.slow(Duration::from_millis(1_200));
     let a = Running::start(Runner::new(store.clone(), recorder.tag("a")).options(fast("a")));
-    let deadline = Instant::now() + WAIT;
-    while store
-        .lease_holder("slow", 0)
-        .await
-        .expect("holder")
-        .as_deref()
-        != Some("a")
-    {
-        assert!(Instant::now() < deadline, "a never took the lease");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let holder = async || store.lease_holder("slow", 0).await.expect("holder");
+    eventually(WAIT, "a takes the lease", holder, |h| {
+        h.as_deref() == Some("a")
+    })
+    .await;
     let b = Running::start(Runner::new(store.clone(), recorder.tag("b")).options(fast("b")));
     let written = things(&store, 1, 3, 0).await;
     recorder
@@ -534,27 +518,22 @@ where
     let a = Running::start(
         Runner::new(store.clone(), recorder.tag("a")).options(fast("a").partitions(4)),
     );
-    let all_a = vec![Some("a".to_owned()); 4];
-    let deadline = Instant::now() + WAIT;
-    while holders(&store, "share", 4).await != all_a {
-        assert!(Instant::now() < deadline, "a never held every partition");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let holders_now = async || holders(&store, "share", 4).await;
+    let held_by = |now: &Vec<Option<String>>, tag: &str| {
+        now.iter().filter(|h| h.as_deref() == Some(tag)).count()
+    };
+    eventually(WAIT, "a holds every partition", holders_now, |now| {
+        held_by(now, "a") == 4
+    })
+    .await;
     let b = Running::start(
         Runner::new(store.clone(), recorder.tag("b")).options(fast("b").partitions(4)),
     );
-    loop {
-        let now = holders(&store, "share", 4).await;
-        let count = |tag: &str| now.iter().filter(|h| h.as_deref() == Some(tag)).count();
-        if count("a") == 2 && count("b") == 2 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the partitions were not shared: {now:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let holders_now = async || holders(&store, "share", 4).await;
+    eventually(WAIT, "the partitions are shared", holders_now, |now| {
+        held_by(now, "a") == 2 && held_by(now, "b") == 2
+    })
+    .await;
     let written = things_slowly(&store, 12, 5, 0).await;
     recorder
         .wait_until(WAIT, "60 events handled", |h| h.len() >= 60)
