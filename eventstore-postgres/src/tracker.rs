@@ -5,20 +5,33 @@ use std::time::Duration;
 use eventstore_core::{Checkpoint, EventFilter, Holdback, RecordedEvent, Result, Tracker, Wakeups};
 
 use crate::options::ReadMode;
-use crate::rows::{backend, bigint, recorded_event, unsigned};
+use crate::rows::{backend, bigint, recorded_event, unsigned, xid8};
 use crate::store::PgEventStore;
 
 fn micros(lag: Duration) -> i64 {
     i64::try_from(lag.as_micros()).unwrap_or(i64::MAX)
 }
 
-impl Tracker for PgEventStore {
-    async fn read_after(
+/// The most rows one read scans for a filter that passes few of them: a
+/// read that found nothing in a full page scans twice as far next time, up
+/// to this many rows.
+const MAX_SCAN: usize = 10_000;
+
+/// One page of a read: the events that passed the filter, and where the
+/// scan ended (`None` when it read nothing) after how many rows.
+struct Page {
+    events: Vec<RecordedEvent>,
+    end: Option<(Checkpoint, usize)>,
+}
+
+impl PgEventStore {
+    /// Scans up to `scan` rows after `after` in commit order.
+    async fn read_page(
         &self,
         after: Checkpoint,
         filter: &EventFilter,
-        limit: usize,
-    ) -> Result<Vec<RecordedEvent>> {
+        scan: usize,
+    ) -> Result<Page> {
         let (sql, lag) = match self.read_mode() {
             ReadMode::Transactions => (&self.statements().read_after, None),
             ReadMode::SafetyMargin(lag) => {
@@ -30,14 +43,58 @@ impl Tracker for PgEventStore {
             .bind(bigint(after.position))
             .bind(&filter.aggregate_kinds)
             .bind(&filter.event_kinds)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(scan).unwrap_or(i64::MAX))
             .bind(filter.until.map(|u| bigint(u.tx)))
             .bind(filter.until.map(|u| bigint(u.position)));
         if let Some(lag) = lag {
             query = query.bind(lag);
         }
         let rows = query.fetch_all(self.pool()).await.map_err(backend)?;
-        rows.iter().map(|row| recorded_event(row, 0)).collect()
+        let Some((marker, events)) = rows.split_first() else {
+            return Ok(Page {
+                events: Vec::new(),
+                end: None,
+            });
+        };
+        let end = Checkpoint {
+            tx: xid8(marker, 4)?,
+            position: unsigned(marker, 3)?,
+        };
+        let scanned = usize::try_from(unsigned(marker, 1)?).unwrap_or(usize::MAX);
+        let events = events
+            .iter()
+            .map(|row| recorded_event(row, 2))
+            .collect::<Result<_>>()?;
+        Ok(Page {
+            events,
+            end: Some((end, scanned)),
+        })
+    }
+}
+
+impl Tracker for PgEventStore {
+    async fn read_after(
+        &self,
+        after: Checkpoint,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let limit = limit.max(1);
+        let (mut after, mut scan) = (after, limit);
+        loop {
+            let page = self.read_page(after, filter, scan).await?;
+            let Some((end, scanned)) = page.end else {
+                return Ok(page.events);
+            };
+            if !page.events.is_empty() || scanned < scan {
+                let mut events = page.events;
+                events.truncate(limit);
+                return Ok(events);
+            }
+            // A full page and none passed the filter: read on past it.
+            after = end;
+            scan = (scan * 2).min(MAX_SCAN.max(limit));
+        }
     }
 
     async fn head(&self) -> Result<Checkpoint> {

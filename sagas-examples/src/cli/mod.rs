@@ -8,7 +8,9 @@ mod status;
 
 use std::time::Duration;
 
-use eventstore_core::Repository;
+use eventstore_core::{Aggregate, Repository};
+
+use crate::account::Account;
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 
 pub use args::Cli;
@@ -88,9 +90,13 @@ pub(crate) async fn connect(db: &Database) -> Result<PgEventStore, Failure> {
     Ok(store)
 }
 
-/// A repository with enough attempts for busy accounts.
+/// A repository with enough attempts for busy accounts, which snapshots
+/// accounts (long-lived, busy streams) so that a command reads at most a
+/// few dozen of their events. Transfers are short and never snapshotted.
 pub(crate) fn repository(store: PgEventStore) -> Repository<PgEventStore> {
-    Repository::new(store).max_attempts(100)
+    Repository::new(store)
+        .max_attempts(100)
+        .snapshot_every_for(Account::KIND, 25)
 }
 
 /// Runs a command line.

@@ -103,4 +103,23 @@ pub async fn tracker_reads_in_order_with_filters_and_limits<S: EventStore + Trac
             .expect("read")
             .is_empty()
     );
+
+    // a filter that passes nothing in the next several pages still finds
+    // the event after them (a store that reads a page and then filters it
+    // must read on)
+    let mut others = AppendRequest::new("Transfer", "t-2", 0);
+    for i in 0..7 {
+        others = others.event(opened(10 + i));
+    }
+    append_ok(&store, others).await;
+    let rare = append_ok(
+        &store,
+        AppendRequest::new("Account", "a-2", 1).event(deposited(5)),
+    )
+    .await;
+    let read = read_until(&store, after_last, &deposits, 2, 1).await;
+    assert_eq!(
+        read, rare,
+        "the deposit after 7 other events, read 2 at a time"
+    );
 }
