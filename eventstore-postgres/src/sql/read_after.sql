@@ -32,7 +32,7 @@ WITH page AS MATERIALIZED (
         NULL::text, position, tx, NULL::text, NULL::text, NULL::bigint, NULL::text,
         NULL::jsonb, NULL::jsonb, NULL::timestamptz
  FROM page
- ORDER BY tx DESC, position DESC
+ ORDER BY page.tx DESC, page.position DESC
  LIMIT 1)
 UNION ALL
 SELECT 1, NULL, *
