@@ -7,8 +7,8 @@ use crate::{Aggregate, Event};
 /// An account was opened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Opened {
-    /// Its owner.
-    pub owner: String,
+    /// Its owner (personal data: `None` once forgotten).
+    pub owner: Option<String>,
     /// Its first balance.
     pub balance: u64,
 }
@@ -72,7 +72,7 @@ impl Account {
         }
         Ok(vec![
             Opened {
-                owner: owner.into(),
+                owner: Some(owner.into()),
                 balance,
             }
             .into(),

@@ -13,7 +13,7 @@ use serde_json::Value;
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Serialize, Deserialize, Debug, PartialEq)]
-/// pub struct Renamed { pub name: String }
+/// pub struct Renamed { pub name: Option<String> }
 ///
 /// #[derive(Event, Debug, PartialEq)]
 /// pub enum ProfileEvent {
@@ -21,7 +21,7 @@ use serde_json::Value;
 ///     Renamed(Renamed),
 /// }
 ///
-/// let event: ProfileEvent = Renamed { name: "Ada".into() }.into();
+/// let event: ProfileEvent = Renamed { name: Some("Ada".into()) }.into();
 /// assert_eq!(event.kind(), "profile.renamed");
 /// let body = event.to_body().unwrap();
 /// assert_eq!(body, serde_json::json!({ "name": "Ada" }));

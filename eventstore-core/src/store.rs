@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::envelope::{Metadata, NewEvent, RecordedEvent};
 use crate::error::{Error, Result};
+use crate::forget::{ForgetRequest, Forgotten};
 use crate::id::validate_id;
 
 /// One atomic append to one stream.
@@ -202,6 +203,37 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         aggregate_id: &str,
         key: &str,
     ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Erases personal data from one aggregate, in one transaction: the
+    /// request's fields of its events' bodies become `null` (rows, versions,
+    /// positions and ids stay), its snapshots lose the request's fields or
+    /// are deleted, and every other copy the store keeps of those bodies is
+    /// erased alike. Returns how many rows changed; a repeated request, or
+    /// one for an aggregate the store does not hold, changes none.
+    ///
+    /// ```
+    /// use eventstore_core::doc::{Account, AccountEvent, Opened};
+    /// use eventstore_core::{AppendRequest, EventStore, ForgetRequest, MemoryStore, NewEvent};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let store = MemoryStore::new();
+    /// let opened = AccountEvent::from(Opened { owner: Some("Ada".into()), balance: 5 });
+    /// let request = AppendRequest::new("Account", "acc-1", 0).event(NewEvent::encode(&opened)?);
+    /// store.append(request).await?;
+    ///
+    /// let forgotten = store.forget(&ForgetRequest::personal::<Account>("acc-1")).await?;
+    /// assert_eq!(forgotten.events, 1);
+    /// let body = &store.load("Account", "acc-1", 0).await?[0].body;
+    /// assert_eq!(body, &serde_json::json!({ "owner": null, "balance": 5 }));
+    /// assert_eq!(store.forget(&ForgetRequest::personal::<Account>("acc-1")).await?.total(), 0);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidId`] for an id no stream can have,
+    /// [`Error::Backend`]; nothing is changed then.
+    fn forget(&self, request: &ForgetRequest) -> impl Future<Output = Result<Forgotten>> + Send;
 
     /// Everything a command needs, in as few round trips as the backend can:
     /// the key check, the latest snapshot and the events after it. The

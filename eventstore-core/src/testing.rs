@@ -4,11 +4,11 @@
 //! use eventstore_core::doc::{Account, AccountError, AccountEvent, MoneyWithdrawn, Opened};
 //! use eventstore_core::testing::given;
 //!
-//! given::<Account>([Opened { owner: "Ada".into(), balance: 100 }.into()])
+//! given::<Account>([Opened { owner: Some("Ada".into()), balance: 100 }.into()])
 //!     .when(|a| a.withdraw(30))
 //!     .then([MoneyWithdrawn { amount: 30 }.into()]);
 //!
-//! given::<Account>([Opened { owner: "Ada".into(), balance: 10 }.into()])
+//! given::<Account>([Opened { owner: Some("Ada".into()), balance: 10 }.into()])
 //!     .when(|a| a.withdraw(30))
 //!     .then_error(AccountError::InsufficientFunds);
 //! ```
@@ -136,7 +136,7 @@ mod tests {
 
     fn opened(balance: u64) -> crate::doc::AccountEvent {
         Opened {
-            owner: "Ada".into(),
+            owner: Some("Ada".into()),
             balance,
         }
         .into()

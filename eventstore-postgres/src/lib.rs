@@ -17,6 +17,7 @@
 //! own migrations table, applied by [`PgEventStore::migrate`].
 
 mod error;
+mod forget;
 mod holdback;
 mod options;
 mod reactors;

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use eventstore_core::{
-    AppendOutcome, AppendRequest, Error, EventId, EventStore, LoadedStream, RecordedEvent, Result,
-    Snapshot,
+    AppendOutcome, AppendRequest, Error, EventId, EventStore, ForgetRequest, Forgotten,
+    LoadedStream, RecordedEvent, Result, Snapshot,
 };
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -321,6 +321,10 @@ impl EventStore for PgEventStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn forget(&self, request: &ForgetRequest) -> Result<Forgotten> {
+        self.forget_stream(request).await
     }
 
     async fn has_idempotency_key(

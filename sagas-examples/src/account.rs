@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 /// An account was opened.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Opened {
-    /// The owner's name (personal data).
-    pub owner: String,
+    /// The owner's name (personal data: `None` once forgotten).
+    pub owner: Option<String>,
     /// The first balance, in minor units.
     pub initial_balance: u64,
 }
@@ -57,8 +57,8 @@ pub struct Closed {}
 /// The owner's name changed.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct OwnerUpdated {
-    /// The new name (personal data).
-    pub owner: String,
+    /// The new name (personal data: `None` once forgotten).
+    pub owner: Option<String>,
 }
 
 /// Everything that happens to an account.
@@ -121,8 +121,8 @@ pub struct Account {
     pub status: Status,
     /// The balance, in minor units.
     pub balance: u64,
-    /// The owner's name.
-    pub owner: String,
+    /// The owner's name (`None` once forgotten).
+    pub owner: Option<String>,
 }
 
 /// Why an account refused a command.
@@ -195,6 +195,12 @@ impl AccountEventHandler for Account {
 }
 
 impl Account {
+    /// The owner's name for display: `(forgotten)` once erased.
+    #[must_use]
+    pub fn owner_name(&self) -> &str {
+        self.owner.as_deref().unwrap_or("(forgotten)")
+    }
+
     /// Opens the account for `owner` with a first balance.
     ///
     /// # Errors
@@ -208,7 +214,7 @@ impl Account {
         }
         Ok(vec![
             Opened {
-                owner: owner.into(),
+                owner: Some(owner.into()),
                 initial_balance,
             }
             .into(),
@@ -320,7 +326,7 @@ impl Account {
         }
         Ok(vec![
             OwnerUpdated {
-                owner: owner.into(),
+                owner: Some(owner.into()),
             }
             .into(),
         ])
@@ -354,7 +360,7 @@ mod tests {
 
     fn opened(balance: u64) -> AccountEvent {
         Opened {
-            owner: "Ada".into(),
+            owner: Some("Ada".into()),
             initial_balance: balance,
         }
         .into()
@@ -474,10 +480,10 @@ mod tests {
         let state = given::<Account>([opened(0), frozen()])
             .when(|a| a.update_owner("Grace"))
             .then([OwnerUpdated {
-                owner: "Grace".into(),
+                owner: Some("Grace".into()),
             }
             .into()]);
-        assert_eq!(state.owner, "Grace");
+        assert_eq!(state.owner.as_deref(), Some("Grace"));
         given::<Account>([opened(0), closed()])
             .when(|a| a.update_owner("Grace"))
             .then_error(AccountError::Closed);

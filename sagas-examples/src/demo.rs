@@ -166,7 +166,7 @@ where
         let loaded = repo.load::<Account>(id).await?;
         balances.push([
             id.to_owned(),
-            loaded.state.owner.clone(),
+            loaded.state.owner_name().to_owned(),
             format!("{:?}", loaded.state.status),
             money(loaded.state.balance),
             loaded.version.to_string(),

@@ -107,6 +107,36 @@ async fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
         ["\"TransferStarted\""],
         "one transfer started, no worker ran"
     );
+
+    let forgot = run(&["forget", "ada", "--json"]);
+    assert_eq!(forgot.status.code(), Some(0), "{}", stderr(&forgot));
+    let json: serde_json::Value = serde_json::from_slice(&forgot.stdout).expect("JSON");
+    assert_eq!(
+        json["events"], 1,
+        "the Opened event loses the owner: {json}"
+    );
+    let shown = run(&["account", "show", "ada", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    assert_eq!(
+        (json["balance"].as_u64(), &json["owner"]),
+        (Some(1_250), &serde_json::Value::Null),
+        "the account lives on without its owner's name"
+    );
+    let events = run(&["events", "--aggregate", "ada", "--json"]);
+    assert!(events.status.success(), "{}", stderr(&events));
+    assert!(
+        !String::from_utf8_lossy(&events.stdout).contains("Lovelace"),
+        "no event still names the owner"
+    );
+    let again = run(&["forget", "ada", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(json["events"], 0, "a repeat erases nothing more");
+    let unknown = run(&["forget", "nobody"]);
+    assert_eq!(
+        (unknown.status.code(), stderr(&unknown).trim()),
+        (Some(1), "error: nobody: no such account")
+    );
+
     let pool = sqlx::PgPool::connect(&url).await.expect("connect");
     sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
         .execute(&pool)

@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use eventstore_core::{AppendOutcome, AppendRequest, EventStore, RecordedEvent, Result, Snapshot};
+use eventstore_core::{
+    AppendOutcome, AppendRequest, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
+    Snapshot,
+};
 
 /// Wraps a store and delegates to it, with the faults chosen by the
 /// builder methods. With none chosen, it is the store itself.
@@ -91,5 +94,9 @@ impl<S: EventStore> EventStore for Faulty<S> {
 
     async fn has_idempotency_key(&self, kind: &str, id: &str, key: &str) -> Result<bool> {
         self.inner.has_idempotency_key(kind, id, key).await
+    }
+
+    async fn forget(&self, request: &ForgetRequest) -> Result<Forgotten> {
+        self.inner.forget(request).await
     }
 }

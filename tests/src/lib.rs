@@ -43,6 +43,9 @@ macro_rules! store_conformance_suite {
             concurrent_writers_lose_no_update,
             snapshots_are_taken_every_n_versions_and_load_the_same_state,
             unreadable_snapshots_are_ignored,
+            forget_erases_declared_personal_fields,
+            forget_of_an_unknown_aggregate_changes_nothing,
+            forget_takes_explicit_fields_as_data,
         );
     };
     (@cases $make_store:expr; $($case:ident),* $(,)?) => {
@@ -72,6 +75,7 @@ macro_rules! reactor_conformance_suite {
             the_status_reports_lag_leases_and_parked_events,
             a_handler_slower_than_its_lease_keeps_the_partition,
             a_runner_started_later_gets_its_share_of_the_partitions,
+            forget_reaches_parked_events_and_replayed_projections,
         );
     };
     (@cases $make_store:expr; $($case:ident),* $(,)?) => {

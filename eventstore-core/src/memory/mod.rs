@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::envelope::{Checkpoint, EventId, RecordedEvent};
 use crate::error::{Error, Result};
+use crate::forget::{ForgetRequest, Forgotten, erase_fields};
 use crate::id::validate_id;
 use crate::store::{AppendOutcome, AppendRequest, EventStore, Snapshot};
 use crate::tracker::{EventFilter, Tracker};
@@ -95,6 +96,12 @@ impl MemoryStore {
 impl Inner {
     fn stream(&self, kind: &str, id: &str) -> Option<&Stream> {
         self.streams.get(kind)?.get(id)
+    }
+
+    /// The event at a position (positions are dense, from 1, in the log).
+    fn event_at(&self, position: u64) -> Option<&RecordedEvent> {
+        let index = usize::try_from(position.checked_sub(1)?).ok()?;
+        self.log.get(index).filter(|e| e.position == position)
     }
 }
 
@@ -209,6 +216,36 @@ impl EventStore for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn forget(&self, request: &ForgetRequest) -> Result<Forgotten> {
+        validate_id(&request.aggregate_id)?;
+        let mut forgotten = Forgotten::default();
+        let mut inner = self.lock();
+        let (kind, id) = (&request.aggregate_kind, &request.aggregate_id);
+        let positions: Vec<usize> = inner
+            .stream(kind, id)
+            .map(|stream| stream.events.clone())
+            .unwrap_or_default();
+        for &i in &positions {
+            let event = &mut inner.log[i];
+            if erase_fields(&mut event.body, request.fields_of(&event.kind)) {
+                forgotten.events += 1;
+            }
+        }
+        if let Some(by_id) = inner.snapshots.get_mut(kind.as_str()) {
+            if request.delete_snapshots {
+                forgotten.snapshots += u64::from(by_id.remove(id.as_str()).is_some());
+            } else if let Some(snapshot) = by_id.get_mut(id.as_str()) {
+                let fields = request.snapshot_fields.iter().map(String::as_str);
+                forgotten.snapshots += u64::from(erase_fields(&mut snapshot.state, fields));
+            }
+        }
+        // parked events hold copies of the bodies; the lock on the log is
+        // held meanwhile, so the whole forget is one step
+        forgotten.copies = self.reactors().forget(request);
+        drop(inner);
+        Ok(forgotten)
     }
 
     async fn has_idempotency_key(

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::MemoryStore;
 use crate::envelope::Checkpoint;
 use crate::error::Result;
+use crate::forget::{ERASED_ERROR, ForgetRequest, erase_fields};
 use crate::reactor::{Lease, ParkedEvent, ReactorStore};
 
 /// Reactor state, keyed by reactor name and partition.
@@ -27,8 +28,31 @@ impl Reactors {
     }
 }
 
+impl Reactors {
+    /// Erases the request's fields from the parked copies of the
+    /// aggregate's events, and their error text; how many changed.
+    pub(super) fn forget(&mut self, request: &ForgetRequest) -> u64 {
+        let mut changed = 0;
+        for parked in self.parked.values_mut() {
+            let event = &mut parked.event;
+            if event.aggregate_kind != request.aggregate_kind
+                || event.aggregate_id != request.aggregate_id
+            {
+                continue;
+            }
+            let erased = erase_fields(&mut event.body, request.fields_of(&event.kind));
+            let quoted = parked.error != ERASED_ERROR;
+            if quoted {
+                ERASED_ERROR.clone_into(&mut parked.error);
+            }
+            changed += u64::from(erased || quoted);
+        }
+        changed
+    }
+}
+
 impl MemoryStore {
-    fn reactors(&self) -> MutexGuard<'_, Reactors> {
+    pub(super) fn reactors(&self) -> MutexGuard<'_, Reactors> {
         self.reactors
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -119,10 +143,18 @@ impl ReactorStore for MemoryStore {
         Ok(())
     }
 
-    async fn park(&self, parked: ParkedEvent) -> Result<()> {
+    async fn park(&self, mut parked: ParkedEvent) -> Result<()> {
+        // The copy takes the body as the log holds it now, so that an event
+        // forgotten while its handler failed is parked erased. The log's
+        // lock is taken first, as forget takes it.
+        let log = self.lock();
+        if let Some(now) = log.event_at(parked.event.position) {
+            parked.event.body.clone_from(&now.body);
+        }
         self.reactors()
             .parked
             .insert((parked.reactor.clone(), parked.event.position), parked);
+        drop(log);
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 
 use heck::ToSnakeCase;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use super::model::{EventEnum, EventVariant};
@@ -201,8 +201,9 @@ fn reactor_trait(model: &EventEnum<'_>) -> TokenStream {
     }
 }
 
-/// Accesses every personal field, so that a name that is not a field of the
-/// payload fails to compile at the name the user wrote.
+/// Checks every personal field at the name the user wrote: that the payload
+/// has it, and that it is an `Option`, which a forget can set to null and
+/// the event still decode.
 fn personal_field_checks(model: &EventEnum<'_>) -> TokenStream {
     let checks = model
         .variants
@@ -210,9 +211,13 @@ fn personal_field_checks(model: &EventEnum<'_>) -> TokenStream {
         .filter(|v| !v.personal.is_empty())
         .map(|v| {
             let payload = v.payload;
-            let fields = &v.personal;
+            let fields = v.personal.iter().map(|field| {
+                quote_spanned! {field.span()=>
+                    ::eventstore_core::__private::erasable(&payload.#field);
+                }
+            });
             quote! {
-                let _ = |payload: &#payload| { #(let _ = &payload.#fields;)* };
+                let _ = |payload: &#payload| { #(#fields)* };
             }
         });
     quote! {

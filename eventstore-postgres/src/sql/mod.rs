@@ -29,6 +29,10 @@ pub(crate) struct Statements {
     pub(crate) unpark: String,
     pub(crate) heartbeat: String,
     pub(crate) leave: String,
+    pub(crate) forget_events: String,
+    pub(crate) forget_snapshots: String,
+    pub(crate) delete_snapshots: String,
+    pub(crate) forget_parked: String,
 }
 
 impl Statements {
@@ -58,6 +62,10 @@ impl Statements {
             unpark: qualify(include_str!("unpark.sql")),
             heartbeat: qualify(include_str!("heartbeat.sql")),
             leave: qualify(include_str!("leave.sql")),
+            forget_events: qualify(include_str!("forget_events.sql")),
+            forget_snapshots: qualify(include_str!("forget_snapshots.sql")),
+            delete_snapshots: qualify(include_str!("delete_snapshots.sql")),
+            forget_parked: qualify(include_str!("forget_parked.sql")),
         }
     }
 }
@@ -91,6 +99,10 @@ mod tests {
             &sql.unpark,
             &sql.heartbeat,
             &sql.leave,
+            &sql.forget_events,
+            &sql.forget_snapshots,
+            &sql.delete_snapshots,
+            &sql.forget_parked,
         ];
         for statement in all {
             assert!(!statement.contains("{schema}"), "{statement}");

@@ -121,6 +121,18 @@ pub enum Command {
         #[command(subcommand)]
         command: ParkedCommand,
     },
+    /// Erases an account owner's name (GDPR) from its events, snapshots and
+    /// parked events, in one transaction; the history stays.
+    Forget {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+        /// Tables or JSON.
+        #[command(flatten)]
+        output: Output,
+        /// The account id.
+        id: String,
+    },
     /// Starts many transfers and reports how fast workers settle them.
     Load {
         /// Where the store is.

@@ -79,7 +79,7 @@ pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<()
                 let mut table = Table::new(["account", "owner", "status", "balance", "version"]);
                 table.push([
                     id,
-                    a.owner,
+                    a.owner_name().to_owned(),
                     format!("{:?}", a.status),
                     money(a.balance),
                     loaded.version.to_string(),

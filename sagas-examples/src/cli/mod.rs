@@ -3,6 +3,7 @@
 pub mod args;
 mod commands;
 mod events;
+mod forget;
 mod load;
 mod status;
 
@@ -137,6 +138,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             lease_ttl_ms,
         } => commands::worker(&db, partitions, Duration::from_millis(lease_ttl_ms)).await,
         Command::Parked { db, command } => commands::parked(&db, command).await,
+        Command::Forget { db, output, id } => forget::forget(&db, output, &id).await,
         Command::Events {
             db,
             output,

@@ -3,6 +3,7 @@
 //! partitions, retries and parking.
 
 mod cases;
+mod forget_cases;
 pub mod recorder;
 pub mod running;
 
@@ -17,3 +18,4 @@ pub use cases::{
     partitions_split_the_work_and_keep_each_aggregate_in_order,
     the_status_reports_lag_leases_and_parked_events,
 };
+pub use forget_cases::forget_reaches_parked_events_and_replayed_projections;

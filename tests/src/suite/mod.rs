@@ -2,10 +2,15 @@
 //! fresh, empty store and panics with a message naming what broke.
 
 mod fixtures;
+mod forget_cases;
 mod repository_cases;
 mod store_cases;
 mod tracker_cases;
 
+pub use forget_cases::{
+    forget_erases_declared_personal_fields, forget_of_an_unknown_aggregate_changes_nothing,
+    forget_takes_explicit_fields_as_data,
+};
 pub use repository_cases::{
     concurrent_writers, concurrent_writers_lose_no_update, every_account_event_kind_round_trips,
     idempotent_second_execute_is_already_applied, rejected_command_writes_nothing,

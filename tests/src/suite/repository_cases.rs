@@ -31,7 +31,7 @@ async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
 pub async fn every_account_event_kind_round_trips<S: EventStore>(store: S) {
     let events: Vec<AccountEvent> = vec![
         Opened {
-            owner: "Ada \"the\" O'Neil".into(),
+            owner: Some("Ada \"the\" O'Neil".into()),
             initial_balance: u64::MAX - 10,
         }
         .into(),
@@ -56,7 +56,7 @@ pub async fn every_account_event_kind_round_trips<S: EventStore>(store: S) {
         .into(),
         Closed {}.into(),
         OwnerUpdated {
-            owner: "Grace".into(),
+            owner: Some("Grace".into()),
         }
         .into(),
     ];

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
 pub struct Opened {
-    pub owner: String,
+    pub owner: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -19,7 +19,7 @@ pub enum AccountEvent {
 
 #[derive(Serialize, Deserialize)]
 pub struct Renamed {
-    pub owner: String,
+    pub owner: Option<String>,
 }
 
 fn main() {}

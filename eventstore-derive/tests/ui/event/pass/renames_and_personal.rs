@@ -6,8 +6,8 @@ mod payloads {
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     pub struct Opened {
-        pub owner: String,
-        pub email: String,
+        pub owner: Option<String>,
+        pub email: Option<String>,
         pub balance: u64,
     }
 }
@@ -40,7 +40,7 @@ fn main() {
     assert_eq!(AccountEvent::KINDS, ["account.opened", "account.closed"]);
     assert_eq!(AccountEvent::personal_fields("account.opened"), ["owner", "email"]);
     assert!(AccountEvent::personal_fields("account.closed").is_empty());
-    let event: AccountEvent = payloads::Opened { owner: "Ada".into(), email: "a@b".into(), balance: 1 }.into();
+    let event: AccountEvent = payloads::Opened { owner: Some("Ada".into()), email: Some("a@b".into()), balance: 1 }.into();
     let body = event.to_body().unwrap();
     assert_eq!(AccountEvent::from_body("account.opened", &body).unwrap(), event);
     assert!(AccountEvent::from_body("Opened", &body).is_err());

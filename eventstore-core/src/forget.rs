@@ -1,0 +1,201 @@
+//! Forgetting personal data: what to erase from one aggregate's events and
+//! snapshots, and how many rows it changed.
+//!
+//! The history stays: every event keeps its row, version, position and id,
+//! and only the named fields of its body become `null`. Snapshots of the
+//! aggregate lose the named fields of their state, or are deleted (they are
+//! a cache: the next snapshot is folded from the erased events).
+
+use serde_json::Value;
+
+use crate::aggregate::Aggregate;
+use crate::event::Event;
+
+/// What [`EventStore::forget`](crate::EventStore::forget) erases from one
+/// aggregate. Field names are top-level keys of the event bodies and of the
+/// snapshot state; they are data, never part of a statement's text.
+///
+/// [`ForgetRequest::personal`] builds it from the fields that
+/// `#[event(personal(...))]` declares; the builder methods name fields that
+/// were not declared.
+///
+/// ```
+/// use eventstore_core::ForgetRequest;
+///
+/// let request = ForgetRequest::new("Account", "acc-1")
+///     .event_fields("Opened", ["owner", "email"])
+///     .snapshot_fields(["owner"]);
+/// assert_eq!(request.event_fields[0], ("Opened".to_string(), "owner".to_string()));
+/// assert!(!request.delete_snapshots);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgetRequest {
+    /// The aggregate kind.
+    pub aggregate_kind: String,
+    /// The aggregate id.
+    pub aggregate_id: String,
+    /// `(event kind, field)` pairs: the field is erased from every event of
+    /// that kind on the stream.
+    pub event_fields: Vec<(String, String)>,
+    /// Fields erased from the state of the aggregate's snapshots.
+    pub snapshot_fields: Vec<String>,
+    /// Whether the aggregate's snapshots are deleted instead.
+    pub delete_snapshots: bool,
+}
+
+impl ForgetRequest {
+    /// A request that erases nothing yet.
+    #[must_use]
+    pub fn new(aggregate_kind: impl Into<String>, aggregate_id: impl Into<String>) -> Self {
+        Self {
+            aggregate_kind: aggregate_kind.into(),
+            aggregate_id: aggregate_id.into(),
+            event_fields: Vec::new(),
+            snapshot_fields: Vec::new(),
+            delete_snapshots: false,
+        }
+    }
+
+    /// Erases what the aggregate's events declare personal with
+    /// `#[event(personal(...))]`, and deletes the aggregate's snapshots,
+    /// whose state may hold a copy in any shape.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::Account;
+    /// use eventstore_core::ForgetRequest;
+    ///
+    /// let request = ForgetRequest::personal::<Account>("acc-1");
+    /// assert_eq!(request.aggregate_kind, "Account");
+    /// assert_eq!(request.event_fields, [("Opened".to_string(), "owner".to_string())]);
+    /// assert!(request.delete_snapshots);
+    /// ```
+    #[must_use]
+    pub fn personal<A: Aggregate>(aggregate_id: impl Into<String>) -> Self {
+        let mut request = Self::new(A::KIND, aggregate_id);
+        for (kind, fields) in <A::Event as Event>::PERSONAL_FIELDS {
+            request = request.event_fields(*kind, fields.iter().copied());
+        }
+        request.delete_snapshots()
+    }
+
+    /// Also erases `fields` from every event of kind `event_kind`.
+    #[must_use]
+    pub fn event_fields<F: Into<String>>(
+        mut self,
+        event_kind: impl Into<String>,
+        fields: impl IntoIterator<Item = F>,
+    ) -> Self {
+        let event_kind = event_kind.into();
+        for field in fields {
+            let pair = (event_kind.clone(), field.into());
+            if !self.event_fields.contains(&pair) {
+                self.event_fields.push(pair);
+            }
+        }
+        self
+    }
+
+    /// Also erases `fields` from the state of the aggregate's snapshots.
+    #[must_use]
+    pub fn snapshot_fields<F: Into<String>>(mut self, fields: impl IntoIterator<Item = F>) -> Self {
+        for field in fields {
+            let field = field.into();
+            if !self.snapshot_fields.contains(&field) {
+                self.snapshot_fields.push(field);
+            }
+        }
+        self
+    }
+
+    /// Deletes the aggregate's snapshots instead of erasing fields of them.
+    #[must_use]
+    pub fn delete_snapshots(mut self) -> Self {
+        self.delete_snapshots = true;
+        self
+    }
+
+    /// The fields to erase from an event of `kind`.
+    pub(crate) fn fields_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.event_fields
+            .iter()
+            .filter(move |(k, _)| k == kind)
+            .map(|(_, field)| field.as_str())
+    }
+}
+
+/// How many rows a [`forget`](crate::EventStore::forget) changed: rows that
+/// already held no value in the named fields are not counted, so a repeated
+/// request returns zeros.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Forgotten {
+    /// Events whose body lost a value.
+    pub events: u64,
+    /// Snapshots whose state lost a value, or that were deleted.
+    pub snapshots: u64,
+    /// Copies of event bodies kept elsewhere (parked events of reactors, in
+    /// a store that copies them) that lost a value.
+    pub copies: u64,
+}
+
+impl Forgotten {
+    /// All the rows changed.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.events + self.snapshots + self.copies
+    }
+}
+
+/// What a forget writes over the error text of a reactor's parked events
+/// of the aggregate: an error may have quoted the personal data.
+pub const ERASED_ERROR: &str = "error text erased by forget: it may have quoted personal data";
+
+/// Sets each of `fields` that `object` holds with a value other than `null`
+/// to `null`; whether anything changed. A value that is not an object has
+/// no fields and is left alone.
+pub(crate) fn erase_fields<'a>(
+    object: &mut Value,
+    fields: impl IntoIterator<Item = &'a str>,
+) -> bool {
+    let Value::Object(map) = object else {
+        return false;
+    };
+    let mut changed = false;
+    for field in fields {
+        if let Some(value) = map.get_mut(field)
+            && !value.is_null()
+        {
+            *value = Value::Null;
+            changed = true;
+        }
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn erases_present_fields_only_and_says_whether_anything_changed() {
+        let mut body = json!({ "owner": "Ada", "balance": 5, "o\"wner": "x" });
+        assert!(erase_fields(&mut body, ["owner", "missing"]));
+        assert_eq!(body, json!({ "owner": null, "balance": 5, "o\"wner": "x" }));
+        assert!(!erase_fields(&mut body, ["owner"]), "already erased");
+        assert!(erase_fields(&mut body, ["o\"wner"]));
+        let mut not_an_object = json!(["owner"]);
+        assert!(!erase_fields(&mut not_an_object, ["owner"]));
+    }
+
+    #[test]
+    fn requests_name_each_field_once() {
+        let request = ForgetRequest::new("Account", "a")
+            .event_fields("Opened", ["owner", "owner"])
+            .event_fields("Renamed", ["owner"])
+            .snapshot_fields(["owner", "owner"]);
+        assert_eq!(request.event_fields.len(), 2);
+        assert_eq!(request.fields_of("Opened").collect::<Vec<_>>(), ["owner"]);
+        assert_eq!(request.snapshot_fields, ["owner"]);
+    }
+}

@@ -1,0 +1,83 @@
+//! GDPR forget on PostgreSQL: the events, the snapshots and the parked
+//! events' error text of one stream, in one transaction.
+
+use eventstore_core::{ERASED_ERROR, ForgetRequest, Forgotten, Result, validate_id};
+use sqlx::{Postgres, Transaction};
+
+use crate::rows::backend;
+use crate::store::PgEventStore;
+
+impl PgEventStore {
+    /// See [`EventStore::forget`](eventstore_core::EventStore::forget).
+    pub(crate) async fn forget_stream(&self, request: &ForgetRequest) -> Result<Forgotten> {
+        validate_id(&request.aggregate_id)?;
+        let mut tx = self.pool().begin().await.map_err(backend)?;
+        let forgotten = Forgotten {
+            events: self.forget_events(&mut tx, request).await?,
+            snapshots: self.forget_snapshots(&mut tx, request).await?,
+            copies: self.forget_parked(&mut tx, request).await?,
+        };
+        tx.commit().await.map_err(backend)?;
+        Ok(forgotten)
+    }
+
+    async fn forget_events(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        request: &ForgetRequest,
+    ) -> Result<u64> {
+        if request.event_fields.is_empty() {
+            return Ok(0);
+        }
+        let (kinds, fields): (Vec<&str>, Vec<&str>) = request
+            .event_fields
+            .iter()
+            .map(|(kind, field)| (kind.as_str(), field.as_str()))
+            .unzip();
+        let done = sqlx::query(&self.statements().forget_events)
+            .bind(&request.aggregate_kind)
+            .bind(&request.aggregate_id)
+            .bind(kinds)
+            .bind(fields)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn forget_snapshots(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        request: &ForgetRequest,
+    ) -> Result<u64> {
+        let query = if request.delete_snapshots {
+            sqlx::query(&self.statements().delete_snapshots)
+                .bind(&request.aggregate_kind)
+                .bind(&request.aggregate_id)
+        } else if request.snapshot_fields.is_empty() {
+            return Ok(0);
+        } else {
+            sqlx::query(&self.statements().forget_snapshots)
+                .bind(&request.aggregate_kind)
+                .bind(&request.aggregate_id)
+                .bind(&request.snapshot_fields)
+        };
+        let done = query.execute(&mut **tx).await.map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn forget_parked(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        request: &ForgetRequest,
+    ) -> Result<u64> {
+        let done = sqlx::query(&self.statements().forget_parked)
+            .bind(&request.aggregate_kind)
+            .bind(&request.aggregate_id)
+            .bind(ERASED_ERROR)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,168 @@
+//! GDPR forget seen from reactors: parked events lose the personal data
+//! too, and a projection rebuilt by replay holds none of it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use eventstore_core::reactor::{HandlerError, ParkedEvent, Reactor, ReactorStore, Runner};
+use eventstore_core::{
+    AppendOutcome, AppendRequest, ERASED_ERROR, EventFilter, EventStore, ForgetRequest, NewEvent,
+    RecordedEvent, Tracker,
+};
+use sagas_examples::account::{Account, AccountEvent, Opened, OwnerUpdated};
+
+use super::running::{Running, fast};
+use crate::eventually::eventually;
+
+/// How long a replay of a few events may take.
+const REPLAY_WAIT: Duration = Duration::from_secs(10);
+
+/// A projection: each account's owner, as the events say.
+#[derive(Clone, Default)]
+struct Owners {
+    name: String,
+    owners: Arc<Mutex<BTreeMap<String, Option<String>>>>,
+    handled: Arc<Mutex<usize>>,
+}
+
+impl Owners {
+    fn owners(&self) -> BTreeMap<String, Option<String>> {
+        self.owners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn handled(&self) -> usize {
+        *self.handled.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Reactor for Owners {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn filter(&self) -> EventFilter {
+        EventFilter::all().aggregate_kind("Account")
+    }
+
+    async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
+        let owner = match event.decode::<AccountEvent>()? {
+            AccountEvent::Opened(Opened { owner, .. })
+            | AccountEvent::OwnerUpdated(OwnerUpdated { owner }) => Some(owner),
+            _ => None,
+        };
+        if let Some(owner) = owner {
+            self.owners
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(event.aggregate_id.clone(), owner);
+        }
+        *self.handled.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        Ok(())
+    }
+}
+
+async fn append<S: EventStore>(store: &S, id: &str, events: &[AccountEvent]) -> Vec<RecordedEvent> {
+    let mut request = AppendRequest::new("Account", id, 0);
+    for event in events {
+        request = request.event(NewEvent::encode(event).expect("encode"));
+    }
+    match store.append(request).await.expect("append") {
+        AppendOutcome::Committed(written) => written,
+        AppendOutcome::AlreadyApplied => panic!("append to {id}: already applied"),
+    }
+}
+
+/// Replays every Account event into a fresh projection named `name`.
+async fn rebuild<S>(store: &S, name: &str, events: usize) -> BTreeMap<String, Option<String>>
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let owners = Owners {
+        name: name.to_owned(),
+        ..Owners::default()
+    };
+    let running = Running::start(Runner::new(store.clone(), owners.clone()).options(fast(name)));
+    eventually(
+        REPLAY_WAIT,
+        "the projection replays every Account event",
+        async || owners.handled(),
+        |&handled| handled >= events,
+    )
+    .await;
+    running.stop().await;
+    owners.owners()
+}
+
+/// A forget erases the parked copies of the aggregate's events (their
+/// error text too, which may quote the data), and a projection rebuilt by
+/// replay afterwards holds no personal value.
+pub async fn forget_reaches_parked_events_and_replayed_projections<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let opened = |owner: &str| {
+        AccountEvent::from(Opened {
+            owner: Some(owner.into()),
+            initial_balance: 10,
+        })
+    };
+    let renamed = AccountEvent::from(OwnerUpdated {
+        owner: Some("Ada King".into()),
+    });
+    let ada = append(&store, "acc-ada", &[opened("Ada Lovelace"), renamed]).await;
+    append(&store, "acc-grace", &[opened("Grace Hopper")]).await;
+
+    let before = rebuild(&store, "owners-before", 3).await;
+    assert_eq!(
+        before["acc-ada"].as_deref(),
+        Some("Ada King"),
+        "negative control"
+    );
+
+    store
+        .park(ParkedEvent {
+            reactor: "mailer".into(),
+            event: ada[0].clone(),
+            error: "no mailbox for \"Ada Lovelace\"".into(),
+            attempts: 3,
+            parked_at: SystemTime::now(),
+        })
+        .await
+        .expect("park");
+
+    let forgotten = store
+        .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+        .await
+        .expect("forget");
+    assert_eq!(
+        (forgotten.events, forgotten.copies),
+        (2, 1),
+        "{forgotten:?}"
+    );
+
+    let parked = store.parked("mailer").await.expect("parked");
+    assert_eq!(parked.len(), 1, "the parked event stays parked");
+    assert_eq!(parked[0].event.body["owner"], serde_json::Value::Null);
+    assert_eq!(parked[0].error, ERASED_ERROR);
+    assert_eq!(parked[0].event.position, ada[0].position);
+
+    let after = rebuild(&store, "owners-after", 3).await;
+    assert_eq!(after["acc-ada"], None, "the replayed projection: {after:?}");
+    assert_eq!(after["acc-grace"].as_deref(), Some("Grace Hopper"));
+    assert!(
+        !format!("{after:?}").contains("Ada"),
+        "no personal value in the projection: {after:?}"
+    );
+    assert_eq!(
+        store
+            .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+            .await
+            .expect("forget again")
+            .total(),
+        0
+    );
+}

@@ -1,0 +1,258 @@
+//! GDPR forget: personal fields erased from events and snapshots, the
+//! history kept, and every request safe to repeat.
+
+use std::time::Duration;
+
+use eventstore_core::{
+    AppendRequest, Error, EventStore, ForgetRequest, Forgotten, NewEvent, Options, Outcome,
+    RecordedEvent, Repository, Snapshot,
+};
+use sagas_examples::account::{Account, Decision};
+use serde_json::{Value, json};
+
+use super::fixtures::{append_ok, load};
+use crate::eventually::eventually;
+
+/// How long a background snapshot may take to be written.
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(5);
+
+async fn done<S: EventStore>(
+    repo: &Repository<S>,
+    id: &str,
+    decide: impl Fn(&Account) -> Decision,
+) {
+    let outcome = repo
+        .execute(id, Options::default(), |a: &Account| decide(a))
+        .await
+        .unwrap_or_else(|e| panic!("command on {id}: {e}"));
+    assert!(
+        matches!(outcome, Outcome::Done(_)),
+        "command on {id}: {outcome:?}"
+    );
+}
+
+/// Rows, versions, positions and ids of a stream, without the bodies.
+fn shape(events: &[RecordedEvent]) -> Vec<(String, u64, u64, String)> {
+    events
+        .iter()
+        .map(|e| (e.id.to_string(), e.version, e.position, e.kind.clone()))
+        .collect()
+}
+
+/// Whether any body of `events` still holds `value` anywhere.
+fn mentions(events: &[RecordedEvent], value: &str) -> bool {
+    events.iter().any(|e| e.body.to_string().contains(value))
+}
+
+/// The declared personal fields are erased from every event of the
+/// aggregate, its snapshot is dropped, other aggregates are untouched, the
+/// aggregate still loads, and a second forget changes nothing.
+pub async fn forget_erases_declared_personal_fields<S: EventStore>(store: S) {
+    let repo = Repository::new(store.clone()).snapshot_every(2);
+    done(&repo, "acc-ada", |a| a.open("Ada Lovelace", 100)).await;
+    done(&repo, "acc-ada", |a| a.update_owner("Ada King")).await;
+    done(&repo, "acc-ada", |a| a.deposit(5, "t-1")).await;
+    done(&repo, "acc-grace", |a| a.open("Grace Hopper", 7)).await;
+    done(&repo, "acc-grace", |a| a.update_owner("Grace B. Hopper")).await;
+    let snapshot = eventually(
+        SNAPSHOT_WAIT,
+        "a snapshot of acc-ada",
+        async || {
+            store
+                .load_snapshot("Account", "acc-ada")
+                .await
+                .expect("load snapshot")
+        },
+        Option::is_some,
+    )
+    .await;
+    assert!(
+        snapshot.is_some_and(|s| s.state.to_string().contains("Ada King")),
+        "the snapshot holds the name before the forget"
+    );
+    let before = load(&store, "Account", "acc-ada", 0).await;
+    assert!(mentions(&before, "Ada Lovelace") && mentions(&before, "Ada King"));
+
+    let forgotten = store
+        .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+        .await
+        .expect("forget");
+    assert_eq!(
+        forgotten,
+        Forgotten {
+            events: 2,
+            snapshots: 1,
+            copies: 0
+        },
+        "Opened and OwnerUpdated lose the owner; the snapshot is deleted"
+    );
+
+    let after = load(&store, "Account", "acc-ada", 0).await;
+    assert_eq!(
+        shape(&after),
+        shape(&before),
+        "every row, version, position and id stays"
+    );
+    assert!(!mentions(&after, "Ada"), "no name left: {after:?}");
+    assert_eq!(
+        after[0].body,
+        json!({ "owner": null, "initial_balance": 100 })
+    );
+    assert_eq!(
+        after[2].body, before[2].body,
+        "the deposit had nothing personal"
+    );
+    assert_eq!(
+        store
+            .load_snapshot("Account", "acc-ada")
+            .await
+            .expect("snapshot"),
+        None
+    );
+
+    let loaded = repo
+        .load::<Account>("acc-ada")
+        .await
+        .expect("the aggregate still loads");
+    assert_eq!((loaded.version, loaded.state.balance), (3, 105));
+    assert_eq!(loaded.state.owner, None);
+
+    let grace = load(&store, "Account", "acc-grace", 0).await;
+    assert!(
+        mentions(&grace, "Grace Hopper"),
+        "another aggregate keeps its data"
+    );
+
+    let again = store
+        .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+        .await
+        .expect("forget again");
+    assert_eq!(
+        again.total(),
+        0,
+        "a repeated forget changes nothing: {again:?}"
+    );
+
+    // the aggregate lives on, and its next snapshot has nothing to forget
+    done(&repo, "acc-ada", |a| a.deposit(1, "t-2")).await;
+    let snapshot = eventually(
+        SNAPSHOT_WAIT,
+        "a snapshot of acc-ada at version 4",
+        async || {
+            store
+                .load_snapshot("Account", "acc-ada")
+                .await
+                .expect("load snapshot")
+        },
+        |s| s.as_ref().is_some_and(|s| s.version == 4),
+    )
+    .await;
+    assert!(
+        snapshot.is_some_and(|s| !s.state.to_string().contains("Ada")),
+        "a snapshot folded from the erased events"
+    );
+}
+
+/// Forgetting an aggregate the store does not hold changes nothing and is
+/// no error; an id no stream can have is a typed error.
+pub async fn forget_of_an_unknown_aggregate_changes_nothing<S: EventStore>(store: S) {
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "acc-1", 0).event(NewEvent {
+            kind: "Opened".into(),
+            body: json!({ "owner": "Ada", "initial_balance": 1 }),
+        }),
+    )
+    .await;
+    for request in [
+        ForgetRequest::personal::<Account>("acc-2"),
+        ForgetRequest::new("Nobody", "acc-1")
+            .event_fields("Opened", ["owner"])
+            .snapshot_fields(["owner"]),
+    ] {
+        let forgotten = store
+            .forget(&request)
+            .await
+            .expect("forget of an unknown aggregate");
+        assert_eq!(forgotten.total(), 0, "{request:?}: {forgotten:?}");
+    }
+    assert_eq!(
+        load(&store, "Account", "acc-1", 0).await[0].body["owner"],
+        "Ada",
+        "the stream that was not named keeps its data"
+    );
+    let refused = store.forget(&ForgetRequest::new("Account", "")).await;
+    assert!(
+        matches!(refused, Err(Error::InvalidId { .. })),
+        "an empty id: {refused:?}"
+    );
+}
+
+/// The explicit form erases undeclared fields of chosen kinds and of the
+/// snapshot state; field names with quotes and SQL in them are data.
+pub async fn forget_takes_explicit_fields_as_data<S: EventStore>(store: S) {
+    let odd = [r#"o'wner"#, r#"na"me"#, r#"x'); DELETE FROM events; --"#];
+    let body = json!({
+        "o'wner": "Ada", "na\"me": "Lovelace", "x'); DELETE FROM events; --": "secret",
+        "keep": "kept", "owner": "not named",
+    });
+    let written = append_ok(
+        &store,
+        AppendRequest::new("Profile", "p-1", 0)
+            .event(NewEvent {
+                kind: "Created".into(),
+                body: body.clone(),
+            })
+            .event(NewEvent {
+                kind: "Other".into(),
+                body: body.clone(),
+            }),
+    )
+    .await;
+    store
+        .save_snapshot(Snapshot {
+            aggregate_kind: "Profile".into(),
+            aggregate_id: "p-1".into(),
+            version: 2,
+            schema_version: 1,
+            state: json!({ "o'wner": "Ada", "keep": 1 }),
+        })
+        .await
+        .expect("save snapshot");
+
+    let request = ForgetRequest::new("Profile", "p-1")
+        .event_fields("Created", odd)
+        .snapshot_fields([odd[0], "absent"]);
+    let forgotten = store.forget(&request).await.expect("forget");
+    assert_eq!(
+        forgotten,
+        Forgotten {
+            events: 1,
+            snapshots: 1,
+            copies: 0
+        }
+    );
+
+    let after = load(&store, "Profile", "p-1", 0).await;
+    assert_eq!(after.len(), written.len(), "no event lost");
+    let mut erased = body.clone();
+    for field in odd {
+        erased[field] = Value::Null;
+    }
+    assert_eq!(after[0].body, erased, "only the named fields of Created");
+    assert_eq!(
+        after[1].body, body,
+        "a kind that was not named is untouched"
+    );
+    let snapshot = store
+        .load_snapshot("Profile", "p-1")
+        .await
+        .expect("snapshot")
+        .expect("the snapshot stays");
+    assert_eq!(
+        snapshot.state,
+        json!({ "o'wner": null, "keep": 1 }),
+        "no field added"
+    );
+    assert_eq!(store.forget(&request).await.expect("again").total(), 0);
+}

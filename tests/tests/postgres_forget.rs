@@ -1,0 +1,162 @@
+//! GDPR forget on PostgreSQL, judged by the raw text of every row of every
+//! table in the store's schema, and all or nothing.
+
+use std::time::{Duration, SystemTime};
+
+use eventstore_core::reactor::{ParkedEvent, ReactorStore};
+use eventstore_core::{Error, EventStore, ForgetRequest, Options, Outcome, Repository};
+use eventstore_postgres::PgEventStore;
+use eventstore_tests::eventually::eventually;
+use eventstore_tests::postgres::fresh_store;
+use sagas_examples::account::{Account, Decision};
+
+/// The personal values, with a marker no other row holds.
+const NAMES: [&str; 2] = ["Ada Lovelace-forgetme", "Ada King-forgetme"];
+const MARKER: &str = "forgetme";
+
+async fn done(repo: &Repository<PgEventStore>, decide: impl Fn(&Account) -> Decision) {
+    let outcome = repo
+        .execute("acc-ada", Options::default(), |a: &Account| decide(a))
+        .await
+        .expect("command");
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+}
+
+/// Each table of the store's schema whose rows' text holds `value`, with
+/// how many rows do.
+async fn tables_holding(store: &PgEventStore, value: &str) -> Vec<(String, i64)> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1",
+    )
+    .bind(store.schema())
+    .fetch_all(store.pool())
+    .await
+    .expect("tables");
+    assert!(tables.len() >= 6, "the store's tables: {tables:?}");
+    let mut holding = Vec::new();
+    for table in tables {
+        let count: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM \"{}\".\"{table}\" AS t WHERE strpos(t::text, $1) > 0",
+            store.schema()
+        ))
+        .bind(value)
+        .fetch_one(store.pool())
+        .await
+        .expect("search");
+        if count > 0 {
+            holding.push((table, count));
+        }
+    }
+    holding.sort();
+    holding
+}
+
+/// An account with two names, a snapshot and a parked event whose error
+/// quotes the name.
+async fn ada() -> PgEventStore {
+    let store = fresh_store().await;
+    let repo = Repository::new(store.clone()).snapshot_every(2);
+    done(&repo, |a| a.open(NAMES[0], 100)).await;
+    done(&repo, |a| a.update_owner(NAMES[1])).await;
+    done(&repo, |a| a.deposit(5, "t-1")).await;
+    eventually(
+        Duration::from_secs(10),
+        "a snapshot",
+        async || {
+            store
+                .load_snapshot("Account", "acc-ada")
+                .await
+                .expect("snapshot")
+        },
+        Option::is_some,
+    )
+    .await;
+    let opened = store.load("Account", "acc-ada", 0).await.expect("load")[0].clone();
+    store
+        .park(ParkedEvent {
+            reactor: "mailer".into(),
+            event: opened,
+            error: format!("no mailbox for {}", NAMES[0]),
+            attempts: 3,
+            parked_at: SystemTime::now(),
+        })
+        .await
+        .expect("park");
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_forget_no_row_of_any_table_holds_the_personal_value() {
+    let store = ada().await;
+    assert_eq!(
+        tables_holding(&store, MARKER).await,
+        [
+            ("events".to_owned(), 2),
+            ("parked_events".to_owned(), 1),
+            ("snapshots".to_owned(), 1)
+        ],
+        "negative control: the search finds every copy before the forget"
+    );
+    let before = store.load("Account", "acc-ada", 0).await.expect("load");
+
+    let forgotten = store
+        .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+        .await
+        .expect("forget");
+    assert_eq!(
+        (forgotten.events, forgotten.snapshots, forgotten.copies),
+        (2, 1, 1)
+    );
+
+    assert_eq!(tables_holding(&store, MARKER).await, [], "no copy left");
+    let after = store.load("Account", "acc-ada", 0).await.expect("load");
+    let versions = |events: &[eventstore_core::RecordedEvent]| {
+        events
+            .iter()
+            .map(|e| (e.version, e.position, e.id))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(versions(&after), versions(&before));
+    let loaded = Repository::new(store.clone())
+        .load::<Account>("acc-ada")
+        .await
+        .expect("the aggregate loads");
+    assert_eq!(
+        (loaded.version, loaded.state.balance, loaded.state.owner),
+        (3, 105, None)
+    );
+    assert_eq!(
+        store
+            .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+            .await
+            .expect("again")
+            .total(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forget_that_fails_part_way_changes_nothing() {
+    let store = ada().await;
+    // the last of its statements fails: the table it writes is gone
+    sqlx::query(&format!(
+        "ALTER TABLE \"{}\".parked_events RENAME TO parked_elsewhere",
+        store.schema()
+    ))
+    .execute(store.pool())
+    .await
+    .expect("rename");
+    let failed = store
+        .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+        .await;
+    assert!(matches!(failed, Err(Error::Backend(_))), "{failed:?}");
+    assert_eq!(
+        tables_holding(&store, MARKER).await,
+        [
+            ("events".to_owned(), 2),
+            ("parked_elsewhere".to_owned(), 1),
+            ("snapshots".to_owned(), 1)
+        ],
+        "the events and the snapshot were not erased alone"
+    );
+}
