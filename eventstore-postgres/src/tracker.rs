@@ -5,7 +5,7 @@ use std::time::Duration;
 use eventstore_core::{Checkpoint, EventFilter, Holdback, RecordedEvent, Result, Tracker, Wakeups};
 
 use crate::options::ReadMode;
-use crate::rows::{backend, bigint, recorded_event, unsigned, xid8};
+use crate::rows::{backend, bigint, column, recorded_event, unsigned, xid8};
 use crate::store::PgEventStore;
 
 fn micros(lag: Duration) -> i64 {
@@ -50,25 +50,23 @@ impl PgEventStore {
             query = query.bind(lag);
         }
         let rows = query.fetch_all(self.pool()).await.map_err(backend)?;
-        let Some((marker, events)) = rows.split_first() else {
-            return Ok(Page {
-                events: Vec::new(),
-                end: None,
-            });
+        let end = match rows.last() {
+            Some(last) => Some((
+                Checkpoint {
+                    tx: xid8(last, 3)?,
+                    position: unsigned(last, 2)?,
+                },
+                rows.len(),
+            )),
+            None => None,
         };
-        let end = Checkpoint {
-            tx: xid8(marker, 4)?,
-            position: unsigned(marker, 3)?,
-        };
-        let scanned = usize::try_from(unsigned(marker, 1)?).unwrap_or(usize::MAX);
-        let events = events
-            .iter()
-            .map(|row| recorded_event(row, 2))
-            .collect::<Result<_>>()?;
-        Ok(Page {
-            events,
-            end: Some((end, scanned)),
-        })
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if column::<bool, _>(row, 0)? {
+                events.push(recorded_event(row, 1)?);
+            }
+        }
+        Ok(Page { events, end })
     }
 }
 

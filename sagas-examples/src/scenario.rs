@@ -91,7 +91,9 @@ impl Scenario {
     pub async fn start_transfers<S: EventStore>(&self, repo: &Repository<S>) -> Result<(), String> {
         for (tx, from, to, amount) in &self.transfers {
             let start = |t: &Transfer| t.start(from, to, *amount);
-            let outcome = repo.execute(tx, Options::idempotent("start"), start).await;
+            let outcome = repo
+                .execute(tx, Options::idempotent("start").expect_new(), start)
+                .await;
             if !matches!(outcome, Ok(Outcome::Done(_) | Outcome::AlreadyApplied)) {
                 return Err(format!("start {tx}: {outcome:?}"));
             }

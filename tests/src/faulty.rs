@@ -15,6 +15,7 @@ use eventstore_core::{
 pub struct Faulty<S> {
     inner: S,
     rivals: Arc<AtomicU32>,
+    reads: Arc<AtomicU32>,
     hide_snapshots: bool,
     pause_before_append: bool,
 }
@@ -25,6 +26,7 @@ impl<S> Faulty<S> {
         Self {
             inner,
             rivals: Arc::new(AtomicU32::new(0)),
+            reads: Arc::new(AtomicU32::new(0)),
             hide_snapshots: false,
             pause_before_append: false,
         }
@@ -37,6 +39,11 @@ impl<S> Faulty<S> {
     pub fn rivals(self, rivals: u32) -> Self {
         self.rivals.store(rivals, Ordering::SeqCst);
         self
+    }
+
+    /// How many reads of a stream (events, snapshot or key) it has served.
+    pub fn reads(&self) -> u32 {
+        self.reads.load(Ordering::SeqCst)
     }
 
     /// Pretends there are no snapshots: loads replay every event.
@@ -78,10 +85,12 @@ impl<S: EventStore> EventStore for Faulty<S> {
     }
 
     async fn load(&self, kind: &str, id: &str, after_version: u64) -> Result<Vec<RecordedEvent>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.load(kind, id, after_version).await
     }
 
     async fn load_snapshot(&self, kind: &str, id: &str) -> Result<Option<Snapshot>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         if self.hide_snapshots {
             return Ok(None);
         }
@@ -93,6 +102,7 @@ impl<S: EventStore> EventStore for Faulty<S> {
     }
 
     async fn has_idempotency_key(&self, kind: &str, id: &str, key: &str) -> Result<bool> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.has_idempotency_key(kind, id, key).await
     }
 

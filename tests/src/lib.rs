@@ -43,6 +43,7 @@ macro_rules! store_conformance_suite {
             concurrent_writers_lose_no_update,
             snapshots_are_taken_every_n_versions_and_load_the_same_state,
             unreadable_snapshots_are_ignored,
+            expect_new_skips_the_load_and_falls_back_when_not_new,
             forget_erases_declared_personal_fields,
             forget_of_an_unknown_aggregate_changes_nothing,
             forget_takes_explicit_fields_as_data,

@@ -143,18 +143,37 @@ impl<S: EventStore> Repository<S> {
         A: Aggregate,
     {
         validate_id(aggregate_id)?;
-        let key = options.idempotency_key.as_deref();
-        let stream = self.store.load_stream(A::KIND, aggregate_id, key).await?;
-        if stream.idempotency_key_seen {
-            return Ok(Outcome::AlreadyApplied);
-        }
+        // With `expect_new`, the state is assumed, not loaded, until the
+        // store or the decision says otherwise.
+        let mut assumed = options.expect_new;
         let Loaded {
             mut state,
             mut version,
-        } = self.rebuild::<A>(aggregate_id, stream).await?;
+        } = if assumed {
+            Loaded {
+                state: A::default(),
+                version: 0,
+            }
+        } else {
+            match self.load_for(aggregate_id, &options).await? {
+                Some(loaded) => loaded,
+                None => return Ok(Outcome::AlreadyApplied),
+            }
+        };
         let mut attempt = 1;
         loop {
-            let events = match decide(&state) {
+            let decided = decide(&state);
+            if assumed && !matches!(&decided, Ok(events) if !events.is_empty()) {
+                // refused, or nothing to do, on a state only assumed: decide
+                // on the stored one
+                assumed = false;
+                match self.load_for(aggregate_id, &options).await? {
+                    Some(loaded) => (state, version) = (loaded.state, loaded.version),
+                    None => return Ok(Outcome::AlreadyApplied),
+                }
+                continue;
+            }
+            let events = match decided {
                 Ok(events) => events,
                 Err(rejection) => return Ok(Outcome::Rejected(rejection)),
             };
@@ -183,6 +202,14 @@ impl<S: EventStore> Repository<S> {
                     }));
                 }
                 Ok(AppendOutcome::AlreadyApplied) => return Ok(Outcome::AlreadyApplied),
+                Err(Error::Conflict { .. }) if assumed => {
+                    // not new after all; this attempt does not count
+                    assumed = false;
+                    match self.load_for(aggregate_id, &options).await? {
+                        Some(loaded) => (state, version) = (loaded.state, loaded.version),
+                        None => return Ok(Outcome::AlreadyApplied),
+                    }
+                }
                 Err(Error::Conflict { .. }) if attempt < self.max_attempts => {
                     tracing::debug!(
                         kind = A::KIND,
@@ -211,6 +238,21 @@ impl<S: EventStore> Repository<S> {
                 Err(other) => return Err(other),
             }
         }
+    }
+
+    /// What a command needs: the aggregate's state, or `None` when the
+    /// command's idempotency key is already used on it.
+    async fn load_for<A: Aggregate>(
+        &self,
+        aggregate_id: &str,
+        options: &Options,
+    ) -> Result<Option<Loaded<A>>> {
+        let key = options.idempotency_key.as_deref();
+        let stream = self.store.load_stream(A::KIND, aggregate_id, key).await?;
+        if stream.idempotency_key_seen {
+            return Ok(None);
+        }
+        self.rebuild(aggregate_id, stream).await.map(Some)
     }
 
     /// Turns a loaded stream into state, falling back to a full replay when

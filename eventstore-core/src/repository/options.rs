@@ -17,6 +17,8 @@ pub struct Options {
     pub idempotency_key: Option<String>,
     /// Stored with every event the command produces.
     pub metadata: Metadata,
+    /// The aggregate is most likely new: see [`Options::expect_new`].
+    pub expect_new: bool,
 }
 
 impl Options {
@@ -27,8 +29,36 @@ impl Options {
     pub fn idempotent(key: impl Into<String>) -> Self {
         Self {
             idempotency_key: Some(key.into()),
-            metadata: Metadata::default(),
+            ..Self::default()
         }
+    }
+
+    /// Says the aggregate is most likely new, as for a command that creates
+    /// it: the first attempt skips the load and decides on the default
+    /// state at version 0, saving a round trip. When the aggregate exists
+    /// after all, that append conflicts (or finds the key used), and the
+    /// command runs as usual: load, decide again. A decision that refuses
+    /// the default state, or decides nothing on it, is also made again on
+    /// the loaded state, so the outcome is the same as without the hint.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::{Account, AccountError};
+    /// use eventstore_core::{MemoryStore, Options, Outcome, Repository};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let repo = Repository::new(MemoryStore::new());
+    /// let open = |a: &Account| a.open("Ada", 10);
+    /// let first = repo.execute("acc-1", Options::default().expect_new(), open).await?;
+    /// assert!(matches!(first, Outcome::Done(_)));
+    /// // not new after all: loaded, decided again, refused as without the hint
+    /// let again = repo.execute("acc-1", Options::default().expect_new(), open).await?;
+    /// assert_eq!(again.rejection(), Some(AccountError::AlreadyOpen));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn expect_new(mut self) -> Self {
+        self.expect_new = true;
+        self
     }
 
     /// Sets the metadata stored with the events.

@@ -5,38 +5,32 @@
 -- $4 event kinds (empty: all), $5 how many rows to scan, $6 $7 last
 -- checkpoint to read (tx, position; null: no limit).
 --
--- The page is scanned first, in commit order and without the filter, so
--- that each read costs at most $5 index entries whatever the statistics
--- say: with the filter in the same query, a table not yet analyzed made the
--- planner bitmap-scan every row after the checkpoint and sort them (1.7 ms
--- a read, growing with the table, measured by pg_stat_statements in
--- `scripts/bench-transfers`). The first row (part 0) says where the scan
--- ended and how many rows it passed, so that the reader can go on past a
--- page in which nothing passed the filter; it is absent when nothing was
--- read. The events that pass the filter follow (part 1), in the columns of
--- every event query (rows.rs).
+-- The page is scanned in commit order without the filter, so that each
+-- read costs at most $5 index entries whatever the statistics say: with the
+-- filter in the WHERE clause, a table not yet analyzed made the planner
+-- bitmap-scan every row after the checkpoint and sort them (1.7 ms a read,
+-- growing with the table, measured by pg_stat_statements in
+-- `scripts/bench-transfers`). Each row of the page comes back with whether
+-- it passed the filter (first column), then the columns of every event
+-- query (rows.rs), without body and metadata when it did not: the last row
+-- tells the reader where the scan ended, so that it can go on past a page
+-- in which nothing passed.
 -- ORDER BY names the table's columns (e.tx), which the (tx, position) index
 -- serves: were an output column named tx a cast, a bare "tx" would sort the
 -- whole table on every read.
-WITH page AS MATERIALIZED (
+SELECT p.wanted, p.id, p.position, p.tx, p.aggregate_kind, p.aggregate_id, p.version,
+       p.kind, CASE WHEN p.wanted THEN p.body END, CASE WHEN p.wanted THEN p.metadata END,
+       p.created_at
+FROM (
     SELECT id, position, tx, aggregate_kind, aggregate_id, version, kind, body, metadata,
-           created_at
+           created_at,
+           (cardinality($3::text[]) = 0 OR aggregate_kind = ANY ($3::text[]))
+           AND (cardinality($4::text[]) = 0 OR kind = ANY ($4::text[])) AS wanted
     FROM {schema}.events AS e
     WHERE (tx, position) > ($1::bigint::text::xid8, $2)
       AND tx < pg_snapshot_xmin(pg_current_snapshot())
       AND ($6::bigint IS NULL OR (tx, position) <= ($6::bigint::text::xid8, $7::bigint))
     ORDER BY e.tx, e.position
     LIMIT $5
-)
-(SELECT 0 AS part, (SELECT count(*) FROM page) AS scanned,
-        NULL::text, position, tx, NULL::text, NULL::text, NULL::bigint, NULL::text,
-        NULL::jsonb, NULL::jsonb, NULL::timestamptz
- FROM page
- ORDER BY page.tx DESC, page.position DESC
- LIMIT 1)
-UNION ALL
-SELECT 1, NULL, *
-FROM page
-WHERE (cardinality($3::text[]) = 0 OR aggregate_kind = ANY ($3::text[]))
-  AND (cardinality($4::text[]) = 0 OR kind = ANY ($4::text[]))
-ORDER BY part, tx, position
+) AS p
+ORDER BY p.tx, p.position

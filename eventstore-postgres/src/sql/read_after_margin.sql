@@ -5,26 +5,20 @@
 -- $1 checkpoint tx, $2 checkpoint position, $3 aggregate kinds (empty: all),
 -- $4 event kinds (empty: all), $5 how many rows to scan, $6 $7 last
 -- checkpoint to read (null: no limit), $8 the lag in microseconds.
--- The result has the same two parts as read_after.sql.
-WITH page AS MATERIALIZED (
+-- The rows have the shape of read_after.sql's.
+SELECT p.wanted, p.id, p.position, p.tx, p.aggregate_kind, p.aggregate_id, p.version,
+       p.kind, CASE WHEN p.wanted THEN p.body END, CASE WHEN p.wanted THEN p.metadata END,
+       p.created_at
+FROM (
     SELECT id, position, tx, aggregate_kind, aggregate_id, version, kind, body, metadata,
-           created_at
+           created_at,
+           (cardinality($3::text[]) = 0 OR aggregate_kind = ANY ($3::text[]))
+           AND (cardinality($4::text[]) = 0 OR kind = ANY ($4::text[])) AS wanted
     FROM {schema}.events AS e
     WHERE (tx, position) > ($1::bigint::text::xid8, $2)
       AND created_at <= now() - make_interval(secs => $8::bigint / 1000000.0)
       AND ($6::bigint IS NULL OR (tx, position) <= ($6::bigint::text::xid8, $7::bigint))
     ORDER BY e.tx, e.position
     LIMIT $5
-)
-(SELECT 0 AS part, (SELECT count(*) FROM page) AS scanned,
-        NULL::text, position, tx, NULL::text, NULL::text, NULL::bigint, NULL::text,
-        NULL::jsonb, NULL::jsonb, NULL::timestamptz
- FROM page
- ORDER BY page.tx DESC, page.position DESC
- LIMIT 1)
-UNION ALL
-SELECT 1, NULL, *
-FROM page
-WHERE (cardinality($3::text[]) = 0 OR aggregate_kind = ANY ($3::text[]))
-  AND (cardinality($4::text[]) = 0 OR kind = ANY ($4::text[]))
-ORDER BY part, tx, position
+) AS p
+ORDER BY p.tx, p.position

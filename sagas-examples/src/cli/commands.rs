@@ -39,7 +39,7 @@ pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<()
     match command {
         AccountCommand::Open { id, owner, balance } => {
             let outcome = repo
-                .execute(&id, Options::default(), |a: &Account| {
+                .execute(&id, Options::default().expect_new(), |a: &Account| {
                     a.open(&owner, balance)
                 })
                 .await?;
@@ -142,7 +142,7 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
             let id = id.unwrap_or_else(|| format!("tx-{}", EventId::new()));
             let start = |t: &Transfer| t.start(&from, &to, amount);
             match repo
-                .execute(&id, Options::idempotent("start"), start)
+                .execute(&id, Options::idempotent("start").expect_new(), start)
                 .await?
             {
                 Outcome::Done(_) => println!("{id}: started, {from} -> {to} {}", money(amount)),

@@ -50,7 +50,7 @@ pub(crate) async fn load(db: &Database, output: Output, plan: Plan) -> Result<()
         .collect();
     for id in &accounts {
         let opened = repo
-            .execute(id, Options::default(), |a: &Account| {
+            .execute(id, Options::default().expect_new(), |a: &Account| {
                 a.open("Load", 1_000_00)
             })
             .await?;
@@ -75,7 +75,7 @@ pub(crate) async fn load(db: &Database, output: Output, plan: Plan) -> Result<()
                 let start = |x: &Transfer| x.start(from, to, amount);
                 // a run's ids are new: a refusal here is a bug in the generator
                 if let Outcome::Rejected(error) = repo
-                    .execute(&id, Options::idempotent("start"), start)
+                    .execute(&id, Options::idempotent("start").expect_new(), start)
                     .await?
                 {
                     panic!("{id}: {error}");

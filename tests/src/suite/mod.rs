@@ -13,6 +13,7 @@ pub use forget_cases::{
 };
 pub use repository_cases::{
     concurrent_writers, concurrent_writers_lose_no_update, every_account_event_kind_round_trips,
+    expect_new_skips_the_load_and_falls_back_when_not_new,
     idempotent_second_execute_is_already_applied, rejected_command_writes_nothing,
     repository_gives_up_after_max_attempts, repository_retries_a_forced_conflict,
     snapshots_are_taken_every_n_versions_and_load_the_same_state,

@@ -423,3 +423,72 @@ pub async fn unreadable_snapshots_are_ignored<S: EventStore>(store: S) {
             .expect("deposit");
     }
 }
+
+/// `expect_new` creates without reading, and on an aggregate that exists
+/// after all gives the outcome of a plain execute: refused, done on the
+/// stored state, or already applied; racing creators open once.
+pub async fn expect_new_skips_the_load_and_falls_back_when_not_new<S: EventStore>(store: S) {
+    let faulty = Faulty::new(store);
+    let repo = Repository::new(faulty.clone());
+    let new = || Options::default().expect_new();
+    let opened = repo
+        .execute("a-1", new(), |a: &Account| a.open("Ada", 10))
+        .await
+        .expect("open");
+    assert!(
+        matches!(opened, Outcome::Done(ref c) if c.version == 1),
+        "{opened:?}"
+    );
+    assert_eq!(
+        faulty.reads(),
+        0,
+        "a new aggregate is created without a read"
+    );
+
+    let again = repo
+        .execute("a-1", new(), |a: &Account| a.open("Ada", 10))
+        .await
+        .expect("open again");
+    assert_eq!(again.rejection(), Some(AccountError::AlreadyOpen));
+    let deposit = repo
+        .execute("a-1", new(), |a: &Account| a.deposit(5, "t-1"))
+        .await
+        .expect("deposit");
+    assert!(
+        matches!(deposit, Outcome::Done(ref c) if c.version == 2),
+        "refused on the default state (not open), done on the stored one: {deposit:?}"
+    );
+
+    let keyed = || Options::idempotent("open-a-2").expect_new();
+    let first = repo
+        .execute("a-2", keyed(), |a: &Account| a.open("Ada", 1))
+        .await
+        .expect("keyed open");
+    assert!(matches!(first, Outcome::Done(_)), "{first:?}");
+    let second = repo
+        .execute("a-2", keyed(), |a: &Account| a.open("Ada", 1))
+        .await
+        .expect("keyed open again");
+    assert_eq!(second, Outcome::AlreadyApplied);
+
+    let racers = (0..8).map(|_| {
+        let repo = repo.clone();
+        tokio::spawn(async move {
+            repo.execute("a-3", Options::default().expect_new(), |a: &Account| {
+                a.open("Ada", 1)
+            })
+            .await
+            .expect("racing open")
+        })
+    });
+    let mut done = 0;
+    for racer in racers {
+        match racer.await.expect("racer") {
+            Outcome::Done(_) => done += 1,
+            Outcome::Rejected(AccountError::AlreadyOpen) => {}
+            other => panic!("racing open: {other:?}"),
+        }
+    }
+    assert_eq!(done, 1, "one creator wins, the others are refused");
+    assert_eq!(load(&faulty, "Account", "a-3", 0).await.len(), 1);
+}
