@@ -45,6 +45,12 @@ pub struct ForgetRequest {
 
 impl ForgetRequest {
     /// A request that erases nothing yet.
+    ///
+    /// ```
+    /// use eventstore_core::ForgetRequest;
+    /// let request = ForgetRequest::new("Account", "acc-1");
+    /// assert!(request.event_fields.is_empty() && request.snapshot_fields.is_empty());
+    /// ```
     #[must_use]
     pub fn new(aggregate_kind: impl Into<String>, aggregate_id: impl Into<String>) -> Self {
         Self {
@@ -78,7 +84,16 @@ impl ForgetRequest {
         request.delete_snapshots()
     }
 
-    /// Also erases `fields` from every event of kind `event_kind`.
+    /// Also erases `fields` from every event of kind `event_kind`; a pair
+    /// named twice is kept once.
+    ///
+    /// ```
+    /// use eventstore_core::ForgetRequest;
+    /// let request = ForgetRequest::new("Profile", "p-1")
+    ///     .event_fields("Created", ["email", "phone"])
+    ///     .event_fields("EmailChanged", ["email"]);
+    /// assert_eq!(request.event_fields.len(), 3);
+    /// ```
     #[must_use]
     pub fn event_fields<F: Into<String>>(
         mut self,
@@ -96,6 +111,12 @@ impl ForgetRequest {
     }
 
     /// Also erases `fields` from the state of the aggregate's snapshots.
+    ///
+    /// ```
+    /// use eventstore_core::ForgetRequest;
+    /// let request = ForgetRequest::new("Profile", "p-1").snapshot_fields(["email"]);
+    /// assert_eq!(request.snapshot_fields, ["email"]);
+    /// ```
     #[must_use]
     pub fn snapshot_fields<F: Into<String>>(mut self, fields: impl IntoIterator<Item = F>) -> Self {
         for field in fields {
@@ -108,6 +129,12 @@ impl ForgetRequest {
     }
 
     /// Deletes the aggregate's snapshots instead of erasing fields of them.
+    ///
+    /// ```
+    /// use eventstore_core::ForgetRequest;
+    /// let request = ForgetRequest::new("Profile", "p-1").delete_snapshots();
+    /// assert!(request.delete_snapshots);
+    /// ```
     #[must_use]
     pub fn delete_snapshots(mut self) -> Self {
         self.delete_snapshots = true;
@@ -139,6 +166,12 @@ pub struct Forgotten {
 
 impl Forgotten {
     /// All the rows changed.
+    ///
+    /// ```
+    /// use eventstore_core::Forgotten;
+    /// let forgotten = Forgotten { events: 2, snapshots: 1, copies: 0 };
+    /// assert_eq!(forgotten.total(), 3);
+    /// ```
     #[must_use]
     pub fn total(&self) -> u64 {
         self.events + self.snapshots + self.copies
