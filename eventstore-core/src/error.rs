@@ -81,6 +81,22 @@ pub enum Error {
         attempts: u32,
     },
 
+    /// The stream that an append's
+    /// [`unless_moved`](crate::AppendRequest::unless_moved) names has events
+    /// after the version it names: nothing was written.
+    #[error(
+        "{aggregate_kind} {aggregate_id:?} has moved past version {version}, which the \
+         command required"
+    )]
+    StreamMoved {
+        /// The aggregate kind of the stream.
+        aggregate_kind: String,
+        /// The aggregate id of the stream.
+        aggregate_id: String,
+        /// The version it was required to be at.
+        version: u64,
+    },
+
     /// The store itself failed: connection lost, database down, timeout.
     #[error("event store backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

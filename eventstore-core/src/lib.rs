@@ -70,7 +70,7 @@ pub use forget::{ERASED_ERROR, ForgetRequest, Forgotten};
 pub use id::{IdProblem, MAX_ID_BYTES, validate_id};
 pub use memory::MemoryStore;
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Options, Outcome, Repository};
-pub use store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot};
+pub use store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot, StreamAt};
 pub use tracker::{EventFilter, Holdback, Tracker};
 pub use wakeups::Wakeups;
 

@@ -34,6 +34,42 @@ pub struct AppendRequest {
     pub metadata: Metadata,
     /// The events, in order.
     pub events: Vec<NewEvent>,
+    /// Another stream that must not have moved past a version: the append
+    /// takes place only then, checked in the same atomic step.
+    pub unless_moved: Option<StreamAt>,
+}
+
+/// A stream and a version of it: see [`AppendRequest::unless_moved`].
+///
+/// ```
+/// use eventstore_core::StreamAt;
+/// let transfer = StreamAt::new("Transfer", "tx-1", 1);
+/// assert_eq!((transfer.aggregate_id.as_str(), transfer.version), ("tx-1", 1));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamAt {
+    /// The aggregate kind of the stream.
+    pub aggregate_kind: String,
+    /// The aggregate id of the stream.
+    pub aggregate_id: String,
+    /// The version.
+    pub version: u64,
+}
+
+impl StreamAt {
+    /// The stream `aggregate_kind`/`aggregate_id` at `version`.
+    #[must_use]
+    pub fn new(
+        aggregate_kind: impl Into<String>,
+        aggregate_id: impl Into<String>,
+        version: u64,
+    ) -> Self {
+        Self {
+            aggregate_kind: aggregate_kind.into(),
+            aggregate_id: aggregate_id.into(),
+            version,
+        }
+    }
 }
 
 impl AppendRequest {
@@ -51,7 +87,26 @@ impl AppendRequest {
             idempotency_key: None,
             metadata: Metadata::default(),
             events: Vec::new(),
+            unless_moved: None,
         }
+    }
+
+    /// Appends only if `stream` has no event after its version, checked in
+    /// the same atomic step as the append: a command that depends on
+    /// another aggregate's state (a saga step on a transfer that may have
+    /// moved on) needs no read of it. When the stream has moved on, the
+    /// append fails with [`Error::StreamMoved`] and writes nothing.
+    ///
+    /// ```
+    /// use eventstore_core::{AppendRequest, StreamAt};
+    /// let request = AppendRequest::new("Account", "acc-1", 3)
+    ///     .unless_moved(StreamAt::new("Transfer", "tx-1", 1));
+    /// assert_eq!(request.unless_moved.map(|s| s.version), Some(1));
+    /// ```
+    #[must_use]
+    pub fn unless_moved(mut self, stream: StreamAt) -> Self {
+        self.unless_moved = Some(stream);
+        self
     }
 
     /// Makes the append idempotent under this key.
@@ -155,11 +210,13 @@ pub struct LoadedStream {
 /// shared state, so that background work such as snapshotting can hold one.
 pub trait EventStore: Clone + Send + Sync + 'static {
     /// Appends the events of one command atomically, after checking the
-    /// idempotency key and then the expected version.
+    /// idempotency key, then the [`unless_moved`](AppendRequest::unless_moved)
+    /// stream, then the expected version.
     ///
     /// An empty request writes nothing and returns `Committed(vec![])`.
     ///
     /// # Errors
+    /// [`Error::StreamMoved`] when the `unless_moved` stream has moved on;
     /// [`Error::Conflict`] (with `attempts: 1`) when the stream is not at
     /// `expected_version`; [`Error::InvalidId`] and [`Error::Encode`] from
     /// [`AppendRequest::validate`]; [`Error::Backend`].

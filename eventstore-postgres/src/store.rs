@@ -158,6 +158,21 @@ impl PgEventStore {
                 return Ok(AppendOutcome::AlreadyApplied);
             }
         }
+        if let Some(guard) = request.unless_moved {
+            let at: i64 = sqlx::query_scalar(&self.sql.stream_version)
+                .bind(&guard.aggregate_kind)
+                .bind(&guard.aggregate_id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?;
+            if at > signed(guard.version)? {
+                return Err(Error::StreamMoved {
+                    aggregate_kind: guard.aggregate_kind,
+                    aggregate_id: guard.aggregate_id,
+                    version: guard.version,
+                });
+            }
+        }
         Err(Error::Conflict {
             aggregate_kind: request.aggregate_kind,
             aggregate_id: request.aggregate_id,
@@ -191,6 +206,10 @@ impl EventStore for PgEventStore {
             serde_json::to_string(&request.metadata).map_err(|e| Error::Backend(Box::new(e)))?;
         let key = request.idempotency_key.as_deref();
         let expected = signed(request.expected_version)?;
+        let guard = request.unless_moved.as_ref();
+        let guard_kind = guard.map(|g| g.aggregate_kind.as_str());
+        let guard_id = guard.map(|g| g.aggregate_id.as_str());
+        let guard_version = guard.map(|g| signed(g.version)).transpose()?;
         let result = if let [event] = &request.events[..] {
             sqlx::query(&self.sql.append_one)
                 .bind(&request.aggregate_kind)
@@ -201,6 +220,9 @@ impl EventStore for PgEventStore {
                 .bind(event.body.to_string())
                 .bind(&metadata)
                 .bind(key)
+                .bind(guard_kind)
+                .bind(guard_id)
+                .bind(guard_version)
                 .fetch_all(&self.pool)
                 .await
         } else {
@@ -225,6 +247,9 @@ impl EventStore for PgEventStore {
                 )
                 .bind(&metadata)
                 .bind(key)
+                .bind(guard_kind)
+                .bind(guard_id)
+                .bind(guard_version)
                 .fetch_all(&self.pool)
                 .await
         };

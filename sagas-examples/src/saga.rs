@@ -15,7 +15,8 @@
 
 use eventstore_core::reactor::{HandlerError, Reactor, route};
 use eventstore_core::{
-    Aggregate, EventFilter, EventStore, Metadata, Options, Outcome, RecordedEvent, Repository,
+    Aggregate, Error, EventFilter, EventStore, Metadata, Options, Outcome, RecordedEvent,
+    Repository, StreamAt,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -109,11 +110,6 @@ impl<S: EventStore> TransferSaga<S> {
         }
     }
 
-    /// Whether transfer `tx` is at `status`.
-    async fn is_at(&self, tx: &str, status: TransferStatus) -> Result<bool, HandlerError> {
-        Ok(self.repo.load::<Transfer>(tx).await?.state.status == status)
-    }
-
     /// Takes a step on the transfer that an account event names, in one
     /// command: `applies` says whether the event is this transfer's and the
     /// transfer is at the step (if not, nothing is written).
@@ -161,16 +157,17 @@ impl<S: EventStore> TransferEventReactor for TransferSaga<S> {
     ) -> Result<(), HandlerError> {
         let tx = envelope.aggregate_id.as_str();
         // a withdrawal refused earlier used up no key: delivered again, it
-        // would be tried again, and might now pass for a failed transfer
-        if !self.is_at(tx, TransferStatus::Started).await? {
-            return Ok(());
-        }
+        // would be tried again, and might now pass for a failed transfer;
+        // so it is taken only while the transfer has not moved on, checked
+        // by the append itself
         let withdraw = |a: &Account| a.withdraw(e.amount, tx);
-        match self
-            .repo
-            .execute(&e.from, Self::step(tx, "withdraw", envelope), withdraw)
-            .await?
-        {
+        let still_started = StreamAt::new(Transfer::KIND, tx, envelope.version);
+        let options = Self::step(tx, "withdraw", envelope).unless_moved(still_started);
+        let outcome = match self.repo.execute(&e.from, options, withdraw).await {
+            Err(Error::StreamMoved { .. }) => return Ok(()),
+            outcome => outcome?,
+        };
+        match outcome {
             Outcome::Done(_) => self.say(format!(
                 "{tx}: withdrew {} from {}",
                 money(e.amount),

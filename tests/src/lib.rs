@@ -32,6 +32,7 @@ macro_rules! store_conformance_suite {
             ids_with_sql_are_stored_verbatim,
             a_bad_event_leaves_the_whole_append_unwritten,
             snapshots_keep_the_latest,
+            unless_moved_appends_only_while_the_other_stream_has_not_moved,
             tracker_reads_in_order_with_filters_and_limits,
             every_account_event_kind_round_trips,
             unknown_kind_is_a_typed_error_naming_the_row,

@@ -123,6 +123,18 @@ impl EventStore for MemoryStore {
                 return Ok(AppendOutcome::AlreadyApplied);
             }
         }
+        if let Some(guard) = &request.unless_moved {
+            let at = inner
+                .stream(&guard.aggregate_kind, &guard.aggregate_id)
+                .map_or(0, |s| s.events.len() as u64);
+            if at > guard.version {
+                return Err(Error::StreamMoved {
+                    aggregate_kind: guard.aggregate_kind.clone(),
+                    aggregate_id: guard.aggregate_id.clone(),
+                    version: guard.version,
+                });
+            }
+        }
         if current != request.expected_version {
             return Err(Error::Conflict {
                 aggregate_kind: request.aggregate_kind,

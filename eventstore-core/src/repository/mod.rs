@@ -131,8 +131,9 @@ impl<S: EventStore> Repository<S> {
     ///
     /// # Errors
     /// [`Error::InvalidId`] (nothing is read or written), [`Error::Conflict`]
-    /// when every attempt lost the race, decode errors of stored events,
-    /// [`Error::Encode`], [`Error::Backend`].
+    /// when every attempt lost the race, [`Error::StreamMoved`] when the
+    /// stream that [`Options::unless_moved`] names has moved on, decode
+    /// errors of stored events, [`Error::Encode`], [`Error::Backend`].
     pub async fn execute<A, D>(
         &self,
         aggregate_id: &str,
@@ -186,6 +187,7 @@ impl<S: EventStore> Repository<S> {
             let request = AppendRequest {
                 idempotency_key: options.idempotency_key.clone(),
                 metadata: options.metadata.clone(),
+                unless_moved: options.unless_moved.clone(),
                 events: events.iter().map(NewEvent::encode).collect::<Result<_>>()?,
                 ..AppendRequest::new(A::KIND, aggregate_id, version)
             };

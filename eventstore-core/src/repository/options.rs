@@ -1,6 +1,7 @@
 //! What a command carries besides its decision, and what it returns.
 
 use crate::envelope::{Metadata, RecordedEvent};
+use crate::store::StreamAt;
 
 /// Per-command options for [`Repository::execute`](crate::Repository::execute).
 ///
@@ -19,6 +20,9 @@ pub struct Options {
     pub metadata: Metadata,
     /// The aggregate is most likely new: see [`Options::expect_new`].
     pub expect_new: bool,
+    /// Another stream that must not have moved on: see
+    /// [`Options::unless_moved`].
+    pub unless_moved: Option<StreamAt>,
 }
 
 impl Options {
@@ -58,6 +62,32 @@ impl Options {
     #[must_use]
     pub fn expect_new(mut self) -> Self {
         self.expect_new = true;
+        self
+    }
+
+    /// Appends only while another stream has no event after a version,
+    /// checked in the same atomic step as the append
+    /// ([`AppendRequest::unless_moved`](crate::AppendRequest::unless_moved)):
+    /// a saga step that must run only while its process is at a step needs
+    /// no read of the process. When the stream has moved on, `execute`
+    /// returns [`Error::StreamMoved`](crate::Error::StreamMoved) and writes
+    /// nothing.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::Account;
+    /// use eventstore_core::{Error, MemoryStore, Options, Repository, StreamAt};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let repo = Repository::new(MemoryStore::new());
+    /// let _ = repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 10)).await?;
+    /// let while_new = Options::default().unless_moved(StreamAt::new("Account", "acc-1", 0));
+    /// let refused = repo.execute("acc-1", while_new, |a: &Account| a.withdraw(1)).await;
+    /// assert!(matches!(refused, Err(Error::StreamMoved { version: 0, .. })));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn unless_moved(mut self, stream: StreamAt) -> Self {
+        self.unless_moved = Some(stream);
         self
     }
 

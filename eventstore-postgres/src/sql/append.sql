@@ -6,7 +6,8 @@
 -- (which would leave a gap), is the EXISTS probe below. No row comes back
 -- then, nor when the idempotency key was used.
 -- $1 kind, $2 id, $3 expected version, $4 ids, $5 kinds, $6 bodies (text),
--- $7 metadata (text), $8 idempotency key (nullable)
+-- $7 metadata (text), $8 idempotency key (nullable), $9 $10 $11 the stream
+-- that must not have moved past a version (kind, id, version; null: none)
 INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key)
 SELECT e.id, $1, $2, $3 + e.n, e.kind, e.body::jsonb, $7::jsonb, CASE WHEN e.n = 1 THEN $8::text END
 FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e (id, kind, body, n)
@@ -16,4 +17,7 @@ WHERE ($3 = 0 OR EXISTS (
   AND ($8::text IS NULL OR NOT EXISTS (
         SELECT 1 FROM {schema}.events
         WHERE aggregate_kind = $1 AND aggregate_id = $2 AND idempotency_key = $8::text))
+  AND ($9::text IS NULL OR NOT EXISTS (
+        SELECT 1 FROM {schema}.events
+        WHERE aggregate_kind = $9::text AND aggregate_id = $10::text AND version > $11::bigint))
 RETURNING position, tx, version, created_at

@@ -1,7 +1,8 @@
 -- append.sql for the common case of a single event, without unnest (which
 -- costs about 15% of the statement's server time).
 -- $1 kind, $2 id, $3 expected version, $4 id, $5 kind, $6 body (text),
--- $7 metadata (text), $8 idempotency key (nullable)
+-- $7 metadata (text), $8 idempotency key (nullable), $9 $10 $11 the stream
+-- that must not have moved past a version (kind, id, version; null: none)
 INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key)
 SELECT $4, $1, $2, $3 + 1, $5, $6::jsonb, $7::jsonb, $8::text
 WHERE ($3 = 0 OR EXISTS (
@@ -10,4 +11,7 @@ WHERE ($3 = 0 OR EXISTS (
   AND ($8::text IS NULL OR NOT EXISTS (
         SELECT 1 FROM {schema}.events
         WHERE aggregate_kind = $1 AND aggregate_id = $2 AND idempotency_key = $8::text))
+  AND ($9::text IS NULL OR NOT EXISTS (
+        SELECT 1 FROM {schema}.events
+        WHERE aggregate_kind = $9::text AND aggregate_id = $10::text AND version > $11::bigint))
 RETURNING position, tx, version, created_at

@@ -27,5 +27,6 @@ pub use store_cases::{
     load_returns_only_later_versions, racing_idempotency_keys_write_once,
     snapshots_keep_the_latest, stale_expected_version_is_a_conflict,
     streams_are_separate_by_kind_and_id,
+    unless_moved_appends_only_while_the_other_stream_has_not_moved,
 };
 pub use tracker_cases::tracker_reads_in_order_with_filters_and_limits;

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use eventstore_core::{
     AppendOutcome, AppendRequest, Error, EventStore, IdProblem, Metadata, NewEvent, Snapshot,
-    Tracker,
+    StreamAt, Tracker,
 };
 use serde_json::json;
 
@@ -333,4 +333,80 @@ pub async fn snapshots_keep_the_latest<S: EventStore>(store: S) {
         store.load_snapshot("Transfer", "a-1").await.expect("load"),
         None
     );
+}
+
+/// `unless_moved` appends only while the other stream has no event after
+/// the version it names; otherwise a typed error and nothing written. A
+/// used key still answers first.
+pub async fn unless_moved_appends_only_while_the_other_stream_has_not_moved<S: EventStore>(
+    store: S,
+) {
+    append_ok(
+        &store,
+        AppendRequest::new("Transfer", "t-1", 0).event(opened(1)),
+    )
+    .await;
+    let at_1 = || StreamAt::new("Transfer", "t-1", 1);
+    let written = append_ok(
+        &store,
+        AppendRequest::new("Account", "a-1", 0)
+            .idempotency_key("t-1/withdraw")
+            .unless_moved(at_1())
+            .event(opened(5)),
+    )
+    .await;
+    assert_eq!(written.len(), 1, "the transfer has not moved: written");
+
+    append_ok(
+        &store,
+        AppendRequest::new("Transfer", "t-1", 1).event(deposited(1)),
+    )
+    .await;
+    for events in [vec![deposited(2)], vec![deposited(3), deposited(4)]] {
+        let mut request = AppendRequest::new("Account", "a-1", 1).unless_moved(at_1());
+        request.events = events;
+        let refused = store.append(request).await;
+        match refused {
+            Err(Error::StreamMoved {
+                aggregate_kind,
+                aggregate_id,
+                version,
+            }) => assert_eq!(
+                (aggregate_kind.as_str(), aggregate_id.as_str(), version),
+                ("Transfer", "t-1", 1)
+            ),
+            other => panic!("the transfer moved on: {other:?}"),
+        }
+    }
+    assert_eq!(
+        load(&store, "Account", "a-1", 0).await.len(),
+        1,
+        "nothing written"
+    );
+
+    let again = store
+        .append(
+            AppendRequest::new("Account", "a-1", 1)
+                .idempotency_key("t-1/withdraw")
+                .unless_moved(at_1())
+                .event(deposited(9)),
+        )
+        .await;
+    assert!(
+        matches!(again, Ok(AppendOutcome::AlreadyApplied)),
+        "a used key answers first: {again:?}"
+    );
+    for (expected, guard) in [
+        (1, StreamAt::new("Transfer", "t-1", 2)),
+        (2, StreamAt::new("Transfer", "nobody", 0)),
+    ] {
+        let request = AppendRequest::new("Account", "a-1", expected)
+            .unless_moved(guard.clone())
+            .event(deposited(1));
+        let done = store.append(request).await;
+        assert!(
+            matches!(done, Ok(AppendOutcome::Committed(_))),
+            "{guard:?} has not moved: {done:?}"
+        );
+    }
 }
