@@ -244,7 +244,9 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         aggregate_id: &str,
     ) -> impl Future<Output = Result<Option<Snapshot>>> + Send;
 
-    /// Stores a snapshot, unless a later one is already stored.
+    /// Stores a snapshot, unless a later one is already stored or the
+    /// stream was [forgotten](Self::forget) at or after its version (its
+    /// state was folded from events the forget erased).
     ///
     /// # Errors
     /// [`Error::InvalidId`], [`Error::Backend`].
@@ -265,8 +267,10 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// request's fields of its events' bodies become `null` (rows, versions,
     /// positions and ids stay), its snapshots lose the request's fields or
     /// are deleted, and every other copy the store keeps of those bodies is
-    /// erased alike. Returns how many rows changed; a repeated request, or
-    /// one for an aggregate the store does not hold, changes none.
+    /// erased alike. The version the stream is at is recorded: a snapshot
+    /// at or below it, folded before the forget, is not stored afterwards.
+    /// Returns how many rows changed; a repeated request, or one for an
+    /// aggregate the store does not hold, changes none.
     ///
     /// ```
     /// use eventstore_core::doc::{Account, AccountEvent, Opened};

@@ -1,5 +1,6 @@
 //! GDPR forget on PostgreSQL: the events, the snapshots and the parked
-//! events' error text of one stream, in one transaction.
+//! events' error text of one stream, and a mark that keeps older snapshots
+//! from being stored afterwards, in one transaction.
 
 use eventstore_core::{ERASED_ERROR, ForgetRequest, Forgotten, Result, validate_id};
 use sqlx::{Postgres, Transaction};
@@ -17,6 +18,13 @@ impl PgEventStore {
             snapshots: self.forget_snapshots(&mut tx, request).await?,
             copies: self.forget_parked(&mut tx, request).await?,
         };
+        // no snapshot folded before this point may be stored after it
+        sqlx::query(&self.statements().forget_mark)
+            .bind(&request.aggregate_kind)
+            .bind(&request.aggregate_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(forgotten)
     }

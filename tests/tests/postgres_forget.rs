@@ -138,7 +138,7 @@ async fn after_forget_no_row_of_any_table_holds_the_personal_value() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forget_that_fails_part_way_changes_nothing() {
     let store = ada().await;
-    // the last of its statements fails: the table it writes is gone
+    // one of its later statements fails: the table it writes is gone
     sqlx::query(&format!(
         "ALTER TABLE \"{}\".parked_events RENAME TO parked_elsewhere",
         store.schema()

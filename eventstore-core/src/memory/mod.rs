@@ -60,6 +60,9 @@ struct Inner {
     /// Streams by aggregate kind, then id.
     streams: HashMap<String, HashMap<String, Stream>>,
     snapshots: HashMap<String, HashMap<String, Snapshot>>,
+    /// The version each forgotten stream was at when it was forgotten: no
+    /// snapshot at or below it is stored afterwards.
+    forgotten: HashMap<(String, String), u64>,
     last_tx: u64,
 }
 
@@ -217,6 +220,18 @@ impl EventStore for MemoryStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
         validate_id(&snapshot.aggregate_id)?;
         let mut inner = self.lock();
+        let stream = (
+            snapshot.aggregate_kind.clone(),
+            snapshot.aggregate_id.clone(),
+        );
+        if inner
+            .forgotten
+            .get(&stream)
+            .is_some_and(|&at| at >= snapshot.version)
+        {
+            // folded from events before a forget erased them
+            return Ok(());
+        }
         let by_id = inner
             .snapshots
             .entry(snapshot.aggregate_kind.clone())
@@ -252,6 +267,10 @@ impl EventStore for MemoryStore {
                 let fields = request.snapshot_fields.iter().map(String::as_str);
                 forgotten.snapshots += u64::from(erase_fields(&mut snapshot.state, fields));
             }
+        }
+        if !positions.is_empty() {
+            let at = positions.len() as u64;
+            inner.forgotten.insert((kind.clone(), id.clone()), at);
         }
         // parked events hold copies of the bodies; the lock on the log is
         // held meanwhile, so the whole forget is one step

@@ -34,6 +34,7 @@ pub(crate) struct Statements {
     pub(crate) forget_snapshots: String,
     pub(crate) delete_snapshots: String,
     pub(crate) forget_parked: String,
+    pub(crate) forget_mark: String,
 }
 
 impl Statements {
@@ -68,6 +69,7 @@ impl Statements {
             forget_snapshots: qualify(include_str!("forget_snapshots.sql")),
             delete_snapshots: qualify(include_str!("delete_snapshots.sql")),
             forget_parked: qualify(include_str!("forget_parked.sql")),
+            forget_mark: qualify(include_str!("forget_mark.sql")),
         }
     }
 }
@@ -106,6 +108,7 @@ mod tests {
             &sql.forget_snapshots,
             &sql.delete_snapshots,
             &sql.forget_parked,
+            &sql.forget_mark,
         ];
         for statement in all {
             assert!(!statement.contains("{schema}"), "{statement}");

@@ -256,3 +256,62 @@ pub async fn forget_takes_explicit_fields_as_data<S: EventStore>(store: S) {
     );
     assert_eq!(store.forget(&request).await.expect("again").total(), 0);
 }
+
+/// A snapshot folded before a forget and saved after it (a background save
+/// that lost the race) is not stored; a snapshot of a later version is.
+pub async fn a_snapshot_from_before_the_forget_is_not_stored<S: EventStore>(store: S) {
+    let opened = NewEvent {
+        kind: "Opened".into(),
+        body: json!({ "owner": "Ada Lovelace", "initial_balance": 1 }),
+    };
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "acc-1", 0).event(opened),
+    )
+    .await;
+    let snapshot = |version: u64, owner: Option<&str>| Snapshot {
+        aggregate_kind: "Account".into(),
+        aggregate_id: "acc-1".into(),
+        version,
+        schema_version: 1,
+        state: json!({ "owner": owner, "balance": 1 }),
+    };
+    store
+        .forget(&ForgetRequest::personal::<Account>("acc-1"))
+        .await
+        .expect("forget");
+    for version in [1, 0] {
+        store
+            .save_snapshot(snapshot(version, Some("Ada Lovelace")))
+            .await
+            .expect("a refused save is no error");
+    }
+    assert_eq!(
+        store.load_snapshot("Account", "acc-1").await.expect("load"),
+        None,
+        "a state from before the forget is not stored"
+    );
+
+    let more = NewEvent {
+        kind: "MoneyDeposited".into(),
+        body: json!({ "amount": 1, "transaction": "t-1" }),
+    };
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "acc-1", 1).event(more),
+    )
+    .await;
+    store
+        .save_snapshot(snapshot(2, None))
+        .await
+        .expect("save a later snapshot");
+    assert_eq!(
+        store
+            .load_snapshot("Account", "acc-1")
+            .await
+            .expect("load")
+            .map(|s| s.version),
+        Some(2),
+        "a snapshot after the forget is stored"
+    );
+}
