@@ -27,3 +27,26 @@ pub async fn eventually<T: Debug>(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// How long a snapshot written in the background may take to appear.
+pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits (at most [`SNAPSHOT_WAIT`]) until the stored snapshot of
+/// `kind`/`id` is one that `done` accepts, and returns it.
+///
+/// # Panics
+/// When none is stored in time, naming the stream and the last one seen.
+pub async fn snapshot_when<S: eventstore_core::EventStore>(
+    store: &S,
+    kind: &str,
+    id: &str,
+    done: impl Fn(&eventstore_core::Snapshot) -> bool,
+) -> eventstore_core::Snapshot {
+    let what = format!("a snapshot of {kind}/{id}");
+    let probe = async || store.load_snapshot(kind, id).await.expect("load snapshot");
+    eventually(SNAPSHOT_WAIT, &what, probe, |s| {
+        s.as_ref().is_some_and(&done)
+    })
+    .await
+    .expect("the accepted value is a snapshot")
+}

@@ -1,12 +1,12 @@
 //! GDPR forget on PostgreSQL, judged by the raw text of every row of every
 //! table in the store's schema, and all or nothing.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use eventstore_core::reactor::{ParkedEvent, ReactorStore};
 use eventstore_core::{Error, EventStore, ForgetRequest, Options, Outcome, Repository};
 use eventstore_postgres::PgEventStore;
-use eventstore_tests::eventually::eventually;
+use eventstore_tests::eventually::snapshot_when;
 use eventstore_tests::postgres::fresh_store;
 use sagas_examples::account::{Account, Decision};
 
@@ -59,18 +59,7 @@ async fn ada() -> PgEventStore {
     done(&repo, |a| a.open(NAMES[0], 100)).await;
     done(&repo, |a| a.update_owner(NAMES[1])).await;
     done(&repo, |a| a.deposit(5, "t-1")).await;
-    eventually(
-        Duration::from_secs(10),
-        "a snapshot",
-        async || {
-            store
-                .load_snapshot("Account", "acc-ada")
-                .await
-                .expect("snapshot")
-        },
-        Option::is_some,
-    )
-    .await;
+    snapshot_when(&store, "Account", "acc-ada", |_| true).await;
     let opened = store.load("Account", "acc-ada", 0).await.expect("load")[0].clone();
     store
         .park(ParkedEvent {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use eventstore_core::{AppendRequest, Error, EventStore, NewEvent, Options, Outcome, Repository};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
-use eventstore_tests::eventually::eventually;
+use eventstore_tests::eventually::snapshot_when;
 use eventstore_tests::faulty::Faulty;
 use eventstore_tests::postgres::{fresh_store, fresh_store_with};
 use eventstore_tests::suite;
@@ -80,20 +80,6 @@ async fn deposits(store: &PgEventStore, id: &str, from_version: u64, count: u64)
     }
 }
 
-async fn wait_for_snapshot(store: &PgEventStore, id: &str, version: u64) {
-    let snapshot = async || {
-        store
-            .load_snapshot("Account", id)
-            .await
-            .expect("load snapshot")
-    };
-    let what = format!("a snapshot at version {version}");
-    eventually(Duration::from_secs(10), &what, snapshot, |s| {
-        s.as_ref().is_some_and(|s| s.version == version)
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_event_aggregate_loads_from_snapshot_and_tail() {
     let store = fresh_store().await;
@@ -108,7 +94,7 @@ async fn a_thousand_event_aggregate_loads_from_snapshot_and_tail() {
             .await
             .expect("deposit");
     }
-    wait_for_snapshot(&store, "a-1", 1_000).await;
+    snapshot_when(&store, "Account", "a-1", |s| s.version == 1_000).await;
 
     let stream = store
         .load_stream("Account", "a-1", None)
@@ -143,7 +129,7 @@ async fn snapshot_rows_corrupted_by_sql_are_ignored() {
             .await
             .expect("deposit");
     }
-    wait_for_snapshot(&store, "a-1", 10).await;
+    snapshot_when(&store, "Account", "a-1", |s| s.version == 10).await;
     let expected = repo.load::<Account>("a-1").await.expect("load");
     assert_eq!(expected.state.balance, 30);
     for corruption in [

@@ -7,13 +7,14 @@ use std::time::{Duration, SystemTime};
 
 use eventstore_core::reactor::{HandlerError, ParkedEvent, Reactor, ReactorStore, Runner};
 use eventstore_core::{
-    AppendOutcome, AppendRequest, ERASED_ERROR, EventFilter, EventStore, ForgetRequest, NewEvent,
-    RecordedEvent, Tracker,
+    AppendRequest, ERASED_ERROR, EventFilter, EventStore, ForgetRequest, NewEvent, RecordedEvent,
+    Tracker,
 };
 use sagas_examples::account::{Account, AccountEvent, Opened, OwnerUpdated};
 
 use super::running::{Running, fast};
 use crate::eventually::eventually;
+use crate::suite::fixtures::append_ok;
 
 /// How long a replay of a few events may take.
 const REPLAY_WAIT: Duration = Duration::from_secs(10);
@@ -65,15 +66,13 @@ impl Reactor for Owners {
     }
 }
 
-async fn append<S: EventStore>(store: &S, id: &str, events: &[AccountEvent]) -> Vec<RecordedEvent> {
-    let mut request = AppendRequest::new("Account", id, 0);
-    for event in events {
-        request = request.event(NewEvent::encode(event).expect("encode"));
-    }
-    match store.append(request).await.expect("append") {
-        AppendOutcome::Committed(written) => written,
-        AppendOutcome::AlreadyApplied => panic!("append to {id}: already applied"),
-    }
+/// A new Account stream of `events`.
+fn new_account(id: &str, events: &[AccountEvent]) -> AppendRequest {
+    events
+        .iter()
+        .fold(AppendRequest::new("Account", id, 0), |request, event| {
+            request.event(NewEvent::encode(event).expect("encode"))
+        })
 }
 
 /// Replays every Account event into a fresh projection named `name`.
@@ -113,8 +112,12 @@ where
     let renamed = AccountEvent::from(OwnerUpdated {
         owner: Some("Ada King".into()),
     });
-    let ada = append(&store, "acc-ada", &[opened("Ada Lovelace"), renamed]).await;
-    append(&store, "acc-grace", &[opened("Grace Hopper")]).await;
+    let ada = append_ok(
+        &store,
+        new_account("acc-ada", &[opened("Ada Lovelace"), renamed]),
+    )
+    .await;
+    append_ok(&store, new_account("acc-grace", &[opened("Grace Hopper")])).await;
 
     let before = rebuild(&store, "owners-before", 3).await;
     assert_eq!(
@@ -164,5 +167,24 @@ where
             .expect("forget again")
             .total(),
         0
+    );
+
+    // a handler that read the event before the forget and fails after it
+    // parks its copy: the stored one holds no personal value either
+    store
+        .park(ParkedEvent {
+            reactor: "late".into(),
+            event: ada[1].clone(),
+            error: "rename failed".into(),
+            attempts: 3,
+            parked_at: SystemTime::now(),
+        })
+        .await
+        .expect("park a copy read before the forget");
+    let late = store.parked("late").await.expect("parked");
+    assert_eq!(
+        late[0].event.body["owner"],
+        serde_json::Value::Null,
+        "{late:?}"
     );
 }

@@ -1,8 +1,6 @@
 //! GDPR forget: personal fields erased from events and snapshots, the
 //! history kept, and every request safe to repeat.
 
-use std::time::Duration;
-
 use eventstore_core::{
     AppendRequest, Error, EventStore, ForgetRequest, Forgotten, NewEvent, Options, Outcome,
     RecordedEvent, Repository, Snapshot,
@@ -11,10 +9,7 @@ use sagas_examples::account::{Account, Decision};
 use serde_json::{Value, json};
 
 use super::fixtures::{append_ok, load};
-use crate::eventually::eventually;
-
-/// How long a background snapshot may take to be written.
-const SNAPSHOT_WAIT: Duration = Duration::from_secs(5);
+use crate::eventually::snapshot_when;
 
 async fn done<S: EventStore>(
     repo: &Repository<S>,
@@ -54,20 +49,9 @@ pub async fn forget_erases_declared_personal_fields<S: EventStore>(store: S) {
     done(&repo, "acc-ada", |a| a.deposit(5, "t-1")).await;
     done(&repo, "acc-grace", |a| a.open("Grace Hopper", 7)).await;
     done(&repo, "acc-grace", |a| a.update_owner("Grace B. Hopper")).await;
-    let snapshot = eventually(
-        SNAPSHOT_WAIT,
-        "a snapshot of acc-ada",
-        async || {
-            store
-                .load_snapshot("Account", "acc-ada")
-                .await
-                .expect("load snapshot")
-        },
-        Option::is_some,
-    )
-    .await;
+    let snapshot = snapshot_when(&store, "Account", "acc-ada", |_| true).await;
     assert!(
-        snapshot.is_some_and(|s| s.state.to_string().contains("Ada King")),
+        snapshot.state.to_string().contains("Ada King"),
         "the snapshot holds the name before the forget"
     );
     let before = load(&store, "Account", "acc-ada", 0).await;
@@ -135,20 +119,9 @@ pub async fn forget_erases_declared_personal_fields<S: EventStore>(store: S) {
 
     // the aggregate lives on, and its next snapshot has nothing to forget
     done(&repo, "acc-ada", |a| a.deposit(1, "t-2")).await;
-    let snapshot = eventually(
-        SNAPSHOT_WAIT,
-        "a snapshot of acc-ada at version 4",
-        async || {
-            store
-                .load_snapshot("Account", "acc-ada")
-                .await
-                .expect("load snapshot")
-        },
-        |s| s.as_ref().is_some_and(|s| s.version == 4),
-    )
-    .await;
+    let snapshot = snapshot_when(&store, "Account", "acc-ada", |s| s.version == 4).await;
     assert!(
-        snapshot.is_some_and(|s| !s.state.to_string().contains("Ada")),
+        !snapshot.state.to_string().contains("Ada"),
         "a snapshot folded from the erased events"
     );
 }

@@ -1,7 +1,7 @@
 //! The store behaviour tests, generic over the store. Each case gets a
 //! fresh, empty store and panics with a message naming what broke.
 
-mod fixtures;
+pub(crate) mod fixtures;
 mod forget_cases;
 mod repository_cases;
 mod store_cases;

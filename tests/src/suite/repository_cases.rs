@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
 
 use eventstore_core::{
     AppendRequest, Error, Event, EventStore, NewEvent, Options, Outcome, Repository, Snapshot,
@@ -14,6 +13,7 @@ use sagas_examples::account::{
 use serde_json::json;
 
 use super::fixtures::{append_ok, load, opened};
+use crate::eventually::snapshot_when;
 use crate::faulty::Faulty;
 
 async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
@@ -348,20 +348,7 @@ pub async fn snapshots_are_taken_every_n_versions_and_load_the_same_state<S: Eve
             .await
             .expect("deposit");
     }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let snapshot = loop {
-        match store
-            .load_snapshot("Account", "a-1")
-            .await
-            .expect("load snapshot")
-        {
-            Some(s) if s.version == 20 => break s,
-            other if Instant::now() > deadline => {
-                panic!("no snapshot at version 20 within 5 s: {other:?}")
-            }
-            _ => tokio::time::sleep(Duration::from_millis(10)).await,
-        }
-    };
+    let snapshot = snapshot_when(&store, "Account", "a-1", |s| s.version == 20).await;
     assert_eq!(snapshot.schema_version, 1);
     let from_snapshot = repo.load::<Account>("a-1").await.expect("load");
     let full = Repository::new(Faulty::new(store).without_snapshots())
