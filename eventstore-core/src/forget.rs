@@ -159,8 +159,8 @@ pub struct Forgotten {
     pub events: u64,
     /// Snapshots whose state lost a value, or that were deleted.
     pub snapshots: u64,
-    /// Copies of event bodies kept elsewhere (parked events of reactors, in
-    /// a store that copies them) that lost a value.
+    /// Parked events of the aggregate whose error text was overwritten, or
+    /// whose copy of the body (in a store that keeps one) lost a value.
     pub copies: u64,
 }
 

@@ -35,7 +35,7 @@ pub struct AppendRequest {
     /// The events, in order.
     pub events: Vec<NewEvent>,
     /// Another stream that must not have moved past a version: the append
-    /// takes place only then, checked in the same atomic step.
+    /// takes place only then, checked by the append itself.
     pub unless_moved: Option<StreamAt>,
 }
 
@@ -91,11 +91,17 @@ impl AppendRequest {
         }
     }
 
-    /// Appends only if `stream` has no event after its version, checked in
-    /// the same atomic step as the append: a command that depends on
-    /// another aggregate's state (a saga step on a transfer that may have
-    /// moved on) needs no read of it. When the stream has moved on, the
-    /// append fails with [`Error::StreamMoved`] and writes nothing.
+    /// Appends only if `stream` has no event after its version, checked by
+    /// the append itself: a command that depends on another aggregate's
+    /// state (a saga step on a transfer that may have moved on) needs no
+    /// read of it. When the stream has moved on, the append fails with
+    /// [`Error::StreamMoved`] and writes nothing.
+    ///
+    /// The check sees the other stream as the append's own statement sees
+    /// it: an event on it that commits while the append runs is not seen,
+    /// as it would not be by a read just before. It takes no lock on that
+    /// stream, so it orders the append after writes that came before it,
+    /// not against concurrent ones.
     ///
     /// ```
     /// use eventstore_core::{AppendRequest, StreamAt};

@@ -81,7 +81,7 @@ pub(crate) fn timestamptz(row: &PgRow, index: usize) -> Result<SystemTime> {
 
 /// A column of the store's own SQL, whose type is known: read without
 /// sqlx's per-value type check.
-fn known<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
+pub(crate) fn known<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
 where
     T: sqlx::Decode<'r, sqlx::Postgres>,
 {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use eventstore_core::{Checkpoint, EventFilter, Holdback, RecordedEvent, Result, Tracker, Wakeups};
 
 use crate::options::ReadMode;
-use crate::rows::{backend, bigint, column, recorded_event, unsigned, xid8};
+use crate::rows::{backend, bigint, known, recorded_event, unsigned, xid8};
 use crate::store::PgEventStore;
 
 fn micros(lag: Duration) -> i64 {
@@ -62,7 +62,7 @@ impl PgEventStore {
         };
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
-            if column::<bool, _>(row, 0)? {
+            if known::<bool>(row, 0)? {
                 events.push(recorded_event(row, 1)?);
             }
         }

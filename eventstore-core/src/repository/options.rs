@@ -66,8 +66,9 @@ impl Options {
     }
 
     /// Appends only while another stream has no event after a version,
-    /// checked in the same atomic step as the append
-    /// ([`AppendRequest::unless_moved`](crate::AppendRequest::unless_moved)):
+    /// checked by the append itself, as
+    /// [`AppendRequest::unless_moved`](crate::AppendRequest::unless_moved)
+    /// says:
     /// a saga step that must run only while its process is at a step needs
     /// no read of the process. When the stream has moved on, `execute`
     /// returns [`Error::StreamMoved`](crate::Error::StreamMoved) and writes

@@ -1,11 +1,11 @@
 //! `sagas forget`: erases an account owner's personal data (GDPR).
 
-use eventstore_core::{Aggregate, EventStore, ForgetRequest};
+use eventstore_core::{EventStore, ForgetRequest};
 use serde_json::json;
 
 use super::args::{Database, Output};
-use super::{Failure, connect, failed};
-use crate::account::Account;
+use super::{Failure, connect, failed, repository};
+use crate::account::{Account, Status};
 use crate::table::Table;
 
 /// Erases the personal fields of account `id` (the owner's name) from its
@@ -15,11 +15,8 @@ use crate::table::Table;
 /// done.
 pub(crate) async fn forget(db: &Database, output: Output, id: &str) -> Result<(), Failure> {
     let store = connect(db).await?;
-    let events = store
-        .load(Account::KIND, id, 0)
-        .await
-        .map_err(|e| failed(&e))?;
-    if events.is_empty() {
+    let account = repository(store.clone()).load::<Account>(id).await?;
+    if account.state.status == Status::New {
         return Err(Failure::Failed(format!("{id}: no such account")));
     }
     let forgotten = store
@@ -45,8 +42,7 @@ pub(crate) async fn forget(db: &Database, output: Output, id: &str) -> Result<()
         print!("{table}");
         println!(
             "{id}: the owner's name is erased from {} of its {} events; the history stays",
-            forgotten.events,
-            events.len()
+            forgotten.events, account.version
         );
     }
     Ok(())
