@@ -144,34 +144,25 @@ impl<S: EventStore> Repository<S> {
         A: Aggregate,
     {
         validate_id(aggregate_id)?;
-        // With `expect_new`, the state is assumed, not loaded, until the
-        // store or the decision says otherwise.
+        // With `expect_new`, the state is assumed (the default at version
+        // 0), not loaded, until the store or the decision says otherwise.
         let mut assumed = options.expect_new;
-        let Loaded {
-            mut state,
-            mut version,
-        } = if assumed {
-            Loaded {
-                state: A::default(),
-                version: 0,
-            }
-        } else {
-            match self.load_for(aggregate_id, &options).await? {
-                Some(loaded) => loaded,
-                None => return Ok(Outcome::AlreadyApplied),
-            }
-        };
+        let mut must_load = !assumed;
+        let (mut state, mut version) = (A::default(), 0);
         let mut attempt = 1;
         loop {
+            if must_load {
+                must_load = false;
+                match self.load_for::<A>(aggregate_id, &options).await? {
+                    Some(loaded) => (state, version) = (loaded.state, loaded.version),
+                    None => return Ok(Outcome::AlreadyApplied),
+                }
+            }
             let decided = decide(&state);
             if assumed && !matches!(&decided, Ok(events) if !events.is_empty()) {
                 // refused, or nothing to do, on a state only assumed: decide
                 // on the stored one
-                assumed = false;
-                match self.load_for(aggregate_id, &options).await? {
-                    Some(loaded) => (state, version) = (loaded.state, loaded.version),
-                    None => return Ok(Outcome::AlreadyApplied),
-                }
+                (assumed, must_load) = (false, true);
                 continue;
             }
             let events = match decided {
@@ -206,11 +197,7 @@ impl<S: EventStore> Repository<S> {
                 Ok(AppendOutcome::AlreadyApplied) => return Ok(Outcome::AlreadyApplied),
                 Err(Error::Conflict { .. }) if assumed => {
                     // not new after all; this attempt does not count
-                    assumed = false;
-                    match self.load_for(aggregate_id, &options).await? {
-                        Some(loaded) => (state, version) = (loaded.state, loaded.version),
-                        None => return Ok(Outcome::AlreadyApplied),
-                    }
+                    (assumed, must_load) = (false, true);
                 }
                 Err(Error::Conflict { .. }) if attempt < self.max_attempts => {
                     tracing::debug!(
