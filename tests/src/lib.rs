@@ -4,6 +4,7 @@
 //! the store; [`store_conformance_suite!`] turns them into `#[tokio::test]`s
 //! for one backend. Every backend's test file calls it.
 
+pub mod dice;
 pub mod eventually;
 pub mod faulty;
 pub mod postgres;

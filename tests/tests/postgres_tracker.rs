@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use eventstore_core::{Checkpoint, EventFilter, EventId, Tracker};
 use eventstore_postgres::PgEventStore;
+use eventstore_tests::dice::Dice;
 use eventstore_tests::postgres::{
     append_tick, fresh_store_with, ids_after, insert_in_open_transaction,
 };
@@ -17,23 +18,11 @@ const WRITERS: usize = 8;
 const TRANSACTIONS_PER_WRITER: u64 = 30;
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// A small deterministic generator, so that each run has the same schedule
-/// shape without a dependency.
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self, sides: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % sides
-    }
-}
-
 /// One writer: transactions of 1 to 3 events on its own aggregate, each
 /// held open 0-20 ms (one in eight: 300 ms), one in twenty rolled back.
 async fn writer(store: PgEventStore, w: usize) -> u64 {
-    let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (w as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let mut dice =
+        Dice::new(0x9E37_79B9_7F4A_7C15 ^ (w as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
     let insert = format!(
         "INSERT INTO \"{}\".events (id, aggregate_kind, aggregate_id, version, kind, body) \
          VALUES ($1, 'Gap', $2, $3, 'Tick', '{{}}')",

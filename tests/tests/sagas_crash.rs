@@ -5,13 +5,13 @@
 //! withdrawal, deposit and refund recorded exactly as its outcome says,
 //! once.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use eventstore_core::{EventId, Repository};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
+use eventstore_tests::dice::Dice;
+use eventstore_tests::postgres::database_url;
 use sagas_examples::scenario::Scenario;
 
 const ACCOUNTS: usize = 50;
@@ -22,7 +22,7 @@ const LIMIT: Duration = Duration::from_secs(180);
 
 /// A `sagas worker` process on `schema`, with 1 s leases.
 fn worker(url: &str, schema: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sagas"))
+    Command::new(env!("CARGO_BIN_EXE_sagas_process"))
         .args([
             "worker",
             "--schema",
@@ -40,21 +40,9 @@ fn worker(url: &str, schema: &str) -> Child {
         .expect("start a sagas worker")
 }
 
-/// A small deterministic generator for the kill schedule.
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self, sides: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % sides
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_add_up_when_workers_are_killed_at_random() {
-    let url = common::database_url();
+    let url = database_url();
     let schema = format!("crash_{}", EventId::new());
     let options = PgStoreOptions::new().schema(&schema).max_connections(8);
     let store = PgEventStore::connect(&url, options).await.expect("connect");
@@ -68,7 +56,7 @@ async fn transfers_add_up_when_workers_are_killed_at_random() {
         let (repo, scenario) = (repo.clone(), scenario.clone());
         async move { scenario.start_transfers(&repo).await }
     });
-    let mut dice = Dice(0x2545_F491_4F6C_DD1D);
+    let mut dice = Dice::new(0x2545_F491_4F6C_DD1D);
     let started = Instant::now();
     let mut kills = 0;
     while kills < KILLS {
