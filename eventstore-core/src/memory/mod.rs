@@ -101,6 +101,11 @@ impl Inner {
         self.streams.get(kind)?.get(id)
     }
 
+    /// The version a stream is at (0 when it has no events).
+    fn version(&self, kind: &str, id: &str) -> u64 {
+        self.stream(kind, id).map_or(0, |s| s.events.len() as u64)
+    }
+
     /// The event at a position (positions are dense, from 1, in the log).
     fn event_at(&self, position: u64) -> Option<&RecordedEvent> {
         let index = usize::try_from(position.checked_sub(1)?).ok()?;
@@ -115,9 +120,7 @@ impl EventStore for MemoryStore {
             return Ok(AppendOutcome::Committed(Vec::new()));
         }
         let mut inner = self.lock();
-        let current = inner
-            .stream(&request.aggregate_kind, &request.aggregate_id)
-            .map_or(0, |s| s.events.len() as u64);
+        let current = inner.version(&request.aggregate_kind, &request.aggregate_id);
         if let Some(key) = &request.idempotency_key {
             let seen = inner
                 .stream(&request.aggregate_kind, &request.aggregate_id)
@@ -127,10 +130,7 @@ impl EventStore for MemoryStore {
             }
         }
         if let Some(guard) = &request.unless_moved {
-            let at = inner
-                .stream(&guard.aggregate_kind, &guard.aggregate_id)
-                .map_or(0, |s| s.events.len() as u64);
-            if at > guard.version {
+            if inner.version(&guard.aggregate_kind, &guard.aggregate_id) > guard.version {
                 return Err(Error::StreamMoved {
                     aggregate_kind: guard.aggregate_kind.clone(),
                     aggregate_id: guard.aggregate_id.clone(),

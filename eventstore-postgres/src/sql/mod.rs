@@ -4,6 +4,20 @@
 //! name, which [`SchemaName`](crate::options::SchemaName) has checked to be
 //! a plain identifier.
 
+/// Which rows a tracker may read in the default mode: those of transactions
+/// older than every running one, so that a late commit cannot land behind
+/// the reader.
+const VISIBLE_OLDER_THAN_RUNNING: &str = "tx < pg_snapshot_xmin(pg_current_snapshot())";
+
+/// Which rows a tracker may read in safety-margin mode: those older than a
+/// fixed lag, bound as parameter `$param` in microseconds. Simple, and needs
+/// no view of running transactions, but it adds the lag to every event's
+/// latency and still skips the rows of a transaction that commits more than
+/// the lag after it wrote them.
+fn visible_older_than_lag(param: u8) -> String {
+    format!("created_at <= now() - make_interval(secs => ${param}::bigint / 1000000.0)")
+}
+
 /// Every statement of the store, with `{schema}` replaced.
 #[derive(Debug)]
 pub(crate) struct Statements {
@@ -41,6 +55,8 @@ impl Statements {
     /// The statements for tables in `schema` (a checked identifier).
     pub(crate) fn new(schema: &str) -> Self {
         let qualify = |sql: &str| sql.replace("{schema}", &format!("\"{schema}\""));
+        let visible = |sql: &str, condition: &str| qualify(&sql.replace("{visible}", condition));
+        let (read_after, head) = (include_str!("read_after.sql"), include_str!("head.sql"));
         Self {
             append: qualify(include_str!("append.sql")),
             append_one: qualify(include_str!("append_one.sql")),
@@ -50,10 +66,10 @@ impl Statements {
             load_stream: qualify(include_str!("load_stream.sql")),
             load_snapshot: qualify(include_str!("load_snapshot.sql")),
             save_snapshot: qualify(include_str!("save_snapshot.sql")),
-            read_after: qualify(include_str!("read_after.sql")),
-            head: qualify(include_str!("head.sql")),
-            read_after_margin: qualify(include_str!("read_after_margin.sql")),
-            head_margin: qualify(include_str!("head_margin.sql")),
+            read_after: visible(read_after, VISIBLE_OLDER_THAN_RUNNING),
+            head: visible(head, VISIBLE_OLDER_THAN_RUNNING),
+            read_after_margin: visible(read_after, &visible_older_than_lag(8)),
+            head_margin: visible(head, &visible_older_than_lag(1)),
             holdback: include_str!("holdback.sql").to_owned(),
             load_checkpoint: qualify(include_str!("load_checkpoint.sql")),
             save_checkpoint: qualify(include_str!("save_checkpoint.sql")),
@@ -77,6 +93,23 @@ impl Statements {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_read_mode_reads_with_its_own_condition() {
+        let sql = Statements::new("es");
+        for statement in [&sql.read_after, &sql.head] {
+            assert!(
+                statement.contains(VISIBLE_OLDER_THAN_RUNNING),
+                "{statement}"
+            );
+            assert!(!statement.contains("created_at <="), "{statement}");
+        }
+        assert!(sql.read_after_margin.contains("secs => $8::bigint"));
+        assert!(sql.head_margin.contains("secs => $1::bigint"));
+        for statement in [&sql.read_after_margin, &sql.head_margin] {
+            assert!(!statement.contains("pg_snapshot_xmin"), "{statement}");
+        }
+    }
 
     #[test]
     fn every_table_is_qualified() {
@@ -112,6 +145,7 @@ mod tests {
         ];
         for statement in all {
             assert!(!statement.contains("{schema}"), "{statement}");
+            assert!(!statement.contains("{visible}"), "{statement}");
             for keyword in ["FROM", "INTO"] {
                 for table in ["events", "snapshots"] {
                     let unqualified = format!("{keyword} {table}");

@@ -1,9 +1,10 @@
--- Committed events after a checkpoint, in commit order, never overtaking a
--- transaction that is still running: only transactions older than every
--- running one are read, so a late commit cannot land behind the reader.
+-- Committed events after a checkpoint, in commit order, as far as the read
+-- mode lets a tracker read: the mode's condition (sql/mod.rs) replaces the
+-- visible placeholder in the WHERE clause.
 -- $1 checkpoint tx, $2 checkpoint position, $3 aggregate kinds (empty: all),
 -- $4 event kinds (empty: all), $5 how many rows to scan, $6 $7 last
--- checkpoint to read (tx, position; null: no limit).
+-- checkpoint to read (tx, position; null: no limit), $8 the lag in
+-- microseconds (safety-margin mode only).
 --
 -- The page is scanned in commit order without the filter, so that each
 -- read costs at most $5 index entries whatever the statistics say: with the
@@ -28,7 +29,7 @@ FROM (
            AND (cardinality($4::text[]) = 0 OR kind = ANY ($4::text[])) AS wanted
     FROM {schema}.events AS e
     WHERE (tx, position) > ($1::bigint::text::xid8, $2)
-      AND tx < pg_snapshot_xmin(pg_current_snapshot())
+      AND {visible}
       AND ($6::bigint IS NULL OR (tx, position) <= ($6::bigint::text::xid8, $7::bigint))
     ORDER BY e.tx, e.position
     LIMIT $5
