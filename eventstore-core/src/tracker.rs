@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
+use crate::reactor::partition_of;
 use crate::wakeups::Wakeups;
 
 /// Which events a reader wants: aggregate and event kinds (empty lists mean
-/// "all"), and optionally nothing after a checkpoint, to replay up to a
-/// known position (rebuilding a projection).
+/// "all"), optionally one partition of the streams (what a partition loop
+/// of a [`Runner`](crate::reactor::Runner) reads), and optionally nothing
+/// after a checkpoint, to replay up to a known position (rebuilding a
+/// projection).
 ///
 /// ```
 /// use eventstore_core::EventFilter;
@@ -28,6 +31,26 @@ pub struct EventFilter {
     pub event_kinds: Vec<String>,
     /// The last checkpoint to read, if any.
     pub until: Option<Checkpoint>,
+    /// The partition of the streams to read, if any.
+    pub partition: Option<Partition>,
+}
+
+/// One of `count` partitions of the streams: the events of the aggregates
+/// that [`partition_of`] puts in partition `index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// Which partition, below `count`.
+    pub index: u32,
+    /// How many partitions there are.
+    pub count: u32,
+}
+
+impl Partition {
+    /// Whether the aggregate `aggregate_id` is in this partition.
+    #[must_use]
+    pub fn owns(&self, aggregate_id: &str) -> bool {
+        partition_of(aggregate_id, self.count) == self.index
+    }
 }
 
 impl EventFilter {
@@ -65,6 +88,37 @@ impl EventFilter {
         self
     }
 
+    /// Reads only the streams of partition `index` of `count` (see
+    /// [`partition_of`]).
+    ///
+    /// ```
+    /// use eventstore_core::EventFilter;
+    /// use eventstore_core::reactor::partition_of;
+    /// let filter = EventFilter::all().partition(partition_of("acc-1", 4), 4);
+    /// assert!(filter.owns("acc-1"));
+    /// let other = EventFilter::all().partition((partition_of("acc-1", 4) + 1) % 4, 4);
+    /// assert!(!other.owns("acc-1"));
+    /// ```
+    #[must_use]
+    pub fn partition(mut self, index: u32, count: u32) -> Self {
+        self.partition = Some(Partition { index, count });
+        self
+    }
+
+    /// Whether the aggregate `aggregate_id` is in the partition read (every
+    /// aggregate is, when the filter has none).
+    #[must_use]
+    pub fn owns(&self, aggregate_id: &str) -> bool {
+        self.partition.is_none_or(|p| p.owns(aggregate_id))
+    }
+
+    /// Whether `event` passes: its kinds are wanted and its aggregate is in
+    /// the partition read ([`until`](Self::until) aside).
+    #[must_use]
+    pub fn passes(&self, event: &RecordedEvent) -> bool {
+        self.wants(&event.aggregate_kind, &event.kind) && self.owns(&event.aggregate_id)
+    }
+
     /// Whether an event at `checkpoint` is within [`until`](Self::until).
     #[must_use]
     pub fn reaches(&self, checkpoint: Checkpoint) -> bool {
@@ -95,6 +149,21 @@ pub struct Holdback {
     pub query: String,
 }
 
+/// What one [`Tracker::read_page`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadPage {
+    /// The events that passed the filter, in [`Checkpoint`] order.
+    pub events: Vec<RecordedEvent>,
+    /// How far the read looked: every event up to here that passes the
+    /// filter is in `events`, so the next read starts after it (past the
+    /// events that did not pass, which are not read again). The checkpoint
+    /// read after when the read found nothing.
+    pub end: Checkpoint,
+    /// Whether the read stopped at a limit rather than at the last event it
+    /// could read: read again at once.
+    pub more: bool,
+}
+
 /// Reads committed events of every stream in commit order.
 ///
 /// A tracker never returns an event that a transaction still running could
@@ -121,7 +190,40 @@ pub struct Holdback {
 /// ```
 pub trait Tracker: Send + Sync {
     /// Up to `limit` events after `after` that pass `filter`, in
-    /// [`Checkpoint`] order.
+    /// [`Checkpoint`] order, and where the read ended: a reader that
+    /// resumes after [`ReadPage::end`] skips no event that passes and does
+    /// not scan again the ones that did not. A read may stop, with
+    /// [`ReadPage::more`], after scanning many events of which none passed.
+    ///
+    /// ```
+    /// use eventstore_core::{AppendRequest, Checkpoint, EventFilter, EventStore, MemoryStore, NewEvent, Tracker};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let store = MemoryStore::new();
+    /// let event = || NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
+    /// store.append(AppendRequest::new("Account", "a", 0).event(event())).await?;
+    /// store.append(AppendRequest::new("Transfer", "t", 0).event(event())).await?;
+    ///
+    /// let transfers = EventFilter::all().aggregate_kind("Transfer");
+    /// let page = store.read_page(Checkpoint::BEGINNING, &transfers, 100).await?;
+    /// assert_eq!(page.events.len(), 1);
+    /// assert_eq!(page.end, store.head().await?);
+    /// assert!(!page.more);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn read_page(
+        &self,
+        after: Checkpoint,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> impl Future<Output = Result<ReadPage>> + Send;
+
+    /// Up to `limit` events after `after` that pass `filter`, in
+    /// [`Checkpoint`] order: [`read_page`](Self::read_page) until it finds
+    /// some or reaches the last event it can read.
     ///
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend).
@@ -130,7 +232,18 @@ pub trait Tracker: Send + Sync {
         after: Checkpoint,
         filter: &EventFilter,
         limit: usize,
-    ) -> impl Future<Output = Result<Vec<RecordedEvent>>> + Send;
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>>> + Send {
+        async move {
+            let mut after = after;
+            loop {
+                let page = self.read_page(after, filter, limit).await?;
+                if !page.events.is_empty() || !page.more || page.end <= after {
+                    return Ok(page.events);
+                }
+                after = page.end;
+            }
+        }
+    }
 
     /// The checkpoint of the last event that can be read now
     /// ([`Checkpoint::BEGINNING`] when there is none): where a reader that

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use eventstore_core::reactor::stream_hash;
 use eventstore_core::{
     AppendOutcome, AppendRequest, Error, EventId, EventStore, ForgetRequest, Forgotten,
     LoadedStream, RecordedEvent, Result, Snapshot,
@@ -210,6 +211,8 @@ impl EventStore for PgEventStore {
         let guard_kind = guard.map(|g| g.aggregate_kind.as_str());
         let guard_id = guard.map(|g| g.aggregate_id.as_str());
         let guard_version = guard.map(|g| signed(g.version)).transpose()?;
+        // the u64 hash's bits as a bigint: reads undo the sign (read_after.sql)
+        let hash = i64::from_ne_bytes(stream_hash(&request.aggregate_id).to_ne_bytes());
         let result = if let [event] = &request.events[..] {
             sqlx::query(&self.sql.append_one)
                 .bind(&request.aggregate_kind)
@@ -223,6 +226,7 @@ impl EventStore for PgEventStore {
                 .bind(guard_kind)
                 .bind(guard_id)
                 .bind(guard_version)
+                .bind(hash)
                 .fetch_all(&self.pool)
                 .await
         } else {
@@ -250,6 +254,7 @@ impl EventStore for PgEventStore {
                 .bind(guard_kind)
                 .bind(guard_id)
                 .bind(guard_version)
+                .bind(hash)
                 .fetch_all(&self.pool)
                 .await
         };

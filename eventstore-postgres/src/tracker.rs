@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use eventstore_core::{Checkpoint, EventFilter, Holdback, RecordedEvent, Result, Tracker, Wakeups};
+use eventstore_core::{
+    Checkpoint, EventFilter, Holdback, ReadPage, RecordedEvent, Result, Tracker, Wakeups,
+};
 
 use crate::options::ReadMode;
 use crate::rows::{backend, bigint, known, recorded_event, unsigned, xid8};
@@ -14,30 +16,41 @@ fn micros(lag: Duration) -> i64 {
 
 /// The most rows one read scans for a filter that passes few of them: a
 /// read that found nothing in a full page scans twice as far next time, up
-/// to this many rows.
+/// to this many rows in all, and then returns the empty page with where it
+/// ended.
 const MAX_SCAN: usize = 10_000;
 
-/// One page of a read: the events that passed the filter, and where the
+/// One scan of a read: the events that passed the filter, and where the
 /// scan ended (`None` when it read nothing) after how many rows.
-struct Page {
+struct Scan {
     events: Vec<RecordedEvent>,
     end: Option<(Checkpoint, usize)>,
 }
 
+/// The partition parameters of read_after.sql: the count (0 for all), the
+/// index, and 2^64 mod the count.
+fn partition_params(filter: &EventFilter) -> (i64, i64, i64) {
+    filter.partition.map_or((0, 0, 0), |p| {
+        let count = u64::from(p.count.max(1));
+        let wrap = (1u128 << 64) % u128::from(count);
+        (
+            bigint(count),
+            i64::from(p.index),
+            i64::try_from(wrap).unwrap_or(0),
+        )
+    })
+}
+
 impl PgEventStore {
     /// Scans up to `scan` rows after `after` in commit order.
-    async fn read_page(
-        &self,
-        after: Checkpoint,
-        filter: &EventFilter,
-        scan: usize,
-    ) -> Result<Page> {
+    async fn scan(&self, after: Checkpoint, filter: &EventFilter, scan: usize) -> Result<Scan> {
         let (sql, lag) = match self.read_mode() {
             ReadMode::Transactions => (&self.statements().read_after, None),
             ReadMode::SafetyMargin(lag) => {
                 (&self.statements().read_after_margin, Some(micros(lag)))
             }
         };
+        let (count, index, wrap) = partition_params(filter);
         let mut query = sqlx::query(sql)
             .bind(bigint(after.tx))
             .bind(bigint(after.position))
@@ -45,7 +58,10 @@ impl PgEventStore {
             .bind(&filter.event_kinds)
             .bind(i64::try_from(scan).unwrap_or(i64::MAX))
             .bind(filter.until.map(|u| bigint(u.tx)))
-            .bind(filter.until.map(|u| bigint(u.position)));
+            .bind(filter.until.map(|u| bigint(u.position)))
+            .bind(count)
+            .bind(index)
+            .bind(wrap);
         if let Some(lag) = lag {
             query = query.bind(lag);
         }
@@ -56,41 +72,68 @@ impl PgEventStore {
                     tx: xid8(last, 3)?,
                     position: unsigned(last, 2)?,
                 },
-                rows.len(),
+                usize::try_from(unsigned(last, 11)?).unwrap_or(usize::MAX),
             )),
             None => None,
         };
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
             if known::<bool>(row, 0)? {
-                events.push(recorded_event(row, 1)?);
+                let event = recorded_event(row, 1)?;
+                // rows without a stream hash pass the partition test in SQL
+                if filter.owns(&event.aggregate_id) {
+                    events.push(event);
+                }
             }
         }
-        Ok(Page { events, end })
+        Ok(Scan { events, end })
     }
 }
 
 impl Tracker for PgEventStore {
-    async fn read_after(
+    async fn read_page(
         &self,
         after: Checkpoint,
         filter: &EventFilter,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>> {
+    ) -> Result<ReadPage> {
         let limit = limit.max(1);
-        let (mut after, mut scan) = (after, limit);
+        let (mut end, mut scan, mut scanned_in_all) = (after, limit, 0);
         loop {
-            let page = self.read_page(after, filter, scan).await?;
-            let Some((end, scanned)) = page.end else {
-                return Ok(page.events);
+            let found = self.scan(end, filter, scan).await?;
+            let Some((scan_end, scanned)) = found.end else {
+                return Ok(ReadPage {
+                    events: found.events,
+                    end,
+                    more: false,
+                });
             };
-            if !page.events.is_empty() || scanned < scan {
-                let mut events = page.events;
-                events.truncate(limit);
-                return Ok(events);
+            end = scan_end;
+            scanned_in_all += scanned;
+            let more = scanned == scan;
+            if !found.events.is_empty() {
+                let mut events = found.events;
+                if events.len() > limit {
+                    // a widened scan found more than asked for: the page
+                    // ends at the last event returned
+                    events.truncate(limit);
+                    end = events.last().map_or(end, RecordedEvent::checkpoint);
+                    return Ok(ReadPage {
+                        events,
+                        end,
+                        more: true,
+                    });
+                }
+                return Ok(ReadPage { events, end, more });
             }
-            // A full page and none passed the filter: read on past it.
-            after = end;
+            if !more || scanned_in_all >= MAX_SCAN {
+                return Ok(ReadPage {
+                    events: Vec::new(),
+                    end,
+                    more,
+                });
+            }
+            // A full scan and none passed the filter: read on past it.
             scan = (scan * 2).min(MAX_SCAN.max(limit));
         }
     }

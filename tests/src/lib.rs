@@ -35,6 +35,7 @@ macro_rules! store_conformance_suite {
             snapshots_keep_the_latest,
             unless_moved_appends_only_while_the_other_stream_has_not_moved,
             tracker_reads_in_order_with_filters_and_limits,
+            tracker_reads_one_partition_and_says_where_it_ended,
             every_account_event_kind_round_trips,
             unknown_kind_is_a_typed_error_naming_the_row,
             undecodable_body_is_a_typed_error_naming_the_row,

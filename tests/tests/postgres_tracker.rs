@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use eventstore_core::reactor::{partition_of, stream_hash};
 use eventstore_core::{Checkpoint, EventFilter, EventId, Tracker};
 use eventstore_postgres::PgEventStore;
 use eventstore_tests::dice::Dice;
@@ -265,4 +266,62 @@ async fn an_append_wakes_a_waiting_tracker_and_a_rollback_does_not() {
         !wakeups.wait(Duration::from_millis(300)).await,
         "a rollback notifies nobody"
     );
+}
+
+/// Every append stores its stream's hash, bit for bit; events without one
+/// (appended before the column was added, or by hand) still reach only
+/// their own partition's reads, which then check them in the client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_read_their_own_events_with_or_without_a_stored_hash() {
+    let store = fresh_store_with(4).await;
+    let ids: Vec<String> = (0..24).map(|i| format!("gap-{i}")).collect();
+    for id in &ids {
+        append_tick(&store, id).await;
+    }
+    let stored: Vec<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT aggregate_id, stream_hash FROM \"{}\".events ORDER BY position",
+        store.schema()
+    ))
+    .fetch_all(store.pool())
+    .await
+    .expect("select the hashes");
+    for (id, hash) in &stored {
+        assert_eq!(
+            u64::from_ne_bytes(hash.to_ne_bytes()),
+            stream_hash(id),
+            "the hash stored for {id}"
+        );
+    }
+    // half of the streams lose their hash, as if appended before it existed
+    sqlx::query(&format!(
+        "UPDATE \"{}\".events SET stream_hash = NULL WHERE aggregate_id ~ '[02468]$'",
+        store.schema()
+    ))
+    .execute(store.pool())
+    .await
+    .expect("drop half of the hashes");
+
+    let deadline = Instant::now() + DEADLINE;
+    while ids_after(&store, Checkpoint::BEGINNING).await.len() < ids.len() {
+        assert!(Instant::now() < deadline, "the ticks never became readable");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for index in 0..3 {
+        let filter = EventFilter::all().partition(index, 3);
+        let page = store
+            .read_page(Checkpoint::BEGINNING, &filter, 100)
+            .await
+            .expect("read_page");
+        let read: Vec<&str> = page
+            .events
+            .iter()
+            .map(|e| e.aggregate_id.as_str())
+            .collect();
+        let expected: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| partition_of(id, 3) == index)
+            .collect();
+        assert_eq!(read, expected, "partition {index} of 3");
+    }
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::forget::{ForgetRequest, Forgotten, erase_fields};
 use crate::id::validate_id;
 use crate::store::{AppendOutcome, AppendRequest, EventStore, Snapshot};
-use crate::tracker::{EventFilter, Tracker};
+use crate::tracker::{EventFilter, ReadPage, Tracker};
 use crate::wakeups::Wakeups;
 
 /// A thread-safe event store in memory, for tests, demos and prototypes.
@@ -293,21 +293,33 @@ impl EventStore for MemoryStore {
 }
 
 impl Tracker for MemoryStore {
-    async fn read_after(
+    async fn read_page(
         &self,
         after: Checkpoint,
         filter: &EventFilter,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>> {
+    ) -> Result<ReadPage> {
         let inner = self.lock();
         let start = inner.log.partition_point(|e| e.checkpoint() <= after);
-        Ok(inner.log[start..]
+        let mut page = ReadPage {
+            end: after,
+            ..ReadPage::default()
+        };
+        let mut readable = inner.log[start..]
             .iter()
             .take_while(|e| filter.reaches(e.checkpoint()))
-            .filter(|e| filter.wants(&e.aggregate_kind, &e.kind))
-            .take(limit)
-            .cloned()
-            .collect())
+            .peekable();
+        while page.events.len() < limit.max(1) {
+            let Some(event) = readable.next() else {
+                return Ok(page);
+            };
+            page.end = event.checkpoint();
+            if filter.passes(event) {
+                page.events.push(event.clone());
+            }
+        }
+        page.more = readable.peek().is_some();
+        Ok(page)
     }
 
     async fn head(&self) -> Result<Checkpoint> {

@@ -17,7 +17,7 @@ mod store;
 use std::future::Future;
 
 pub use options::{RunnerOptions, Start};
-pub use partition::partition_of;
+pub use partition::{partition_of, stream_hash};
 pub use runner::Runner;
 pub use status::{LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus};
 pub use store::{Lease, ParkedEvent, ReactorStore};

@@ -12,12 +12,24 @@
 /// ```
 #[must_use]
 pub fn partition_of(aggregate_id: &str, partitions: u32) -> u32 {
+    u32::try_from(stream_hash(aggregate_id) % u64::from(partitions.max(1))).unwrap_or(0)
+}
+
+/// The stable hash (FNV-1a, 64 bits) that [`partition_of`] reduces: a
+/// store may keep it with each event, to pick a partition's events out
+/// where they are stored.
+///
+/// ```
+/// use eventstore_core::reactor::{partition_of, stream_hash};
+/// assert_eq!((stream_hash("acc-1") % 4) as u32, partition_of("acc-1", 4));
+/// ```
+#[must_use]
+pub fn stream_hash(aggregate_id: &str) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let hash = aggregate_id.bytes().fold(OFFSET, |hash, byte| {
+    aggregate_id.bytes().fold(OFFSET, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(PRIME)
-    });
-    u32::try_from(hash % u64::from(partitions.max(1))).unwrap_or(0)
+    })
 }
 
 #[cfg(test)]

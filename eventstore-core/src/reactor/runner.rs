@@ -15,7 +15,7 @@ use super::{HandlerError, Reactor};
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
 use crate::error::error_chain;
-use crate::tracker::{EventFilter, Tracker};
+use crate::tracker::{EventFilter, ReadPage, Tracker};
 use crate::wakeups::Wakeups;
 
 /// Runs a [`Reactor`] over a store: each partition in its own loop, which
@@ -119,8 +119,8 @@ struct Held {
     lease: Lease,
     checkpoint: Checkpoint,
     renewed: Instant,
-    /// The next batch, read while the previous checkpoint was being stored.
-    prefetched: Option<Vec<RecordedEvent>>,
+    /// The next page, read while the previous checkpoint was being stored.
+    prefetched: Option<ReadPage>,
 }
 
 impl<S, R> Runner<S, R>
@@ -180,7 +180,12 @@ where
     }
 
     async fn run_partition(&self, partition: u32, mut stop: watch::Receiver<bool>) {
-        let filter = self.reactor.filter();
+        // the store picks the partition's events out: a loop reads only its
+        // own, not every partition's
+        let filter = match self.options.partitions {
+            1 => self.reactor.filter(),
+            count => self.reactor.filter().partition(partition, count),
+        };
         let mut wakeups = self.store.wakeups();
         let mut held: Option<Held> = None;
         while !*stop.borrow() {
@@ -316,17 +321,15 @@ where
         let Some(state) = held.as_mut() else {
             return Ok(Step::Idle);
         };
-        let events = match state.prefetched.take() {
-            Some(events) => events,
+        let page = match state.prefetched.take() {
+            Some(page) => page,
             None => {
                 self.store
-                    .read_after(state.checkpoint, filter, self.options.batch_size)
+                    .read_page(state.checkpoint, filter, self.options.batch_size)
                     .await?
             }
         };
-        if events.is_empty() {
-            return Ok(Step::Idle);
-        }
+        let events = &page.events;
         let span = tracing::debug_span!(
             "batch",
             reactor = self.reactor.name(),
@@ -337,7 +340,7 @@ where
         let mut finished = true;
         let mut lost = false;
         async {
-            for event in &events {
+            for event in events {
                 if *stop.borrow() {
                     finished = false;
                     break;
@@ -373,9 +376,21 @@ where
             self.let_go(partition, held);
             return Ok(Step::Idle);
         }
-        let full = finished && events.len() == self.options.batch_size;
+        if finished {
+            // past the events of other partitions and kinds, which the page
+            // looked at but did not return
+            reached = reached.max(page.end);
+        }
+        let full = finished && page.more;
+        if reached != state.checkpoint && events.is_empty() && !full {
+            // nothing handled and caught up: the checkpoint moves on in
+            // memory only, and is stored with the next batch handled (a
+            // crash before that only scans these events again)
+            state.checkpoint = reached;
+            return Ok(Step::Idle);
+        }
         if reached != state.checkpoint {
-            // After a full batch, the next one is read while the checkpoint
+            // After a full page, the next one is read while the checkpoint
             // is stored: one round trip less per batch. Nothing of it is
             // handled before the checkpoint is stored, so a crash still
             // redoes at most one batch.
@@ -383,7 +398,7 @@ where
             let (saved, next) = if full {
                 let read = self
                     .store
-                    .read_after(reached, filter, self.options.batch_size);
+                    .read_page(reached, filter, self.options.batch_size);
                 let (saved, next) = tokio::join!(save, read);
                 (saved?, Some(next?))
             } else {

@@ -2,9 +2,10 @@
 -- costs about 15% of the statement's server time).
 -- $1 kind, $2 id, $3 expected version, $4 id, $5 kind, $6 body (text),
 -- $7 metadata (text), $8 idempotency key (nullable), $9 $10 $11 the stream
--- that must not have moved past a version (kind, id, version; null: none)
-INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key)
-SELECT $4, $1, $2, $3 + 1, $5, $6::jsonb, $7::jsonb, $8::text
+-- that must not have moved past a version (kind, id, version; null: none),
+-- $12 the stream's hash (eventstore_core::reactor::stream_hash, as a bigint)
+INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key, stream_hash)
+SELECT $4, $1, $2, $3 + 1, $5, $6::jsonb, $7::jsonb, $8::text, $12::bigint
 WHERE ($3 = 0 OR EXISTS (
         SELECT 1 FROM {schema}.events
         WHERE aggregate_kind = $1 AND aggregate_id = $2 AND version = $3))

@@ -68,7 +68,7 @@ impl Statements {
             save_snapshot: qualify(include_str!("save_snapshot.sql")),
             read_after: visible(read_after, VISIBLE_OLDER_THAN_RUNNING),
             head: visible(head, VISIBLE_OLDER_THAN_RUNNING),
-            read_after_margin: visible(read_after, &visible_older_than_lag(8)),
+            read_after_margin: visible(read_after, &visible_older_than_lag(11)),
             head_margin: visible(head, &visible_older_than_lag(1)),
             holdback: include_str!("holdback.sql").to_owned(),
             load_checkpoint: qualify(include_str!("load_checkpoint.sql")),
@@ -104,7 +104,7 @@ mod tests {
             );
             assert!(!statement.contains("created_at <="), "{statement}");
         }
-        assert!(sql.read_after_margin.contains("secs => $8::bigint"));
+        assert!(sql.read_after_margin.contains("secs => $11::bigint"));
         assert!(sql.head_margin.contains("secs => $1::bigint"));
         for statement in [&sql.read_after_margin, &sql.head_margin] {
             assert!(!statement.contains("pg_snapshot_xmin"), "{statement}");

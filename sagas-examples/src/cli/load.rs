@@ -103,11 +103,15 @@ pub(crate) async fn load(db: &Database, output: Output, plan: Plan) -> Result<()
                 plan.timeout
             )));
         }
-        let page = store.read_after(after, &filter, 1_000).await?;
-        if let Some(last) = page.last() {
-            after = last.checkpoint();
-        }
-        for recorded in page.iter().filter(|e| e.aggregate_id.starts_with(&run)) {
+        // each page goes on from where the last ended, past the account
+        // events it looked at
+        let page = store.read_page(after, &filter, 1_000).await?;
+        after = page.end;
+        for recorded in page
+            .events
+            .iter()
+            .filter(|e| e.aggregate_id.starts_with(&run))
+        {
             match recorded.decode::<TransferEvent>()? {
                 TransferEvent::TransferCompleted(_) => settled.completed += 1,
                 TransferEvent::WithdrawalFailed(_) => settled.failed += 1,
@@ -115,7 +119,7 @@ pub(crate) async fn load(db: &Database, output: Output, plan: Plan) -> Result<()
                 _ => {}
             }
         }
-        if page.is_empty() {
+        if page.events.is_empty() && !page.more {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         if last_report.elapsed() > Duration::from_millis(500) {

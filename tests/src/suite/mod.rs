@@ -29,4 +29,7 @@ pub use store_cases::{
     streams_are_separate_by_kind_and_id,
     unless_moved_appends_only_while_the_other_stream_has_not_moved,
 };
-pub use tracker_cases::tracker_reads_in_order_with_filters_and_limits;
+pub use tracker_cases::{
+    tracker_reads_in_order_with_filters_and_limits,
+    tracker_reads_one_partition_and_says_where_it_ended,
+};

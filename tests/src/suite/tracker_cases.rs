@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use eventstore_core::reactor::{partition_of, stream_hash};
 use eventstore_core::{AppendRequest, Checkpoint, EventFilter, EventStore, RecordedEvent, Tracker};
 
 use super::fixtures::{append_ok, deposited, opened};
@@ -121,5 +122,89 @@ pub async fn tracker_reads_in_order_with_filters_and_limits<S: EventStore + Trac
     assert_eq!(
         read, rare,
         "the deposit after 7 other events, read 2 at a time"
+    );
+}
+
+/// A partition's reads return exactly the events of its aggregates, in
+/// commit order, for partition counts that do not divide 2^64 (3, 7) and
+/// one that does (4), over hashes of both signs as a bigint; and a page
+/// says where it ended, past the events that did not pass, and whether it
+/// stopped at its limit.
+pub async fn tracker_reads_one_partition_and_says_where_it_ended<S: EventStore + Tracker>(
+    store: S,
+) {
+    let mut written: Vec<RecordedEvent> = Vec::new();
+    for i in 0..40 {
+        let request = AppendRequest::new("Account", format!("acc-{i}"), 0).event(opened(i));
+        written.extend(append_ok(&store, request).await);
+    }
+    let negative = |e: &RecordedEvent| stream_hash(&e.aggregate_id) > i64::MAX as u64;
+    assert!(
+        written.iter().any(negative) && !written.iter().all(negative),
+        "the ids cover hashes of both signs"
+    );
+    let all = EventFilter::all();
+    let everything = read_until(&store, Checkpoint::BEGINNING, &all, 100, written.len()).await;
+    assert_eq!(everything, written);
+
+    for count in [3, 4, 7] {
+        let mut seen = Vec::new();
+        for index in 0..count {
+            let expected: Vec<RecordedEvent> = written
+                .iter()
+                .filter(|e| partition_of(&e.aggregate_id, count) == index)
+                .cloned()
+                .collect();
+            let filter = EventFilter::all().partition(index, count);
+            let read =
+                read_until(&store, Checkpoint::BEGINNING, &filter, 100, expected.len()).await;
+            assert_eq!(read, expected, "partition {index} of {count}");
+            let page = store
+                .read_page(Checkpoint::BEGINNING, &filter, 100)
+                .await
+                .expect("read_page");
+            assert_eq!(
+                page.events, expected,
+                "partition {index} of {count}, one page"
+            );
+            assert_eq!(
+                page.end,
+                written[39].checkpoint(),
+                "partition {index} of {count}: the page ends at the last event looked at"
+            );
+            seen.extend(read);
+        }
+        seen.sort_by_key(RecordedEvent::checkpoint);
+        assert_eq!(
+            seen, written,
+            "the {count} partitions together read everything once"
+        );
+    }
+
+    let nothing = EventFilter::all().aggregate_kind("Nothing");
+    let page = store
+        .read_page(Checkpoint::BEGINNING, &nothing, 10)
+        .await
+        .expect("read_page");
+    assert!(page.events.is_empty(), "{page:?}");
+    assert_eq!(page.end, written[39].checkpoint(), "past all it looked at");
+    assert!(!page.more, "it reached the last event");
+
+    let page = store
+        .read_page(written[33].checkpoint(), &all, 5)
+        .await
+        .expect("read_page");
+    assert_eq!(page.events, written[34..39], "5 of the last 6");
+    assert_eq!(page.end, written[38].checkpoint());
+    assert!(page.more, "one more event follows");
+
+    let page = store
+        .read_page(written[39].checkpoint(), &all, 5)
+        .await
+        .expect("read_page");
+    assert_eq!(
+        (page.events.len(), page.end, page.more),
+        (0, written[39].checkpoint(), false),
+        "nothing after the last event"
     );
 }
