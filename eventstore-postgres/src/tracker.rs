@@ -7,7 +7,7 @@ use eventstore_core::{
 };
 
 use crate::options::ReadMode;
-use crate::rows::{backend, bigint, known, recorded_event, unsigned, xid8};
+use crate::rows::{backend, bigint, column, known, recorded_event, unsigned, xid8};
 use crate::store::PgEventStore;
 
 fn micros(lag: Duration) -> i64 {
@@ -44,11 +44,14 @@ fn partition_params(filter: &EventFilter) -> (i64, i64, i64) {
 impl PgEventStore {
     /// Scans up to `scan` rows after `after` in commit order.
     async fn scan(&self, after: Checkpoint, filter: &EventFilter, scan: usize) -> Result<Scan> {
-        let (sql, lag) = match self.read_mode() {
-            ReadMode::Transactions => (&self.statements().read_after, None),
-            ReadMode::SafetyMargin(lag) => {
-                (&self.statements().read_after_margin, Some(micros(lag)))
-            }
+        let sql = self.statements();
+        // one partition's reader receives only its rows; a reader of every
+        // partition, every row scanned (read_after.sql says why)
+        let (sql, lag) = match (self.read_mode(), filter.partition.is_some()) {
+            (ReadMode::Transactions, false) => (&sql.read_after, None),
+            (ReadMode::Transactions, true) => (&sql.read_partition, None),
+            (ReadMode::SafetyMargin(lag), false) => (&sql.read_after_margin, Some(micros(lag))),
+            (ReadMode::SafetyMargin(lag), true) => (&sql.read_partition_margin, Some(micros(lag))),
         };
         let (count, index, wrap) = partition_params(filter);
         let mut query = sqlx::query(sql)
@@ -72,7 +75,11 @@ impl PgEventStore {
                     tx: xid8(last, 3)?,
                     position: unsigned(last, 2)?,
                 },
-                usize::try_from(unsigned(last, 11)?).unwrap_or(usize::MAX),
+                // the rank of the last row, or (every row sent) the count
+                match column::<Option<i64>, _>(last, 11)? {
+                    Some(rank) => usize::try_from(rank).unwrap_or(usize::MAX),
+                    None => rows.len(),
+                },
             )),
             None => None,
         };

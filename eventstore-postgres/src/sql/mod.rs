@@ -30,8 +30,10 @@ pub(crate) struct Statements {
     pub(crate) load_snapshot: String,
     pub(crate) save_snapshot: String,
     pub(crate) read_after: String,
+    pub(crate) read_partition: String,
     pub(crate) head: String,
     pub(crate) read_after_margin: String,
+    pub(crate) read_partition_margin: String,
     pub(crate) head_margin: String,
     pub(crate) holdback: String,
     pub(crate) load_checkpoint: String,
@@ -56,7 +58,18 @@ impl Statements {
     pub(crate) fn new(schema: &str) -> Self {
         let qualify = |sql: &str| sql.replace("{schema}", &format!("\"{schema}\""));
         let visible = |sql: &str, condition: &str| qualify(&sql.replace("{visible}", condition));
-        let (read_after, head) = (include_str!("read_after.sql"), include_str!("head.sql"));
+        let head = include_str!("head.sql");
+        // a read: one of the two shapes around the page
+        let read = |shape: &str, condition: &str| {
+            visible(
+                &shape.replace("{page}", include_str!("read_page.sql")),
+                condition,
+            )
+        };
+        let (read_after, read_partition) = (
+            include_str!("read_after.sql"),
+            include_str!("read_partition.sql"),
+        );
         Self {
             append: qualify(include_str!("append.sql")),
             append_one: qualify(include_str!("append_one.sql")),
@@ -66,9 +79,11 @@ impl Statements {
             load_stream: qualify(include_str!("load_stream.sql")),
             load_snapshot: qualify(include_str!("load_snapshot.sql")),
             save_snapshot: qualify(include_str!("save_snapshot.sql")),
-            read_after: visible(read_after, VISIBLE_OLDER_THAN_RUNNING),
+            read_after: read(read_after, VISIBLE_OLDER_THAN_RUNNING),
+            read_partition: read(read_partition, VISIBLE_OLDER_THAN_RUNNING),
             head: visible(head, VISIBLE_OLDER_THAN_RUNNING),
-            read_after_margin: visible(read_after, &visible_older_than_lag(11)),
+            read_after_margin: read(read_after, &visible_older_than_lag(11)),
+            read_partition_margin: read(read_partition, &visible_older_than_lag(11)),
             head_margin: visible(head, &visible_older_than_lag(1)),
             holdback: include_str!("holdback.sql").to_owned(),
             load_checkpoint: qualify(include_str!("load_checkpoint.sql")),
@@ -97,7 +112,7 @@ mod tests {
     #[test]
     fn each_read_mode_reads_with_its_own_condition() {
         let sql = Statements::new("es");
-        for statement in [&sql.read_after, &sql.head] {
+        for statement in [&sql.read_after, &sql.read_partition, &sql.head] {
             assert!(
                 statement.contains(VISIBLE_OLDER_THAN_RUNNING),
                 "{statement}"
@@ -105,8 +120,13 @@ mod tests {
             assert!(!statement.contains("created_at <="), "{statement}");
         }
         assert!(sql.read_after_margin.contains("secs => $11::bigint"));
+        assert!(sql.read_partition_margin.contains("secs => $11::bigint"));
         assert!(sql.head_margin.contains("secs => $1::bigint"));
-        for statement in [&sql.read_after_margin, &sql.head_margin] {
+        for statement in [
+            &sql.read_after_margin,
+            &sql.read_partition_margin,
+            &sql.head_margin,
+        ] {
             assert!(!statement.contains("pg_snapshot_xmin"), "{statement}");
         }
     }
@@ -124,8 +144,10 @@ mod tests {
             &sql.load_snapshot,
             &sql.save_snapshot,
             &sql.read_after,
+            &sql.read_partition,
             &sql.head,
             &sql.read_after_margin,
+            &sql.read_partition_margin,
             &sql.head_margin,
             &sql.load_checkpoint,
             &sql.save_checkpoint,
@@ -146,6 +168,7 @@ mod tests {
         for statement in all {
             assert!(!statement.contains("{schema}"), "{statement}");
             assert!(!statement.contains("{visible}"), "{statement}");
+            assert!(!statement.contains("{page}"), "{statement}");
             for keyword in ["FROM", "INTO"] {
                 for table in ["events", "snapshots"] {
                     let unqualified = format!("{keyword} {table}");

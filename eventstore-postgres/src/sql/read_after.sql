@@ -1,56 +1,13 @@
--- Committed events after a checkpoint, in commit order, as far as the read
--- mode lets a tracker read: the mode's condition (sql/mod.rs) replaces the
--- visible placeholder in the WHERE clause.
--- $1 checkpoint tx, $2 checkpoint position, $3 aggregate kinds (empty: all),
--- $4 event kinds (empty: all), $5 how many rows to scan, $6 $7 last
--- checkpoint to read (tx, position; null: no limit), $8 the partition count
--- (0: every partition), $9 the partition's index, $10 2^64 mod the count,
--- $11 the lag in microseconds (safety-margin mode only).
---
--- The page is scanned in commit order without the filter, so that each
--- read costs at most $5 index entries whatever the statistics say: with the
--- filter in the WHERE clause, a table not yet analyzed made the planner
--- bitmap-scan every row after the checkpoint and sort them (1.7 ms a read,
--- growing with the table, measured by pg_stat_statements in
--- `scripts/bench-transfers`). Of the page, the rows that pass the filter
--- come back, and the last row scanned, marked as not passing unless it
--- does, each with its rank in the page (last column): the reader learns
--- where the scan ended and how many rows it scanned, to go on past rows in
--- which nothing passed. Ranking with row_number and lead streams the page;
--- a count(*) over the whole page, which must hold it first, made the read
--- 25% slower (pgbench, 100-row pages), and shipping every scanned row
--- cost 4% more than this with 4 partitions.
---
--- The partition test: stream_hash holds the bits of an unsigned 64-bit hash
--- as a bigint, and the partition is that unsigned hash mod the count; a
--- negative bigint h stands for h + 2^64, whence the $10 added to its
--- remainder (kept in range by the final mod). Rows without a hash (appended
--- before the column was added) pass here; the reader checks them itself.
---
--- ORDER BY names the table's columns (e.tx), which the (tx, position) index
--- serves: were an output column named tx a cast, a bare "tx" would sort the
--- whole table on every read.
-SELECT q.wanted, q.id, q.position, q.tx, q.aggregate_kind, q.aggregate_id, q.version,
-       q.kind, CASE WHEN q.wanted THEN q.body END, CASE WHEN q.wanted THEN q.metadata END,
-       q.created_at, q.n
-FROM (
-    SELECT p.*, row_number() OVER w AS n, lead(true) OVER w IS NULL AS last
-    FROM (
-        SELECT id, position, tx, aggregate_kind, aggregate_id, version, kind, body, metadata,
-               created_at,
-               (cardinality($3::text[]) = 0 OR aggregate_kind = ANY ($3::text[]))
-               AND (cardinality($4::text[]) = 0 OR kind = ANY ($4::text[]))
-               AND ($8::bigint = 0 OR stream_hash IS NULL
-                    OR (stream_hash % $8::bigint + CASE WHEN stream_hash < 0 THEN $10::bigint ELSE 0 END
-                        + $8::bigint) % $8::bigint = $9::bigint) AS wanted
-        FROM {schema}.events AS e
-        WHERE (tx, position) > ($1::bigint::text::xid8, $2)
-          AND {visible}
-          AND ($6::bigint IS NULL OR (tx, position) <= ($6::bigint::text::xid8, $7::bigint))
-        ORDER BY e.tx, e.position
-        LIMIT $5
-    ) AS p
-    WINDOW w AS (ORDER BY p.tx, p.position)
-) AS q
-WHERE q.wanted OR q.last
-ORDER BY q.tx, q.position
+-- A page (read_page.sql, in place of the page placeholder) as it was
+-- scanned: every row, each with whether it passed the filter (first
+-- column), then the columns of every event query (rows.rs), without body
+-- and metadata when it did not pass: the last row tells the reader where
+-- the scan ended, so that it can go on past a page in which nothing
+-- passed. For reads of every partition, where most rows pass: ranking the
+-- rows to send only those that pass (read_partition.sql) made a reactor
+-- that reads everything 20% slower (benches/reactors.rs).
+SELECT p.wanted, p.id, p.position, p.tx, p.aggregate_kind, p.aggregate_id, p.version,
+       p.kind, CASE WHEN p.wanted THEN p.body END, CASE WHEN p.wanted THEN p.metadata END,
+       p.created_at, NULL::bigint
+FROM ({page}) AS p
+ORDER BY p.tx, p.position
