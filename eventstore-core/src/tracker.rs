@@ -89,7 +89,9 @@ impl EventFilter {
     }
 
     /// Reads only the streams of partition `index` of `count` (see
-    /// [`partition_of`]).
+    /// [`partition_of`]; a count of 0 is taken as 1, as
+    /// [`RunnerOptions::partitions`](crate::reactor::RunnerOptions::partitions)
+    /// takes it).
     ///
     /// ```
     /// use eventstore_core::EventFilter;
@@ -99,8 +101,16 @@ impl EventFilter {
     /// let other = EventFilter::all().partition((partition_of("acc-1", 4) + 1) % 4, 4);
     /// assert!(!other.owns("acc-1"));
     /// ```
+    ///
+    /// # Panics
+    /// When `index` is not below `count`: such a filter would read nothing.
     #[must_use]
     pub fn partition(mut self, index: u32, count: u32) -> Self {
+        let count = count.max(1);
+        assert!(
+            index < count,
+            "partition {index} of {count}: the index must be below the count"
+        );
         self.partition = Some(Partition { index, count });
         self
     }
@@ -267,5 +277,23 @@ pub trait Tracker: Send + Sync {
     /// [`Error::Backend`](crate::Error::Backend).
     fn holdback(&self) -> impl Future<Output = Result<Option<Holdback>>> + Send {
         async { Ok(None) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "partition 4 of 4: the index must be below the count")]
+    fn a_partition_beyond_the_count_is_refused() {
+        let _ = EventFilter::all().partition(4, 4);
+    }
+
+    #[test]
+    fn a_count_of_zero_is_one_partition_that_owns_everything() {
+        let filter = EventFilter::all().partition(0, 0);
+        assert_eq!(filter.partition, Some(Partition { index: 0, count: 1 }));
+        assert!(filter.owns("acc-1") && filter.owns("anything"));
     }
 }

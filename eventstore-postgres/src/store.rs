@@ -211,7 +211,7 @@ impl EventStore for PgEventStore {
         let guard_kind = guard.map(|g| g.aggregate_kind.as_str());
         let guard_id = guard.map(|g| g.aggregate_id.as_str());
         let guard_version = guard.map(|g| signed(g.version)).transpose()?;
-        // the u64 hash's bits as a bigint: reads undo the sign (read_after.sql)
+        // the u64 hash's bits as a bigint: reads undo the sign (read_page.sql)
         let hash = i64::from_ne_bytes(stream_hash(&request.aggregate_id).to_ne_bytes());
         let result = if let [event] = &request.events[..] {
             sqlx::query(&self.sql.append_one)

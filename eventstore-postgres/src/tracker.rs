@@ -27,11 +27,11 @@ struct Scan {
     end: Option<(Checkpoint, usize)>,
 }
 
-/// The partition parameters of read_after.sql: the count (0 for all), the
+/// The partition parameters of read_page.sql: the count (0 for all), the
 /// index, and 2^64 mod the count.
 fn partition_params(filter: &EventFilter) -> (i64, i64, i64) {
     filter.partition.map_or((0, 0, 0), |p| {
-        let count = u64::from(p.count.max(1));
+        let count = u64::from(p.count);
         let wrap = (1u128 << 64) % u128::from(count);
         (
             bigint(count),
@@ -120,16 +120,12 @@ impl Tracker for PgEventStore {
             let more = scanned == scan;
             if !found.events.is_empty() {
                 let mut events = found.events;
+                let more = more || events.len() > limit;
                 if events.len() > limit {
                     // a widened scan found more than asked for: the page
                     // ends at the last event returned
                     events.truncate(limit);
                     end = events.last().map_or(end, RecordedEvent::checkpoint);
-                    return Ok(ReadPage {
-                        events,
-                        end,
-                        more: true,
-                    });
                 }
                 return Ok(ReadPage { events, end, more });
             }

@@ -74,6 +74,7 @@ macro_rules! reactor_conformance_suite {
             a_crash_between_handling_and_checkpoint_skips_nothing,
             one_runner_holds_a_partition_and_another_takes_over_when_it_dies,
             partitions_split_the_work_and_keep_each_aggregate_in_order,
+            a_partition_checkpoint_moves_past_the_other_partitions_events,
             a_failing_handler_is_retried_with_backoff,
             events_failing_every_attempt_are_parked_and_can_be_retried_or_skipped,
             a_runner_started_at_the_end_sees_only_new_events,

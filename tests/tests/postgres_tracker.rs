@@ -11,6 +11,7 @@ use eventstore_core::reactor::{partition_of, stream_hash};
 use eventstore_core::{Checkpoint, EventFilter, EventId, Tracker};
 use eventstore_postgres::PgEventStore;
 use eventstore_tests::dice::Dice;
+use eventstore_tests::eventually::eventually;
 use eventstore_tests::postgres::{
     append_tick, fresh_store_with, ids_after, insert_in_open_transaction,
 };
@@ -301,11 +302,11 @@ async fn partitions_read_their_own_events_with_or_without_a_stored_hash() {
     .await
     .expect("drop half of the hashes");
 
-    let deadline = Instant::now() + DEADLINE;
-    while ids_after(&store, Checkpoint::BEGINNING).await.len() < ids.len() {
-        assert!(Instant::now() < deadline, "the ticks never became readable");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let readable = async || ids_after(&store, Checkpoint::BEGINNING).await;
+    eventually(DEADLINE, "every tick readable", readable, |read| {
+        read.len() == ids.len()
+    })
+    .await;
     for index in 0..3 {
         let filter = EventFilter::all().partition(index, 3);
         let page = store

@@ -8,14 +8,13 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::options::{RunnerOptions, Start};
-use super::partition::partition_of;
 use super::status::{LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus, age};
 use super::store::{Lease, ParkedEvent, ReactorStore};
 use super::{HandlerError, Reactor};
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
 use crate::error::error_chain;
-use crate::tracker::{EventFilter, ReadPage, Tracker};
+use crate::tracker::{EventFilter, Partition, ReadPage, Tracker};
 use crate::wakeups::Wakeups;
 
 /// Runs a [`Reactor`] over a store: each partition in its own loop, which
@@ -182,9 +181,9 @@ where
     async fn run_partition(&self, partition: u32, mut stop: watch::Receiver<bool>) {
         // the store picks the partition's events out: a loop reads only its
         // own, not every partition's
-        let filter = match self.options.partitions {
-            1 => self.reactor.filter(),
-            count => self.reactor.filter().partition(partition, count),
+        let filter = EventFilter {
+            partition: self.partition(partition),
+            ..self.reactor.filter()
         };
         let mut wakeups = self.store.wakeups();
         let mut held: Option<Held> = None;
@@ -345,20 +344,18 @@ where
                     finished = false;
                     break;
                 }
-                if self.owns(partition, event) {
-                    match self
-                        .handle_with_retries(partition, state, event, stop)
-                        .await?
-                    {
-                        Handling::Done => {}
-                        Handling::Stopped => {
-                            finished = false;
-                            break;
-                        }
-                        Handling::LeaseLost => {
-                            lost = true;
-                            break;
-                        }
+                match self
+                    .handle_with_retries(partition, state, event, stop)
+                    .await?
+                {
+                    Handling::Done => {}
+                    Handling::Stopped => {
+                        finished = false;
+                        break;
+                    }
+                    Handling::LeaseLost => {
+                        lost = true;
+                        break;
                     }
                 }
                 reached = event.checkpoint();
@@ -420,11 +417,13 @@ where
         Ok(if full { Step::Busy } else { Step::Idle })
     }
 
-    /// Whether `event` belongs to `partition` (no hashing when there is
-    /// only one).
-    fn owns(&self, partition: u32, event: &RecordedEvent) -> bool {
-        self.options.partitions == 1
-            || partition_of(&event.aggregate_id, self.options.partitions) == partition
+    /// Partition `index` of the runner's partitions; none when there is
+    /// only one (every aggregate is in it, without hashing).
+    fn partition(&self, index: u32) -> Option<Partition> {
+        (self.options.partitions > 1).then_some(Partition {
+            index,
+            count: self.options.partitions,
+        })
     }
 
     /// Handles one event, retrying with backoff, parking it after the last
@@ -542,9 +541,10 @@ where
             .await?;
         let mut partitions = Vec::new();
         for (partition, checkpoint) in (0..self.options.partitions).zip(checkpoints) {
-            let mut mine = pending
-                .iter()
-                .filter(|e| e.checkpoint() > checkpoint && self.owns(partition, e));
+            let part = self.partition(partition);
+            let mut mine = pending.iter().filter(|e| {
+                e.checkpoint() > checkpoint && part.is_none_or(|p| p.owns(&e.aggregate_id))
+            });
             let first = mine.next();
             partitions.push(PartitionStatus {
                 partition,

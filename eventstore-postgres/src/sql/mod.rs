@@ -66,10 +66,8 @@ impl Statements {
                 condition,
             )
         };
-        let (read_after, read_partition) = (
-            include_str!("read_after.sql"),
-            include_str!("read_partition.sql"),
-        );
+        let read_after = include_str!("read_after.sql");
+        let read_partition = include_str!("read_partition.sql");
         Self {
             append: qualify(include_str!("append.sql")),
             append_one: qualify(include_str!("append_one.sql")),

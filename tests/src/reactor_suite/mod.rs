@@ -10,6 +10,7 @@ pub mod running;
 pub use cases::{
     a_crash_between_handling_and_checkpoint_skips_nothing,
     a_failing_handler_is_retried_with_backoff, a_handler_slower_than_its_lease_keeps_the_partition,
+    a_partition_checkpoint_moves_past_the_other_partitions_events,
     a_runner_delivers_in_order_and_resumes_after_its_checkpoint,
     a_runner_started_at_the_end_sees_only_new_events,
     a_runner_started_later_gets_its_share_of_the_partitions,
