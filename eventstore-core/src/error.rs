@@ -97,6 +97,81 @@ pub enum Error {
         version: u64,
     },
 
+    /// A stored event row cannot be read: a column holds what the store's
+    /// own code never writes (an id that is no event id, metadata of another
+    /// shape). A reactor parks it and goes on.
+    #[error(
+        "unreadable event row at position {position} ({aggregate_kind} {aggregate_id:?} \
+         version {version}): {problem}"
+    )]
+    CorruptRow {
+        /// The row's global position.
+        position: u64,
+        /// The aggregate kind of its stream.
+        aggregate_kind: String,
+        /// The aggregate id of its stream.
+        aggregate_id: String,
+        /// Its version in the stream, as stored.
+        version: i64,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// An option was given a value that cannot work.
+    #[error("option {option} = {value} is out of range: allowed {allowed}")]
+    InvalidOption {
+        /// The option's name.
+        option: &'static str,
+        /// The value given.
+        value: String,
+        /// The values allowed.
+        allowed: &'static str,
+    },
+
+    /// A runner was started with another partition count than the live
+    /// runners of the same reactor: they would split the streams
+    /// differently and deliver some events twice and others never.
+    #[error(
+        "reactor {reactor:?} runs with {running} partition(s) now; a runner with {requested} \
+         cannot join: stop every runner first, then start them all with the new count"
+    )]
+    PartitionCountMismatch {
+        /// The reactor.
+        reactor: String,
+        /// The count of the live runners (or of the stored checkpoints).
+        running: u32,
+        /// The count this runner was started with.
+        requested: u32,
+    },
+
+    /// A reactor's stored checkpoint is ahead of anything the database has
+    /// handed out: it was restored from a logical dump, whose transaction
+    /// ids start lower. Reading on would see no new event.
+    #[error(
+        "reactor {reactor:?} partition {partition}: checkpoint transaction {checkpoint_tx} is \
+         ahead of the database's next transaction id {next_tx}, as after a restore from a \
+         logical dump; reset the reactor's checkpoints (Runner::reset, `sagas reactor reset`)"
+    )]
+    CheckpointAhead {
+        /// The reactor.
+        reactor: String,
+        /// The partition.
+        partition: u32,
+        /// The transaction id of the stored checkpoint.
+        checkpoint_tx: u64,
+        /// The next transaction id the database will hand out.
+        next_tx: u64,
+    },
+
+    /// An operation that needs a reactor's runners stopped found some live.
+    #[error("reactor {reactor:?} has {live} live runner(s): stop them first")]
+    RunnersLive {
+        /// The reactor.
+        reactor: String,
+        /// How many runners are live.
+        live: u32,
+    },
+
     /// The store itself failed: connection lost, database down, timeout.
     #[error("event store backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

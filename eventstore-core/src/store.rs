@@ -175,6 +175,7 @@ pub enum AppendOutcome {
 ///     aggregate_kind: "Account".into(),
 ///     aggregate_id: "acc-1".into(),
 ///     version,
+///     forgets: 0,
 ///     schema_version: 1,
 ///     state: serde_json::json!({ "balance": version }),
 /// };
@@ -191,6 +192,13 @@ pub struct Snapshot {
     pub aggregate_id: String,
     /// The version of the last event folded into the state.
     pub version: u64,
+    /// How many times the stream had been [forgotten](EventStore::forget)
+    /// when the state was loaded ([`LoadedStream::forgets`]). A store
+    /// refuses a snapshot with fewer than its count now: its state may hold
+    /// what a later forget erased (a command that loaded before the forget
+    /// and appended after it). A snapshot read from a store has the store's
+    /// count.
+    pub forgets: u64,
     /// [`Aggregate::SNAPSHOT_VERSION`](crate::Aggregate::SNAPSHOT_VERSION)
     /// of the code that wrote it.
     pub schema_version: u32,
@@ -208,6 +216,9 @@ pub struct LoadedStream {
     /// Whether the command's idempotency key is already on the stream; when
     /// it is, the rest may be left empty.
     pub idempotency_key_seen: bool,
+    /// How many times the stream had been forgotten when it was read, in the
+    /// same read as the events (see [`Snapshot::forgets`]).
+    pub forgets: u64,
 }
 
 /// A store of event streams, one per aggregate: the system of record.
@@ -329,10 +340,14 @@ pub trait EventStore: Clone + Send + Sync + 'static {
             let snapshot = self.load_snapshot(aggregate_kind, aggregate_id).await?;
             let after = snapshot.as_ref().map_or(0, |s| s.version);
             let events = self.load(aggregate_kind, aggregate_id, after).await?;
+            // without a snapshot this read cannot tell: 0 makes a store
+            // refuse snapshots of a forgotten stream, which is safe
+            let forgets = snapshot.as_ref().map_or(0, |s| s.forgets);
             Ok(LoadedStream {
                 snapshot,
                 events,
                 idempotency_key_seen: false,
+                forgets,
             })
         }
     }

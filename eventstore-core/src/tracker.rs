@@ -159,11 +159,45 @@ pub struct Holdback {
     pub query: String,
 }
 
+/// An event row that a read found but could not turn into a
+/// [`RecordedEvent`]: a reactor parks it, with [`error`](Self::error), and
+/// goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableEvent {
+    /// Where it is in commit order.
+    pub checkpoint: Checkpoint,
+    /// The aggregate kind of its stream.
+    pub aggregate_kind: String,
+    /// The aggregate id of its stream.
+    pub aggregate_id: String,
+    /// Its version, as stored.
+    pub version: i64,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl UnreadableEvent {
+    /// The error that names the row.
+    #[must_use]
+    pub fn error(&self) -> crate::Error {
+        crate::Error::CorruptRow {
+            position: self.checkpoint.position,
+            aggregate_kind: self.aggregate_kind.clone(),
+            aggregate_id: self.aggregate_id.clone(),
+            version: self.version,
+            problem: self.problem.clone(),
+        }
+    }
+}
+
 /// What one [`Tracker::read_page`] found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadPage {
     /// The events that passed the filter, in [`Checkpoint`] order.
     pub events: Vec<RecordedEvent>,
+    /// The rows that passed the filter but cannot be read, in
+    /// [`Checkpoint`] order, among the events.
+    pub unreadable: Vec<UnreadableEvent>,
     /// How far the read looked: every event up to here that passes the
     /// filter is in `events`, so the next read starts after it (past the
     /// events that did not pass, which are not read again). The checkpoint
@@ -236,7 +270,8 @@ pub trait Tracker: Send + Sync {
     /// some or reaches the last event it can read.
     ///
     /// # Errors
-    /// [`Error::Backend`](crate::Error::Backend).
+    /// [`Error::CorruptRow`](crate::Error::CorruptRow) naming the first
+    /// unreadable row read, [`Error::Backend`](crate::Error::Backend).
     fn read_after(
         &self,
         after: Checkpoint,
@@ -247,6 +282,9 @@ pub trait Tracker: Send + Sync {
             let mut after = after;
             loop {
                 let page = self.read_page(after, filter, limit).await?;
+                if let Some(unreadable) = page.unreadable.first() {
+                    return Err(unreadable.error());
+                }
                 if !page.events.is_empty() || !page.more || page.end <= after {
                     return Ok(page.events);
                 }
@@ -262,6 +300,15 @@ pub trait Tracker: Send + Sync {
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend).
     fn head(&self) -> impl Future<Output = Result<Checkpoint>> + Send;
+
+    /// The next transaction id the store will hand out, when `checkpoint`
+    /// is at or past it: a checkpoint from a database that was restored
+    /// from a dump (whose ids start lower), after which no new event would
+    /// ever be read. `None` for a checkpoint the store could have handed out.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn ahead_of(&self, checkpoint: Checkpoint) -> impl Future<Output = Result<Option<u64>>> + Send;
 
     /// A subscription that wakes the reader when events are appended, so
     /// that it need not wait for its next poll. The default has no signals:

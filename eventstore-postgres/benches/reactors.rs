@@ -243,7 +243,8 @@ async fn deliver(store: &PgEventStore, name: &str) -> f64 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
-        .await;
+        .await
+        .expect("the runner runs");
     let delivered = probe.handled.load(Ordering::Relaxed);
     assert_eq!(
         delivered, EVENTS,
@@ -290,7 +291,8 @@ async fn latency(url: &str, mode: ReadMode, label: &str) {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })
-        .await;
+        .await
+        .expect("the runner runs");
     let mut delays = probe.delays.lock().expect("delays").clone();
     delays.sort();
     if delays.is_empty() {

@@ -325,6 +325,7 @@ async fn snapshot_now(store: &PgEventStore, id: &str) {
         aggregate_kind: "Account".into(),
         aggregate_id: id.to_owned(),
         version: loaded.version,
+        forgets: 0,
         schema_version: 1,
         state: serde_json::to_value(&loaded.state).expect("state"),
     };

@@ -13,6 +13,9 @@ impl PgEventStore {
     pub(crate) async fn forget_stream(&self, request: &ForgetRequest) -> Result<Forgotten> {
         validate_id(&request.aggregate_id)?;
         let mut tx = self.pool().begin().await.map_err(backend)?;
+        // a snapshot save waits until this forget has committed
+        self.lock_stream(&mut tx, &request.aggregate_kind, &request.aggregate_id)
+            .await?;
         let forgotten = Forgotten {
             events: self.forget_events(&mut tx, request).await?,
             snapshots: self.forget_snapshots(&mut tx, request).await?,

@@ -46,19 +46,21 @@ pub(crate) fn unsigned<I: sqlx::ColumnIndex<PgRow> + std::fmt::Display + Copy>(
     index: I,
 ) -> Result<u64> {
     let value: i64 = column(row, index)?;
-    u64::try_from(value).map_err(|_| corrupt(format!("negative {index} {value}")))
+    u64::try_from(value).map_err(|_| corrupt_column(format!("negative {index} {value}")))
 }
 
 /// The 8 bytes of a binary-format column.
 fn eight_bytes(row: &PgRow, index: usize) -> Result<[u8; 8]> {
     let value = row.try_get_raw(index).map_err(backend)?;
     if value.format() != PgValueFormat::Binary {
-        return Err(corrupt(format!("column {index} is not in binary format")));
+        return Err(corrupt_column(format!(
+            "column {index} is not in binary format"
+        )));
     }
     let bytes = value.as_bytes().map_err(Error::Backend)?;
     bytes
         .try_into()
-        .map_err(|_| corrupt(format!("column {index} has {} bytes, not 8", bytes.len())))
+        .map_err(|_| corrupt_column(format!("column {index} has {} bytes, not 8", bytes.len())))
 }
 
 /// An `xid8` column: its binary form is the 64-bit id, big-endian. Read
@@ -102,32 +104,43 @@ fn metadata(row: &PgRow, index: usize) -> std::result::Result<Metadata, sqlx::Er
 }
 
 /// The event whose columns start at `first`.
+///
+/// # Errors
+/// [`Error::CorruptRow`] naming the row, when a column holds what the
+/// store never writes; [`Error::Backend`] when even the row's identity
+/// cannot be read.
 pub(crate) fn recorded_event(row: &PgRow, first: usize) -> Result<RecordedEvent> {
     let aggregate_kind: String = known(row, first + 3)?;
     let aggregate_id: String = known(row, first + 4)?;
     let version: i64 = known(row, first + 5)?;
-    let version =
+    let position: i64 = known(row, first + 1)?;
+    let corrupt = |problem: String| match u64::try_from(position) {
+        Ok(position) => Error::CorruptRow {
+            position,
+            aggregate_kind: aggregate_kind.clone(),
+            aggregate_id: aggregate_id.clone(),
+            version,
+            problem,
+        },
+        Err(_) => corrupt_column(format!("negative position {position}: {problem}")),
+    };
+    let position = u64::try_from(position).map_err(|_| corrupt("negative position".into()))?;
+    let version_number =
         u64::try_from(version).map_err(|_| corrupt(format!("negative version {version}")))?;
     let id_text: &str = known(row, first)?;
-    let id: EventId = id_text.parse().map_err(|e| {
-        corrupt(format!(
-            "{aggregate_kind} {aggregate_id:?} version {version}: {e}"
-        ))
-    })?;
-    let metadata = metadata(row, first + 8).map_err(|e| {
-        corrupt(format!(
-            "metadata of {aggregate_kind} {aggregate_id:?} version {version}: {e}"
-        ))
-    })?;
-    let position: i64 = known(row, first + 1)?;
+    let id: EventId = id_text
+        .parse()
+        .map_err(|e| corrupt(format!("event id {id_text:?}: {e}")))?;
+    let metadata = metadata(row, first + 8).map_err(|e| corrupt(format!("metadata: {e}")))?;
+    let kind = known(row, first + 6).map_err(|e| corrupt(format!("kind: {e}")))?;
+    let body = known(row, first + 7).map_err(|e| corrupt(format!("body: {e}")))?;
     Ok(RecordedEvent {
         id,
-        position: u64::try_from(position)
-            .map_err(|_| corrupt(format!("negative position {position}")))?,
+        position,
         tx: xid8(row, first + 2)?,
-        version,
-        kind: known(row, first + 6)?,
-        body: known(row, first + 7)?,
+        version: version_number,
+        kind,
+        body,
         metadata,
         recorded_at: timestamptz(row, first + 9)?,
         aggregate_kind,
@@ -135,7 +148,8 @@ pub(crate) fn recorded_event(row: &PgRow, first: usize) -> Result<RecordedEvent>
     })
 }
 
-/// A row that the store's own code could not have written.
-fn corrupt(what: impl std::fmt::Display) -> Error {
+/// A column that the store's own code could not have written, in a row
+/// whose identity is unknown.
+fn corrupt_column(what: impl std::fmt::Display) -> Error {
     Error::Backend(format!("corrupt event row: {what}").into())
 }

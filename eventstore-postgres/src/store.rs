@@ -148,6 +148,22 @@ impl PgEventStore {
         self.read_mode
     }
 
+    /// Takes the stream's forget-or-snapshot lock until `tx` ends.
+    pub(crate) async fn lock_stream(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+    ) -> Result<()> {
+        sqlx::query(&self.sql.stream_lock)
+            .bind(aggregate_kind)
+            .bind(aggregate_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     /// After an append wrote nothing or hit a unique violation: was it the
     /// idempotency key (already applied) or the version (conflict)?
     async fn explain_refusal(&self, request: AppendRequest) -> Result<AppendOutcome> {
@@ -341,16 +357,22 @@ impl EventStore for PgEventStore {
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
         eventstore_core::validate_id(&snapshot.aggregate_id)?;
+        // off the command's path: a transaction of its own, which waits for
+        // a forget of the stream that is running (stream_lock.sql)
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        self.lock_stream(&mut tx, &snapshot.aggregate_kind, &snapshot.aggregate_id)
+            .await?;
         sqlx::query(&self.sql.save_snapshot)
             .bind(&snapshot.aggregate_kind)
             .bind(&snapshot.aggregate_id)
             .bind(signed(snapshot.version)?)
             .bind(i64::from(snapshot.schema_version))
             .bind(snapshot.state.to_string())
-            .execute(&self.pool)
+            .bind(signed(snapshot.forgets)?)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        Ok(())
+        tx.commit().await.map_err(backend)
     }
 
     async fn forget(&self, request: &ForgetRequest) -> Result<Forgotten> {
@@ -412,12 +434,13 @@ impl EventStore for PgEventStore {
                 .map(|row| recorded_event(row, EVENT_COLUMNS_IN_LOAD_STREAM))
                 .collect::<Result<_>>()?,
             idempotency_key_seen: seen,
+            forgets: unsigned(header, "forgets")?,
         })
     }
 }
 
 /// Where the event columns start in `load_stream.sql`'s rows.
-const EVENT_COLUMNS_IN_LOAD_STREAM: usize = 5;
+const EVENT_COLUMNS_IN_LOAD_STREAM: usize = 6;
 
 /// A snapshot in a row with `schema_version` and `state` columns and its
 /// version in `version_column`.
@@ -428,10 +451,12 @@ fn snapshot_from(
     version_column: &str,
 ) -> Result<Snapshot> {
     let schema_version: i32 = column(row, "schema_version")?;
+    let version = unsigned(row, version_column)?;
     Ok(Snapshot {
         aggregate_kind: kind.to_owned(),
         aggregate_id: id.to_owned(),
-        version: unsigned(row, version_column)?,
+        version,
+        forgets: unsigned(row, "forgets")?,
         schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
         state: column::<Value, _>(row, "state")?,
     })

@@ -3,12 +3,19 @@
 use std::time::Duration;
 
 use eventstore_core::{
-    Checkpoint, EventFilter, Holdback, ReadPage, RecordedEvent, Result, Tracker, Wakeups,
+    Checkpoint, Error, EventFilter, Holdback, ReadPage, RecordedEvent, Result, Tracker,
+    UnreadableEvent, Wakeups,
 };
 
 use crate::options::ReadMode;
 use crate::rows::{backend, bigint, column, known, recorded_event, unsigned, xid8};
 use crate::store::PgEventStore;
+
+/// A transaction id the server computed, which is never negative.
+fn unsigned_value(value: i64) -> Result<u64> {
+    u64::try_from(value)
+        .map_err(|_| Error::Backend(format!("negative transaction id {value}").into()))
+}
 
 fn micros(lag: Duration) -> i64 {
     i64::try_from(lag.as_micros()).unwrap_or(i64::MAX)
@@ -24,6 +31,7 @@ const MAX_SCAN: usize = 10_000;
 /// scan ended (`None` when it read nothing) after how many rows.
 struct Scan {
     events: Vec<RecordedEvent>,
+    unreadable: Vec<UnreadableEvent>,
     end: Option<(Checkpoint, usize)>,
 }
 
@@ -84,17 +92,60 @@ impl PgEventStore {
             None => None,
         };
         let mut events = Vec::with_capacity(rows.len());
+        let mut unreadable = Vec::new();
         for row in &rows {
-            if known::<bool>(row, 0)? {
-                let event = recorded_event(row, 1)?;
+            if !known::<bool>(row, 0)? {
+                continue;
+            }
+            match recorded_event(row, 1) {
                 // rows without a stream hash pass the partition test in SQL
-                if filter.owns(&event.aggregate_id) {
-                    events.push(event);
-                }
+                Ok(event) if filter.owns(&event.aggregate_id) => events.push(event),
+                Ok(_) => {}
+                Err(Error::CorruptRow {
+                    position,
+                    aggregate_kind,
+                    aggregate_id,
+                    version,
+                    problem,
+                }) if filter.owns(&aggregate_id) => unreadable.push(UnreadableEvent {
+                    checkpoint: Checkpoint {
+                        tx: xid8(row, 3)?,
+                        position,
+                    },
+                    aggregate_kind,
+                    aggregate_id,
+                    version,
+                    problem,
+                }),
+                Err(Error::CorruptRow { .. }) => {}
+                Err(other) => return Err(other),
             }
         }
-        Ok(Scan { events, end })
+        Ok(Scan {
+            events,
+            unreadable,
+            end,
+        })
     }
+}
+
+/// Keeps the first `limit` of the events and unreadable rows together, in
+/// commit order; returns the checkpoint of the last one kept.
+fn cut_at_limit(
+    events: &mut Vec<RecordedEvent>,
+    unreadable: &mut Vec<UnreadableEvent>,
+    limit: usize,
+) -> Option<Checkpoint> {
+    let mut all: Vec<Checkpoint> = events
+        .iter()
+        .map(RecordedEvent::checkpoint)
+        .chain(unreadable.iter().map(|u| u.checkpoint))
+        .collect();
+    all.sort_unstable();
+    let last = *all.get(limit.checked_sub(1)?)?;
+    events.retain(|e| e.checkpoint() <= last);
+    unreadable.retain(|u| u.checkpoint <= last);
+    Some(last)
 }
 
 impl Tracker for PgEventStore {
@@ -111,6 +162,7 @@ impl Tracker for PgEventStore {
             let Some((scan_end, scanned)) = found.end else {
                 return Ok(ReadPage {
                     events: found.events,
+                    unreadable: found.unreadable,
                     end,
                     more: false,
                 });
@@ -118,20 +170,25 @@ impl Tracker for PgEventStore {
             end = scan_end;
             scanned_in_all += scanned;
             let more = scanned == scan;
-            if !found.events.is_empty() {
-                let mut events = found.events;
-                let more = more || events.len() > limit;
-                if events.len() > limit {
+            if !found.events.is_empty() || !found.unreadable.is_empty() {
+                let (mut events, mut unreadable) = (found.events, found.unreadable);
+                let more = more || events.len() + unreadable.len() > limit;
+                if events.len() + unreadable.len() > limit {
                     // a widened scan found more than asked for: the page
-                    // ends at the last event returned
-                    events.truncate(limit);
-                    end = events.last().map_or(end, RecordedEvent::checkpoint);
+                    // ends at the limit-th row returned
+                    end = cut_at_limit(&mut events, &mut unreadable, limit).unwrap_or(end);
                 }
-                return Ok(ReadPage { events, end, more });
+                return Ok(ReadPage {
+                    events,
+                    unreadable,
+                    end,
+                    more,
+                });
             }
             if !more || scanned_in_all >= MAX_SCAN {
                 return Ok(ReadPage {
                     events: Vec::new(),
+                    unreadable: Vec::new(),
                     end,
                     more,
                 });
@@ -156,6 +213,15 @@ impl Tracker for PgEventStore {
             }),
             None => Ok(Checkpoint::BEGINNING),
         }
+    }
+
+    async fn ahead_of(&self, checkpoint: Checkpoint) -> Result<Option<u64>> {
+        let next: i64 = sqlx::query_scalar(&self.statements().next_tx)
+            .fetch_one(self.pool())
+            .await
+            .map_err(backend)?;
+        let next = unsigned_value(next)?;
+        Ok((checkpoint.tx >= next).then_some(next))
     }
 
     fn wakeups(&self) -> Wakeups {

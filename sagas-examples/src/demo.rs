@@ -192,7 +192,7 @@ where
             .run(async {
                 let _ = stopped.await;
             })
-            .await;
+            .await
     });
     let started = Instant::now();
     let settled = loop {
@@ -211,7 +211,9 @@ where
         }
     };
     let _ = stop.send(());
-    let _ = running.await;
+    if let Ok(ran) = running.await {
+        ran?;
+    }
     while let Ok(line) = steps.try_recv() {
         writeln!(out, "  {line}")?;
     }

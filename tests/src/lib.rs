@@ -82,6 +82,12 @@ macro_rules! reactor_conformance_suite {
             a_handler_slower_than_its_lease_keeps_the_partition,
             a_runner_started_later_gets_its_share_of_the_partitions,
             forget_reaches_parked_events_and_replayed_projections,
+            a_panicking_handler_is_parked_and_the_partition_goes_on,
+            a_runner_that_loses_its_lease_stops_acting,
+            fewer_partitions_skip_nothing,
+            more_partitions_skip_nothing,
+            a_checkpoint_from_the_future_stops_the_runner_until_reset,
+            options_that_cannot_work_are_refused,
         );
     };
     (@cases $make_store:expr; $($case:ident),* $(,)?) => {

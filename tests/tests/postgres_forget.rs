@@ -1,7 +1,7 @@
 //! GDPR forget on PostgreSQL, judged by the raw text of every row of every
 //! table in the store's schema, and all or nothing.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use eventstore_core::reactor::{ParkedEvent, ReactorStore};
 use eventstore_core::{Error, EventStore, ForgetRequest, Options, Outcome, Repository};
@@ -61,16 +61,26 @@ async fn ada() -> PgEventStore {
     done(&repo, |a| a.deposit(5, "t-1")).await;
     snapshot_when(&store, "Account", "acc-ada", |_| true).await;
     let opened = store.load("Account", "acc-ada", 0).await.expect("load")[0].clone();
-    store
-        .park(ParkedEvent {
-            reactor: "mailer".into(),
-            event: opened,
-            error: format!("no mailbox for {}", NAMES[0]),
-            attempts: 3,
-            parked_at: SystemTime::now(),
-        })
+    let lease = store
+        .acquire_lease("mailer", 0, 1, "test", Duration::from_secs(60))
+        .await
+        .expect("acquire")
+        .expect("a free lease");
+    let parked = store
+        .park(
+            &lease,
+            ParkedEvent {
+                reactor: "mailer".into(),
+                position: opened.position,
+                event: Some(opened),
+                error: format!("no mailbox for {}", NAMES[0]),
+                attempts: 3,
+                parked_at: SystemTime::now(),
+            },
+        )
         .await
         .expect("park");
+    assert!(parked, "parked under the lease");
     store
 }
 

@@ -85,12 +85,13 @@ async fn events_reach_their_typed_methods_and_other_kinds_do_nothing() {
     let runner = Runner::new(store.clone(), Ledger::default());
     runner
         .run(tokio::time::sleep(Duration::from_millis(200)))
-        .await;
+        .await
+        .expect("run");
     assert_eq!(
         *runner.reactor().0.lock().expect("ledger"),
         ["alice -30", "alice +5"]
     );
-    assert!(runner.parked().await.expect("parked").is_empty());
+    assert!(runner.parked(0, 10).await.expect("parked").is_empty());
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use crate::envelope::{Checkpoint, EventId, RecordedEvent};
 use crate::error::{Error, Result};
 use crate::forget::{ForgetRequest, Forgotten, erase_fields};
 use crate::id::validate_id;
-use crate::store::{AppendOutcome, AppendRequest, EventStore, Snapshot};
+use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot};
 use crate::tracker::{EventFilter, ReadPage, Tracker};
 use crate::wakeups::Wakeups;
 
@@ -60,8 +60,8 @@ struct Inner {
     /// Streams by aggregate kind, then id.
     streams: HashMap<String, HashMap<String, Stream>>,
     snapshots: HashMap<String, HashMap<String, Snapshot>>,
-    /// The version each forgotten stream was at when it was forgotten: no
-    /// snapshot at or below it is stored afterwards.
+    /// How many times each stream was forgotten: no snapshot of a state
+    /// loaded before the last time is stored afterwards.
     forgotten: HashMap<(String, String), u64>,
     last_tx: u64,
 }
@@ -99,6 +99,24 @@ impl MemoryStore {
 impl Inner {
     fn stream(&self, kind: &str, id: &str) -> Option<&Stream> {
         self.streams.get(kind)?.get(id)
+    }
+
+    /// How many times a stream was forgotten.
+    fn forgets(&self, kind: &str, id: &str) -> u64 {
+        self.forgotten
+            .get(&(kind.to_owned(), id.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// A stream's snapshot, with the stream's forget count now (a stored
+    /// snapshot is never older than the last forget: forget erases it).
+    fn snapshot(&self, kind: &str, id: &str) -> Option<Snapshot> {
+        let snapshot = self.snapshots.get(kind)?.get(id)?;
+        Some(Snapshot {
+            forgets: self.forgets(kind, id),
+            ..snapshot.clone()
+        })
     }
 
     /// The version a stream is at (0 when it has no events).
@@ -209,12 +227,41 @@ impl EventStore for MemoryStore {
         aggregate_kind: &str,
         aggregate_id: &str,
     ) -> Result<Option<Snapshot>> {
-        Ok(self
-            .lock()
-            .snapshots
-            .get(aggregate_kind)
-            .and_then(|by_id| by_id.get(aggregate_id))
-            .cloned())
+        Ok(self.lock().snapshot(aggregate_kind, aggregate_id))
+    }
+
+    async fn load_stream(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<LoadedStream> {
+        // one lock: the events, the snapshot and the forget count agree
+        let inner = self.lock();
+        let stream = inner.stream(aggregate_kind, aggregate_id);
+        if idempotency_key
+            .is_some_and(|key| stream.is_some_and(|s| s.idempotency_keys.contains(key)))
+        {
+            return Ok(LoadedStream {
+                idempotency_key_seen: true,
+                ..LoadedStream::default()
+            });
+        }
+        let snapshot = inner.snapshot(aggregate_kind, aggregate_id);
+        let after = snapshot.as_ref().map_or(0, |s| s.version);
+        let skip = usize::try_from(after).unwrap_or(usize::MAX);
+        Ok(LoadedStream {
+            events: stream
+                .map(|s| &s.events[..])
+                .unwrap_or_default()
+                .iter()
+                .skip(skip)
+                .map(|&i| inner.log[i].clone())
+                .collect(),
+            snapshot,
+            idempotency_key_seen: false,
+            forgets: inner.forgets(aggregate_kind, aggregate_id),
+        })
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
@@ -227,9 +274,9 @@ impl EventStore for MemoryStore {
         if inner
             .forgotten
             .get(&stream)
-            .is_some_and(|&at| at >= snapshot.version)
+            .is_some_and(|&forgets| forgets > snapshot.forgets)
         {
-            // folded from events before a forget erased them
+            // loaded before a forget erased what it was folded from
             return Ok(());
         }
         let by_id = inner
@@ -269,8 +316,10 @@ impl EventStore for MemoryStore {
             }
         }
         if !positions.is_empty() {
-            let at = positions.len() as u64;
-            inner.forgotten.insert((kind.clone(), id.clone()), at);
+            *inner
+                .forgotten
+                .entry((kind.clone(), id.clone()))
+                .or_default() += 1;
         }
         // parked events hold copies of the bodies; the lock on the log is
         // held meanwhile, so the whole forget is one step
@@ -328,6 +377,11 @@ impl Tracker for MemoryStore {
             .log
             .last()
             .map_or(Checkpoint::BEGINNING, RecordedEvent::checkpoint))
+    }
+
+    async fn ahead_of(&self, checkpoint: Checkpoint) -> Result<Option<u64>> {
+        let next = self.lock().last_tx + 1;
+        Ok((checkpoint.tx >= next).then_some(next))
     }
 
     fn wakeups(&self) -> Wakeups {

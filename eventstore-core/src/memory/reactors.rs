@@ -2,20 +2,30 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::MutexGuard;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::MemoryStore;
 use crate::envelope::Checkpoint;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::forget::{ERASED_ERROR, ForgetRequest, erase_fields};
-use crate::reactor::{Lease, ParkedEvent, ReactorStore};
+use crate::reactor::{Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, lowest_checkpoint};
+
+/// A live runner: until when, and with how many partitions.
+#[derive(Debug, Clone, Copy)]
+struct Live {
+    expires: Instant,
+    partitions: u32,
+}
 
 /// Reactor state, keyed by reactor name and partition.
 #[derive(Debug, Default)]
 pub(super) struct Reactors {
     checkpoints: HashMap<(String, u32), Checkpoint>,
+    partition_counts: HashMap<String, u32>,
     leases: HashMap<(String, u32), (String, Instant)>,
-    runners: HashMap<(String, String), Instant>,
+    runners: HashMap<(String, String), Live>,
     parked: BTreeMap<(String, u64), ParkedEvent>,
 }
 
@@ -26,15 +36,59 @@ impl Reactors {
             .filter(|(_, expires)| *expires > Instant::now())
             .map(|(owner, _)| owner.as_str())
     }
-}
 
-impl Reactors {
+    /// The live runners of `reactor` other than `owner`.
+    fn others(&self, reactor: &str, owner: &str) -> impl Iterator<Item = &Live> {
+        let now = Instant::now();
+        self.runners
+            .iter()
+            .filter(move |((r, o), live)| r == reactor && o != owner && live.expires > now)
+            .map(|(_, live)| live)
+    }
+
+    /// Marks `owner` live for `ttl`; the live runners, it included.
+    fn beat(&mut self, reactor: &str, owner: &str, partitions: u32, ttl: Duration) -> u32 {
+        let live = Live {
+            expires: Instant::now() + ttl,
+            partitions,
+        };
+        self.runners
+            .insert((reactor.to_owned(), owner.to_owned()), live);
+        let others = self.others(reactor, owner).count();
+        u32::try_from(others + 1).unwrap_or(u32::MAX)
+    }
+
+    /// The stored checkpoints of `reactor`, by partition.
+    fn checkpoints_of(&self, reactor: &str) -> BTreeMap<u32, Checkpoint> {
+        self.checkpoints
+            .iter()
+            .filter(|((r, _), _)| r == reactor)
+            .map(|((_, p), c)| (*p, *c))
+            .collect()
+    }
+
+    /// Replaces the reactor's checkpoints with `to` for each of
+    /// `partitions` (none when `to` is `None`), stores the count, drops the
+    /// leases.
+    fn rewrite(&mut self, reactor: &str, partitions: u32, to: Option<Checkpoint>) {
+        self.checkpoints.retain(|(r, _), _| r != reactor);
+        self.leases.retain(|(r, _), _| r != reactor);
+        if let Some(to) = to {
+            for partition in 0..partitions {
+                self.checkpoints.insert((reactor.to_owned(), partition), to);
+            }
+        }
+        self.partition_counts.insert(reactor.to_owned(), partitions);
+    }
+
     /// Erases the request's fields from the parked copies of the
     /// aggregate's events, and their error text; how many changed.
     pub(super) fn forget(&mut self, request: &ForgetRequest) -> u64 {
         let mut changed = 0;
         for parked in self.parked.values_mut() {
-            let event = &mut parked.event;
+            let Some(event) = &mut parked.event else {
+                continue;
+            };
             if event.aggregate_kind != request.aggregate_kind
                 || event.aggregate_id != request.aggregate_id
             {
@@ -80,14 +134,74 @@ impl ReactorStore for MemoryStore {
         Ok(true)
     }
 
+    async fn join(
+        &self,
+        reactor: &str,
+        owner: &str,
+        partitions: u32,
+        ttl: Duration,
+    ) -> Result<Joined> {
+        let mut reactors = self.reactors();
+        if let Some(other) = reactors
+            .others(reactor, owner)
+            .find(|l| l.partitions != partitions)
+        {
+            return Err(Error::PartitionCountMismatch {
+                reactor: reactor.to_owned(),
+                running: other.partitions,
+                requested: partitions,
+            });
+        }
+        let old = reactors.checkpoints_of(reactor);
+        // counts stored before counts were: what the partition numbers imply
+        let stored = reactors.partition_counts.get(reactor).copied().or_else(|| {
+            old.keys()
+                .last()
+                .map(|highest| highest + 1)
+                .filter(|implied| *implied > partitions)
+        });
+        let mut repartitioned = None;
+        match stored {
+            Some(from) if from != partitions => {
+                let checkpoint = lowest_checkpoint(&old, from);
+                reactors.rewrite(reactor, partitions, (!old.is_empty()).then_some(checkpoint));
+                repartitioned = Some(Repartitioned {
+                    from,
+                    to: partitions,
+                    checkpoint,
+                });
+            }
+            _ => {
+                reactors
+                    .partition_counts
+                    .insert(reactor.to_owned(), partitions);
+            }
+        }
+        Ok(Joined {
+            live: reactors.beat(reactor, owner, partitions, ttl),
+            repartitioned,
+        })
+    }
+
     async fn acquire_lease(
         &self,
         reactor: &str,
         partition: u32,
+        partitions: u32,
         owner: &str,
         ttl: Duration,
     ) -> Result<Option<Lease>> {
         let mut reactors = self.reactors();
+        match reactors.partition_counts.get(reactor) {
+            Some(&stored) if stored != partitions => {
+                return Err(Error::PartitionCountMismatch {
+                    reactor: reactor.to_owned(),
+                    running: stored,
+                    requested: partitions,
+                });
+            }
+            _ => {}
+        }
         if reactors
             .holder(reactor, partition)
             .is_some_and(|holder| holder != owner)
@@ -122,18 +236,14 @@ impl ReactorStore for MemoryStore {
             .map(str::to_owned))
     }
 
-    async fn heartbeat(&self, reactor: &str, owner: &str, ttl: Duration) -> Result<u32> {
-        let mut reactors = self.reactors();
-        let now = Instant::now();
-        reactors
-            .runners
-            .insert((reactor.to_owned(), owner.to_owned()), now + ttl);
-        let live = reactors
-            .runners
-            .iter()
-            .filter(|((r, _), expires)| r == reactor && **expires > now)
-            .count();
-        Ok(u32::try_from(live).unwrap_or(u32::MAX))
+    async fn heartbeat(
+        &self,
+        reactor: &str,
+        owner: &str,
+        partitions: u32,
+        ttl: Duration,
+    ) -> Result<u32> {
+        Ok(self.reactors().beat(reactor, owner, partitions, ttl))
     }
 
     async fn leave(&self, reactor: &str, owner: &str) -> Result<()> {
@@ -143,28 +253,105 @@ impl ReactorStore for MemoryStore {
         Ok(())
     }
 
-    async fn park(&self, mut parked: ParkedEvent) -> Result<()> {
+    async fn reset_checkpoints(
+        &self,
+        reactor: &str,
+        partitions: u32,
+        to: Checkpoint,
+    ) -> Result<()> {
+        let mut reactors = self.reactors();
+        let live = reactors.others(reactor, "").count();
+        if live > 0 {
+            return Err(Error::RunnersLive {
+                reactor: reactor.to_owned(),
+                live: u32::try_from(live).unwrap_or(u32::MAX),
+            });
+        }
+        reactors.rewrite(reactor, partitions, Some(to));
+        Ok(())
+    }
+
+    async fn park(&self, lease: &Lease, mut parked: ParkedEvent) -> Result<bool> {
         // The copy takes the body as the log holds it now, so that an event
         // forgotten while its handler failed is parked erased. The log's
         // lock is taken first, as forget takes it.
         let log = self.lock();
-        if let Some(now) = log.event_at(parked.event.position) {
-            parked.event.body.clone_from(&now.body);
+        if let (Some(now), Some(event)) = (log.event_at(parked.position), &mut parked.event) {
+            event.body.clone_from(&now.body);
         }
-        self.reactors()
+        let mut reactors = self.reactors();
+        if reactors.holder(&lease.reactor, lease.partition) != Some(lease.owner.as_str()) {
+            return Ok(false);
+        }
+        reactors
             .parked
-            .insert((parked.reactor.clone(), parked.event.position), parked);
+            .insert((parked.reactor.clone(), parked.position), parked);
+        drop(reactors);
         drop(log);
-        Ok(())
+        Ok(true)
     }
 
-    async fn parked(&self, reactor: &str) -> Result<Vec<ParkedEvent>> {
+    async fn parked(
+        &self,
+        reactor: &str,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<ParkedEvent>> {
         Ok(self
             .reactors()
             .parked
-            .range((reactor.to_owned(), 0)..=(reactor.to_owned(), u64::MAX))
+            .range(
+                (reactor.to_owned(), after_position.saturating_add(1))
+                    ..=(reactor.to_owned(), u64::MAX),
+            )
+            .take(limit)
             .map(|(_, parked)| parked.clone())
             .collect())
+    }
+
+    async fn parked_count(&self, reactor: &str) -> Result<u64> {
+        let count = self
+            .reactors()
+            .parked
+            .range((reactor.to_owned(), 0)..=(reactor.to_owned(), u64::MAX))
+            .count();
+        Ok(u64::try_from(count).unwrap_or(u64::MAX))
+    }
+
+    async fn parked_event(&self, reactor: &str, position: u64) -> Result<Option<ParkedEvent>> {
+        Ok(self
+            .reactors()
+            .parked
+            .get(&(reactor.to_owned(), position))
+            .cloned())
+    }
+
+    async fn record_retry(
+        &self,
+        reactor: &str,
+        position: u64,
+        attempts: u32,
+        failure: Option<&str>,
+    ) -> Result<bool> {
+        let mut reactors = self.reactors();
+        let key = (reactor.to_owned(), position);
+        let Some(parked) = reactors.parked.get_mut(&key) else {
+            return Ok(false);
+        };
+        if parked.attempts != attempts {
+            return Ok(false);
+        }
+        match failure {
+            Some(error) => {
+                error.clone_into(&mut parked.error);
+                parked.attempts += 1;
+                parked.parked_at = std::time::SystemTime::now();
+            }
+            None => {
+                reactors.parked.remove(&key);
+            }
+        }
+        Ok(true)
     }
 
     async fn unpark(&self, reactor: &str, position: u64) -> Result<bool> {

@@ -8,19 +8,24 @@
 //! (for commands: [`Options::idempotent`](crate::Options::idempotent) with a
 //! key made of the event's id or the process's id and step).
 
+mod admin;
+mod lease;
 mod options;
 mod partition;
+mod partition_loop;
+mod retry;
 mod runner;
 mod status;
 mod store;
+mod team;
 
 use std::future::Future;
 
-pub use options::{RunnerOptions, Start};
+pub use options::{MAX_PARTITIONS, MIN_LEASE_TTL, RunnerOptions, Start};
 pub use partition::{partition_of, stream_hash};
 pub use runner::Runner;
 pub use status::{LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus};
-pub use store::{Lease, ParkedEvent, ReactorStore};
+pub use store::{Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, lowest_checkpoint};
 
 use crate::__private::React;
 use crate::event::Event;
@@ -64,12 +69,24 @@ pub trait Reactor: Send + Sync + 'static {
     /// The events it wants.
     fn filter(&self) -> EventFilter;
 
-    /// Handles one event. An error is retried with backoff, then the event
-    /// is parked and the reactor goes on.
+    /// Handles one event. An error (or a panic) is retried with backoff,
+    /// then the event is parked and the reactor goes on. The future is
+    /// dropped mid-way when the runner loses the partition's lease.
     fn handle(
         &self,
         event: &RecordedEvent,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// Waits `duration`; returns false if stopped meanwhile.
+async fn pause(
+    duration: std::time::Duration,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => true,
+        _ = stop.changed() => false,
+    }
 }
 
 /// Decodes `envelope` as an `E` and calls `reactor`'s method for its kind:

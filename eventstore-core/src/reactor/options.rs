@@ -2,6 +2,40 @@
 
 use std::time::Duration;
 
+use crate::error::{Error, Result};
+
+/// The most partitions a reactor may be split into.
+pub const MAX_PARTITIONS: u32 = 1024;
+
+/// The shortest lease: a lease must outlast a few round trips to the store,
+/// or every checkpoint is refused and every batch is redone forever.
+pub const MIN_LEASE_TTL: Duration = Duration::from_millis(100);
+
+fn check(
+    option: &'static str,
+    value: impl std::fmt::Display,
+    ok: bool,
+    allowed: &'static str,
+) -> Result<()> {
+    if ok {
+        return Ok(());
+    }
+    Err(Error::InvalidOption {
+        option,
+        value: value.to_string(),
+        allowed,
+    })
+}
+
+fn check_duration(
+    option: &'static str,
+    value: Duration,
+    ok: bool,
+    allowed: &'static str,
+) -> Result<()> {
+    check(option, format!("{value:?}"), ok, allowed)
+}
+
 /// Options of a [`Runner`](super::Runner).
 ///
 /// ```
@@ -66,9 +100,9 @@ impl Default for RunnerOptions {
 }
 
 impl RunnerOptions {
-    /// Sets [`batch_size`](Self::batch_size) (at least 1).
+    /// Sets [`batch_size`](Self::batch_size) (1 to 10,000).
     pub fn batch_size(mut self, events: usize) -> Self {
-        self.batch_size = events.max(1);
+        self.batch_size = events;
         self
     }
 
@@ -78,28 +112,28 @@ impl RunnerOptions {
         self
     }
 
-    /// Sets [`partitions`](Self::partitions) (at least 1).
+    /// Sets [`partitions`](Self::partitions) (1 to [`MAX_PARTITIONS`]).
     pub fn partitions(mut self, partitions: u32) -> Self {
-        self.partitions = partitions.max(1);
+        self.partitions = partitions;
         self
     }
 
-    /// Sets [`lease_ttl`](Self::lease_ttl).
+    /// Sets [`lease_ttl`](Self::lease_ttl) ([`MIN_LEASE_TTL`] to an hour).
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self
     }
 
-    /// Sets [`max_attempts`](Self::max_attempts) (at least 1).
+    /// Sets [`max_attempts`](Self::max_attempts) (1 to 1,000).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
+        self.max_attempts = attempts;
         self
     }
 
     /// Sets [`backoff`](Self::backoff) and [`max_backoff`](Self::max_backoff).
     pub fn backoff(mut self, first: Duration, max: Duration) -> Self {
         self.backoff = first;
-        self.max_backoff = max.max(first);
+        self.max_backoff = max;
         self
     }
 
@@ -113,6 +147,73 @@ impl RunnerOptions {
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
         self.owner = owner.into();
         self
+    }
+
+    /// Checks every option against its allowed range; the [`Runner`](super::Runner)
+    /// calls it before it runs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eventstore_core::Error;
+    /// use eventstore_core::reactor::RunnerOptions;
+    /// let zero = RunnerOptions::default().lease_ttl(Duration::ZERO);
+    /// assert!(matches!(zero.validate(), Err(Error::InvalidOption { option: "lease_ttl", .. })));
+    /// assert!(RunnerOptions::default().validate().is_ok());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the first option out of range.
+    pub fn validate(&self) -> Result<()> {
+        let hour = Duration::from_secs(3600);
+        check(
+            "batch_size",
+            self.batch_size,
+            (1..=10_000).contains(&self.batch_size),
+            "1 to 10000",
+        )?;
+        check_duration(
+            "poll_interval",
+            self.poll_interval,
+            (Duration::from_millis(1)..=hour).contains(&self.poll_interval),
+            "1 ms to 1 h",
+        )?;
+        check(
+            "partitions",
+            self.partitions,
+            (1..=MAX_PARTITIONS).contains(&self.partitions),
+            "1 to 1024",
+        )?;
+        check_duration(
+            "lease_ttl",
+            self.lease_ttl,
+            (MIN_LEASE_TTL..=hour).contains(&self.lease_ttl),
+            "100 ms to 1 h",
+        )?;
+        check(
+            "max_attempts",
+            self.max_attempts,
+            (1..=1_000).contains(&self.max_attempts),
+            "1 to 1000",
+        )?;
+        check_duration(
+            "max_backoff",
+            self.max_backoff,
+            self.max_backoff <= Duration::from_secs(86_400),
+            "at most 1 day",
+        )?;
+        check_duration(
+            "backoff",
+            self.backoff,
+            self.backoff <= self.max_backoff,
+            "at most max_backoff",
+        )?;
+        let owner_ok = !self.owner.trim().is_empty() && self.owner.len() <= 200;
+        check(
+            "owner",
+            format!("{:?}", self.owner),
+            owner_ok,
+            "1 to 200 bytes, not blank",
+        )
     }
 
     /// The wait before attempt `attempt + 1`, after `attempt` failures.
@@ -135,5 +236,64 @@ mod tests {
             .collect();
         assert_eq!(waits, [100, 200, 400, 500, 500]);
         assert_eq!(options.backoff_after(u32::MAX), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn options_that_cannot_work_are_refused_by_name() {
+        let ms = Duration::from_millis;
+        let cases = [
+            (RunnerOptions::default().batch_size(0), "batch_size", "0"),
+            (
+                RunnerOptions::default().batch_size(10_001),
+                "batch_size",
+                "10001",
+            ),
+            (
+                RunnerOptions::default().poll_interval(Duration::ZERO),
+                "poll_interval",
+                "0ns",
+            ),
+            (RunnerOptions::default().partitions(0), "partitions", "0"),
+            (
+                RunnerOptions::default().partitions(1025),
+                "partitions",
+                "1025",
+            ),
+            (
+                RunnerOptions::default().lease_ttl(Duration::ZERO),
+                "lease_ttl",
+                "0ns",
+            ),
+            (
+                RunnerOptions::default().lease_ttl(ms(99)),
+                "lease_ttl",
+                "99ms",
+            ),
+            (
+                RunnerOptions::default().max_attempts(0),
+                "max_attempts",
+                "0",
+            ),
+            (
+                RunnerOptions::default().backoff(ms(500), ms(100)),
+                "backoff",
+                "500ms",
+            ),
+            (RunnerOptions::default().owner(" "), "owner", "\" \""),
+        ];
+        for (options, name, given) in cases {
+            match options.validate() {
+                Err(Error::InvalidOption { option, value, .. }) => {
+                    assert_eq!((option, value.as_str()), (name, given));
+                }
+                other => panic!("{name} = {given} should be refused, got {other:?}"),
+            }
+        }
+        let fine = RunnerOptions::default()
+            .batch_size(1)
+            .partitions(MAX_PARTITIONS)
+            .lease_ttl(MIN_LEASE_TTL)
+            .backoff(ms(5), ms(5));
+        assert!(fine.validate().is_ok());
     }
 }

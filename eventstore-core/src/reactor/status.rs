@@ -19,7 +19,7 @@ pub struct ReactorStatus {
     /// One entry per partition.
     pub partitions: Vec<PartitionStatus>,
     /// How many of its events are parked.
-    pub parked: usize,
+    pub parked: u64,
     /// The open transaction that holds every tracker back, if any.
     pub holdback: Option<Holdback>,
 }

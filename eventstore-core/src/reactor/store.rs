@@ -1,6 +1,7 @@
 //! [`ReactorStore`]: where runners keep checkpoints, leases and parked
 //! events.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
@@ -24,14 +25,62 @@ pub struct Lease {
 pub struct ParkedEvent {
     /// The reactor it failed in.
     pub reactor: String,
-    /// The event.
-    pub event: RecordedEvent,
+    /// The event's global position.
+    pub position: u64,
+    /// The event; `None` when its row cannot be read (the error says why).
+    pub event: Option<RecordedEvent>,
     /// The last error's message.
     pub error: String,
     /// How many attempts were made.
     pub attempts: u32,
     /// When it was parked (or last retried).
     pub parked_at: SystemTime,
+}
+
+/// What [`ReactorStore::join`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Joined {
+    /// The live runners of the reactor, this one included.
+    pub live: u32,
+    /// The re-partitioning done because the stored checkpoints were of
+    /// another partition count, if any.
+    pub repartitioned: Option<Repartitioned>,
+}
+
+/// A change of a reactor's partition count, made while no runner was live:
+/// every new partition starts at the lowest of the old checkpoints, so that
+/// nothing is skipped (the events between are delivered again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repartitioned {
+    /// The old count (for checkpoints stored before counts were, the count
+    /// their partition numbers imply).
+    pub from: u32,
+    /// The new count.
+    pub to: u32,
+    /// Where every new partition starts.
+    pub checkpoint: Checkpoint,
+}
+
+/// Where the partitions of a reactor re-partitioned from `from` partitions
+/// start, given its stored checkpoints by partition: at the lowest, or at
+/// the beginning when one of the old partitions never stored one (it had
+/// delivered nothing). A helper for [`ReactorStore::join`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use eventstore_core::Checkpoint;
+/// use eventstore_core::reactor::lowest_checkpoint;
+/// let at = |position| Checkpoint { tx: position, position };
+/// let old = BTreeMap::from([(0, at(9)), (1, at(4))]);
+/// assert_eq!(lowest_checkpoint(&old, 2), at(4));
+/// assert_eq!(lowest_checkpoint(&old, 3), Checkpoint::BEGINNING);
+/// ```
+#[must_use]
+pub fn lowest_checkpoint(old: &BTreeMap<u32, Checkpoint>, from: u32) -> Checkpoint {
+    (0..from)
+        .map(|p| old.get(&p).copied().unwrap_or(Checkpoint::BEGINNING))
+        .min()
+        .unwrap_or(Checkpoint::BEGINNING)
 }
 
 /// Durable state of reactors, kept beside the events.
@@ -58,15 +107,38 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
         checkpoint: Checkpoint,
     ) -> impl Future<Output = Result<bool>> + Send;
 
-    /// Takes the lease of a partition for `ttl`, or renews it when `owner`
-    /// holds it already; `None` while another owner's lease runs.
+    /// Registers `owner` as a live runner of `reactor` split into
+    /// `partitions`, as [`heartbeat`](Self::heartbeat) does, after checking
+    /// the count, atomically: refused while a live runner has another
+    /// count; when the stored checkpoints are of another count and no runner
+    /// is live, re-partitions them (see [`Repartitioned`]), drops every
+    /// lease of the reactor and stores the new count.
     ///
     /// # Errors
+    /// [`Error::PartitionCountMismatch`](crate::Error::PartitionCountMismatch),
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn join(
+        &self,
+        reactor: &str,
+        owner: &str,
+        partitions: u32,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Joined>> + Send;
+
+    /// Takes the lease of partition `partition` of `partitions` for `ttl`,
+    /// or renews it when `owner` holds it already; `None` while another
+    /// owner's lease runs.
+    ///
+    /// # Errors
+    /// [`Error::PartitionCountMismatch`](crate::Error::PartitionCountMismatch)
+    /// when the reactor's stored count is not `partitions` (a runner that
+    /// stalled while the reactor was re-partitioned),
     /// [`Error::Backend`](crate::Error::Backend).
     fn acquire_lease(
         &self,
         reactor: &str,
         partition: u32,
+        partitions: u32,
         owner: &str,
         ttl: Duration,
     ) -> impl Future<Output = Result<Option<Lease>>> + Send;
@@ -87,9 +159,10 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
         partition: u32,
     ) -> impl Future<Output = Result<Option<String>>> + Send;
 
-    /// Marks `owner` as a live runner of `reactor` for `ttl`, and returns
-    /// how many live runners the reactor has, this one included: each runner
-    /// holds at most its share of the partitions.
+    /// Marks `owner` as a live runner of `reactor`, split into
+    /// `partitions`, for `ttl`, and returns how many live runners the
+    /// reactor has, this one included: each runner holds at most its share
+    /// of the partitions.
     ///
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend).
@@ -97,8 +170,23 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
         &self,
         reactor: &str,
         owner: &str,
+        partitions: u32,
         ttl: Duration,
     ) -> impl Future<Output = Result<u32>> + Send;
+
+    /// Replaces every stored checkpoint of `reactor` with `to` for each of
+    /// `partitions`, stores that count and drops the reactor's leases, while
+    /// no runner of it is live: what an operator does after a restore.
+    ///
+    /// # Errors
+    /// [`Error::RunnersLive`](crate::Error::RunnersLive),
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn reset_checkpoints(
+        &self,
+        reactor: &str,
+        partitions: u32,
+        to: Checkpoint,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Removes `owner` from the live runners of `reactor`, so that the others
     /// take its share at once.
@@ -107,20 +195,60 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
     /// [`Error::Backend`](crate::Error::Backend).
     fn leave(&self, reactor: &str, owner: &str) -> impl Future<Output = Result<()>> + Send;
 
-    /// Parks an event (or updates its error and attempts if parked already).
+    /// Parks an event (or updates its error and attempts if parked already),
+    /// only while `lease` is still held. Returns whether it was parked
+    /// (false: the lease was lost, and the event is the new holder's).
     ///
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend).
-    fn park(&self, parked: ParkedEvent) -> impl Future<Output = Result<()>> + Send;
+    fn park(&self, lease: &Lease, parked: ParkedEvent)
+    -> impl Future<Output = Result<bool>> + Send;
 
-    /// A reactor's parked events, oldest event first.
+    /// A reactor's parked events, oldest event first, from `after_position`
+    /// on (exclusive), at most `limit`.
     ///
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend).
-    fn parked(&self, reactor: &str) -> impl Future<Output = Result<Vec<ParkedEvent>>> + Send;
+    fn parked(
+        &self,
+        reactor: &str,
+        after_position: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ParkedEvent>>> + Send;
 
-    /// Removes a parked event (skipped, or handled on retry). Returns
-    /// whether it was parked.
+    /// How many events of a reactor are parked.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn parked_count(&self, reactor: &str) -> impl Future<Output = Result<u64>> + Send;
+
+    /// The parked event at `position`, if any.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn parked_event(
+        &self,
+        reactor: &str,
+        position: u64,
+    ) -> impl Future<Output = Result<Option<ParkedEvent>>> + Send;
+
+    /// Records the outcome of an operator's retry of the parked event at
+    /// `position`, only if it still has the `attempts` the retry read (no
+    /// other retry or skip came between): handled, it is unparked; failed
+    /// again, it keeps the new error and one attempt more. Returns whether
+    /// it was recorded.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn record_retry(
+        &self,
+        reactor: &str,
+        position: u64,
+        attempts: u32,
+        failure: Option<&str>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Removes a parked event (skipped). Returns whether it was parked.
     ///
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend).

@@ -149,12 +149,17 @@ impl<S: EventStore> Repository<S> {
         let mut assumed = options.expect_new;
         let mut must_load = !assumed;
         let (mut state, mut version) = (A::default(), 0);
+        // the forgets the loaded state was folded after: a snapshot of it
+        // may hold what a later forget erased (Snapshot::forgets)
+        let mut forgets = 0;
         let mut attempt = 1;
         loop {
             if must_load {
                 must_load = false;
                 match self.load_for::<A>(aggregate_id, &options).await? {
-                    Some(loaded) => (state, version) = (loaded.state, loaded.version),
+                    Some((loaded, seen)) => {
+                        (state, version, forgets) = (loaded.state, loaded.version, seen);
+                    }
                     None => return Ok(Outcome::AlreadyApplied),
                 }
             }
@@ -187,7 +192,12 @@ impl<S: EventStore> Repository<S> {
                     let new_version = version + recorded.len() as u64;
                     if self.snapshots.is_due(A::KIND, version, new_version) {
                         events.iter().for_each(|e| state.apply(e));
-                        save_in_background(&self.store, aggregate_id, new_version, &state);
+                        save_in_background(
+                            &self.store,
+                            aggregate_id,
+                            (new_version, forgets),
+                            &state,
+                        );
                     }
                     return Ok(Outcome::Done(Committed {
                         version: new_version,
@@ -229,19 +239,22 @@ impl<S: EventStore> Repository<S> {
         }
     }
 
-    /// What a command needs: the aggregate's state, or `None` when the
-    /// command's idempotency key is already used on it.
+    /// What a command needs: the aggregate's state and how many forgets it
+    /// was folded after, or `None` when the command's idempotency key is
+    /// already used on it.
     async fn load_for<A: Aggregate>(
         &self,
         aggregate_id: &str,
         options: &Options,
-    ) -> Result<Option<Loaded<A>>> {
+    ) -> Result<Option<(Loaded<A>, u64)>> {
         let key = options.idempotency_key.as_deref();
         let stream = self.store.load_stream(A::KIND, aggregate_id, key).await?;
         if stream.idempotency_key_seen {
             return Ok(None);
         }
-        self.rebuild(aggregate_id, stream).await.map(Some)
+        let forgets = stream.forgets;
+        let loaded = self.rebuild(aggregate_id, stream).await?;
+        Ok(Some((loaded, forgets)))
     }
 
     /// Turns a loaded stream into state, falling back to a full replay when

@@ -22,11 +22,12 @@ impl SnapshotPolicy {
 }
 
 /// Serializes the state now and stores it in the background. Failures are
-/// logged and never reach the command.
+/// logged and never reach the command. `forgets` is how many times the
+/// stream had been forgotten when the state was loaded.
 pub(crate) fn save_in_background<A: Aggregate, S: EventStore>(
     store: &S,
     aggregate_id: &str,
-    version: u64,
+    (version, forgets): (u64, u64),
     state: &A,
 ) {
     let state = match serde_json::to_value(state) {
@@ -40,6 +41,7 @@ pub(crate) fn save_in_background<A: Aggregate, S: EventStore>(
         aggregate_kind: A::KIND.to_owned(),
         aggregate_id: aggregate_id.to_owned(),
         version,
+        forgets,
         schema_version: A::SNAPSHOT_VERSION,
         state,
     };

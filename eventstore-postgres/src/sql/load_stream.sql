@@ -1,5 +1,6 @@
 -- Everything a command needs, in one round trip: a header row (part 0) with
--- whether the key was used and the latest snapshot, then the events after
+-- whether the key was used, the latest snapshot and how many times the
+-- stream was forgotten, then the events after
 -- the snapshot (part 1). Nothing more is read once the key was used.
 -- The event columns are in the order of every event query (rows.rs).
 -- $1 kind, $2 id, $3 idempotency key (nullable)
@@ -15,12 +16,14 @@ WITH seen AS (
 )
 SELECT 0 AS part, (SELECT seen FROM seen) AS seen, s.version AS snapshot_version,
        s.schema_version, s.state,
+       coalesce((SELECT f.forgets FROM {schema}.forgotten AS f
+                 WHERE f.aggregate_kind = $1 AND f.aggregate_id = $2), 0) AS forgets,
        NULL::text AS id, NULL::bigint AS position, NULL::xid8 AS tx, NULL::text AS aggregate_kind,
        NULL::text AS aggregate_id, NULL::bigint AS version, NULL::text AS kind, NULL::jsonb AS body,
        NULL::jsonb AS metadata, NULL::timestamptz AS created_at
 FROM (SELECT 1) AS one LEFT JOIN snap AS s ON true
 UNION ALL
-SELECT 1, NULL, NULL, NULL, NULL,
+SELECT 1, NULL, NULL, NULL, NULL, NULL,
        e.id, e.position, e.tx, e.aggregate_kind, e.aggregate_id, e.version, e.kind, e.body,
        e.metadata, e.created_at
 FROM {schema}.events AS e

@@ -51,6 +51,19 @@ pub(crate) struct Statements {
     pub(crate) delete_snapshots: String,
     pub(crate) forget_parked: String,
     pub(crate) forget_mark: String,
+    pub(crate) join_lock: String,
+    pub(crate) live_counts: String,
+    pub(crate) checkpoints_of: String,
+    pub(crate) repartition: String,
+    pub(crate) repartition_start: String,
+    pub(crate) live_runners: String,
+    pub(crate) partition_count: String,
+    pub(crate) parked_event: String,
+    pub(crate) parked_count: String,
+    pub(crate) retried: String,
+    pub(crate) retried_ok: String,
+    pub(crate) next_tx: String,
+    pub(crate) stream_lock: String,
 }
 
 impl Statements {
@@ -99,6 +112,19 @@ impl Statements {
             delete_snapshots: qualify(include_str!("delete_snapshots.sql")),
             forget_parked: qualify(include_str!("forget_parked.sql")),
             forget_mark: qualify(include_str!("forget_mark.sql")),
+            join_lock: qualify(include_str!("join_lock.sql")),
+            live_counts: qualify(include_str!("live_counts.sql")),
+            checkpoints_of: qualify(include_str!("checkpoints_of.sql")),
+            repartition: qualify(include_str!("repartition.sql")),
+            repartition_start: qualify(include_str!("repartition_start.sql")),
+            live_runners: qualify(include_str!("live_runners.sql")),
+            partition_count: qualify(include_str!("partition_count.sql")),
+            parked_event: qualify(include_str!("parked_event.sql")),
+            parked_count: qualify(include_str!("parked_count.sql")),
+            retried: qualify(include_str!("retried.sql")),
+            retried_ok: qualify(include_str!("retried_ok.sql")),
+            next_tx: qualify(include_str!("next_tx.sql")),
+            stream_lock: qualify(include_str!("stream_lock.sql")),
         }
     }
 }
@@ -162,6 +188,17 @@ mod tests {
             &sql.delete_snapshots,
             &sql.forget_parked,
             &sql.forget_mark,
+            &sql.join_lock,
+            &sql.live_counts,
+            &sql.checkpoints_of,
+            &sql.repartition,
+            &sql.repartition_start,
+            &sql.live_runners,
+            &sql.partition_count,
+            &sql.parked_event,
+            &sql.parked_count,
+            &sql.retried,
+            &sql.retried_ok,
         ];
         for statement in all {
             assert!(!statement.contains("{schema}"), "{statement}");

@@ -1,13 +1,16 @@
 -- Keeps the latest snapshot; one of another schema version is always
 -- replaced, since the code that reads it can no longer use it. A snapshot
--- at or below the version at which the stream was forgotten is not stored:
--- it was folded from events before the forget erased them.
--- $1 kind, $2 id, $3 version, $4 schema version, $5 state (text)
+-- of a state loaded before the stream's last forget (fewer forgets than
+-- counted now) is not stored: it may hold what the forget erased. Run after
+-- stream_lock.sql in the same transaction, so that a forget running
+-- meanwhile has committed before this statement looks.
+-- $1 kind, $2 id, $3 version, $4 schema version, $5 state (text), $6 the
+-- forgets counted when the state was loaded
 INSERT INTO {schema}.snapshots AS s (aggregate_kind, aggregate_id, version, schema_version, state)
 SELECT $1, $2, $3, $4, $5::jsonb
 WHERE NOT EXISTS (
     SELECT 1 FROM {schema}.forgotten AS f
-    WHERE f.aggregate_kind = $1 AND f.aggregate_id = $2 AND f.version >= $3)
+    WHERE f.aggregate_kind = $1 AND f.aggregate_id = $2 AND f.forgets > $6)
 ON CONFLICT (aggregate_kind, aggregate_id) DO UPDATE
 SET version = excluded.version, schema_version = excluded.schema_version,
     state = excluded.state, created_at = now()

@@ -85,6 +85,21 @@ pub enum Command {
         #[arg(long, default_value_t = 5_000)]
         lease_ttl_ms: u64,
     },
+    /// Sets every partition of the transfer saga back to the first event
+    /// (or the last, with --to-end) while no worker runs: after a restore
+    /// from a dump, when workers stop saying a checkpoint is ahead.
+    Reset {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+        /// Partitions of the saga, as the workers run it.
+        #[arg(long, default_value_t = 4)]
+        partitions: u32,
+        /// Starts at the last event readable now instead of the first
+        /// (events before it are never handled).
+        #[arg(long)]
+        to_end: bool,
+    },
     /// Transfers by state, stuck transfers, the saga's lag and parked events.
     Status {
         /// Where the store is.

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use eventstore_core::reactor::{Runner, RunnerOptions};
+use eventstore_core::reactor::{Runner, RunnerOptions, Start};
 use eventstore_core::{EventId, Options, Outcome};
 use serde_json::json;
 
@@ -190,12 +190,15 @@ pub(crate) async fn worker(
     partitions: u32,
     lease_ttl: Duration,
 ) -> Result<(), Failure> {
-    let store = connect(db).await?;
-    let saga = TransferSaga::new(repository(store.clone()));
     let options = RunnerOptions::default()
         .partitions(partitions)
         .lease_ttl(lease_ttl)
         .poll_interval(Duration::from_millis(250));
+    options
+        .validate()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let store = connect(db).await?;
+    let saga = TransferSaga::new(repository(store.clone()));
     let owner = options.owner.clone();
     eprintln!(
         "worker {owner}: running the transfer saga over {partitions} partitions; Ctrl-C or SIGTERM stops it"
@@ -205,8 +208,26 @@ pub(crate) async fn worker(
         .run(async {
             stop_signal().await;
         })
-        .await;
+        .await?;
     eprintln!("worker {owner}: stopped");
+    Ok(())
+}
+
+/// `sagas reset`: every partition of the saga starts again at the first
+/// event, or at the last one readable now, while no worker runs.
+pub(crate) async fn reset(db: &Database, partitions: u32, to_end: bool) -> Result<(), Failure> {
+    let options = RunnerOptions::default().partitions(partitions);
+    options
+        .validate()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let store = connect(db).await?;
+    let runner = Runner::new(store.clone(), TransferSaga::new(repository(store))).options(options);
+    let start = if to_end { Start::End } else { Start::Beginning };
+    runner.reset(start).await?;
+    println!(
+        "the transfer saga's {partitions} partitions start at the {}",
+        if to_end { "last event" } else { "first event" }
+    );
     Ok(())
 }
 
@@ -226,31 +247,60 @@ async fn stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// How many parked events `sagas parked list` reads at a time.
+const PARKED_PAGE: usize = 500;
+
+/// A parked event as JSON (`event` fields null when its row is unreadable).
+fn parked_json(p: &eventstore_core::reactor::ParkedEvent) -> serde_json::Value {
+    json!({
+        "position": p.position,
+        "aggregate": p.event.as_ref().map(|e| format!("{}/{}", e.aggregate_kind, e.aggregate_id)),
+        "kind": p.event.as_ref().map(|e| e.kind.clone()),
+        "attempts": p.attempts,
+        "error": p.error,
+    })
+}
+
 /// `sagas parked ...`
 pub(crate) async fn parked(db: &Database, command: ParkedCommand) -> Result<(), Failure> {
     let store = connect(db).await?;
     let runner = Runner::new(store.clone(), TransferSaga::new(repository(store)));
     match command {
         ParkedCommand::List { output } => {
-            let parked = runner.parked().await?;
-            if output.json {
-                let items: Vec<_> = parked
-                    .iter()
-                    .map(|p| json!({ "position": p.event.position, "aggregate": format!("{}/{}", p.event.aggregate_kind, p.event.aggregate_id), "kind": p.event.kind, "attempts": p.attempts, "error": p.error }))
-                    .collect();
-                println!("{}", serde_json::Value::Array(items));
-            } else {
+            // a page at a time: the list may be long
+            let mut after = 0;
+            let mut items = Vec::new();
+            loop {
+                let parked = runner.parked(after, PARKED_PAGE).await?;
+                let Some(last) = parked.last() else { break };
+                after = last.position;
+                if output.json {
+                    items.extend(parked.iter().map(parked_json));
+                    continue;
+                }
                 let mut table = Table::new(["position", "aggregate", "kind", "attempts", "error"]);
                 for p in parked {
+                    let (aggregate, kind) = p.event.as_ref().map_or_else(
+                        || ("(unreadable)".to_owned(), "-".to_owned()),
+                        |e| {
+                            (
+                                format!("{}/{}", e.aggregate_kind, e.aggregate_id),
+                                e.kind.clone(),
+                            )
+                        },
+                    );
                     table.push([
-                        p.event.position.to_string(),
-                        format!("{}/{}", p.event.aggregate_kind, p.event.aggregate_id),
-                        p.event.kind.clone(),
+                        p.position.to_string(),
+                        aggregate,
+                        kind,
                         p.attempts.to_string(),
                         p.error,
                     ]);
                 }
                 print!("{table}");
+            }
+            if output.json {
+                println!("{}", serde_json::Value::Array(items));
             }
             Ok(())
         }

@@ -179,6 +179,11 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             lease_ttl_ms,
         } => commands::worker(&db, partitions, Duration::from_millis(lease_ttl_ms)).await,
         Command::Parked { db, command } => commands::parked(&db, command).await,
+        Command::Reset {
+            db,
+            partitions,
+            to_end,
+        } => commands::reset(&db, partitions, to_end).await,
         Command::Forget { db, output, id } => forget::forget(&db, output, &id).await,
         Command::Events {
             db,

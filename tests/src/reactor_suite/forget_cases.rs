@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use eventstore_core::reactor::{HandlerError, ParkedEvent, Reactor, ReactorStore, Runner};
+use eventstore_core::reactor::{HandlerError, Lease, ParkedEvent, Reactor, ReactorStore, Runner};
 use eventstore_core::{
     AppendRequest, ERASED_ERROR, EventFilter, EventStore, ForgetRequest, NewEvent, RecordedEvent,
     Tracker,
@@ -127,13 +127,17 @@ where
     );
 
     store
-        .park(ParkedEvent {
-            reactor: "mailer".into(),
-            event: ada[0].clone(),
-            error: "no mailbox for \"Ada Lovelace\"".into(),
-            attempts: 3,
-            parked_at: SystemTime::now(),
-        })
+        .park(
+            &lease(&store, "mailer").await,
+            ParkedEvent {
+                reactor: "mailer".into(),
+                position: ada[0].position,
+                event: Some(ada[0].clone()),
+                error: "no mailbox for \"Ada Lovelace\"".into(),
+                attempts: 3,
+                parked_at: SystemTime::now(),
+            },
+        )
         .await
         .expect("park");
 
@@ -147,11 +151,14 @@ where
         "{forgotten:?}"
     );
 
-    let parked = store.parked("mailer").await.expect("parked");
+    let parked = store.parked("mailer", 0, 10).await.expect("parked");
     assert_eq!(parked.len(), 1, "the parked event stays parked");
-    assert_eq!(parked[0].event.body["owner"], serde_json::Value::Null);
+    assert_eq!(
+        parked[0].event.as_ref().expect("readable").body["owner"],
+        serde_json::Value::Null
+    );
     assert_eq!(parked[0].error, ERASED_ERROR);
-    assert_eq!(parked[0].event.position, ada[0].position);
+    assert_eq!(parked[0].position, ada[0].position);
 
     let after = rebuild(&store, "owners-after", 3).await;
     assert_eq!(after["acc-ada"], None, "the replayed projection: {after:?}");
@@ -172,19 +179,33 @@ where
     // a handler that read the event before the forget and fails after it
     // parks its copy: the stored one holds no personal value either
     store
-        .park(ParkedEvent {
-            reactor: "late".into(),
-            event: ada[1].clone(),
-            error: "rename failed".into(),
-            attempts: 3,
-            parked_at: SystemTime::now(),
-        })
+        .park(
+            &lease(&store, "late").await,
+            ParkedEvent {
+                reactor: "late".into(),
+                position: ada[1].position,
+                event: Some(ada[1].clone()),
+                error: "rename failed".into(),
+                attempts: 3,
+                parked_at: SystemTime::now(),
+            },
+        )
         .await
         .expect("park a copy read before the forget");
-    let late = store.parked("late").await.expect("parked");
+    let late = store.parked("late", 0, 10).await.expect("parked");
     assert_eq!(
-        late[0].event.body["owner"],
+        late[0].event.as_ref().expect("readable").body["owner"],
         serde_json::Value::Null,
         "{late:?}"
     );
+}
+
+/// The lease of partition 0 of `reactor` (of one partition), for a test
+/// that parks events itself.
+async fn lease<S: ReactorStore>(store: &S, reactor: &str) -> Lease {
+    store
+        .acquire_lease(reactor, 0, 1, "test", Duration::from_secs(60))
+        .await
+        .expect("acquire")
+        .expect("a free lease")
 }

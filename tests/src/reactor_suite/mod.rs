@@ -3,6 +3,7 @@
 //! partitions, retries and parking.
 
 mod cases;
+mod failure_cases;
 mod forget_cases;
 pub mod recorder;
 pub mod running;
@@ -18,5 +19,11 @@ pub use cases::{
     one_runner_holds_a_partition_and_another_takes_over_when_it_dies,
     partitions_split_the_work_and_keep_each_aggregate_in_order,
     the_status_reports_lag_leases_and_parked_events,
+};
+pub use failure_cases::{
+    a_checkpoint_from_the_future_stops_the_runner_until_reset,
+    a_panicking_handler_is_parked_and_the_partition_goes_on,
+    a_runner_that_loses_its_lease_stops_acting, fewer_partitions_skip_nothing,
+    more_partitions_skip_nothing, options_that_cannot_work_are_refused,
 };
 pub use forget_cases::forget_reaches_parked_events_and_replayed_projections;

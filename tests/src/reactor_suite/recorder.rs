@@ -25,6 +25,8 @@ struct Shared {
     failing: Mutex<HashMap<u64, u32>>,
     block_at: Mutex<Option<u64>>,
     blocked: AtomicBool,
+    cancelled: AtomicBool,
+    panic_at: Mutex<Option<u64>>,
     delay: Mutex<Duration>,
 }
 
@@ -71,6 +73,17 @@ impl Recorder {
     /// Blocks forever on the event at `position`, before recording it.
     pub fn block_at(&self, position: u64) {
         *lock(&self.shared.block_at) = Some(position);
+    }
+
+    /// Panics on every attempt at the event at `position`.
+    pub fn panic_at(&self, position: u64) {
+        *lock(&self.shared.panic_at) = Some(position);
+    }
+
+    /// Whether a handler blocked by [`block_at`](Self::block_at) was
+    /// cancelled (its future dropped).
+    pub fn was_cancelled(&self) -> bool {
+        self.shared.cancelled.load(Ordering::SeqCst)
     }
 
     /// Takes `delay` over every event from now on.
@@ -121,6 +134,15 @@ impl Recorder {
     }
 }
 
+/// Sets its flag when dropped: a handler future dropped mid-way.
+struct OnDrop<'a>(&'a AtomicBool);
+
+impl Drop for OnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 impl Reactor for Recorder {
     fn name(&self) -> &str {
         &self.name
@@ -145,8 +167,14 @@ impl Reactor for Recorder {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        assert!(
+            *lock(&self.shared.panic_at) != Some(event.position),
+            "told to panic at position {}",
+            event.position
+        );
         if *lock(&self.shared.block_at) == Some(event.position) {
             self.shared.blocked.store(true, Ordering::SeqCst);
+            let _cancelled = OnDrop(&self.shared.cancelled);
             std::future::pending::<()>().await;
         }
         lock(&self.shared.handled).push(Handled {

@@ -20,7 +20,7 @@ pub fn fast(owner: &str) -> RunnerOptions {
 #[derive(Debug)]
 pub struct Running {
     stop: oneshot::Sender<()>,
-    task: JoinHandle<()>,
+    task: JoinHandle<eventstore_core::Result<()>>,
 }
 
 impl Running {
@@ -36,7 +36,7 @@ impl Running {
                 .run(async {
                     let _ = stopped.await;
                 })
-                .await;
+                .await
         });
         Self { stop, task }
     }
@@ -44,13 +44,26 @@ impl Running {
     /// Asks it to stop and waits (at most 10 s) until it has.
     ///
     /// # Panics
-    /// When it does not stop in time.
+    /// When it does not stop in time, or its run ended with an error.
     pub async fn stop(self) {
         let _ = self.stop.send(());
         tokio::time::timeout(Duration::from_secs(10), self.task)
             .await
             .expect("the runner stops within 10 s")
-            .expect("the runner task");
+            .expect("the runner task")
+            .expect("the run ends without an error");
+    }
+
+    /// Waits (at most `limit`) for the run to end by itself; what it ended
+    /// with.
+    ///
+    /// # Panics
+    /// When it does not end in time.
+    pub async fn ended(self, limit: Duration) -> eventstore_core::Result<()> {
+        tokio::time::timeout(limit, self.task)
+            .await
+            .expect("the run ends in time")
+            .expect("the runner task")
     }
 
     /// Kills it at once, like a crashed process: no checkpoint, no release.

@@ -187,6 +187,7 @@ pub async fn forget_takes_explicit_fields_as_data<S: EventStore>(store: S) {
             aggregate_kind: "Profile".into(),
             aggregate_id: "p-1".into(),
             version: 2,
+            forgets: 0,
             schema_version: 1,
             state: json!({ "o'wner": "Ada", "keep": 1 }),
         })
@@ -242,10 +243,12 @@ pub async fn a_snapshot_from_before_the_forget_is_not_stored<S: EventStore>(stor
         AppendRequest::new("Account", "acc-1", 0).event(opened),
     )
     .await;
-    let snapshot = |version: u64, owner: Option<&str>| Snapshot {
+    // a state loaded before the forget (0 forgets), or after it (1)
+    let snapshot = |version: u64, owner: Option<&str>, forgets: u64| Snapshot {
         aggregate_kind: "Account".into(),
         aggregate_id: "acc-1".into(),
         version,
+        forgets,
         schema_version: 1,
         state: json!({ "owner": owner, "balance": 1 }),
     };
@@ -255,7 +258,7 @@ pub async fn a_snapshot_from_before_the_forget_is_not_stored<S: EventStore>(stor
         .expect("forget");
     for version in [1, 0] {
         store
-            .save_snapshot(snapshot(version, Some("Ada Lovelace")))
+            .save_snapshot(snapshot(version, Some("Ada Lovelace"), 0))
             .await
             .expect("a refused save is no error");
     }
@@ -275,7 +278,7 @@ pub async fn a_snapshot_from_before_the_forget_is_not_stored<S: EventStore>(stor
     )
     .await;
     store
-        .save_snapshot(snapshot(2, None))
+        .save_snapshot(snapshot(2, None, 1))
         .await
         .expect("save a later snapshot");
     assert_eq!(

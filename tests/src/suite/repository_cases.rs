@@ -384,6 +384,7 @@ pub async fn unreadable_snapshots_are_ignored<S: EventStore>(store: S) {
             aggregate_kind: "Account".into(),
             aggregate_id: "a-1".into(),
             version,
+            forgets: 0,
             schema_version,
             state,
         };

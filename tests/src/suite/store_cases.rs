@@ -236,6 +236,7 @@ pub async fn invalid_ids_are_refused_before_writing<S: EventStore + Tracker>(sto
         aggregate_kind: "Account".into(),
         aggregate_id: String::new(),
         version: 1,
+        forgets: 0,
         schema_version: 1,
         state: json!({}),
     };
@@ -311,6 +312,7 @@ pub async fn snapshots_keep_the_latest<S: EventStore>(store: S) {
         aggregate_kind: "Account".into(),
         aggregate_id: "a-1".into(),
         version,
+        forgets: 0,
         schema_version: 1,
         state: json!({ "balance": version }),
     };

@@ -1,0 +1,221 @@
+//! Holding a partition's lease: taking it, renewing it while work runs,
+//! giving it up, and cancelling the work when it is lost.
+
+use std::future::Future;
+use std::task::Poll;
+
+use tokio::time::Instant;
+
+use super::store::{Lease, ReactorStore};
+use super::{Reactor, Runner};
+use crate::envelope::Checkpoint;
+use crate::error::{Error, Result, error_chain};
+use crate::tracker::{ReadPage, Tracker};
+
+/// The lease a partition loop holds, and where it is.
+pub(super) struct Held {
+    pub(super) lease: Lease,
+    pub(super) checkpoint: Checkpoint,
+    /// When the lease was last taken or renewed: it runs until at least
+    /// this plus the lease time (the store counts from later).
+    pub(super) renewed: Instant,
+    /// The next page, read while the previous checkpoint was being stored.
+    pub(super) prefetched: Option<ReadPage>,
+}
+
+impl<S, R> Runner<S, R>
+where
+    S: Tracker + ReactorStore,
+    R: Reactor,
+{
+    /// Makes sure the lease is held (taking it, or renewing it after a third
+    /// of its time), loading the checkpoint when it is newly taken.
+    pub(super) async fn hold(&self, partition: u32, held: &mut Option<Held>) -> Result<bool> {
+        if held
+            .as_ref()
+            .is_some_and(|h| h.renewed.elapsed() >= self.options.lease_ttl)
+        {
+            // stalled past the lease: another runner may have moved the
+            // checkpoint meanwhile, so it is taken afresh
+            tracing::warn!(
+                reactor = self.reactor.name(),
+                partition,
+                "lease ran out while stalled"
+            );
+            self.let_go(partition, held);
+        }
+        let share = self.share().await?;
+        let mine = self.team.held().len();
+        match held {
+            Some(h) => {
+                // over its share, a runner gives its highest partition up,
+                // between batches, to a runner below its share
+                let highest = self.team.held().last().copied();
+                if mine > share as usize && highest == Some(partition) {
+                    self.store.release_lease(&h.lease).await?;
+                    tracing::info!(
+                        reactor = self.reactor.name(),
+                        partition,
+                        share,
+                        "lease given up to share the partitions"
+                    );
+                    self.let_go(partition, held);
+                    return Ok(false);
+                }
+                if h.renewed.elapsed() < self.options.lease_ttl / 3 {
+                    return Ok(true);
+                }
+            }
+            None if mine >= share as usize => return Ok(false),
+            None => {}
+        }
+        let renewed = Instant::now();
+        if self.renew(partition).await?.is_none() {
+            if held.is_some() {
+                tracing::warn!(
+                    reactor = self.reactor.name(),
+                    partition,
+                    "lease lost to another runner"
+                );
+                self.let_go(partition, held);
+            }
+            return Ok(false);
+        }
+        match held {
+            Some(h) => h.renewed = renewed,
+            None => *held = Some(self.take(partition, renewed).await?),
+        }
+        Ok(true)
+    }
+
+    /// Takes or renews the partition's lease.
+    async fn renew(&self, partition: u32) -> Result<Option<Lease>> {
+        let options = &self.options;
+        self.store
+            .acquire_lease(
+                self.reactor.name(),
+                partition,
+                options.partitions,
+                &options.owner,
+                options.lease_ttl,
+            )
+            .await
+    }
+
+    /// Starts holding a newly taken lease: loads the checkpoint and refuses
+    /// one that the store could not have handed out.
+    async fn take(&self, partition: u32, renewed: Instant) -> Result<Held> {
+        let name = self.reactor.name();
+        let lease = Lease {
+            reactor: name.to_owned(),
+            partition,
+            owner: self.options.owner.clone(),
+        };
+        let mut checkpoint = self.store.load_checkpoint(name, partition).await?;
+        if checkpoint == Checkpoint::BEGINNING {
+            if self.options.start == super::Start::End {
+                checkpoint = self.store.head().await?;
+                self.store.save_checkpoint(&lease, checkpoint).await?;
+            }
+        } else if let Some(next_tx) = self.store.ahead_of(checkpoint).await? {
+            let _ = self.store.release_lease(&lease).await;
+            return Err(Error::CheckpointAhead {
+                reactor: name.to_owned(),
+                partition,
+                checkpoint_tx: checkpoint.tx,
+                next_tx,
+            });
+        }
+        tracing::info!(reactor = name, partition, ?checkpoint, "lease taken");
+        self.team.held().insert(partition);
+        Ok(Held {
+            lease,
+            checkpoint,
+            renewed,
+            prefetched: None,
+        })
+    }
+
+    /// Forgets a partition's lease (lost, given up, or failed).
+    pub(super) fn let_go(&self, partition: u32, held: &mut Option<Held>) {
+        *held = None;
+        self.team.held().remove(&partition);
+    }
+
+    /// Runs `work` to its end while renewing the lease every third of its
+    /// time, so that a slow handler or a long backoff keeps the partition.
+    /// Returns `None`, having dropped (cancelled) the work, once the lease
+    /// is lost or can no longer be renewed before it runs out: nothing the
+    /// work would do after that may land while another runner holds the
+    /// partition.
+    pub(super) async fn holding<T>(
+        &self,
+        partition: u32,
+        state: &mut Held,
+        work: impl Future<Output = T>,
+    ) -> Result<Option<T>> {
+        let ttl = self.options.lease_ttl;
+        if state.renewed.elapsed() >= ttl / 3 {
+            // stalled (a paused process, a long batch): renew before acting
+            let renewed = Instant::now();
+            if self.renew_in_time(partition, state).await?.is_none() {
+                return Ok(None);
+            }
+            state.renewed = renewed;
+        }
+        let mut work = std::pin::pin!(work);
+        // most handlers finish at their first poll: no timer for them
+        let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
+        if let Poll::Ready(output) = first {
+            return Ok(Some(output));
+        }
+        loop {
+            tokio::select! {
+                biased;
+                output = &mut work => return Ok(Some(output)),
+                () = tokio::time::sleep_until(state.renewed + ttl / 3) => {
+                    let renewed = Instant::now();
+                    match self.renew_in_time(partition, state).await? {
+                        Some(()) => state.renewed = renewed,
+                        None => return Ok(None),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Renews the lease before it runs out, retrying failures: `None` when
+    /// it was lost or could not be renewed in time.
+    async fn renew_in_time(&self, partition: u32, state: &Held) -> Result<Option<()>> {
+        let name = self.reactor.name();
+        let expires = state.renewed + self.options.lease_ttl;
+        while Instant::now() < expires {
+            match tokio::time::timeout_at(expires, self.renew(partition)).await {
+                Ok(Ok(Some(_))) => return Ok(Some(())),
+                Ok(Ok(None)) => {
+                    tracing::warn!(
+                        reactor = name,
+                        partition,
+                        "lease lost: cancelling the work in hand"
+                    );
+                    return Ok(None);
+                }
+                Ok(Err(error)) if super::runner::is_fatal(&error) => return Err(error),
+                Ok(Err(error)) => {
+                    tracing::warn!(reactor = name, partition, error = %error_chain(&error), "cannot renew the lease; trying again");
+                    tokio::time::sleep_until(
+                        expires.min(Instant::now() + self.options.lease_ttl / 10),
+                    )
+                    .await;
+                }
+                Err(_) => {}
+            }
+        }
+        tracing::warn!(
+            reactor = name,
+            partition,
+            "lease could not be renewed in time: cancelling the work in hand"
+        );
+        Ok(None)
+    }
+}

@@ -1,0 +1,2 @@
+-- $1 reactor
+SELECT count(*) FROM {schema}.parked_events WHERE reactor = $1

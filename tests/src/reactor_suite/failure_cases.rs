@@ -1,0 +1,261 @@
+//! The reactor runtime's failure modes, tried as an attacker would: a
+//! panicking handler, a stale runner, a changed partition count, a
+//! checkpoint from a restored database, options that cannot work.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use eventstore_core::reactor::{
+    Lease, ParkedEvent, ReactorStore, Runner, RunnerOptions, Start, partition_of,
+};
+use eventstore_core::{Checkpoint, Error, EventStore, Tracker};
+
+use super::cases::{things, tick};
+use super::recorder::{Handled, Recorder};
+use super::running::{Running, fast};
+use crate::eventually::eventually;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn positions(handled: &[Handled]) -> HashSet<u64> {
+    handled.iter().map(|h| h.event.position).collect()
+}
+
+/// A handler that panics is retried like a failing one, then parked with
+/// the panic's message, and the partition goes on.
+pub async fn a_panicking_handler_is_parked_and_the_partition_goes_on<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let written = things(&store, 1, 3, 0).await;
+    let recorder = Recorder::new("panics");
+    recorder.panic_at(written[1].position);
+    let runner = Runner::new(store.clone(), recorder.clone()).options(
+        fast("p")
+            .max_attempts(2)
+            .backoff(Duration::from_millis(5), Duration::from_millis(5)),
+    );
+    let running = Running::start(runner.clone());
+    recorder
+        .wait_until(WAIT, "the events around the panicking one", |h| {
+            h.len() >= 2
+        })
+        .await;
+    running.stop().await;
+    let parked = runner.parked(0, 10).await.expect("parked");
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].position, written[1].position);
+    assert_eq!(parked[0].attempts, 2);
+    assert!(
+        parked[0].error.contains("handler panicked: told to panic"),
+        "{}",
+        parked[0].error
+    );
+}
+
+/// A runner whose lease is taken while its handler runs cancels the
+/// handler; and a runner that lost its lease can park nothing.
+pub async fn a_runner_that_loses_its_lease_stops_acting<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let written = things(&store, 1, 2, 0).await;
+    let recorder = Recorder::new("stale");
+    recorder.block_at(written[0].position);
+    let running = Running::start(Runner::new(store.clone(), recorder.clone()).options(fast("a")));
+    eventually(
+        WAIT,
+        "the handler runs",
+        async || recorder.is_blocked(),
+        |b| *b,
+    )
+    .await;
+    // another runner takes the partition (as after a's lease ran out)
+    let stale = Lease {
+        reactor: "stale".into(),
+        partition: 0,
+        owner: "a".into(),
+    };
+    store.release_lease(&stale).await.expect("release");
+    let thief = store
+        .acquire_lease("stale", 0, 1, "thief", Duration::from_secs(60))
+        .await
+        .expect("acquire")
+        .expect("taken");
+    eventually(
+        WAIT,
+        "the stale runner cancels its handler",
+        async || recorder.was_cancelled(),
+        |c| *c,
+    )
+    .await;
+    running.stop().await;
+    assert!(
+        recorder.handled().is_empty(),
+        "nothing handled after the loss"
+    );
+
+    let parked = ParkedEvent {
+        reactor: "stale".into(),
+        position: written[1].position,
+        event: Some(written[1].clone()),
+        error: "late".into(),
+        attempts: 1,
+        parked_at: std::time::SystemTime::now(),
+    };
+    assert!(
+        !store.park(&stale, parked.clone()).await.expect("park"),
+        "a lost lease parks nothing"
+    );
+    assert_eq!(store.parked_count("stale").await.expect("count"), 0);
+    assert!(store.park(&thief, parked).await.expect("park"));
+}
+
+/// An aggregate id in partition `old` of `from` and partition 0 of `to`.
+fn moved_id(from: u32, to: u32) -> String {
+    (0..)
+        .map(|a| format!("slow-{a}"))
+        .find(|id| partition_of(id, from) == 1 && partition_of(id, to) == 0)
+        .expect("an id")
+}
+
+/// Restarting a reactor with another partition count skips nothing: while
+/// a runner of the old count is live, the new one is refused naming both
+/// counts; when none is, every new partition starts at the lowest old
+/// checkpoint. Partition 1 is held back by a blocked handler while
+/// partition 0 runs ahead, and the old runner dies.
+async fn changing_the_partition_count_skips_nothing<S>(store: S, from: u32, to: u32)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let name = format!("repart-{from}-{to}");
+    let slow = moved_id(from, to);
+    let mut written = vec![tick(&store, &slow, 0).await];
+    written.extend(things(&store, 8, 3, 0).await);
+    let recorder = Recorder::new(&name);
+    recorder.block_at(written[0].position);
+    let old = Running::start(
+        Runner::new(store.clone(), recorder.tag("old")).options(fast("old").partitions(from)),
+    );
+    eventually(
+        WAIT,
+        "partition 1 blocks",
+        async || recorder.is_blocked(),
+        |b| *b,
+    )
+    .await;
+    // partition 1 waits behind its blocked first event; the others go on
+    let others = written
+        .iter()
+        .filter(|e| partition_of(&e.aggregate_id, from) != 1)
+        .count();
+    recorder
+        .wait_until(WAIT, "partition 0 runs ahead", |h| h.len() >= others)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let refused = Runner::new(store.clone(), recorder.tag("new"))
+        .options(fast("new").partitions(to))
+        .run(std::future::pending())
+        .await;
+    match refused {
+        Err(Error::PartitionCountMismatch {
+            running, requested, ..
+        }) => assert_eq!((running, requested), (from, to)),
+        other => panic!("a runner of another count must be refused: {other:?}"),
+    }
+
+    old.kill().await;
+    recorder.unblock();
+    tokio::time::sleep(Duration::from_millis(700)).await; // the old leases run out
+    written.extend(things(&store, 8, 1, 3).await);
+    let new = Running::start(
+        Runner::new(store.clone(), recorder.tag("new")).options(fast("new").partitions(to)),
+    );
+    let all: HashSet<u64> = written.iter().map(|e| e.position).collect();
+    recorder
+        .wait_until(WAIT, "every event handled after the change", |h| {
+            positions(h).is_superset(&all)
+        })
+        .await;
+    new.stop().await;
+}
+
+/// [`changing_the_partition_count_skips_nothing`] from 2 to 1.
+pub async fn fewer_partitions_skip_nothing<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    changing_the_partition_count_skips_nothing(store, 2, 1).await;
+}
+
+/// [`changing_the_partition_count_skips_nothing`] from 2 to 3.
+pub async fn more_partitions_skip_nothing<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    changing_the_partition_count_skips_nothing(store, 2, 3).await;
+}
+
+/// A checkpoint ahead of anything the store handed out (a database
+/// restored from a dump) stops the runner with a typed error; a reset lets
+/// it run again from the first event.
+pub async fn a_checkpoint_from_the_future_stops_the_runner_until_reset<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let written = things(&store, 2, 2, 0).await;
+    let lease = store
+        .acquire_lease("restored", 0, 1, "before", Duration::from_secs(60))
+        .await
+        .expect("acquire")
+        .expect("free");
+    let future = Checkpoint {
+        tx: written[3].tx + 1_000_000_000,
+        position: written[3].position,
+    };
+    assert!(store.save_checkpoint(&lease, future).await.expect("save"));
+    store.release_lease(&lease).await.expect("release");
+    let recorder = Recorder::new("restored");
+    let runner = Runner::new(store.clone(), recorder.clone()).options(fast("r"));
+    let ended = Running::start(runner.clone()).ended(WAIT).await;
+    match ended {
+        Err(Error::CheckpointAhead {
+            partition,
+            checkpoint_tx,
+            next_tx,
+            ..
+        }) => {
+            assert_eq!((partition, checkpoint_tx), (0, future.tx));
+            assert!(next_tx <= future.tx);
+        }
+        other => panic!("a checkpoint ahead must stop the runner: {other:?}"),
+    }
+    runner.reset(Start::Beginning).await.expect("reset");
+    let running = Running::start(runner);
+    recorder
+        .wait_until(WAIT, "every event after the reset", |h| h.len() >= 4)
+        .await;
+    running.stop().await;
+}
+
+/// Options that cannot work are refused before anything runs.
+pub async fn options_that_cannot_work_are_refused<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let runner = Runner::new(store.clone(), Recorder::new("bad"))
+        .options(RunnerOptions::default().lease_ttl(Duration::ZERO));
+    match runner.run(std::future::pending()).await {
+        Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "lease_ttl"),
+        other => panic!("a zero lease must be refused: {other:?}"),
+    }
+    assert_eq!(
+        store
+            .heartbeat("bad", "probe", 1, Duration::from_secs(1))
+            .await
+            .expect("beat"),
+        1,
+        "the refused runner never joined"
+    );
+}
