@@ -89,6 +89,30 @@ async fn drop_stale_schemas(store: &PgEventStore) {
     }
 }
 
+/// A pool of one connection to the database `name` on the server that
+/// `DATABASE_URL` names (the same URL with only the database replaced), to
+/// show what a neighbouring database's transactions do to the store.
+///
+/// # Panics
+/// When the URL does not parse or the database cannot be reached.
+pub async fn pool_in_database(name: &str) -> sqlx::PgPool {
+    let url = database_url();
+    let options = url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap_or_else(|e| panic!("DATABASE_URL {url} does not parse: {e}"))
+        .database(name);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot connect to database {name:?} of {url}: {e:?} \
+                 (scripts/ensure-postgres creates the database `test`)"
+            )
+        })
+}
+
 /// Inserts a `Gap` event at version 1 of `id` in a transaction left open:
 /// a late commit, for tracker tests.
 ///
