@@ -44,11 +44,19 @@ pub fn database_url() -> String {
 /// # Panics
 /// When PostgreSQL cannot be reached, saying how to provide it.
 pub async fn fresh_store_with(connections: u32) -> PgEventStore {
+    fresh_store_with_options(PgStoreOptions::new().max_connections(connections)).await
+}
+
+/// [`fresh_store_with`] the given options, their schema replaced by a new
+/// one.
+///
+/// # Panics
+/// When PostgreSQL cannot be reached, saying how to provide it, or when
+/// the options are refused.
+pub async fn fresh_store_with_options(options: PgStoreOptions) -> PgEventStore {
     let url = database_url();
     let schema = format!("{TEST_SCHEMA_PREFIX}{}", EventId::new());
-    let options = PgStoreOptions::new()
-        .schema(schema)
-        .max_connections(connections);
+    let options = options.schema(schema);
     let store = PgEventStore::connect(&url, options)
         .await
         .unwrap_or_else(|e| {
