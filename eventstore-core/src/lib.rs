@@ -71,7 +71,9 @@ pub use id::{IdProblem, MAX_ID_BYTES, validate_id};
 pub use memory::MemoryStore;
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Options, Outcome, Repository};
 pub use store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot, StreamAt};
-pub use tracker::{EventFilter, Holdback, Partition, ReadPage, Tracker, UnreadableEvent};
+pub use tracker::{
+    EventFilter, Holdback, Partition, PreparedTransaction, ReadPage, Tracker, UnreadableEvent,
+};
 pub use wakeups::Wakeups;
 
 /// `#[derive(Event)]` on an enum whose variants each wrap one payload struct.

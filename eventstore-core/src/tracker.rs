@@ -1,7 +1,7 @@
 //! The [`Tracker`] trait: reading the global log in commit order.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
@@ -145,18 +145,41 @@ impl EventFilter {
 }
 
 /// An open write transaction that keeps a tracker from reading newer events
-/// until it ends.
+/// until it ends. On PostgreSQL the watermark is the oldest transaction of
+/// the whole server, so the holder may run in another database than the
+/// store's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holdback {
+    /// The database it runs in.
+    pub database: String,
     /// The database process running it (PostgreSQL's `pg_stat_activity.pid`,
-    /// what `pg_terminate_backend` takes).
-    pub pid: u32,
-    /// How long its transaction has been open.
+    /// what `pg_terminate_backend` takes); `None` for a
+    /// [`prepared`](Self::prepared) transaction, which no process runs.
+    pub pid: Option<u32>,
+    /// How long its transaction has been open; for a prepared one, how long
+    /// ago it was prepared.
     pub age: Duration,
-    /// Its state (`active`, `idle in transaction`, ...).
+    /// Its state (`active`, `idle in transaction`, ..., `prepared`).
     pub state: String,
-    /// The start of its last statement.
+    /// The start of its last statement, only when it runs in the store's own
+    /// database; empty otherwise (it may show another application's data)
+    /// and for a prepared transaction.
     pub query: String,
+    /// What identifies it when it is a prepared (two-phase) transaction.
+    pub prepared: Option<PreparedTransaction>,
+}
+
+/// A prepared (two-phase) transaction: it waits, with no process, for
+/// whoever prepared it to finish it with `COMMIT PREPARED` or
+/// `ROLLBACK PREPARED` and its [`gid`](Self::gid).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedTransaction {
+    /// Its global identifier, given to `PREPARE TRANSACTION`.
+    pub gid: String,
+    /// When it was prepared.
+    pub at: SystemTime,
+    /// The role that prepared it.
+    pub owner: String,
 }
 
 /// An event row that a read found but could not turn into a

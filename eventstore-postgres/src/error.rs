@@ -17,6 +17,17 @@ pub enum Error {
         /// The name as given.
         name: String,
     },
+    /// An option of [`PgStoreOptions`](crate::PgStoreOptions) is outside the
+    /// range in which it can work.
+    #[error("invalid store option {option} = {value}: allowed {allowed}")]
+    InvalidOption {
+        /// The option (the name of its setter).
+        option: &'static str,
+        /// The value given.
+        value: String,
+        /// The values it takes.
+        allowed: &'static str,
+    },
     /// PostgreSQL could not be reached, or refused the connection.
     #[error("cannot connect to PostgreSQL")]
     Connect(#[source] sqlx::Error),

@@ -16,6 +16,7 @@
 //! The tables live in their own schema (default `eventstore`), with their
 //! own migrations table, applied by [`PgEventStore::migrate`].
 
+mod connect;
 mod error;
 mod forget;
 mod holdback;

@@ -8,17 +8,14 @@ use eventstore_core::{
     LoadedStream, RecordedEvent, Result, Snapshot,
 };
 use serde_json::Value;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Connection, Executor, Row};
+use sqlx::postgres::PgPool;
+use sqlx::{Executor, Row};
 
+use crate::connect;
 use crate::options::{PgStoreOptions, ReadMode};
 use crate::rows::{backend, column, recorded_event, timestamptz, unsigned, xid8};
 use crate::sql::Statements;
 use crate::wake::{Listener, Notifier};
-
-/// How long a pooled connection may sit idle before it is pinged when
-/// handed out again.
-const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The migrations of the store's tables, applied by [`PgEventStore::migrate`].
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -49,43 +46,46 @@ pub struct PgEventStore {
 }
 
 impl PgEventStore {
-    /// Connects to the database at `url` with a pool of its own.
+    /// Connects to the database at `url` with a pool of its own, after
+    /// checking the options.
+    ///
+    /// Every connection gets the [`statement_timeout`](PgStoreOptions::statement_timeout)
+    /// and TCP keepalive on the server's side (idle 60 s, then a probe
+    /// every 10 s, dropped after 6 unanswered), sent as startup `options`:
+    /// sqlx 0.8 has no keepalive setting for the client's socket. The
+    /// server thus ends the session of a client that vanished (rolling back
+    /// its transaction, so that it no longer holds trackers back), but the
+    /// client is not told when its own link is black-holed: a statement
+    /// waiting for a reply then waits until the client's kernel gives up,
+    /// and neither setting bounds that wait. Over a Unix socket the server
+    /// ignores keepalive. A pooler in front of the server must pass startup
+    /// `options` through (PgBouncer's `ignore_startup_parameters`).
     ///
     /// # Errors
-    /// [`InvalidSchema`](crate::Error::InvalidSchema),
-    /// [`Connect`](crate::Error::Connect) when the database cannot be reached.
+    /// [`InvalidSchema`](crate::Error::InvalidSchema) and
+    /// [`InvalidOption`](crate::Error::InvalidOption) before connecting,
+    /// [`Connect`](crate::Error::Connect) when the URL does not parse or the
+    /// database cannot be reached.
     pub async fn connect(url: &str, options: PgStoreOptions) -> crate::Result<Self> {
-        options.checked_schema()?;
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.connect_timeout)
-            // sqlx pings every connection it hands out: a second round trip
-            // per command. Check only connections that sat idle for a while,
-            // where a restarted server or a dropped link is likely.
-            .test_before_acquire(false)
-            .before_acquire(|connection, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > IDLE_BEFORE_PING {
-                        connection.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect(url)
-            .await
-            .map_err(crate::Error::Connect)?;
+        options.checked()?;
+        let pool = connect::pool(url, &options).await?;
         Self::from_pool(pool, &options)
     }
 
-    /// Uses an application's pool, with the application's pool settings.
-    /// (A pool with sqlx's default `test_before_acquire(true)` spends a
-    /// round trip on a ping before every command; [`connect`](Self::connect)
-    /// pings only connections idle for more than 5 s.)
+    /// Uses an application's pool, with the application's pool and session
+    /// settings: [`max_connections`](PgStoreOptions::max_connections),
+    /// [`connect_timeout`](PgStoreOptions::connect_timeout) and
+    /// [`statement_timeout`](PgStoreOptions::statement_timeout) are checked
+    /// but not applied. (A pool with sqlx's default
+    /// `test_before_acquire(true)` spends a round trip on a ping before
+    /// every command; [`connect`](Self::connect) pings only connections idle
+    /// for more than 5 s.)
     ///
     /// # Errors
-    /// [`InvalidSchema`](crate::Error::InvalidSchema).
+    /// [`InvalidSchema`](crate::Error::InvalidSchema),
+    /// [`InvalidOption`](crate::Error::InvalidOption).
     pub fn from_pool(pool: PgPool, options: &PgStoreOptions) -> crate::Result<Self> {
-        let schema = options.checked_schema()?;
+        let schema = options.checked()?.checked_schema()?;
         Ok(Self {
             pool,
             schema: schema.into(),
@@ -99,19 +99,22 @@ impl PgEventStore {
     /// Creates the schema and applies the store's migrations, recorded in a
     /// `_sqlx_migrations` table inside that schema, so that they never clash
     /// with the application's own. Safe to call on every start, also from
-    /// several processes at once.
+    /// several processes at once. Runs without the
+    /// [`statement_timeout`](PgStoreOptions::statement_timeout): a migration
+    /// of a large table, or the wait for another process's, may take longer.
     ///
     /// # Errors
     /// [`Migrate`](crate::Error::Migrate), [`Database`](crate::Error::Database).
     pub async fn migrate(&self) -> crate::Result<()> {
         // A connection of its own, closed afterwards, so that its search path
-        // never leaks into the pool.
+        // and timeout never leak into the pool.
         let mut connection = self.pool.acquire().await?.detach();
         let schema = &self.schema;
         connection
             .execute(
                 format!(
-                    "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\""
+                    "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\"; \
+                     SET statement_timeout = 0"
                 )
                 .as_str(),
             )

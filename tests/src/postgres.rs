@@ -44,11 +44,19 @@ pub fn database_url() -> String {
 /// # Panics
 /// When PostgreSQL cannot be reached, saying how to provide it.
 pub async fn fresh_store_with(connections: u32) -> PgEventStore {
+    fresh_store_with_options(PgStoreOptions::new().max_connections(connections)).await
+}
+
+/// [`fresh_store_with`] the given options, their schema replaced by a new
+/// one.
+///
+/// # Panics
+/// When PostgreSQL cannot be reached, saying how to provide it, or when
+/// the options are refused.
+pub async fn fresh_store_with_options(options: PgStoreOptions) -> PgEventStore {
     let url = database_url();
     let schema = format!("{TEST_SCHEMA_PREFIX}{}", EventId::new());
-    let options = PgStoreOptions::new()
-        .schema(schema)
-        .max_connections(connections);
+    let options = options.schema(schema);
     let store = PgEventStore::connect(&url, options)
         .await
         .unwrap_or_else(|e| {
@@ -87,6 +95,30 @@ async fn drop_stale_schemas(store: &PgEventStore) {
                 .await;
         }
     }
+}
+
+/// A pool of one connection to the database `name` on the server that
+/// `DATABASE_URL` names (the same URL with only the database replaced), to
+/// show what a neighbouring database's transactions do to the store.
+///
+/// # Panics
+/// When the URL does not parse or the database cannot be reached.
+pub async fn pool_in_database(name: &str) -> sqlx::PgPool {
+    let url = database_url();
+    let options = url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap_or_else(|e| panic!("DATABASE_URL {url} does not parse: {e}"))
+        .database(name);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot connect to database {name:?} of {url}: {e:?} \
+                 (scripts/ensure-postgres creates the database `test`)"
+            )
+        })
 }
 
 /// Inserts a `Gap` event at version 1 of `id` in a transaction left open:

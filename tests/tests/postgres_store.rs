@@ -8,7 +8,7 @@ use eventstore_core::{AppendRequest, Error, EventStore, NewEvent, Options, Outco
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use eventstore_tests::eventually::snapshot_when;
 use eventstore_tests::faulty::Faulty;
-use eventstore_tests::postgres::{fresh_store, fresh_store_with};
+use eventstore_tests::postgres::{fresh_store, fresh_store_with, fresh_store_with_options};
 use eventstore_tests::suite;
 use sagas_examples::account::{Account, AccountError, AccountEvent};
 use serde_json::json;
@@ -290,6 +290,95 @@ async fn a_schema_name_that_is_not_an_identifier_is_refused() {
         }
         other => panic!("expected InvalidSchema, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn an_option_that_cannot_work_is_refused_before_connecting() {
+    let refused = [
+        (PgStoreOptions::new().max_connections(0), "max_connections"),
+        (
+            PgStoreOptions::new().connect_timeout(Duration::ZERO),
+            "connect_timeout",
+        ),
+        (
+            PgStoreOptions::new().statement_timeout(Duration::ZERO),
+            "statement_timeout",
+        ),
+    ];
+    for (options, name) in refused {
+        // no server answers at this URL: the refusal comes first
+        match PgEventStore::connect("postgres://unused", options.clone()).await {
+            Err(eventstore_postgres::Error::InvalidOption { option, .. }) => {
+                assert_eq!(option, name);
+            }
+            other => panic!("connect: expected InvalidOption for {name}, got {other:?}"),
+        }
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://unused")
+            .expect("a lazy pool");
+        match PgEventStore::from_pool(pool, &options) {
+            Err(eventstore_postgres::Error::InvalidOption { option, .. }) => {
+                assert_eq!(option, name);
+            }
+            other => panic!("from_pool: expected InvalidOption for {name}, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_statement_longer_than_the_statement_timeout_is_cancelled() {
+    let timeout = Duration::from_millis(200);
+    let options = PgStoreOptions::new()
+        .max_connections(2)
+        .statement_timeout(timeout);
+    let store = fresh_store_with_options(options).await;
+    let started = std::time::Instant::now();
+    let slept = sqlx::query("SELECT pg_sleep(5)")
+        .execute(store.pool())
+        .await;
+    let took = started.elapsed();
+    let error = slept.expect_err("a 5 s statement outlives a 200 ms statement timeout");
+    let code = error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|code| code.into_owned());
+    assert_eq!(
+        code.as_deref(),
+        Some("57014"),
+        "cancelled by the timeout (query_canceled): {error}"
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "cancelled after {took:?}, not at the end of the sleep"
+    );
+    // every session gets the setting and the server-side keepalive
+    let settings: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, source FROM pg_settings \
+         WHERE name IN ('statement_timeout', 'tcp_keepalives_idle', \
+                        'tcp_keepalives_interval', 'tcp_keepalives_count') \
+         ORDER BY name",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("settings");
+    assert_eq!(
+        settings,
+        [
+            ("statement_timeout", "client"),
+            ("tcp_keepalives_count", "client"),
+            ("tcp_keepalives_idle", "client"),
+            ("tcp_keepalives_interval", "client"),
+        ]
+        .map(|(name, source)| (name.to_owned(), source.to_owned()))
+    );
+    // the store's own statements go on under the timeout
+    let append = store
+        .append(AppendRequest::new("Account", "a-1", 0).event(NewEvent {
+            kind: "Opened".into(),
+            body: json!({}),
+        }))
+        .await;
+    assert!(append.is_ok(), "{append:?}");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
 use eventstore_core::reactor::{Runner, RunnerOptions};
-use eventstore_core::{Aggregate, Checkpoint, EventFilter, Tracker};
+use eventstore_core::{Aggregate, Checkpoint, EventFilter, Holdback, Tracker};
 use serde_json::json;
 
 use super::args::{Database, Output};
@@ -66,7 +66,7 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
                 })).collect::<Vec<_>>(),
                 "head": reactor.head.position,
                 "parked": reactor.parked,
-                "held_back_by": reactor.holdback.as_ref().map(|h| json!({ "pid": h.pid, "age_seconds": h.age.as_secs_f64(), "state": h.state, "query": h.query })),
+                "held_back_by": reactor.holdback.as_ref().map(holdback_json),
             },
         });
         println!("{value}");
@@ -105,13 +105,108 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
     }
     print!("{partitions}");
     if let Some(h) = &reactor.holdback {
-        println!(
-            "\nreading is held back by pid {} ({}, open {:.1} s): {}",
-            h.pid,
-            h.state,
-            h.age.as_secs_f64(),
-            h.query
-        );
+        println!("\n{}", holdback_line(h));
     }
     Ok(())
+}
+
+/// The transaction that holds reading back, for `--json`: `pid` is null
+/// and `prepared` set for a prepared (two-phase) transaction; `query` is
+/// empty unless it runs in the store's database.
+fn holdback_json(h: &Holdback) -> serde_json::Value {
+    json!({
+        "database": h.database,
+        "pid": h.pid,
+        "age_seconds": h.age.as_secs_f64(),
+        "state": h.state,
+        "query": h.query,
+        "prepared": h.prepared.as_ref().map(|p| json!({
+            "gid": p.gid,
+            "owner": p.owner,
+            "prepared_at_unix": p.at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs_f64(),
+        })),
+    })
+}
+
+/// The transaction that holds reading back, for people: where it runs and
+/// what ends it.
+fn holdback_line(h: &Holdback) -> String {
+    let open = h.age.as_secs_f64();
+    match (&h.prepared, h.pid) {
+        (Some(p), _) => format!(
+            "reading is held back by prepared transaction {:?} in database {} (owner {}, prepared {open:.1} s ago): \
+             once its owner agrees, end it there with COMMIT PREPARED or ROLLBACK PREPARED",
+            p.gid, h.database, p.owner
+        ),
+        (None, Some(pid)) if h.query.is_empty() => format!(
+            "reading is held back by pid {pid} in database {} ({}, open {open:.1} s)",
+            h.database, h.state
+        ),
+        (None, Some(pid)) => format!(
+            "reading is held back by pid {pid} in database {} ({}, open {open:.1} s): {}",
+            h.database, h.state, h.query
+        ),
+        (None, None) => format!(
+            "reading is held back by a transaction in database {} ({}, open {open:.1} s)",
+            h.database, h.state
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventstore_core::PreparedTransaction;
+
+    fn running(database: &str, query: &str) -> Holdback {
+        Holdback {
+            database: database.to_owned(),
+            pid: Some(42),
+            age: Duration::from_millis(2_500),
+            state: "idle in transaction".to_owned(),
+            query: query.to_owned(),
+            prepared: None,
+        }
+    }
+
+    #[test]
+    fn a_running_holder_is_named_by_pid_and_database() {
+        assert_eq!(
+            holdback_line(&running("postgres", "UPDATE t SET x = 1")),
+            "reading is held back by pid 42 in database postgres (idle in transaction, open 2.5 s): UPDATE t SET x = 1"
+        );
+        assert_eq!(
+            holdback_line(&running("other", "")),
+            "reading is held back by pid 42 in database other (idle in transaction, open 2.5 s)"
+        );
+        let value = holdback_json(&running("other", ""));
+        assert_eq!(value["database"], "other");
+        assert_eq!(value["pid"], 42);
+        assert!(value["prepared"].is_null(), "{value}");
+    }
+
+    #[test]
+    fn a_prepared_holder_is_named_by_gid() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let holder = Holdback {
+            pid: None,
+            state: "prepared".to_owned(),
+            prepared: Some(PreparedTransaction {
+                gid: "pay-7".to_owned(),
+                at,
+                owner: "billing".to_owned(),
+            }),
+            ..running("test", "")
+        };
+        let line = holdback_line(&holder);
+        assert!(
+            line.starts_with("reading is held back by prepared transaction \"pay-7\" in database test (owner billing, prepared 2.5 s ago)"),
+            "{line}"
+        );
+        let value = holdback_json(&holder);
+        assert!(value["pid"].is_null(), "{value}");
+        assert_eq!(value["prepared"]["gid"], "pay-7");
+        assert_eq!(value["prepared"]["owner"], "billing");
+        assert_eq!(value["prepared"]["prepared_at_unix"], 1_700_000_000.0);
+    }
 }

@@ -1,0 +1,116 @@
+//! The pool that [`PgEventStore::connect`](crate::PgEventStore::connect)
+//! builds: the server settings of its connections (statement timeout, TCP
+//! keepalive) and when it pings them.
+
+use std::time::Duration;
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::options::PgStoreOptions;
+
+/// How long a pooled connection may sit idle before it is pinged when
+/// handed out again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
+
+/// How long the server's side of a TCP connection may receive nothing
+/// before the server starts probing the client (`tcp_keepalives_idle`).
+const KEEPALIVES_IDLE: Duration = Duration::from_secs(60);
+
+/// How long the server waits between probes (`tcp_keepalives_interval`).
+const KEEPALIVES_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How many probes may go unanswered before the server drops the
+/// connection (`tcp_keepalives_count`): with the two above, a client that
+/// vanished is found about 2 minutes after it last sent something.
+const KEEPALIVES_COUNT: u32 = 6;
+
+/// The connect options of `url` (a `postgres://` URL, whose own `options`
+/// are kept) with the store's settings for every session: the statement
+/// timeout, and TCP keepalive on the server's side.
+///
+/// sqlx 0.8's `PgConnectOptions` has no keepalive setting for its own
+/// socket, so the keepalive here is the server's, sent as startup
+/// `options` like libpq's `-c` settings. It makes the server find a client
+/// that vanished (a crashed host, a cut or black-holed link) and end its
+/// session, which rolls back its transaction and so releases its locks and
+/// the trackers' watermark. It does not make the client notice anything: a
+/// statement waiting for its reply over a black-holed link waits until the
+/// client's kernel gives up (if ever), and the statement timeout's error
+/// cannot reach it either. The settings apply over TCP only; over a Unix
+/// socket the server ignores them. A connection pooler in front of the
+/// server must pass startup `options` through (PgBouncer refuses them
+/// unless `ignore_startup_parameters` lists `options`).
+pub(crate) fn connect_options(
+    url: &str,
+    options: &PgStoreOptions,
+) -> crate::Result<PgConnectOptions> {
+    let parsed: PgConnectOptions = url.parse().map_err(crate::Error::Connect)?;
+    Ok(parsed.options([
+        (
+            "statement_timeout",
+            format!("{}ms", options.statement_timeout.as_millis()),
+        ),
+        (
+            "tcp_keepalives_idle",
+            format!("{}s", KEEPALIVES_IDLE.as_secs()),
+        ),
+        (
+            "tcp_keepalives_interval",
+            format!("{}s", KEEPALIVES_INTERVAL.as_secs()),
+        ),
+        ("tcp_keepalives_count", KEEPALIVES_COUNT.to_string()),
+    ]))
+}
+
+/// A pool of connections to `url` with the store's settings.
+pub(crate) async fn pool(url: &str, options: &PgStoreOptions) -> crate::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.connect_timeout)
+        // sqlx pings every connection it hands out: a second round trip
+        // per command. Check only connections that sat idle for a while,
+        // where a restarted server or a dropped link is likely.
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_BEFORE_PING {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_with(connect_options(url, options)?)
+        .await
+        .map_err(crate::Error::Connect)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_session_gets_the_timeout_and_keepalive_after_the_urls_own_options() {
+        let url = "postgres://u@db.example:5433/app?options=-c%20search_path%3Dmine";
+        let options = PgStoreOptions::new().statement_timeout(Duration::from_millis(1_500));
+        let connect = connect_options(url, &options).expect("a valid URL");
+        assert_eq!(
+            connect.get_options(),
+            Some(
+                "-c search_path=mine -c statement_timeout=1500ms -c tcp_keepalives_idle=60s \
+                 -c tcp_keepalives_interval=10s -c tcp_keepalives_count=6"
+            )
+        );
+        assert_eq!(connect.get_host(), "db.example");
+        assert_eq!(connect.get_database(), Some("app"));
+    }
+
+    #[test]
+    fn a_url_that_does_not_parse_is_a_connect_error() {
+        let refused = connect_options("postgres://u@db:port/app", &PgStoreOptions::new());
+        assert!(
+            matches!(refused, Err(crate::Error::Connect(_))),
+            "{refused:?}"
+        );
+    }
+}
