@@ -4,7 +4,7 @@
 //! refused); debited → deposit failed → refunded (and so failed). Only a
 //! running transfer moves on, and every transition is an event.
 
-use eventstore_core::{Aggregate, Event};
+use eventstore_core::{Aggregate, Event, IdProblem};
 use serde::{Deserialize, Serialize};
 
 /// A transfer was asked for.
@@ -118,6 +118,16 @@ pub enum TransferError {
     /// From and to are the same account.
     #[error("a transfer needs two different accounts")]
     SameAccount,
+    /// `from` or `to` cannot be an account id: the saga could not take the
+    /// money from it or give it to it (and, for `to`, would withdraw first
+    /// and strand the money).
+    #[error("invalid account id {id:?}: {problem}")]
+    InvalidAccount {
+        /// The id as given.
+        id: String,
+        /// What is wrong with it.
+        problem: IdProblem,
+    },
     /// The step does not fit where the transfer is.
     #[error("the transfer is {actual:?}, not {expected:?}")]
     WrongState {
@@ -162,6 +172,7 @@ impl Transfer {
     ///
     /// # Errors
     /// [`TransferError::AlreadyStarted`], [`TransferError::ZeroAmount`],
+    /// [`TransferError::InvalidAccount`] (for `from`, then `to`),
     /// [`TransferError::SameAccount`].
     pub fn start(&self, from: &str, to: &str, amount: u64) -> Decision {
         if self.status != TransferStatus::New {
@@ -169,6 +180,14 @@ impl Transfer {
         }
         if amount == 0 {
             return Err(TransferError::ZeroAmount);
+        }
+        for id in [from, to] {
+            if let Some(problem) = IdProblem::of(id) {
+                return Err(TransferError::InvalidAccount {
+                    id: id.to_owned(),
+                    problem,
+                });
+            }
         }
         if from == to {
             return Err(TransferError::SameAccount);
@@ -279,6 +298,34 @@ mod tests {
         given::<Transfer>([])
             .when(|t| t.start("a", "b", 0))
             .then_error(TransferError::ZeroAmount);
+    }
+
+    #[test]
+    fn refuses_an_account_that_cannot_be_an_aggregate_id() {
+        given::<Transfer>([])
+            .when(|t| t.start("alice", "bo\tb", 10))
+            .then_error(TransferError::InvalidAccount {
+                id: "bo\tb".into(),
+                problem: IdProblem::ControlCharacter { at: 2 },
+            });
+        given::<Transfer>([])
+            .when(|t| t.start("", "bob", 10))
+            .then_error(TransferError::InvalidAccount {
+                id: String::new(),
+                problem: IdProblem::Empty,
+            });
+        let long = "a".repeat(eventstore_core::MAX_ID_BYTES + 1);
+        given::<Transfer>([])
+            .when(|t| t.start("alice", &long, 10))
+            .then_error(TransferError::InvalidAccount {
+                id: long,
+                problem: IdProblem::TooLong { bytes: 256 },
+            });
+        let refused = Transfer::default().start("alice", "bo\tb", 10).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            r#"invalid account id "bo\tb": it has a control character at byte 2"#
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use std::process::{Command, Output};
 
 use eventstore_core::EventId;
-use eventstore_tests::postgres::database_url;
+use eventstore_postgres::PgEventStore;
+use eventstore_tests::postgres::{database_url, fresh_store};
 
 fn sagas(args: &[&str], database_url: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sagas_process"));
@@ -141,4 +142,69 @@ async fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
         .execute(&pool)
         .await
         .expect("drop the test schema");
+}
+
+/// `sagas ARGS --schema SCHEMA` on the database of `DATABASE_URL`.
+fn sagas_in(schema: &str, args: &[&str]) -> Output {
+    let mut all = args.to_vec();
+    all.extend(["--schema", schema]);
+    sagas(&all, Some(&database_url()))
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// How many events the store's table holds, counted by SQL.
+async fn events_in_table(store: &PgEventStore) -> i64 {
+    let sql = format!("SELECT count(*) FROM \"{}\".events", store.schema());
+    sqlx::query_scalar(&sql)
+        .fetch_one(store.pool())
+        .await
+        .expect("count the events")
+}
+
+#[tokio::test]
+async fn an_id_no_aggregate_can_have_is_a_usage_error_and_nothing_is_written() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let tab = sagas_in(&schema, &["transfer", "start", "alice", "bo\tb", "10"]);
+    assert_eq!(tab.status.code(), Some(2), "{}", stderr(&tab));
+    assert!(
+        stderr(&tab)
+            .contains(r#"invalid aggregate id "bo\tb": it has a control character at byte 2"#),
+        "the message names the id: {}",
+        stderr(&tab)
+    );
+    for args in [
+        &["transfer", "start", "", "bob", "10"][..],
+        &["transfer", "start", "alice", "bob", "10", "--id", "t\n1"],
+        &["account", "open", "al\u{1b}ice", "--owner", "Alice"],
+        &["account", "deposit", "al\u{7f}ice", "10"],
+    ] {
+        let refused = sagas_in(&schema, args);
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+        assert!(
+            stderr(&refused).contains("invalid aggregate id"),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+    }
+    assert_eq!(events_in_table(&store).await, 0, "nothing was written");
+    let events = sagas_in(&schema, &["events", "--json"]);
+    assert_eq!(
+        (events.status.code(), stdout(&events).as_str()),
+        (Some(0), ""),
+        "the log is empty"
+    );
+
+    // the count sees what a valid start writes
+    let valid = sagas_in(&schema, &["transfer", "start", "alice", "bob", "10"]);
+    assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
+    assert_eq!(events_in_table(&store).await, 1);
 }
