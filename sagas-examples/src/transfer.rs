@@ -88,6 +88,30 @@ impl TransferStatus {
     pub fn is_settled(self) -> bool {
         matches!(self, Self::Completed | Self::Failed { .. })
     }
+
+    /// Where a transfer is after an event of kind `kind`, whatever came
+    /// before it: each event sets the status on its own, so a transfer's
+    /// status is a function of its last event's kind, and a query that
+    /// reads only that kind (`sagas status`) needs no fold. `None` for a
+    /// kind that is not a [`TransferEvent`]'s.
+    ///
+    /// ```
+    /// use sagas_examples::transfer::TransferStatus;
+    /// assert_eq!(TransferStatus::after("TransferDebited"), Some(TransferStatus::Debited));
+    /// assert_eq!(TransferStatus::after("Opened"), None);
+    /// ```
+    #[must_use]
+    pub fn after(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "TransferStarted" => Self::Started,
+            "TransferDebited" => Self::Debited,
+            "TransferCompleted" => Self::Completed,
+            "WithdrawalFailed" => Self::Failed { refunded: false },
+            "DepositFailed" => Self::DepositFailed,
+            "TransferRefunded" => Self::Failed { refunded: true },
+            _ => return None,
+        })
+    }
 }
 
 /// A money transfer between two accounts.
@@ -326,6 +350,46 @@ mod tests {
             refused.to_string(),
             r#"invalid account id "bo\tb": it has a control character at byte 2"#
         );
+    }
+
+    /// One event of each kind.
+    fn one_of_each() -> Vec<TransferEvent> {
+        let reason = || "no".to_owned();
+        vec![
+            started(),
+            TransferDebited {}.into(),
+            TransferCompleted {}.into(),
+            WithdrawalFailed { reason: reason() }.into(),
+            DepositFailed { reason: reason() }.into(),
+            TransferRefunded {}.into(),
+        ]
+    }
+
+    #[test]
+    fn the_status_is_a_function_of_the_last_event_kind() {
+        let mut kinds: Vec<&str> = one_of_each().iter().map(Event::kind).collect();
+        kinds.sort_unstable();
+        let mut all = TransferEvent::KINDS.to_vec();
+        all.sort_unstable();
+        assert_eq!(kinds, all, "one_of_each() holds every kind");
+        // after any history, the last event alone decides the status
+        let histories = [vec![], vec![started()], one_of_each()];
+        for history in &histories {
+            for event in one_of_each() {
+                let mut transfer = Transfer::default();
+                for earlier in history {
+                    transfer.apply(earlier);
+                }
+                transfer.apply(&event);
+                assert_eq!(
+                    Some(transfer.status),
+                    TransferStatus::after(event.kind()),
+                    "{} after {history:?}",
+                    event.kind()
+                );
+            }
+        }
+        assert_eq!(TransferStatus::after("MoneyDeposited"), None);
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! The `sagas` program as a script sees it: exit codes, one-line errors,
-//! and JSON output.
+//! JSON output, and what `status` prints.
 
+use std::collections::BTreeMap;
 use std::process::{Command, Output};
 
-use eventstore_core::EventId;
+use eventstore_core::{EventId, Options, Outcome, Repository};
 use eventstore_postgres::PgEventStore;
 use eventstore_tests::postgres::{database_url, fresh_store};
+use eventstore_tests::sagas::{Scenario, run_transfers};
+use sagas_examples::table::Table;
+use sagas_examples::transfer::{Decision, Transfer, TransferStatus};
 
 fn sagas(args: &[&str], database_url: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sagas_process"));
@@ -207,4 +211,153 @@ async fn an_id_no_aggregate_can_have_is_a_usage_error_and_nothing_is_written() {
     let valid = sagas_in(&schema, &["transfer", "start", "alice", "bob", "10"]);
     assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
     assert_eq!(events_in_table(&store).await, 1);
+}
+
+/// The name that `sagas status` and `transfer show` give a state.
+fn state_name(status: TransferStatus) -> &'static str {
+    match status {
+        TransferStatus::New => "new",
+        TransferStatus::Started => "started",
+        TransferStatus::Debited => "debited",
+        TransferStatus::DepositFailed => "deposit-failed",
+        TransferStatus::Completed => "completed",
+        TransferStatus::Failed { refunded: false } => "failed",
+        TransferStatus::Failed { refunded: true } => "refunded",
+    }
+}
+
+/// A command on a transfer.
+type Step = fn(&Transfer) -> Decision;
+
+/// Starts transfer `id` and runs the commands `steps` on it.
+async fn transfer_through(repo: &Repository<PgEventStore>, id: &str, steps: &[Step]) {
+    let start: Step = |t| t.start("acc-1", "acc-2", 1_00);
+    for step in std::iter::once(&start).chain(steps) {
+        let outcome = repo
+            .execute(id, Options::default(), *step)
+            .await
+            .expect("execute");
+        assert!(matches!(outcome, Outcome::Done(_)), "{id}: {outcome:?}");
+    }
+}
+
+#[tokio::test]
+async fn status_counts_transfers_by_the_state_their_events_fold_to() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let scenario = Scenario::new(10, 24);
+    run_transfers(store.clone(), &scenario, 2, 4).await;
+    let repo = Repository::new(store.clone());
+    // transfers that no saga moves on, one in each state short of settled,
+    // oldest first
+    let unsettled: [(&str, &[Step]); 4] = [
+        ("u-started", &[]),
+        ("u-debited", &[Transfer::record_debit]),
+        (
+            "u-deposit-failed",
+            &[Transfer::record_debit, |t| {
+                t.record_deposit_failure("frozen")
+            }],
+        ),
+        ("u-started-again", &[]),
+    ];
+    for (id, steps) in unsettled {
+        transfer_through(&repo, id, steps).await;
+    }
+    let ids = scenario
+        .transfers
+        .iter()
+        .map(|(id, ..)| id.as_str())
+        .chain(unsettled.iter().map(|(id, _)| *id));
+    let mut expected: BTreeMap<&str, u64> = BTreeMap::new();
+    for id in ids {
+        let status = repo.load::<Transfer>(id).await.expect("load").state.status;
+        *expected.entry(state_name(status)).or_default() += 1;
+    }
+    for settled in ["completed", "failed", "refunded"] {
+        assert!(
+            expected.contains_key(settled),
+            "the scenario has {settled} transfers: {expected:?}"
+        );
+    }
+
+    let status = sagas_in(&schema, &["status", "--json", "--stuck-after", "0"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    let counted: BTreeMap<String, u64> =
+        serde_json::from_value(json["transfers"].clone()).expect("counts by state");
+    let expected_owned: BTreeMap<String, u64> = expected
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), *v))
+        .collect();
+    assert_eq!(counted, expected_owned, "counted as each transfer folds");
+    let stuck: Vec<(&str, &str)> = json["stuck"]
+        .as_array()
+        .expect("a stuck list")
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap_or("?"),
+                s["status"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stuck,
+        [
+            ("u-started", "started"),
+            ("u-debited", "debited"),
+            ("u-deposit-failed", "deposit-failed"),
+            ("u-started-again", "started"),
+        ],
+        "the unsettled transfers, oldest first"
+    );
+    assert_eq!(json["stuck_total"], 4);
+
+    let table = sagas_in(&schema, &["status", "--stuck-after", "3600"]);
+    assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
+    let mut states = Table::new(["transfers", "count"]);
+    for (state, count) in &expected {
+        states.push([(*state).to_owned(), count.to_string()]);
+    }
+    let printed = stdout(&table);
+    assert!(
+        printed.starts_with(&format!("{states}\nsaga transfer-saga ")),
+        "the states table, then no stuck ones within an hour, then the saga:\n{printed}"
+    );
+}
+
+#[tokio::test]
+async fn status_lists_the_oldest_20_stuck_transfers_and_counts_them_all() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let repo = Repository::new(store.clone());
+    let ids: Vec<String> = (0..25).map(|t| format!("s-{t:02}")).collect();
+    for id in &ids {
+        transfer_through(&repo, id, &[]).await;
+    }
+    let status = sagas_in(&schema, &["status", "--json", "--stuck-after", "0"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    assert_eq!(json["transfers"], serde_json::json!({ "started": 25 }));
+    let listed: Vec<&str> = json["stuck"]
+        .as_array()
+        .expect("a stuck list")
+        .iter()
+        .map(|s| s["id"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(listed, ids[..20], "the oldest 20, oldest first");
+    assert_eq!(json["stuck_total"], 25);
+
+    let table = stdout(&sagas_in(&schema, &["status", "--stuck-after", "0"]));
+    assert!(
+        table.contains(
+            "stuck (not settled after 0 s; the oldest 20 of 25):\ntransfer  status   age\n"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("\ns-19      started  ") && !table.contains("s-20"),
+        "{table}"
+    );
 }
