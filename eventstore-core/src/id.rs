@@ -23,6 +23,33 @@ pub enum IdProblem {
     },
 }
 
+impl IdProblem {
+    /// What is wrong with `id` as an aggregate id, if anything: the check
+    /// that [`validate_id`] makes, as a value, for a domain that refuses
+    /// with an error of its own (an id that a command will use later, such
+    /// as the accounts of a transfer).
+    ///
+    /// ```
+    /// use eventstore_core::IdProblem;
+    ///
+    /// assert_eq!(IdProblem::of("acc-1"), None);
+    /// assert_eq!(IdProblem::of("bo\tb"), Some(IdProblem::ControlCharacter { at: 2 }));
+    /// assert_eq!(IdProblem::of(""), Some(IdProblem::Empty));
+    /// ```
+    #[must_use]
+    pub fn of(id: &str) -> Option<Self> {
+        if id.is_empty() {
+            Some(Self::Empty)
+        } else if id.len() > MAX_ID_BYTES {
+            Some(Self::TooLong { bytes: id.len() })
+        } else {
+            id.char_indices()
+                .find(|(_, c)| c.is_control())
+                .map(|(at, _)| Self::ControlCharacter { at })
+        }
+    }
+}
+
 impl std::fmt::Display for IdProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -48,19 +75,13 @@ impl std::fmt::Display for IdProblem {
 /// assert!(validate_id(&"x".repeat(256)).is_err());
 /// ```
 pub fn validate_id(id: &str) -> Result<()> {
-    let problem = if id.is_empty() {
-        IdProblem::Empty
-    } else if id.len() > MAX_ID_BYTES {
-        IdProblem::TooLong { bytes: id.len() }
-    } else if let Some((at, _)) = id.char_indices().find(|(_, c)| c.is_control()) {
-        IdProblem::ControlCharacter { at }
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidId {
-        id: shorten(id),
-        problem,
-    })
+    match IdProblem::of(id) {
+        None => Ok(()),
+        Some(problem) => Err(Error::InvalidId {
+            id: shorten(id),
+            problem,
+        }),
+    }
 }
 
 /// Cuts a refused id so that an error message stays readable.

@@ -4,7 +4,7 @@
 //! refused); debited → deposit failed → refunded (and so failed). Only a
 //! running transfer moves on, and every transition is an event.
 
-use eventstore_core::{Aggregate, Event};
+use eventstore_core::{Aggregate, Event, IdProblem};
 use serde::{Deserialize, Serialize};
 
 /// A transfer was asked for.
@@ -88,6 +88,30 @@ impl TransferStatus {
     pub fn is_settled(self) -> bool {
         matches!(self, Self::Completed | Self::Failed { .. })
     }
+
+    /// Where a transfer is after an event of kind `kind`, whatever came
+    /// before it: each event sets the status on its own, so a transfer's
+    /// status is a function of its last event's kind, and a query that
+    /// reads only that kind (`sagas status`) needs no fold. `None` for a
+    /// kind that is not a [`TransferEvent`]'s.
+    ///
+    /// ```
+    /// use sagas_examples::transfer::TransferStatus;
+    /// assert_eq!(TransferStatus::after("TransferDebited"), Some(TransferStatus::Debited));
+    /// assert_eq!(TransferStatus::after("Opened"), None);
+    /// ```
+    #[must_use]
+    pub fn after(kind: &str) -> Option<Self> {
+        Some(match kind {
+            "TransferStarted" => Self::Started,
+            "TransferDebited" => Self::Debited,
+            "TransferCompleted" => Self::Completed,
+            "WithdrawalFailed" => Self::Failed { refunded: false },
+            "DepositFailed" => Self::DepositFailed,
+            "TransferRefunded" => Self::Failed { refunded: true },
+            _ => return None,
+        })
+    }
 }
 
 /// A money transfer between two accounts.
@@ -118,6 +142,16 @@ pub enum TransferError {
     /// From and to are the same account.
     #[error("a transfer needs two different accounts")]
     SameAccount,
+    /// `from` or `to` cannot be an account id: the saga could not take the
+    /// money from it or give it to it (and, for `to`, would withdraw first
+    /// and strand the money).
+    #[error("invalid account id {id:?}: {problem}")]
+    InvalidAccount {
+        /// The id as given.
+        id: String,
+        /// What is wrong with it.
+        problem: IdProblem,
+    },
     /// The step does not fit where the transfer is.
     #[error("the transfer is {actual:?}, not {expected:?}")]
     WrongState {
@@ -162,6 +196,7 @@ impl Transfer {
     ///
     /// # Errors
     /// [`TransferError::AlreadyStarted`], [`TransferError::ZeroAmount`],
+    /// [`TransferError::InvalidAccount`] (for `from`, then `to`),
     /// [`TransferError::SameAccount`].
     pub fn start(&self, from: &str, to: &str, amount: u64) -> Decision {
         if self.status != TransferStatus::New {
@@ -169,6 +204,14 @@ impl Transfer {
         }
         if amount == 0 {
             return Err(TransferError::ZeroAmount);
+        }
+        for id in [from, to] {
+            if let Some(problem) = IdProblem::of(id) {
+                return Err(TransferError::InvalidAccount {
+                    id: id.to_owned(),
+                    problem,
+                });
+            }
         }
         if from == to {
             return Err(TransferError::SameAccount);
@@ -279,6 +322,74 @@ mod tests {
         given::<Transfer>([])
             .when(|t| t.start("a", "b", 0))
             .then_error(TransferError::ZeroAmount);
+    }
+
+    #[test]
+    fn refuses_an_account_that_cannot_be_an_aggregate_id() {
+        given::<Transfer>([])
+            .when(|t| t.start("alice", "bo\tb", 10))
+            .then_error(TransferError::InvalidAccount {
+                id: "bo\tb".into(),
+                problem: IdProblem::ControlCharacter { at: 2 },
+            });
+        given::<Transfer>([])
+            .when(|t| t.start("", "bob", 10))
+            .then_error(TransferError::InvalidAccount {
+                id: String::new(),
+                problem: IdProblem::Empty,
+            });
+        let long = "a".repeat(eventstore_core::MAX_ID_BYTES + 1);
+        given::<Transfer>([])
+            .when(|t| t.start("alice", &long, 10))
+            .then_error(TransferError::InvalidAccount {
+                id: long,
+                problem: IdProblem::TooLong { bytes: 256 },
+            });
+        let refused = Transfer::default().start("alice", "bo\tb", 10).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            r#"invalid account id "bo\tb": it has a control character at byte 2"#
+        );
+    }
+
+    /// One event of each kind.
+    fn one_of_each() -> Vec<TransferEvent> {
+        let reason = || "no".to_owned();
+        vec![
+            started(),
+            TransferDebited {}.into(),
+            TransferCompleted {}.into(),
+            WithdrawalFailed { reason: reason() }.into(),
+            DepositFailed { reason: reason() }.into(),
+            TransferRefunded {}.into(),
+        ]
+    }
+
+    #[test]
+    fn the_status_is_a_function_of_the_last_event_kind() {
+        let mut kinds: Vec<&str> = one_of_each().iter().map(Event::kind).collect();
+        kinds.sort_unstable();
+        let mut all = TransferEvent::KINDS.to_vec();
+        all.sort_unstable();
+        assert_eq!(kinds, all, "one_of_each() holds every kind");
+        // after any history, the last event alone decides the status
+        let histories = [vec![], vec![started()], one_of_each()];
+        for history in &histories {
+            for event in one_of_each() {
+                let mut transfer = Transfer::default();
+                for earlier in history {
+                    transfer.apply(earlier);
+                }
+                transfer.apply(&event);
+                assert_eq!(
+                    Some(transfer.status),
+                    TransferStatus::after(event.kind()),
+                    "{} after {history:?}",
+                    event.kind()
+                );
+            }
+        }
+        assert_eq!(TransferStatus::after("MoneyDeposited"), None);
     }
 
     #[test]

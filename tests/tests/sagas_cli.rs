@@ -1,10 +1,16 @@
 //! The `sagas` program as a script sees it: exit codes, one-line errors,
-//! and JSON output.
+//! JSON output, and what the operator commands (`status`, `events`) print.
 
+use std::collections::BTreeMap;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
-use eventstore_core::EventId;
-use eventstore_tests::postgres::database_url;
+use eventstore_core::{AppendRequest, EventId, EventStore, NewEvent, Options, Outcome, Repository};
+use eventstore_postgres::PgEventStore;
+use eventstore_tests::postgres::{database_url, fresh_store};
+use eventstore_tests::sagas::{Scenario, run_transfers};
+use sagas_examples::table::Table;
+use sagas_examples::transfer::{Decision, Transfer, TransferStatus};
 
 fn sagas(args: &[&str], database_url: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sagas_process"));
@@ -141,4 +147,314 @@ async fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
         .execute(&pool)
         .await
         .expect("drop the test schema");
+}
+
+/// `sagas ARGS --schema SCHEMA` on the database of `DATABASE_URL`.
+fn sagas_in(schema: &str, args: &[&str]) -> Output {
+    let mut all = args.to_vec();
+    all.extend(["--schema", schema]);
+    sagas(&all, Some(&database_url()))
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// How many events the store's table holds, counted by SQL.
+async fn events_in_table(store: &PgEventStore) -> i64 {
+    let sql = format!("SELECT count(*) FROM \"{}\".events", store.schema());
+    sqlx::query_scalar(&sql)
+        .fetch_one(store.pool())
+        .await
+        .expect("count the events")
+}
+
+#[tokio::test]
+async fn an_id_no_aggregate_can_have_is_a_usage_error_and_nothing_is_written() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let tab = sagas_in(&schema, &["transfer", "start", "alice", "bo\tb", "10"]);
+    assert_eq!(tab.status.code(), Some(2), "{}", stderr(&tab));
+    assert!(
+        stderr(&tab)
+            .contains(r#"invalid aggregate id "bo\tb": it has a control character at byte 2"#),
+        "the message names the id: {}",
+        stderr(&tab)
+    );
+    for args in [
+        &["transfer", "start", "", "bob", "10"][..],
+        &["transfer", "start", "alice", "bob", "10", "--id", "t\n1"],
+        &["account", "open", "al\u{1b}ice", "--owner", "Alice"],
+        &["account", "deposit", "al\u{7f}ice", "10"],
+    ] {
+        let refused = sagas_in(&schema, args);
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+        assert!(
+            stderr(&refused).contains("invalid aggregate id"),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+    }
+    assert_eq!(events_in_table(&store).await, 0, "nothing was written");
+    let events = sagas_in(&schema, &["events", "--json"]);
+    assert_eq!(
+        (events.status.code(), stdout(&events).as_str()),
+        (Some(0), ""),
+        "the log is empty"
+    );
+
+    // the count sees what a valid start writes
+    let valid = sagas_in(&schema, &["transfer", "start", "alice", "bob", "10"]);
+    assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
+    assert_eq!(events_in_table(&store).await, 1);
+}
+
+/// The name that `sagas status` and `transfer show` give a state.
+fn state_name(status: TransferStatus) -> &'static str {
+    match status {
+        TransferStatus::New => "new",
+        TransferStatus::Started => "started",
+        TransferStatus::Debited => "debited",
+        TransferStatus::DepositFailed => "deposit-failed",
+        TransferStatus::Completed => "completed",
+        TransferStatus::Failed { refunded: false } => "failed",
+        TransferStatus::Failed { refunded: true } => "refunded",
+    }
+}
+
+/// A command on a transfer.
+type Step = fn(&Transfer) -> Decision;
+
+/// Starts transfer `id` and runs the commands `steps` on it.
+async fn transfer_through(repo: &Repository<PgEventStore>, id: &str, steps: &[Step]) {
+    let start: Step = |t| t.start("acc-1", "acc-2", 1_00);
+    for step in std::iter::once(&start).chain(steps) {
+        let outcome = repo
+            .execute(id, Options::default(), *step)
+            .await
+            .expect("execute");
+        assert!(matches!(outcome, Outcome::Done(_)), "{id}: {outcome:?}");
+    }
+}
+
+#[tokio::test]
+async fn status_counts_transfers_by_the_state_their_events_fold_to() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let scenario = Scenario::new(10, 24);
+    run_transfers(store.clone(), &scenario, 2, 4).await;
+    let repo = Repository::new(store.clone());
+    // transfers that no saga moves on, one in each state short of settled,
+    // oldest first
+    let unsettled: [(&str, &[Step]); 4] = [
+        ("u-started", &[]),
+        ("u-debited", &[Transfer::record_debit]),
+        (
+            "u-deposit-failed",
+            &[Transfer::record_debit, |t| {
+                t.record_deposit_failure("frozen")
+            }],
+        ),
+        ("u-started-again", &[]),
+    ];
+    for (id, steps) in unsettled {
+        transfer_through(&repo, id, steps).await;
+    }
+    let ids = scenario
+        .transfers
+        .iter()
+        .map(|(id, ..)| id.as_str())
+        .chain(unsettled.iter().map(|(id, _)| *id));
+    let mut expected: BTreeMap<&str, u64> = BTreeMap::new();
+    for id in ids {
+        let status = repo.load::<Transfer>(id).await.expect("load").state.status;
+        *expected.entry(state_name(status)).or_default() += 1;
+    }
+    for settled in ["completed", "failed", "refunded"] {
+        assert!(
+            expected.contains_key(settled),
+            "the scenario has {settled} transfers: {expected:?}"
+        );
+    }
+
+    let status = sagas_in(&schema, &["status", "--json", "--stuck-after", "0"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    let counted: BTreeMap<String, u64> =
+        serde_json::from_value(json["transfers"].clone()).expect("counts by state");
+    let expected_owned: BTreeMap<String, u64> = expected
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), *v))
+        .collect();
+    assert_eq!(counted, expected_owned, "counted as each transfer folds");
+    let stuck: Vec<(&str, &str)> = json["stuck"]
+        .as_array()
+        .expect("a stuck list")
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap_or("?"),
+                s["status"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stuck,
+        [
+            ("u-started", "started"),
+            ("u-debited", "debited"),
+            ("u-deposit-failed", "deposit-failed"),
+            ("u-started-again", "started"),
+        ],
+        "the unsettled transfers, oldest first"
+    );
+    assert_eq!(json["stuck_total"], 4);
+
+    let table = sagas_in(&schema, &["status", "--stuck-after", "3600"]);
+    assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
+    let mut states = Table::new(["transfers", "count"]);
+    for (state, count) in &expected {
+        states.push([(*state).to_owned(), count.to_string()]);
+    }
+    let printed = stdout(&table);
+    assert!(
+        printed.starts_with(&format!("{states}\nsaga transfer-saga ")),
+        "the states table, then no stuck ones within an hour, then the saga:\n{printed}"
+    );
+}
+
+#[tokio::test]
+async fn status_lists_the_oldest_20_stuck_transfers_and_counts_them_all() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let repo = Repository::new(store.clone());
+    let ids: Vec<String> = (0..25).map(|t| format!("s-{t:02}")).collect();
+    for id in &ids {
+        transfer_through(&repo, id, &[]).await;
+    }
+    let status = sagas_in(&schema, &["status", "--json", "--stuck-after", "0"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    assert_eq!(json["transfers"], serde_json::json!({ "started": 25 }));
+    let listed: Vec<&str> = json["stuck"]
+        .as_array()
+        .expect("a stuck list")
+        .iter()
+        .map(|s| s["id"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(listed, ids[..20], "the oldest 20, oldest first");
+    assert_eq!(json["stuck_total"], 25);
+
+    let table = stdout(&sagas_in(&schema, &["status", "--stuck-after", "0"]));
+    assert!(
+        table.contains(
+            "stuck (not settled after 0 s; the oldest 20 of 25):\ntransfer  status   age\n"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("\ns-19      started  ") && !table.contains("s-20"),
+        "{table}"
+    );
+}
+
+/// Runs `sagas_in` until `done` holds for its output, for at most 60 s: the
+/// tracker that `events` reads through holds every event back while any
+/// write transaction of the cluster is open, and other tests hold some.
+fn sagas_until(schema: &str, args: &[&str], done: impl Fn(&Output) -> bool) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let output = sagas_in(schema, args);
+        if done(&output) || Instant::now() > deadline {
+            return output;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[tokio::test]
+async fn events_are_printed_in_commit_order_a_page_at_a_time() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let streams = ["gap-0", "gap-1", "gap-2", "gap-3", "gap-4"];
+    // 2,500 events in 25 appends of 100, the streams taking turns
+    for round in 0..5_u64 {
+        for (s, id) in streams.iter().enumerate() {
+            let first = (round * 5 + s as u64) * 100;
+            let request = (0..100).fold(AppendRequest::new("Gap", *id, round * 100), |r, i| {
+                r.event(NewEvent {
+                    kind: "Tick".into(),
+                    body: serde_json::json!({ "n": first + i }),
+                })
+            });
+            store.append(request).await.expect("append");
+        }
+    }
+
+    let json = sagas_until(&schema, &["events", "--json"], |o| {
+        stdout(o).lines().count() >= 2_500
+    });
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let lines: Vec<serde_json::Value> = stdout(&json)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+        .collect();
+    let numbers: Vec<u64> = lines
+        .iter()
+        .map(|e| e["body"]["n"].as_u64().unwrap_or(u64::MAX))
+        .collect();
+    assert_eq!(
+        numbers,
+        (0..2_500).collect::<Vec<_>>(),
+        "every event once, in commit order"
+    );
+    assert!(
+        lines
+            .windows(2)
+            .all(|w| w[0]["position"].as_u64() < w[1]["position"].as_u64()),
+        "positions rise"
+    );
+
+    let table = sagas_until(&schema, &["events"], |o| stdout(o).lines().count() >= 2_500);
+    let printed = stdout(&table);
+    let headers = printed.lines().filter(|l| l.starts_with("pos ")).count();
+    assert_eq!(
+        headers, 3,
+        "a table of at most 1,000 rows for each page read"
+    );
+    let bodies: Vec<u64> = printed
+        .lines()
+        .filter(|l| !l.starts_with("pos ") && !l.starts_with("---"))
+        .map(|l| {
+            let body = &l[l.find("{").expect("a body")..];
+            serde_json::from_str::<serde_json::Value>(body).expect("JSON body")["n"]
+                .as_u64()
+                .unwrap_or(u64::MAX)
+        })
+        .collect();
+    assert_eq!(
+        bodies,
+        (0..2_500).collect::<Vec<_>>(),
+        "every row once, in commit order"
+    );
+
+    let one = sagas_until(
+        &schema,
+        &["events", "--aggregate", "gap-3", "--json"],
+        |o| stdout(o).lines().count() >= 500,
+    );
+    let versions: Vec<u64> = stdout(&one)
+        .lines()
+        .map(|line| {
+            let e: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+            assert_eq!(e["aggregate_id"], "gap-3");
+            e["version"].as_u64().unwrap_or(0)
+        })
+        .collect();
+    assert_eq!(versions, (1..=500).collect::<Vec<_>>());
 }

@@ -121,7 +121,7 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
         /// Only this aggregate's events.
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = parse_id)]
         aggregate: Option<String>,
         /// Keeps printing events as they are committed, until Ctrl-C.
         #[arg(long)]
@@ -146,6 +146,7 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
         /// The account id.
+        #[arg(value_parser = parse_id)]
         id: String,
     },
     /// Starts many transfers and reports how fast workers settle them.
@@ -177,6 +178,7 @@ pub enum AccountCommand {
     /// Opens an account.
     Open {
         /// The account id.
+        #[arg(value_parser = parse_id)]
         id: String,
         /// The owner's name.
         #[arg(long)]
@@ -188,6 +190,7 @@ pub enum AccountCommand {
     /// Puts money in.
     Deposit {
         /// The account id.
+        #[arg(value_parser = parse_id)]
         id: String,
         /// The amount, like 100 or 12.50.
         #[arg(value_parser = parse_amount)]
@@ -196,6 +199,7 @@ pub enum AccountCommand {
     /// Freezes an account: no money moves but refunds.
     Freeze {
         /// The account id.
+        #[arg(value_parser = parse_id)]
         id: String,
         /// Why.
         #[arg(long, default_value = "frozen by an operator")]
@@ -204,11 +208,13 @@ pub enum AccountCommand {
     /// Closes an empty account.
     Close {
         /// The account id.
+        #[arg(value_parser = parse_id)]
         id: String,
     },
     /// Shows an account.
     Show {
         /// The account id.
+        #[arg(value_parser = parse_id)]
         id: String,
         /// Tables or JSON.
         #[command(flatten)]
@@ -222,15 +228,17 @@ pub enum TransferCommand {
     /// Starts a transfer; the workers run it.
     Start {
         /// The account to take the money from.
+        #[arg(value_parser = parse_id)]
         from: String,
         /// The account to give it to.
+        #[arg(value_parser = parse_id)]
         to: String,
         /// The amount, like 100 or 12.50.
         #[arg(value_parser = parse_amount)]
         amount: u64,
         /// The transfer id (default: a new one). Starting the same id twice
         /// starts one transfer.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_id)]
         id: Option<String>,
         /// Waits until it settles (a worker must be running).
         #[arg(long)]
@@ -239,6 +247,7 @@ pub enum TransferCommand {
     /// Shows a transfer.
     Show {
         /// The transfer id.
+        #[arg(value_parser = parse_id)]
         id: String,
         /// Tables or JSON.
         #[command(flatten)]
@@ -265,6 +274,21 @@ pub enum ParkedCommand {
         /// The event's position.
         position: u64,
     },
+}
+
+/// Checks an account or transfer id as the command line is parsed, so
+/// that an id no aggregate can have (empty, over 255 bytes, a control
+/// character) is a usage error naming it before anything is read or
+/// written: a transfer to such an account would withdraw the money and then
+/// fail to deposit it.
+///
+/// # Errors
+/// The store's [`InvalidId`](eventstore_core::Error::InvalidId) message,
+/// which names the id and what is wrong with it.
+pub fn parse_id(text: &str) -> Result<String, String> {
+    eventstore_core::validate_id(text)
+        .map(|()| text.to_owned())
+        .map_err(|error| error.to_string())
 }
 
 /// Parses an amount like `100`, `12.5` or `12.50` into minor units.
@@ -298,6 +322,41 @@ pub fn parse_amount(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_checked_as_aggregate_ids() {
+        assert_eq!(parse_id("o'brien"), Ok("o'brien".to_owned()));
+        assert_eq!(
+            parse_id("bo\tb"),
+            Err(r#"invalid aggregate id "bo\tb": it has a control character at byte 2"#.to_owned())
+        );
+        assert!(parse_id("").is_err());
+    }
+
+    #[test]
+    fn every_id_argument_is_checked() {
+        use clap::Parser;
+        for args in [
+            &["account", "open", "\n", "--owner", "x"][..],
+            &["account", "deposit", "\n", "1"],
+            &["account", "freeze", "\n"],
+            &["account", "close", "\n"],
+            &["account", "show", "\n"],
+            &["transfer", "start", "\n", "bob", "1"],
+            &["transfer", "start", "alice", "\n", "1"],
+            &["transfer", "start", "alice", "bob", "1", "--id", "\n"],
+            &["transfer", "show", "\n"],
+            &["forget", "\n"],
+            &["events", "--aggregate", "\n"],
+        ] {
+            let error = Cli::try_parse_from(std::iter::once("sagas").chain(args.iter().copied()))
+                .expect_err(&format!("{args:?} is refused"));
+            assert!(
+                error.to_string().contains(r#"invalid aggregate id "\n""#),
+                "{args:?}: {error}"
+            );
+        }
+    }
 
     #[test]
     fn amounts_are_minor_units() {

@@ -1,5 +1,6 @@
 //! `sagas events`: the event log, in commit order.
 
+use std::io::Write;
 use std::time::Duration;
 
 use eventstore_core::{Checkpoint, EventFilter, RecordedEvent, Tracker};
@@ -27,7 +28,13 @@ fn json_line(e: &RecordedEvent) -> serde_json::Value {
     })
 }
 
-/// `sagas events`
+/// How many events one read fetches, and so the most rows a table holds.
+const PAGE: usize = 1_000;
+
+/// `sagas events`: the log in commit order, read and printed a page at a
+/// time, so that a log of any length takes the memory of one page. Tables
+/// hold up to a page of rows each: the header comes again after each
+/// [`PAGE`] rows (an empty log prints the header alone).
 pub(crate) async fn events(
     db: &Database,
     output: Output,
@@ -36,24 +43,32 @@ pub(crate) async fn events(
 ) -> Result<(), Failure> {
     let store = connect(db).await?;
     let wanted = |e: &RecordedEvent| aggregate.as_deref().is_none_or(|id| e.aggregate_id == id);
+    let mut out = std::io::stdout().lock();
     let mut wakeups = store.wakeups();
     let mut after = Checkpoint::BEGINNING;
-    let mut table = Table::new(["pos", "aggregate", "ver", "kind", "body"]);
+    let new_table = || Table::new(["pos", "aggregate", "ver", "kind", "body"]);
+    let (mut table, mut rows, mut tables) = (new_table(), 0, 0);
     loop {
-        let page = store.read_after(after, &EventFilter::all(), 1_000).await?;
+        let page = store.read_after(after, &EventFilter::all(), PAGE).await?;
         if let Some(last) = page.last() {
             after = last.checkpoint();
         }
         for e in page.iter().filter(|e| wanted(e)) {
             if output.json {
-                println!("{}", json_line(e));
+                writeln!(out, "{}", json_line(e))?;
             } else if follow {
-                println!("{}", row(e).join("  "));
+                writeln!(out, "{}", row(e).join("  "))?;
             } else {
                 table.push(row(e));
+                rows += 1;
+                if rows == PAGE {
+                    write!(out, "{table}")?;
+                    (table, rows, tables) = (new_table(), 0, tables + 1);
+                }
             }
         }
         if !page.is_empty() {
+            out.flush()?;
             continue;
         }
         if !follow {
@@ -64,8 +79,9 @@ pub(crate) async fn events(
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
-    if !output.json {
-        print!("{table}");
+    if !output.json && (rows > 0 || tables == 0) {
+        write!(out, "{table}")?;
     }
+    out.flush()?;
     Ok(())
 }

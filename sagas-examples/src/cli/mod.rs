@@ -6,6 +6,7 @@ mod events;
 mod forget;
 mod load;
 mod status;
+mod transfer_states;
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -1,64 +1,37 @@
 //! `sagas status`: transfers by state, stuck transfers, the saga's lag and
 //! parked events.
 
-use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
 
+use eventstore_core::Holdback;
 use eventstore_core::reactor::{Runner, RunnerOptions};
-use eventstore_core::{Aggregate, Checkpoint, EventFilter, Holdback, Tracker};
 use serde_json::json;
 
 use super::args::{Database, Output};
-use super::commands::{DEFAULT_PARTITIONS, status_name};
+use super::commands::DEFAULT_PARTITIONS;
+use super::transfer_states::{STUCK_SHOWN, census, oldest_stuck};
 use super::{Failure, connect, repository};
 use crate::saga::TransferSaga;
 use crate::table::Table;
-use crate::transfer::{Transfer, TransferEvent};
-
-/// Every transfer's state and start time, folded from the log.
-async fn transfers(
-    store: &eventstore_postgres::PgEventStore,
-) -> Result<HashMap<String, (Transfer, SystemTime)>, Failure> {
-    let filter = EventFilter::all().aggregate_kind(Transfer::KIND);
-    let mut all: HashMap<String, (Transfer, SystemTime)> = HashMap::new();
-    let mut after = Checkpoint::BEGINNING;
-    loop {
-        let page = store.read_after(after, &filter, 1_000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.checkpoint();
-        for recorded in &page {
-            let event: TransferEvent = recorded.decode()?;
-            let entry = all
-                .entry(recorded.aggregate_id.clone())
-                .or_insert_with(|| (Transfer::default(), recorded.recorded_at));
-            entry.0.apply(&event);
-        }
-    }
-    Ok(all)
-}
 
 /// `sagas status`
 pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> Result<(), Failure> {
     let store = connect(db).await?;
-    let transfers = transfers(&store).await?;
     let stuck_after = Duration::from_secs(stuck_after);
-    let mut by_state: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut stuck: Vec<(String, &'static str, Duration)> = Vec::new();
-    for (id, (transfer, started)) in &transfers {
-        *by_state.entry(status_name(transfer.status)).or_default() += 1;
-        let age = started.elapsed().unwrap_or_default();
-        if !transfer.status.is_settled() && age > stuck_after {
-            stuck.push((id.clone(), status_name(transfer.status), age));
-        }
-    }
-    stuck.sort_by_key(|s| std::cmp::Reverse(s.2));
+    let census = census(&store, stuck_after).await?;
+    let stuck = if census.stuck == 0 {
+        Vec::new()
+    } else {
+        oldest_stuck(&store, stuck_after).await?
+    };
     let saga = Runner::new(store.clone(), TransferSaga::new(repository(store)))
         .options(RunnerOptions::default().partitions(DEFAULT_PARTITIONS));
     let reactor = saga.status().await?;
     if output.json {
         let value = json!({
-            "transfers": by_state,
-            "stuck": stuck.iter().map(|(id, state, age)| json!({ "id": id, "status": state, "age_seconds": age.as_secs() })).collect::<Vec<_>>(),
+            "transfers": census.by_state,
+            "stuck": stuck.iter().map(|s| json!({ "id": s.id, "status": s.state, "age_seconds": s.age.as_secs() })).collect::<Vec<_>>(),
+            "stuck_total": census.stuck,
             "saga": {
                 "partitions": reactor.partitions.iter().map(|p| json!({
                     "partition": p.partition, "checkpoint": p.checkpoint.position,
@@ -73,18 +46,26 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
         return Ok(());
     }
     let mut states = Table::new(["transfers", "count"]);
-    for (state, count) in &by_state {
+    for (state, count) in &census.by_state {
         states.push([(*state).to_owned(), count.to_string()]);
     }
     print!("{states}");
     if !stuck.is_empty() {
-        println!("\nstuck (not settled after {} s):", stuck_after.as_secs());
+        if census.stuck > stuck.len() as u64 {
+            println!(
+                "\nstuck (not settled after {} s; the oldest {STUCK_SHOWN} of {}):",
+                stuck_after.as_secs(),
+                census.stuck
+            );
+        } else {
+            println!("\nstuck (not settled after {} s):", stuck_after.as_secs());
+        }
         let mut table = Table::new(["transfer", "status", "age"]);
-        for (id, state, age) in stuck.iter().take(20) {
+        for s in &stuck {
             table.push([
-                id.clone(),
-                (*state).to_owned(),
-                format!("{} s", age.as_secs()),
+                s.id.clone(),
+                s.state.to_owned(),
+                format!("{} s", s.age.as_secs()),
             ]);
         }
         print!("{table}");
