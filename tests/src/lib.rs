@@ -51,6 +51,7 @@ macro_rules! store_conformance_suite {
             forget_of_an_unknown_aggregate_changes_nothing,
             forget_takes_explicit_fields_as_data,
             a_snapshot_from_before_the_forget_is_not_stored,
+            a_state_loaded_before_the_forget_is_not_snapshotted,
         );
     };
     (@cases $make_store:expr; $($case:ident),* $(,)?) => {

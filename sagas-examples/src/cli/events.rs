@@ -49,11 +49,13 @@ pub(crate) async fn events(
     let new_table = || Table::new(["pos", "aggregate", "ver", "kind", "body"]);
     let (mut table, mut rows, mut tables) = (new_table(), 0, 0);
     loop {
-        let page = store.read_after(after, &EventFilter::all(), PAGE).await?;
-        if let Some(last) = page.last() {
-            after = last.checkpoint();
+        let page = store.read_page(after, &EventFilter::all(), PAGE).await?;
+        after = page.end.max(after);
+        // a row that cannot be read is named on stderr; the log goes on
+        for unreadable in &page.unreadable {
+            eprintln!("{}", unreadable.error());
         }
-        for e in page.iter().filter(|e| wanted(e)) {
+        for e in page.events.iter().filter(|e| wanted(e)) {
             if output.json {
                 writeln!(out, "{}", json_line(e))?;
             } else if follow {
@@ -67,7 +69,7 @@ pub(crate) async fn events(
                 }
             }
         }
-        if !page.is_empty() {
+        if page.more {
             out.flush()?;
             continue;
         }

@@ -291,3 +291,76 @@ pub async fn a_snapshot_from_before_the_forget_is_not_stored<S: EventStore>(stor
         "a snapshot after the forget is stored"
     );
 }
+
+/// A command that loaded a stream before a forget and appends after it
+/// holds the state from before the forget: the snapshot the repository
+/// takes of it is not stored (it would bring the erased value back on every
+/// later load); one loaded after the forget is.
+pub async fn a_state_loaded_before_the_forget_is_not_snapshotted<S: EventStore>(store: S) {
+    let opened = NewEvent {
+        kind: "Opened".into(),
+        body: json!({ "owner": "Ada Lovelace", "initial_balance": 1 }),
+    };
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "acc-1", 0).event(opened),
+    )
+    .await;
+    let before = store
+        .load_stream("Account", "acc-1", None)
+        .await
+        .expect("load before the forget");
+    store
+        .forget(&ForgetRequest::personal::<Account>("acc-1"))
+        .await
+        .expect("forget");
+    let deposit = |n: u64| NewEvent {
+        kind: "MoneyDeposited".into(),
+        body: json!({ "amount": 1, "transaction": format!("t-{n}") }),
+    };
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "acc-1", 1).event(deposit(1)),
+    )
+    .await;
+    let state = |owner: Option<&str>, version: u64, forgets: u64| Snapshot {
+        aggregate_kind: "Account".into(),
+        aggregate_id: "acc-1".into(),
+        version,
+        forgets,
+        schema_version: 1,
+        state: json!({ "owner": owner, "balance": version }),
+    };
+    store
+        .save_snapshot(state(Some("Ada Lovelace"), 2, before.forgets))
+        .await
+        .expect("a refused save is no error");
+    assert_eq!(
+        store.load_snapshot("Account", "acc-1").await.expect("load"),
+        None,
+        "the state loaded before the forget is not stored"
+    );
+    let after = store
+        .load_stream("Account", "acc-1", None)
+        .await
+        .expect("load after the forget");
+    assert_eq!(after.forgets, before.forgets + 1, "the forget is counted");
+    append_ok(
+        &store,
+        AppendRequest::new("Account", "acc-1", 2).event(deposit(2)),
+    )
+    .await;
+    store
+        .save_snapshot(state(None, 3, after.forgets))
+        .await
+        .expect("save");
+    assert_eq!(
+        store
+            .load_snapshot("Account", "acc-1")
+            .await
+            .expect("load")
+            .map(|s| s.version),
+        Some(3),
+        "a state loaded after the forget is stored"
+    );
+}

@@ -8,7 +8,8 @@ mod store_cases;
 mod tracker_cases;
 
 pub use forget_cases::{
-    a_snapshot_from_before_the_forget_is_not_stored, forget_erases_declared_personal_fields,
+    a_snapshot_from_before_the_forget_is_not_stored,
+    a_state_loaded_before_the_forget_is_not_snapshotted, forget_erases_declared_personal_fields,
     forget_of_an_unknown_aggregate_changes_nothing, forget_takes_explicit_fields_as_data,
 };
 pub use repository_cases::{
