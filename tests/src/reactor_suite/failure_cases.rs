@@ -181,7 +181,7 @@ where
     new.stop().await;
 }
 
-/// [`changing_the_partition_count_skips_nothing`] from 2 to 1.
+/// Changing the partition count from 2 to 1 skips nothing.
 pub async fn fewer_partitions_skip_nothing<S>(store: S)
 where
     S: EventStore + Tracker + ReactorStore,
@@ -189,7 +189,7 @@ where
     changing_the_partition_count_skips_nothing(store, 2, 1).await;
 }
 
-/// [`changing_the_partition_count_skips_nothing`] from 2 to 3.
+/// Changing the partition count from 2 to 3 skips nothing.
 pub async fn more_partitions_skip_nothing<S>(store: S)
 where
     S: EventStore + Tracker + ReactorStore,
