@@ -159,3 +159,74 @@ async fn a_forget_that_fails_part_way_changes_nothing() {
         "the events and the snapshot were not erased alone"
     );
 }
+
+/// A snapshot save that runs while a forget's transaction is still open
+/// waits for it, and then sees that the state it holds was loaded before
+/// the forget: it is not stored. The forget is held open at its last
+/// statement by a row lock the test takes on the stream's forget record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_saved_while_a_forget_is_open_is_not_stored() {
+    let store = fresh_store().await;
+    let repo = Repository::new(store.clone());
+    done(&repo, |a| a.open(NAMES[0], 100)).await;
+    let forget = ForgetRequest::personal::<Account>("acc-ada");
+    store.forget(&forget).await.expect("first forget");
+    done(&repo, |a| a.update_owner(NAMES[1])).await;
+    let loaded = store
+        .load_stream("Account", "acc-ada", None)
+        .await
+        .expect("a command loads the stream between the two forgets");
+
+    let schema = store.schema().to_owned();
+    let mut holder = store.pool().begin().await.expect("begin");
+    sqlx::query(&format!(
+        "SELECT 1 FROM \"{schema}\".forgotten WHERE aggregate_id = 'acc-ada' FOR UPDATE"
+    ))
+    .execute(&mut *holder)
+    .await
+    .expect("lock the forget record");
+    let forgetting = tokio::spawn({
+        let store = store.clone();
+        async move { store.forget(&forget).await }
+    });
+    let waiting = async || -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE wait_event_type = 'Lock' AND wait_event = 'transactionid' \
+               AND query LIKE '%forgotten%'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("activity")
+    };
+    eventstore_tests::eventually::eventually(
+        Duration::from_secs(10),
+        "the second forget waits at its last statement",
+        waiting,
+        |n| *n > 0,
+    )
+    .await;
+
+    let saving = tokio::spawn({
+        let store = store.clone();
+        let snapshot = eventstore_core::Snapshot {
+            aggregate_kind: "Account".into(),
+            aggregate_id: "acc-ada".into(),
+            version: 2,
+            forgets: loaded.forgets,
+            schema_version: 1,
+            state: serde_json::json!({ "owner": NAMES[1], "balance": 100 }),
+        };
+        async move { store.save_snapshot(snapshot).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    holder.commit().await.expect("release the forget");
+    forgetting.await.expect("task").expect("second forget");
+    saving.await.expect("task").expect("a refused save is no error");
+    assert_eq!(
+        store.load_snapshot("Account", "acc-ada").await.expect("load"),
+        None,
+        "the state loaded before the second forget is not stored"
+    );
+    assert!(tables_holding(&store, MARKER).await.is_empty());
+}
