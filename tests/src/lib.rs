@@ -84,6 +84,7 @@ macro_rules! reactor_conformance_suite {
             a_runner_started_later_gets_its_share_of_the_partitions,
             forget_reaches_parked_events_and_replayed_projections,
             a_panicking_handler_is_parked_and_the_partition_goes_on,
+            a_partition_loop_that_dies_is_started_again,
             a_runner_that_loses_its_lease_stops_acting,
             fewer_partitions_skip_nothing,
             more_partitions_skip_nothing,

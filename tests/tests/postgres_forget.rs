@@ -222,9 +222,15 @@ async fn a_snapshot_saved_while_a_forget_is_open_is_not_stored() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     holder.commit().await.expect("release the forget");
     forgetting.await.expect("task").expect("second forget");
-    saving.await.expect("task").expect("a refused save is no error");
+    saving
+        .await
+        .expect("task")
+        .expect("a refused save is no error");
     assert_eq!(
-        store.load_snapshot("Account", "acc-ada").await.expect("load"),
+        store
+            .load_snapshot("Account", "acc-ada")
+            .await
+            .expect("load"),
         None,
         "the state loaded before the second forget is not stored"
     );

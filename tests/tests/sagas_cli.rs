@@ -53,6 +53,26 @@ fn usage_errors_exit_with_2_and_say_why() {
         "{}",
         stderr(&bad_amount)
     );
+    // refused before connecting: nothing listens on port 1
+    let nowhere = Some("postgres://postgres@127.0.0.1:1/postgres");
+    for (args, option) in [
+        (&["worker", "--lease-ttl-ms", "0"][..], "lease_ttl"),
+        (&["worker", "--partitions", "0"][..], "partitions"),
+        (&["reset", "--partitions", "5000"][..], "partitions"),
+    ] {
+        let refused = sagas(args, nowhere);
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+        assert!(
+            stderr(&refused).contains(&format!("option {option} = ")),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+    }
 }
 
 #[tokio::test]

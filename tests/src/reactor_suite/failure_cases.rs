@@ -53,6 +53,28 @@ where
     );
 }
 
+/// A partition loop that panics outside any handler is started again, and
+/// the reactor delivers every event.
+pub async fn a_partition_loop_that_dies_is_started_again<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let written = things(&store, 4, 3, 0).await;
+    let recorder = Recorder::new("revived");
+    recorder.panic_in_filter(2);
+    let running = Running::start(
+        Runner::new(store.clone(), recorder.clone()).options(fast("r").partitions(2)),
+    );
+    recorder
+        .wait_until(WAIT, "every event, after the loops died", |h| {
+            h.len() >= written.len()
+        })
+        .await;
+    running.stop().await;
+    let all: HashSet<u64> = written.iter().map(|e| e.position).collect();
+    assert_eq!(positions(&recorder.handled()), all);
+}
+
 /// A runner whose lease is taken while its handler runs cancels the
 /// handler; and a runner that lost its lease can park nothing.
 pub async fn a_runner_that_loses_its_lease_stops_acting<S>(store: S)

@@ -23,7 +23,8 @@ pub use cases::{
 pub use failure_cases::{
     a_checkpoint_from_the_future_stops_the_runner_until_reset,
     a_panicking_handler_is_parked_and_the_partition_goes_on,
-    a_runner_that_loses_its_lease_stops_acting, fewer_partitions_skip_nothing,
-    more_partitions_skip_nothing, options_that_cannot_work_are_refused,
+    a_partition_loop_that_dies_is_started_again, a_runner_that_loses_its_lease_stops_acting,
+    fewer_partitions_skip_nothing, more_partitions_skip_nothing,
+    options_that_cannot_work_are_refused,
 };
 pub use forget_cases::forget_reaches_parked_events_and_replayed_projections;

@@ -27,6 +27,7 @@ struct Shared {
     blocked: AtomicBool,
     cancelled: AtomicBool,
     panic_at: Mutex<Option<u64>>,
+    filter_panics: std::sync::atomic::AtomicU32,
     delay: Mutex<Duration>,
 }
 
@@ -78,6 +79,12 @@ impl Recorder {
     /// Panics on every attempt at the event at `position`.
     pub fn panic_at(&self, position: u64) {
         *lock(&self.shared.panic_at) = Some(position);
+    }
+
+    /// Panics in the next `times` calls of [`Reactor::filter`], which the
+    /// runner makes outside any handler, when a partition loop starts.
+    pub fn panic_in_filter(&self, times: u32) {
+        self.shared.filter_panics.store(times, Ordering::SeqCst);
     }
 
     /// Whether a handler blocked by [`block_at`](Self::block_at) was
@@ -149,6 +156,11 @@ impl Reactor for Recorder {
     }
 
     fn filter(&self) -> EventFilter {
+        let panics = &self.shared.filter_panics;
+        let panicked = panics
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        assert!(!panicked, "told to panic in filter");
         EventFilter::all().aggregate_kind("Thing")
     }
 
