@@ -1,7 +1,9 @@
 //! Waiting, bounded in time, for something a background task will do.
 
 use std::fmt::Debug;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// Runs `probe` every 10 ms until `done` holds for what it returns, for at
 /// most `limit`, and returns that value.

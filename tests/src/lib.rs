@@ -66,11 +66,21 @@ macro_rules! store_conformance_suite {
 }
 
 /// Generates one test per [`reactor_suite`] case for the store that
-/// `$make_store` (a future, evaluated once per test) yields.
+/// `$make_store` (a future, evaluated once per test) yields. With
+/// `paused:` first, each test runs on tokio's paused clock, which moves
+/// only when every task waits: for a store that keeps time with tokio's
+/// clock (the memory store), leases, backoffs and polls then take no real
+/// time and every run is the same.
 #[macro_export]
 macro_rules! reactor_conformance_suite {
+    (paused: $make_store:expr) => {
+        $crate::reactor_conformance_suite!(@every (start_paused = true) $make_store);
+    };
     ($make_store:expr) => {
-        $crate::reactor_conformance_suite!(@cases $make_store;
+        $crate::reactor_conformance_suite!(@every (flavor = "multi_thread", worker_threads = 4) $make_store);
+    };
+    (@every $runtime:tt $make_store:expr) => {
+        $crate::reactor_conformance_suite!(@cases $runtime $make_store;
             a_runner_delivers_in_order_and_resumes_after_its_checkpoint,
             a_crash_between_handling_and_checkpoint_skips_nothing,
             one_runner_holds_a_partition_and_another_takes_over_when_it_dies,
@@ -92,9 +102,9 @@ macro_rules! reactor_conformance_suite {
             options_that_cannot_work_are_refused,
         );
     };
-    (@cases $make_store:expr; $($case:ident),* $(,)?) => {
+    (@cases $runtime:tt $make_store:expr; $($case:ident),* $(,)?) => {
         $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            #[tokio::test $runtime]
             async fn $case() {
                 let store = $make_store.await;
                 $crate::reactor_suite::$case(store).await;
