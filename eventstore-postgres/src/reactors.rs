@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use eventstore_core::reactor::{
-    Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, lowest_checkpoint,
+    Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, repartition_from,
 };
 use eventstore_core::{Checkpoint, Error, Result};
 use sqlx::postgres::PgRow;
@@ -99,32 +99,50 @@ impl PgEventStore {
         Ok(())
     }
 
-    /// How many runners of `reactor` are live.
+    /// How many runners of `reactor` are live: by heartbeat, or by a
+    /// running lease.
     async fn live_runners(&self, tx: &mut Transaction<'_, Postgres>, reactor: &str) -> Result<u32> {
         let live: i64 = sqlx::query_scalar(&self.statements().live_runners)
             .bind(reactor)
             .fetch_one(&mut **tx)
             .await
             .map_err(backend)?;
-        Ok(u32::try_from(live).unwrap_or(u32::MAX))
+        let beating = u32::try_from(live).unwrap_or(u32::MAX);
+        Ok(beating.max(self.lease_holders(tx, reactor, "").await?))
+    }
+
+    /// How many owners other than `owner` hold a running lease of `reactor`.
+    async fn lease_holders(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        reactor: &str,
+        owner: &str,
+    ) -> Result<u32> {
+        let holders: i64 = sqlx::query_scalar(&self.statements().lease_holders)
+            .bind(reactor)
+            .bind(owner)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(backend)?;
+        Ok(u32::try_from(holders).unwrap_or(u32::MAX))
     }
 }
 
 impl ReactorStore for PgEventStore {
-    async fn load_checkpoint(&self, reactor: &str, partition: u32) -> Result<Checkpoint> {
+    async fn load_checkpoint(&self, reactor: &str, partition: u32) -> Result<Option<Checkpoint>> {
         let row = sqlx::query(&self.statements().load_checkpoint)
             .bind(reactor)
             .bind(partition_column(partition))
             .fetch_optional(self.pool())
             .await
             .map_err(backend)?;
-        match row {
-            Some(row) => Ok(Checkpoint {
+        row.map(|row| {
+            Ok(Checkpoint {
                 tx: unsigned(&row, "tx")?,
                 position: unsigned(&row, "position")?,
-            }),
-            None => Ok(Checkpoint::BEGINNING),
-        }
+            })
+        })
+        .transpose()
     }
 
     async fn save_checkpoint(&self, lease: &Lease, checkpoint: Checkpoint) -> Result<bool> {
@@ -166,6 +184,15 @@ impl ReactorStore for PgEventStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(backend)?;
+        // a runner whose heartbeat lapsed but whose lease runs is live too
+        let other = match other {
+            Some(other) => Some(other),
+            None if !created && count(stored) != partitions => {
+                let holders = self.lease_holders(&mut tx, reactor, owner).await?;
+                (holders > 0).then_some(Some(stored))
+            }
+            None => None,
+        };
         if let Some(other) = other {
             return Err(Error::PartitionCountMismatch {
                 reactor: reactor.to_owned(),
@@ -175,19 +202,9 @@ impl ReactorStore for PgEventStore {
             });
         }
         let old = self.checkpoints_of(&mut tx, reactor).await?;
-        // checkpoints stored before counts were: what their partition
-        // numbers imply, when it is more than the new count
-        let from = if created {
-            old.keys()
-                .last()
-                .map(|highest| highest + 1)
-                .filter(|implied| *implied > partitions)
-        } else {
-            Some(count(stored)).filter(|stored| *stored != partitions)
-        };
-        let repartitioned = match from {
-            Some(from) => {
-                let checkpoint = lowest_checkpoint(&old, from);
+        let stored = (!created).then_some(count(stored));
+        let repartitioned = match repartition_from(stored, &old, partitions) {
+            Some((from, checkpoint)) => {
                 let to = (!old.is_empty()).then_some(checkpoint);
                 self.rewrite_checkpoints(&mut tx, reactor, partitions, to)
                     .await?;
@@ -253,6 +270,18 @@ impl ReactorStore for PgEventStore {
             }),
             _ => Ok(None),
         }
+    }
+
+    async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool> {
+        let renewed = sqlx::query(&self.statements().renew_lease)
+            .bind(&lease.reactor)
+            .bind(partition_column(lease.partition))
+            .bind(&lease.owner)
+            .bind(micros(ttl))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend)?;
+        Ok(renewed.is_some())
     }
 
     async fn release_lease(&self, lease: &Lease) -> Result<()> {

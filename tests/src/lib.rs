@@ -100,6 +100,10 @@ macro_rules! reactor_conformance_suite {
             more_partitions_skip_nothing,
             a_checkpoint_from_the_future_stops_the_runner_until_reset,
             options_that_cannot_work_are_refused,
+            a_runner_in_a_long_handler_still_refuses_another_count,
+            a_reset_during_a_long_handler_is_refused,
+            a_reset_to_the_beginning_replays_for_a_runner_started_at_the_end,
+            a_crash_in_the_first_batch_of_a_runner_started_at_the_end_skips_nothing,
         );
     };
     (@cases $runtime:tt $make_store:expr; $($case:ident),* $(,)?) => {

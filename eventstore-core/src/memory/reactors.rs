@@ -10,7 +10,7 @@ use super::MemoryStore;
 use crate::envelope::Checkpoint;
 use crate::error::{Error, Result};
 use crate::forget::{ERASED_ERROR, ForgetRequest, erase_fields};
-use crate::reactor::{Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, lowest_checkpoint};
+use crate::reactor::{Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, repartition_from};
 
 /// A live runner: until when, and with how many partitions.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +44,17 @@ impl Reactors {
             .iter()
             .filter(move |((r, o), live)| r == reactor && o != owner && live.expires > now)
             .map(|(_, live)| live)
+    }
+
+    /// The owners other than `owner` that hold a running lease of `reactor`.
+    fn lease_holders(&self, reactor: &str, owner: &str) -> usize {
+        let now = Instant::now();
+        self.leases
+            .iter()
+            .filter(|((r, _), (o, expires))| r == reactor && o != owner && *expires > now)
+            .map(|(_, (o, _))| o)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
     }
 
     /// Marks `owner` live for `ttl`; the live runners, it included.
@@ -114,13 +125,12 @@ impl MemoryStore {
 }
 
 impl ReactorStore for MemoryStore {
-    async fn load_checkpoint(&self, reactor: &str, partition: u32) -> Result<Checkpoint> {
+    async fn load_checkpoint(&self, reactor: &str, partition: u32) -> Result<Option<Checkpoint>> {
         Ok(self
             .reactors()
             .checkpoints
             .get(&(reactor.to_owned(), partition))
-            .copied()
-            .unwrap_or_default())
+            .copied())
     }
 
     async fn save_checkpoint(&self, lease: &Lease, checkpoint: Checkpoint) -> Result<bool> {
@@ -142,28 +152,26 @@ impl ReactorStore for MemoryStore {
         ttl: Duration,
     ) -> Result<Joined> {
         let mut reactors = self.reactors();
-        if let Some(other) = reactors
+        let stored = reactors.partition_counts.get(reactor).copied();
+        let other = reactors
             .others(reactor, owner)
             .find(|l| l.partitions != partitions)
-        {
+            .map(|l| l.partitions)
+            .or_else(|| {
+                // a runner whose heartbeat lapsed but whose lease runs
+                stored.filter(|s| *s != partitions && reactors.lease_holders(reactor, owner) > 0)
+            });
+        if let Some(running) = other {
             return Err(Error::PartitionCountMismatch {
                 reactor: reactor.to_owned(),
-                running: other.partitions,
+                running,
                 requested: partitions,
             });
         }
         let old = reactors.checkpoints_of(reactor);
-        // counts stored before counts were: what the partition numbers imply
-        let stored = reactors.partition_counts.get(reactor).copied().or_else(|| {
-            old.keys()
-                .last()
-                .map(|highest| highest + 1)
-                .filter(|implied| *implied > partitions)
-        });
         let mut repartitioned = None;
-        match stored {
-            Some(from) if from != partitions => {
-                let checkpoint = lowest_checkpoint(&old, from);
+        match repartition_from(stored, &old, partitions) {
+            Some((from, checkpoint)) => {
                 reactors.rewrite(reactor, partitions, (!old.is_empty()).then_some(checkpoint));
                 repartitioned = Some(Repartitioned {
                     from,
@@ -219,6 +227,18 @@ impl ReactorStore for MemoryStore {
         }))
     }
 
+    async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool> {
+        let mut reactors = self.reactors();
+        if reactors.holder(&lease.reactor, lease.partition) != Some(lease.owner.as_str()) {
+            return Ok(false);
+        }
+        reactors.leases.insert(
+            (lease.reactor.clone(), lease.partition),
+            (lease.owner.clone(), Instant::now() + ttl),
+        );
+        Ok(true)
+    }
+
     async fn release_lease(&self, lease: &Lease) -> Result<()> {
         let mut reactors = self.reactors();
         if reactors.holder(&lease.reactor, lease.partition) == Some(lease.owner.as_str()) {
@@ -260,7 +280,10 @@ impl ReactorStore for MemoryStore {
         to: Checkpoint,
     ) -> Result<()> {
         let mut reactors = self.reactors();
-        let live = reactors.others(reactor, "").count();
+        let live = reactors
+            .others(reactor, "")
+            .count()
+            .max(reactors.lease_holders(reactor, ""));
         if live > 0 {
             return Err(Error::RunnersLive {
                 reactor: reactor.to_owned(),
@@ -283,9 +306,11 @@ impl ReactorStore for MemoryStore {
         if reactors.holder(&lease.reactor, lease.partition) != Some(lease.owner.as_str()) {
             return Ok(false);
         }
-        reactors
-            .parked
-            .insert((parked.reactor.clone(), parked.position), parked);
+        let key = (parked.reactor.clone(), parked.position);
+        if let Some(earlier) = reactors.parked.get(&key) {
+            parked.attempts = parked.attempts.saturating_add(earlier.attempts);
+        }
+        reactors.parked.insert(key, parked);
         drop(reactors);
         drop(log);
         Ok(true)

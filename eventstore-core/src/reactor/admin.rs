@@ -35,7 +35,8 @@ where
         let name = self.reactor.name();
         let mut checkpoints = Vec::new();
         for partition in 0..self.options.partitions {
-            checkpoints.push(self.store.load_checkpoint(name, partition).await?);
+            let stored = self.store.load_checkpoint(name, partition).await?;
+            checkpoints.push(stored.unwrap_or_default());
         }
         // one read from the oldest checkpoint serves every partition
         let oldest = checkpoints.iter().min().copied().unwrap_or_default();

@@ -70,28 +70,26 @@ where
             None => {}
         }
         let renewed = Instant::now();
-        if self.renew(partition).await?.is_none() {
-            if held.is_some() {
-                tracing::warn!(
-                    reactor = self.reactor.name(),
-                    partition,
-                    "lease lost to another runner"
-                );
-                self.let_go(partition, held);
+        if let Some(h) = held {
+            if self
+                .store
+                .renew_lease(&h.lease, self.options.lease_ttl)
+                .await?
+            {
+                h.renewed = renewed;
+                return Ok(true);
             }
+            tracing::warn!(
+                reactor = self.reactor.name(),
+                partition,
+                "lease lost to another runner"
+            );
+            self.let_go(partition, held);
             return Ok(false);
         }
-        match held {
-            Some(h) => h.renewed = renewed,
-            None => *held = Some(self.take(partition, renewed).await?),
-        }
-        Ok(true)
-    }
-
-    /// Takes or renews the partition's lease.
-    async fn renew(&self, partition: u32) -> Result<Option<Lease>> {
         let options = &self.options;
-        self.store
+        let Some(lease) = self
+            .store
             .acquire_lease(
                 self.reactor.name(),
                 partition,
@@ -99,41 +97,50 @@ where
                 &options.owner,
                 options.lease_ttl,
             )
-            .await
+            .await?
+        else {
+            return Ok(false);
+        };
+        *held = self.take(lease, renewed).await?;
+        Ok(held.is_some())
     }
 
-    /// Starts holding a newly taken lease: loads the checkpoint and refuses
-    /// one that the store could not have handed out.
-    async fn take(&self, partition: u32, renewed: Instant) -> Result<Held> {
-        let name = self.reactor.name();
-        let lease = Lease {
-            reactor: name.to_owned(),
-            partition,
-            owner: self.options.owner.clone(),
-        };
-        let mut checkpoint = self.store.load_checkpoint(name, partition).await?;
-        if checkpoint == Checkpoint::BEGINNING {
-            if self.options.start == super::Start::End {
-                checkpoint = self.store.head().await?;
-                self.store.save_checkpoint(&lease, checkpoint).await?;
+    /// Starts holding a newly taken lease: loads the checkpoint (at the
+    /// head, for a partition that never stored one and a runner that starts
+    /// at the end) and refuses one that the store could not have handed
+    /// out. `None` when the lease was lost meanwhile.
+    async fn take(&self, lease: Lease, renewed: Instant) -> Result<Option<Held>> {
+        let (name, partition) = (self.reactor.name(), lease.partition);
+        let checkpoint = match self.store.load_checkpoint(name, partition).await? {
+            Some(stored) => {
+                if let Some(next_tx) = self.store.ahead_of(stored).await? {
+                    let _ = self.store.release_lease(&lease).await;
+                    return Err(Error::CheckpointAhead {
+                        reactor: name.to_owned(),
+                        partition,
+                        checkpoint_tx: stored.tx,
+                        next_tx,
+                    });
+                }
+                stored
             }
-        } else if let Some(next_tx) = self.store.ahead_of(checkpoint).await? {
-            let _ = self.store.release_lease(&lease).await;
-            return Err(Error::CheckpointAhead {
-                reactor: name.to_owned(),
-                partition,
-                checkpoint_tx: checkpoint.tx,
-                next_tx,
-            });
-        }
+            None if self.options.start == super::Start::End => {
+                let head = self.store.head().await?;
+                if !self.store.save_checkpoint(&lease, head).await? {
+                    return Ok(None);
+                }
+                head
+            }
+            None => Checkpoint::BEGINNING,
+        };
         tracing::info!(reactor = name, partition, ?checkpoint, "lease taken");
         self.team.held().insert(partition);
-        Ok(Held {
+        Ok(Some(Held {
             lease,
             checkpoint,
             renewed,
             prefetched: None,
-        })
+        }))
     }
 
     /// Forgets a partition's lease (lost, given up, or failed).
@@ -158,7 +165,7 @@ where
         if state.renewed.elapsed() >= ttl / 3 {
             // stalled (a paused process, a long batch): renew before acting
             let renewed = Instant::now();
-            if self.renew_in_time(partition, state).await?.is_none() {
+            if !self.renew_in_time(partition, state).await? {
                 return Ok(None);
             }
             state.renewed = renewed;
@@ -175,32 +182,33 @@ where
                 output = &mut work => return Ok(Some(output)),
                 () = tokio::time::sleep_until(state.renewed + ttl / 3) => {
                     let renewed = Instant::now();
-                    match self.renew_in_time(partition, state).await? {
-                        Some(()) => state.renewed = renewed,
-                        None => return Ok(None),
+                    if !self.renew_in_time(partition, state).await? {
+                        return Ok(None);
                     }
+                    state.renewed = renewed;
                 }
             }
         }
     }
 
-    /// Renews the lease before it runs out, retrying failures: `None` when
+    /// Renews the lease before it runs out, retrying failures: false when
     /// it was lost or could not be renewed in time.
-    async fn renew_in_time(&self, partition: u32, state: &Held) -> Result<Option<()>> {
+    async fn renew_in_time(&self, partition: u32, state: &Held) -> Result<bool> {
         let name = self.reactor.name();
-        let expires = state.renewed + self.options.lease_ttl;
+        let ttl = self.options.lease_ttl;
+        let expires = state.renewed + ttl;
         while Instant::now() < expires {
-            match tokio::time::timeout_at(expires, self.renew(partition)).await {
-                Ok(Ok(Some(_))) => return Ok(Some(())),
-                Ok(Ok(None)) => {
+            let renewal = self.store.renew_lease(&state.lease, ttl);
+            match tokio::time::timeout_at(expires, renewal).await {
+                Ok(Ok(true)) => return Ok(true),
+                Ok(Ok(false)) => {
                     tracing::warn!(
                         reactor = name,
                         partition,
                         "lease lost: cancelling the work in hand"
                     );
-                    return Ok(None);
+                    return Ok(false);
                 }
-                Ok(Err(error)) if super::runner::is_fatal(&error) => return Err(error),
                 Ok(Err(error)) => {
                     tracing::warn!(reactor = name, partition, error = %error_chain(&error), "cannot renew the lease; trying again");
                     tokio::time::sleep_until(
@@ -216,6 +224,6 @@ where
             partition,
             "lease could not be renewed in time: cancelling the work in hand"
         );
-        Ok(None)
+        Ok(false)
     }
 }

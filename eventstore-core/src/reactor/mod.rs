@@ -25,7 +25,9 @@ pub use options::{MAX_PARTITIONS, MIN_LEASE_TTL, RunnerOptions, Start};
 pub use partition::{partition_of, stream_hash};
 pub use runner::Runner;
 pub use status::{LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus};
-pub use store::{Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, lowest_checkpoint};
+pub use store::{
+    Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, lowest_checkpoint, repartition_from,
+};
 
 use crate::__private::React;
 use crate::event::Event;

@@ -1,7 +1,9 @@
 //! [`Runner`]: runs a reactor's partition loops and watches over them.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -163,21 +165,32 @@ where
         }
     }
 
-    /// Runs the partition loops until `shutdown` or a fatal error; starts a
-    /// loop that panicked again, after releasing its lease.
+    /// Runs the partition loops until `shutdown` or a fatal error, and
+    /// sends the runner's heartbeat every third of the lease time; starts a
+    /// loop that panicked again, after releasing its lease, with the
+    /// backoff of a failing handler.
     async fn supervise(&self, shutdown: &mut (impl Future<Output = ()> + Unpin)) -> Result<()> {
         let name = self.reactor.name();
         let (stop, stopped) = watch::channel(false);
         let mut loops = tokio::task::JoinSet::new();
-        let mut partitions = std::collections::HashMap::new();
+        let mut partitions = HashMap::new();
+        let mut deaths: HashMap<u32, u32> = HashMap::new();
         for partition in 0..self.options.partitions {
-            let id = self.spawn_loop(&mut loops, partition, stopped.clone());
+            let id = self.spawn_loop(&mut loops, partition, &stopped, Duration::ZERO);
             partitions.insert(id, partition);
         }
+        let mut beat = tokio::time::interval(self.options.lease_ttl / 3);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut outcome = Ok(());
         loop {
             let ended = tokio::select! {
                 () = &mut *shutdown => break,
+                _ = beat.tick() => {
+                    if let Err(error) = self.beat().await {
+                        tracing::warn!(reactor = name, error = %error_chain(&error), "heartbeat failed; retrying");
+                    }
+                    continue;
+                }
                 ended = loops.join_next_with_id() => ended,
             };
             match ended {
@@ -202,9 +215,10 @@ where
                     if let Err(error) = self.store.release_lease(&lease).await {
                         tracing::warn!(reactor = name, partition, error = %error_chain(&error), "cannot release lease");
                     }
-                    let mut unstopped = stopped.clone();
-                    pause(self.options.poll_interval, &mut unstopped).await;
-                    let id = self.spawn_loop(&mut loops, partition, stopped.clone());
+                    let died = deaths.entry(partition).or_default();
+                    *died += 1;
+                    let delay = self.options.backoff_after(*died);
+                    let id = self.spawn_loop(&mut loops, partition, &stopped, delay);
                     partitions.insert(id, partition);
                 }
             }
@@ -222,15 +236,23 @@ where
         outcome
     }
 
+    /// Starts partition `partition`'s loop after `delay`.
     fn spawn_loop(
         &self,
         loops: &mut tokio::task::JoinSet<Result<()>>,
         partition: u32,
-        stopped: watch::Receiver<bool>,
+        stopped: &watch::Receiver<bool>,
+        delay: Duration,
     ) -> tokio::task::Id {
         let runner = self.clone();
+        let mut stopped = stopped.clone();
         loops
-            .spawn(async move { runner.run_partition(partition, stopped).await })
+            .spawn(async move {
+                if !delay.is_zero() && !pause(delay, &mut stopped).await {
+                    return Ok(());
+                }
+                runner.run_partition(partition, stopped).await
+            })
             .id()
     }
 }

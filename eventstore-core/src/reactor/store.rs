@@ -83,10 +83,54 @@ pub fn lowest_checkpoint(old: &BTreeMap<u32, Checkpoint>, from: u32) -> Checkpoi
         .unwrap_or(Checkpoint::BEGINNING)
 }
 
+/// Whether a reactor must be re-partitioned to run with `partitions`, and
+/// if so from which count and where every new partition starts, given its
+/// stored count (`None` for checkpoints stored before counts were) and its
+/// stored checkpoints by partition. A helper for [`ReactorStore::join`].
+///
+/// Without a stored count, checkpoints numbered exactly `0..partitions`
+/// are taken as of the same count; otherwise the old count is what their
+/// numbers imply, and since a partition that never stored a checkpoint may
+/// have delivered nothing, every new partition starts at the lowest
+/// checkpoint of all of them, a missing one being the beginning: events
+/// are delivered again rather than skipped.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use eventstore_core::Checkpoint;
+/// use eventstore_core::reactor::repartition_from;
+/// let at = |position| Checkpoint { tx: position, position };
+/// let old = BTreeMap::from([(0, at(9)), (1, at(4))]);
+/// assert_eq!(repartition_from(Some(2), &old, 2), None);
+/// assert_eq!(repartition_from(Some(2), &old, 1), Some((2, at(4))));
+/// assert_eq!(repartition_from(None, &old, 2), None);
+/// assert_eq!(repartition_from(None, &old, 3), Some((2, Checkpoint::BEGINNING)));
+/// ```
+#[must_use]
+pub fn repartition_from(
+    stored: Option<u32>,
+    old: &BTreeMap<u32, Checkpoint>,
+    partitions: u32,
+) -> Option<(u32, Checkpoint)> {
+    match stored {
+        Some(from) if from != partitions => Some((from, lowest_checkpoint(old, from))),
+        Some(_) => None,
+        None => {
+            let implied = old.keys().last().map(|highest| highest + 1)?;
+            let complete = old.len() == usize::try_from(implied).unwrap_or(usize::MAX);
+            if implied == partitions && complete {
+                return None;
+            }
+            Some((implied, lowest_checkpoint(old, implied.max(partitions))))
+        }
+    }
+}
+
 /// Durable state of reactors, kept beside the events.
 pub trait ReactorStore: Clone + Send + Sync + 'static {
-    /// The stored checkpoint of a reactor's partition
-    /// ([`Checkpoint::BEGINNING`] when there is none).
+    /// The stored checkpoint of a reactor's partition, `None` when it has
+    /// none (a stored [`Checkpoint::BEGINNING`] is one: a runner that
+    /// starts at the end jumps only over a partition that never stored one).
     ///
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend).
@@ -94,7 +138,7 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
         &self,
         reactor: &str,
         partition: u32,
-    ) -> impl Future<Output = Result<Checkpoint>> + Send;
+    ) -> impl Future<Output = Result<Option<Checkpoint>>> + Send;
 
     /// Stores a checkpoint, only while `lease` is still held. Returns
     /// whether it was stored (false: the lease was lost to another runner).
@@ -109,9 +153,10 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
 
     /// Registers `owner` as a live runner of `reactor` split into
     /// `partitions`, as [`heartbeat`](Self::heartbeat) does, after checking
-    /// the count, atomically: refused while a live runner has another
-    /// count; when the stored checkpoints are of another count and no runner
-    /// is live, re-partitions them (see [`Repartitioned`]), drops every
+    /// the count, atomically: refused while a live runner (one whose
+    /// heartbeat or lease runs) has another count; when the stored
+    /// checkpoints are of another count and no runner is live, re-partitions
+    /// them (see [`Repartitioned`]), drops every
     /// lease of the reactor and stores the new count.
     ///
     /// # Errors
@@ -127,7 +172,8 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
 
     /// Takes the lease of partition `partition` of `partitions` for `ttl`,
     /// or renews it when `owner` holds it already; `None` while another
-    /// owner's lease runs.
+    /// owner's lease runs. A runner that holds a lease renews it with
+    /// [`renew_lease`](Self::renew_lease), which never takes it anew.
     ///
     /// # Errors
     /// [`Error::PartitionCountMismatch`](crate::Error::PartitionCountMismatch)
@@ -142,6 +188,19 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
         owner: &str,
         ttl: Duration,
     ) -> impl Future<Output = Result<Option<Lease>>> + Send;
+
+    /// Extends a lease that `lease.owner` still holds by `ttl` from now.
+    /// Returns false, changing nothing, when it ran out or is gone (another
+    /// runner took it, a reset or re-partition dropped it): the runner has
+    /// lost it, and takes the partition afresh, checkpoint included.
+    ///
+    /// # Errors
+    /// [`Error::Backend`](crate::Error::Backend).
+    fn renew_lease(
+        &self,
+        lease: &Lease,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Gives a lease up, so that another runner can take it at once.
     ///
@@ -176,7 +235,8 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
 
     /// Replaces every stored checkpoint of `reactor` with `to` for each of
     /// `partitions`, stores that count and drops the reactor's leases, while
-    /// no runner of it is live: what an operator does after a restore.
+    /// no runner of it is live (no heartbeat and no lease runs): what an
+    /// operator does after a restore.
     ///
     /// # Errors
     /// [`Error::RunnersLive`](crate::Error::RunnersLive),
@@ -195,7 +255,8 @@ pub trait ReactorStore: Clone + Send + Sync + 'static {
     /// [`Error::Backend`](crate::Error::Backend).
     fn leave(&self, reactor: &str, owner: &str) -> impl Future<Output = Result<()>> + Send;
 
-    /// Parks an event (or updates its error and attempts if parked already),
+    /// Parks an event (or, if parked already, updates its error and adds
+    /// its attempts, so that the count only grows),
     /// only while `lease` is still held. Returns whether it was parked
     /// (false: the lease was lost, and the event is the new holder's).
     ///

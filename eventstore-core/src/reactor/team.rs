@@ -58,6 +58,15 @@ where
     /// How many partitions this runner may hold: its share among the live
     /// runners, which a heartbeat every third of the lease time counts.
     pub(super) async fn share(&self) -> Result<u32> {
+        self.beat().await?;
+        let live = self.team.live.load(Ordering::Relaxed).max(1);
+        Ok(self.options.partitions.div_ceil(live))
+    }
+
+    /// Sends the heartbeat when a third of the lease time has passed since
+    /// the last one: from the partition loops between batches, and from the
+    /// supervisor, so that a runner in a long handler stays live.
+    pub(super) async fn beat(&self) -> Result<()> {
         let ttl = self.options.lease_ttl;
         if self.team.beat_due(ttl / 3) {
             let live = self
@@ -71,7 +80,6 @@ where
                 .await?;
             self.team.live.store(live, Ordering::Relaxed);
         }
-        let live = self.team.live.load(Ordering::Relaxed).max(1);
-        Ok(self.options.partitions.div_ceil(live))
+        Ok(())
     }
 }

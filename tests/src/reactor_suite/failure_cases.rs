@@ -280,3 +280,177 @@ where
         "the refused runner never joined"
     );
 }
+// ---- found by an adversarial review of these changes
+
+/// A runner whose only partition is in a handler longer than its
+/// lease is live (its lease is renewed), so a runner of another partition
+/// count must be refused meanwhile, not re-partition under it.
+pub async fn a_runner_in_a_long_handler_still_refuses_another_count<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let written = things(&store, 1, 1, 0).await;
+    let recorder = Recorder::new("long");
+    recorder.block_at(written[0].position);
+    let old = Running::start(Runner::new(store.clone(), recorder.tag("old")).options(fast("old")));
+    eventually(
+        WAIT,
+        "the handler runs",
+        async || recorder.is_blocked(),
+        |b| *b,
+    )
+    .await;
+    // three lease times: the handler still runs and its lease is renewed
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        store
+            .lease_holder("long", 0)
+            .await
+            .expect("holder")
+            .as_deref(),
+        Some("old"),
+        "the old runner still holds its lease"
+    );
+    assert!(!recorder.was_cancelled(), "the handler still runs");
+    recorder.unblock(); // the new runner's handlers do not block
+    let other = Runner::new(store.clone(), recorder.tag("new"))
+        .options(fast("new").partitions(2))
+        .run(tokio::time::sleep(Duration::from_millis(300)))
+        .await;
+    let old_fate = tokio::time::timeout(Duration::from_secs(2), async {
+        eventually(WAIT, "cancelled", async || recorder.was_cancelled(), |c| *c).await;
+    })
+    .await
+    .is_ok();
+    old.kill().await;
+    assert!(
+        matches!(
+            other,
+            Err(Error::PartitionCountMismatch {
+                running: 1,
+                requested: 2,
+                ..
+            })
+        ),
+        "a runner of 2 partitions joined while a live runner of 1 held its lease: {other:?} \
+         (the live runner's handler was cancelled afterwards: {old_fate})"
+    );
+}
+
+/// A reset while a runner is live is refused, also while the runner is in
+/// a handler longer than its lease (its heartbeat and lease still run).
+/// Accepted, the runner's next renewal brought its lease back and its
+/// checkpoint undid the reset.
+pub async fn a_reset_during_a_long_handler_is_refused<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let first = things(&store, 1, 1, 0).await;
+    let recorder = Recorder::new("resetlive");
+    let runner = Runner::new(store.clone(), recorder.clone()).options(fast("a"));
+    let running = Running::start(runner.clone());
+    recorder
+        .wait_until(WAIT, "the first event", |h| h.len() == 1)
+        .await;
+    eventually(
+        WAIT,
+        "the first checkpoint is stored",
+        async || {
+            store
+                .load_checkpoint("resetlive", 0)
+                .await
+                .expect("checkpoint")
+        },
+        |c| *c == Some(first[0].checkpoint()),
+    )
+    .await;
+    recorder.slow(Duration::from_millis(1_500));
+    let second = things(&store, 1, 1, 1).await;
+    eventually(
+        WAIT,
+        "the second event's handler starts",
+        async || recorder.attempts(second[0].position).len(),
+        |n| *n > 0,
+    )
+    .await;
+    recorder.slow(Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let reset = runner.reset(Start::Beginning).await;
+    running.stop().await;
+    assert!(
+        matches!(reset, Err(Error::RunnersLive { live: 1, .. })),
+        "a reset under a live runner: {reset:?}"
+    );
+}
+
+/// `reset(Start::Beginning)` delivers everything again, also for a
+/// runner whose options start new partitions at the end.
+pub async fn a_reset_to_the_beginning_replays_for_a_runner_started_at_the_end<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let written = things(&store, 1, 3, 0).await;
+    let recorder = Recorder::new("resetend");
+    let runner = Runner::new(store.clone(), recorder.clone()).options(fast("a").start(Start::End));
+    // first run: starts at the end, sees nothing
+    let running = Running::start(runner.clone());
+    eventually(
+        WAIT,
+        "the lease is taken",
+        async || store.lease_holder("resetend", 0).await.expect("holder"),
+        |h| h.is_some(),
+    )
+    .await;
+    running.stop().await;
+    assert!(recorder.handled().is_empty());
+    runner.reset(Start::Beginning).await.expect("reset");
+    let running = Running::start(runner);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    running.stop().await;
+    assert_eq!(
+        recorder.handled().len(),
+        written.len(),
+        "reset(Start::Beginning) must deliver every event again"
+    );
+}
+
+/// a runner started at the end on an empty store stores the
+/// beginning as its checkpoint; when it crashes in its first batch, the
+/// restart must redo that batch, not jump to the end again.
+pub async fn a_crash_in_the_first_batch_of_a_runner_started_at_the_end_skips_nothing<S>(store: S)
+where
+    S: EventStore + Tracker + ReactorStore,
+{
+    let recorder = Recorder::new("endcrash");
+    let options = fast("a").start(Start::End);
+    let first =
+        Running::start(Runner::new(store.clone(), recorder.clone()).options(options.clone()));
+    eventually(
+        WAIT,
+        "the lease is taken",
+        async || store.lease_holder("endcrash", 0).await.expect("holder"),
+        |h| h.is_some(),
+    )
+    .await;
+    recorder.slow(Duration::from_secs(3));
+    let written = things(&store, 1, 1, 0).await;
+    eventually(
+        WAIT,
+        "the handler starts",
+        async || recorder.attempts(written[0].position).len(),
+        |n| *n > 0,
+    )
+    .await;
+    first.kill().await; // a crash before the first checkpoint
+    recorder.slow(Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(700)).await; // the lease runs out
+    let second =
+        Running::start(Runner::new(store.clone(), recorder.clone()).options(options.owner("b")));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    second.stop().await;
+    assert_eq!(
+        recorder.handled().len(),
+        1,
+        "the event whose handling crashed is delivered after the restart"
+    );
+}

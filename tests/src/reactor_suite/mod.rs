@@ -22,9 +22,12 @@ pub use cases::{
 };
 pub use failure_cases::{
     a_checkpoint_from_the_future_stops_the_runner_until_reset,
+    a_crash_in_the_first_batch_of_a_runner_started_at_the_end_skips_nothing,
     a_panicking_handler_is_parked_and_the_partition_goes_on,
-    a_partition_loop_that_dies_is_started_again, a_runner_that_loses_its_lease_stops_acting,
-    fewer_partitions_skip_nothing, more_partitions_skip_nothing,
-    options_that_cannot_work_are_refused,
+    a_partition_loop_that_dies_is_started_again, a_reset_during_a_long_handler_is_refused,
+    a_reset_to_the_beginning_replays_for_a_runner_started_at_the_end,
+    a_runner_in_a_long_handler_still_refuses_another_count,
+    a_runner_that_loses_its_lease_stops_acting, fewer_partitions_skip_nothing,
+    more_partitions_skip_nothing, options_that_cannot_work_are_refused,
 };
 pub use forget_cases::forget_reaches_parked_events_and_replayed_projections;
