@@ -5,26 +5,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use eventstore_core::Checkpoint;
 use eventstore_core::reactor::{ReactorStore, Runner, partition_of};
-use eventstore_core::{AppendRequest, Checkpoint, EventStore, NewEvent, RecordedEvent};
 use eventstore_tests::postgres::fresh_store;
 use eventstore_tests::reactor_suite::recorder::Recorder;
 use eventstore_tests::reactor_suite::running::{Running, fast};
-
-async fn tick(store: &impl EventStore, id: &str) -> RecordedEvent {
-    let event = NewEvent {
-        kind: "Tick".into(),
-        body: serde_json::json!({}),
-    };
-    match store
-        .append(AppendRequest::new("Thing", id, 0).event(event))
-        .await
-        .expect("append")
-    {
-        eventstore_core::AppendOutcome::Committed(mut events) => events.remove(0),
-        eventstore_core::AppendOutcome::AlreadyApplied => unreachable!("no keys"),
-    }
-}
+use eventstore_tests::reactor_suite::tick;
 
 /// Checkpoints stored before migration 0006 (no row in `reactors`) by a
 /// runner of 3 partitions: partition 0 is at the head, partitions 1 and 2
@@ -35,7 +21,7 @@ async fn legacy_checkpoints_going_to_more_partitions_skip_nothing() {
     let store = fresh_store().await;
     let mut written = Vec::new();
     for a in 0..24 {
-        written.push(tick(&store, &format!("thing-{a}")).await);
+        written.push(tick(&store, &format!("thing-{a}"), 0).await);
     }
     let head = written.last().expect("written").checkpoint();
     // what a pre-0006 runner of 3 partitions left behind

@@ -5,32 +5,17 @@
 use std::time::Duration;
 
 use eventstore_core::reactor::Runner;
-use eventstore_core::{AppendRequest, EventStore, NewEvent, RecordedEvent};
 use eventstore_tests::postgres::fresh_store;
 use eventstore_tests::reactor_suite::recorder::Recorder;
 use eventstore_tests::reactor_suite::running::{Running, fast};
-
-async fn tick(store: &impl EventStore, version: u64) -> RecordedEvent {
-    let event = NewEvent {
-        kind: "Tick".into(),
-        body: serde_json::json!({ "n": version }),
-    };
-    match store
-        .append(AppendRequest::new("Thing", "thing-1", version).event(event))
-        .await
-        .expect("append")
-    {
-        eventstore_core::AppendOutcome::Committed(mut events) => events.remove(0),
-        eventstore_core::AppendOutcome::AlreadyApplied => unreachable!("no keys"),
-    }
-}
+use eventstore_tests::reactor_suite::tick;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_row_is_parked_naming_it_and_the_reactor_goes_on() {
     let store = fresh_store().await;
     let mut written = Vec::new();
     for version in 0..3 {
-        written.push(tick(&store, version).await);
+        written.push(tick(&store, "thing-1", version).await);
     }
     let bad = written[1].position;
     sqlx::query(&format!(

@@ -32,7 +32,7 @@ pub(super) async fn things<S: EventStore>(
 }
 
 /// Appends a `Tick` to the `Thing` `id` at `version`; returns it.
-pub(super) async fn tick<S: EventStore>(store: &S, id: &str, version: u64) -> RecordedEvent {
+pub async fn tick<S: EventStore>(store: &S, id: &str, version: u64) -> RecordedEvent {
     let tick = NewEvent {
         kind: "Tick".into(),
         body: serde_json::json!({ "n": version }),

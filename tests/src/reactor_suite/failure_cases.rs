@@ -280,7 +280,8 @@ where
         "the refused runner never joined"
     );
 }
-// ---- found by an adversarial review of these changes
+
+// Found by an adversarial review of the changes above.
 
 /// A runner whose only partition is in a handler longer than its
 /// lease is live (its lease is renewed), so a runner of another partition

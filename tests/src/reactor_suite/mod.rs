@@ -18,7 +18,7 @@ pub use cases::{
     events_failing_every_attempt_are_parked_and_can_be_retried_or_skipped,
     one_runner_holds_a_partition_and_another_takes_over_when_it_dies,
     partitions_split_the_work_and_keep_each_aggregate_in_order,
-    the_status_reports_lag_leases_and_parked_events,
+    the_status_reports_lag_leases_and_parked_events, tick,
 };
 pub use failure_cases::{
     a_checkpoint_from_the_future_stops_the_runner_until_reset,
