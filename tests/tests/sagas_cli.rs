@@ -28,6 +28,21 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// `output` is a usage error (exit 2) whose message contains `says`.
+fn assert_usage_error(output: &Output, args: &[&str], says: &str) {
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{args:?}: {}",
+        stderr(output)
+    );
+    assert!(
+        stderr(output).contains(says),
+        "{args:?}: {}",
+        stderr(output)
+    );
+}
+
 #[test]
 fn the_demo_needs_no_database() {
     let output = sagas(&["demo"], None);
@@ -60,18 +75,7 @@ fn usage_errors_exit_with_2_and_say_why() {
         (&["worker", "--partitions", "0"][..], "partitions"),
         (&["reset", "--partitions", "5000"][..], "partitions"),
     ] {
-        let refused = sagas(args, nowhere);
-        assert_eq!(
-            refused.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&refused)
-        );
-        assert!(
-            stderr(&refused).contains(&format!("option {option} = ")),
-            "{args:?}: {}",
-            stderr(&refused)
-        );
+        assert_usage_error(&sagas(args, nowhere), args, &format!("option {option} = "));
     }
 }
 
@@ -207,18 +211,7 @@ async fn an_id_no_aggregate_can_have_is_a_usage_error_and_nothing_is_written() {
         &["account", "open", "al\u{1b}ice", "--owner", "Alice"],
         &["account", "deposit", "al\u{7f}ice", "10"],
     ] {
-        let refused = sagas_in(&schema, args);
-        assert_eq!(
-            refused.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&refused)
-        );
-        assert!(
-            stderr(&refused).contains("invalid aggregate id"),
-            "{args:?}: {}",
-            stderr(&refused)
-        );
+        assert_usage_error(&sagas_in(&schema, args), args, "invalid aggregate id");
     }
     assert_eq!(events_in_table(&store).await, 0, "nothing was written");
     let events = sagas_in(&schema, &["events", "--json"]);

@@ -156,13 +156,9 @@ where
     let running = Running::start(
         Runner::new(store.clone(), recorder.clone()).options(fast("doomed").batch_size(25)),
     );
-    eventually(
-        WAIT,
-        "the runner reaches the 70th event",
-        async || recorder.is_blocked(),
-        |b| *b,
-    )
-    .await;
+    recorder
+        .wait_blocked(WAIT, "the runner reaches the 70th event")
+        .await;
     running.kill().await;
     assert_eq!(
         store.load_checkpoint("crash", 0).await.expect("checkpoint"),

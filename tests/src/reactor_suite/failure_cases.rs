@@ -84,13 +84,7 @@ where
     let recorder = Recorder::new("stale");
     recorder.block_at(written[0].position);
     let running = Running::start(Runner::new(store.clone(), recorder.clone()).options(fast("a")));
-    eventually(
-        WAIT,
-        "the handler runs",
-        async || recorder.is_blocked(),
-        |b| *b,
-    )
-    .await;
+    recorder.wait_blocked(WAIT, "the handler runs").await;
     // another runner takes the partition (as after a's lease ran out)
     let stale = Lease {
         reactor: "stale".into(),
@@ -103,13 +97,9 @@ where
         .await
         .expect("acquire")
         .expect("taken");
-    eventually(
-        WAIT,
-        "the stale runner cancels its handler",
-        async || recorder.was_cancelled(),
-        |c| *c,
-    )
-    .await;
+    recorder
+        .wait_cancelled(WAIT, "the stale runner cancels its handler")
+        .await;
     running.stop().await;
     assert!(
         recorder.handled().is_empty(),
@@ -130,6 +120,12 @@ where
     );
     assert_eq!(store.parked_count("stale").await.expect("count"), 0);
     assert!(store.park(&thief, parked).await.expect("park"));
+}
+
+/// Waits until a runner holds partition 0 of `reactor`.
+async fn lease_taken<S: ReactorStore>(store: &S, reactor: &str) {
+    let holder = async || store.lease_holder(reactor, 0).await.expect("holder");
+    eventually(WAIT, "the lease is taken", holder, Option::is_some).await;
 }
 
 /// An aggregate id in partition `old` of `from` and partition 0 of `to`.
@@ -158,13 +154,7 @@ where
     let old = Running::start(
         Runner::new(store.clone(), recorder.tag("old")).options(fast("old").partitions(from)),
     );
-    eventually(
-        WAIT,
-        "partition 1 blocks",
-        async || recorder.is_blocked(),
-        |b| *b,
-    )
-    .await;
+    recorder.wait_blocked(WAIT, "partition 1 blocks").await;
     // partition 1 waits behind its blocked first event; the others go on
     let others = written
         .iter()
@@ -294,13 +284,7 @@ where
     let recorder = Recorder::new("long");
     recorder.block_at(written[0].position);
     let old = Running::start(Runner::new(store.clone(), recorder.tag("old")).options(fast("old")));
-    eventually(
-        WAIT,
-        "the handler runs",
-        async || recorder.is_blocked(),
-        |b| *b,
-    )
-    .await;
+    recorder.wait_blocked(WAIT, "the handler runs").await;
     // three lease times: the handler still runs and its lease is renewed
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(
@@ -319,7 +303,7 @@ where
         .run(tokio::time::sleep(Duration::from_millis(300)))
         .await;
     let old_fate = tokio::time::timeout(Duration::from_secs(2), async {
-        eventually(WAIT, "cancelled", async || recorder.was_cancelled(), |c| *c).await;
+        recorder.wait_cancelled(WAIT, "cancelled").await;
     })
     .await
     .is_ok();
@@ -367,13 +351,13 @@ where
     .await;
     recorder.slow(Duration::from_millis(1_500));
     let second = things(&store, 1, 1, 1).await;
-    eventually(
-        WAIT,
-        "the second event's handler starts",
-        async || recorder.attempts(second[0].position).len(),
-        |n| *n > 0,
-    )
-    .await;
+    recorder
+        .wait_attempted(
+            WAIT,
+            second[0].position,
+            "the second event's handler starts",
+        )
+        .await;
     recorder.slow(Duration::ZERO);
     tokio::time::sleep(Duration::from_millis(800)).await;
     let reset = runner.reset(Start::Beginning).await;
@@ -395,13 +379,7 @@ where
     let runner = Runner::new(store.clone(), recorder.clone()).options(fast("a").start(Start::End));
     // first run: starts at the end, sees nothing
     let running = Running::start(runner.clone());
-    eventually(
-        WAIT,
-        "the lease is taken",
-        async || store.lease_holder("resetend", 0).await.expect("holder"),
-        |h| h.is_some(),
-    )
-    .await;
+    lease_taken(&store, "resetend").await;
     running.stop().await;
     assert!(recorder.handled().is_empty());
     runner.reset(Start::Beginning).await.expect("reset");
@@ -426,22 +404,12 @@ where
     let options = fast("a").start(Start::End);
     let first =
         Running::start(Runner::new(store.clone(), recorder.clone()).options(options.clone()));
-    eventually(
-        WAIT,
-        "the lease is taken",
-        async || store.lease_holder("endcrash", 0).await.expect("holder"),
-        |h| h.is_some(),
-    )
-    .await;
+    lease_taken(&store, "endcrash").await;
     recorder.slow(Duration::from_secs(3));
     let written = things(&store, 1, 1, 0).await;
-    eventually(
-        WAIT,
-        "the handler starts",
-        async || recorder.attempts(written[0].position).len(),
-        |n| *n > 0,
-    )
-    .await;
+    recorder
+        .wait_attempted(WAIT, written[0].position, "the handler starts")
+        .await;
     first.kill().await; // a crash before the first checkpoint
     recorder.slow(Duration::ZERO);
     tokio::time::sleep(Duration::from_millis(700)).await; // the lease runs out

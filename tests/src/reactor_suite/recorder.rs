@@ -11,6 +11,8 @@ use tokio::time::Instant;
 use eventstore_core::reactor::{HandlerError, Reactor};
 use eventstore_core::{EventFilter, RecordedEvent};
 
+use crate::eventually::eventually;
+
 /// What the recorder saw: which runner (tag) handled which event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Handled {
@@ -121,6 +123,37 @@ impl Recorder {
             .get(&position)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Waits (at most `limit`) until a handler blocks at the event of
+    /// [`block_at`](Self::block_at).
+    ///
+    /// # Panics
+    /// When none does in time, with `what`.
+    pub async fn wait_blocked(&self, limit: Duration, what: &str) {
+        eventually(limit, what, async || self.is_blocked(), |b| *b).await;
+    }
+
+    /// Waits (at most `limit`) until the blocked handler is cancelled.
+    ///
+    /// # Panics
+    /// When it is not in time, with `what`.
+    pub async fn wait_cancelled(&self, limit: Duration, what: &str) {
+        eventually(limit, what, async || self.was_cancelled(), |c| *c).await;
+    }
+
+    /// Waits (at most `limit`) until the event at `position` was attempted.
+    ///
+    /// # Panics
+    /// When it is not in time, with `what`.
+    pub async fn wait_attempted(&self, limit: Duration, position: u64, what: &str) {
+        eventually(
+            limit,
+            what,
+            async || self.attempts(position).len(),
+            |n| *n > 0,
+        )
+        .await;
     }
 
     /// Waits (at most `limit`) until `done` holds for the record.

@@ -231,27 +231,38 @@ pub async fn forget_takes_explicit_fields_as_data<S: EventStore>(store: S) {
     assert_eq!(store.forget(&request).await.expect("again").total(), 0);
 }
 
-/// A snapshot folded before a forget and saved after it (a background save
-/// that lost the race) is not stored; a snapshot of a later version is.
-pub async fn a_snapshot_from_before_the_forget_is_not_stored<S: EventStore>(store: S) {
+/// Opens `Account` acc-1 for Ada Lovelace at version 1.
+async fn open_ada<S: EventStore>(store: &S) {
     let opened = NewEvent {
         kind: "Opened".into(),
         body: json!({ "owner": "Ada Lovelace", "initial_balance": 1 }),
     };
     append_ok(
-        &store,
+        store,
         AppendRequest::new("Account", "acc-1", 0).event(opened),
     )
     .await;
-    // a state loaded before the forget (0 forgets), or after it (1)
-    let snapshot = |version: u64, owner: Option<&str>, forgets: u64| Snapshot {
+}
+
+/// A snapshot of acc-1 at `version`, its state loaded after `forgets`
+/// forgets.
+fn account_state(version: u64, owner: Option<&str>, balance: u64, forgets: u64) -> Snapshot {
+    Snapshot {
         aggregate_kind: "Account".into(),
         aggregate_id: "acc-1".into(),
         version,
         forgets,
         schema_version: 1,
-        state: json!({ "owner": owner, "balance": 1 }),
-    };
+        state: json!({ "owner": owner, "balance": balance }),
+    }
+}
+
+/// A snapshot folded before a forget and saved after it (a background save
+/// that lost the race) is not stored; a snapshot of a later version is.
+pub async fn a_snapshot_from_before_the_forget_is_not_stored<S: EventStore>(store: S) {
+    open_ada(&store).await;
+    // a state loaded before the forget (0 forgets), or after it (1)
+    let snapshot = |version, owner, forgets| account_state(version, owner, 1, forgets);
     store
         .forget(&ForgetRequest::personal::<Account>("acc-1"))
         .await
@@ -297,15 +308,7 @@ pub async fn a_snapshot_from_before_the_forget_is_not_stored<S: EventStore>(stor
 /// takes of it is not stored (it would bring the erased value back on every
 /// later load); one loaded after the forget is.
 pub async fn a_state_loaded_before_the_forget_is_not_snapshotted<S: EventStore>(store: S) {
-    let opened = NewEvent {
-        kind: "Opened".into(),
-        body: json!({ "owner": "Ada Lovelace", "initial_balance": 1 }),
-    };
-    append_ok(
-        &store,
-        AppendRequest::new("Account", "acc-1", 0).event(opened),
-    )
-    .await;
+    open_ada(&store).await;
     let before = store
         .load_stream("Account", "acc-1", None)
         .await
@@ -323,14 +326,7 @@ pub async fn a_state_loaded_before_the_forget_is_not_snapshotted<S: EventStore>(
         AppendRequest::new("Account", "acc-1", 1).event(deposit(1)),
     )
     .await;
-    let state = |owner: Option<&str>, version: u64, forgets: u64| Snapshot {
-        aggregate_kind: "Account".into(),
-        aggregate_id: "acc-1".into(),
-        version,
-        forgets,
-        schema_version: 1,
-        state: json!({ "owner": owner, "balance": version }),
-    };
+    let state = |owner, version, forgets| account_state(version, owner, version, forgets);
     store
         .save_snapshot(state(Some("Ada Lovelace"), 2, before.forgets))
         .await
