@@ -171,3 +171,55 @@ async fn a_renewal_racing_a_repartition_is_refused() {
          its checkpoint saved over the re-partitioned one: {saved} (now {now:?})"
     );
 }
+
+/// A runner whose process stalls (no await: its renewals cannot run) past
+/// its lease after handling an event, while another runner takes the
+/// partition over: when it resumes, it handles nothing more of it, and the
+/// other runner delivers the rest, each event once after the stalled one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_runner_that_stalls_past_its_lease_between_events_acts_no_more() {
+    let store = fresh_store().await;
+    let mut written = Vec::new();
+    for version in 0..6 {
+        written.push(tick(&store, "thing-1", version).await);
+    }
+    let recorder = Recorder::new("stall");
+    recorder.stall_at(written[1].position, Duration::from_millis(1_500));
+    let stalled = Running::start(Runner::new(store.clone(), recorder.tag("a")).options(fast("a")));
+    recorder
+        .wait_until(Duration::from_secs(15), "the stalled event", |h| {
+            h.len() >= 2
+        })
+        .await;
+    let heir = Running::start(Runner::new(store.clone(), recorder.tag("b")).options(fast("b")));
+    let all: HashSet<u64> = written.iter().map(|e| e.position).collect();
+    recorder
+        .wait_until(Duration::from_secs(15), "every event", |h| {
+            h.iter().map(|h| h.event.position).collect::<HashSet<_>>() == all
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stalled.stop().await;
+    heir.stop().await;
+    let handled = recorder.handled();
+    let by_a: Vec<u64> = handled
+        .iter()
+        .filter(|h| h.tag == "a")
+        .map(|h| h.event.position)
+        .collect();
+    assert_eq!(
+        by_a,
+        [written[0].position, written[1].position],
+        "the stalled runner acted no more after it resumed"
+    );
+    let after: Vec<u64> = handled
+        .iter()
+        .filter(|h| h.tag == "b" && h.event.position > written[1].position)
+        .map(|h| h.event.position)
+        .collect();
+    assert_eq!(
+        after,
+        written[2..].iter().map(|e| e.position).collect::<Vec<_>>(),
+        "the heir delivered the rest, each once"
+    );
+}

@@ -32,6 +32,7 @@ struct Shared {
     cancelled: AtomicBool,
     panic_at: Mutex<Option<u64>>,
     filter_panics: std::sync::atomic::AtomicU32,
+    stall: Mutex<Option<(u64, Duration)>>,
     delay: Mutex<Duration>,
 }
 
@@ -83,6 +84,12 @@ impl Recorder {
     /// Panics on every attempt at the event at `position`.
     pub fn panic_at(&self, position: u64) {
         *lock(&self.shared.panic_at) = Some(position);
+    }
+
+    /// Stalls the whole thread for `duration` (no await: like a paused
+    /// process) while handling the event at `position`, after recording it.
+    pub fn stall_at(&self, position: u64, duration: Duration) {
+        *lock(&self.shared.stall) = Some((position, duration));
     }
 
     /// Panics in the next `times` calls of [`Reactor::filter`], which the
@@ -228,6 +235,11 @@ impl Reactor for Recorder {
             tag: self.tag.clone(),
             event: event.clone(),
         });
+        let stall = *lock(&self.shared.stall);
+        if let Some((_, duration)) = stall.filter(|(p, _)| *p == event.position) {
+            *lock(&self.shared.stall) = None;
+            std::thread::sleep(duration);
+        }
         Ok(())
     }
 }
