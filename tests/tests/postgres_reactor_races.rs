@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use eventstore_core::Checkpoint;
 use eventstore_core::reactor::{ReactorStore, Runner, partition_of};
-use eventstore_tests::postgres::fresh_store;
+use eventstore_postgres::{PgEventStore, PgStoreOptions};
+use eventstore_tests::postgres::{database_url, fresh_store};
 use eventstore_tests::reactor_suite::recorder::Recorder;
 use eventstore_tests::reactor_suite::running::{Running, fast};
 use eventstore_tests::reactor_suite::tick;
@@ -185,7 +186,32 @@ async fn a_runner_that_stalls_past_its_lease_between_events_acts_no_more() {
     }
     let recorder = Recorder::new("stall");
     recorder.stall_at(written[1].position, Duration::from_millis(1_500));
-    let stalled = Running::start(Runner::new(store.clone(), recorder.tag("a")).options(fast("a")));
+    // the stalled runner has a thread, a runtime and a connection pool of
+    // its own, as a process would: its stall holds up nothing of the heir's
+    // (a shared pool would: connections go back to it through the runtime
+    // that used them)
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let stalled = std::thread::spawn({
+        let (schema, recorder) = (store.schema().to_owned(), recorder.tag("a"));
+        move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime")
+                .block_on(async move {
+                    let options = PgStoreOptions::new().schema(schema).max_connections(4);
+                    let own = PgEventStore::connect(&database_url(), options)
+                        .await
+                        .expect("connect");
+                    let runner = Runner::new(own, recorder).options(fast("a"));
+                    runner
+                        .run(async move {
+                            let _ = stopped.await;
+                        })
+                        .await
+                })
+        }
+    });
     recorder
         .wait_until(Duration::from_secs(15), "the stalled event", |h| {
             h.len() >= 2
@@ -199,7 +225,12 @@ async fn a_runner_that_stalls_past_its_lease_between_events_acts_no_more() {
         })
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stalled.stop().await;
+    let _ = stop.send(());
+    tokio::task::spawn_blocking(move || stalled.join())
+        .await
+        .expect("join")
+        .expect("the stalled runner's thread")
+        .expect("its run ends without an error");
     heir.stop().await;
     let handled = recorder.handled();
     let by_a: Vec<u64> = handled
