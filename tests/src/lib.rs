@@ -10,6 +10,7 @@ pub mod faulty;
 pub mod postgres;
 pub mod reactor_suite;
 pub mod sagas;
+pub mod scenario;
 pub mod suite;
 
 /// Generates one test per [`suite`] case for the store that `$make_store`
