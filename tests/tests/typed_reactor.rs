@@ -49,7 +49,7 @@ impl Reactor for Ledger {
     }
 
     fn filter(&self) -> EventFilter {
-        EventFilter::all().aggregate_kind("Account")
+        EventFilter::all().aggregate::<Account>()
     }
 
     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {

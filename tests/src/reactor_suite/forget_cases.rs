@@ -46,7 +46,7 @@ impl Reactor for Owners {
     }
 
     fn filter(&self) -> EventFilter {
-        EventFilter::all().aggregate_kind("Account")
+        EventFilter::all().aggregate::<Account>()
     }
 
     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
