@@ -45,7 +45,7 @@ pub(crate) const POSTGRES_SCHEMA: &str = "sagas_demo";
 /// # Errors
 /// [`DemoError::Postgres`] when the database cannot be reached or migrated.
 pub(crate) async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, DemoError> {
-    let options = PgStoreOptions::new()
+    let options = PgStoreOptions::default()
         .schema(POSTGRES_SCHEMA)
         .max_connections(4);
     let store = PgEventStore::connect(url, options).await?;

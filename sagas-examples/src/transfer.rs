@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use eventstore_core::{Aggregate, Event, IdProblem};
+use eventstore_core::{Aggregate, AggregateId, Error, Event, IdProblem};
 use serde::{Deserialize, Serialize};
 
 /// A transfer was asked for.
@@ -231,7 +231,8 @@ impl Transfer {
             return Err(TransferError::ZeroAmount);
         }
         for id in [from, to] {
-            if let Some(problem) = IdProblem::of(id) {
+            // `new` refuses with nothing but `InvalidId`
+            if let Err(Error::InvalidId { problem, .. }) = AggregateId::new(id) {
                 return Err(TransferError::InvalidAccount {
                     id: id.to_owned(),
                     problem,

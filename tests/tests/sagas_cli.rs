@@ -456,12 +456,15 @@ async fn events_are_printed_in_commit_order_a_page_at_a_time() {
     for round in 0..5_u64 {
         for (s, id) in streams.iter().enumerate() {
             let first = (round * 5 + s as u64) * 100;
-            let request = (0..100).fold(AppendRequest::new("Gap", *id, round * 100), |r, i| {
-                r.event(NewEvent {
-                    kind: "Tick".into(),
-                    body: serde_json::json!({ "n": first + i }),
-                })
-            });
+            let request = (0..100).fold(
+                AppendRequest::new("Gap", id.parse().unwrap(), round * 100),
+                |r, i| {
+                    r.event(NewEvent {
+                        kind: "Tick".into(),
+                        body: serde_json::json!({ "n": first + i }),
+                    })
+                },
+            );
             store.append(request).await.expect("append");
         }
     }
@@ -536,7 +539,7 @@ async fn the_demo_runs_on_postgres_and_keeps_the_money() {
     assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
     let text = stdout(&demo);
     assert!(text.contains("already applied: nothing written"), "{text}");
-    let store = PgEventStore::connect(&url, PgStoreOptions::new().schema("sagas_demo"))
+    let store = PgEventStore::connect(&url, PgStoreOptions::default().schema("sagas_demo"))
         .await
         .expect("the demo's schema");
     let repo = Repository::new(store);

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use eventstore_core::reactor::{Runner, RunnerOptions, Start};
-use eventstore_core::{EventId, Options, Outcome};
+use eventstore_core::{AggregateId, EventId, Options, Outcome};
 use serde_json::json;
 
 use super::args::{AccountCommand, Database, Output, ParkedCommand, TransferCommand};
@@ -44,7 +44,7 @@ pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<()
                     a.open(&owner, balance.0)
                 })
                 .await?;
-            account_outcome(&id, &format!("opened with {balance}"), outcome)
+            account_outcome(id.as_str(), &format!("opened with {balance}"), outcome)
         }
         AccountCommand::Deposit { id, amount } => {
             let tx = format!("deposit-{}", EventId::new());
@@ -53,19 +53,19 @@ pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<()
                     a.deposit(amount.0, &tx)
                 })
                 .await?;
-            account_outcome(&id, &format!("deposited {amount}"), outcome)
+            account_outcome(id.as_str(), &format!("deposited {amount}"), outcome)
         }
         AccountCommand::Freeze { id, reason } => {
             let outcome = repo
                 .execute(&id, Options::default(), |a: &Account| a.freeze(&reason))
                 .await?;
-            account_outcome(&id, "frozen", outcome)
+            account_outcome(id.as_str(), "frozen", outcome)
         }
         AccountCommand::Close { id } => {
             let outcome = repo
                 .execute(&id, Options::default(), Account::close)
                 .await?;
-            account_outcome(&id, "closed", outcome)
+            account_outcome(id.as_str(), "closed", outcome)
         }
         AccountCommand::Show { id, output } => {
             let loaded = repo.load::<Account>(&id).await?;
@@ -79,7 +79,7 @@ pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<()
             } else {
                 let mut shown = table(["account", "owner", "status", "balance", "version"]);
                 shown.add_row([
-                    id,
+                    id.to_string(),
                     a.owner_name().to_owned(),
                     a.status.to_string(),
                     Money(a.balance).to_string(),
@@ -141,8 +141,11 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
             id,
             wait,
         } => {
-            let id = id.unwrap_or_else(|| format!("tx-{}", EventId::new()));
-            let start = |t: &Transfer| t.start(&from, &to, amount.0);
+            let id = match id {
+                Some(id) => id,
+                None => AggregateId::new(format!("tx-{}", EventId::new()))?,
+            };
+            let start = |t: &Transfer| t.start(from.as_str(), to.as_str(), amount.0);
             match repo
                 .execute(&id, Options::idempotent("start").expect_new(), start)
                 .await?
@@ -158,7 +161,7 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
             loop {
                 let t = repo.load::<Transfer>(&id).await?.state;
                 if t.status.is_settled() {
-                    print_transfer(&id, &t, Output { json: false });
+                    print_transfer(id.as_str(), &t, Output { json: false });
                     return match t.status {
                         TransferStatus::Completed => Ok(()),
                         _ => Err(Failure::Failed(format!(
@@ -180,7 +183,7 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
             if t.status == TransferStatus::New {
                 return Err(Failure::Failed(format!("{id}: no such transfer")));
             }
-            print_transfer(&id, &t, output);
+            print_transfer(id.as_str(), &t, output);
             Ok(())
         }
     }

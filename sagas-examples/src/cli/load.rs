@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use eventstore_core::{Aggregate, EventFilter, EventId, Options, Outcome, Tracker};
+use eventstore_core::{EventFilter, EventId, Options, Outcome, Tracker};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -101,7 +101,7 @@ pub(crate) async fn load(db: &Database, output: Output, plan: Plan) -> Result<()
     }
     let start_seconds = started.elapsed().as_secs_f64();
 
-    let filter = EventFilter::all().aggregate_kind(Transfer::KIND);
+    let filter = EventFilter::all().aggregate::<Transfer>();
     let (mut after, mut settled) = (from_here, Settled::default());
     let deadline = started + Duration::from_secs(plan.timeout);
     let bar = progress(plan.transfers);

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use eventstore_core::{Aggregate, Repository};
+use eventstore_core::Repository;
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 
 use super::args::Database;
@@ -20,7 +20,7 @@ pub(crate) async fn connect(db: &Database) -> Result<PgEventStore, Failure> {
             "this command needs PostgreSQL: pass --database-url URL or set DATABASE_URL".to_owned(),
         ));
     };
-    let options = PgStoreOptions::new()
+    let options = PgStoreOptions::default()
         .schema(&db.schema)
         .max_connections(16)
         .connect_timeout(Duration::from_secs(5));
@@ -37,5 +37,5 @@ pub(crate) async fn connect(db: &Database) -> Result<PgEventStore, Failure> {
 pub(crate) fn repository(store: PgEventStore) -> Repository<PgEventStore> {
     Repository::new(store)
         .max_attempts(100)
-        .snapshot_every_for(Account::KIND, 25)
+        .snapshot_every_for::<Account>(25)
 }
