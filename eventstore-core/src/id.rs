@@ -1,27 +1,9 @@
 //! Aggregate id validation, done before anything is written.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IdProblem, Result};
 
 /// The longest aggregate id accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 255;
-
-/// Why an aggregate id was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum IdProblem {
-    /// The id is the empty string.
-    Empty,
-    /// The id is longer than [`MAX_ID_BYTES`].
-    TooLong {
-        /// Its length in bytes.
-        bytes: usize,
-    },
-    /// The id contains a control character (newline, NUL, escape...).
-    ControlCharacter {
-        /// The byte offset of the first one.
-        at: usize,
-    },
-}
 
 impl IdProblem {
     /// What is wrong with `id` as an aggregate id, if anything: the check
@@ -66,7 +48,8 @@ impl std::fmt::Display for IdProblem {
 /// control characters. Any other text (quotes, semicolons, SQL) is data.
 ///
 /// ```
-/// use eventstore_core::{validate_id, Error};
+/// use eventstore_core::Error;
+/// use eventstore_core::backend::validate_id;
 ///
 /// assert!(validate_id("acc-1").is_ok());
 /// assert!(validate_id("'; DROP TABLE events; --").is_ok());

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use eventstore_core::reactor::stream_hash;
+use eventstore_core::backend::stream_hash;
+use eventstore_core::backend::{AppendOutcome, AppendRequest, LoadedStream, Snapshot};
 use eventstore_core::{
-    AppendOutcome, AppendRequest, Error, EventId, EventStore, ForgetRequest, Forgotten,
-    LoadedStream, RecordedEvent, Result, Snapshot,
+    Error, EventId, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
 };
 use serde_json::Value;
 use sqlx::postgres::PgPool;
@@ -141,7 +141,7 @@ impl PgEventStore {
 
     /// A wake-up subscription fed by LISTEN/NOTIFY (see
     /// [`Tracker::wakeups`](eventstore_core::Tracker::wakeups)).
-    pub(crate) fn subscribe(&self) -> eventstore_core::Wakeups {
+    pub(crate) fn subscribe(&self) -> eventstore_core::backend::Wakeups {
         self.listener.subscribe(&self.pool, &self.schema)
     }
 
@@ -359,7 +359,7 @@ impl EventStore for PgEventStore {
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
-        eventstore_core::validate_id(&snapshot.aggregate_id)?;
+        eventstore_core::backend::validate_id(&snapshot.aggregate_id)?;
         // off the command's path: a transaction of its own, which waits for
         // a forget of the stream that is running (stream_lock.sql)
         let mut tx = self.pool.begin().await.map_err(backend)?;

@@ -121,7 +121,7 @@ impl<S: EventStore> TransferSaga<S> {
         applies: impl Fn(&Transfer) -> bool,
         decide: impl Fn(&Transfer) -> transfer::Decision,
     ) -> Result<Advanced, HandlerError> {
-        if eventstore_core::validate_id(tx).is_err() {
+        if eventstore_core::backend::validate_id(tx).is_err() {
             return Ok(Advanced::NotHere);
         }
         let mut seen = None;

@@ -286,7 +286,7 @@ pub enum ParkedCommand {
 /// The store's [`InvalidId`](eventstore_core::Error::InvalidId) message,
 /// which names the id and what is wrong with it.
 pub fn parse_id(text: &str) -> Result<String, String> {
-    eventstore_core::validate_id(text)
+    eventstore_core::backend::validate_id(text)
         .map(|()| text.to_owned())
         .map_err(|error| error.to_string())
 }

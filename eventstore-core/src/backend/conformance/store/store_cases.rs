@@ -2,10 +2,8 @@
 
 use std::collections::HashSet;
 
-use eventstore_core::{
-    AppendOutcome, AppendRequest, Error, EventStore, IdProblem, Metadata, NewEvent, Snapshot,
-    StreamAt, Tracker,
-};
+use crate::backend::{AppendOutcome, AppendRequest, NewEvent, Snapshot};
+use crate::{Error, EventStore, IdProblem, Metadata, StreamAt, Tracker};
 use serde_json::json;
 
 use super::fixtures::{append_ok, deposited, load, opened, versions};
@@ -246,7 +244,7 @@ pub async fn invalid_ids_are_refused_before_writing<S: EventStore + Tracker>(sto
     ));
     assert_eq!(
         store.head().await.expect("head"),
-        eventstore_core::Checkpoint::BEGINNING,
+        crate::Checkpoint::BEGINNING,
         "nothing written"
     );
 }
@@ -302,7 +300,7 @@ pub async fn a_bad_event_leaves_the_whole_append_unwritten<S: EventStore + Track
     assert!(load(&store, "Account", "a-1", 0).await.is_empty());
     assert_eq!(
         store.head().await.expect("head"),
-        eventstore_core::Checkpoint::BEGINNING
+        crate::Checkpoint::BEGINNING
     );
 }
 
