@@ -98,7 +98,7 @@ pub enum Error {
     },
 
     /// The stream that an append's
-    /// [`unless_moved`](crate::AppendRequest::unless_moved) names has events
+    /// [`unless_moved`](crate::backend::AppendRequest::unless_moved) names has events
     /// after the version it names: nothing was written.
     #[error(
         "{aggregate_kind} {aggregate_id:?} has moved past version {version}, which the \

@@ -1,4 +1,4 @@
-//! The cases of [`reactor_conformance_suite!`](crate::reactor_conformance_suite).
+//! The cases of [`reactor_conformance_suite!`](crate::backend::conformance::reactor_conformance_suite).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
