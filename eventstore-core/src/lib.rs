@@ -73,7 +73,7 @@ pub use envelope::{Checkpoint, EventId, Metadata, ParseEventIdError, RecordedEve
 pub use error::{Error, IdProblem, Result};
 pub use event::{DecodeError, Event};
 pub use forget::{ForgetRequest, Forgotten};
-pub use id::MAX_ID_BYTES;
+pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};
 pub use memory::MemoryStore;
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Options, Outcome, Repository};
 pub use store::{EventStore, StreamAt};

@@ -19,7 +19,6 @@
 
 pub use crate::envelope::NewEvent;
 pub use crate::forget::ERASED_ERROR;
-pub use crate::id::validate_id;
 pub use crate::partition::{Partition, stream_hash};
 pub use crate::reactor::store::{
     Joined, Lease, Repartitioned, lowest_checkpoint, repartition_from,

@@ -38,7 +38,7 @@ pub async fn tick<S: EventStore>(store: &S, id: &str, version: u64) -> RecordedE
         kind: "Tick".into(),
         body: serde_json::json!({ "n": version }),
     };
-    let request = AppendRequest::new("Thing", id, version).event(tick);
+    let request = AppendRequest::new("Thing", id.parse().unwrap(), version).event(tick);
     match store.append(request).await.expect("append") {
         crate::backend::AppendOutcome::Committed(mut events) => events.remove(0),
         crate::backend::AppendOutcome::AlreadyApplied => unreachable!("no keys"),
