@@ -12,7 +12,7 @@
 //! # async fn main() -> eventstore_core::Result<()> {
 //! let store = MemoryStore::new();
 //! let opened = NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
-//! let outcome = store.append(AppendRequest::new("Account", "acc-1", 0).event(opened)).await?;
+//! let outcome = store.append(AppendRequest::new("Account", "acc-1".parse()?, 0).event(opened)).await?;
 //! assert!(matches!(outcome, AppendOutcome::Committed(events) if events[0].version == 1));
 //! # Ok(()) }
 //! ```
