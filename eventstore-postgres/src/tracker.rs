@@ -2,10 +2,8 @@
 
 use std::time::Duration;
 
-use eventstore_core::{
-    Checkpoint, Error, EventFilter, Holdback, ReadPage, RecordedEvent, Result, Tracker,
-    UnreadableEvent, Wakeups,
-};
+use eventstore_core::backend::{ReadPage, UnreadableEvent, Wakeups};
+use eventstore_core::{Checkpoint, Error, EventFilter, Holdback, RecordedEvent, Result, Tracker};
 
 use crate::options::ReadMode;
 use crate::rows::{backend, bigint, column, known, recorded_event, unsigned, xid8};
@@ -230,7 +228,11 @@ impl Tracker for PgEventStore {
 
     async fn holdback(&self) -> Result<Option<Holdback>> {
         match self.read_mode() {
-            ReadMode::Transactions => PgEventStore::holdback(self).await,
+            ReadMode::Transactions => Ok(self
+                .oldest_open_transaction()
+                .await?
+                .as_ref()
+                .map(Holdback::from)),
             ReadMode::SafetyMargin(_) => Ok(None),
         }
     }

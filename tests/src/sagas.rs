@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
+use eventstore_core::backend::conformance::reactor::running::Running;
 use eventstore_core::reactor::{ReactorStore, Runner, RunnerOptions};
 use eventstore_core::{EventStore, Repository, Tracker};
 use sagas_examples::saga::TransferSaga;
 
-use crate::reactor_suite::running::Running;
 use crate::scenario::Scenario;
 
 /// Starts the scenario, runs `runners` sagas over `partitions` until every
