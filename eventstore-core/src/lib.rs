@@ -5,7 +5,7 @@
 //! ([`MemoryStore`]) and a given/when/then kit ([`testing`]).
 //!
 //! ```
-//! use eventstore_core::{Aggregate, Event, MemoryStore, Options, Outcome, Repository};
+//! use eventstore_core::{Aggregate, Event, MemoryStore, Options, Repository};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -22,9 +22,13 @@
 //!     fn on_deposited(&mut self, e: &Deposited) { self.total += e.amount; }
 //! }
 //!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("nothing to deposit")]
+//! pub struct NothingToDeposit;
+//!
 //! impl Piggy {
-//!     fn deposit(&self, amount: u64) -> Result<Vec<PiggyEvent>, String> {
-//!         if amount == 0 { return Err("nothing to deposit".into()); }
+//!     fn deposit(&self, amount: u64) -> Result<Vec<PiggyEvent>, NothingToDeposit> {
+//!         if amount == 0 { return Err(NothingToDeposit); }
 //!         Ok(vec![Deposited { amount }.into()])
 //!     }
 //! }
@@ -32,8 +36,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> eventstore_core::Result<()> {
 //! let repo = Repository::new(MemoryStore::new());
-//! let outcome = repo.execute("piggy-1", Options::default(), |p: &Piggy| p.deposit(5)).await?;
-//! assert!(matches!(outcome, Outcome::Done(_)));
+//! repo.execute("piggy-1", Options::default(), |p: &Piggy| p.deposit(5)).await?.into_result()?;
 //! assert_eq!(repo.load::<Piggy>("piggy-1").await?.state.total, 5);
 //! # Ok(()) }
 //! ```
@@ -64,7 +67,7 @@ pub mod doc;
 
 pub use aggregate::Aggregate;
 pub use envelope::{Checkpoint, EventId, Metadata, NewEvent, ParseEventIdError, RecordedEvent};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorChain, Result};
 pub use event::{DecodeError, Event};
 pub use forget::{ERASED_ERROR, ForgetRequest, Forgotten};
 pub use id::{IdProblem, MAX_ID_BYTES, validate_id};

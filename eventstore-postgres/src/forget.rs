@@ -5,7 +5,7 @@
 use eventstore_core::{ERASED_ERROR, ForgetRequest, Forgotten, Result, validate_id};
 use sqlx::{Postgres, Transaction};
 
-use crate::rows::backend;
+use crate::error::backend;
 use crate::store::PgEventStore;
 
 impl PgEventStore {

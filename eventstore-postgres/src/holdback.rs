@@ -6,7 +6,8 @@ use std::time::Duration;
 use eventstore_core::{Holdback, PreparedTransaction, Result};
 use sqlx::postgres::PgRow;
 
-use crate::rows::{backend, column, time_from_micros};
+use crate::error::backend;
+use crate::rows::{column, time_from_micros};
 use crate::store::PgEventStore;
 
 impl PgEventStore {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use eventstore_core::{Error, Result};
 
 /// The default schema of the store's tables.
 pub const DEFAULT_SCHEMA: &str = "eventstore";
@@ -30,7 +30,8 @@ pub enum ReadMode {
 
 /// Options of a [`PgEventStore`](crate::PgEventStore), checked when the
 /// store is built: an option that cannot work is refused with
-/// [`Error::InvalidOption`], naming it and its allowed range.
+/// [`Error::InvalidOption`](eventstore_core::Error::InvalidOption), naming
+/// it, its value and what it allows.
 ///
 /// ```
 /// use eventstore_postgres::PgStoreOptions;
@@ -189,9 +190,11 @@ impl PgStoreOptions {
         if first_ok && rest_ok && name.len() <= 63 {
             Ok(name)
         } else {
-            Err(Error::InvalidSchema {
-                name: name.to_owned(),
-            })
+            Err(invalid(
+                "schema",
+                format_args!("{name:?}"),
+                "a lowercase identifier ([a-z_][a-z0-9_]*, at most 63 bytes)",
+            ))
         }
     }
 }
@@ -227,7 +230,11 @@ mod tests {
             &"a".repeat(64),
         ] {
             match PgStoreOptions::new().schema(bad).checked_schema() {
-                Err(Error::InvalidSchema { name }) => assert_eq!(name, bad),
+                Err(Error::InvalidOption {
+                    option: "schema",
+                    value,
+                    ..
+                }) => assert_eq!(value, format!("{bad:?}")),
                 other => panic!("{bad:?} should be refused, got {other:?}"),
             }
         }
@@ -249,7 +256,7 @@ mod tests {
         }
         assert_eq!(
             message,
-            format!("invalid store option {option} = {value}: allowed {allowed}")
+            format!("invalid option {option} = {value}: allowed {allowed}")
         );
     }
 
@@ -302,7 +309,10 @@ mod tests {
         let options = PgStoreOptions::new().schema("Bad").max_connections(0);
         assert!(matches!(
             options.checked(),
-            Err(Error::InvalidSchema { .. })
+            Err(Error::InvalidOption {
+                option: "schema",
+                ..
+            })
         ));
     }
 }

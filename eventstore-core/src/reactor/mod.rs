@@ -21,6 +21,7 @@ mod team;
 
 use std::future::Future;
 
+pub use admin::RetryOutcome;
 pub use options::{MAX_PARTITIONS, MIN_LEASE_TTL, RunnerOptions, Start};
 pub use partition::{partition_of, stream_hash};
 pub use runner::Runner;

@@ -11,7 +11,7 @@ use super::options::RunnerOptions;
 use super::store::{Lease, ReactorStore};
 use super::team::Team;
 use super::{Reactor, pause};
-use crate::error::{Error, Result, error_chain};
+use crate::error::{Error, ErrorChain, Result};
 use crate::tracker::Tracker;
 
 /// Runs a [`Reactor`] over a store: each partition in its own loop, which
@@ -127,7 +127,7 @@ where
             .leave(self.reactor.name(), &self.options.owner)
             .await
         {
-            tracing::warn!(reactor = self.reactor.name(), error = %error_chain(&error), "cannot deregister the runner");
+            tracing::warn!(reactor = self.reactor.name(), error = %ErrorChain(&error), "cannot deregister the runner");
         }
         outcome
     }
@@ -158,7 +158,7 @@ where
                 }
                 Err(error) if is_fatal(&error) => return Err(error),
                 Err(error) => {
-                    tracing::warn!(reactor = name, error = %error_chain(&error), "cannot join; retrying");
+                    tracing::warn!(reactor = name, error = %ErrorChain(&error), "cannot join; retrying");
                     tokio::time::sleep(options.poll_interval).await;
                 }
             }
@@ -187,7 +187,7 @@ where
                 () = &mut *shutdown => break,
                 _ = beat.tick() => {
                     if let Err(error) = self.beat().await {
-                        tracing::warn!(reactor = name, error = %error_chain(&error), "heartbeat failed; retrying");
+                        tracing::warn!(reactor = name, error = %ErrorChain(&error), "heartbeat failed; retrying");
                     }
                     continue;
                 }
@@ -197,7 +197,7 @@ where
                 None => break,
                 Some(Ok((_, Ok(())))) => {}
                 Some(Ok((_, Err(error)))) => {
-                    tracing::error!(reactor = name, error = %error_chain(&error), "stopping the runner");
+                    tracing::error!(reactor = name, error = %ErrorChain(&error), "stopping the runner");
                     outcome = Err(error);
                     break;
                 }
@@ -213,7 +213,7 @@ where
                         owner: self.options.owner.clone(),
                     };
                     if let Err(error) = self.store.release_lease(&lease).await {
-                        tracing::warn!(reactor = name, partition, error = %error_chain(&error), "cannot release lease");
+                        tracing::warn!(reactor = name, partition, error = %ErrorChain(&error), "cannot release lease");
                     }
                     let died = deaths.entry(partition).or_default();
                     *died += 1;

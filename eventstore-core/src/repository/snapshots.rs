@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::aggregate::Aggregate;
-use crate::error::error_chain;
+use crate::error::ErrorChain;
 use crate::store::{EventStore, Snapshot};
 
 /// How often each aggregate kind is snapshotted, in versions; 0 is never.
@@ -53,7 +53,7 @@ pub(crate) fn save_in_background<A: Aggregate, S: EventStore>(
             snapshot.version,
         );
         if let Err(error) = store.save_snapshot(snapshot).await {
-            tracing::warn!(kind, aggregate_id = id, version, error = %error_chain(&error), "snapshot write failed");
+            tracing::warn!(kind, aggregate_id = id, version, error = %ErrorChain(&error), "snapshot write failed");
         }
     };
     match tokio::runtime::Handle::try_current() {
