@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eventstore_core::{
-    AppendRequest, EventId, EventStore, NewEvent, Options, Repository, Snapshot,
+    AppendRequest, EventId, EventStore, NewEvent, Options, Outcome, Repository, Snapshot,
 };
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use sagas_examples::account::Account;
@@ -347,9 +347,9 @@ async fn warm_executes(url: &str, writers: usize) {
         let repo = Arc::clone(&repo);
         async move {
             let id = format!("acc-{}", w * PER_WRITER + (i as usize % PER_WRITER));
-            let _ = repo
-                .execute(&id, Options::default(), |a: &Account| a.deposit(1, "bench"))
+            repo.execute(&id, Options::default(), |a: &Account| a.deposit(1, "bench"))
                 .await
+                .and_then(Outcome::into_result)
                 .expect("execute");
         }
     })

@@ -148,7 +148,7 @@ async fn a_forget_that_fails_part_way_changes_nothing() {
     let failed = store
         .forget(&ForgetRequest::personal::<Account>("acc-ada"))
         .await;
-    assert!(matches!(failed, Err(Error::Backend(_))), "{failed:?}");
+    assert!(matches!(failed, Err(Error::Backend { .. })), "{failed:?}");
     assert_eq!(
         tables_holding(&store, MARKER).await,
         [

@@ -12,9 +12,9 @@ use crate::envelope::Checkpoint;
 use crate::error::Result;
 use crate::tracker::Tracker;
 
-/// What [`Runner::retry_parked`] did.
+/// What [`Runner::retry_parked`] did: every case there is (an event is
+/// parked or not; its handler succeeds or fails), so it is exhaustive.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum RetryOutcome {
     /// No event at that position is parked: nothing was done.
     NotParked,

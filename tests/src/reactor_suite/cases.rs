@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use eventstore_core::reactor::{ReactorStore, Runner, Start, partition_of};
+use eventstore_core::reactor::{ReactorStore, RetryOutcome, Runner, Start, partition_of};
 use eventstore_core::{AppendRequest, EventStore, NewEvent, RecordedEvent, Tracker};
 
 use super::recorder::{Handled, Recorder};
@@ -391,7 +391,9 @@ where
 
     assert_eq!(
         runner.retry_parked(second).await.expect("retry"),
-        Some(Err(format!("boom at position {second}")))
+        RetryOutcome::FailedAgain {
+            error: format!("boom at position {second}")
+        }
     );
     assert_eq!(
         runner.parked(0, 100).await.expect("parked")[0].attempts,
@@ -401,7 +403,7 @@ where
     recorder.fail(second, 0);
     assert_eq!(
         runner.retry_parked(second).await.expect("retry"),
-        Some(Ok(()))
+        RetryOutcome::Handled
     );
     assert_eq!(
         recorder.handled().last().map(|h| h.event.position),
@@ -411,7 +413,7 @@ where
     assert!(runner.parked(0, 100).await.expect("parked").is_empty());
     assert_eq!(
         runner.retry_parked(third).await.expect("retry"),
-        None,
+        RetryOutcome::NotParked,
         "nothing parked there any more"
     );
     assert!(!runner.skip_parked(third).await.expect("skip"));
