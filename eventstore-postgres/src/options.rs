@@ -151,7 +151,7 @@ impl PgStoreOptions {
     }
 
     /// Checks every option, as the store is built.
-    pub(crate) fn checked(&self) -> Result<&Self> {
+    pub(crate) fn checked(&self) -> Result<()> {
         self.checked_schema()?;
         if self.max_connections == 0 {
             return Err(invalid(
@@ -176,11 +176,11 @@ impl PgStoreOptions {
                 "1 ms to 2147483647 ms",
             ));
         }
-        Ok(self)
+        Ok(())
     }
 
     /// Checks the schema name.
-    pub(crate) fn checked_schema(&self) -> Result<&str> {
+    pub(crate) fn checked_schema(&self) -> Result<()> {
         let name = self.schema.as_str();
         let mut chars = name.chars();
         let first_ok = chars
@@ -188,7 +188,7 @@ impl PgStoreOptions {
             .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
         let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if first_ok && rest_ok && name.len() <= 63 {
-            Ok(name)
+            Ok(())
         } else {
             Err(invalid(
                 "schema",

@@ -84,14 +84,17 @@ impl PgEventStore {
     /// # Errors
     /// [`Error::InvalidOption`].
     pub fn from_pool(pool: PgPool, options: PgStoreOptions) -> Result<Self> {
-        let schema = options.checked()?.checked_schema()?;
+        options.checked()?;
+        let PgStoreOptions {
+            schema, read_mode, ..
+        } = options;
         Ok(Self {
             pool,
+            sql: Arc::new(Statements::new(&schema)),
             schema: schema.into(),
-            read_mode: options.read_mode,
+            read_mode,
             listener: Arc::default(),
             notifier: Arc::default(),
-            sql: Arc::new(Statements::new(schema)),
         })
     }
 
