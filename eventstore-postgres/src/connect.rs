@@ -94,7 +94,7 @@ mod tests {
     #[test]
     fn every_session_gets_the_timeout_and_keepalive_after_the_urls_own_options() {
         let url = "postgres://u@db.example:5433/app?options=-c%20search_path%3Dmine";
-        let options = PgStoreOptions::new().statement_timeout(Duration::from_millis(1_500));
+        let options = PgStoreOptions::default().statement_timeout(Duration::from_millis(1_500));
         let connect = connect_options(url, &options).expect("a valid URL");
         assert_eq!(
             connect.get_options(),
@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn a_url_that_does_not_parse_is_a_connect_error_that_stays() {
-        let refused = connect_options("postgres://u@db:port/app", &PgStoreOptions::new())
+        let refused = connect_options("postgres://u@db:port/app", &PgStoreOptions::default())
             .expect_err("the port is not a number");
         assert!(
             matches!(&refused, eventstore_core::Error::Backend { what, transient: false, .. } if what == CANNOT_CONNECT),

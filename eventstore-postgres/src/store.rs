@@ -31,7 +31,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 ///
 /// # async fn run() -> eventstore_core::Result<()> {
 /// let url = "postgres://postgres@127.0.0.1:5432/postgres";
-/// let store = PgEventStore::connect(url, PgStoreOptions::new()).await?;
+/// let store = PgEventStore::connect(url, PgStoreOptions::default()).await?;
 /// store.migrate().await?;
 /// let repo = Repository::new(store).snapshot_every(100);
 /// # Ok(()) }
@@ -182,7 +182,7 @@ impl PgEventStore {
     async fn explain_refusal(&self, request: AppendRequest) -> Result<AppendOutcome> {
         if let Some(key) = &request.idempotency_key {
             if self
-                .has_idempotency_key(&request.aggregate_kind, &request.aggregate_id, key)
+                .has_idempotency_key(&request.aggregate_kind, request.aggregate_id.as_str(), key)
                 .await?
             {
                 return Ok(AppendOutcome::AlreadyApplied);
@@ -191,21 +191,21 @@ impl PgEventStore {
         if let Some(guard) = request.unless_moved {
             let at: i64 = sqlx::query_scalar(&self.sql.stream_version)
                 .bind(&guard.aggregate_kind)
-                .bind(&guard.aggregate_id)
+                .bind(guard.aggregate_id.as_str())
                 .fetch_one(&self.pool)
                 .await
                 .map_err(backend)?;
             if at > signed(guard.version)? {
                 return Err(Error::StreamMoved {
                     aggregate_kind: guard.aggregate_kind,
-                    aggregate_id: guard.aggregate_id,
+                    aggregate_id: guard.aggregate_id.into(),
                     version: guard.version,
                 });
             }
         }
         Err(Error::Conflict {
             aggregate_kind: request.aggregate_kind,
-            aggregate_id: request.aggregate_id,
+            aggregate_id: request.aggregate_id.into(),
             expected_version: request.expected_version,
             attempts: 1,
         })
@@ -238,7 +238,7 @@ impl EventStore for PgEventStore {
         let metadata =
             serde_json::to_string(&request.metadata).map_err(|source| Error::EncodeMetadata {
                 aggregate_kind: request.aggregate_kind.clone(),
-                aggregate_id: request.aggregate_id.clone(),
+                aggregate_id: request.aggregate_id.to_string(),
                 source,
             })?;
         let key = request.idempotency_key.as_deref();
@@ -248,11 +248,11 @@ impl EventStore for PgEventStore {
         let guard_id = guard.map(|g| g.aggregate_id.as_str());
         let guard_version = guard.map(|g| signed(g.version)).transpose()?;
         // the u64 hash's bits as a bigint: reads undo the sign (read_page.sql)
-        let hash = i64::from_ne_bytes(stream_hash(&request.aggregate_id).to_ne_bytes());
+        let hash = i64::from_ne_bytes(stream_hash(request.aggregate_id.as_str()).to_ne_bytes());
         let result = if let [event] = &request.events[..] {
             sqlx::query(&self.sql.append_one)
                 .bind(&request.aggregate_kind)
-                .bind(&request.aggregate_id)
+                .bind(request.aggregate_id.as_str())
                 .bind(expected)
                 .bind(ids[0].to_string())
                 .bind(&event.kind)
@@ -268,7 +268,7 @@ impl EventStore for PgEventStore {
         } else {
             sqlx::query(&self.sql.append)
                 .bind(&request.aggregate_kind)
-                .bind(&request.aggregate_id)
+                .bind(request.aggregate_id.as_str())
                 .bind(expected)
                 .bind(ids.iter().map(ToString::to_string).collect::<Vec<_>>())
                 .bind(
@@ -332,7 +332,7 @@ impl EventStore for PgEventStore {
                     position,
                     tx,
                     aggregate_kind: aggregate_kind.clone(),
-                    aggregate_id: aggregate_id.clone(),
+                    aggregate_id: aggregate_id.to_string(),
                     version,
                     kind: event.kind,
                     body: event.body,
@@ -376,15 +376,18 @@ impl EventStore for PgEventStore {
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
-        eventstore_core::validate_id(&snapshot.aggregate_id)?;
         // off the command's path: a transaction of its own, which waits for
         // a forget of the stream that is running (stream_lock.sql)
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        self.lock_stream(&mut tx, &snapshot.aggregate_kind, &snapshot.aggregate_id)
-            .await?;
+        self.lock_stream(
+            &mut tx,
+            &snapshot.aggregate_kind,
+            snapshot.aggregate_id.as_str(),
+        )
+        .await?;
         sqlx::query(&self.sql.save_snapshot)
             .bind(&snapshot.aggregate_kind)
-            .bind(&snapshot.aggregate_id)
+            .bind(snapshot.aggregate_id.as_str())
             .bind(signed(snapshot.version)?)
             .bind(i64::from(snapshot.schema_version))
             .bind(snapshot.state.to_string())
@@ -465,7 +468,8 @@ impl EventStore for PgEventStore {
 const EVENT_COLUMNS_IN_LOAD_STREAM: usize = 6;
 
 /// A snapshot in a row with `schema_version` and `state` columns and its
-/// version in `version_column`.
+/// version in `version_column`, of the stream `kind`/`id` whose row was
+/// found (an id that was checked when the snapshot was saved).
 fn snapshot_from(
     row: &sqlx::postgres::PgRow,
     kind: &str,
@@ -476,7 +480,7 @@ fn snapshot_from(
     let version = unsigned(row, version_column)?;
     Ok(Snapshot {
         aggregate_kind: kind.to_owned(),
-        aggregate_id: id.to_owned(),
+        aggregate_id: id.parse()?,
         version,
         forgets: unsigned(row, "forgets")?,
         schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
