@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use eventstore_core::{Holdback, Result};
 use sqlx::postgres::PgRow;
 
-use crate::rows::{backend, column, time_from_micros};
+use crate::error::backend;
+use crate::rows::{column, time_from_micros};
 use crate::store::PgEventStore;
 
 /// An open write transaction that keeps a tracker (in

@@ -10,7 +10,8 @@ use eventstore_core::{Checkpoint, Error, Result};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 
-use crate::rows::{backend, bigint, column, recorded_event, time_from_micros, unsigned};
+use crate::error::backend;
+use crate::rows::{bigint, column, recorded_event, time_from_micros, unsigned};
 use crate::store::PgEventStore;
 
 fn partition_column(partition: u32) -> i32 {

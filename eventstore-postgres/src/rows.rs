@@ -14,10 +14,7 @@ use sqlx::Row;
 use sqlx::postgres::{PgRow, PgValueFormat};
 use sqlx::types::Json;
 
-/// Wraps a database failure as the core crate's backend error.
-pub(crate) fn backend(error: sqlx::Error) -> Error {
-    Error::Backend(Box::new(error))
-}
+use crate::error::backend;
 
 /// A column that the store's own SQL always fills.
 pub(crate) fn column<'r, T, I>(row: &'r PgRow, index: I) -> Result<T>
@@ -57,7 +54,9 @@ fn eight_bytes(row: &PgRow, index: usize) -> Result<[u8; 8]> {
             "column {index} is not in binary format"
         )));
     }
-    let bytes = value.as_bytes().map_err(Error::Backend)?;
+    let bytes = value
+        .as_bytes()
+        .map_err(|e| corrupt_column(format_args!("column {index}: {e}")))?;
     bytes
         .try_into()
         .map_err(|_| corrupt_column(format!("column {index} has {} bytes, not 8", bytes.len())))
@@ -107,8 +106,8 @@ fn metadata(row: &PgRow, index: usize) -> std::result::Result<Metadata, sqlx::Er
 ///
 /// # Errors
 /// [`Error::CorruptRow`] naming the row, when a column holds what the
-/// store never writes; [`Error::Backend`] when even the row's identity
-/// cannot be read.
+/// store never writes; [`Error::UnexpectedReply`] when even the row's
+/// identity cannot be read; [`Error::Backend`] when a column is missing.
 pub(crate) fn recorded_event(row: &PgRow, first: usize) -> Result<RecordedEvent> {
     let aggregate_kind: String = known(row, first + 3)?;
     let aggregate_id: String = known(row, first + 4)?;
@@ -151,5 +150,7 @@ pub(crate) fn recorded_event(row: &PgRow, first: usize) -> Result<RecordedEvent>
 /// A column that the store's own code could not have written, in a row
 /// whose identity is unknown.
 fn corrupt_column(what: impl std::fmt::Display) -> Error {
-    Error::Backend(format!("corrupt event row: {what}").into())
+    Error::UnexpectedReply {
+        problem: format!("corrupt event row: {what}"),
+    }
 }

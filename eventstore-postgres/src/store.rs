@@ -12,8 +12,9 @@ use sqlx::postgres::PgPool;
 use sqlx::{Executor, Row};
 
 use crate::connect;
+use crate::error::{CANNOT_MIGRATE, backend, failed, migration_failed};
 use crate::options::{PgStoreOptions, ReadMode};
-use crate::rows::{backend, column, recorded_event, timestamptz, unsigned, xid8};
+use crate::rows::{column, recorded_event, timestamptz, unsigned, xid8};
 use crate::sql::Statements;
 use crate::wake::{Listener, Notifier};
 
@@ -28,7 +29,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// use eventstore_core::{MemoryStore, Options, Repository};
 /// use eventstore_postgres::{PgEventStore, PgStoreOptions};
 ///
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn run() -> eventstore_core::Result<()> {
 /// let url = "postgres://postgres@127.0.0.1:5432/postgres";
 /// let store = PgEventStore::connect(url, PgStoreOptions::default()).await?;
 /// store.migrate().await?;
@@ -62,14 +63,13 @@ impl PgEventStore {
     /// `options` through (PgBouncer's `ignore_startup_parameters`).
     ///
     /// # Errors
-    /// [`InvalidSchema`](crate::Error::InvalidSchema) and
-    /// [`InvalidOption`](crate::Error::InvalidOption) before connecting,
-    /// [`Connect`](crate::Error::Connect) when the URL does not parse or the
-    /// database cannot be reached.
-    pub async fn connect(url: &str, options: PgStoreOptions) -> crate::Result<Self> {
+    /// [`Error::InvalidOption`] before connecting, [`Error::Backend`]
+    /// ("cannot connect to PostgreSQL") when the URL does not parse or the
+    /// database cannot be reached (transient when it may be reached later).
+    pub async fn connect(url: &str, options: PgStoreOptions) -> Result<Self> {
         options.checked()?;
         let pool = connect::pool(url, &options).await?;
-        Self::from_pool(pool, &options)
+        Self::from_pool(pool, options)
     }
 
     /// Uses an application's pool, with the application's pool and session
@@ -82,17 +82,19 @@ impl PgEventStore {
     /// for more than 5 s.)
     ///
     /// # Errors
-    /// [`InvalidSchema`](crate::Error::InvalidSchema),
-    /// [`InvalidOption`](crate::Error::InvalidOption).
-    pub fn from_pool(pool: PgPool, options: &PgStoreOptions) -> crate::Result<Self> {
-        let schema = options.checked()?.checked_schema()?;
+    /// [`Error::InvalidOption`].
+    pub fn from_pool(pool: PgPool, options: PgStoreOptions) -> Result<Self> {
+        options.checked()?;
+        let PgStoreOptions {
+            schema, read_mode, ..
+        } = options;
         Ok(Self {
             pool,
+            sql: Arc::new(Statements::new(&schema)),
             schema: schema.into(),
-            read_mode: options.read_mode,
+            read_mode,
             listener: Arc::default(),
             notifier: Arc::default(),
-            sql: Arc::new(Statements::new(schema)),
         })
     }
 
@@ -104,11 +106,16 @@ impl PgEventStore {
     /// of a large table, or the wait for another process's, may take longer.
     ///
     /// # Errors
-    /// [`Migrate`](crate::Error::Migrate), [`Database`](crate::Error::Database).
-    pub async fn migrate(&self) -> crate::Result<()> {
+    /// [`Error::Backend`] ("cannot migrate the event store schema").
+    pub async fn migrate(&self) -> Result<()> {
         // A connection of its own, closed afterwards, so that its search path
         // and timeout never leak into the pool.
-        let mut connection = self.pool.acquire().await?.detach();
+        let mut connection = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| failed(CANNOT_MIGRATE, e))?
+            .detach();
         let schema = &self.schema;
         connection
             .execute(
@@ -118,9 +125,12 @@ impl PgEventStore {
                 )
                 .as_str(),
             )
-            .await?;
-        MIGRATOR.run_direct(&mut connection).await?;
-        Ok(())
+            .await
+            .map_err(|e| failed(CANNOT_MIGRATE, e))?;
+        MIGRATOR
+            .run_direct(&mut connection)
+            .await
+            .map_err(migration_failed)
     }
 
     /// The pool, for the application's own queries.
@@ -211,8 +221,11 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
 
 /// A version as the bigint the tables hold.
 fn signed(version: u64) -> Result<i64> {
-    i64::try_from(version)
-        .map_err(|_| Error::Backend(format!("version {version} does not fit a bigint").into()))
+    i64::try_from(version).map_err(|_| Error::OutOfRange {
+        what: "version",
+        value: version.to_string(),
+        allowed: "0 to 9223372036854775807 (a bigint)",
+    })
 }
 
 impl EventStore for PgEventStore {
@@ -223,7 +236,11 @@ impl EventStore for PgEventStore {
         }
         let ids: Vec<EventId> = request.events.iter().map(|_| EventId::new()).collect();
         let metadata =
-            serde_json::to_string(&request.metadata).map_err(|e| Error::Backend(Box::new(e)))?;
+            serde_json::to_string(&request.metadata).map_err(|source| Error::EncodeMetadata {
+                aggregate_kind: request.aggregate_kind.clone(),
+                aggregate_id: request.aggregate_id.to_string(),
+                source,
+            })?;
         let key = request.idempotency_key.as_deref();
         let expected = signed(request.expected_version)?;
         let guard = request.unless_moved.as_ref();
@@ -416,7 +433,9 @@ impl EventStore for PgEventStore {
             .await
             .map_err(backend)?;
         let Some((header, events)) = rows.split_first() else {
-            return Err(Error::Backend("load_stream returned no header row".into()));
+            return Err(Error::UnexpectedReply {
+                problem: "load_stream returned no header row".to_owned(),
+            });
         };
         let seen: bool = column(header, "seen")?;
         let has_snapshot = header

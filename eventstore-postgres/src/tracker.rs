@@ -5,14 +5,18 @@ use std::time::Duration;
 use eventstore_core::backend::{ReadPage, UnreadableEvent, Wakeups};
 use eventstore_core::{Checkpoint, Error, EventFilter, Holdback, RecordedEvent, Result, Tracker};
 
+use crate::error::backend;
 use crate::options::ReadMode;
-use crate::rows::{backend, bigint, column, known, recorded_event, unsigned, xid8};
+use crate::rows::{bigint, column, known, recorded_event, unsigned, xid8};
 use crate::store::PgEventStore;
 
 /// A transaction id the server computed, which is never negative.
 fn unsigned_value(value: i64) -> Result<u64> {
-    u64::try_from(value)
-        .map_err(|_| Error::Backend(format!("negative transaction id {value}").into()))
+    u64::try_from(value).map_err(|_| Error::OutOfRange {
+        what: "transaction id",
+        value: value.to_string(),
+        allowed: "0 or more",
+    })
 }
 
 fn micros(lag: Duration) -> i64 {

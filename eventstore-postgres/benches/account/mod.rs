@@ -60,22 +60,32 @@ impl AccountEventHandler for Account {
     }
 }
 
+/// Why an account refused a deposit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Refused {
+    /// It was never opened.
+    #[error("the account is not open")]
+    NotOpen,
+    /// The balance would not fit in 64 bits.
+    #[error("the balance would overflow")]
+    Overflow,
+}
+
 impl Account {
     /// Puts `amount` in, for `transaction`.
     ///
     /// # Errors
-    /// When the account is not open, or the balance would overflow.
+    /// [`Refused`] when the account is not open, or the balance would
+    /// overflow.
     pub(crate) fn deposit(
         &self,
         amount: u64,
         transaction: &str,
-    ) -> Result<Vec<AccountEvent>, &'static str> {
+    ) -> Result<Vec<AccountEvent>, Refused> {
         if !self.open {
-            return Err("the account is not open");
+            return Err(Refused::NotOpen);
         }
-        self.balance
-            .checked_add(amount)
-            .ok_or("the balance would overflow")?;
+        self.balance.checked_add(amount).ok_or(Refused::Overflow)?;
         Ok(vec![
             MoneyDeposited {
                 amount,

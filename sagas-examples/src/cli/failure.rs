@@ -1,6 +1,8 @@
 //! Why a command did not succeed: the one line to print, and the exit
 //! code.
 
+use eventstore_core::ErrorChain;
+
 /// Why a command did not succeed, and so its exit code.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -31,14 +33,7 @@ impl Failure {
 
 /// An error and its causes on one line, as a runtime failure.
 pub(crate) fn failed(error: &(dyn std::error::Error + 'static)) -> Failure {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    Failure::Failed(line)
+    Failure::Failed(ErrorChain(error).to_string())
 }
 
 impl From<eventstore_core::Error> for Failure {

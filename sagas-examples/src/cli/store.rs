@@ -6,7 +6,7 @@ use eventstore_core::Repository;
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 
 use super::args::Database;
-use super::failure::{Failure, failed};
+use super::failure::Failure;
 use crate::account::Account;
 
 /// Connects to the store and makes sure its tables exist.
@@ -24,10 +24,8 @@ pub(crate) async fn connect(db: &Database) -> Result<PgEventStore, Failure> {
         .schema(&db.schema)
         .max_connections(16)
         .connect_timeout(Duration::from_secs(5));
-    let store = PgEventStore::connect(url, options)
-        .await
-        .map_err(|e| failed(&e))?;
-    store.migrate().await.map_err(|e| failed(&e))?;
+    let store = PgEventStore::connect(url, options).await?;
+    store.migrate().await?;
     Ok(store)
 }
 
