@@ -3,6 +3,8 @@
 //! named by `DATABASE_URL` (default: the local server). Every phase is
 //! bounded in time; the whole run takes about two minutes.
 
+mod account;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,9 +12,10 @@ use std::time::{Duration, Instant};
 use eventstore_core::backend::{AppendRequest, NewEvent, Snapshot};
 use eventstore_core::{EventId, EventStore, Options, Outcome, Repository};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
-use sagas_examples::account::Account;
 use serde_json::{Value, json};
 use sqlx::PgPool;
+
+use account::Account;
 
 /// How long each throughput phase measures, after a short warm-up.
 const PHASE: Duration = Duration::from_secs(3);

@@ -4,8 +4,12 @@
 //! is accepted on frozen and closed accounts, so that a saga can always give
 //! back what it withdrew.
 
+use std::fmt;
+
 use eventstore_core::{Aggregate, Event};
 use serde::{Deserialize, Serialize};
+
+use crate::money::Money;
 
 /// An account was opened.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -96,6 +100,23 @@ pub enum Status {
     Closed,
 }
 
+/// In plain words, as people read it: `open`, `frozen`.
+///
+/// ```
+/// use sagas_examples::account::Status;
+/// assert_eq!(Status::Frozen.to_string(), "frozen");
+/// ```
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::New => "new",
+            Self::Open => "open",
+            Self::Frozen => "frozen",
+            Self::Closed => "closed",
+        })
+    }
+}
+
 /// A bank account.
 ///
 /// ```
@@ -141,11 +162,15 @@ pub enum AccountError {
     #[error("the account is closed")]
     Closed,
     /// Not enough money for a withdrawal.
-    #[error("insufficient funds: the balance is {balance} minor units, {requested} were requested")]
+    #[error(
+        "insufficient funds: the balance is {}, {} was requested",
+        Money(*.balance),
+        Money(*.requested)
+    )]
     InsufficientFunds {
-        /// The balance.
+        /// The balance, in minor units.
         balance: u64,
-        /// The amount asked for.
+        /// The amount asked for, in minor units.
         requested: u64,
     },
     /// Amounts must be positive.
@@ -155,9 +180,9 @@ pub enum AccountError {
     #[error("the balance would overflow")]
     Overflow,
     /// Only an empty account can be closed.
-    #[error("the account still holds {balance}; empty it before closing")]
+    #[error("the account still holds {}; empty it before closing", Money(*.balance))]
     NotEmpty {
-        /// The balance.
+        /// The balance, in minor units.
         balance: u64,
     },
     /// An owner needs a name.
@@ -463,6 +488,22 @@ mod tests {
         given::<Account>([])
             .when(|a| a.refund(10, "t"))
             .then_error(AccountError::NotOpen);
+    }
+
+    #[test]
+    fn refusals_show_money_as_people_write_it() {
+        assert_eq!(
+            AccountError::InsufficientFunds {
+                balance: 50_00,
+                requested: 500_00
+            }
+            .to_string(),
+            "insufficient funds: the balance is 50.00, 500.00 was requested"
+        );
+        assert_eq!(
+            AccountError::NotEmpty { balance: 3 }.to_string(),
+            "the account still holds 0.03; empty it before closing"
+        );
     }
 
     #[test]

@@ -11,9 +11,10 @@ use eventstore_core::{
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::account::{Account, AccountError};
+use crate::account::{Account, AccountError, AccountEvent};
+use crate::money::Money;
+use crate::output::table;
 use crate::saga::TransferSaga;
-use crate::table::Table;
 use crate::transfer::Transfer;
 
 /// How long the demo waits for its transfers to settle.
@@ -21,7 +22,7 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(30);
 
 /// Why the demo stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum DemoError {
+pub(crate) enum DemoError {
     /// The store failed, or could not be set up.
     #[error(transparent)]
     Store(#[from] eventstore_core::Error),
@@ -29,28 +30,18 @@ pub enum DemoError {
     #[error("cannot write the demo's output")]
     Output(#[from] std::io::Error),
     /// The transfers did not settle in time.
-    #[error("the transfers did not settle within {0:?}")]
+    #[error("the transfers did not settle within {} s", .0.as_secs())]
     Unsettled(Duration),
 }
 
-/// Formats minor units as units and cents.
-///
-/// ```
-/// assert_eq!(sagas_examples::demo::money(12_345), "123.45");
-/// ```
-#[must_use]
-pub fn money(minor_units: u64) -> String {
-    format!("{}.{:02}", minor_units / 100, minor_units % 100)
-}
-
 /// The schema that `sagas demo --database-url` uses, and resets each run.
-pub const POSTGRES_SCHEMA: &str = "sagas_demo";
+pub(crate) const POSTGRES_SCHEMA: &str = "sagas_demo";
 
 /// A PostgreSQL store in [`POSTGRES_SCHEMA`], emptied and migrated.
 ///
 /// # Errors
 /// [`DemoError::Store`] when the database cannot be reached or migrated.
-pub async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, DemoError> {
+pub(crate) async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, DemoError> {
     let options = PgStoreOptions::default()
         .schema(POSTGRES_SCHEMA)
         .max_connections(4);
@@ -64,10 +55,10 @@ pub async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, DemoError> 
 }
 
 /// The accounts the demo opens.
-pub const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
+const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
 
 /// The transfers the demo starts: id, from, to, amount.
-pub const TRANSFERS: [(&str, &str, &str, u64); 3] = [
+const TRANSFERS: [(&str, &str, &str, u64); 3] = [
     ("t-1", "alice", "bob", 30_00),
     ("t-2", "bob", "alice", 500_00),
     ("t-3", "alice", "carol", 10_00),
@@ -79,7 +70,7 @@ pub const TRANSFERS: [(&str, &str, &str, u64); 3] = [
 /// # Errors
 /// [`DemoError`] when the store or the output fails; domain rejections are
 /// part of the story, not errors.
-pub async fn run<S>(store: S, out: &mut impl Write) -> Result<(), DemoError>
+pub(crate) async fn run<S>(store: S, out: &mut impl Write) -> Result<(), DemoError>
 where
     S: EventStore + Tracker + ReactorStore,
 {
@@ -92,7 +83,7 @@ where
         ("bob", "Bob Marley", 50_00),
         ("carol", "Carol Danvers", 20_00),
     ] {
-        let what = format!("open with {}", money(balance));
+        let what = format!("open with {}", Money(balance));
         step.account(id, &what, Options::default(), |a| a.open(owner, balance))
             .await?;
     }
@@ -103,7 +94,7 @@ where
 
     step.title("starting transfers")?;
     for (id, from, to, amount) in TRANSFERS {
-        let what = format!("{from} -> {to} {}", money(amount));
+        let what = format!("{from} -> {to} {}", Money(amount));
         let start = |t: &Transfer| t.start(from, to, amount);
         let result = describe(repo.execute(id, Options::default(), start).await?);
         writeln!(step.out, "  {id:<6} {what:<26} {result}")?;
@@ -122,19 +113,19 @@ where
     .await?;
 
     step.title("transfers")?;
-    let mut transfers = Table::new(["transfer", "from", "to", "amount", "status", "failure"]);
+    let mut transfers = table(["transfer", "from", "to", "amount", "status", "failure"]);
     for (id, ..) in TRANSFERS {
         let t = repo.load::<Transfer>(id).await?.state;
-        transfers.push([
+        transfers.add_row([
             id.to_owned(),
             t.from.clone(),
             t.to.clone(),
-            money(t.amount),
-            format!("{:?}", t.status),
+            Money(t.amount).to_string(),
+            t.status.to_string(),
             t.failure.clone().unwrap_or_default(),
         ]);
     }
-    write!(step.out, "{transfers}")?;
+    writeln!(step.out, "{}", transfers.trim_fmt())?;
 
     step.title("event log")?;
     let mut events: Vec<RecordedEvent> = Vec::new();
@@ -145,9 +136,9 @@ where
         events.extend(store.load(Transfer::KIND, id, 0).await?);
     }
     events.sort_by_key(|e| e.position);
-    let mut log = Table::new(["pos", "aggregate", "ver", "kind", "body"]);
+    let mut log = table(["pos", "aggregate", "ver", "kind", "body"]);
     for e in events {
-        log.push([
+        log.add_row([
             e.position.to_string(),
             format!("{}/{}", e.aggregate_kind, e.aggregate_id),
             e.version.to_string(),
@@ -155,21 +146,21 @@ where
             e.body.to_string(),
         ]);
     }
-    write!(step.out, "{log}")?;
+    writeln!(step.out, "{}", log.trim_fmt())?;
 
     step.title("balances")?;
-    let mut balances = Table::new(["account", "owner", "status", "balance", "version"]);
+    let mut balances = table(["account", "owner", "status", "balance", "version"]);
     for id in ACCOUNTS {
         let loaded = repo.load::<Account>(id).await?;
-        balances.push([
+        balances.add_row([
             id.to_owned(),
             loaded.state.owner_name().to_owned(),
-            format!("{:?}", loaded.state.status),
-            money(loaded.state.balance),
+            loaded.state.status.to_string(),
+            Money(loaded.state.balance).to_string(),
             loaded.version.to_string(),
         ]);
     }
-    write!(step.out, "{balances}")?;
+    writeln!(step.out, "{}", balances.trim_fmt())?;
     Ok(())
 }
 
@@ -230,19 +221,6 @@ async fn all_settled<S: EventStore>(repo: &Repository<S>) -> Result<bool, DemoEr
     Ok(true)
 }
 
-/// The balances of [`ACCOUNTS`] after a run, for checks.
-///
-/// # Errors
-/// When the store fails.
-pub async fn final_balances<S: EventStore>(store: &S) -> Result<Vec<u64>, DemoError> {
-    let repo = Repository::new(store.clone());
-    let mut balances = Vec::new();
-    for id in ACCOUNTS {
-        balances.push(repo.load::<Account>(id).await?.state.balance);
-    }
-    Ok(balances)
-}
-
 /// One line for what a command did.
 fn describe<D: std::fmt::Display>(outcome: Outcome<D>) -> String {
     match outcome {
@@ -268,7 +246,7 @@ impl<S: EventStore, W: Write> Step<'_, S, W> {
         id: &str,
         what: &str,
         options: Options,
-        decide: impl FnMut(&Account) -> Result<Vec<crate::account::AccountEvent>, AccountError>,
+        decide: impl FnMut(&Account) -> Result<Vec<AccountEvent>, AccountError>,
     ) -> Result<(), DemoError> {
         let result = describe(self.repo.execute(id, options, decide).await?);
         writeln!(self.out, "  {id:<6} {what:<26} {result}")?;
@@ -283,6 +261,16 @@ mod tests {
     use super::*;
     use crate::transfer::TransferStatus;
 
+    /// The balances of [`ACCOUNTS`] after a run.
+    async fn final_balances<S: EventStore>(store: &S) -> Result<Vec<u64>, DemoError> {
+        let repo = Repository::new(store.clone());
+        let mut balances = Vec::new();
+        for id in ACCOUNTS {
+            balances.push(repo.load::<Account>(id).await?.state.balance);
+        }
+        Ok(balances)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn runs_the_three_transfers_and_keeps_the_money() {
         let store = MemoryStore::new();
@@ -293,12 +281,18 @@ mod tests {
             "t-1: withdrew 30.00 from alice",
             "t-1: deposited 30.00 to bob",
             "t-1: completed",
-            "t-2: bob refused the withdrawal: insufficient funds",
+            "t-2: bob refused the withdrawal: insufficient funds: the balance is 50.00, 500.00 was requested",
             "t-3: carol refused the deposit: the account is frozen",
             "t-3: refunded 10.00 to alice",
             "already applied: nothing written",
+            "t-2       bob    alice  500.00  failed            insufficient funds",
+            "t-3       alice  carol  10.00   failed, refunded  the account is frozen",
+            "carol    Carol Danvers  frozen  20.00",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+        for debug in ["Failed {", "minor units"] {
+            assert!(!text.contains(debug), "{debug:?} in\n{text}");
         }
         assert_eq!(
             final_balances(&store).await.expect("balances"),

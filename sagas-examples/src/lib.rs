@@ -2,7 +2,8 @@
 //!
 //! [`account`] and [`transfer`] are the aggregates of the money-transfer
 //! domain, [`saga`] the reactor that moves money between accounts with
-//! compensations; [`demo`] runs them.
+//! compensations, and [`money`] how amounts are shown and parsed.
+//! [`run_program`] is the `sagas` program.
 
 #![allow(
     clippy::inconsistent_digit_grouping,
@@ -10,9 +11,11 @@
 )]
 
 pub mod account;
-pub mod cli;
-pub mod demo;
+mod cli;
+mod demo;
+pub mod money;
+mod output;
 pub mod saga;
-pub mod scenario;
-pub mod table;
 pub mod transfer;
+
+pub use cli::run_program;

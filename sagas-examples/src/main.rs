@@ -1,5 +1,5 @@
 //! `sagas`: runs the sample sagas. See `sagas --help`.
 
 fn main() -> std::process::ExitCode {
-    sagas_examples::cli::main()
+    sagas_examples::run_program()
 }

@@ -21,7 +21,7 @@ use eventstore_core::{
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::account::{Account, AccountEvent, AccountEventReactor, MoneyDeposited, MoneyWithdrawn};
-use crate::demo::money;
+use crate::money::Money;
 use crate::transfer::{
     self, DepositFailed, Transfer, TransferEvent, TransferEventReactor, TransferStarted,
     TransferStatus,
@@ -172,7 +172,7 @@ impl<S: EventStore> TransferEventReactor for TransferSaga<S> {
         match outcome {
             Outcome::Done(_) => self.say(format!(
                 "{tx}: withdrew {} from {}",
-                money(e.amount),
+                Money(e.amount),
                 e.from
             )),
             Outcome::AlreadyApplied => {}
@@ -209,7 +209,7 @@ impl<S: EventStore> TransferEventReactor for TransferSaga<S> {
         {
             Outcome::Done(_) => self.say(format!(
                 "{tx}: refunded {} to {}",
-                money(transfer.amount),
+                Money(transfer.amount),
                 transfer.from
             )),
             Outcome::AlreadyApplied => {}
@@ -265,7 +265,7 @@ impl<S: EventStore> AccountEventReactor for TransferSaga<S> {
         {
             Outcome::Done(_) => self.say(format!(
                 "{tx}: deposited {} to {}",
-                money(transfer.amount),
+                Money(transfer.amount),
                 transfer.to
             )),
             Outcome::AlreadyApplied => {}

@@ -4,6 +4,8 @@
 //! refused); debited → deposit failed → refunded (and so failed). Only a
 //! running transfer moves on, and every transition is an event.
 
+use std::fmt;
+
 use eventstore_core::{Aggregate, AggregateId, Error, Event, IdProblem};
 use serde::{Deserialize, Serialize};
 
@@ -61,8 +63,10 @@ pub enum TransferEvent {
     TransferRefunded(TransferRefunded),
 }
 
-/// Where a transfer is.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Where a transfer is; ordered as a transfer goes through them.
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 pub enum TransferStatus {
     /// Not started.
     #[default]
@@ -80,6 +84,27 @@ pub enum TransferStatus {
         /// Whether the withdrawal was refunded.
         refunded: bool,
     },
+}
+
+/// In plain words, as people read it: `debited`, `failed, refunded`.
+///
+/// ```
+/// use sagas_examples::transfer::TransferStatus;
+/// assert_eq!(TransferStatus::DepositFailed.to_string(), "deposit failed");
+/// assert_eq!(TransferStatus::Failed { refunded: true }.to_string(), "failed, refunded");
+/// ```
+impl fmt::Display for TransferStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::New => "new",
+            Self::Started => "started",
+            Self::Debited => "debited",
+            Self::Completed => "completed",
+            Self::DepositFailed => "deposit failed",
+            Self::Failed { refunded: false } => "failed",
+            Self::Failed { refunded: true } => "failed, refunded",
+        })
+    }
 }
 
 impl TransferStatus {
@@ -153,7 +178,7 @@ pub enum TransferError {
         problem: IdProblem,
     },
     /// The step does not fit where the transfer is.
-    #[error("the transfer is {actual:?}, not {expected:?}")]
+    #[error("the step needs a transfer that is {expected}, and this one is {actual}")]
     WrongState {
         /// Where it must be for the step.
         expected: TransferStatus,
@@ -424,6 +449,22 @@ mod tests {
         assert_eq!(
             (state.status, state.failure.as_deref()),
             (TransferStatus::Failed { refunded: true }, Some("frozen"))
+        );
+    }
+
+    #[test]
+    fn states_read_as_plain_words() {
+        let wrong = TransferError::WrongState {
+            expected: TransferStatus::DepositFailed,
+            actual: TransferStatus::Failed { refunded: true },
+        };
+        assert_eq!(
+            wrong.to_string(),
+            "the step needs a transfer that is deposit failed, and this one is failed, refunded"
+        );
+        assert_eq!(
+            TransferStatus::Failed { refunded: false }.to_string(),
+            "failed"
         );
     }
 

@@ -6,6 +6,7 @@
 pub mod dice;
 pub mod postgres;
 pub mod sagas;
+pub mod scenario;
 
 /// The Rust examples of the workspace README, compiled and run as doctests
 /// so that the front door never shows code that does not work.

@@ -2,12 +2,12 @@
 
 use std::time::{Duration, Instant};
 
+use eventstore_core::backend::conformance::reactor::running::Running;
 use eventstore_core::reactor::{ReactorStore, Runner, RunnerOptions};
 use eventstore_core::{EventStore, Repository, Tracker};
 use sagas_examples::saga::TransferSaga;
-pub use sagas_examples::scenario::Scenario;
 
-use eventstore_core::backend::conformance::reactor::running::Running;
+use crate::scenario::Scenario;
 
 /// Starts the scenario, runs `runners` sagas over `partitions` until every
 /// transfer has settled, and checks the books.

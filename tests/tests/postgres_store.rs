@@ -450,18 +450,3 @@ async fn migrating_twice_and_concurrently_is_safe() {
     let files = std::fs::read_dir(dir).expect("migrations dir").count();
     assert_eq!(applied as usize, files, "each migration applied once");
 }
-
-#[tokio::test]
-async fn the_demo_runs_on_postgres_and_keeps_the_money() {
-    let store = fresh_store().await;
-    let mut out = Vec::new();
-    sagas_examples::demo::run(store.clone(), &mut out)
-        .await
-        .expect("demo");
-    let text = String::from_utf8(out).expect("utf-8");
-    assert!(text.contains("already applied: nothing written"), "{text}");
-    let balances = sagas_examples::demo::final_balances(&store)
-        .await
-        .expect("balances");
-    assert_eq!(balances, [7_000, 8_000, 2_000]);
-}

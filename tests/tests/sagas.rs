@@ -4,7 +4,8 @@
 
 use eventstore_core::MemoryStore;
 use eventstore_tests::postgres::fresh_store_with;
-use eventstore_tests::sagas::{Scenario, replay_everything, run_transfers};
+use eventstore_tests::sagas::{replay_everything, run_transfers};
+use eventstore_tests::scenario::Scenario;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn transfers_settle_in_memory_and_a_replay_changes_nothing() {

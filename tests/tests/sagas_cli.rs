@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 
 use eventstore_core::backend::{AppendRequest, NewEvent};
 use eventstore_core::{EventId, EventStore, Options, Outcome, Repository};
-use eventstore_postgres::PgEventStore;
+use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use eventstore_tests::postgres::{database_url, fresh_store};
-use eventstore_tests::sagas::{Scenario, run_transfers};
-use sagas_examples::table::Table;
+use eventstore_tests::sagas::run_transfers;
+use eventstore_tests::scenario::Scenario;
+use sagas_examples::account::Account;
 use sagas_examples::transfer::{Decision, Transfer, TransferStatus};
 
 fn sagas(args: &[&str], database_url: Option<&str>) -> Output {
@@ -27,6 +28,25 @@ fn sagas(args: &[&str], database_url: Option<&str>) -> Output {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The rows of the first table in `printed` (a header, a rule of dashes,
+/// rows up to a blank line), each as its cells: columns are two spaces or
+/// more apart, and a blank cell is left out.
+fn table_rows(printed: &str) -> Vec<Vec<String>> {
+    printed
+        .lines()
+        .skip_while(|line| !line.starts_with("---"))
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .map(|line| {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect()
 }
 
 /// `output` is a usage error (exit 2) whose message contains `says`.
@@ -106,6 +126,22 @@ async fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
         (Some(1_250), Some("Ada Lovelace"))
     );
 
+    let shown = run(&["account", "show", "ada"]);
+    assert_eq!(
+        table_rows(&String::from_utf8_lossy(&shown.stdout)),
+        [["ada", "Ada Lovelace", "open", "12.50", "1"]],
+        "plain words and money for people: {}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
+    let not_empty = run(&["account", "close", "ada"]);
+    assert_eq!(
+        (not_empty.status.code(), stderr(&not_empty).trim()),
+        (
+            Some(1),
+            "error: ada: the account still holds 12.50; empty it before closing"
+        )
+    );
+
     let again = run(&["account", "open", "ada", "--owner", "Ada"]);
     assert_eq!(again.status.code(), Some(1));
     assert_eq!(
@@ -124,6 +160,20 @@ async fn commands_on_postgres_print_json_and_refusals_exit_with_1() {
     assert_eq!(
         String::from_utf8_lossy(&twice.stdout).trim(),
         "t-1: already started"
+    );
+    let shown = run(&["transfer", "show", "t-1"]);
+    assert_eq!(
+        table_rows(&String::from_utf8_lossy(&shown.stdout)),
+        [["t-1", "ada", "bob", "5.00", "started"]],
+        "{}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
+    let shown = run(&["transfer", "show", "t-1", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    assert_eq!(
+        (json["amount"].as_u64(), json["status"].as_str()),
+        (Some(500), Some("started")),
+        "machine values: minor units"
     );
     let events = run(&["events", "--aggregate", "t-1", "--json"]);
     let kinds: Vec<String> = String::from_utf8_lossy(&events.stdout)
@@ -285,9 +335,11 @@ async fn status_counts_transfers_by_the_state_their_events_fold_to() {
         .map(|(id, ..)| id.as_str())
         .chain(unsettled.iter().map(|(id, _)| *id));
     let mut expected: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut for_people: BTreeMap<String, u64> = BTreeMap::new();
     for id in ids {
         let status = repo.load::<Transfer>(id).await.expect("load").state.status;
         *expected.entry(state_name(status)).or_default() += 1;
+        *for_people.entry(status.to_string()).or_default() += 1;
     }
     for settled in ["completed", "failed", "refunded"] {
         assert!(
@@ -331,14 +383,19 @@ async fn status_counts_transfers_by_the_state_their_events_fold_to() {
 
     let table = sagas_in(&schema, &["status", "--stuck-after", "3600"]);
     assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
-    let mut states = Table::new(["transfers", "count"]);
-    for (state, count) in &expected {
-        states.push([(*state).to_owned(), count.to_string()]);
-    }
     let printed = stdout(&table);
     assert!(
-        printed.starts_with(&format!("{states}\nsaga transfer-saga ")),
-        "the states table, then no stuck ones within an hour, then the saga:\n{printed}"
+        for_people.contains_key("failed, refunded"),
+        "a refunded transfer reads as plain words: {for_people:?}"
+    );
+    let shown: BTreeMap<String, u64> = table_rows(&printed)
+        .into_iter()
+        .map(|row| (row[0].clone(), row[1].parse().expect("a count")))
+        .collect();
+    assert_eq!(shown, for_people, "the states table:\n{printed}");
+    assert!(
+        printed.contains("\n\nsaga transfer-saga ") && !printed.contains("stuck"),
+        "no stuck ones within an hour, then the saga:\n{printed}"
     );
 }
 
@@ -474,4 +531,22 @@ async fn events_are_printed_in_commit_order_a_page_at_a_time() {
         })
         .collect();
     assert_eq!(versions, (1..=500).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn the_demo_runs_on_postgres_and_keeps_the_money() {
+    let url = database_url();
+    let demo = sagas(&["demo", "--database-url", &url], None);
+    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
+    let text = stdout(&demo);
+    assert!(text.contains("already applied: nothing written"), "{text}");
+    let store = PgEventStore::connect(&url, PgStoreOptions::default().schema("sagas_demo"))
+        .await
+        .expect("the demo's schema");
+    let repo = Repository::new(store);
+    let mut balances = Vec::new();
+    for id in ["alice", "bob", "carol"] {
+        balances.push(repo.load::<Account>(id).await.expect("load").state.balance);
+    }
+    assert_eq!(balances, [7_000, 8_000, 2_000]);
 }

@@ -12,7 +12,7 @@ use eventstore_core::{EventId, Repository};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use eventstore_tests::dice::Dice;
 use eventstore_tests::postgres::database_url;
-use sagas_examples::scenario::Scenario;
+use eventstore_tests::scenario::Scenario;
 
 const ACCOUNTS: usize = 50;
 const TRANSFERS: usize = 1_000;

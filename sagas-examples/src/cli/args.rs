@@ -9,18 +9,20 @@
 use clap::{Args, Parser, Subcommand};
 use eventstore_core::AggregateId;
 
+use crate::money::Money;
+
 /// Runs the money-transfer sample of eventstore.
 #[derive(Debug, Parser)]
 #[command(name = "sagas", version, about)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// Where the PostgreSQL store is.
 #[derive(Debug, Args, Clone)]
-pub struct Database {
+pub(crate) struct Database {
     /// The PostgreSQL database.
     #[arg(
         long,
@@ -29,23 +31,23 @@ pub struct Database {
         hide_env_values = true,
         global = true
     )]
-    pub database_url: Option<String>,
+    pub(crate) database_url: Option<String>,
     /// The schema of the event store's tables.
     #[arg(long, default_value = eventstore_postgres::DEFAULT_SCHEMA, global = true)]
-    pub schema: String,
+    pub(crate) schema: String,
 }
 
 /// Output for people (tables) or scripts (JSON).
 #[derive(Debug, Args, Clone, Copy)]
-pub struct Output {
+pub(crate) struct Output {
     /// Prints JSON instead of tables.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Opens accounts, runs three transfers through the saga (one
     /// completes, one is refused, one is refunded), prints each step, the
     /// event log and the balances. In memory unless given a database.
@@ -181,7 +183,7 @@ pub enum Command {
 
 /// Commands on one account.
 #[derive(Debug, Subcommand)]
-pub enum AccountCommand {
+pub(crate) enum AccountCommand {
     /// Opens an account.
     Open {
         /// The account id.
@@ -191,8 +193,8 @@ pub enum AccountCommand {
         #[arg(long)]
         owner: String,
         /// The first balance, like 100 or 12.50.
-        #[arg(long, default_value = "0", value_parser = parse_amount)]
-        balance: u64,
+        #[arg(long, default_value = "0")]
+        balance: Money,
     },
     /// Puts money in.
     Deposit {
@@ -200,8 +202,7 @@ pub enum AccountCommand {
         #[arg(value_name = "ID")]
         id: AggregateId,
         /// The amount, like 100 or 12.50.
-        #[arg(value_parser = parse_amount)]
-        amount: u64,
+        amount: Money,
     },
     /// Freezes an account: no money moves but refunds.
     Freeze {
@@ -231,7 +232,7 @@ pub enum AccountCommand {
 
 /// Starting or showing a transfer.
 #[derive(Debug, Subcommand)]
-pub enum TransferCommand {
+pub(crate) enum TransferCommand {
     /// Starts a transfer; the workers run it.
     Start {
         /// The account to take the money from.
@@ -241,8 +242,7 @@ pub enum TransferCommand {
         #[arg(value_name = "ID")]
         to: AggregateId,
         /// The amount, like 100 or 12.50.
-        #[arg(value_parser = parse_amount)]
-        amount: u64,
+        amount: Money,
         /// The transfer id (default: a new one). Starting the same id twice
         /// starts one transfer.
         #[arg(long, value_name = "ID")]
@@ -264,7 +264,7 @@ pub enum TransferCommand {
 
 /// Operating on parked events.
 #[derive(Debug, Subcommand)]
-pub enum ParkedCommand {
+pub(crate) enum ParkedCommand {
     /// Lists them.
     List {
         /// Tables or JSON.
@@ -281,34 +281,6 @@ pub enum ParkedCommand {
         /// The event's position.
         position: u64,
     },
-}
-
-/// Parses an amount like `100`, `12.5` or `12.50` into minor units.
-///
-/// # Errors
-/// When it is not a positive amount with at most two decimals.
-pub fn parse_amount(text: &str) -> Result<u64, String> {
-    let bad = || format!("{text:?} is not an amount like 100 or 12.50");
-    let (units, cents) = text.split_once('.').unwrap_or((text, ""));
-    if units.is_empty()
-        || cents.len() > 2
-        || !units
-            .chars()
-            .chain(cents.chars())
-            .all(|c| c.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let units: u64 = units.parse().map_err(|_| bad())?;
-    let cents: u64 = if cents.is_empty() {
-        0
-    } else {
-        format!("{cents:0<2}").parse().map_err(|_| bad())?
-    };
-    units
-        .checked_mul(100)
-        .and_then(|u| u.checked_add(cents))
-        .ok_or_else(bad)
 }
 
 #[cfg(test)]
@@ -341,21 +313,30 @@ mod tests {
     }
 
     #[test]
-    fn amounts_are_minor_units() {
-        assert_eq!(parse_amount("100"), Ok(10_000));
-        assert_eq!(parse_amount("12.5"), Ok(1_250));
-        assert_eq!(parse_amount("12.05"), Ok(1_205));
-        assert_eq!(parse_amount("0.01"), Ok(1));
-        for bad in [
-            "",
-            "-1",
-            "1.234",
-            "1,5",
-            "abc",
-            ".5",
-            "184467440737095516.16",
-        ] {
-            assert!(parse_amount(bad).is_err(), "{bad:?}");
-        }
+    fn amounts_are_parsed_as_money_and_bad_ones_are_named() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(["sagas", "account", "deposit", "ada", "12.5"])
+            .expect("a valid amount");
+        assert!(
+            matches!(
+                cli.command,
+                Command::Account {
+                    command: AccountCommand::Deposit {
+                        amount: Money(1_250),
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{cli:?}"
+        );
+        let error = Cli::try_parse_from(["sagas", "account", "deposit", "ada", "1.234"])
+            .expect_err("three decimals are refused");
+        assert!(
+            error
+                .to_string()
+                .contains(r#""1.234" is not an amount like 100 or 12.50"#),
+            "{error}"
+        );
     }
 }

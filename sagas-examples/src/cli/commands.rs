@@ -7,11 +7,12 @@ use eventstore_core::{AggregateId, EventId, Options, Outcome};
 use serde_json::json;
 
 use super::args::{AccountCommand, Database, Output, ParkedCommand, TransferCommand};
-use super::{Failure, connect, repository};
+use super::failure::Failure;
+use super::store::{connect, repository};
 use crate::account::{Account, AccountError, Status};
-use crate::demo::money;
+use crate::money::Money;
+use crate::output::table;
 use crate::saga::TransferSaga;
-use crate::table::Table;
 use crate::transfer::{Transfer, TransferStatus};
 
 /// The saga's partitions unless told otherwise: what `worker` and `status`
@@ -40,27 +41,19 @@ pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<()
         AccountCommand::Open { id, owner, balance } => {
             let outcome = repo
                 .execute(&id, Options::default().expect_new(), |a: &Account| {
-                    a.open(&owner, balance)
+                    a.open(&owner, balance.0)
                 })
                 .await?;
-            account_outcome(
-                id.as_str(),
-                &format!("opened with {}", money(balance)),
-                outcome,
-            )
+            account_outcome(id.as_str(), &format!("opened with {balance}"), outcome)
         }
         AccountCommand::Deposit { id, amount } => {
             let tx = format!("deposit-{}", EventId::new());
             let outcome = repo
                 .execute(&id, Options::default(), |a: &Account| {
-                    a.deposit(amount, &tx)
+                    a.deposit(amount.0, &tx)
                 })
                 .await?;
-            account_outcome(
-                id.as_str(),
-                &format!("deposited {}", money(amount)),
-                outcome,
-            )
+            account_outcome(id.as_str(), &format!("deposited {amount}"), outcome)
         }
         AccountCommand::Freeze { id, reason } => {
             let outcome = repo
@@ -81,18 +74,18 @@ pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<()
             }
             let a = loaded.state;
             if output.json {
-                let value = json!({ "id": id, "owner": a.owner, "status": format!("{:?}", a.status), "balance": a.balance, "version": loaded.version });
+                let value = json!({ "id": id, "owner": a.owner, "status": a.status, "balance": a.balance, "version": loaded.version });
                 println!("{value}");
             } else {
-                let mut table = Table::new(["account", "owner", "status", "balance", "version"]);
-                table.push([
+                let mut shown = table(["account", "owner", "status", "balance", "version"]);
+                shown.add_row([
                     id.to_string(),
                     a.owner_name().to_owned(),
-                    format!("{:?}", a.status),
-                    money(a.balance),
+                    a.status.to_string(),
+                    Money(a.balance).to_string(),
                     loaded.version.to_string(),
                 ]);
-                print!("{table}");
+                println!("{}", shown.trim_fmt());
             }
             Ok(())
         }
@@ -106,7 +99,8 @@ fn transfer_json(id: &str, t: &Transfer) -> serde_json::Value {
     })
 }
 
-/// A transfer's state in one word.
+/// A transfer's state in one word, for scripts (`--json`); people read
+/// its `Display`.
 pub(crate) fn status_name(status: TransferStatus) -> &'static str {
     match status {
         TransferStatus::New => "new",
@@ -123,16 +117,16 @@ fn print_transfer(id: &str, t: &Transfer, output: Output) {
     if output.json {
         println!("{}", transfer_json(id, t));
     } else {
-        let mut table = Table::new(["transfer", "from", "to", "amount", "status", "failure"]);
-        table.push([
+        let mut shown = table(["transfer", "from", "to", "amount", "status", "failure"]);
+        shown.add_row([
             id.to_owned(),
             t.from.clone(),
             t.to.clone(),
-            money(t.amount),
-            status_name(t.status).to_owned(),
+            Money(t.amount).to_string(),
+            t.status.to_string(),
             t.failure.clone().unwrap_or_default(),
         ]);
-        print!("{table}");
+        println!("{}", shown.trim_fmt());
     }
 }
 
@@ -151,12 +145,12 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
                 Some(id) => id,
                 None => AggregateId::new(format!("tx-{}", EventId::new()))?,
             };
-            let start = |t: &Transfer| t.start(from.as_str(), to.as_str(), amount);
+            let start = |t: &Transfer| t.start(from.as_str(), to.as_str(), amount.0);
             match repo
                 .execute(&id, Options::idempotent("start").expect_new(), start)
                 .await?
             {
-                Outcome::Done(_) => println!("{id}: started, {from} -> {to} {}", money(amount)),
+                Outcome::Done(_) => println!("{id}: started, {from} -> {to} {amount}"),
                 Outcome::AlreadyApplied => println!("{id}: already started"),
                 Outcome::Rejected(error) => return Err(Failure::Failed(format!("{id}: {error}"))),
             }
@@ -289,7 +283,7 @@ pub(crate) async fn parked(db: &Database, command: ParkedCommand) -> Result<(), 
                     items.extend(parked.iter().map(parked_json));
                     continue;
                 }
-                let mut table = Table::new(["position", "aggregate", "kind", "attempts", "error"]);
+                let mut listed = table(["position", "aggregate", "kind", "attempts", "error"]);
                 for p in parked {
                     let (aggregate, kind) = p.event.as_ref().map_or_else(
                         || ("(unreadable)".to_owned(), "-".to_owned()),
@@ -300,7 +294,7 @@ pub(crate) async fn parked(db: &Database, command: ParkedCommand) -> Result<(), 
                             )
                         },
                     );
-                    table.push([
+                    listed.add_row([
                         p.position.to_string(),
                         aggregate,
                         kind,
@@ -308,7 +302,7 @@ pub(crate) async fn parked(db: &Database, command: ParkedCommand) -> Result<(), 
                         p.error,
                     ]);
                 }
-                print!("{table}");
+                println!("{}", listed.trim_fmt());
             }
             if output.json {
                 println!("{}", serde_json::Value::Array(items));

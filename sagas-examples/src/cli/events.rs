@@ -7,8 +7,9 @@ use eventstore_core::{AggregateId, Checkpoint, EventFilter, RecordedEvent, Track
 use serde_json::json;
 
 use super::args::{Database, Output};
-use super::{Failure, connect};
-use crate::table::Table;
+use super::failure::Failure;
+use super::store::connect;
+use crate::output::table;
 
 fn row(e: &RecordedEvent) -> [String; 5] {
     [
@@ -46,8 +47,8 @@ pub(crate) async fn events(
     let mut out = std::io::stdout().lock();
     let mut wakeups = store.wakeups();
     let mut after = Checkpoint::BEGINNING;
-    let new_table = || Table::new(["pos", "aggregate", "ver", "kind", "body"]);
-    let (mut table, mut rows, mut tables) = (new_table(), 0, 0);
+    let new_table = || table(["pos", "aggregate", "ver", "kind", "body"]);
+    let (mut page_table, mut rows, mut tables) = (new_table(), 0, 0);
     loop {
         let page = store.read_page(after, &EventFilter::all(), PAGE).await?;
         after = page.end.max(after);
@@ -61,11 +62,11 @@ pub(crate) async fn events(
             } else if follow {
                 writeln!(out, "{}", row(e).join("  "))?;
             } else {
-                table.push(row(e));
+                page_table.add_row(row(e));
                 rows += 1;
                 if rows == PAGE {
-                    write!(out, "{table}")?;
-                    (table, rows, tables) = (new_table(), 0, tables + 1);
+                    writeln!(out, "{}", page_table.trim_fmt())?;
+                    (page_table, rows, tables) = (new_table(), 0, tables + 1);
                 }
             }
         }
@@ -82,7 +83,7 @@ pub(crate) async fn events(
         }
     }
     if !output.json && (rows > 0 || tables == 0) {
-        write!(out, "{table}")?;
+        writeln!(out, "{}", page_table.trim_fmt())?;
     }
     out.flush()?;
     Ok(())

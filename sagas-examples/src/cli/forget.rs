@@ -4,9 +4,10 @@ use eventstore_core::{AggregateId, EventStore, ForgetRequest};
 use serde_json::json;
 
 use super::args::{Database, Output};
-use super::{Failure, connect, failed, repository};
+use super::failure::{Failure, failed};
+use super::store::{connect, repository};
 use crate::account::{Account, Status};
-use crate::table::Table;
+use crate::output::table;
 
 /// Erases the personal fields of account `id` (the owner's name) from its
 /// events, its snapshots and the parked events' error text, in one
@@ -32,14 +33,14 @@ pub(crate) async fn forget(db: &Database, output: Output, id: &AggregateId) -> R
         });
         println!("{value}");
     } else {
-        let mut table = Table::new(["account", "events erased", "snapshots", "parked errors"]);
-        table.push([
+        let mut erased = table(["account", "events erased", "snapshots", "parked errors"]);
+        erased.add_row([
             id.to_string(),
             forgotten.events.to_string(),
             forgotten.snapshots.to_string(),
             forgotten.copies.to_string(),
         ]);
-        print!("{table}");
+        println!("{}", erased.trim_fmt());
         println!(
             "{id}: the owner's name is erased from {} of its {} events; the history stays",
             forgotten.events, account.version

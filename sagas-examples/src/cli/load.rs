@@ -1,14 +1,15 @@
 //! `sagas load`: starts many transfers and measures how fast the workers
 //! settle them.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use eventstore_core::{EventFilter, EventId, Options, Outcome, Tracker};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::args::{Database, Output};
-use super::{Failure, connect, repository};
+use super::failure::Failure;
+use super::store::{connect, repository};
 use crate::account::Account;
 use crate::transfer::{Transfer, TransferEvent};
 
@@ -33,6 +34,17 @@ impl Settled {
     fn total(self) -> usize {
         self.completed + self.failed + self.refunded
     }
+}
+
+/// How the settling's progress reads on a terminal.
+const PROGRESS: &str = "{bar:30} {pos} / {len} transfers settled, {elapsed}";
+
+/// A progress bar of `transfers` settled transfers on stderr, which draws
+/// only on a terminal: piped or redirected, the output holds no progress.
+fn progress(transfers: usize) -> ProgressBar {
+    let style =
+        ProgressStyle::with_template(PROGRESS).expect("the template is valid, as a test checks");
+    ProgressBar::new(transfers as u64).with_style(style)
 }
 
 /// `sagas load`
@@ -92,10 +104,10 @@ pub(crate) async fn load(db: &Database, output: Output, plan: Plan) -> Result<()
     let filter = EventFilter::all().aggregate::<Transfer>();
     let (mut after, mut settled) = (from_here, Settled::default());
     let deadline = started + Duration::from_secs(plan.timeout);
-    let mut last_report = Instant::now();
+    let bar = progress(plan.transfers);
     while settled.total() < plan.transfers {
         if Instant::now() > deadline {
-            eprintln!();
+            bar.abandon();
             return Err(Failure::Failed(format!(
                 "{} of {} transfers settled within {} s; are workers running (sagas worker)?",
                 settled.total(),
@@ -122,22 +134,10 @@ pub(crate) async fn load(db: &Database, output: Output, plan: Plan) -> Result<()
         if page.events.is_empty() && !page.more {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        if last_report.elapsed() > Duration::from_millis(500) {
-            eprint!(
-                "\r{} / {} transfers settled",
-                settled.total(),
-                plan.transfers
-            );
-            let _ = std::io::stderr().flush();
-            last_report = Instant::now();
-        }
+        bar.set_position(settled.total() as u64);
     }
+    bar.finish();
     let seconds = started.elapsed().as_secs_f64();
-    eprintln!(
-        "\r{} / {} transfers settled",
-        settled.total(),
-        plan.transfers
-    );
     let rate = plan.transfers as f64 / seconds;
     if output.json {
         let value = json!({
@@ -154,4 +154,15 @@ pub(crate) async fn load(db: &Database, output: Output, plan: Plan) -> Result<()
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_template_is_valid() {
+        assert!(ProgressStyle::with_template(PROGRESS).is_ok());
+        assert_eq!(progress(10).length(), Some(10));
+    }
 }

@@ -1,11 +1,13 @@
 //! The `sagas` program: the demo, and operating transfers on PostgreSQL.
 
-pub mod args;
+mod args;
 mod commands;
 mod events;
+mod failure;
 mod forget;
 mod load;
 mod status;
+mod store;
 mod transfer_states;
 
 use std::process::ExitCode;
@@ -14,99 +16,27 @@ use std::time::Duration;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use eventstore_core::{ErrorChain, Repository};
-
-use crate::account::Account;
-use eventstore_postgres::{PgEventStore, PgStoreOptions};
-
-pub use args::Cli;
-use args::{Command, Database};
-
-/// Why a command did not succeed, and so its exit code.
-#[derive(Debug)]
-pub enum Failure {
-    /// The command line was wrong (exit code 2).
-    Usage(String),
-    /// The domain refused, or something failed while running (exit code 1).
-    Failed(String),
-}
-
-impl Failure {
-    /// The process exit code.
-    #[must_use]
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Usage(_) => 2,
-            Self::Failed(_) => 1,
-        }
-    }
-
-    /// The one line to print.
-    #[must_use]
-    pub fn message(&self) -> &str {
-        match self {
-            Self::Usage(message) | Self::Failed(message) => message,
-        }
-    }
-}
-
-/// An error and its causes on one line, as a runtime failure.
-pub(crate) fn failed(error: &(dyn std::error::Error + 'static)) -> Failure {
-    Failure::Failed(ErrorChain(error).to_string())
-}
-
-impl From<eventstore_core::Error> for Failure {
-    fn from(error: eventstore_core::Error) -> Self {
-        failed(&error)
-    }
-}
-
-impl From<std::io::Error> for Failure {
-    fn from(error: std::io::Error) -> Self {
-        failed(&error)
-    }
-}
-
-/// Connects to the store and makes sure its tables exist.
-pub(crate) async fn connect(db: &Database) -> Result<PgEventStore, Failure> {
-    let Some(url) = db
-        .database_url
-        .as_deref()
-        .filter(|url| !url.trim().is_empty())
-    else {
-        return Err(Failure::Usage(
-            "this command needs PostgreSQL: pass --database-url URL or set DATABASE_URL".to_owned(),
-        ));
-    };
-    let options = PgStoreOptions::default()
-        .schema(&db.schema)
-        .max_connections(16)
-        .connect_timeout(Duration::from_secs(5));
-    let store = PgEventStore::connect(url, options).await?;
-    store.migrate().await?;
-    Ok(store)
-}
-
-/// A repository with enough attempts for busy accounts, which snapshots
-/// accounts (long-lived, busy streams) so that a command reads at most a
-/// few dozen of their events. Transfers are short and never snapshotted.
-pub(crate) fn repository(store: PgEventStore) -> Repository<PgEventStore> {
-    Repository::new(store)
-        .max_attempts(100)
-        .snapshot_every_for::<Account>(25)
-}
+use args::{Cli, Command};
+use failure::{Failure, failed};
+use store::connect;
 
 /// The `sagas` program: parses the command line from the process
 /// arguments, logs to stderr (`RUST_LOG`, default `warn`), runs the command
 /// on a single-threaded runtime and prints a failure as one line on stderr.
-/// The exit code follows [`Failure::exit_code`]; clap's own usage errors
-/// exit with 2 as well.
+/// It exits with 0 when the command succeeded, 1 when the domain refused
+/// or something failed while running, and 2 for a wrong command line.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     sagas_examples::run_program()
+/// }
+/// ```
 ///
 /// One thread: the program waits on PostgreSQL, and on a small machine a
 /// second runtime thread per process added context switches (a worker spent
 /// 18% of its time in the kernel's task switch) more than it added work.
 #[must_use]
-pub fn main() -> ExitCode {
+pub fn run_program() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
@@ -134,10 +64,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs a command line.
-///
-/// # Errors
-/// [`Failure`], with the message to print and the exit code.
-pub async fn run(cli: Cli) -> Result<(), Failure> {
+async fn run(cli: Cli) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Demo { database_url: None } => {

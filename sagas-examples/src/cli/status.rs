@@ -1,6 +1,7 @@
 //! `sagas status`: transfers by state, stuck transfers, the saga's lag and
 //! parked events.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use eventstore_core::reactor::{Runner, RunnerOptions};
@@ -8,11 +9,12 @@ use eventstore_postgres::OpenTransaction;
 use serde_json::json;
 
 use super::args::{Database, Output};
-use super::commands::DEFAULT_PARTITIONS;
+use super::commands::{DEFAULT_PARTITIONS, status_name};
+use super::failure::Failure;
+use super::store::{connect, repository};
 use super::transfer_states::{STUCK_SHOWN, census, oldest_stuck};
-use super::{Failure, connect, repository};
+use crate::output::table;
 use crate::saga::TransferSaga;
-use crate::table::Table;
 
 /// `sagas status`
 pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> Result<(), Failure> {
@@ -31,8 +33,8 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
     let holdback = store.oldest_open_transaction().await?;
     if output.json {
         let value = json!({
-            "transfers": census.by_state,
-            "stuck": stuck.iter().map(|s| json!({ "id": s.id, "status": s.state, "age_seconds": s.age.as_secs() })).collect::<Vec<_>>(),
+            "transfers": census.by_state.iter().map(|(state, count)| (status_name(*state), count)).collect::<BTreeMap<_, _>>(),
+            "stuck": stuck.iter().map(|s| json!({ "id": s.id, "status": status_name(s.state), "age_seconds": s.age.as_secs() })).collect::<Vec<_>>(),
             "stuck_total": census.stuck,
             "saga": {
                 "partitions": reactor.partitions.iter().map(|p| json!({
@@ -47,11 +49,11 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
         println!("{value}");
         return Ok(());
     }
-    let mut states = Table::new(["transfers", "count"]);
+    let mut states = table(["transfers", "count"]);
     for (state, count) in &census.by_state {
-        states.push([(*state).to_owned(), count.to_string()]);
+        states.add_row([state.to_string(), count.to_string()]);
     }
-    print!("{states}");
+    println!("{}", states.trim_fmt());
     if !stuck.is_empty() {
         if census.stuck > stuck.len() as u64 {
             println!(
@@ -62,23 +64,23 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
         } else {
             println!("\nstuck (not settled after {} s):", stuck_after.as_secs());
         }
-        let mut table = Table::new(["transfer", "status", "age"]);
+        let mut stuck_table = table(["transfer", "status", "age"]);
         for s in &stuck {
-            table.push([
+            stuck_table.add_row([
                 s.id.clone(),
-                s.state.to_owned(),
+                s.state.to_string(),
                 format!("{} s", s.age.as_secs()),
             ]);
         }
-        print!("{table}");
+        println!("{}", stuck_table.trim_fmt());
     }
     println!(
         "\nsaga {} (head at position {}, {} parked):",
         reactor.reactor, reactor.head.position, reactor.parked
     );
-    let mut partitions = Table::new(["partition", "checkpoint", "lag", "lag age", "lease holder"]);
+    let mut partitions = table(["partition", "checkpoint", "lag", "lag age", "lease holder"]);
     for p in &reactor.partitions {
-        partitions.push([
+        partitions.add_row([
             p.partition.to_string(),
             p.checkpoint.position.to_string(),
             p.lag_events.to_string(),
@@ -86,7 +88,7 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
             p.lease_holder.clone().unwrap_or_else(|| "-".to_owned()),
         ]);
     }
-    print!("{partitions}");
+    println!("{}", partitions.trim_fmt());
     if let Some(h) = &holdback {
         println!("\nreading is held back by {h}");
     }

@@ -13,8 +13,7 @@ use eventstore_core::{Aggregate, Event};
 use eventstore_postgres::PgEventStore;
 use sqlx::Row;
 
-use super::commands::status_name;
-use super::{Failure, failed};
+use super::failure::{Failure, failed};
 use crate::transfer::{Transfer, TransferEvent, TransferStatus};
 
 /// How many stuck transfers are listed, oldest first.
@@ -31,8 +30,8 @@ const STUCK_TRANSFERS: &str = include_str!("sql/stuck_transfers.sql");
 /// Transfers by state.
 #[derive(Debug, Default)]
 pub(crate) struct Census {
-    /// How many transfers are in each state, by [`status_name`].
-    pub(crate) by_state: BTreeMap<&'static str, u64>,
+    /// How many transfers are in each state.
+    pub(crate) by_state: BTreeMap<TransferStatus, u64>,
     /// How many are not settled and older than the age asked for.
     pub(crate) stuck: u64,
 }
@@ -42,16 +41,16 @@ pub(crate) struct Census {
 pub(crate) struct Stuck {
     /// The transfer id.
     pub(crate) id: String,
-    /// Its state, by [`status_name`].
-    pub(crate) state: &'static str,
+    /// Its state.
+    pub(crate) state: TransferStatus,
     /// How long ago it started.
     pub(crate) age: Duration,
 }
 
-/// The state name of a transfer whose last event is of kind `kind`, or a
+/// The state of a transfer whose last event is of kind `kind`, or a
 /// failure naming a kind that no transfer event has.
-fn state_after(kind: &str) -> Result<&'static str, Failure> {
-    TransferStatus::after(kind).map(status_name).ok_or_else(|| {
+fn state_after(kind: &str) -> Result<TransferStatus, Failure> {
+    TransferStatus::after(kind).ok_or_else(|| {
         Failure::Failed(format!(
             "a transfer ends with an event of kind {kind:?}, which TransferEvent does not know"
         ))
@@ -91,7 +90,7 @@ pub(crate) async fn census(store: &PgEventStore, stuck_after: Duration) -> Resul
         let older: i64 = row.try_get("older").map_err(|e| failed(&e))?;
         let state = state_after(&kind)?;
         *census.by_state.entry(state).or_default() += transfers.unsigned_abs();
-        if TransferStatus::after(&kind).is_some_and(|s| !s.is_settled()) {
+        if !state.is_settled() {
             census.stuck += older.unsigned_abs();
         }
     }
@@ -128,12 +127,15 @@ pub(crate) async fn oldest_stuck(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::commands::status_name;
 
     #[test]
     fn every_kind_has_a_state_and_the_unsettled_ones_are_stuck_candidates() {
         let mut names: Vec<&str> = TransferEvent::KINDS
             .iter()
-            .map(|kind| state_after(kind).unwrap_or_else(|_| panic!("{kind} has no state")))
+            .map(|kind| {
+                status_name(state_after(kind).unwrap_or_else(|_| panic!("{kind} has no state")))
+            })
             .collect();
         names.sort_unstable();
         assert_eq!(

@@ -3,5 +3,5 @@
 //! as `sagas-examples`' `sagas` binary.
 
 fn main() -> std::process::ExitCode {
-    sagas_examples::cli::main()
+    sagas_examples::run_program()
 }

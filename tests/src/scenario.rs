@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use eventstore_core::{Aggregate, EventStore, Options, Outcome, Repository};
 
-use crate::account::{Account, AccountEvent};
-use crate::transfer::{Transfer, TransferStatus};
+use sagas_examples::account::{Account, AccountEvent};
+use sagas_examples::transfer::{Transfer, TransferStatus};
 
 /// A set of accounts and transfers among them: some overdraw, some go to
 /// frozen accounts.
@@ -143,7 +143,10 @@ impl Scenario {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("{open} transfers not settled within {limit:?}"));
+                return Err(format!(
+                    "{open} transfers not settled within {} s",
+                    limit.as_secs()
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -192,12 +195,12 @@ impl Scenario {
                 TransferStatus::Completed => ([1, 1, 0], 0),
                 TransferStatus::Failed { refunded: false } => ([0, 0, 0], 1),
                 TransferStatus::Failed { refunded: true } => ([1, 0, 1], 2),
-                other => return Err(format!("{tx} did not settle: {other:?}")),
+                other => return Err(format!("{tx} did not settle: it is {other}")),
             };
             let seen = effects.get(tx.as_str()).copied().unwrap_or_default();
             if seen != expected {
                 return Err(format!(
-                    "{tx} ({status:?}): withdrawals, deposits, refunds {seen:?}, expected {expected:?}"
+                    "{tx} ({status}): withdrawals, deposits, refunds {seen:?}, expected {expected:?}"
                 ));
             }
             outcomes[outcome] += 1;
