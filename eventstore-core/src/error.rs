@@ -172,6 +172,17 @@ pub enum Error {
         live: u32,
     },
 
+    /// A number does not fit where it must be stored or compared.
+    #[error("{what} = {value} is out of range: allowed {allowed}")]
+    OutOfRange {
+        /// What the number is.
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// The values allowed.
+        allowed: &'static str,
+    },
+
     /// The store itself failed: connection lost, database down, timeout.
     #[error("event store backend failed")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

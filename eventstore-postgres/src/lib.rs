@@ -17,9 +17,11 @@
 //! own migrations table, applied by [`PgEventStore::migrate`].
 
 mod connect;
+mod convert;
 mod error;
 mod forget;
 mod holdback;
+mod layout;
 mod options;
 mod reactors;
 mod rows;
