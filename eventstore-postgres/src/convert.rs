@@ -75,6 +75,28 @@ where
     fit(what, value)
 }
 
+/// An append's expected version as the bigint append.sql takes, after
+/// checking that the versions the append writes, up to `expected + count`,
+/// fit a bigint too.
+///
+/// # Errors
+/// [`Error::OutOfRange`] naming the expected version, or the last version
+/// written, when it does not fit.
+pub(crate) fn expected_version(expected: u64, count: usize) -> Result<i64> {
+    let signed = bigint("expected version", expected)?;
+    let last = expected
+        .checked_add(fit("event count", count)?)
+        .ok_or_else(|| {
+            out_of_range(
+                "last version written",
+                format_args!("{expected} + {count}"),
+                i64::ALLOWED,
+            )
+        })?;
+    bigint("last version written", last)?;
+    Ok(signed)
+}
+
 /// A checkpoint as the two bigints (transaction id, position) that
 /// statements take.
 ///
@@ -195,6 +217,24 @@ mod tests {
             bigint("read limit", usize::MAX),
             "read limit",
             &usize::MAX.to_string(),
+            i64::ALLOWED,
+        );
+    }
+
+    #[test]
+    fn an_append_must_write_versions_that_fit() {
+        let largest = i64::MAX.unsigned_abs();
+        assert_eq!(expected_version(largest - 2, 2).ok(), Some(i64::MAX - 2));
+        assert_out_of_range(
+            expected_version(largest - 2, 3),
+            "last version written",
+            "9223372036854775808",
+            i64::ALLOWED,
+        );
+        assert_out_of_range(
+            expected_version(u64::MAX, 1),
+            "expected version",
+            "18446744073709551615",
             i64::ALLOWED,
         );
     }

@@ -13,7 +13,7 @@ use sqlx::query::Query;
 use sqlx::{Encode, Executor, Postgres, Type};
 
 use crate::connect;
-use crate::convert::{bigint, fit, hash_bits, integer};
+use crate::convert::{bigint, expected_version, fit, hash_bits, integer};
 use crate::layout::{APPENDED, LOAD, LOAD_SNAPSHOT, LOAD_STREAM, SnapshotColumns};
 use crate::options::{PgStoreOptions, ReadMode};
 use crate::rows::{backend, column, recorded_event, timestamptz, unsigned, xid8};
@@ -227,13 +227,14 @@ impl<'a> AppendParams<'a> {
     /// The shared parameters of `request`.
     ///
     /// # Errors
-    /// [`Error::OutOfRange`] for a version above `i64::MAX`;
+    /// [`Error::OutOfRange`] for a version above `i64::MAX`, or an append
+    /// whose versions would go above it;
     /// [`Error::Backend`] when the metadata does not encode.
     fn new(request: &'a AppendRequest) -> Result<Self> {
         let guard = request.unless_moved.as_ref();
         Ok(Self {
             request,
-            expected: bigint("expected version", request.expected_version)?,
+            expected: expected_version(request.expected_version, request.events.len())?,
             metadata: serde_json::to_string(&request.metadata)
                 .map_err(|e| Error::Backend(Box::new(e)))?,
             guard_version: guard
