@@ -222,7 +222,7 @@ impl RecordedEvent {
     /// let store = MemoryStore::new();
     /// let withdrawn = NewEvent::encode(&AccountEvent::from(MoneyWithdrawn { amount: 5 }))?;
     /// let unknown = NewEvent { kind: "Teleported".into(), body: serde_json::json!({}) };
-    /// store.append(AppendRequest::new("Account", "acc-1", 0).event(withdrawn).event(unknown)).await?;
+    /// store.append(AppendRequest::new("Account", "acc-1".parse()?, 0).event(withdrawn).event(unknown)).await?;
     /// let events = store.load("Account", "acc-1", 0).await?;
     ///
     /// let first: AccountEvent = events[0].decode()?;

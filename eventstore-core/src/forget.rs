@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::aggregate::Aggregate;
 use crate::event::Event;
+use crate::id::AggregateId;
 
 /// What [`EventStore::forget`](crate::EventStore::forget) erases from one
 /// aggregate. Field names are top-level keys of the event bodies and of the
@@ -20,20 +21,23 @@ use crate::event::Event;
 /// were not declared.
 ///
 /// ```
+/// # use eventstore_core::doc::Account;
 /// use eventstore_core::ForgetRequest;
 ///
-/// let request = ForgetRequest::new("Account", "acc-1")
+/// let request = ForgetRequest::new::<Account>("acc-1".parse()?)
 ///     .event_fields("Opened", ["owner", "email"])
 ///     .snapshot_fields(["owner"]);
 /// assert_eq!(request.event_fields[0], ("Opened".to_string(), "owner".to_string()));
 /// assert!(!request.delete_snapshots);
+/// # Ok::<(), eventstore_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ForgetRequest {
     /// The aggregate kind.
     pub aggregate_kind: String,
     /// The aggregate id.
-    pub aggregate_id: String,
+    pub aggregate_id: AggregateId,
     /// `(event kind, field)` pairs: the field is erased from every event of
     /// that kind on the stream.
     pub event_fields: Vec<(String, String)>,
@@ -44,18 +48,38 @@ pub struct ForgetRequest {
 }
 
 impl ForgetRequest {
-    /// A request that erases nothing yet.
+    /// A request that erases nothing yet from the aggregate `A` with id
+    /// `aggregate_id`.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::Account;
+    /// use eventstore_core::ForgetRequest;
+    /// let request = ForgetRequest::new::<Account>("acc-1".parse()?);
+    /// assert_eq!(request.aggregate_kind, "Account");
+    /// assert!(request.event_fields.is_empty() && request.snapshot_fields.is_empty());
+    /// # Ok::<(), eventstore_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn new<A: Aggregate>(aggregate_id: AggregateId) -> Self {
+        Self::of_kind(A::KIND, aggregate_id)
+    }
+
+    /// A request that erases nothing yet from the aggregate of kind
+    /// `aggregate_kind` with id `aggregate_id`: for a kind known only at
+    /// run time (a tool, a backend's tests); otherwise [`new`](Self::new)
+    /// names the kind by its type.
     ///
     /// ```
     /// use eventstore_core::ForgetRequest;
-    /// let request = ForgetRequest::new("Account", "acc-1");
-    /// assert!(request.event_fields.is_empty() && request.snapshot_fields.is_empty());
+    /// let request = ForgetRequest::of_kind("Profile", "p-1".parse()?);
+    /// assert_eq!(request.aggregate_id, *"p-1");
+    /// # Ok::<(), eventstore_core::Error>(())
     /// ```
     #[must_use]
-    pub fn new(aggregate_kind: impl Into<String>, aggregate_id: impl Into<String>) -> Self {
+    pub fn of_kind(aggregate_kind: impl Into<String>, aggregate_id: AggregateId) -> Self {
         Self {
             aggregate_kind: aggregate_kind.into(),
-            aggregate_id: aggregate_id.into(),
+            aggregate_id,
             event_fields: Vec::new(),
             snapshot_fields: Vec::new(),
             delete_snapshots: false,
@@ -70,14 +94,15 @@ impl ForgetRequest {
     /// # use eventstore_core::doc::Account;
     /// use eventstore_core::ForgetRequest;
     ///
-    /// let request = ForgetRequest::personal::<Account>("acc-1");
+    /// let request = ForgetRequest::personal::<Account>("acc-1".parse()?);
     /// assert_eq!(request.aggregate_kind, "Account");
     /// assert_eq!(request.event_fields, [("Opened".to_string(), "owner".to_string())]);
     /// assert!(request.delete_snapshots);
+    /// # Ok::<(), eventstore_core::Error>(())
     /// ```
     #[must_use]
-    pub fn personal<A: Aggregate>(aggregate_id: impl Into<String>) -> Self {
-        let mut request = Self::new(A::KIND, aggregate_id);
+    pub fn personal<A: Aggregate>(aggregate_id: AggregateId) -> Self {
+        let mut request = Self::new::<A>(aggregate_id);
         for (kind, fields) in <A::Event as Event>::PERSONAL_FIELDS {
             request = request.event_fields(*kind, fields.iter().copied());
         }
@@ -89,10 +114,11 @@ impl ForgetRequest {
     ///
     /// ```
     /// use eventstore_core::ForgetRequest;
-    /// let request = ForgetRequest::new("Profile", "p-1")
+    /// let request = ForgetRequest::of_kind("Profile", "p-1".parse()?)
     ///     .event_fields("Created", ["email", "phone"])
     ///     .event_fields("EmailChanged", ["email"]);
     /// assert_eq!(request.event_fields.len(), 3);
+    /// # Ok::<(), eventstore_core::Error>(())
     /// ```
     #[must_use]
     pub fn event_fields<F: Into<String>>(
@@ -114,8 +140,9 @@ impl ForgetRequest {
     ///
     /// ```
     /// use eventstore_core::ForgetRequest;
-    /// let request = ForgetRequest::new("Profile", "p-1").snapshot_fields(["email"]);
+    /// let request = ForgetRequest::of_kind("Profile", "p-1".parse()?).snapshot_fields(["email"]);
     /// assert_eq!(request.snapshot_fields, ["email"]);
+    /// # Ok::<(), eventstore_core::Error>(())
     /// ```
     #[must_use]
     pub fn snapshot_fields<F: Into<String>>(mut self, fields: impl IntoIterator<Item = F>) -> Self {
@@ -132,8 +159,9 @@ impl ForgetRequest {
     ///
     /// ```
     /// use eventstore_core::ForgetRequest;
-    /// let request = ForgetRequest::new("Profile", "p-1").delete_snapshots();
+    /// let request = ForgetRequest::of_kind("Profile", "p-1".parse()?).delete_snapshots();
     /// assert!(request.delete_snapshots);
+    /// # Ok::<(), eventstore_core::Error>(())
     /// ```
     #[must_use]
     pub fn delete_snapshots(mut self) -> Self {
@@ -223,7 +251,7 @@ mod tests {
 
     #[test]
     fn requests_name_each_field_once() {
-        let request = ForgetRequest::new("Account", "a")
+        let request = ForgetRequest::of_kind("Account", "a".parse().unwrap())
             .event_fields("Opened", ["owner", "owner"])
             .event_fields("Renamed", ["owner"])
             .snapshot_fields(["owner", "owner"]);

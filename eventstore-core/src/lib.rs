@@ -67,7 +67,7 @@ pub use envelope::{Checkpoint, EventId, Metadata, NewEvent, ParseEventIdError, R
 pub use error::{Error, Result};
 pub use event::{DecodeError, Event};
 pub use forget::{ERASED_ERROR, ForgetRequest, Forgotten};
-pub use id::{IdProblem, MAX_ID_BYTES, validate_id};
+pub use id::{AggregateId, IdProblem, IntoAggregateId, MAX_ID_BYTES};
 pub use memory::MemoryStore;
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Options, Outcome, Repository};
 pub use store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot, StreamAt};

@@ -4,20 +4,22 @@ use std::future::Future;
 
 use serde_json::Value;
 
+use crate::aggregate::Aggregate;
 use crate::envelope::{Metadata, NewEvent, RecordedEvent};
 use crate::error::{Error, Result};
 use crate::forget::{ForgetRequest, Forgotten};
-use crate::id::validate_id;
+use crate::id::AggregateId;
 
 /// One atomic append to one stream.
 ///
 /// ```
 /// use eventstore_core::{AppendRequest, Metadata, NewEvent};
-/// let request = AppendRequest::new("Account", "acc-1", 0)
+/// let request = AppendRequest::new("Account", "acc-1".parse()?, 0)
 ///     .idempotency_key("tx-1/open")
 ///     .metadata(Metadata::default().actor("alice"))
 ///     .event(NewEvent { kind: "Opened".into(), body: serde_json::json!({}) });
 /// assert_eq!(request.events.len(), 1);
+/// # Ok::<(), eventstore_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -25,7 +27,7 @@ pub struct AppendRequest {
     /// The aggregate kind of the stream.
     pub aggregate_kind: String,
     /// The aggregate id of the stream.
-    pub aggregate_id: String,
+    pub aggregate_id: AggregateId,
     /// The version the stream must be at; the events get the next versions.
     pub expected_version: u64,
     /// When set, the append happens at most once per stream and key.
@@ -42,31 +44,48 @@ pub struct AppendRequest {
 /// A stream and a version of it: see [`AppendRequest::unless_moved`].
 ///
 /// ```
+/// # use eventstore_core::doc::Account;
 /// use eventstore_core::StreamAt;
-/// let transfer = StreamAt::new("Transfer", "tx-1", 1);
-/// assert_eq!((transfer.aggregate_id.as_str(), transfer.version), ("tx-1", 1));
+/// let account = StreamAt::of::<Account>("acc-1".parse()?, 1);
+/// assert_eq!((account.aggregate_kind.as_str(), account.version), ("Account", 1));
+/// # Ok::<(), eventstore_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamAt {
     /// The aggregate kind of the stream.
     pub aggregate_kind: String,
     /// The aggregate id of the stream.
-    pub aggregate_id: String,
+    pub aggregate_id: AggregateId,
     /// The version.
     pub version: u64,
 }
 
 impl StreamAt {
-    /// The stream `aggregate_kind`/`aggregate_id` at `version`.
+    /// The stream of the aggregate `A` with id `aggregate_id`, at `version`.
     #[must_use]
-    pub fn new(
+    pub fn of<A: Aggregate>(aggregate_id: AggregateId, version: u64) -> Self {
+        Self::of_kind(A::KIND, aggregate_id, version)
+    }
+
+    /// The stream of kind `aggregate_kind` with id `aggregate_id`, at
+    /// `version`: for a kind known only at run time (a tool, a backend's
+    /// tests); otherwise [`of`](Self::of) names the kind by its type.
+    ///
+    /// ```
+    /// use eventstore_core::StreamAt;
+    /// let transfer = StreamAt::of_kind("Transfer", "tx-1".parse()?, 1);
+    /// assert_eq!(transfer.aggregate_id, *"tx-1");
+    /// # Ok::<(), eventstore_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn of_kind(
         aggregate_kind: impl Into<String>,
-        aggregate_id: impl Into<String>,
+        aggregate_id: AggregateId,
         version: u64,
     ) -> Self {
         Self {
             aggregate_kind: aggregate_kind.into(),
-            aggregate_id: aggregate_id.into(),
+            aggregate_id,
             version,
         }
     }
@@ -77,12 +96,12 @@ impl AppendRequest {
     #[must_use]
     pub fn new(
         aggregate_kind: impl Into<String>,
-        aggregate_id: impl Into<String>,
+        aggregate_id: AggregateId,
         expected_version: u64,
     ) -> Self {
         Self {
             aggregate_kind: aggregate_kind.into(),
-            aggregate_id: aggregate_id.into(),
+            aggregate_id,
             expected_version,
             idempotency_key: None,
             metadata: Metadata::default(),
@@ -105,9 +124,10 @@ impl AppendRequest {
     ///
     /// ```
     /// use eventstore_core::{AppendRequest, StreamAt};
-    /// let request = AppendRequest::new("Account", "acc-1", 3)
-    ///     .unless_moved(StreamAt::new("Transfer", "tx-1", 1));
+    /// let request = AppendRequest::new("Account", "acc-1".parse()?, 3)
+    ///     .unless_moved(StreamAt::of_kind("Transfer", "tx-1".parse()?, 1));
     /// assert_eq!(request.unless_moved.map(|s| s.version), Some(1));
+    /// # Ok::<(), eventstore_core::Error>(())
     /// ```
     #[must_use]
     pub fn unless_moved(mut self, stream: StreamAt) -> Self {
@@ -136,13 +156,13 @@ impl AppendRequest {
         self
     }
 
-    /// Checks everything a store must refuse before writing: the aggregate
-    /// id, and that every body is a JSON object with a kind name.
+    /// Checks what a store must refuse before writing that the types do
+    /// not: that every body is a JSON object with a kind name (the id is an
+    /// [`AggregateId`], checked when it was made).
     ///
     /// # Errors
-    /// [`Error::InvalidId`] or [`Error::Encode`].
+    /// [`Error::Encode`].
     pub fn validate(&self) -> Result<()> {
-        validate_id(&self.aggregate_id)?;
         for event in &self.events {
             if event.kind.is_empty() || !event.body.is_object() {
                 return Err(Error::Encode {
@@ -173,7 +193,7 @@ pub enum AppendOutcome {
 /// let store = MemoryStore::new();
 /// let at = |version| Snapshot {
 ///     aggregate_kind: "Account".into(),
-///     aggregate_id: "acc-1".into(),
+///     aggregate_id: "acc-1".parse().unwrap(),
 ///     version,
 ///     forgets: 0,
 ///     schema_version: 1,
@@ -189,7 +209,7 @@ pub struct Snapshot {
     /// The aggregate kind.
     pub aggregate_kind: String,
     /// The aggregate id.
-    pub aggregate_id: String,
+    pub aggregate_id: AggregateId,
     /// The version of the last event folded into the state.
     pub version: u64,
     /// How many times the stream had been [forgotten](EventStore::forget)
@@ -225,6 +245,10 @@ pub struct LoadedStream {
 ///
 /// Every method is atomic. Implementations are cheap handles (`Clone`) to
 /// shared state, so that background work such as snapshotting can hold one.
+///
+/// What writes takes an [`AggregateId`], checked when it was made, so a
+/// store does not check ids; the reads take the id as text, and an id that
+/// no [`AggregateId`] can have matches no stream.
 pub trait EventStore: Clone + Send + Sync + 'static {
     /// Appends the events of one command atomically, after checking the
     /// idempotency key, then the [`unless_moved`](AppendRequest::unless_moved)
@@ -235,7 +259,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// # Errors
     /// [`Error::StreamMoved`] when the `unless_moved` stream has moved on;
     /// [`Error::Conflict`] (with `attempts: 1`) when the stream is not at
-    /// `expected_version`; [`Error::InvalidId`] and [`Error::Encode`] from
+    /// `expected_version`; [`Error::Encode`] from
     /// [`AppendRequest::validate`]; [`Error::Backend`].
     fn append(&self, request: AppendRequest) -> impl Future<Output = Result<AppendOutcome>> + Send;
 
@@ -266,7 +290,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// state was folded from events the forget erased).
     ///
     /// # Errors
-    /// [`Error::InvalidId`], [`Error::Backend`].
+    /// [`Error::Backend`].
     fn save_snapshot(&self, snapshot: Snapshot) -> impl Future<Output = Result<()>> + Send;
 
     /// Whether an append with this idempotency key was made on the stream.
@@ -291,25 +315,25 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ///
     /// ```
     /// use eventstore_core::doc::{Account, AccountEvent, Opened};
-    /// use eventstore_core::{AppendRequest, EventStore, ForgetRequest, MemoryStore, NewEvent};
+    /// use eventstore_core::{AggregateId, AppendRequest, EventStore, ForgetRequest, MemoryStore, NewEvent};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let store = MemoryStore::new();
     /// let opened = AccountEvent::from(Opened { owner: Some("Ada".into()), balance: 5 });
-    /// let request = AppendRequest::new("Account", "acc-1", 0).event(NewEvent::encode(&opened)?);
+    /// let id: AggregateId = "acc-1".parse()?;
+    /// let request = AppendRequest::new("Account", id.clone(), 0).event(NewEvent::encode(&opened)?);
     /// store.append(request).await?;
     ///
-    /// let forgotten = store.forget(&ForgetRequest::personal::<Account>("acc-1")).await?;
+    /// let forgotten = store.forget(&ForgetRequest::personal::<Account>(id.clone())).await?;
     /// assert_eq!(forgotten.events, 1);
     /// let body = &store.load("Account", "acc-1", 0).await?[0].body;
     /// assert_eq!(body, &serde_json::json!({ "owner": null, "balance": 5 }));
-    /// assert_eq!(store.forget(&ForgetRequest::personal::<Account>("acc-1")).await?.total(), 0);
+    /// assert_eq!(store.forget(&ForgetRequest::personal::<Account>(id)).await?.total(), 0);
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidId`] for an id no stream can have,
     /// [`Error::Backend`]; nothing is changed then.
     fn forget(&self, request: &ForgetRequest) -> impl Future<Output = Result<Forgotten>> + Send;
 

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
+use crate::aggregate::Aggregate;
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
 use crate::reactor::partition_of;
@@ -15,15 +16,17 @@ use crate::wakeups::Wakeups;
 /// projection).
 ///
 /// ```
+/// # use eventstore_core::doc::Account;
 /// use eventstore_core::EventFilter;
 /// let filter = EventFilter::all()
-///     .aggregate_kind("Transfer")
-///     .event_kind("TransferStarted");
-/// assert!(filter.wants("Transfer", "TransferStarted"));
-/// assert!(!filter.wants("Account", "TransferStarted"));
-/// assert!(!filter.wants("Transfer", "TransferCompleted"));
+///     .aggregate::<Account>()
+///     .event_kind("Opened");
+/// assert!(filter.wants("Account", "Opened"));
+/// assert!(!filter.wants("Transfer", "Opened"));
+/// assert!(!filter.wants("Account", "MoneyWithdrawn"));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EventFilter {
     /// Aggregate kinds to read; empty for all.
     pub aggregate_kinds: Vec<String>,
@@ -54,13 +57,40 @@ impl Partition {
 }
 
 impl EventFilter {
-    /// Every event.
+    /// Every event: the filter that the other methods narrow.
     #[must_use]
     pub fn all() -> Self {
-        Self::default()
+        Self {
+            aggregate_kinds: Vec::new(),
+            event_kinds: Vec::new(),
+            until: None,
+            partition: None,
+        }
     }
 
-    /// Also reads this aggregate kind.
+    /// Also reads the events of the aggregate `A`.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::Account;
+    /// use eventstore_core::EventFilter;
+    /// let accounts = EventFilter::all().aggregate::<Account>();
+    /// assert_eq!(accounts.aggregate_kinds, ["Account"]);
+    /// ```
+    #[must_use]
+    pub fn aggregate<A: Aggregate>(self) -> Self {
+        self.aggregate_kind(A::KIND)
+    }
+
+    /// Also reads this aggregate kind, named as text: for a kind known only
+    /// at run time (a tool that reads any log, a backend's tests);
+    /// otherwise [`aggregate`](Self::aggregate) names it by its type, so
+    /// that a typo cannot match nothing.
+    ///
+    /// ```
+    /// use eventstore_core::EventFilter;
+    /// let kind = "Account"; // read from a command line
+    /// assert!(EventFilter::all().aggregate_kind(kind).wants("Account", "Opened"));
+    /// ```
     #[must_use]
     pub fn aggregate_kind(mut self, kind: impl Into<String>) -> Self {
         self.aggregate_kinds.push(kind.into());
@@ -79,7 +109,7 @@ impl EventFilter {
     /// ```
     /// use eventstore_core::{Checkpoint, EventFilter};
     /// let head = Checkpoint { tx: 9, position: 40 };
-    /// let replay = EventFilter::all().aggregate_kind("Account").until(head);
+    /// let replay = EventFilter::all().until(head);
     /// assert_eq!(replay.until, Some(head));
     /// ```
     #[must_use]
@@ -243,8 +273,8 @@ pub struct ReadPage {
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
 /// let event = || NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
-/// store.append(AppendRequest::new("Account", "a", 0).event(event())).await?;
-/// store.append(AppendRequest::new("Transfer", "t", 0).event(event())).await?;
+/// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event())).await?;
+/// store.append(AppendRequest::new("Transfer", "t".parse()?, 0).event(event())).await?;
 ///
 /// let accounts = EventFilter::all().aggregate_kind("Account");
 /// let page = store.read_after(Checkpoint::BEGINNING, &accounts, 100).await?;
@@ -268,8 +298,8 @@ pub trait Tracker: Send + Sync {
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let store = MemoryStore::new();
     /// let event = || NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
-    /// store.append(AppendRequest::new("Account", "a", 0).event(event())).await?;
-    /// store.append(AppendRequest::new("Transfer", "t", 0).event(event())).await?;
+    /// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event())).await?;
+    /// store.append(AppendRequest::new("Transfer", "t".parse()?, 0).event(event())).await?;
     ///
     /// let transfers = EventFilter::all().aggregate_kind("Transfer");
     /// let page = store.read_page(Checkpoint::BEGINNING, &transfers, 100).await?;

@@ -53,7 +53,7 @@ async fn run() {
 }
 
 async fn fresh(url: &str, schema: &str, mode: ReadMode) -> PgEventStore {
-    let options = PgStoreOptions::new()
+    let options = PgStoreOptions::default()
         .schema(schema)
         .max_connections(8)
         .read_mode(mode);
@@ -280,7 +280,10 @@ async fn latency(url: &str, mode: ReadMode, label: &str) {
                     body: serde_json::json!({ "n": version }),
                 };
                 appender
-                    .append(AppendRequest::new("Bench", "steady", version).event(event))
+                    .append(
+                        AppendRequest::new("Bench", "steady".parse().unwrap(), version)
+                            .event(event),
+                    )
                     .await
                     .expect("append");
                 version += 1;

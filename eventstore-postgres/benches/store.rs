@@ -110,7 +110,7 @@ async fn fresh(url: &str, connections: u32) -> (PgEventStore, PgPool) {
 async fn schema(url: &str, name: &str, connections: u32) -> PgEventStore {
     let store = PgEventStore::connect(
         url,
-        PgStoreOptions::new()
+        PgStoreOptions::default()
             .schema(name)
             .max_connections(connections),
     )
@@ -200,7 +200,8 @@ async fn single_event_appends(url: &str, writers: usize) {
     let ours = throughput(writers, move |tag, w, i| {
         let store = store.clone();
         async move {
-            let request = AppendRequest::new("Account", format!("{tag}-{w}"), i).event(deposit(i));
+            let request = AppendRequest::new("Account", format!("{tag}-{w}").parse().unwrap(), i)
+                .event(deposit(i));
             store.append(request).await.expect("append");
         }
     })
@@ -250,7 +251,8 @@ async fn batch_appends(url: &str, writers: usize, batch: u64) {
     let ours = throughput(writers, move |tag, w, i| {
         let store = store.clone();
         async move {
-            let mut request = AppendRequest::new("Account", format!("{tag}-{w}"), i * batch);
+            let mut request =
+                AppendRequest::new("Account", format!("{tag}-{w}").parse().unwrap(), i * batch);
             request.events = (0..batch).map(|k| deposit(i * batch + k)).collect();
             store.append(request).await.expect("append");
         }
@@ -300,7 +302,7 @@ async fn seed(store: &PgEventStore, plain: &PgPool, ids: &[String], events: u64)
         while version < events {
             batch.extend((batch.len() as u64..500).map(deposit));
             batch.truncate((events - version) as usize);
-            let mut request = AppendRequest::new("Account", id.clone(), version);
+            let mut request = AppendRequest::new("Account", id.parse().unwrap(), version);
             request.events.clone_from(&batch);
             store.append(request).await.expect("seed store");
             let mut plain_version = version;
@@ -323,7 +325,7 @@ async fn snapshot_now(store: &PgEventStore, id: &str) {
         .expect("load");
     let snapshot = Snapshot {
         aggregate_kind: "Account".into(),
-        aggregate_id: id.to_owned(),
+        aggregate_id: id.parse().unwrap(),
         version: loaded.version,
         forgets: 0,
         schema_version: 1,

@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn every_session_gets_the_timeout_and_keepalive_after_the_urls_own_options() {
         let url = "postgres://u@db.example:5433/app?options=-c%20search_path%3Dmine";
-        let options = PgStoreOptions::new().statement_timeout(Duration::from_millis(1_500));
+        let options = PgStoreOptions::default().statement_timeout(Duration::from_millis(1_500));
         let connect = connect_options(url, &options).expect("a valid URL");
         assert_eq!(
             connect.get_options(),
@@ -107,7 +107,7 @@ mod tests {
 
     #[test]
     fn a_url_that_does_not_parse_is_a_connect_error() {
-        let refused = connect_options("postgres://u@db:port/app", &PgStoreOptions::new());
+        let refused = connect_options("postgres://u@db:port/app", &PgStoreOptions::default());
         assert!(
             matches!(refused, Err(crate::Error::Connect(_))),
             "{refused:?}"

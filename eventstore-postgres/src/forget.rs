@@ -2,7 +2,7 @@
 //! events' error text of one stream, and a mark that keeps older snapshots
 //! from being stored afterwards, in one transaction.
 
-use eventstore_core::{ERASED_ERROR, ForgetRequest, Forgotten, Result, validate_id};
+use eventstore_core::{ERASED_ERROR, ForgetRequest, Forgotten, Result};
 use sqlx::{Postgres, Transaction};
 
 use crate::rows::backend;
@@ -11,11 +11,14 @@ use crate::store::PgEventStore;
 impl PgEventStore {
     /// See [`EventStore::forget`](eventstore_core::EventStore::forget).
     pub(crate) async fn forget_stream(&self, request: &ForgetRequest) -> Result<Forgotten> {
-        validate_id(&request.aggregate_id)?;
         let mut tx = self.pool().begin().await.map_err(backend)?;
         // a snapshot save waits until this forget has committed
-        self.lock_stream(&mut tx, &request.aggregate_kind, &request.aggregate_id)
-            .await?;
+        self.lock_stream(
+            &mut tx,
+            &request.aggregate_kind,
+            request.aggregate_id.as_str(),
+        )
+        .await?;
         let forgotten = Forgotten {
             events: self.forget_events(&mut tx, request).await?,
             snapshots: self.forget_snapshots(&mut tx, request).await?,
@@ -24,7 +27,7 @@ impl PgEventStore {
         // no snapshot folded before this point may be stored after it
         sqlx::query(&self.statements().forget_mark)
             .bind(&request.aggregate_kind)
-            .bind(&request.aggregate_id)
+            .bind(request.aggregate_id.as_str())
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
@@ -47,7 +50,7 @@ impl PgEventStore {
             .unzip();
         let done = sqlx::query(&self.statements().forget_events)
             .bind(&request.aggregate_kind)
-            .bind(&request.aggregate_id)
+            .bind(request.aggregate_id.as_str())
             .bind(kinds)
             .bind(fields)
             .execute(&mut **tx)
@@ -64,13 +67,13 @@ impl PgEventStore {
         let query = if request.delete_snapshots {
             sqlx::query(&self.statements().delete_snapshots)
                 .bind(&request.aggregate_kind)
-                .bind(&request.aggregate_id)
+                .bind(request.aggregate_id.as_str())
         } else if request.snapshot_fields.is_empty() {
             return Ok(0);
         } else {
             sqlx::query(&self.statements().forget_snapshots)
                 .bind(&request.aggregate_kind)
-                .bind(&request.aggregate_id)
+                .bind(request.aggregate_id.as_str())
                 .bind(&request.snapshot_fields)
         };
         let done = query.execute(&mut **tx).await.map_err(backend)?;
@@ -84,7 +87,7 @@ impl PgEventStore {
     ) -> Result<u64> {
         let done = sqlx::query(&self.statements().forget_parked)
             .bind(&request.aggregate_kind)
-            .bind(&request.aggregate_id)
+            .bind(request.aggregate_id.as_str())
             .bind(ERASED_ERROR)
             .execute(&mut **tx)
             .await

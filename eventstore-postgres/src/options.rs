@@ -34,10 +34,11 @@ pub enum ReadMode {
 ///
 /// ```
 /// use eventstore_postgres::PgStoreOptions;
-/// let options = PgStoreOptions::new().schema("billing_events").max_connections(32);
+/// let options = PgStoreOptions::default().schema("billing_events").max_connections(32);
 /// assert_eq!(options.schema_name(), "billing_events");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 #[must_use]
 pub struct PgStoreOptions {
     pub(crate) schema: String,
@@ -47,6 +48,8 @@ pub struct PgStoreOptions {
     pub(crate) read_mode: ReadMode,
 }
 
+/// Schema [`DEFAULT_SCHEMA`], 16 connections, 10 s connect timeout, 30 s
+/// statement timeout, [`ReadMode::Transactions`].
 impl Default for PgStoreOptions {
     fn default() -> Self {
         Self {
@@ -60,19 +63,13 @@ impl Default for PgStoreOptions {
 }
 
 impl PgStoreOptions {
-    /// Schema [`DEFAULT_SCHEMA`], 16 connections, 10 s connect timeout,
-    /// 30 s statement timeout.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// The schema that holds the store's tables and its own migrations
     /// table: a lowercase identifier (`[a-z_][a-z0-9_]*`, at most 63 bytes),
     /// checked when the store is built.
     ///
     /// ```
     /// # use eventstore_postgres::PgStoreOptions;
-    /// let options = PgStoreOptions::new().schema("tenant_7");
+    /// let options = PgStoreOptions::default().schema("tenant_7");
     /// ```
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
         self.schema = schema.into();
@@ -84,7 +81,7 @@ impl PgStoreOptions {
     ///
     /// ```
     /// # use eventstore_postgres::PgStoreOptions;
-    /// let options = PgStoreOptions::new().max_connections(4);
+    /// let options = PgStoreOptions::default().max_connections(4);
     /// ```
     pub fn max_connections(mut self, connections: u32) -> Self {
         self.max_connections = connections;
@@ -98,7 +95,7 @@ impl PgStoreOptions {
     /// ```
     /// # use eventstore_postgres::PgStoreOptions;
     /// use std::time::Duration;
-    /// let options = PgStoreOptions::new().connect_timeout(Duration::from_secs(2));
+    /// let options = PgStoreOptions::default().connect_timeout(Duration::from_secs(2));
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -124,7 +121,7 @@ impl PgStoreOptions {
     /// ```
     /// # use eventstore_postgres::PgStoreOptions;
     /// use std::time::Duration;
-    /// let options = PgStoreOptions::new().statement_timeout(Duration::from_secs(5));
+    /// let options = PgStoreOptions::default().statement_timeout(Duration::from_secs(5));
     /// ```
     pub fn statement_timeout(mut self, timeout: Duration) -> Self {
         self.statement_timeout = timeout;
@@ -136,7 +133,7 @@ impl PgStoreOptions {
     /// ```
     /// # use eventstore_postgres::{PgStoreOptions, ReadMode};
     /// use std::time::Duration;
-    /// let options = PgStoreOptions::new().read_mode(ReadMode::SafetyMargin(Duration::from_secs(1)));
+    /// let options = PgStoreOptions::default().read_mode(ReadMode::SafetyMargin(Duration::from_secs(1)));
     /// ```
     pub fn read_mode(mut self, mode: ReadMode) -> Self {
         self.read_mode = mode;
@@ -213,7 +210,10 @@ mod tests {
     fn accepts_plain_identifiers_only() {
         for good in ["eventstore", "_x", "tenant_7", &"a".repeat(63)] {
             assert!(
-                PgStoreOptions::new().schema(good).checked_schema().is_ok(),
+                PgStoreOptions::default()
+                    .schema(good)
+                    .checked_schema()
+                    .is_ok(),
                 "{good}"
             );
         }
@@ -226,7 +226,7 @@ mod tests {
             "é",
             &"a".repeat(64),
         ] {
-            match PgStoreOptions::new().schema(bad).checked_schema() {
+            match PgStoreOptions::default().schema(bad).checked_schema() {
                 Err(Error::InvalidSchema { name }) => assert_eq!(name, bad),
                 other => panic!("{bad:?} should be refused, got {other:?}"),
             }
@@ -255,10 +255,10 @@ mod tests {
 
     #[test]
     fn the_defaults_and_the_bounds_are_accepted() {
-        let defaults = PgStoreOptions::new();
+        let defaults = PgStoreOptions::default();
         assert!(defaults.checked().is_ok());
         assert_eq!(defaults.statement_timeout, Duration::from_secs(30));
-        let bounds = PgStoreOptions::new()
+        let bounds = PgStoreOptions::default()
             .max_connections(1)
             .connect_timeout(Duration::from_nanos(1))
             .statement_timeout(Duration::from_millis(1));
@@ -267,20 +267,20 @@ mod tests {
             i32::try_from(MAX_STATEMENT_TIMEOUT.as_millis()).ok(),
             Some(i32::MAX)
         );
-        let longest = PgStoreOptions::new().statement_timeout(MAX_STATEMENT_TIMEOUT);
+        let longest = PgStoreOptions::default().statement_timeout(MAX_STATEMENT_TIMEOUT);
         assert!(longest.checked().is_ok());
     }
 
     #[test]
     fn no_connections_is_refused_not_clamped() {
-        let options = PgStoreOptions::new().max_connections(0);
+        let options = PgStoreOptions::default().max_connections(0);
         assert_eq!(options.max_connections, 0, "kept as given");
         assert_refused(&options, "max_connections", "0", "1 or more");
     }
 
     #[test]
     fn a_zero_connect_timeout_is_refused() {
-        let options = PgStoreOptions::new().connect_timeout(Duration::ZERO);
+        let options = PgStoreOptions::default().connect_timeout(Duration::ZERO);
         assert_refused(&options, "connect_timeout", "0ns", "more than 0");
     }
 
@@ -296,14 +296,14 @@ mod tests {
                 "2147483.648s",
             ),
         ] {
-            let options = PgStoreOptions::new().statement_timeout(timeout);
+            let options = PgStoreOptions::default().statement_timeout(timeout);
             assert_refused(&options, "statement_timeout", shown, allowed);
         }
     }
 
     #[test]
     fn the_schema_is_checked_with_the_rest() {
-        let options = PgStoreOptions::new().schema("Bad").max_connections(0);
+        let options = PgStoreOptions::default().schema("Bad").max_connections(0);
         assert!(matches!(
             options.checked(),
             Err(Error::InvalidSchema { .. })

@@ -33,7 +33,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let url = "postgres://postgres@127.0.0.1:5432/postgres";
-/// let store = PgEventStore::connect(url, PgStoreOptions::new()).await?;
+/// let store = PgEventStore::connect(url, PgStoreOptions::default()).await?;
 /// store.migrate().await?;
 /// let repo = Repository::new(store).snapshot_every(100);
 /// # Ok(()) }
@@ -175,7 +175,7 @@ impl PgEventStore {
     async fn explain_refusal(&self, request: AppendRequest) -> Result<AppendOutcome> {
         if let Some(key) = &request.idempotency_key {
             if self
-                .has_idempotency_key(&request.aggregate_kind, &request.aggregate_id, key)
+                .has_idempotency_key(&request.aggregate_kind, request.aggregate_id.as_str(), key)
                 .await?
             {
                 return Ok(AppendOutcome::AlreadyApplied);
@@ -184,21 +184,21 @@ impl PgEventStore {
         if let Some(guard) = request.unless_moved {
             let at: i64 = sqlx::query_scalar(&self.sql.stream_version)
                 .bind(&guard.aggregate_kind)
-                .bind(&guard.aggregate_id)
+                .bind(guard.aggregate_id.as_str())
                 .fetch_one(&self.pool)
                 .await
                 .map_err(backend)?;
             if at > bigint("unless_moved version", guard.version)? {
                 return Err(Error::StreamMoved {
                     aggregate_kind: guard.aggregate_kind,
-                    aggregate_id: guard.aggregate_id,
+                    aggregate_id: guard.aggregate_id.into(),
                     version: guard.version,
                 });
             }
         }
         Err(Error::Conflict {
             aggregate_kind: request.aggregate_kind,
-            aggregate_id: request.aggregate_id,
+            aggregate_id: request.aggregate_id.into(),
             expected_version: request.expected_version,
             attempts: 1,
         })
@@ -241,7 +241,7 @@ impl<'a> AppendParams<'a> {
                 .map(|g| bigint("unless_moved version", g.version))
                 .transpose()?,
             // the u64 hash's bits as a bigint: reads undo the sign (read_page.sql)
-            hash: hash_bits(stream_hash(&request.aggregate_id)),
+            hash: hash_bits(stream_hash(request.aggregate_id.as_str())),
         })
     }
 
@@ -263,7 +263,7 @@ impl<'a> AppendParams<'a> {
         let guard = request.unless_moved.as_ref();
         sqlx::query(sql)
             .bind(&request.aggregate_kind)
-            .bind(&request.aggregate_id)
+            .bind(request.aggregate_id.as_str())
             .bind(self.expected)
             .bind(ids)
             .bind(kinds)
@@ -347,7 +347,7 @@ impl EventStore for PgEventStore {
                     position,
                     tx,
                     aggregate_kind: aggregate_kind.clone(),
-                    aggregate_id: aggregate_id.clone(),
+                    aggregate_id: aggregate_id.to_string(),
                     version,
                     kind: event.kind,
                     body: event.body,
@@ -391,15 +391,18 @@ impl EventStore for PgEventStore {
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
-        eventstore_core::validate_id(&snapshot.aggregate_id)?;
         // off the command's path: a transaction of its own, which waits for
         // a forget of the stream that is running (stream_lock.sql)
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        self.lock_stream(&mut tx, &snapshot.aggregate_kind, &snapshot.aggregate_id)
-            .await?;
+        self.lock_stream(
+            &mut tx,
+            &snapshot.aggregate_kind,
+            snapshot.aggregate_id.as_str(),
+        )
+        .await?;
         sqlx::query(&self.sql.save_snapshot)
             .bind(&snapshot.aggregate_kind)
-            .bind(&snapshot.aggregate_id)
+            .bind(snapshot.aggregate_id.as_str())
             .bind(bigint("snapshot version", snapshot.version)?)
             .bind(integer("snapshot schema version", snapshot.schema_version)?)
             .bind(snapshot.state.to_string())
@@ -469,11 +472,13 @@ impl EventStore for PgEventStore {
     }
 }
 
-/// The snapshot in the columns `columns` of `row`.
+/// The snapshot in the columns `columns` of `row`, of the stream
+/// `kind`/`id` whose row was found (an id that was checked when the
+/// snapshot was saved).
 fn snapshot_from(row: &PgRow, kind: &str, id: &str, columns: SnapshotColumns) -> Result<Snapshot> {
     Ok(Snapshot {
         aggregate_kind: kind.to_owned(),
-        aggregate_id: id.to_owned(),
+        aggregate_id: id.parse()?,
         version: unsigned(row, columns.version, "snapshot version")?,
         forgets: unsigned(row, columns.forgets, "forgets")?,
         schema_version: fit(

@@ -54,7 +54,7 @@ pub const POSTGRES_SCHEMA: &str = "sagas_demo";
 /// # Errors
 /// [`DemoError::Postgres`] when the database cannot be reached or migrated.
 pub async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, DemoError> {
-    let options = PgStoreOptions::new()
+    let options = PgStoreOptions::default()
         .schema(POSTGRES_SCHEMA)
         .max_connections(4);
     let store = PgEventStore::connect(url, options).await?;

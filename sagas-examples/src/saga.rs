@@ -15,8 +15,8 @@
 
 use eventstore_core::reactor::{HandlerError, Reactor, route};
 use eventstore_core::{
-    Aggregate, Error, EventFilter, EventStore, Metadata, Options, Outcome, RecordedEvent,
-    Repository, StreamAt,
+    Aggregate, AggregateId, Error, EventFilter, EventStore, Metadata, Options, Outcome,
+    RecordedEvent, Repository, StreamAt,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -121,9 +121,11 @@ impl<S: EventStore> TransferSaga<S> {
         applies: impl Fn(&Transfer) -> bool,
         decide: impl Fn(&Transfer) -> transfer::Decision,
     ) -> Result<Advanced, HandlerError> {
-        if eventstore_core::validate_id(tx).is_err() {
+        // an account event names its transfer in its body: an id that no
+        // transfer can have names none
+        let Ok(transfer) = AggregateId::new(tx) else {
             return Ok(Advanced::NotHere);
-        }
+        };
         let mut seen = None;
         let take_step = |t: &Transfer| {
             seen = Some(t.clone());
@@ -136,7 +138,7 @@ impl<S: EventStore> TransferSaga<S> {
         Ok(
             match self
                 .repo
-                .execute(tx, Self::step(tx, step, cause), take_step)
+                .execute(&transfer, Self::step(tx, step, cause), take_step)
                 .await?
             {
                 Outcome::Done(committed) if !committed.events.is_empty() => {
@@ -161,7 +163,7 @@ impl<S: EventStore> TransferEventReactor for TransferSaga<S> {
         // so it is taken only while the transfer has not moved on, checked
         // by the append itself
         let withdraw = |a: &Account| a.withdraw(e.amount, tx);
-        let still_started = StreamAt::new(Transfer::KIND, tx, envelope.version);
+        let still_started = StreamAt::of::<Transfer>(tx.parse()?, envelope.version);
         let options = Self::step(tx, "withdraw", envelope).unless_moved(still_started);
         let outcome = match self.repo.execute(&e.from, options, withdraw).await {
             Err(Error::StreamMoved { .. }) => return Ok(()),
@@ -312,8 +314,8 @@ impl<S: EventStore> Reactor for TransferSaga<S> {
 
     fn filter(&self) -> EventFilter {
         EventFilter::all()
-            .aggregate_kind(Transfer::KIND)
-            .aggregate_kind(Account::KIND)
+            .aggregate::<Transfer>()
+            .aggregate::<Account>()
     }
 
     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {

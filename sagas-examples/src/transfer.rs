@@ -4,7 +4,7 @@
 //! refused); debited → deposit failed → refunded (and so failed). Only a
 //! running transfer moves on, and every transition is an event.
 
-use eventstore_core::{Aggregate, Event, IdProblem};
+use eventstore_core::{Aggregate, AggregateId, Error, Event, IdProblem};
 use serde::{Deserialize, Serialize};
 
 /// A transfer was asked for.
@@ -206,7 +206,8 @@ impl Transfer {
             return Err(TransferError::ZeroAmount);
         }
         for id in [from, to] {
-            if let Some(problem) = IdProblem::of(id) {
+            // `new` refuses with nothing but `InvalidId`
+            if let Err(Error::InvalidId { problem, .. }) = AggregateId::new(id) {
                 return Err(TransferError::InvalidAccount {
                     id: id.to_owned(),
                     problem,

@@ -44,7 +44,7 @@ pub fn database_url() -> String {
 /// # Panics
 /// When PostgreSQL cannot be reached, saying how to provide it.
 pub async fn fresh_store_with(connections: u32) -> PgEventStore {
-    fresh_store_with_options(PgStoreOptions::new().max_connections(connections)).await
+    fresh_store_with_options(PgStoreOptions::default().max_connections(connections)).await
 }
 
 /// [`fresh_store_with`] the given options, their schema replaced by a new
@@ -149,11 +149,12 @@ pub async fn insert_in_open_transaction(
 /// # Panics
 /// When the append fails.
 pub async fn append_tick(store: &PgEventStore, id: &str) {
-    let request =
-        eventstore_core::AppendRequest::new("Gap", id, 0).event(eventstore_core::NewEvent {
+    let request = eventstore_core::AppendRequest::new("Gap", id.parse().unwrap(), 0).event(
+        eventstore_core::NewEvent {
             kind: "Tick".into(),
             body: serde_json::json!({}),
-        });
+        },
+    );
     eventstore_core::EventStore::append(store, request)
         .await
         .expect("append");

@@ -99,7 +99,9 @@ async fn after_forget_no_row_of_any_table_holds_the_personal_value() {
     let before = store.load("Account", "acc-ada", 0).await.expect("load");
 
     let forgotten = store
-        .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+        .forget(&ForgetRequest::personal::<Account>(
+            "acc-ada".parse().unwrap(),
+        ))
         .await
         .expect("forget");
     assert_eq!(
@@ -126,7 +128,9 @@ async fn after_forget_no_row_of_any_table_holds_the_personal_value() {
     );
     assert_eq!(
         store
-            .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+            .forget(&ForgetRequest::personal::<Account>(
+                "acc-ada".parse().unwrap()
+            ))
             .await
             .expect("again")
             .total(),
@@ -146,7 +150,9 @@ async fn a_forget_that_fails_part_way_changes_nothing() {
     .await
     .expect("rename");
     let failed = store
-        .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+        .forget(&ForgetRequest::personal::<Account>(
+            "acc-ada".parse().unwrap(),
+        ))
         .await;
     assert!(matches!(failed, Err(Error::Backend(_))), "{failed:?}");
     assert_eq!(
@@ -169,7 +175,7 @@ async fn a_snapshot_saved_while_a_forget_is_open_is_not_stored() {
     let store = fresh_store().await;
     let repo = Repository::new(store.clone());
     done(&repo, |a| a.open(NAMES[0], 100)).await;
-    let forget = ForgetRequest::personal::<Account>("acc-ada");
+    let forget = ForgetRequest::personal::<Account>("acc-ada".parse().unwrap());
     store.forget(&forget).await.expect("first forget");
     done(&repo, |a| a.update_owner(NAMES[1])).await;
     let loaded = store
@@ -211,7 +217,7 @@ async fn a_snapshot_saved_while_a_forget_is_open_is_not_stored() {
         let store = store.clone();
         let snapshot = eventstore_core::Snapshot {
             aggregate_kind: "Account".into(),
-            aggregate_id: "acc-ada".into(),
+            aggregate_id: "acc-ada".parse().unwrap(),
             version: 2,
             forgets: loaded.forgets,
             schema_version: 1,

@@ -199,7 +199,7 @@ async fn a_runner_that_stalls_past_its_lease_between_events_acts_no_more() {
                 .build()
                 .expect("runtime")
                 .block_on(async move {
-                    let options = PgStoreOptions::new().schema(schema).max_connections(4);
+                    let options = PgStoreOptions::default().schema(schema).max_connections(4);
                     let own = PgEventStore::connect(&database_url(), options)
                         .await
                         .expect("connect");

@@ -68,7 +68,7 @@ async fn deposits(store: &PgEventStore, id: &str, from_version: u64, count: u64)
     let mut version = from_version;
     while version < from_version + count {
         let batch = (from_version + count - version).min(200);
-        let mut request = AppendRequest::new("Account", id, version);
+        let mut request = AppendRequest::new("Account", id.parse().unwrap(), version);
         request.events = (0..batch)
             .map(|i| NewEvent {
                 kind: "MoneyDeposited".into(),
@@ -256,7 +256,7 @@ async fn rows_inserted_by_sql_with_bad_kinds_or_bodies_are_named_in_errors() {
 #[tokio::test]
 async fn a_database_that_is_down_is_a_typed_error() {
     let down = "postgres://postgres@127.0.0.1:1/postgres";
-    let options = PgStoreOptions::new().connect_timeout(Duration::from_secs(1));
+    let options = PgStoreOptions::default().connect_timeout(Duration::from_secs(1));
     match PgEventStore::connect(down, options).await {
         Err(eventstore_postgres::Error::Connect(_)) => {}
         other => panic!("expected a connect error, got {other:?}"),
@@ -265,12 +265,14 @@ async fn a_database_that_is_down_is_a_typed_error() {
         .acquire_timeout(Duration::from_secs(1))
         .connect_lazy(down)
         .expect("a lazy pool");
-    let store = PgEventStore::from_pool(pool, &PgStoreOptions::new()).expect("store");
+    let store = PgEventStore::from_pool(pool, &PgStoreOptions::default()).expect("store");
     let append = store
-        .append(AppendRequest::new("Account", "a-1", 0).event(NewEvent {
-            kind: "Opened".into(),
-            body: json!({}),
-        }))
+        .append(
+            AppendRequest::new("Account", "a-1".parse().unwrap(), 0).event(NewEvent {
+                kind: "Opened".into(),
+                body: json!({}),
+            }),
+        )
         .await;
     assert!(matches!(append, Err(Error::Backend(_))), "{append:?}");
     let load = Repository::new(store).load::<Account>("a-1").await;
@@ -281,7 +283,7 @@ async fn a_database_that_is_down_is_a_typed_error() {
 async fn a_schema_name_that_is_not_an_identifier_is_refused() {
     match PgEventStore::connect(
         "postgres://unused",
-        PgStoreOptions::new().schema("x\"; DROP SCHEMA public; --"),
+        PgStoreOptions::default().schema("x\"; DROP SCHEMA public; --"),
     )
     .await
     {
@@ -295,13 +297,16 @@ async fn a_schema_name_that_is_not_an_identifier_is_refused() {
 #[tokio::test]
 async fn an_option_that_cannot_work_is_refused_before_connecting() {
     let refused = [
-        (PgStoreOptions::new().max_connections(0), "max_connections"),
         (
-            PgStoreOptions::new().connect_timeout(Duration::ZERO),
+            PgStoreOptions::default().max_connections(0),
+            "max_connections",
+        ),
+        (
+            PgStoreOptions::default().connect_timeout(Duration::ZERO),
             "connect_timeout",
         ),
         (
-            PgStoreOptions::new().statement_timeout(Duration::ZERO),
+            PgStoreOptions::default().statement_timeout(Duration::ZERO),
             "statement_timeout",
         ),
     ];
@@ -328,7 +333,7 @@ async fn an_option_that_cannot_work_is_refused_before_connecting() {
 #[tokio::test]
 async fn a_statement_longer_than_the_statement_timeout_is_cancelled() {
     let timeout = Duration::from_millis(200);
-    let options = PgStoreOptions::new()
+    let options = PgStoreOptions::default()
         .max_connections(2)
         .statement_timeout(timeout);
     let store = fresh_store_with_options(options).await;
@@ -373,10 +378,12 @@ async fn a_statement_longer_than_the_statement_timeout_is_cancelled() {
     );
     // the store's own statements go on under the timeout
     let append = store
-        .append(AppendRequest::new("Account", "a-1", 0).event(NewEvent {
-            kind: "Opened".into(),
-            body: json!({}),
-        }))
+        .append(
+            AppendRequest::new("Account", "a-1".parse().unwrap(), 0).event(NewEvent {
+                kind: "Opened".into(),
+                body: json!({}),
+            }),
+        )
         .await;
     assert!(append.is_ok(), "{append:?}");
 }

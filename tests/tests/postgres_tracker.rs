@@ -197,7 +197,7 @@ async fn the_tracker_never_skips_a_late_commit_where_a_naive_poller_does() {
 async fn the_safety_margin_mode_waits_the_lag_and_skips_a_commit_later_than_it() {
     let margin = Duration::from_millis(300);
     let transactions = fresh_store_with(4).await;
-    let options = eventstore_postgres::PgStoreOptions::new()
+    let options = eventstore_postgres::PgStoreOptions::default()
         .schema(transactions.schema())
         .read_mode(eventstore_postgres::ReadMode::SafetyMargin(margin));
     let store = PgEventStore::from_pool(transactions.pool().clone(), &options).expect("store");

@@ -399,12 +399,15 @@ async fn events_are_printed_in_commit_order_a_page_at_a_time() {
     for round in 0..5_u64 {
         for (s, id) in streams.iter().enumerate() {
             let first = (round * 5 + s as u64) * 100;
-            let request = (0..100).fold(AppendRequest::new("Gap", *id, round * 100), |r, i| {
-                r.event(NewEvent {
-                    kind: "Tick".into(),
-                    body: serde_json::json!({ "n": first + i }),
-                })
-            });
+            let request = (0..100).fold(
+                AppendRequest::new("Gap", id.parse().unwrap(), round * 100),
+                |r, i| {
+                    r.event(NewEvent {
+                        kind: "Tick".into(),
+                        body: serde_json::json!({ "n": first + i }),
+                    })
+                },
+            );
             store.append(request).await.expect("append");
         }
     }

@@ -44,7 +44,7 @@ fn worker(url: &str, schema: &str) -> Child {
 async fn transfers_add_up_when_workers_are_killed_at_random() {
     let url = database_url();
     let schema = format!("crash_{}", EventId::new());
-    let options = PgStoreOptions::new().schema(&schema).max_connections(8);
+    let options = PgStoreOptions::default().schema(&schema).max_connections(8);
     let store = PgEventStore::connect(&url, options).await.expect("connect");
     store.migrate().await.expect("migrate");
     let repo = Repository::new(store.clone()).max_attempts(100);

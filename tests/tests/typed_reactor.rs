@@ -49,7 +49,7 @@ impl Reactor for Ledger {
     }
 
     fn filter(&self) -> EventFilter {
-        EventFilter::all().aggregate_kind("Account")
+        EventFilter::all().aggregate::<Account>()
     }
 
     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
@@ -102,7 +102,7 @@ async fn an_event_of_an_unknown_kind_is_a_routing_error() {
         body: serde_json::json!({}),
     };
     let _ = store
-        .append(AppendRequest::new("Account", "bob", 0).event(teleported))
+        .append(AppendRequest::new("Account", "bob".parse().unwrap(), 0).event(teleported))
         .await
         .expect("append");
     let event = store

@@ -11,7 +11,6 @@ use tokio::sync::watch;
 use crate::envelope::{Checkpoint, EventId, RecordedEvent};
 use crate::error::{Error, Result};
 use crate::forget::{ForgetRequest, Forgotten, erase_fields};
-use crate::id::validate_id;
 use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot};
 use crate::tracker::{EventFilter, ReadPage, Tracker};
 use crate::wakeups::Wakeups;
@@ -29,7 +28,7 @@ use crate::wakeups::Wakeups;
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
 /// let opened = NewEvent { kind: "Opened".into(), body: serde_json::json!({ "owner": "Ada" }) };
-/// store.append(AppendRequest::new("Account", "acc-1", 0).event(opened)).await?;
+/// store.append(AppendRequest::new("Account", "acc-1".parse()?, 0).event(opened)).await?;
 /// let events = store.load("Account", "acc-1", 0).await?;
 /// assert_eq!((events[0].version, events[0].position), (1, 1));
 /// # Ok(()) }
@@ -138,20 +137,20 @@ impl EventStore for MemoryStore {
             return Ok(AppendOutcome::Committed(Vec::new()));
         }
         let mut inner = self.lock();
-        let current = inner.version(&request.aggregate_kind, &request.aggregate_id);
+        let current = inner.version(&request.aggregate_kind, request.aggregate_id.as_str());
         if let Some(key) = &request.idempotency_key {
             let seen = inner
-                .stream(&request.aggregate_kind, &request.aggregate_id)
+                .stream(&request.aggregate_kind, request.aggregate_id.as_str())
                 .is_some_and(|s| s.idempotency_keys.contains(key));
             if seen {
                 return Ok(AppendOutcome::AlreadyApplied);
             }
         }
         if let Some(guard) = &request.unless_moved {
-            if inner.version(&guard.aggregate_kind, &guard.aggregate_id) > guard.version {
+            if inner.version(&guard.aggregate_kind, guard.aggregate_id.as_str()) > guard.version {
                 return Err(Error::StreamMoved {
                     aggregate_kind: guard.aggregate_kind.clone(),
-                    aggregate_id: guard.aggregate_id.clone(),
+                    aggregate_id: guard.aggregate_id.to_string(),
                     version: guard.version,
                 });
             }
@@ -159,7 +158,7 @@ impl EventStore for MemoryStore {
         if current != request.expected_version {
             return Err(Error::Conflict {
                 aggregate_kind: request.aggregate_kind,
-                aggregate_id: request.aggregate_id,
+                aggregate_id: request.aggregate_id.into(),
                 expected_version: request.expected_version,
                 attempts: 1,
             });
@@ -177,7 +176,7 @@ impl EventStore for MemoryStore {
                 position: (first_index + i + 1) as u64,
                 tx,
                 aggregate_kind: request.aggregate_kind.clone(),
-                aggregate_id: request.aggregate_id.clone(),
+                aggregate_id: request.aggregate_id.to_string(),
                 version: current + i as u64 + 1,
                 kind: event.kind,
                 body: event.body,
@@ -190,7 +189,7 @@ impl EventStore for MemoryStore {
             .streams
             .entry(request.aggregate_kind)
             .or_default()
-            .entry(request.aggregate_id)
+            .entry(request.aggregate_id.into())
             .or_default();
         stream
             .events
@@ -265,11 +264,10 @@ impl EventStore for MemoryStore {
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
-        validate_id(&snapshot.aggregate_id)?;
         let mut inner = self.lock();
         let stream = (
             snapshot.aggregate_kind.clone(),
-            snapshot.aggregate_id.clone(),
+            snapshot.aggregate_id.to_string(),
         );
         if inner
             .forgotten
@@ -283,20 +281,19 @@ impl EventStore for MemoryStore {
             .snapshots
             .entry(snapshot.aggregate_kind.clone())
             .or_default();
-        match by_id.get(&snapshot.aggregate_id) {
+        match by_id.get(snapshot.aggregate_id.as_str()) {
             Some(existing) if existing.version > snapshot.version => {}
             _ => {
-                by_id.insert(snapshot.aggregate_id.clone(), snapshot);
+                by_id.insert(snapshot.aggregate_id.to_string(), snapshot);
             }
         }
         Ok(())
     }
 
     async fn forget(&self, request: &ForgetRequest) -> Result<Forgotten> {
-        validate_id(&request.aggregate_id)?;
         let mut forgotten = Forgotten::default();
         let mut inner = self.lock();
-        let (kind, id) = (&request.aggregate_kind, &request.aggregate_id);
+        let (kind, id) = (&request.aggregate_kind, request.aggregate_id.as_str());
         let positions: Vec<usize> = inner
             .stream(kind, id)
             .map(|stream| stream.events.clone())
@@ -309,8 +306,8 @@ impl EventStore for MemoryStore {
         }
         if let Some(by_id) = inner.snapshots.get_mut(kind.as_str()) {
             if request.delete_snapshots {
-                forgotten.snapshots += u64::from(by_id.remove(id.as_str()).is_some());
-            } else if let Some(snapshot) = by_id.get_mut(id.as_str()) {
+                forgotten.snapshots += u64::from(by_id.remove(id).is_some());
+            } else if let Some(snapshot) = by_id.get_mut(id) {
                 let fields = request.snapshot_fields.iter().map(String::as_str);
                 forgotten.snapshots += u64::from(erase_fields(&mut snapshot.state, fields));
             }
@@ -318,7 +315,7 @@ impl EventStore for MemoryStore {
         if !positions.is_empty() {
             *inner
                 .forgotten
-                .entry((kind.clone(), id.clone()))
+                .entry((kind.clone(), id.to_owned()))
                 .or_default() += 1;
         }
         // parked events hold copies of the bodies; the lock on the log is

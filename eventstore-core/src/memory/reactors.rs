@@ -101,7 +101,7 @@ impl Reactors {
                 continue;
             };
             if event.aggregate_kind != request.aggregate_kind
-                || event.aggregate_id != request.aggregate_id
+                || request.aggregate_id != *event.aggregate_id
             {
                 continue;
             }

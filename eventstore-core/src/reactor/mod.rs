@@ -47,13 +47,13 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 /// ```
 /// use eventstore_core::reactor::{HandlerError, Reactor};
 /// use eventstore_core::{EventFilter, RecordedEvent};
-/// # use eventstore_core::doc::AccountEvent;
+/// # use eventstore_core::doc::{Account, AccountEvent};
 ///
 /// struct Audit;
 ///
 /// impl Reactor for Audit {
 ///     fn name(&self) -> &str { "audit" }
-///     fn filter(&self) -> EventFilter { EventFilter::all().aggregate_kind("Account") }
+///     fn filter(&self) -> EventFilter { EventFilter::all().aggregate::<Account>() }
 ///     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
 ///         match event.decode::<AccountEvent>()? {
 ///             AccountEvent::MoneyWithdrawn(w) => println!("{} withdrew {}", event.aggregate_id, w.amount),
@@ -98,7 +98,7 @@ async fn pause(
 /// ```
 /// use eventstore_core::reactor::{route, HandlerError, Reactor};
 /// use eventstore_core::{EventFilter, RecordedEvent};
-/// # use eventstore_core::doc::{AccountEvent, AccountEventReactor, MoneyWithdrawn};
+/// # use eventstore_core::doc::{Account, AccountEvent, AccountEventReactor, MoneyWithdrawn};
 ///
 /// struct Audit;
 ///
@@ -112,7 +112,7 @@ async fn pause(
 ///
 /// impl Reactor for Audit {
 ///     fn name(&self) -> &str { "audit" }
-///     fn filter(&self) -> EventFilter { EventFilter::all().aggregate_kind("Account") }
+///     fn filter(&self) -> EventFilter { EventFilter::all().aggregate::<Account>() }
 ///     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
 ///         route::<AccountEvent, _>(self, event).await
 ///     }

@@ -37,7 +37,7 @@ use crate::tracker::Tracker;
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
 /// let event = NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
-/// store.append(AppendRequest::new("Account", "a", 0).event(event)).await?;
+/// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event)).await?;
 /// let runner = Runner::new(store, Count(0.into()));
 /// runner.run(tokio::time::sleep(Duration::from_millis(100))).await?;
 /// assert_eq!(runner.reactor().0.load(std::sync::atomic::Ordering::SeqCst), 1);

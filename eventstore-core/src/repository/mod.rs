@@ -9,7 +9,7 @@ use snapshots::{SnapshotPolicy, save_in_background};
 use crate::aggregate::Aggregate;
 use crate::envelope::{NewEvent, RecordedEvent};
 use crate::error::{Error, Result};
-use crate::id::validate_id;
+use crate::id::{AggregateId, IntoAggregateId};
 use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream};
 
 /// How many times [`Repository::execute`] decides a command before it gives
@@ -86,20 +86,19 @@ impl<S: EventStore> Repository<S> {
         self
     }
 
-    /// Overrides [`snapshot_every`](Self::snapshot_every) for one aggregate
-    /// kind (0 turns them off for it).
+    /// Overrides [`snapshot_every`](Self::snapshot_every) for the aggregate
+    /// `A` (0 turns them off for it).
     ///
     /// ```
+    /// # use eventstore_core::doc::Account;
     /// # use eventstore_core::{MemoryStore, Repository};
     /// let repo = Repository::new(MemoryStore::new())
     ///     .snapshot_every(100)
-    ///     .snapshot_every_for("Transfer", 0);
+    ///     .snapshot_every_for::<Account>(0);
     /// ```
     #[must_use]
-    pub fn snapshot_every_for(mut self, aggregate_kind: impl Into<String>, versions: u64) -> Self {
-        self.snapshots
-            .per_kind
-            .insert(aggregate_kind.into(), versions);
+    pub fn snapshot_every_for<A: Aggregate>(mut self, versions: u64) -> Self {
+        self.snapshots.per_kind.insert(A::KIND.to_owned(), versions);
         self
     }
 
@@ -109,15 +108,22 @@ impl<S: EventStore> Repository<S> {
     }
 
     /// Loads an aggregate: the latest readable snapshot, then the later
-    /// events.
+    /// events. The id is text, checked here, or an [`AggregateId`] (see
+    /// [`IntoAggregateId`]).
     ///
     /// # Errors
     /// [`Error::InvalidId`], [`Error::UnknownEventKind`],
     /// [`Error::UndecodableBody`], [`Error::Backend`].
-    pub async fn load<A: Aggregate>(&self, aggregate_id: &str) -> Result<Loaded<A>> {
-        validate_id(aggregate_id)?;
-        let stream = self.store.load_stream(A::KIND, aggregate_id, None).await?;
-        self.rebuild(aggregate_id, stream).await
+    pub async fn load<A: Aggregate>(
+        &self,
+        aggregate_id: impl IntoAggregateId,
+    ) -> Result<Loaded<A>> {
+        let aggregate_id = aggregate_id.into_aggregate_id()?;
+        let stream = self
+            .store
+            .load_stream(A::KIND, aggregate_id.as_str(), None)
+            .await?;
+        self.rebuild(&aggregate_id, stream).await
     }
 
     /// Runs one command: loads the aggregate, calls `decide` with its state,
@@ -129,6 +135,9 @@ impl<S: EventStore> Repository<S> {
     /// returns [`Outcome::AlreadyApplied`] without calling `decide`, also
     /// when two commands with the same key race.
     ///
+    /// The id is text, checked here once, or an [`AggregateId`], not
+    /// checked again (see [`IntoAggregateId`]).
+    ///
     /// # Errors
     /// [`Error::InvalidId`] (nothing is read or written), [`Error::Conflict`]
     /// when every attempt lost the race, [`Error::StreamMoved`] when the
@@ -136,14 +145,14 @@ impl<S: EventStore> Repository<S> {
     /// errors of stored events, [`Error::Encode`], [`Error::Backend`].
     pub async fn execute<A, D>(
         &self,
-        aggregate_id: &str,
+        aggregate_id: impl IntoAggregateId,
         options: Options,
         mut decide: impl FnMut(&A) -> Result<Vec<A::Event>, D>,
     ) -> Result<Outcome<D>>
     where
         A: Aggregate,
     {
-        validate_id(aggregate_id)?;
+        let aggregate_id = aggregate_id.into_aggregate_id()?;
         // With `expect_new`, the state is assumed (the default at version
         // 0), not loaded, until the store or the decision says otherwise.
         let mut assumed = options.expect_new;
@@ -156,7 +165,7 @@ impl<S: EventStore> Repository<S> {
         loop {
             if must_load {
                 must_load = false;
-                match self.load_for::<A>(aggregate_id, &options).await? {
+                match self.load_for::<A>(&aggregate_id, &options).await? {
                     Some((loaded, seen)) => {
                         (state, version, forgets) = (loaded.state, loaded.version, seen);
                     }
@@ -185,7 +194,7 @@ impl<S: EventStore> Repository<S> {
                 metadata: options.metadata.clone(),
                 unless_moved: options.unless_moved.clone(),
                 events: events.iter().map(NewEvent::encode).collect::<Result<_>>()?,
-                ..AppendRequest::new(A::KIND, aggregate_id, version)
+                ..AppendRequest::new(A::KIND, aggregate_id.clone(), version)
             };
             match self.store.append(request).await {
                 Ok(AppendOutcome::Committed(recorded)) => {
@@ -194,7 +203,7 @@ impl<S: EventStore> Repository<S> {
                         events.iter().for_each(|e| state.apply(e));
                         save_in_background(
                             &self.store,
-                            aggregate_id,
+                            &aggregate_id,
                             (new_version, forgets),
                             &state,
                         );
@@ -212,13 +221,16 @@ impl<S: EventStore> Repository<S> {
                 Err(Error::Conflict { .. }) if attempt < self.max_attempts => {
                     tracing::debug!(
                         kind = A::KIND,
-                        aggregate_id,
+                        aggregate_id = aggregate_id.as_str(),
                         version,
                         attempt,
                         "version conflict, deciding again"
                     );
                     attempt += 1;
-                    let newer = self.store.load(A::KIND, aggregate_id, version).await?;
+                    let newer = self
+                        .store
+                        .load(A::KIND, aggregate_id.as_str(), version)
+                        .await?;
                     version = fold(&mut state, version, &newer)?;
                 }
                 Err(Error::Conflict {
@@ -244,11 +256,14 @@ impl<S: EventStore> Repository<S> {
     /// already used on it.
     async fn load_for<A: Aggregate>(
         &self,
-        aggregate_id: &str,
+        aggregate_id: &AggregateId,
         options: &Options,
     ) -> Result<Option<(Loaded<A>, u64)>> {
         let key = options.idempotency_key.as_deref();
-        let stream = self.store.load_stream(A::KIND, aggregate_id, key).await?;
+        let stream = self
+            .store
+            .load_stream(A::KIND, aggregate_id.as_str(), key)
+            .await?;
         if stream.idempotency_key_seen {
             return Ok(None);
         }
@@ -261,7 +276,7 @@ impl<S: EventStore> Repository<S> {
     /// the snapshot is of another schema or cannot be decoded.
     async fn rebuild<A: Aggregate>(
         &self,
-        aggregate_id: &str,
+        aggregate_id: &AggregateId,
         stream: LoadedStream,
     ) -> Result<Loaded<A>> {
         if let Some(snapshot) = stream.snapshot {
@@ -273,12 +288,12 @@ impl<S: EventStore> Repository<S> {
                 Err(reason) => {
                     tracing::warn!(
                         kind = A::KIND,
-                        aggregate_id,
+                        aggregate_id = aggregate_id.as_str(),
                         snapshot_version = snapshot.version,
                         reason,
                         "ignoring unreadable snapshot, replaying all events"
                     );
-                    let events = self.store.load(A::KIND, aggregate_id, 0).await?;
+                    let events = self.store.load(A::KIND, aggregate_id.as_str(), 0).await?;
                     let mut state = A::default();
                     let version = fold(&mut state, 0, &events)?;
                     return Ok(Loaded { state, version });

@@ -81,7 +81,7 @@ impl Options {
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let repo = Repository::new(MemoryStore::new());
     /// let _ = repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 10)).await?;
-    /// let while_new = Options::default().unless_moved(StreamAt::new("Account", "acc-1", 0));
+    /// let while_new = Options::default().unless_moved(StreamAt::of::<Account>("acc-1".parse()?, 0));
     /// let refused = repo.execute("acc-1", while_new, |a: &Account| a.withdraw(1)).await;
     /// assert!(matches!(refused, Err(Error::StreamMoved { version: 0, .. })));
     /// # Ok(()) }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use crate::aggregate::Aggregate;
 use crate::error::error_chain;
+use crate::id::AggregateId;
 use crate::store::{EventStore, Snapshot};
 
 /// How often each aggregate kind is snapshotted, in versions; 0 is never.
@@ -26,20 +27,20 @@ impl SnapshotPolicy {
 /// stream had been forgotten when the state was loaded.
 pub(crate) fn save_in_background<A: Aggregate, S: EventStore>(
     store: &S,
-    aggregate_id: &str,
+    aggregate_id: &AggregateId,
     (version, forgets): (u64, u64),
     state: &A,
 ) {
     let state = match serde_json::to_value(state) {
         Ok(state) => state,
         Err(error) => {
-            tracing::warn!(kind = A::KIND, aggregate_id, version, %error, "cannot serialize snapshot");
+            tracing::warn!(kind = A::KIND, aggregate_id = aggregate_id.as_str(), version, %error, "cannot serialize snapshot");
             return;
         }
     };
     let snapshot = Snapshot {
         aggregate_kind: A::KIND.to_owned(),
-        aggregate_id: aggregate_id.to_owned(),
+        aggregate_id: aggregate_id.clone(),
         version,
         forgets,
         schema_version: A::SNAPSHOT_VERSION,
@@ -53,14 +54,14 @@ pub(crate) fn save_in_background<A: Aggregate, S: EventStore>(
             snapshot.version,
         );
         if let Err(error) = store.save_snapshot(snapshot).await {
-            tracing::warn!(kind, aggregate_id = id, version, error = %error_chain(&error), "snapshot write failed");
+            tracing::warn!(kind, aggregate_id = id.as_str(), version, error = %error_chain(&error), "snapshot write failed");
         }
     };
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => drop(runtime.spawn(write)),
         Err(_) => tracing::warn!(
             kind = A::KIND,
-            aggregate_id,
+            aggregate_id = aggregate_id.as_str(),
             "no tokio runtime: snapshot skipped"
         ),
     }

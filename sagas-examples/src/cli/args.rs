@@ -1,6 +1,13 @@
 //! The command line of `sagas`.
+//!
+//! Account and transfer ids are [`AggregateId`]s, parsed with the command
+//! line, so that an id no aggregate can have (empty, over 255 bytes, a
+//! control character) is a usage error naming it before anything is read
+//! or written: a transfer to such an account would withdraw the money and
+//! then fail to deposit it.
 
 use clap::{Args, Parser, Subcommand};
+use eventstore_core::AggregateId;
 
 /// Runs the money-transfer sample of eventstore.
 #[derive(Debug, Parser)]
@@ -121,8 +128,8 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
         /// Only this aggregate's events.
-        #[arg(long, value_name = "ID", value_parser = parse_id)]
-        aggregate: Option<String>,
+        #[arg(long, value_name = "ID")]
+        aggregate: Option<AggregateId>,
         /// Keeps printing events as they are committed, until Ctrl-C.
         #[arg(long)]
         follow: bool,
@@ -146,8 +153,8 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
         /// The account id.
-        #[arg(value_parser = parse_id)]
-        id: String,
+        #[arg(value_name = "ID")]
+        id: AggregateId,
     },
     /// Starts many transfers and reports how fast workers settle them.
     Load {
@@ -178,8 +185,8 @@ pub enum AccountCommand {
     /// Opens an account.
     Open {
         /// The account id.
-        #[arg(value_parser = parse_id)]
-        id: String,
+        #[arg(value_name = "ID")]
+        id: AggregateId,
         /// The owner's name.
         #[arg(long)]
         owner: String,
@@ -190,8 +197,8 @@ pub enum AccountCommand {
     /// Puts money in.
     Deposit {
         /// The account id.
-        #[arg(value_parser = parse_id)]
-        id: String,
+        #[arg(value_name = "ID")]
+        id: AggregateId,
         /// The amount, like 100 or 12.50.
         #[arg(value_parser = parse_amount)]
         amount: u64,
@@ -199,8 +206,8 @@ pub enum AccountCommand {
     /// Freezes an account: no money moves but refunds.
     Freeze {
         /// The account id.
-        #[arg(value_parser = parse_id)]
-        id: String,
+        #[arg(value_name = "ID")]
+        id: AggregateId,
         /// Why.
         #[arg(long, default_value = "frozen by an operator")]
         reason: String,
@@ -208,14 +215,14 @@ pub enum AccountCommand {
     /// Closes an empty account.
     Close {
         /// The account id.
-        #[arg(value_parser = parse_id)]
-        id: String,
+        #[arg(value_name = "ID")]
+        id: AggregateId,
     },
     /// Shows an account.
     Show {
         /// The account id.
-        #[arg(value_parser = parse_id)]
-        id: String,
+        #[arg(value_name = "ID")]
+        id: AggregateId,
         /// Tables or JSON.
         #[command(flatten)]
         output: Output,
@@ -228,18 +235,18 @@ pub enum TransferCommand {
     /// Starts a transfer; the workers run it.
     Start {
         /// The account to take the money from.
-        #[arg(value_parser = parse_id)]
-        from: String,
+        #[arg(value_name = "ID")]
+        from: AggregateId,
         /// The account to give it to.
-        #[arg(value_parser = parse_id)]
-        to: String,
+        #[arg(value_name = "ID")]
+        to: AggregateId,
         /// The amount, like 100 or 12.50.
         #[arg(value_parser = parse_amount)]
         amount: u64,
         /// The transfer id (default: a new one). Starting the same id twice
         /// starts one transfer.
-        #[arg(long, value_parser = parse_id)]
-        id: Option<String>,
+        #[arg(long, value_name = "ID")]
+        id: Option<AggregateId>,
         /// Waits until it settles (a worker must be running).
         #[arg(long)]
         wait: bool,
@@ -247,8 +254,8 @@ pub enum TransferCommand {
     /// Shows a transfer.
     Show {
         /// The transfer id.
-        #[arg(value_parser = parse_id)]
-        id: String,
+        #[arg(value_name = "ID")]
+        id: AggregateId,
         /// Tables or JSON.
         #[command(flatten)]
         output: Output,
@@ -274,21 +281,6 @@ pub enum ParkedCommand {
         /// The event's position.
         position: u64,
     },
-}
-
-/// Checks an account or transfer id as the command line is parsed, so
-/// that an id no aggregate can have (empty, over 255 bytes, a control
-/// character) is a usage error naming it before anything is read or
-/// written: a transfer to such an account would withdraw the money and then
-/// fail to deposit it.
-///
-/// # Errors
-/// The store's [`InvalidId`](eventstore_core::Error::InvalidId) message,
-/// which names the id and what is wrong with it.
-pub fn parse_id(text: &str) -> Result<String, String> {
-    eventstore_core::validate_id(text)
-        .map(|()| text.to_owned())
-        .map_err(|error| error.to_string())
 }
 
 /// Parses an amount like `100`, `12.5` or `12.50` into minor units.
@@ -322,16 +314,6 @@ pub fn parse_amount(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_are_checked_as_aggregate_ids() {
-        assert_eq!(parse_id("o'brien"), Ok("o'brien".to_owned()));
-        assert_eq!(
-            parse_id("bo\tb"),
-            Err(r#"invalid aggregate id "bo\tb": it has a control character at byte 2"#.to_owned())
-        );
-        assert!(parse_id("").is_err());
-    }
 
     #[test]
     fn every_id_argument_is_checked() {

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use eventstore_core::reactor::{Runner, RunnerOptions, Start};
-use eventstore_core::{EventId, Options, Outcome};
+use eventstore_core::{AggregateId, EventId, Options, Outcome};
 use serde_json::json;
 
 use super::args::{AccountCommand, Database, Output, ParkedCommand, TransferCommand};
@@ -43,7 +43,11 @@ pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<()
                     a.open(&owner, balance)
                 })
                 .await?;
-            account_outcome(&id, &format!("opened with {}", money(balance)), outcome)
+            account_outcome(
+                id.as_str(),
+                &format!("opened with {}", money(balance)),
+                outcome,
+            )
         }
         AccountCommand::Deposit { id, amount } => {
             let tx = format!("deposit-{}", EventId::new());
@@ -52,19 +56,23 @@ pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<()
                     a.deposit(amount, &tx)
                 })
                 .await?;
-            account_outcome(&id, &format!("deposited {}", money(amount)), outcome)
+            account_outcome(
+                id.as_str(),
+                &format!("deposited {}", money(amount)),
+                outcome,
+            )
         }
         AccountCommand::Freeze { id, reason } => {
             let outcome = repo
                 .execute(&id, Options::default(), |a: &Account| a.freeze(&reason))
                 .await?;
-            account_outcome(&id, "frozen", outcome)
+            account_outcome(id.as_str(), "frozen", outcome)
         }
         AccountCommand::Close { id } => {
             let outcome = repo
                 .execute(&id, Options::default(), Account::close)
                 .await?;
-            account_outcome(&id, "closed", outcome)
+            account_outcome(id.as_str(), "closed", outcome)
         }
         AccountCommand::Show { id, output } => {
             let loaded = repo.load::<Account>(&id).await?;
@@ -78,7 +86,7 @@ pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<()
             } else {
                 let mut table = Table::new(["account", "owner", "status", "balance", "version"]);
                 table.push([
-                    id,
+                    id.to_string(),
                     a.owner_name().to_owned(),
                     format!("{:?}", a.status),
                     money(a.balance),
@@ -139,8 +147,11 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
             id,
             wait,
         } => {
-            let id = id.unwrap_or_else(|| format!("tx-{}", EventId::new()));
-            let start = |t: &Transfer| t.start(&from, &to, amount);
+            let id = match id {
+                Some(id) => id,
+                None => AggregateId::new(format!("tx-{}", EventId::new()))?,
+            };
+            let start = |t: &Transfer| t.start(from.as_str(), to.as_str(), amount);
             match repo
                 .execute(&id, Options::idempotent("start").expect_new(), start)
                 .await?
@@ -156,7 +167,7 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
             loop {
                 let t = repo.load::<Transfer>(&id).await?.state;
                 if t.status.is_settled() {
-                    print_transfer(&id, &t, Output { json: false });
+                    print_transfer(id.as_str(), &t, Output { json: false });
                     return match t.status {
                         TransferStatus::Completed => Ok(()),
                         _ => Err(Failure::Failed(format!(
@@ -178,7 +189,7 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
             if t.status == TransferStatus::New {
                 return Err(Failure::Failed(format!("{id}: no such transfer")));
             }
-            print_transfer(&id, &t, output);
+            print_transfer(id.as_str(), &t, output);
             Ok(())
         }
     }

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use eventstore_core::{Checkpoint, EventFilter, RecordedEvent, Tracker};
+use eventstore_core::{AggregateId, Checkpoint, EventFilter, RecordedEvent, Tracker};
 use serde_json::json;
 
 use super::args::{Database, Output};
@@ -38,11 +38,11 @@ const PAGE: usize = 1_000;
 pub(crate) async fn events(
     db: &Database,
     output: Output,
-    aggregate: Option<String>,
+    aggregate: Option<AggregateId>,
     follow: bool,
 ) -> Result<(), Failure> {
     let store = connect(db).await?;
-    let wanted = |e: &RecordedEvent| aggregate.as_deref().is_none_or(|id| e.aggregate_id == id);
+    let wanted = |e: &RecordedEvent| aggregate.as_ref().is_none_or(|id| *id == *e.aggregate_id);
     let mut out = std::io::stdout().lock();
     let mut wakeups = store.wakeups();
     let mut after = Checkpoint::BEGINNING;

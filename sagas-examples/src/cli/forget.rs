@@ -1,6 +1,6 @@
 //! `sagas forget`: erases an account owner's personal data (GDPR).
 
-use eventstore_core::{EventStore, ForgetRequest};
+use eventstore_core::{AggregateId, EventStore, ForgetRequest};
 use serde_json::json;
 
 use super::args::{Database, Output};
@@ -13,14 +13,14 @@ use crate::table::Table;
 /// transaction. The history stays; a repeat changes nothing. An id that no
 /// account has is a failure, so that a mistyped request is not taken for
 /// done.
-pub(crate) async fn forget(db: &Database, output: Output, id: &str) -> Result<(), Failure> {
+pub(crate) async fn forget(db: &Database, output: Output, id: &AggregateId) -> Result<(), Failure> {
     let store = connect(db).await?;
     let account = repository(store.clone()).load::<Account>(id).await?;
     if account.state.status == Status::New {
         return Err(Failure::Failed(format!("{id}: no such account")));
     }
     let forgotten = store
-        .forget(&ForgetRequest::personal::<Account>(id))
+        .forget(&ForgetRequest::personal::<Account>(id.clone()))
         .await
         .map_err(|e| failed(&e))?;
     if output.json {
@@ -34,7 +34,7 @@ pub(crate) async fn forget(db: &Database, output: Output, id: &str) -> Result<()
     } else {
         let mut table = Table::new(["account", "events erased", "snapshots", "parked errors"]);
         table.push([
-            id.to_owned(),
+            id.to_string(),
             forgotten.events.to_string(),
             forgotten.snapshots.to_string(),
             forgotten.copies.to_string(),

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use eventstore_core::{Aggregate, EventFilter, EventId, Options, Outcome, Tracker};
+use eventstore_core::{EventFilter, EventId, Options, Outcome, Tracker};
 use serde_json::json;
 
 use super::args::{Database, Output};
@@ -89,7 +89,7 @@ pub(crate) async fn load(db: &Database, output: Output, plan: Plan) -> Result<()
     }
     let start_seconds = started.elapsed().as_secs_f64();
 
-    let filter = EventFilter::all().aggregate_kind(Transfer::KIND);
+    let filter = EventFilter::all().aggregate::<Transfer>();
     let (mut after, mut settled) = (from_here, Settled::default());
     let deadline = started + Duration::from_secs(plan.timeout);
     let mut last_report = Instant::now();

@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use eventstore_core::{Aggregate, Repository};
+use eventstore_core::Repository;
 
 use crate::account::Account;
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
@@ -85,7 +85,7 @@ pub(crate) async fn connect(db: &Database) -> Result<PgEventStore, Failure> {
             "this command needs PostgreSQL: pass --database-url URL or set DATABASE_URL".to_owned(),
         ));
     };
-    let options = PgStoreOptions::new()
+    let options = PgStoreOptions::default()
         .schema(&db.schema)
         .max_connections(16)
         .connect_timeout(Duration::from_secs(5));
@@ -102,7 +102,7 @@ pub(crate) async fn connect(db: &Database) -> Result<PgEventStore, Failure> {
 pub(crate) fn repository(store: PgEventStore) -> Repository<PgEventStore> {
     Repository::new(store)
         .max_attempts(100)
-        .snapshot_every_for(Account::KIND, 25)
+        .snapshot_every_for::<Account>(25)
 }
 
 /// The `sagas` program: parses the command line from the process

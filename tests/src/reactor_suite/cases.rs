@@ -37,7 +37,7 @@ pub async fn tick<S: EventStore>(store: &S, id: &str, version: u64) -> RecordedE
         kind: "Tick".into(),
         body: serde_json::json!({ "n": version }),
     };
-    let request = AppendRequest::new("Thing", id, version).event(tick);
+    let request = AppendRequest::new("Thing", id.parse().unwrap(), version).event(tick);
     match store.append(request).await.expect("append") {
         eventstore_core::AppendOutcome::Committed(mut events) => events.remove(0),
         eventstore_core::AppendOutcome::AlreadyApplied => unreachable!("no keys"),

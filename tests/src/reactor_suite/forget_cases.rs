@@ -46,7 +46,7 @@ impl Reactor for Owners {
     }
 
     fn filter(&self) -> EventFilter {
-        EventFilter::all().aggregate_kind("Account")
+        EventFilter::all().aggregate::<Account>()
     }
 
     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
@@ -68,11 +68,10 @@ impl Reactor for Owners {
 
 /// A new Account stream of `events`.
 fn new_account(id: &str, events: &[AccountEvent]) -> AppendRequest {
-    events
-        .iter()
-        .fold(AppendRequest::new("Account", id, 0), |request, event| {
-            request.event(NewEvent::encode(event).expect("encode"))
-        })
+    events.iter().fold(
+        AppendRequest::new("Account", id.parse().unwrap(), 0),
+        |request, event| request.event(NewEvent::encode(event).expect("encode")),
+    )
 }
 
 /// Replays every Account event into a fresh projection named `name`.
@@ -142,7 +141,9 @@ where
         .expect("park");
 
     let forgotten = store
-        .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+        .forget(&ForgetRequest::personal::<Account>(
+            "acc-ada".parse().unwrap(),
+        ))
         .await
         .expect("forget");
     assert_eq!(
@@ -169,7 +170,9 @@ where
     );
     assert_eq!(
         store
-            .forget(&ForgetRequest::personal::<Account>("acc-ada"))
+            .forget(&ForgetRequest::personal::<Account>(
+                "acc-ada".parse().unwrap()
+            ))
             .await
             .expect("forget again")
             .total(),

@@ -62,7 +62,7 @@ pub async fn every_account_event_kind_round_trips<S: EventStore>(store: S) {
     ];
     let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
     assert_eq!(kinds, AccountEvent::KINDS, "the list covers every kind");
-    let mut request = AppendRequest::new("Account", "a-1", 0);
+    let mut request = AppendRequest::new("Account", "a-1".parse().unwrap(), 0);
     request.events = events
         .iter()
         .map(|e| NewEvent::encode(e).expect("encode"))
@@ -80,7 +80,7 @@ pub async fn every_account_event_kind_round_trips<S: EventStore>(store: S) {
 pub async fn unknown_kind_is_a_typed_error_naming_the_row<S: EventStore>(store: S) {
     append_ok(
         &store,
-        AppendRequest::new("Account", "a-1", 0)
+        AppendRequest::new("Account", "a-1".parse().unwrap(), 0)
             .event(opened(1))
             .event(NewEvent {
                 kind: "Teleported".into(),
@@ -125,7 +125,7 @@ pub async fn undecodable_body_is_a_typed_error_naming_the_row<S: EventStore>(sto
     };
     append_ok(
         &store,
-        AppendRequest::new("Account", "a-1", 0)
+        AppendRequest::new("Account", "a-1".parse().unwrap(), 0)
             .event(opened(1))
             .event(bad),
     )
@@ -382,7 +382,7 @@ pub async fn unreadable_snapshots_are_ignored<S: EventStore>(store: S) {
     ] {
         let snapshot = Snapshot {
             aggregate_kind: "Account".into(),
-            aggregate_id: "a-1".into(),
+            aggregate_id: "a-1".parse().unwrap(),
             version,
             forgets: 0,
             schema_version,

@@ -50,12 +50,12 @@ pub async fn tracker_reads_in_order_with_filters_and_limits<S: EventStore + Trac
     assert_eq!(store.head().await.expect("head"), Checkpoint::BEGINNING);
     let mut written: Vec<RecordedEvent> = Vec::new();
     for request in [
-        AppendRequest::new("Account", "a-1", 0)
+        AppendRequest::new("Account", "a-1".parse().unwrap(), 0)
             .event(opened(1))
             .event(deposited(1)),
-        AppendRequest::new("Transfer", "t-1", 0).event(opened(2)),
-        AppendRequest::new("Account", "a-2", 0).event(opened(3)),
-        AppendRequest::new("Account", "a-1", 2).event(deposited(4)),
+        AppendRequest::new("Transfer", "t-1".parse().unwrap(), 0).event(opened(2)),
+        AppendRequest::new("Account", "a-2".parse().unwrap(), 0).event(opened(3)),
+        AppendRequest::new("Account", "a-1".parse().unwrap(), 2).event(deposited(4)),
     ] {
         written.extend(append_ok(&store, request).await);
     }
@@ -108,14 +108,14 @@ pub async fn tracker_reads_in_order_with_filters_and_limits<S: EventStore + Trac
     // a filter that passes nothing in the next several pages still finds
     // the event after them (a store that reads a page and then filters it
     // must read on)
-    let mut others = AppendRequest::new("Transfer", "t-2", 0);
+    let mut others = AppendRequest::new("Transfer", "t-2".parse().unwrap(), 0);
     for i in 0..7 {
         others = others.event(opened(10 + i));
     }
     append_ok(&store, others).await;
     let rare = append_ok(
         &store,
-        AppendRequest::new("Account", "a-2", 1).event(deposited(5)),
+        AppendRequest::new("Account", "a-2".parse().unwrap(), 1).event(deposited(5)),
     )
     .await;
     let read = read_until(&store, after_last, &deposits, 2, 1).await;
@@ -135,7 +135,8 @@ pub async fn tracker_reads_one_partition_and_says_where_it_ended<S: EventStore +
 ) {
     let mut written: Vec<RecordedEvent> = Vec::new();
     for i in 0..40 {
-        let request = AppendRequest::new("Account", format!("acc-{i}"), 0).event(opened(i));
+        let request =
+            AppendRequest::new("Account", format!("acc-{i}").parse().unwrap(), 0).event(opened(i));
         written.extend(append_ok(&store, request).await);
     }
     let negative = |e: &RecordedEvent| stream_hash(&e.aggregate_id) > i64::MAX as u64;
