@@ -216,7 +216,8 @@ impl RecordedEvent {
     ///
     /// ```
     /// # use eventstore_core::doc::{AccountEvent, MoneyWithdrawn};
-    /// use eventstore_core::{AppendRequest, Error, EventStore, MemoryStore, NewEvent};
+    /// use eventstore_core::{Error, EventStore, MemoryStore};
+    /// use eventstore_core::backend::{AppendRequest, NewEvent};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let store = MemoryStore::new();

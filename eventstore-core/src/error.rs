@@ -1,6 +1,22 @@
 //! The one error type of this crate.
 
-use crate::id::IdProblem;
+/// Why an aggregate id was refused (what [`IdProblem::of`] finds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdProblem {
+    /// The id is the empty string.
+    Empty,
+    /// The id is longer than [`MAX_ID_BYTES`](crate::MAX_ID_BYTES).
+    TooLong {
+        /// Its length in bytes.
+        bytes: usize,
+    },
+    /// The id contains a control character (newline, NUL, escape...).
+    ControlCharacter {
+        /// The byte offset of the first one.
+        at: usize,
+    },
+}
 
 /// The result type of every fallible call in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -82,7 +98,7 @@ pub enum Error {
     },
 
     /// The stream that an append's
-    /// [`unless_moved`](crate::AppendRequest::unless_moved) names has events
+    /// [`unless_moved`](crate::backend::AppendRequest::unless_moved) names has events
     /// after the version it names: nothing was written.
     #[error(
         "{aggregate_kind} {aggregate_id:?} has moved past version {version}, which the \

@@ -6,28 +6,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IdProblem, Result};
 
 /// The longest aggregate id accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 255;
-
-/// Why an aggregate id was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum IdProblem {
-    /// The id is the empty string.
-    Empty,
-    /// The id is longer than [`MAX_ID_BYTES`].
-    TooLong {
-        /// Its length in bytes.
-        bytes: usize,
-    },
-    /// The id contains a control character (newline, NUL, escape...).
-    ControlCharacter {
-        /// The byte offset of the first one.
-        at: usize,
-    },
-}
 
 impl IdProblem {
     /// What is wrong with `id` as an aggregate id, if anything: the check
@@ -74,7 +56,7 @@ impl fmt::Display for IdProblem {
 ///
 /// It is checked once, when it is made ([`new`](Self::new), `parse`,
 /// `try_from`, or deserialized), so what takes one, such as
-/// [`AppendRequest`](crate::AppendRequest), never checks again.
+/// [`AppendRequest`](crate::backend::AppendRequest), never checks again.
 ///
 /// ```
 /// use eventstore_core::{AggregateId, Error, IdProblem};

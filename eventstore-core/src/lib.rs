@@ -4,6 +4,10 @@
 //! commands (load, decide, append, retry on conflict), an in-memory store
 //! ([`MemoryStore`]) and a given/when/then kit ([`testing`]).
 //!
+//! The root holds what an application author needs; what only a backend
+//! implementer needs is in [`backend`], with the conformance suites a
+//! backend must pass (feature `conformance`).
+//!
 //! ```
 //! use eventstore_core::{Aggregate, Event, MemoryStore, Options, Outcome, Repository};
 //! use serde::{Deserialize, Serialize};
@@ -43,12 +47,14 @@
 extern crate self as eventstore_core;
 
 mod aggregate;
+pub mod backend;
 mod envelope;
 mod error;
 mod event;
 mod forget;
 mod id;
 mod memory;
+mod partition;
 pub mod reactor;
 mod repository;
 mod store;
@@ -63,18 +69,15 @@ pub mod __private;
 pub mod doc;
 
 pub use aggregate::Aggregate;
-pub use envelope::{Checkpoint, EventId, Metadata, NewEvent, ParseEventIdError, RecordedEvent};
-pub use error::{Error, Result};
+pub use envelope::{Checkpoint, EventId, Metadata, ParseEventIdError, RecordedEvent};
+pub use error::{Error, IdProblem, Result};
 pub use event::{DecodeError, Event};
-pub use forget::{ERASED_ERROR, ForgetRequest, Forgotten};
-pub use id::{AggregateId, IdProblem, IntoAggregateId, MAX_ID_BYTES};
+pub use forget::{ForgetRequest, Forgotten};
+pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};
 pub use memory::MemoryStore;
 pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Options, Outcome, Repository};
-pub use store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot, StreamAt};
-pub use tracker::{
-    EventFilter, Holdback, Partition, PreparedTransaction, ReadPage, Tracker, UnreadableEvent,
-};
-pub use wakeups::Wakeups;
+pub use store::{EventStore, StreamAt};
+pub use tracker::{EventFilter, Holdback, Tracker};
 
 /// `#[derive(Event)]` on an enum whose variants each wrap one payload struct.
 ///

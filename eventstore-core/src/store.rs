@@ -13,7 +13,8 @@ use crate::id::AggregateId;
 /// One atomic append to one stream.
 ///
 /// ```
-/// use eventstore_core::{AppendRequest, Metadata, NewEvent};
+/// use eventstore_core::Metadata;
+/// use eventstore_core::backend::{AppendRequest, NewEvent};
 /// let request = AppendRequest::new("Account", "acc-1".parse()?, 0)
 ///     .idempotency_key("tx-1/open")
 ///     .metadata(Metadata::default().actor("alice"))
@@ -123,7 +124,8 @@ impl AppendRequest {
     /// not against concurrent ones.
     ///
     /// ```
-    /// use eventstore_core::{AppendRequest, StreamAt};
+    /// use eventstore_core::StreamAt;
+    /// use eventstore_core::backend::AppendRequest;
     /// let request = AppendRequest::new("Account", "acc-1".parse()?, 3)
     ///     .unless_moved(StreamAt::of_kind("Transfer", "tx-1".parse()?, 1));
     /// assert_eq!(request.unless_moved.map(|s| s.version), Some(1));
@@ -187,7 +189,8 @@ pub enum AppendOutcome {
 /// The state of an aggregate at a version, as a JSON document.
 ///
 /// ```
-/// use eventstore_core::{EventStore, MemoryStore, Snapshot};
+/// use eventstore_core::{EventStore, MemoryStore};
+/// use eventstore_core::backend::Snapshot;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
@@ -315,7 +318,8 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ///
     /// ```
     /// use eventstore_core::doc::{Account, AccountEvent, Opened};
-    /// use eventstore_core::{AggregateId, AppendRequest, EventStore, ForgetRequest, MemoryStore, NewEvent};
+    /// use eventstore_core::{AggregateId, EventStore, ForgetRequest, MemoryStore};
+    /// use eventstore_core::backend::{AppendRequest, NewEvent};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> eventstore_core::Result<()> {

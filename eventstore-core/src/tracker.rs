@@ -1,12 +1,12 @@
 //! The [`Tracker`] trait: reading the global log in commit order.
 
 use std::future::Future;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::aggregate::Aggregate;
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
-use crate::reactor::partition_of;
+use crate::partition::Partition;
 use crate::wakeups::Wakeups;
 
 /// Which events a reader wants: aggregate and event kinds (empty lists mean
@@ -36,24 +36,6 @@ pub struct EventFilter {
     pub until: Option<Checkpoint>,
     /// The partition of the streams to read, if any.
     pub partition: Option<Partition>,
-}
-
-/// One of `count` partitions of the streams: the events of the aggregates
-/// that [`partition_of`] puts in partition `index`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Partition {
-    /// Which partition, below `count`.
-    pub index: u32,
-    /// How many partitions there are.
-    pub count: u32,
-}
-
-impl Partition {
-    /// Whether the aggregate `aggregate_id` is in this partition.
-    #[must_use]
-    pub fn owns(&self, aggregate_id: &str) -> bool {
-        partition_of(aggregate_id, self.count) == self.index
-    }
 }
 
 impl EventFilter {
@@ -119,7 +101,7 @@ impl EventFilter {
     }
 
     /// Reads only the streams of partition `index` of `count` (see
-    /// [`partition_of`]; a count of 0 is taken as 1, as
+    /// [`partition_of`](crate::reactor::partition_of); a count of 0 is taken as 1, as
     /// [`RunnerOptions::partitions`](crate::reactor::RunnerOptions::partitions)
     /// takes it).
     ///
@@ -174,42 +156,18 @@ impl EventFilter {
     }
 }
 
-/// An open write transaction that keeps a tracker from reading newer events
-/// until it ends. On PostgreSQL the watermark is the oldest transaction of
-/// the whole server, so the holder may run in another database than the
-/// store's.
+/// What keeps a tracker from reading newer events until it ends: an open
+/// write transaction, in words the backend chooses (a backend's own API
+/// may describe it in more detail, as `eventstore_postgres`'s
+/// `PgEventStore::oldest_open_transaction` does).
+///
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holdback {
-    /// The database it runs in.
-    pub database: String,
-    /// The database process running it (PostgreSQL's `pg_stat_activity.pid`,
-    /// what `pg_terminate_backend` takes); `None` for a
-    /// [`prepared`](Self::prepared) transaction, which no process runs.
-    pub pid: Option<u32>,
-    /// How long its transaction has been open; for a prepared one, how long
-    /// ago it was prepared.
+    /// How long it has been holding reading back.
     pub age: Duration,
-    /// Its state (`active`, `idle in transaction`, ..., `prepared`).
-    pub state: String,
-    /// The start of its last statement, only when it runs in the store's own
-    /// database; empty otherwise (it may show another application's data)
-    /// and for a prepared transaction.
-    pub query: String,
-    /// What identifies it when it is a prepared (two-phase) transaction.
-    pub prepared: Option<PreparedTransaction>,
-}
-
-/// A prepared (two-phase) transaction: it waits, with no process, for
-/// whoever prepared it to finish it with `COMMIT PREPARED` or
-/// `ROLLBACK PREPARED` and its [`gid`](Self::gid).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreparedTransaction {
-    /// Its global identifier, given to `PREPARE TRANSACTION`.
-    pub gid: String,
-    /// When it was prepared.
-    pub at: SystemTime,
-    /// The role that prepared it.
-    pub owner: String,
+    /// Who holds reading back, in plain words (for PostgreSQL: the process
+    /// or prepared transaction, its database and state, and what ends it).
+    pub holder: String,
 }
 
 /// An event row that a read found but could not turn into a
@@ -268,7 +226,8 @@ pub struct ReadPage {
 /// skips a committed event and never returns one twice.
 ///
 /// ```
-/// use eventstore_core::{AppendRequest, Checkpoint, EventFilter, EventStore, MemoryStore, NewEvent, Tracker};
+/// use eventstore_core::{Checkpoint, EventFilter, EventStore, MemoryStore, Tracker};
+/// use eventstore_core::backend::{AppendRequest, NewEvent};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
@@ -293,7 +252,8 @@ pub trait Tracker: Send + Sync {
     /// [`ReadPage::more`], after scanning many events of which none passed.
     ///
     /// ```
-    /// use eventstore_core::{AppendRequest, Checkpoint, EventFilter, EventStore, MemoryStore, NewEvent, Tracker};
+    /// use eventstore_core::{Checkpoint, EventFilter, EventStore, MemoryStore, Tracker};
+    /// use eventstore_core::backend::{AppendRequest, NewEvent};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let store = MemoryStore::new();

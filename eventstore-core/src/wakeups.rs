@@ -9,7 +9,8 @@ use tokio::sync::watch;
 ///
 /// ```
 /// use std::time::Duration;
-/// use eventstore_core::{AppendRequest, EventStore, MemoryStore, NewEvent, Tracker};
+/// use eventstore_core::{EventStore, MemoryStore, Tracker};
+/// use eventstore_core::backend::{AppendRequest, NewEvent};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {

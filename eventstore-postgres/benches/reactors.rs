@@ -10,8 +10,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use eventstore_core::backend::{AppendRequest, NewEvent};
 use eventstore_core::reactor::{HandlerError, Reactor, Runner, RunnerOptions};
-use eventstore_core::{AppendRequest, EventFilter, EventId, EventStore, NewEvent, RecordedEvent};
+use eventstore_core::{EventFilter, EventId, EventStore, RecordedEvent};
 use eventstore_postgres::{PgEventStore, PgStoreOptions, ReadMode};
 use serde_json::Value;
 use sqlx::Row;

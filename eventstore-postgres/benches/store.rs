@@ -7,9 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eventstore_core::{
-    AppendRequest, EventId, EventStore, NewEvent, Options, Repository, Snapshot,
-};
+use eventstore_core::backend::{AppendRequest, NewEvent, Snapshot};
+use eventstore_core::{EventId, EventStore, Options, Repository};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use sagas_examples::account::Account;
 use serde_json::{Value, json};

@@ -2,7 +2,8 @@
 //! events' error text of one stream, and a mark that keeps older snapshots
 //! from being stored afterwards, in one transaction.
 
-use eventstore_core::{ERASED_ERROR, ForgetRequest, Forgotten, Result};
+use eventstore_core::backend::ERASED_ERROR;
+use eventstore_core::{ForgetRequest, Forgotten, Result};
 use sqlx::{Postgres, Transaction};
 
 use crate::rows::backend;

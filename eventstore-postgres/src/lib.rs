@@ -31,5 +31,6 @@ mod tracker;
 mod wake;
 
 pub use error::{Error, Result};
+pub use holdback::{OpenTransaction, PreparedTransaction};
 pub use options::{DEFAULT_SCHEMA, PgStoreOptions, ReadMode};
 pub use store::PgEventStore;

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use eventstore_core::reactor::{
-    Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, repartition_from,
-};
+use eventstore_core::backend::{Joined, Lease, Repartitioned, repartition_from};
+use eventstore_core::reactor::{ParkedEvent, ReactorStore};
 use eventstore_core::{Checkpoint, Error, Result};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use eventstore_core::reactor::stream_hash;
+use eventstore_core::backend::stream_hash;
+use eventstore_core::backend::{AppendOutcome, AppendRequest, LoadedStream, Snapshot};
 use eventstore_core::{
-    AppendOutcome, AppendRequest, Error, EventId, EventStore, ForgetRequest, Forgotten,
-    LoadedStream, RecordedEvent, Result, Snapshot,
+    Error, EventId, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
 };
 use serde_json::Value;
 use sqlx::postgres::{PgArguments, PgPool, PgRow};
@@ -144,7 +144,7 @@ impl PgEventStore {
 
     /// A wake-up subscription fed by LISTEN/NOTIFY (see
     /// [`Tracker::wakeups`](eventstore_core::Tracker::wakeups)).
-    pub(crate) fn subscribe(&self) -> eventstore_core::Wakeups {
+    pub(crate) fn subscribe(&self) -> eventstore_core::backend::Wakeups {
         self.listener.subscribe(&self.pool, &self.schema)
     }
 

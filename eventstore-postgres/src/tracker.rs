@@ -3,10 +3,8 @@
 use std::num::NonZeroU64;
 use std::time::Duration;
 
-use eventstore_core::{
-    Checkpoint, Error, EventFilter, Holdback, ReadPage, RecordedEvent, Result, Tracker,
-    UnreadableEvent, Wakeups,
-};
+use eventstore_core::backend::{ReadPage, UnreadableEvent, Wakeups};
+use eventstore_core::{Checkpoint, Error, EventFilter, Holdback, RecordedEvent, Result, Tracker};
 
 use crate::convert::{bigint, checkpoint_bigints, fit, micros, out_of_range};
 use crate::layout::{CHECKPOINT, READ};
@@ -237,7 +235,11 @@ impl Tracker for PgEventStore {
 
     async fn holdback(&self) -> Result<Option<Holdback>> {
         match self.read_mode() {
-            ReadMode::Transactions => PgEventStore::holdback(self).await,
+            ReadMode::Transactions => Ok(self
+                .oldest_open_transaction()
+                .await?
+                .as_ref()
+                .map(Holdback::from)),
             ReadMode::SafetyMargin(_) => Ok(None),
         }
     }

@@ -149,12 +149,11 @@ pub async fn insert_in_open_transaction(
 /// # Panics
 /// When the append fails.
 pub async fn append_tick(store: &PgEventStore, id: &str) {
-    let request = eventstore_core::AppendRequest::new("Gap", id.parse().unwrap(), 0).event(
-        eventstore_core::NewEvent {
+    let request = eventstore_core::backend::AppendRequest::new("Gap", id.parse().unwrap(), 0)
+        .event(eventstore_core::backend::NewEvent {
             kind: "Tick".into(),
             body: serde_json::json!({}),
-        },
-    );
+        });
     eventstore_core::EventStore::append(store, request)
         .await
         .expect("append");

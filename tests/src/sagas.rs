@@ -7,7 +7,7 @@ use eventstore_core::{EventStore, Repository, Tracker};
 use sagas_examples::saga::TransferSaga;
 pub use sagas_examples::scenario::Scenario;
 
-use crate::reactor_suite::running::Running;
+use eventstore_core::backend::conformance::reactor::running::Running;
 
 /// Starts the scenario, runs `runners` sagas over `partitions` until every
 /// transfer has settled, and checks the books.

@@ -1,3 +1,5 @@
 //! The store conformance suite against the in-memory store.
 
-eventstore_tests::store_conformance_suite!(async { eventstore_core::MemoryStore::new() });
+eventstore_core::backend::conformance::store_conformance_suite!(async {
+    eventstore_core::MemoryStore::new()
+});

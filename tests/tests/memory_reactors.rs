@@ -1,3 +1,5 @@
 //! The reactor runtime suite against the in-memory store.
 
-eventstore_tests::reactor_conformance_suite!(async { eventstore_core::MemoryStore::new() });
+eventstore_core::backend::conformance::reactor_conformance_suite!(async {
+    eventstore_core::MemoryStore::new()
+});

@@ -2,4 +2,4 @@
 //! clock: leases, backoffs and polls take no real time, and every run
 //! interleaves the same way.
 
-eventstore_tests::reactor_conformance_suite!(paused: async { eventstore_core::MemoryStore::new() });
+eventstore_core::backend::conformance::reactor_conformance_suite!(paused: async { eventstore_core::MemoryStore::new() });

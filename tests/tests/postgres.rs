@@ -1,4 +1,6 @@
 //! The store conformance suite against PostgreSQL (`DATABASE_URL`), each
 //! case in a fresh schema.
 
-eventstore_tests::store_conformance_suite!(eventstore_tests::postgres::fresh_store());
+eventstore_core::backend::conformance::store_conformance_suite!(
+    eventstore_tests::postgres::fresh_store()
+);

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, SystemTime};
 
+use eventstore_core::backend::conformance::eventually::snapshot_when;
 use eventstore_core::reactor::{ParkedEvent, ReactorStore};
 use eventstore_core::{Error, EventStore, ForgetRequest, Options, Outcome, Repository};
 use eventstore_postgres::PgEventStore;
-use eventstore_tests::eventually::snapshot_when;
 use eventstore_tests::postgres::fresh_store;
 use sagas_examples::account::{Account, Decision};
 
@@ -205,7 +205,7 @@ async fn a_snapshot_saved_while_a_forget_is_open_is_not_stored() {
         .await
         .expect("activity")
     };
-    eventstore_tests::eventually::eventually(
+    eventstore_core::backend::conformance::eventually::eventually(
         Duration::from_secs(10),
         "the second forget waits at its last statement",
         waiting,
@@ -215,7 +215,7 @@ async fn a_snapshot_saved_while_a_forget_is_open_is_not_stored() {
 
     let saving = tokio::spawn({
         let store = store.clone();
-        let snapshot = eventstore_core::Snapshot {
+        let snapshot = eventstore_core::backend::Snapshot {
             aggregate_kind: "Account".into(),
             aggregate_id: "acc-ada".parse().unwrap(),
             version: 2,

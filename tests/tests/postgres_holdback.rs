@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use eventstore_core::{Checkpoint, EventId, Holdback};
-use eventstore_postgres::PgEventStore;
-use eventstore_tests::eventually::eventually;
+use eventstore_core::backend::conformance::eventually::eventually;
+use eventstore_core::{Checkpoint, EventId};
+use eventstore_postgres::{OpenTransaction, PgEventStore};
 use eventstore_tests::postgres::{
     append_tick, fresh_store_with, ids_after, insert_in_open_transaction, pool_in_database,
 };
@@ -29,8 +29,12 @@ const GID_PREFIX: &str = "es_test_holdback_";
 const OTHER_DATABASE: &str = "test";
 
 /// Waits until the store names a holder that `is_ours` accepts.
-async fn named(store: &PgEventStore, what: &str, is_ours: impl Fn(&Holdback) -> bool) -> Holdback {
-    let holder = async || store.holdback().await.expect("holdback");
+async fn named(
+    store: &PgEventStore,
+    what: &str,
+    is_ours: impl Fn(&OpenTransaction) -> bool,
+) -> OpenTransaction {
+    let holder = async || store.oldest_open_transaction().await.expect("holdback");
     eventually(NAMED_WITHIN, what, holder, |h| {
         h.as_ref().is_some_and(&is_ours)
     })
@@ -90,14 +94,14 @@ async fn an_open_write_transaction_holds_delivery_back_and_is_named() {
         "its last statement, shown since it runs in the store's database"
     );
     assert_eq!(holder.prepared, None);
-    let recorder = eventstore_tests::reactor_suite::recorder::Recorder::new("held");
+    let recorder = eventstore_core::backend::conformance::reactor::recorder::Recorder::new("held");
     let status = eventstore_core::reactor::Runner::new(store.clone(), recorder)
         .status()
         .await
         .expect("status");
     let named = status.holdback.expect("the status names the holder");
     assert!(
-        named.pid.is_some_and(|pid| pid > 0) && named.state == "idle in transaction",
+        named.holder.starts_with("pid ") && named.holder.contains("(idle in transaction, open "),
         "{named:?}"
     );
     open.commit().await.expect("commit");

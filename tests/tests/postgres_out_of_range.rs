@@ -4,11 +4,9 @@
 
 use std::time::Duration;
 
-use eventstore_core::reactor::{Lease, ReactorStore};
-use eventstore_core::{
-    AggregateId, AppendRequest, Checkpoint, Error, EventFilter, EventStore, NewEvent, Partition,
-    Snapshot, StreamAt, Tracker,
-};
+use eventstore_core::backend::{AppendRequest, Lease, NewEvent, Partition, Snapshot};
+use eventstore_core::reactor::ReactorStore;
+use eventstore_core::{AggregateId, Checkpoint, Error, EventFilter, EventStore, StreamAt, Tracker};
 use eventstore_postgres::PgEventStore;
 use eventstore_tests::postgres::fresh_store;
 use serde_json::json;

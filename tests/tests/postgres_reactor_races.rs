@@ -6,12 +6,12 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use eventstore_core::Checkpoint;
+use eventstore_core::backend::conformance::reactor::recorder::Recorder;
+use eventstore_core::backend::conformance::reactor::running::{Running, fast};
+use eventstore_core::backend::conformance::reactor::tick;
 use eventstore_core::reactor::{ReactorStore, Runner, partition_of};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use eventstore_tests::postgres::{database_url, fresh_store};
-use eventstore_tests::reactor_suite::recorder::Recorder;
-use eventstore_tests::reactor_suite::running::{Running, fast};
-use eventstore_tests::reactor_suite::tick;
 
 /// Checkpoints stored before migration 0006 (no row in `reactors`) by a
 /// runner of 3 partitions: partition 0 is at the head, partitions 1 and 2

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventstore_core::{AppendRequest, Error, EventStore, NewEvent, Options, Outcome, Repository};
+use eventstore_core::backend::conformance::eventually::snapshot_when;
+use eventstore_core::backend::conformance::faulty::Faulty;
+use eventstore_core::backend::conformance::store::repository_cases;
+use eventstore_core::backend::{AppendRequest, NewEvent};
+use eventstore_core::{Error, EventStore, Options, Outcome, Repository};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
-use eventstore_tests::eventually::snapshot_when;
-use eventstore_tests::faulty::Faulty;
 use eventstore_tests::postgres::{fresh_store, fresh_store_with, fresh_store_with_options};
-use eventstore_tests::suite;
 use sagas_examples::account::{Account, AccountError, AccountEvent};
 use serde_json::json;
 
@@ -31,7 +32,7 @@ async fn open(repo: &Repository<impl EventStore>, id: &str, balance: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_concurrent_writers_lose_no_update() {
-    suite::concurrent_writers(fresh_store_with(20).await, 16, 20).await;
+    repository_cases::concurrent_writers(fresh_store_with(20).await, 16, 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use eventstore_core::reactor::{partition_of, stream_hash};
+use eventstore_core::backend::conformance::eventually::eventually;
+use eventstore_core::backend::stream_hash;
+use eventstore_core::reactor::partition_of;
 use eventstore_core::{Checkpoint, EventFilter, EventId, Tracker};
 use eventstore_postgres::PgEventStore;
 use eventstore_tests::dice::Dice;
-use eventstore_tests::eventually::eventually;
 use eventstore_tests::postgres::{
     append_tick, fresh_store_with, ids_after, insert_in_open_transaction,
 };

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
+use eventstore_core::backend::conformance::reactor::recorder::Recorder;
+use eventstore_core::backend::conformance::reactor::running::{Running, fast};
+use eventstore_core::backend::conformance::reactor::tick;
 use eventstore_core::reactor::Runner;
 use eventstore_tests::postgres::fresh_store;
-use eventstore_tests::reactor_suite::recorder::Recorder;
-use eventstore_tests::reactor_suite::running::{Running, fast};
-use eventstore_tests::reactor_suite::tick;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_row_is_parked_naming_it_and_the_reactor_goes_on() {

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use eventstore_core::{AppendRequest, EventId, EventStore, NewEvent, Options, Outcome, Repository};
+use eventstore_core::backend::{AppendRequest, NewEvent};
+use eventstore_core::{EventId, EventStore, Options, Outcome, Repository};
 use eventstore_postgres::PgEventStore;
 use eventstore_tests::postgres::{database_url, fresh_store};
 use eventstore_tests::sagas::{Scenario, run_transfers};

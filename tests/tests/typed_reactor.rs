@@ -4,11 +4,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use eventstore_core::backend::{AppendRequest, NewEvent};
 use eventstore_core::reactor::{HandlerError, Reactor, Runner, route};
-use eventstore_core::{
-    AppendRequest, EventFilter, EventStore, MemoryStore, NewEvent, Options, RecordedEvent,
-    Repository,
-};
+use eventstore_core::{EventFilter, EventStore, MemoryStore, Options, RecordedEvent, Repository};
 use sagas_examples::account::{
     Account, AccountEvent, AccountEventReactor, MoneyDeposited, MoneyWithdrawn,
 };

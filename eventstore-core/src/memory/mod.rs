@@ -22,7 +22,8 @@ use crate::wakeups::Wakeups;
 /// in commit order. Clones share the same data.
 ///
 /// ```
-/// use eventstore_core::{AppendRequest, EventStore, MemoryStore, NewEvent};
+/// use eventstore_core::{EventStore, MemoryStore};
+/// use eventstore_core::backend::{AppendRequest, NewEvent};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {

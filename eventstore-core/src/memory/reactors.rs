@@ -10,7 +10,9 @@ use super::MemoryStore;
 use crate::envelope::Checkpoint;
 use crate::error::{Error, Result};
 use crate::forget::{ERASED_ERROR, ForgetRequest, erase_fields};
-use crate::reactor::{Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, repartition_from};
+use crate::reactor::store::{
+    Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, repartition_from,
+};
 
 /// A live runner: until when, and with how many partitions.
 #[derive(Debug, Clone, Copy)]

@@ -10,7 +10,8 @@ use super::store::ReactorStore;
 use super::{Reactor, Runner, pause};
 use crate::envelope::Checkpoint;
 use crate::error::{Result, error_chain};
-use crate::tracker::{EventFilter, Partition, Tracker};
+use crate::partition::Partition;
+use crate::tracker::{EventFilter, Tracker};
 use crate::wakeups::Wakeups;
 
 /// What one step of a partition loop did.

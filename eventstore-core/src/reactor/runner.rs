@@ -21,7 +21,8 @@ use crate::tracker::Tracker;
 /// ```
 /// use std::time::Duration;
 /// use eventstore_core::reactor::{HandlerError, Reactor, Runner};
-/// use eventstore_core::{AppendRequest, EventFilter, EventStore, MemoryStore, NewEvent, RecordedEvent};
+/// use eventstore_core::{EventFilter, EventStore, MemoryStore, RecordedEvent};
+/// use eventstore_core::backend::{AppendRequest, NewEvent};
 ///
 /// struct Count(std::sync::atomic::AtomicUsize);
 /// impl Reactor for Count {
@@ -75,6 +76,22 @@ where
     S: Tracker + ReactorStore,
     R: Reactor,
 {
+    /// How many partitions this runner may hold: its share among the live
+    /// runners, which a heartbeat every third of the lease time counts.
+    pub(super) async fn share(&self) -> Result<u32> {
+        self.beat().await?;
+        Ok(self.team.share(&self.options))
+    }
+
+    /// Sends the heartbeat when a third of the lease time has passed since
+    /// the last one: from the partition loops between batches, and from the
+    /// supervisor, so that a runner in a long handler stays live.
+    pub(super) async fn beat(&self) -> Result<()> {
+        self.team
+            .beat(&self.store, self.reactor.name(), &self.options)
+            .await
+    }
+
     /// A runner with [`RunnerOptions::default`].
     pub fn new(store: S, reactor: R) -> Self {
         Self {

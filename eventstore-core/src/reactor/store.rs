@@ -69,7 +69,7 @@ pub struct Repartitioned {
 /// ```
 /// use std::collections::BTreeMap;
 /// use eventstore_core::Checkpoint;
-/// use eventstore_core::reactor::lowest_checkpoint;
+/// use eventstore_core::backend::lowest_checkpoint;
 /// let at = |position| Checkpoint { tx: position, position };
 /// let old = BTreeMap::from([(0, at(9)), (1, at(4))]);
 /// assert_eq!(lowest_checkpoint(&old, 2), at(4));
@@ -98,7 +98,7 @@ pub fn lowest_checkpoint(old: &BTreeMap<u32, Checkpoint>, from: u32) -> Checkpoi
 /// ```
 /// use std::collections::BTreeMap;
 /// use eventstore_core::Checkpoint;
-/// use eventstore_core::reactor::repartition_from;
+/// use eventstore_core::backend::repartition_from;
 /// let at = |position| Checkpoint { tx: position, position };
 /// let old = BTreeMap::from([(0, at(9)), (1, at(4))]);
 /// assert_eq!(repartition_from(Some(2), &old, 2), None);

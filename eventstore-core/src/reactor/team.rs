@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::options::RunnerOptions;
 use super::store::ReactorStore;
-use super::{Reactor, Runner};
 use crate::error::Result;
-use crate::tracker::Tracker;
 
 /// The partitions one runner holds and its view of the live runners.
 #[derive(Debug, Default)]
@@ -48,37 +47,29 @@ impl Team {
         *last = Some(Instant::now());
         true
     }
-}
 
-impl<S, R> Runner<S, R>
-where
-    S: Tracker + ReactorStore,
-    R: Reactor,
-{
-    /// How many partitions this runner may hold: its share among the live
-    /// runners, which a heartbeat every third of the lease time counts.
-    pub(super) async fn share(&self) -> Result<u32> {
-        self.beat().await?;
-        let live = self.team.live.load(Ordering::Relaxed).max(1);
-        Ok(self.options.partitions.div_ceil(live))
+    /// How many partitions a runner with `options` may hold: its share
+    /// among the live runners, which [`beat`](Self::beat) counts.
+    pub(super) fn share(&self, options: &RunnerOptions) -> u32 {
+        let live = self.live.load(Ordering::Relaxed).max(1);
+        options.partitions.div_ceil(live)
     }
 
-    /// Sends the heartbeat when a third of the lease time has passed since
-    /// the last one: from the partition loops between batches, and from the
-    /// supervisor, so that a runner in a long handler stays live.
-    pub(super) async fn beat(&self) -> Result<()> {
-        let ttl = self.options.lease_ttl;
-        if self.team.beat_due(ttl / 3) {
-            let live = self
-                .store
-                .heartbeat(
-                    self.reactor.name(),
-                    &self.options.owner,
-                    self.options.partitions,
-                    ttl,
-                )
+    /// Sends the heartbeat of the runner `options.owner` of `reactor` when
+    /// a third of the lease time has passed since the last one, and counts
+    /// the live runners it returns.
+    pub(super) async fn beat<S: ReactorStore>(
+        &self,
+        store: &S,
+        reactor: &str,
+        options: &RunnerOptions,
+    ) -> Result<()> {
+        let ttl = options.lease_ttl;
+        if self.beat_due(ttl / 3) {
+            let live = store
+                .heartbeat(reactor, &options.owner, options.partitions, ttl)
                 .await?;
-            self.team.live.store(live, Ordering::Relaxed);
+            self.live.store(live, Ordering::Relaxed);
         }
         Ok(())
     }

@@ -67,7 +67,7 @@ impl Options {
 
     /// Appends only while another stream has no event after a version,
     /// checked by the append itself, as
-    /// [`AppendRequest::unless_moved`](crate::AppendRequest::unless_moved)
+    /// [`AppendRequest::unless_moved`](crate::backend::AppendRequest::unless_moved)
     /// says:
     /// a saga step that must run only while its process is at a step needs
     /// no read of the process. When the stream has moved on, `execute`

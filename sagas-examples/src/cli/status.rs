@@ -3,8 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use eventstore_core::Holdback;
 use eventstore_core::reactor::{Runner, RunnerOptions};
+use eventstore_postgres::OpenTransaction;
 use serde_json::json;
 
 use super::args::{Database, Output};
@@ -24,9 +24,11 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
     } else {
         oldest_stuck(&store, stuck_after).await?
     };
-    let saga = Runner::new(store.clone(), TransferSaga::new(repository(store)))
+    let saga = Runner::new(store.clone(), TransferSaga::new(repository(store.clone())))
         .options(RunnerOptions::default().partitions(DEFAULT_PARTITIONS));
     let reactor = saga.status().await?;
+    // the status's holdback in PostgreSQL's own terms: database, pid, state
+    let holdback = store.oldest_open_transaction().await?;
     if output.json {
         let value = json!({
             "transfers": census.by_state,
@@ -39,7 +41,7 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
                 })).collect::<Vec<_>>(),
                 "head": reactor.head.position,
                 "parked": reactor.parked,
-                "held_back_by": reactor.holdback.as_ref().map(holdback_json),
+                "held_back_by": holdback.as_ref().map(holdback_json),
             },
         });
         println!("{value}");
@@ -85,8 +87,8 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
         ]);
     }
     print!("{partitions}");
-    if let Some(h) = &reactor.holdback {
-        println!("\n{}", holdback_line(h));
+    if let Some(h) = &holdback {
+        println!("\nreading is held back by {h}");
     }
     Ok(())
 }
@@ -94,7 +96,7 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
 /// The transaction that holds reading back, for `--json`: `pid` is null
 /// and `prepared` set for a prepared (two-phase) transaction; `query` is
 /// empty unless it runs in the store's database.
-fn holdback_json(h: &Holdback) -> serde_json::Value {
+fn holdback_json(h: &OpenTransaction) -> serde_json::Value {
     json!({
         "database": h.database,
         "pid": h.pid,
@@ -109,58 +111,25 @@ fn holdback_json(h: &Holdback) -> serde_json::Value {
     })
 }
 
-/// The transaction that holds reading back, for people: where it runs and
-/// what ends it.
-fn holdback_line(h: &Holdback) -> String {
-    let open = h.age.as_secs_f64();
-    match (&h.prepared, h.pid) {
-        (Some(p), _) => format!(
-            "reading is held back by prepared transaction {:?} in database {} (owner {}, prepared {open:.1} s ago): \
-             once its owner agrees, end it there with COMMIT PREPARED or ROLLBACK PREPARED",
-            p.gid, h.database, p.owner
-        ),
-        (None, Some(pid)) if h.query.is_empty() => format!(
-            "reading is held back by pid {pid} in database {} ({}, open {open:.1} s)",
-            h.database, h.state
-        ),
-        (None, Some(pid)) => format!(
-            "reading is held back by pid {pid} in database {} ({}, open {open:.1} s): {}",
-            h.database, h.state, h.query
-        ),
-        (None, None) => format!(
-            "reading is held back by a transaction in database {} ({}, open {open:.1} s)",
-            h.database, h.state
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eventstore_core::PreparedTransaction;
+    use eventstore_postgres::PreparedTransaction;
 
-    fn running(database: &str, query: &str) -> Holdback {
-        Holdback {
+    fn running(database: &str) -> OpenTransaction {
+        OpenTransaction {
             database: database.to_owned(),
             pid: Some(42),
             age: Duration::from_millis(2_500),
             state: "idle in transaction".to_owned(),
-            query: query.to_owned(),
+            query: String::new(),
             prepared: None,
         }
     }
 
     #[test]
     fn a_running_holder_is_named_by_pid_and_database() {
-        assert_eq!(
-            holdback_line(&running("postgres", "UPDATE t SET x = 1")),
-            "reading is held back by pid 42 in database postgres (idle in transaction, open 2.5 s): UPDATE t SET x = 1"
-        );
-        assert_eq!(
-            holdback_line(&running("other", "")),
-            "reading is held back by pid 42 in database other (idle in transaction, open 2.5 s)"
-        );
-        let value = holdback_json(&running("other", ""));
+        let value = holdback_json(&running("other"));
         assert_eq!(value["database"], "other");
         assert_eq!(value["pid"], 42);
         assert!(value["prepared"].is_null(), "{value}");
@@ -169,7 +138,7 @@ mod tests {
     #[test]
     fn a_prepared_holder_is_named_by_gid() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let holder = Holdback {
+        let holder = OpenTransaction {
             pid: None,
             state: "prepared".to_owned(),
             prepared: Some(PreparedTransaction {
@@ -177,13 +146,8 @@ mod tests {
                 at,
                 owner: "billing".to_owned(),
             }),
-            ..running("test", "")
+            ..running("test")
         };
-        let line = holdback_line(&holder);
-        assert!(
-            line.starts_with("reading is held back by prepared transaction \"pay-7\" in database test (owner billing, prepared 2.5 s ago)"),
-            "{line}"
-        );
         let value = holdback_json(&holder);
         assert!(value["pid"].is_null(), "{value}");
         assert_eq!(value["prepared"]["gid"], "pay-7");

@@ -4,10 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use eventstore_core::{
-    AppendOutcome, AppendRequest, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
-    Snapshot,
-};
+use crate::backend::{AppendOutcome, AppendRequest, Snapshot};
+use crate::{EventStore, ForgetRequest, Forgotten, RecordedEvent, Result};
 
 /// Wraps a store and delegates to it, with the faults chosen by the
 /// builder methods. With none chosen, it is the store itself.

@@ -1,15 +1,13 @@
 //! GDPR forget: personal fields erased from events and snapshots, the
 //! history kept, and every request safe to repeat.
 
-use eventstore_core::{
-    AppendRequest, EventStore, ForgetRequest, Forgotten, NewEvent, Options, Outcome, RecordedEvent,
-    Repository, Snapshot,
-};
-use sagas_examples::account::{Account, Decision};
+use crate::backend::conformance::account::{Account, Decision};
+use crate::backend::{AppendRequest, NewEvent, Snapshot};
+use crate::{EventStore, ForgetRequest, Forgotten, Options, Outcome, RecordedEvent, Repository};
 use serde_json::{Value, json};
 
 use super::fixtures::{append_ok, load};
-use crate::eventually::snapshot_when;
+use crate::backend::conformance::eventually::snapshot_when;
 
 async fn done<S: EventStore>(
     repo: &Repository<S>,

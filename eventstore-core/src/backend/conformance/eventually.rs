@@ -38,12 +38,12 @@ pub const SNAPSHOT_WAIT: Duration = Duration::from_secs(10);
 ///
 /// # Panics
 /// When none is stored in time, naming the stream and the last one seen.
-pub async fn snapshot_when<S: eventstore_core::EventStore>(
+pub async fn snapshot_when<S: crate::EventStore>(
     store: &S,
     kind: &str,
     id: &str,
-    done: impl Fn(&eventstore_core::Snapshot) -> bool,
-) -> eventstore_core::Snapshot {
+    done: impl Fn(&crate::backend::Snapshot) -> bool,
+) -> crate::backend::Snapshot {
     let what = format!("a snapshot of {kind}/{id}");
     let probe = async || store.load_snapshot(kind, id).await.expect("load snapshot");
     eventually(SNAPSHOT_WAIT, &what, probe, |s| {

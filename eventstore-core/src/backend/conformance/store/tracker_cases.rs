@@ -7,8 +7,10 @@
 
 use std::time::{Duration, Instant};
 
-use eventstore_core::reactor::{partition_of, stream_hash};
-use eventstore_core::{AppendRequest, Checkpoint, EventFilter, EventStore, RecordedEvent, Tracker};
+use crate::backend::AppendRequest;
+use crate::backend::stream_hash;
+use crate::reactor::partition_of;
+use crate::{Checkpoint, EventFilter, EventStore, RecordedEvent, Tracker};
 
 use super::fixtures::{append_ok, deposited, opened};
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use eventstore_core::Tracker;
-use eventstore_core::reactor::{Reactor, ReactorStore, Runner, RunnerOptions};
+use crate::Tracker;
+use crate::reactor::{Reactor, ReactorStore, Runner, RunnerOptions};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -20,7 +20,7 @@ pub fn fast(owner: &str) -> RunnerOptions {
 #[derive(Debug)]
 pub struct Running {
     stop: oneshot::Sender<()>,
-    task: JoinHandle<eventstore_core::Result<()>>,
+    task: JoinHandle<crate::Result<()>>,
 }
 
 impl Running {
@@ -59,7 +59,7 @@ impl Running {
     ///
     /// # Panics
     /// When it does not end in time.
-    pub async fn ended(self, limit: Duration) -> eventstore_core::Result<()> {
+    pub async fn ended(self, limit: Duration) -> crate::Result<()> {
         tokio::time::timeout(limit, self.task)
             .await
             .expect("the run ends in time")

@@ -1,6 +1,7 @@
 //! Events and helpers shared by the cases.
 
-use eventstore_core::{AppendOutcome, AppendRequest, EventStore, NewEvent, RecordedEvent};
+use crate::backend::{AppendOutcome, AppendRequest, NewEvent};
+use crate::{EventStore, RecordedEvent};
 use serde_json::json;
 
 /// An Account `MoneyDeposited` event as the store sees it.

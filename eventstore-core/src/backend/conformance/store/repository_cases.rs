@@ -3,18 +3,17 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use eventstore_core::{
-    AppendRequest, Error, Event, EventStore, NewEvent, Options, Outcome, Repository, Snapshot,
-};
-use sagas_examples::account::{
+use crate::backend::conformance::account::{
     Account, AccountError, AccountEvent, Closed, Frozen, MoneyDeposited, MoneyRefunded,
     MoneyWithdrawn, Opened, OwnerUpdated,
 };
+use crate::backend::{AppendRequest, NewEvent, Snapshot};
+use crate::{Error, Event, EventStore, Options, Outcome, Repository};
 use serde_json::json;
 
 use super::fixtures::{append_ok, load, opened};
-use crate::eventually::snapshot_when;
-use crate::faulty::Faulty;
+use crate::backend::conformance::eventually::snapshot_when;
+use crate::backend::conformance::faulty::Faulty;
 
 async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
     let outcome = repo
@@ -377,7 +376,7 @@ pub async fn unreadable_snapshots_are_ignored<S: EventStore>(store: S) {
         (
             2,
             99,
-            json!({ "status": "Open", "balance": 1_000_000, "owner": "Mallory" }),
+            json!({ "open": true, "balance": 1_000_000, "owner": "Mallory" }),
         ),
     ] {
         let snapshot = Snapshot {

@@ -5,16 +5,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use eventstore_core::reactor::{HandlerError, Lease, ParkedEvent, Reactor, ReactorStore, Runner};
-use eventstore_core::{
-    AppendRequest, ERASED_ERROR, EventFilter, EventStore, ForgetRequest, NewEvent, RecordedEvent,
-    Tracker,
-};
-use sagas_examples::account::{Account, AccountEvent, Opened, OwnerUpdated};
+use crate::backend::Lease;
+use crate::backend::conformance::account::{Account, AccountEvent, Opened, OwnerUpdated};
+use crate::backend::{AppendRequest, ERASED_ERROR, NewEvent};
+use crate::reactor::{HandlerError, ParkedEvent, Reactor, ReactorStore, Runner};
+use crate::{EventFilter, EventStore, ForgetRequest, RecordedEvent, Tracker};
 
 use super::running::{Running, fast};
-use crate::eventually::eventually;
-use crate::suite::fixtures::append_ok;
+use crate::backend::conformance::eventually::eventually;
+use crate::backend::conformance::store::fixtures::append_ok;
 
 /// How long a replay of a few events may take.
 const REPLAY_WAIT: Duration = Duration::from_secs(10);

@@ -2,11 +2,9 @@
 
 use std::collections::HashSet;
 
-use eventstore_core::{
-    AppendOutcome, AppendRequest, Error, EventStore, IdProblem, Metadata, NewEvent, Options,
-    Repository, Snapshot, StreamAt, Tracker,
-};
-use sagas_examples::account::Account;
+use crate::backend::conformance::account::Account;
+use crate::backend::{AppendOutcome, AppendRequest, NewEvent, Snapshot};
+use crate::{Error, EventStore, IdProblem, Metadata, Options, Repository, StreamAt, Tracker};
 use serde_json::json;
 
 use super::fixtures::{append_ok, deposited, load, opened, versions};
@@ -238,7 +236,7 @@ pub async fn invalid_ids_are_refused_before_writing<S: EventStore + Tracker>(sto
     }
     assert_eq!(
         store.head().await.expect("head"),
-        eventstore_core::Checkpoint::BEGINNING,
+        crate::Checkpoint::BEGINNING,
         "nothing written"
     );
 }
@@ -294,7 +292,7 @@ pub async fn a_bad_event_leaves_the_whole_append_unwritten<S: EventStore + Track
     assert!(load(&store, "Account", "a-1", 0).await.is_empty());
     assert_eq!(
         store.head().await.expect("head"),
-        eventstore_core::Checkpoint::BEGINNING
+        crate::Checkpoint::BEGINNING
     );
 }
 

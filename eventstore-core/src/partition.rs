@@ -1,4 +1,24 @@
-//! Which partition an aggregate's events belong to.
+//! Which partition an aggregate's events belong to: the stable hash of its
+//! id, shared by the trackers that read one partition and the reactor
+//! runtime that splits the work.
+
+/// One of `count` partitions of the streams: the events of the aggregates
+/// that [`partition_of`] puts in partition `index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    /// Which partition, below `count`.
+    pub index: u32,
+    /// How many partitions there are.
+    pub count: u32,
+}
+
+impl Partition {
+    /// Whether the aggregate `aggregate_id` is in this partition.
+    #[must_use]
+    pub fn owns(&self, aggregate_id: &str) -> bool {
+        partition_of(aggregate_id, self.count) == self.index
+    }
+}
 
 /// The partition of `aggregate_id` among `partitions`: a stable hash
 /// (FNV-1a), the same in every process and release, so that each aggregate's
@@ -20,7 +40,8 @@ pub fn partition_of(aggregate_id: &str, partitions: u32) -> u32 {
 /// where they are stored.
 ///
 /// ```
-/// use eventstore_core::reactor::{partition_of, stream_hash};
+/// use eventstore_core::backend::stream_hash;
+/// use eventstore_core::reactor::partition_of;
 /// assert_eq!((stream_hash("acc-1") % 4) as u32, partition_of("acc-1", 4));
 /// ```
 #[must_use]

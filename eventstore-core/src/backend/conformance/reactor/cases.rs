@@ -1,16 +1,17 @@
-//! The cases of [`reactor_conformance_suite!`](crate::reactor_conformance_suite).
+//! The cases of [`reactor_conformance_suite!`](crate::backend::conformance::reactor_conformance_suite).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use eventstore_core::reactor::{ReactorStore, Runner, Start, partition_of};
-use eventstore_core::{AppendRequest, EventStore, NewEvent, RecordedEvent, Tracker};
+use crate::backend::{AppendRequest, NewEvent};
+use crate::reactor::{ReactorStore, Runner, Start, partition_of};
+use crate::{EventStore, RecordedEvent, Tracker};
 
 use super::recorder::{Handled, Recorder};
 use super::running::{Running, fast};
-use crate::eventually::eventually;
+use crate::backend::conformance::eventually::eventually;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -39,8 +40,8 @@ pub async fn tick<S: EventStore>(store: &S, id: &str, version: u64) -> RecordedE
     };
     let request = AppendRequest::new("Thing", id.parse().unwrap(), version).event(tick);
     match store.append(request).await.expect("append") {
-        eventstore_core::AppendOutcome::Committed(mut events) => events.remove(0),
-        eventstore_core::AppendOutcome::AlreadyApplied => unreachable!("no keys"),
+        crate::backend::AppendOutcome::Committed(mut events) => events.remove(0),
+        crate::backend::AppendOutcome::AlreadyApplied => unreachable!("no keys"),
     }
 }
 
@@ -482,7 +483,7 @@ where
     let p = &before.partitions[0];
     assert_eq!(
         (p.checkpoint, p.lag_events, p.lease_holder.as_deref()),
-        (eventstore_core::Checkpoint::BEGINNING, 10, None)
+        (crate::Checkpoint::BEGINNING, 10, None)
     );
     assert!(
         p.lag >= Duration::from_millis(20),

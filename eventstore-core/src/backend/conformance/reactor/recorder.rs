@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use eventstore_core::reactor::{HandlerError, Reactor};
-use eventstore_core::{EventFilter, RecordedEvent};
+use crate::reactor::{HandlerError, Reactor};
+use crate::{EventFilter, RecordedEvent};
 
-use crate::eventually::eventually;
+use crate::backend::conformance::eventually::eventually;
 
 /// What the recorder saw: which runner (tag) handled which event.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,15 +5,14 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use eventstore_core::reactor::{
-    Lease, ParkedEvent, ReactorStore, Runner, RunnerOptions, Start, partition_of,
-};
-use eventstore_core::{Checkpoint, Error, EventStore, Tracker};
+use crate::backend::Lease;
+use crate::reactor::{ParkedEvent, ReactorStore, Runner, RunnerOptions, Start, partition_of};
+use crate::{Checkpoint, Error, EventStore, Tracker};
 
 use super::cases::{things, tick};
 use super::recorder::{Handled, Recorder};
 use super::running::{Running, fast};
-use crate::eventually::eventually;
+use crate::backend::conformance::eventually::eventually;
 
 const WAIT: Duration = Duration::from_secs(15);
 

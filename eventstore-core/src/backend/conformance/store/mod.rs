@@ -1,0 +1,61 @@
+//! The store suite: [`EventStore`](crate::EventStore) and
+//! [`Tracker`](crate::Tracker) behaviour, through the store and through a
+//! [`Repository`](crate::Repository). Each case takes a fresh, empty store
+//! and panics with a message naming what broke.
+
+pub(crate) mod fixtures;
+pub mod forget_cases;
+pub mod repository_cases;
+pub mod store_cases;
+pub mod tracker_cases;
+
+/// Generates one `#[tokio::test]` per case of the [store
+/// suite](crate::backend::conformance::store) for the store that
+/// `$make_store` (a future, evaluated once per test) yields; see
+/// [`conformance`](crate::backend::conformance) for what the calling crate
+/// needs.
+///
+/// ```text
+/// eventstore_core::backend::conformance::store_conformance_suite!(async { MyStore::new() });
+/// ```
+///
+/// A new case is a public `async fn(store)` in one of the case modules and
+/// one line in the list below, its path from [`store`](self).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_suite {
+    ($make_store:expr) => {
+        $crate::__conformance_cases!(store (flavor = "multi_thread", worker_threads = 4) $make_store;
+            store_cases::append_assigns_versions_positions_and_ids,
+            store_cases::load_returns_only_later_versions,
+            store_cases::streams_are_separate_by_kind_and_id,
+            store_cases::stale_expected_version_is_a_conflict,
+            store_cases::idempotency_key_writes_once_per_stream,
+            store_cases::racing_idempotency_keys_write_once,
+            store_cases::empty_append_writes_nothing,
+            store_cases::invalid_ids_are_refused_before_writing,
+            store_cases::ids_with_sql_are_stored_verbatim,
+            store_cases::a_bad_event_leaves_the_whole_append_unwritten,
+            store_cases::snapshots_keep_the_latest,
+            store_cases::unless_moved_appends_only_while_the_other_stream_has_not_moved,
+            tracker_cases::tracker_reads_in_order_with_filters_and_limits,
+            tracker_cases::tracker_reads_one_partition_and_says_where_it_ended,
+            repository_cases::every_account_event_kind_round_trips,
+            repository_cases::unknown_kind_is_a_typed_error_naming_the_row,
+            repository_cases::undecodable_body_is_a_typed_error_naming_the_row,
+            repository_cases::repository_retries_a_forced_conflict,
+            repository_cases::repository_gives_up_after_max_attempts,
+            repository_cases::idempotent_second_execute_is_already_applied,
+            repository_cases::rejected_command_writes_nothing,
+            repository_cases::concurrent_writers_lose_no_update,
+            repository_cases::snapshots_are_taken_every_n_versions_and_load_the_same_state,
+            repository_cases::unreadable_snapshots_are_ignored,
+            repository_cases::expect_new_skips_the_load_and_falls_back_when_not_new,
+            forget_cases::forget_erases_declared_personal_fields,
+            forget_cases::forget_of_an_unknown_aggregate_changes_nothing,
+            forget_cases::forget_takes_explicit_fields_as_data,
+            forget_cases::a_snapshot_from_before_the_forget_is_not_stored,
+            forget_cases::a_state_loaded_before_the_forget_is_not_snapshotted,
+        );
+    };
+}
