@@ -41,13 +41,16 @@ pub struct Account {
 }
 
 /// Why an account refused a command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountError {
     /// Opened twice.
+    #[error("the account is already open")]
     AlreadyOpen,
     /// Not opened yet.
+    #[error("the account is not open")]
     NotOpen,
     /// Not enough money.
+    #[error("not enough money")]
     InsufficientFunds,
 }
 

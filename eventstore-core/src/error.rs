@@ -1,4 +1,8 @@
-//! The one error type of this crate.
+//! The one error type of this crate and of its backends, and how to
+//! print it with its causes.
+
+use std::borrow::Cow;
+use std::fmt;
 
 /// Why an aggregate id was refused (what [`IdProblem::of`] finds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +27,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while storing, loading or deciding.
 ///
-/// Every variant names the value or row it is about. Domain rejections are
-/// not errors: they come back as [`Outcome::Rejected`](crate::Outcome::Rejected).
+/// Every variant names the value or row it is about. Domain rejections come
+/// back as [`Outcome::Rejected`](crate::Outcome::Rejected), which
+/// [`Outcome::into_result`](crate::Outcome::into_result) turns into
+/// [`Error::Rejected`] for callers that propagate them with `?`. Print an
+/// error with its causes with [`ErrorChain`]; [`is_transient`](Self::is_transient)
+/// says whether a retry as it is may succeed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -81,6 +89,18 @@ pub enum Error {
         source: Option<serde_json::Error>,
     },
 
+    /// The metadata of an append could not be encoded as JSON.
+    #[error("cannot encode the metadata of an append to {aggregate_kind} {aggregate_id:?}")]
+    EncodeMetadata {
+        /// The aggregate kind of the stream.
+        aggregate_kind: String,
+        /// The aggregate id of the stream.
+        aggregate_id: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// Another writer appended to the stream first.
     #[error(
         "version conflict on {aggregate_kind} {aggregate_id:?}: expected version {expected_version} \
@@ -113,6 +133,13 @@ pub enum Error {
         version: u64,
     },
 
+    /// The command was rejected by its aggregate: the domain error that
+    /// [`Outcome::into_result`](crate::Outcome::into_result) turned into
+    /// this one error type. Nothing was written; get it back with
+    /// [`Error::rejection`].
+    #[error("the command was rejected: {0}")]
+    Rejected(Box<dyn std::error::Error + Send + Sync>),
+
     /// A stored event row cannot be read: a column holds what the store's
     /// own code never writes (an id that is no event id, metadata of another
     /// shape). A reactor parks it and goes on.
@@ -133,8 +160,17 @@ pub enum Error {
         problem: String,
     },
 
+    /// The database returned what the backend's own statements never
+    /// return, where no event row can be named (a missing row, a column
+    /// whose row is unknown): the tables were changed by other means.
+    #[error("unexpected reply from the database: {problem}")]
+    UnexpectedReply {
+        /// What was wrong.
+        problem: String,
+    },
+
     /// An option was given a value that cannot work.
-    #[error("option {option} = {value} is out of range: allowed {allowed}")]
+    #[error("invalid option {option} = {value}: allowed {allowed}")]
     InvalidOption {
         /// The option's name.
         option: &'static str,
@@ -199,9 +235,21 @@ pub enum Error {
         allowed: &'static str,
     },
 
-    /// The store itself failed: connection lost, database down, timeout.
-    #[error("event store backend failed")]
-    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The backend's database failed: connection lost, database down,
+    /// timeout, a statement refused. Built by a backend with
+    /// [`Error::backend`] or [`Error::transient`].
+    #[error("{what}")]
+    #[non_exhaustive]
+    Backend {
+        /// What failed, in a few words ("cannot connect to PostgreSQL").
+        what: Cow<'static, str>,
+        /// Whether the same call may succeed when made again: see
+        /// [`Error::is_transient`].
+        transient: bool,
+        /// The database's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {
@@ -222,16 +270,119 @@ impl Error {
     pub fn is_conflict(&self) -> bool {
         matches!(self, Self::Conflict { .. })
     }
+
+    /// Whether the same call may succeed when made again as it is: a
+    /// [`Conflict`](Error::Conflict) (after a fresh load, which
+    /// [`Repository::execute`](crate::Repository::execute) makes), or a
+    /// [`Backend`](Error::Backend) failure that its backend marked
+    /// transient (a lost connection, a timeout, a serialization failure or
+    /// deadlock). Everything else fails again the same way: an invalid id
+    /// or option, a rejection, a corrupt row, a number out of range.
+    ///
+    /// ```
+    /// # use eventstore_core::Error;
+    /// let lost = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+    /// assert!(Error::transient("the query failed", lost).is_transient());
+    /// let refused = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+    /// assert!(!Error::backend("the query failed", refused).is_transient());
+    /// ```
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Conflict { .. } => true,
+            Self::Backend { transient, .. } => *transient,
+            _ => false,
+        }
+    }
+
+    /// A failure of the backend's database that will happen again when the
+    /// call is made again (a statement refused, a URL that does not parse):
+    /// `what` says what failed, in a few words, and `source` is the
+    /// database's error.
+    ///
+    /// ```
+    /// # use eventstore_core::{Error, ErrorChain};
+    /// let error = Error::backend("cannot read the stream", "permission denied");
+    /// assert_eq!(ErrorChain(&error).to_string(), "cannot read the stream: permission denied");
+    /// assert!(!error.is_transient());
+    /// ```
+    pub fn backend(
+        what: impl Into<Cow<'static, str>>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Backend {
+            what: what.into(),
+            transient: false,
+            source: source.into(),
+        }
+    }
+
+    /// A failure of the backend's database that the same call may not meet
+    /// again: a lost connection, I/O, a pool or statement timeout, a
+    /// serialization failure or deadlock.
+    ///
+    /// ```
+    /// # use eventstore_core::Error;
+    /// let error = Error::transient("cannot connect to the database", "connection refused");
+    /// assert!(error.is_transient());
+    /// ```
+    pub fn transient(
+        what: impl Into<Cow<'static, str>>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Backend {
+            what: what.into(),
+            transient: true,
+            source: source.into(),
+        }
+    }
+
+    /// The domain error of a [`Rejected`](Error::Rejected) command, when it
+    /// is a `D`.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::{Account, AccountError};
+    /// use eventstore_core::{MemoryStore, Options, Repository};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let repo = Repository::new(MemoryStore::new());
+    /// let withdraw = |a: &Account| a.withdraw(5);
+    /// let error = repo.execute("acc-1", Options::default(), withdraw).await?.into_result().unwrap_err();
+    /// assert_eq!(error.rejection::<AccountError>(), Some(&AccountError::NotOpen));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn rejection<D: std::error::Error + 'static>(&self) -> Option<&D> {
+        match self {
+            Self::Rejected(rejection) => rejection.downcast_ref(),
+            _ => None,
+        }
+    }
 }
 
-/// An error and its causes on one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+/// An error and its causes on one line, separated by `": "`: what a log
+/// line or a command-line program prints.
+///
+/// ```
+/// use eventstore_core::{Error, ErrorChain};
+/// let error = Error::backend("cannot connect to the database", "connection refused");
+/// assert_eq!(error.to_string(), "cannot connect to the database");
+/// assert_eq!(
+///     ErrorChain(&error).to_string(),
+///     "cannot connect to the database: connection refused"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
     }
-    text
 }

@@ -9,7 +9,7 @@
 //! backend must pass (feature `conformance`).
 //!
 //! ```
-//! use eventstore_core::{Aggregate, Event, MemoryStore, Options, Outcome, Repository};
+//! use eventstore_core::{Aggregate, Event, MemoryStore, Options, Repository};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -26,9 +26,13 @@
 //!     fn on_deposited(&mut self, e: &Deposited) { self.total += e.amount; }
 //! }
 //!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("nothing to deposit")]
+//! pub struct NothingToDeposit;
+//!
 //! impl Piggy {
-//!     fn deposit(&self, amount: u64) -> Result<Vec<PiggyEvent>, String> {
-//!         if amount == 0 { return Err("nothing to deposit".into()); }
+//!     fn deposit(&self, amount: u64) -> Result<Vec<PiggyEvent>, NothingToDeposit> {
+//!         if amount == 0 { return Err(NothingToDeposit); }
 //!         Ok(vec![Deposited { amount }.into()])
 //!     }
 //! }
@@ -36,8 +40,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> eventstore_core::Result<()> {
 //! let repo = Repository::new(MemoryStore::new());
-//! let outcome = repo.execute("piggy-1", Options::default(), |p: &Piggy| p.deposit(5)).await?;
-//! assert!(matches!(outcome, Outcome::Done(_)));
+//! repo.execute("piggy-1", Options::default(), |p: &Piggy| p.deposit(5)).await?.into_result()?;
 //! assert_eq!(repo.load::<Piggy>("piggy-1").await?.state.total, 5);
 //! # Ok(()) }
 //! ```
@@ -70,7 +73,7 @@ pub mod doc;
 
 pub use aggregate::Aggregate;
 pub use envelope::{Checkpoint, EventId, Metadata, ParseEventIdError, RecordedEvent};
-pub use error::{Error, IdProblem, Result};
+pub use error::{Error, ErrorChain, IdProblem, Result};
 pub use event::{DecodeError, Event};
 pub use forget::{ForgetRequest, Forgotten};
 pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};

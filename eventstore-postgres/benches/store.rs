@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eventstore_core::backend::{AppendRequest, NewEvent, Snapshot};
-use eventstore_core::{EventId, EventStore, Options, Repository};
+use eventstore_core::{EventId, EventStore, Options, Outcome, Repository};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use sagas_examples::account::Account;
 use serde_json::{Value, json};
@@ -348,9 +348,9 @@ async fn warm_executes(url: &str, writers: usize) {
         let repo = Arc::clone(&repo);
         async move {
             let id = format!("acc-{}", w * PER_WRITER + (i as usize % PER_WRITER));
-            let _ = repo
-                .execute(&id, Options::default(), |a: &Account| a.deposit(1, "bench"))
+            repo.execute(&id, Options::default(), |a: &Account| a.deposit(1, "bench"))
                 .await
+                .and_then(Outcome::into_result)
                 .expect("execute");
         }
     })

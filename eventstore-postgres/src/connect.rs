@@ -4,10 +4,15 @@
 
 use std::time::Duration;
 
+use eventstore_core::Result;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use crate::error::failed;
 use crate::options::PgStoreOptions;
+
+/// What a failure to connect says.
+const CANNOT_CONNECT: &str = "cannot connect to PostgreSQL";
 
 /// How long a pooled connection may sit idle before it is pinged when
 /// handed out again.
@@ -41,11 +46,8 @@ const KEEPALIVES_COUNT: u32 = 6;
 /// socket the server ignores them. A connection pooler in front of the
 /// server must pass startup `options` through (PgBouncer refuses them
 /// unless `ignore_startup_parameters` lists `options`).
-pub(crate) fn connect_options(
-    url: &str,
-    options: &PgStoreOptions,
-) -> crate::Result<PgConnectOptions> {
-    let parsed: PgConnectOptions = url.parse().map_err(crate::Error::Connect)?;
+pub(crate) fn connect_options(url: &str, options: &PgStoreOptions) -> Result<PgConnectOptions> {
+    let parsed: PgConnectOptions = url.parse().map_err(|e| failed(CANNOT_CONNECT, e))?;
     Ok(parsed.options([
         (
             "statement_timeout",
@@ -64,7 +66,7 @@ pub(crate) fn connect_options(
 }
 
 /// A pool of connections to `url` with the store's settings.
-pub(crate) async fn pool(url: &str, options: &PgStoreOptions) -> crate::Result<PgPool> {
+pub(crate) async fn pool(url: &str, options: &PgStoreOptions) -> Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.connect_timeout)
@@ -82,7 +84,7 @@ pub(crate) async fn pool(url: &str, options: &PgStoreOptions) -> crate::Result<P
         })
         .connect_with(connect_options(url, options)?)
         .await
-        .map_err(crate::Error::Connect)
+        .map_err(|e| failed(CANNOT_CONNECT, e))
 }
 
 #[cfg(test)]
@@ -106,10 +108,11 @@ mod tests {
     }
 
     #[test]
-    fn a_url_that_does_not_parse_is_a_connect_error() {
-        let refused = connect_options("postgres://u@db:port/app", &PgStoreOptions::default());
+    fn a_url_that_does_not_parse_is_a_connect_error_that_stays() {
+        let refused = connect_options("postgres://u@db:port/app", &PgStoreOptions::default())
+            .expect_err("the port is not a number");
         assert!(
-            matches!(refused, Err(crate::Error::Connect(_))),
+            matches!(&refused, eventstore_core::Error::Backend { what, transient: false, .. } if what == CANNOT_CONNECT),
             "{refused:?}"
         );
     }

@@ -1,40 +1,90 @@
-//! Errors of setting up a store. Errors of using one are
-//! [`eventstore_core::Error`], with database failures as its `Backend`
-//! variant.
+//! How PostgreSQL's failures become [`eventstore_core::Error::Backend`]:
+//! what failed, the cause kept, and whether a retry as it is may succeed.
 
-/// The result type of setting up a store.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+use eventstore_core::Error;
 
-/// Why a store could not be set up.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The schema name is not a plain lowercase identifier.
-    #[error(
-        "invalid schema name {name:?}: use a lowercase identifier ([a-z_][a-z0-9_]*, at most 63 bytes)"
-    )]
-    InvalidSchema {
-        /// The name as given.
-        name: String,
-    },
-    /// An option of [`PgStoreOptions`](crate::PgStoreOptions) is outside the
-    /// range in which it can work.
-    #[error("invalid store option {option} = {value}: allowed {allowed}")]
-    InvalidOption {
-        /// The option (the name of its setter).
-        option: &'static str,
-        /// The value given.
-        value: String,
-        /// The values it takes.
-        allowed: &'static str,
-    },
-    /// PostgreSQL could not be reached, or refused the connection.
-    #[error("cannot connect to PostgreSQL")]
-    Connect(#[source] sqlx::Error),
-    /// A migration failed.
-    #[error("cannot migrate the event store schema")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A statement of the setup failed.
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
+/// What a statement's failure says when its caller names nothing else.
+const STATEMENT_FAILED: &str = "a PostgreSQL statement failed";
+
+/// What a failed migration says.
+pub(crate) const CANNOT_MIGRATE: &str = "cannot migrate the event store schema";
+
+/// Wraps the failure of a statement.
+pub(crate) fn backend(error: sqlx::Error) -> Error {
+    failed(STATEMENT_FAILED, error)
+}
+
+/// Wraps a failure of `what` (in a few words: "cannot connect to
+/// PostgreSQL"), transient when a retry as it is may succeed.
+pub(crate) fn failed(what: &'static str, error: sqlx::Error) -> Error {
+    if is_transient(&error) {
+        Error::transient(what, error)
+    } else {
+        Error::backend(what, error)
+    }
+}
+
+/// Wraps a failed migration: transient when the statement that failed was.
+pub(crate) fn migration_failed(error: sqlx::migrate::MigrateError) -> Error {
+    use sqlx::migrate::MigrateError;
+    match error {
+        MigrateError::Execute(error) | MigrateError::ExecuteMigration(error, _)
+            if is_transient(&error) =>
+        {
+            Error::transient(CANNOT_MIGRATE, error)
+        }
+        other => Error::backend(CANNOT_MIGRATE, other),
+    }
+}
+
+/// Whether the same call may succeed when made again: the connection was
+/// lost or never made, the pool or the server timed out, the server is
+/// shutting down or full, or the transaction lost a serialization race or
+/// a deadlock.
+fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") // connection exception
+                || matches!(
+                    &*code,
+                    "40001" // serialization_failure
+                        | "40P01" // deadlock_detected
+                        | "57014" // query_canceled: the statement timeout
+                        | "57P01" // admin_shutdown: pg_terminate_backend, a restart
+                        | "57P02" // crash_shutdown
+                        | "57P03" // cannot_connect_now: starting up
+                        | "53300" // too_many_connections
+                )
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_connection_and_a_timeout_are_transient() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(backend(sqlx::Error::Io(reset)).is_transient());
+        assert!(backend(sqlx::Error::PoolTimedOut).is_transient());
+    }
+
+    #[test]
+    fn a_closed_pool_or_a_missing_row_is_not() {
+        assert!(!backend(sqlx::Error::PoolClosed).is_transient());
+        assert!(!backend(sqlx::Error::RowNotFound).is_transient());
+    }
+
+    #[test]
+    fn the_message_says_what_failed() {
+        let error = failed("cannot connect to PostgreSQL", sqlx::Error::PoolTimedOut);
+        assert_eq!(error.to_string(), "cannot connect to PostgreSQL");
+        assert_eq!(
+            eventstore_core::ErrorChain(&error).to_string(),
+            "cannot connect to PostgreSQL: pool timed out while waiting for an open connection"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use eventstore_core::backend::ERASED_ERROR;
 use eventstore_core::{ForgetRequest, Forgotten, Result};
 use sqlx::{Postgres, Transaction};
 
-use crate::rows::backend;
+use crate::error::backend;
 use crate::store::PgEventStore;
 
 impl PgEventStore {

@@ -8,8 +8,9 @@ use eventstore_core::{Holdback, Result};
 use sqlx::postgres::PgRow;
 
 use crate::convert::{elapsed, fit, time_from_micros};
+use crate::error::backend;
 use crate::layout::HOLDBACK;
-use crate::rows::{backend, column};
+use crate::rows::column;
 use crate::store::PgEventStore;
 
 /// An open write transaction that keeps a tracker (in

@@ -15,6 +15,12 @@
 //!
 //! The tables live in their own schema (default `eventstore`), with their
 //! own migrations table, applied by [`PgEventStore::migrate`].
+//!
+//! Every call returns [`eventstore_core::Result`]: a database failure is
+//! [`Error::Backend`](eventstore_core::Error::Backend), saying what failed
+//! and whether it is [transient](eventstore_core::Error::is_transient), and
+//! an option that cannot work is
+//! [`Error::InvalidOption`](eventstore_core::Error::InvalidOption).
 
 mod connect;
 mod convert;
@@ -30,7 +36,6 @@ mod store;
 mod tracker;
 mod wake;
 
-pub use error::{Error, Result};
 pub use holdback::{OpenTransaction, PreparedTransaction};
 pub use options::{DEFAULT_SCHEMA, PgStoreOptions, ReadMode};
 pub use store::PgEventStore;

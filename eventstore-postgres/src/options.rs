@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use eventstore_core::{Error, Result};
 
 /// The default schema of the store's tables.
 pub const DEFAULT_SCHEMA: &str = "eventstore";
@@ -30,7 +30,8 @@ pub enum ReadMode {
 
 /// Options of a [`PgEventStore`](crate::PgEventStore), checked when the
 /// store is built: an option that cannot work is refused with
-/// [`Error::InvalidOption`], naming it and its allowed range.
+/// [`Error::InvalidOption`](eventstore_core::Error::InvalidOption), naming
+/// it, its value and what it allows.
 ///
 /// ```
 /// use eventstore_postgres::PgStoreOptions;
@@ -147,7 +148,7 @@ impl PgStoreOptions {
     }
 
     /// Checks every option, as the store is built.
-    pub(crate) fn checked(&self) -> Result<&Self> {
+    pub(crate) fn checked(&self) -> Result<()> {
         self.checked_schema()?;
         if self.max_connections == 0 {
             return Err(invalid(
@@ -172,11 +173,11 @@ impl PgStoreOptions {
                 "1 ms to 2147483647 ms",
             ));
         }
-        Ok(self)
+        Ok(())
     }
 
     /// Checks the schema name.
-    pub(crate) fn checked_schema(&self) -> Result<&str> {
+    pub(crate) fn checked_schema(&self) -> Result<()> {
         let name = self.schema.as_str();
         let mut chars = name.chars();
         let first_ok = chars
@@ -184,11 +185,13 @@ impl PgStoreOptions {
             .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
         let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if first_ok && rest_ok && name.len() <= 63 {
-            Ok(name)
+            Ok(())
         } else {
-            Err(Error::InvalidSchema {
-                name: name.to_owned(),
-            })
+            Err(invalid(
+                "schema",
+                format_args!("{name:?}"),
+                "a lowercase identifier ([a-z_][a-z0-9_]*, at most 63 bytes)",
+            ))
         }
     }
 }
@@ -227,7 +230,11 @@ mod tests {
             &"a".repeat(64),
         ] {
             match PgStoreOptions::default().schema(bad).checked_schema() {
-                Err(Error::InvalidSchema { name }) => assert_eq!(name, bad),
+                Err(Error::InvalidOption {
+                    option: "schema",
+                    value,
+                    ..
+                }) => assert_eq!(value, format!("{bad:?}")),
                 other => panic!("{bad:?} should be refused, got {other:?}"),
             }
         }
@@ -249,7 +256,7 @@ mod tests {
         }
         assert_eq!(
             message,
-            format!("invalid store option {option} = {value}: allowed {allowed}")
+            format!("invalid option {option} = {value}: allowed {allowed}")
         );
     }
 
@@ -306,7 +313,10 @@ mod tests {
         let options = PgStoreOptions::default().schema("Bad").max_connections(0);
         assert!(matches!(
             options.checked(),
-            Err(Error::InvalidSchema { .. })
+            Err(Error::InvalidOption {
+                option: "schema",
+                ..
+            })
         ));
     }
 }

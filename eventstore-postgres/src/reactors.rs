@@ -12,8 +12,9 @@ use sqlx::query::Query;
 use sqlx::{PgExecutor, Postgres, Transaction};
 
 use crate::convert::{bigint, checkpoint_bigints, fit, integer, micros, time_from_micros};
+use crate::error::backend;
 use crate::layout::{CHECKPOINT, CHECKPOINTS_OF, JOIN_LOCK, PARKED};
-use crate::rows::{backend, checkpoint, column, recorded_event, unsigned};
+use crate::rows::{checkpoint, column, recorded_event, unsigned};
 use crate::store::PgEventStore;
 
 /// A partition as the integer column holds it.

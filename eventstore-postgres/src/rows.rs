@@ -13,12 +13,8 @@ use sqlx::postgres::{PgRow, PgValueFormat};
 use sqlx::types::Json;
 
 use crate::convert::{fit, time_from_postgres_micros};
+use crate::error::backend;
 use crate::layout::{CheckpointColumns, EventColumns};
-
-/// Wraps a database failure as the core crate's backend error.
-pub(crate) fn backend(error: sqlx::Error) -> Error {
-    Error::Backend(Box::new(error))
-}
 
 /// A column that the store's own SQL always fills, type-checked.
 pub(crate) fn column<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
@@ -52,7 +48,9 @@ fn eight_bytes(row: &PgRow, index: usize) -> Result<[u8; 8]> {
             "column {index} is not in binary format"
         )));
     }
-    let bytes = value.as_bytes().map_err(Error::Backend)?;
+    let bytes = value
+        .as_bytes()
+        .map_err(|e| corrupt_column(format_args!("column {index}: {e}")))?;
     bytes
         .try_into()
         .map_err(|_| corrupt_column(format!("column {index} has {} bytes, not 8", bytes.len())))
@@ -100,11 +98,12 @@ fn metadata(row: &PgRow, index: usize) -> std::result::Result<Metadata, sqlx::Er
 ///
 /// # Errors
 /// [`Error::CorruptRow`] naming the row, when a column holds what the
-/// store never writes; [`Error::OutOfRange`] when its position is
-/// negative and [`Error::Backend`] when even the row's identity cannot be
-/// read.
+/// store never writes; [`Error::UnexpectedReply`] when even the row's
+/// identity cannot be read (a negative position); [`Error::Backend`] when
+/// a column is missing.
 pub(crate) fn recorded_event(row: &PgRow, columns: EventColumns) -> Result<RecordedEvent> {
-    let position = fit("event position", known::<i64>(row, columns.position)?)?;
+    let position =
+        fit("event position", known::<i64>(row, columns.position)?).map_err(corrupt_column)?;
     let aggregate_kind: String = known(row, columns.aggregate_kind)?;
     let aggregate_id: String = known(row, columns.aggregate_id)?;
     let version: i64 = known(row, columns.version)?;
@@ -143,5 +142,7 @@ pub(crate) fn recorded_event(row: &PgRow, columns: EventColumns) -> Result<Recor
 /// A column that the store's own code could not have written, in a row
 /// whose identity is unknown.
 fn corrupt_column(what: impl std::fmt::Display) -> Error {
-    Error::Backend(format!("corrupt event row: {what}").into())
+    Error::UnexpectedReply {
+        problem: format!("corrupt event row: {what}"),
+    }
 }

@@ -14,9 +14,10 @@ use sqlx::{Encode, Executor, Postgres, Type};
 
 use crate::connect;
 use crate::convert::{bigint, expected_version, fit, hash_bits, integer};
+use crate::error::{CANNOT_MIGRATE, backend, failed, migration_failed};
 use crate::layout::{APPENDED, LOAD, LOAD_SNAPSHOT, LOAD_STREAM, SnapshotColumns};
 use crate::options::{PgStoreOptions, ReadMode};
-use crate::rows::{backend, column, recorded_event, timestamptz, unsigned, xid8};
+use crate::rows::{column, recorded_event, timestamptz, unsigned, xid8};
 use crate::sql::Statements;
 use crate::wake::{Listener, Notifier};
 
@@ -31,7 +32,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// use eventstore_core::{MemoryStore, Options, Repository};
 /// use eventstore_postgres::{PgEventStore, PgStoreOptions};
 ///
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn run() -> eventstore_core::Result<()> {
 /// let url = "postgres://postgres@127.0.0.1:5432/postgres";
 /// let store = PgEventStore::connect(url, PgStoreOptions::default()).await?;
 /// store.migrate().await?;
@@ -65,14 +66,13 @@ impl PgEventStore {
     /// `options` through (PgBouncer's `ignore_startup_parameters`).
     ///
     /// # Errors
-    /// [`InvalidSchema`](crate::Error::InvalidSchema) and
-    /// [`InvalidOption`](crate::Error::InvalidOption) before connecting,
-    /// [`Connect`](crate::Error::Connect) when the URL does not parse or the
-    /// database cannot be reached.
-    pub async fn connect(url: &str, options: PgStoreOptions) -> crate::Result<Self> {
+    /// [`Error::InvalidOption`] before connecting, [`Error::Backend`]
+    /// ("cannot connect to PostgreSQL") when the URL does not parse or the
+    /// database cannot be reached (transient when it may be reached later).
+    pub async fn connect(url: &str, options: PgStoreOptions) -> Result<Self> {
         options.checked()?;
         let pool = connect::pool(url, &options).await?;
-        Self::from_pool(pool, &options)
+        Self::from_pool(pool, options)
     }
 
     /// Uses an application's pool, with the application's pool and session
@@ -85,17 +85,19 @@ impl PgEventStore {
     /// for more than 5 s.)
     ///
     /// # Errors
-    /// [`InvalidSchema`](crate::Error::InvalidSchema),
-    /// [`InvalidOption`](crate::Error::InvalidOption).
-    pub fn from_pool(pool: PgPool, options: &PgStoreOptions) -> crate::Result<Self> {
-        let schema = options.checked()?.checked_schema()?;
+    /// [`Error::InvalidOption`].
+    pub fn from_pool(pool: PgPool, options: PgStoreOptions) -> Result<Self> {
+        options.checked()?;
+        let PgStoreOptions {
+            schema, read_mode, ..
+        } = options;
         Ok(Self {
             pool,
+            sql: Arc::new(Statements::new(&schema)),
             schema: schema.into(),
-            read_mode: options.read_mode,
+            read_mode,
             listener: Arc::default(),
             notifier: Arc::default(),
-            sql: Arc::new(Statements::new(schema)),
         })
     }
 
@@ -107,11 +109,16 @@ impl PgEventStore {
     /// of a large table, or the wait for another process's, may take longer.
     ///
     /// # Errors
-    /// [`Migrate`](crate::Error::Migrate), [`Database`](crate::Error::Database).
-    pub async fn migrate(&self) -> crate::Result<()> {
+    /// [`Error::Backend`] ("cannot migrate the event store schema").
+    pub async fn migrate(&self) -> Result<()> {
         // A connection of its own, closed afterwards, so that its search path
         // and timeout never leak into the pool.
-        let mut connection = self.pool.acquire().await?.detach();
+        let mut connection = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| failed(CANNOT_MIGRATE, e))?
+            .detach();
         let schema = &self.schema;
         connection
             .execute(
@@ -121,9 +128,12 @@ impl PgEventStore {
                 )
                 .as_str(),
             )
-            .await?;
-        MIGRATOR.run_direct(&mut connection).await?;
-        Ok(())
+            .await
+            .map_err(|e| failed(CANNOT_MIGRATE, e))?;
+        MIGRATOR
+            .run_direct(&mut connection)
+            .await
+            .map_err(migration_failed)
     }
 
     /// The pool, for the application's own queries.
@@ -229,14 +239,19 @@ impl<'a> AppendParams<'a> {
     /// # Errors
     /// [`Error::OutOfRange`] for a version above `i64::MAX`, or an append
     /// whose versions would go above it;
-    /// [`Error::Backend`] when the metadata does not encode.
+    /// [`Error::EncodeMetadata`] when the metadata does not encode.
     fn new(request: &'a AppendRequest) -> Result<Self> {
         let guard = request.unless_moved.as_ref();
         Ok(Self {
             request,
             expected: expected_version(request.expected_version, request.events.len())?,
-            metadata: serde_json::to_string(&request.metadata)
-                .map_err(|e| Error::Backend(Box::new(e)))?,
+            metadata: serde_json::to_string(&request.metadata).map_err(|source| {
+                Error::EncodeMetadata {
+                    aggregate_kind: request.aggregate_kind.clone(),
+                    aggregate_id: request.aggregate_id.to_string(),
+                    source,
+                }
+            })?,
             guard_version: guard
                 .map(|g| bigint("unless_moved version", g.version))
                 .transpose()?,
@@ -446,7 +461,9 @@ impl EventStore for PgEventStore {
             .await
             .map_err(backend)?;
         let Some((header, events)) = rows.split_first() else {
-            return Err(Error::Backend("load_stream returned no header row".into()));
+            return Err(Error::UnexpectedReply {
+                problem: "load_stream returned no header row".to_owned(),
+            });
         };
         let seen: bool = column(header, LOAD_STREAM.seen)?;
         let has_snapshot = column::<Option<i64>>(header, LOAD_STREAM.snapshot_version)?.is_some();

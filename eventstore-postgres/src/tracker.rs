@@ -7,9 +7,10 @@ use eventstore_core::backend::{ReadPage, UnreadableEvent, Wakeups};
 use eventstore_core::{Checkpoint, Error, EventFilter, Holdback, RecordedEvent, Result, Tracker};
 
 use crate::convert::{bigint, checkpoint_bigints, fit, micros, out_of_range};
+use crate::error::backend;
 use crate::layout::{CHECKPOINT, READ};
 use crate::options::ReadMode;
-use crate::rows::{backend, checkpoint, column, known, recorded_event, unsigned, xid8};
+use crate::rows::{checkpoint, column, known, recorded_event, unsigned, xid8};
 use crate::store::PgEventStore;
 
 /// A safety margin's lag as the bigint of microseconds its statements take.

@@ -104,9 +104,9 @@ pub enum Status {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let repo = Repository::new(MemoryStore::new());
-/// let _ = repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 100_00)).await?;
-/// let _ = repo.execute("acc-1", Options::idempotent("t-1/withdraw"), |a: &Account| a.withdraw(30_00, "t-1")).await?;
-/// let _ = repo.execute("acc-1", Options::default(), |a: &Account| a.freeze("fraud")).await?;
+/// repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 100_00)).await?.into_result()?;
+/// repo.execute("acc-1", Options::idempotent("t-1/withdraw"), |a: &Account| a.withdraw(30_00, "t-1")).await?.into_result()?;
+/// repo.execute("acc-1", Options::default(), |a: &Account| a.freeze("fraud")).await?.into_result()?;
 /// let refused = repo.execute("acc-1", Options::default(), |a: &Account| a.deposit(1, "t-2")).await?;
 /// assert_eq!(refused.rejection(), Some(AccountError::Frozen));
 ///

@@ -22,12 +22,9 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(30);
 /// Why the demo stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    /// The store failed.
+    /// The store failed, or could not be set up.
     #[error(transparent)]
     Store(#[from] eventstore_core::Error),
-    /// The PostgreSQL store could not be set up.
-    #[error(transparent)]
-    Postgres(#[from] eventstore_postgres::Error),
     /// Writing the output failed.
     #[error("cannot write the demo's output")]
     Output(#[from] std::io::Error),
@@ -52,7 +49,7 @@ pub const POSTGRES_SCHEMA: &str = "sagas_demo";
 /// A PostgreSQL store in [`POSTGRES_SCHEMA`], emptied and migrated.
 ///
 /// # Errors
-/// [`DemoError::Postgres`] when the database cannot be reached or migrated.
+/// [`DemoError::Store`] when the database cannot be reached or migrated.
 pub async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, DemoError> {
     let options = PgStoreOptions::default()
         .schema(POSTGRES_SCHEMA)
@@ -61,7 +58,7 @@ pub async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, DemoError> 
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {POSTGRES_SCHEMA} CASCADE"))
         .execute(store.pool())
         .await
-        .map_err(eventstore_postgres::Error::Database)?;
+        .map_err(|e| eventstore_core::Error::backend("cannot empty the demo's schema", e))?;
     store.migrate().await?;
     Ok(store)
 }

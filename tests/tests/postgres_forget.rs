@@ -154,7 +154,7 @@ async fn a_forget_that_fails_part_way_changes_nothing() {
             "acc-ada".parse().unwrap(),
         ))
         .await;
-    assert!(matches!(failed, Err(Error::Backend(_))), "{failed:?}");
+    assert!(matches!(failed, Err(Error::Backend { .. })), "{failed:?}");
     assert_eq!(
         tables_holding(&store, MARKER).await,
         [

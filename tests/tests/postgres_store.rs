@@ -88,12 +88,12 @@ async fn a_thousand_event_aggregate_loads_from_snapshot_and_tail() {
     open(&repo, "a-1", 0).await;
     deposits(&store, "a-1", 1, 995).await;
     for i in 0..12 {
-        let _ = repo
-            .execute("a-1", Options::default(), |a: &Account| {
-                a.deposit(2, &format!("tail-{i}"))
-            })
-            .await
-            .expect("deposit");
+        repo.execute("a-1", Options::default(), |a: &Account| {
+            a.deposit(2, &format!("tail-{i}"))
+        })
+        .await
+        .and_then(Outcome::into_result)
+        .expect("deposit");
     }
     snapshot_when(&store, "Account", "a-1", |s| s.version == 1_000).await;
 
@@ -125,9 +125,9 @@ async fn snapshot_rows_corrupted_by_sql_are_ignored() {
     let repo = Repository::new(store.clone()).snapshot_every(10);
     open(&repo, "a-1", 0).await;
     for _ in 0..10 {
-        let _ = repo
-            .execute("a-1", Options::default(), |a: &Account| a.deposit(3, "t"))
+        repo.execute("a-1", Options::default(), |a: &Account| a.deposit(3, "t"))
             .await
+            .and_then(Outcome::into_result)
             .expect("deposit");
     }
     snapshot_when(&store, "Account", "a-1", |s| s.version == 10).await;
@@ -255,18 +255,21 @@ async fn rows_inserted_by_sql_with_bad_kinds_or_bodies_are_named_in_errors() {
 }
 
 #[tokio::test]
-async fn a_database_that_is_down_is_a_typed_error() {
+async fn a_database_that_is_down_is_a_transient_typed_error() {
     let down = "postgres://postgres@127.0.0.1:1/postgres";
     let options = PgStoreOptions::default().connect_timeout(Duration::from_secs(1));
-    match PgEventStore::connect(down, options).await {
-        Err(eventstore_postgres::Error::Connect(_)) => {}
-        other => panic!("expected a connect error, got {other:?}"),
-    }
+    let refused = PgEventStore::connect(down, options)
+        .await
+        .expect_err("nothing listens on port 1");
+    assert!(
+        matches!(&refused, Error::Backend { what, transient: true, .. } if what == "cannot connect to PostgreSQL"),
+        "{refused:?}"
+    );
     let pool = sqlx::postgres::PgPoolOptions::new()
         .acquire_timeout(Duration::from_secs(1))
         .connect_lazy(down)
         .expect("a lazy pool");
-    let store = PgEventStore::from_pool(pool, &PgStoreOptions::default()).expect("store");
+    let store = PgEventStore::from_pool(pool, PgStoreOptions::default()).expect("store");
     let append = store
         .append(
             AppendRequest::new("Account", "a-1".parse().unwrap(), 0).event(NewEvent {
@@ -275,9 +278,36 @@ async fn a_database_that_is_down_is_a_typed_error() {
             }),
         )
         .await;
-    assert!(matches!(append, Err(Error::Backend(_))), "{append:?}");
+    assert!(
+        matches!(&append, Err(e @ Error::Backend { .. }) if e.is_transient()),
+        "{append:?}"
+    );
     let load = Repository::new(store).load::<Account>("a-1").await;
-    assert!(matches!(load, Err(Error::Backend(_))), "{load:?}");
+    assert!(
+        matches!(&load, Err(e @ Error::Backend { .. }) if e.is_transient()),
+        "{load:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_terminated_session_is_a_transient_error() {
+    let store = fresh_store_with(1).await;
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await
+        .expect("the pid of the store's one connection");
+    let other = fresh_store_with(1).await;
+    let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(other.pool())
+        .await
+        .expect("terminate");
+    assert!(terminated);
+    let load = Repository::new(store).load::<Account>("a-1").await;
+    assert!(
+        matches!(&load, Err(e @ Error::Backend { .. }) if e.is_transient()),
+        "{load:?}"
+    );
 }
 
 #[tokio::test]
@@ -288,10 +318,20 @@ async fn a_schema_name_that_is_not_an_identifier_is_refused() {
     )
     .await
     {
-        Err(eventstore_postgres::Error::InvalidSchema { name }) => {
-            assert_eq!(name, "x\"; DROP SCHEMA public; --");
+        Err(
+            error @ Error::InvalidOption {
+                option: "schema", ..
+            },
+        ) => {
+            assert!(!error.is_transient());
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(r#"invalid option schema = "x\"; DROP SCHEMA public; --": "#),
+                "{error}"
+            );
         }
-        other => panic!("expected InvalidSchema, got {other:?}"),
+        other => panic!("expected InvalidOption for the schema, got {other:?}"),
     }
 }
 
@@ -314,16 +354,17 @@ async fn an_option_that_cannot_work_is_refused_before_connecting() {
     for (options, name) in refused {
         // no server answers at this URL: the refusal comes first
         match PgEventStore::connect("postgres://unused", options.clone()).await {
-            Err(eventstore_postgres::Error::InvalidOption { option, .. }) => {
+            Err(error @ Error::InvalidOption { option, .. }) => {
                 assert_eq!(option, name);
+                assert!(!error.is_transient(), "{error}");
             }
             other => panic!("connect: expected InvalidOption for {name}, got {other:?}"),
         }
         let pool = sqlx::postgres::PgPoolOptions::new()
             .connect_lazy("postgres://unused")
             .expect("a lazy pool");
-        match PgEventStore::from_pool(pool, &options) {
-            Err(eventstore_postgres::Error::InvalidOption { option, .. }) => {
+        match PgEventStore::from_pool(pool, options) {
+            Err(Error::InvalidOption { option, .. }) => {
                 assert_eq!(option, name);
             }
             other => panic!("from_pool: expected InvalidOption for {name}, got {other:?}"),

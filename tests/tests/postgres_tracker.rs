@@ -201,7 +201,7 @@ async fn the_safety_margin_mode_waits_the_lag_and_skips_a_commit_later_than_it()
     let options = eventstore_postgres::PgStoreOptions::default()
         .schema(transactions.schema())
         .read_mode(eventstore_postgres::ReadMode::SafetyMargin(margin));
-    let store = PgEventStore::from_pool(transactions.pool().clone(), &options).expect("store");
+    let store = PgEventStore::from_pool(transactions.pool().clone(), options).expect("store");
 
     append_tick(&store, "first").await;
     assert!(

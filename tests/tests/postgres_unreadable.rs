@@ -7,7 +7,7 @@ use std::time::Duration;
 use eventstore_core::backend::conformance::reactor::recorder::Recorder;
 use eventstore_core::backend::conformance::reactor::running::{Running, fast};
 use eventstore_core::backend::conformance::reactor::tick;
-use eventstore_core::reactor::Runner;
+use eventstore_core::reactor::{RetryOutcome, Runner};
 use eventstore_tests::postgres::fresh_store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,7 +55,9 @@ async fn an_unreadable_row_is_parked_naming_it_and_the_reactor_goes_on() {
     );
     assert_eq!(
         runner.retry_parked(bad).await.expect("retry"),
-        Some(Err(error.clone())),
+        RetryOutcome::FailedAgain {
+            error: error.clone()
+        },
         "still unreadable"
     );
     assert!(runner.skip_parked(bad).await.expect("skip"));

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use eventstore_core::backend::{AppendRequest, NewEvent};
 use eventstore_core::reactor::{HandlerError, Reactor, Runner, route};
-use eventstore_core::{EventFilter, EventStore, MemoryStore, Options, RecordedEvent, Repository};
+use eventstore_core::{
+    EventFilter, EventStore, MemoryStore, Options, Outcome, RecordedEvent, Repository,
+};
 use sagas_examples::account::{
     Account, AccountEvent, AccountEventReactor, MoneyDeposited, MoneyWithdrawn,
 };
@@ -59,25 +61,25 @@ impl Reactor for Ledger {
 async fn events_reach_their_typed_methods_and_other_kinds_do_nothing() {
     let store = MemoryStore::new();
     let repo = Repository::new(store.clone());
-    let _ = repo
-        .execute("alice", Options::default(), |a: &Account| {
-            a.open("Alice", 100)
-        })
+    repo.execute("alice", Options::default(), |a: &Account| {
+        a.open("Alice", 100)
+    })
+    .await
+    .and_then(Outcome::into_result)
+    .expect("open");
+    repo.execute("alice", Options::default(), |a: &Account| {
+        a.withdraw(30, "t")
+    })
+    .await
+    .and_then(Outcome::into_result)
+    .expect("withdraw");
+    repo.execute("alice", Options::default(), |a: &Account| a.deposit(5, "t"))
         .await
-        .expect("open");
-    let _ = repo
-        .execute("alice", Options::default(), |a: &Account| {
-            a.withdraw(30, "t")
-        })
-        .await
-        .expect("withdraw");
-    let _ = repo
-        .execute("alice", Options::default(), |a: &Account| a.deposit(5, "t"))
-        .await
+        .and_then(Outcome::into_result)
         .expect("deposit");
-    let _ = repo
-        .execute("alice", Options::default(), |a: &Account| a.freeze("fraud"))
+    repo.execute("alice", Options::default(), |a: &Account| a.freeze("fraud"))
         .await
+        .and_then(Outcome::into_result)
         .expect("freeze");
 
     let runner = Runner::new(store.clone(), Ledger::default());

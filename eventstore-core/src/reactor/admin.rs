@@ -12,6 +12,22 @@ use crate::envelope::Checkpoint;
 use crate::error::Result;
 use crate::tracker::Tracker;
 
+/// What [`Runner::retry_parked`] did: every case there is (an event is
+/// parked or not; its handler succeeds or fails), so it is exhaustive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryOutcome {
+    /// No event at that position is parked: nothing was done.
+    NotParked,
+    /// The handler succeeded: the event is no longer parked.
+    Handled,
+    /// The handler failed again (or the row still cannot be read): the
+    /// event stays parked with this error and one more attempt.
+    FailedAgain {
+        /// The error, with its causes, or the panic's message.
+        error: String,
+    },
+}
+
 /// A readable or unreadable event pending for a reactor: where it is, its
 /// aggregate, and when it was recorded (unknown for an unreadable row).
 struct Pending {
@@ -107,16 +123,16 @@ where
 
     /// Handles a parked event once more: on success it is unparked, on
     /// failure (or when its row still cannot be read) it stays parked with
-    /// the new error and one more attempt. Returns `None` when no event at
-    /// `position` is parked. When another retry or skip of the same event
-    /// came between, this one's outcome is not recorded over it.
+    /// the new error and one more attempt. When another retry or skip of
+    /// the same event came between, this one's outcome is not recorded over
+    /// it.
     ///
     /// # Errors
     /// [`Error::Backend`](crate::Error::Backend).
-    pub async fn retry_parked(&self, position: u64) -> Result<Option<Result<(), String>>> {
+    pub async fn retry_parked(&self, position: u64) -> Result<RetryOutcome> {
         let name = self.reactor.name();
         let Some(parked) = self.store.parked_event(name, position).await? else {
-            return Ok(None);
+            return Ok(RetryOutcome::NotParked);
         };
         let outcome = match &parked.event {
             Some(event) => handle_once(&*self.reactor, event).await,
@@ -134,7 +150,10 @@ where
                 "another retry or skip of this event came first: this outcome is not recorded"
             );
         }
-        Ok(Some(outcome))
+        Ok(match outcome {
+            Ok(()) => RetryOutcome::Handled,
+            Err(error) => RetryOutcome::FailedAgain { error },
+        })
     }
 
     /// Drops a parked event without handling it. Returns whether it was

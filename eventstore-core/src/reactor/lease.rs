@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::store::{Lease, ReactorStore};
 use super::{Reactor, Runner};
 use crate::envelope::Checkpoint;
-use crate::error::{Error, Result, error_chain};
+use crate::error::{Error, ErrorChain, Result};
 use crate::tracker::{ReadPage, Tracker};
 
 /// The lease a partition loop holds, and where it is.
@@ -210,7 +210,7 @@ where
                     return Ok(false);
                 }
                 Ok(Err(error)) => {
-                    tracing::warn!(reactor = name, partition, error = %error_chain(&error), "cannot renew the lease; trying again");
+                    tracing::warn!(reactor = name, partition, error = %ErrorChain(&error), "cannot renew the lease; trying again");
                     tokio::time::sleep_until(
                         expires.min(Instant::now() + self.options.lease_ttl / 10),
                     )

@@ -21,6 +21,7 @@ mod team;
 use std::future::Future;
 
 pub use crate::partition::partition_of;
+pub use admin::RetryOutcome;
 pub use options::{MAX_PARTITIONS, MIN_LEASE_TTL, RunnerOptions, Start};
 pub use runner::Runner;
 pub use status::{LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus};

@@ -9,7 +9,7 @@ use super::retry::Handling;
 use super::store::ReactorStore;
 use super::{Reactor, Runner, pause};
 use crate::envelope::Checkpoint;
-use crate::error::{Result, error_chain};
+use crate::error::{ErrorChain, Result};
 use crate::partition::Partition;
 use crate::tracker::{EventFilter, Tracker};
 use crate::wakeups::Wakeups;
@@ -59,7 +59,7 @@ where
                     break;
                 }
                 Err(error) => {
-                    tracing::warn!(reactor = self.reactor.name(), partition, error = %error_chain(&error), "reactor step failed; retrying");
+                    tracing::warn!(reactor = self.reactor.name(), partition, error = %ErrorChain(&error), "reactor step failed; retrying");
                     self.let_go(partition, &mut held);
                     pause(self.options.poll_interval, &mut stop).await;
                 }
@@ -68,7 +68,7 @@ where
         if let Some(held) = held {
             self.team.held().remove(&partition);
             if let Err(error) = self.store.release_lease(&held.lease).await {
-                tracing::warn!(reactor = self.reactor.name(), partition, error = %error_chain(&error), "cannot release lease");
+                tracing::warn!(reactor = self.reactor.name(), partition, error = %ErrorChain(&error), "cannot release lease");
             }
         }
         outcome

@@ -13,7 +13,7 @@ use super::lease::Held;
 use super::store::{ParkedEvent, ReactorStore};
 use super::{HandlerError, Reactor, Runner, pause};
 use crate::envelope::RecordedEvent;
-use crate::error::{Result, error_chain};
+use crate::error::{ErrorChain, Result};
 use crate::tracker::{Tracker, UnreadableEvent};
 
 /// How the handling of one event ended.
@@ -67,7 +67,7 @@ pub(super) async fn handle_once<R: Reactor>(
 }
 
 fn message(error: &HandlerError) -> String {
-    error_chain(error.as_ref())
+    ErrorChain(error.as_ref()).to_string()
 }
 
 impl<S, R> Runner<S, R>
@@ -123,7 +123,7 @@ where
         state: &Held,
         row: &UnreadableEvent,
     ) -> Result<Handling> {
-        let error = error_chain(&row.error());
+        let error = ErrorChain(&row.error()).to_string();
         tracing::warn!(reactor = self.reactor.name(), %error, "parking an unreadable event");
         let parked = ParkedEvent {
             reactor: self.reactor.name().to_owned(),

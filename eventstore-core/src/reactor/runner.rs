@@ -11,7 +11,7 @@ use super::options::RunnerOptions;
 use super::store::{Lease, ReactorStore};
 use super::team::Team;
 use super::{Reactor, pause};
-use crate::error::{Error, Result, error_chain};
+use crate::error::{Error, ErrorChain, Result};
 use crate::tracker::Tracker;
 
 /// Runs a [`Reactor`] over a store: each partition in its own loop, which
@@ -144,7 +144,7 @@ where
             .leave(self.reactor.name(), &self.options.owner)
             .await
         {
-            tracing::warn!(reactor = self.reactor.name(), error = %error_chain(&error), "cannot deregister the runner");
+            tracing::warn!(reactor = self.reactor.name(), error = %ErrorChain(&error), "cannot deregister the runner");
         }
         outcome
     }
@@ -175,7 +175,7 @@ where
                 }
                 Err(error) if is_fatal(&error) => return Err(error),
                 Err(error) => {
-                    tracing::warn!(reactor = name, error = %error_chain(&error), "cannot join; retrying");
+                    tracing::warn!(reactor = name, error = %ErrorChain(&error), "cannot join; retrying");
                     tokio::time::sleep(options.poll_interval).await;
                 }
             }
@@ -204,7 +204,7 @@ where
                 () = &mut *shutdown => break,
                 _ = beat.tick() => {
                     if let Err(error) = self.beat().await {
-                        tracing::warn!(reactor = name, error = %error_chain(&error), "heartbeat failed; retrying");
+                        tracing::warn!(reactor = name, error = %ErrorChain(&error), "heartbeat failed; retrying");
                     }
                     continue;
                 }
@@ -214,7 +214,7 @@ where
                 None => break,
                 Some(Ok((_, Ok(())))) => {}
                 Some(Ok((_, Err(error)))) => {
-                    tracing::error!(reactor = name, error = %error_chain(&error), "stopping the runner");
+                    tracing::error!(reactor = name, error = %ErrorChain(&error), "stopping the runner");
                     outcome = Err(error);
                     break;
                 }
@@ -230,7 +230,7 @@ where
                         owner: self.options.owner.clone(),
                     };
                     if let Err(error) = self.store.release_lease(&lease).await {
-                        tracing::warn!(reactor = name, partition, error = %error_chain(&error), "cannot release lease");
+                        tracing::warn!(reactor = name, partition, error = %ErrorChain(&error), "cannot release lease");
                     }
                     let died = deaths.entry(partition).or_default();
                     *died += 1;

@@ -35,7 +35,7 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 ///
 /// // an idempotent command takes effect once
 /// for _ in 0..2 {
-///     let _ = repo.execute("acc-1", Options::idempotent("tx-1"), |a: &Account| a.withdraw(30)).await?;
+///     repo.execute("acc-1", Options::idempotent("tx-1"), |a: &Account| a.withdraw(30)).await?.into_result()?;
 /// }
 /// let loaded = repo.load::<Account>("acc-1").await?;
 /// assert_eq!((loaded.state.balance, loaded.version), (70, 2));
@@ -187,6 +187,7 @@ impl<S: EventStore> Repository<S> {
                 return Ok(Outcome::Done(Committed {
                     version,
                     events: Vec::new(),
+                    attempts: attempt,
                 }));
             }
             let request = AppendRequest {
@@ -211,6 +212,7 @@ impl<S: EventStore> Repository<S> {
                     return Ok(Outcome::Done(Committed {
                         version: new_version,
                         events: recorded,
+                        attempts: attempt,
                     }));
                 }
                 Ok(AppendOutcome::AlreadyApplied) => return Ok(Outcome::AlreadyApplied),

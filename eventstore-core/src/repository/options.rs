@@ -1,6 +1,7 @@
 //! What a command carries besides its decision, and what it returns.
 
 use crate::envelope::{Metadata, RecordedEvent};
+use crate::error::{Error, Result};
 use crate::store::StreamAt;
 
 /// Per-command options for [`Repository::execute`](crate::Repository::execute).
@@ -80,7 +81,7 @@ impl Options {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let repo = Repository::new(MemoryStore::new());
-    /// let _ = repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 10)).await?;
+    /// repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 10)).await?.into_result()?;
     /// let while_new = Options::default().unless_moved(StreamAt::of::<Account>("acc-1".parse()?, 0));
     /// let refused = repo.execute("acc-1", while_new, |a: &Account| a.withdraw(1)).await;
     /// assert!(matches!(refused, Err(Error::StreamMoved { version: 0, .. })));
@@ -139,6 +140,40 @@ impl<D> Outcome<D> {
             Self::Done(_) | Self::AlreadyApplied => None,
         }
     }
+
+    /// The outcome as the one error type, for callers that propagate a
+    /// rejection with `?`: what was committed, `None` when the idempotency
+    /// key was already used, or [`Error::Rejected`] carrying the domain
+    /// error (which [`Error::rejection`] gives back).
+    ///
+    /// ```
+    /// # use eventstore_core::doc::{Account, AccountError};
+    /// use eventstore_core::{MemoryStore, Options, Repository};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let repo = Repository::new(MemoryStore::new());
+    /// let once = || Options::idempotent("open-once");
+    /// let committed = repo.execute("acc-1", once(), |a: &Account| a.open("Ada", 10)).await?.into_result()?;
+    /// assert_eq!(committed.map(|c| c.version), Some(1));
+    /// let again = repo.execute("acc-1", once(), |a: &Account| a.open("Ada", 10)).await?.into_result()?;
+    /// assert!(again.is_none(), "already applied");
+    /// let refused = repo.execute("acc-1", Options::default(), |a: &Account| a.withdraw(50)).await?.into_result();
+    /// assert_eq!(refused.unwrap_err().to_string(), "the command was rejected: not enough money");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] when the command was rejected.
+    pub fn into_result(self) -> Result<Option<Committed>>
+    where
+        D: std::error::Error + Send + Sync + 'static,
+    {
+        match self {
+            Self::Done(committed) => Ok(Some(committed)),
+            Self::AlreadyApplied => Ok(None),
+            Self::Rejected(rejection) => Err(Error::Rejected(Box::new(rejection))),
+        }
+    }
 }
 
 /// The events a command appended.
@@ -148,6 +183,11 @@ pub struct Committed {
     pub version: u64,
     /// The appended events, with their envelopes.
     pub events: Vec<RecordedEvent>,
+    /// How many times [`execute`](crate::Repository::execute) decided the
+    /// command: 1 when no other writer got in the way, one more for each
+    /// version conflict it lost. (With [`Options::expect_new`], a decision
+    /// on the assumed new state that turned out wrong does not count.)
+    pub attempts: u32,
 }
 
 /// An aggregate's state and the version it is at.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::aggregate::Aggregate;
-use crate::error::error_chain;
+use crate::error::ErrorChain;
 use crate::id::AggregateId;
 use crate::store::{EventStore, Snapshot};
 
@@ -54,7 +54,7 @@ pub(crate) fn save_in_background<A: Aggregate, S: EventStore>(
             snapshot.version,
         );
         if let Err(error) = store.save_snapshot(snapshot).await {
-            tracing::warn!(kind, aggregate_id = id.as_str(), version, error = %error_chain(&error), "snapshot write failed");
+            tracing::warn!(kind, aggregate_id = id.as_str(), version, error = %ErrorChain(&error), "snapshot write failed");
         }
     };
     match tokio::runtime::Handle::try_current() {

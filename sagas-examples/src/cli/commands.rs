@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use eventstore_core::reactor::{Runner, RunnerOptions, Start};
+use eventstore_core::reactor::{RetryOutcome, Runner, RunnerOptions, Start};
 use eventstore_core::{AggregateId, EventId, Options, Outcome};
 use serde_json::json;
 
@@ -316,15 +316,15 @@ pub(crate) async fn parked(db: &Database, command: ParkedCommand) -> Result<(), 
             Ok(())
         }
         ParkedCommand::Retry { position } => match runner.retry_parked(position).await? {
-            None => Err(Failure::Failed(format!(
-                "no parked event at position {position}"
-            ))),
-            Some(Ok(())) => {
+            RetryOutcome::Handled => {
                 println!("position {position}: handled, no longer parked");
                 Ok(())
             }
-            Some(Err(error)) => Err(Failure::Failed(format!(
+            RetryOutcome::FailedAgain { error } => Err(Failure::Failed(format!(
                 "position {position}: failed again: {error}"
+            ))),
+            RetryOutcome::NotParked => Err(Failure::Failed(format!(
+                "no parked event at position {position}"
             ))),
         },
         ParkedCommand::Skip { position } => {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use eventstore_core::Repository;
+use eventstore_core::{ErrorChain, Repository};
 
 use crate::account::Account;
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
@@ -52,14 +52,7 @@ impl Failure {
 
 /// An error and its causes on one line, as a runtime failure.
 pub(crate) fn failed(error: &(dyn std::error::Error + 'static)) -> Failure {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        line.push_str(": ");
-        line.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    Failure::Failed(line)
+    Failure::Failed(ErrorChain(error).to_string())
 }
 
 impl From<eventstore_core::Error> for Failure {
@@ -89,10 +82,8 @@ pub(crate) async fn connect(db: &Database) -> Result<PgEventStore, Failure> {
         .schema(&db.schema)
         .max_connections(16)
         .connect_timeout(Duration::from_secs(5));
-    let store = PgEventStore::connect(url, options)
-        .await
-        .map_err(|e| failed(&e))?;
-    store.migrate().await.map_err(|e| failed(&e))?;
+    let store = PgEventStore::connect(url, options).await?;
+    store.migrate().await?;
     Ok(store)
 }
 

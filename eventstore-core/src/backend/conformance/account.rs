@@ -95,13 +95,16 @@ pub struct Account {
 }
 
 /// Why an account refused a command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountError {
     /// The account was opened before.
+    #[error("the account is already open")]
     AlreadyOpen,
     /// The account was never opened.
+    #[error("the account is not open")]
     NotOpen,
     /// Not enough money for a withdrawal.
+    #[error("the balance is {balance}, {requested} was asked for")]
     InsufficientFunds {
         /// The balance.
         balance: u64,

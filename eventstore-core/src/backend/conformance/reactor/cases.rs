@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::backend::{AppendRequest, NewEvent};
-use crate::reactor::{ReactorStore, Runner, Start, partition_of};
+use crate::reactor::{ReactorStore, RetryOutcome, Runner, Start, partition_of};
 use crate::{EventStore, RecordedEvent, Tracker};
 
 use super::recorder::{Handled, Recorder};
@@ -392,7 +392,9 @@ where
 
     assert_eq!(
         runner.retry_parked(second).await.expect("retry"),
-        Some(Err(format!("boom at position {second}")))
+        RetryOutcome::FailedAgain {
+            error: format!("boom at position {second}")
+        }
     );
     assert_eq!(
         runner.parked(0, 100).await.expect("parked")[0].attempts,
@@ -402,7 +404,7 @@ where
     recorder.fail(second, 0);
     assert_eq!(
         runner.retry_parked(second).await.expect("retry"),
-        Some(Ok(()))
+        RetryOutcome::Handled
     );
     assert_eq!(
         recorder.handled().last().map(|h| h.event.position),
@@ -412,7 +414,7 @@ where
     assert!(runner.parked(0, 100).await.expect("parked").is_empty());
     assert_eq!(
         runner.retry_parked(third).await.expect("retry"),
-        None,
+        RetryOutcome::NotParked,
         "nothing parked there any more"
     );
     assert!(!runner.skip_parked(third).await.expect("skip"));
