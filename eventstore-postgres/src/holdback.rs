@@ -7,8 +7,10 @@ use std::time::{Duration, SystemTime};
 use eventstore_core::{Holdback, Result};
 use sqlx::postgres::PgRow;
 
+use crate::convert::{elapsed, fit, time_from_micros};
 use crate::error::backend;
-use crate::rows::{column, time_from_micros};
+use crate::layout::HOLDBACK;
+use crate::rows::column;
 use crate::store::PgEventStore;
 
 /// An open write transaction that keeps a tracker (in
@@ -130,26 +132,25 @@ impl PgEventStore {
 
 /// A row of `holdback.sql`.
 fn holder(row: &PgRow) -> Result<OpenTransaction> {
-    let pid: Option<i32> = column(row, "pid")?;
-    let age: i64 = column(row, "age_us")?;
-    let gid: Option<String> = column(row, "gid")?;
+    let pid: Option<i32> = column(row, HOLDBACK.pid)?;
+    let gid: Option<String> = column(row, HOLDBACK.gid)?;
     let prepared = match gid {
-        Some(gid) => {
-            let at: i64 = column(row, "prepared_us")?;
-            Some(PreparedTransaction {
-                gid,
-                at: time_from_micros(at),
-                owner: column(row, "owner")?,
-            })
-        }
+        Some(gid) => Some(PreparedTransaction {
+            gid,
+            at: time_from_micros(
+                "prepared at, in microseconds",
+                column(row, HOLDBACK.prepared_us)?,
+            )?,
+            owner: column(row, HOLDBACK.owner)?,
+        }),
         None => None,
     };
     Ok(OpenTransaction {
-        database: column(row, "database")?,
-        pid: pid.and_then(|pid| u32::try_from(pid).ok()),
-        age: Duration::from_micros(u64::try_from(age).unwrap_or(0)),
-        state: column(row, "state")?,
-        query: column(row, "query")?,
+        database: column(row, HOLDBACK.database)?,
+        pid: pid.map(|pid| fit("backend pid", pid)).transpose()?,
+        age: elapsed(column(row, HOLDBACK.age_us)?),
+        state: column(row, HOLDBACK.state)?,
+        query: column(row, HOLDBACK.query)?,
         prepared,
     })
 }

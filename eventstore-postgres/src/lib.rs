@@ -23,9 +23,11 @@
 //! [`Error::InvalidOption`](eventstore_core::Error::InvalidOption).
 
 mod connect;
+mod convert;
 mod error;
 mod forget;
 mod holdback;
+mod layout;
 mod options;
 mod reactors;
 mod rows;

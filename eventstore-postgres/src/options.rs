@@ -9,8 +9,8 @@ use eventstore_core::{Error, Result};
 pub const DEFAULT_SCHEMA: &str = "eventstore";
 
 /// The longest `statement_timeout` PostgreSQL takes: its setting is a
-/// 32-bit count of milliseconds.
-const MAX_STATEMENT_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+/// 32-bit count of milliseconds, at most `i32::MAX`.
+const MAX_STATEMENT_TIMEOUT: Duration = Duration::from_millis(2_147_483_647);
 
 /// How the tracker decides which committed rows it may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -270,6 +270,10 @@ mod tests {
             .connect_timeout(Duration::from_nanos(1))
             .statement_timeout(Duration::from_millis(1));
         assert!(bounds.checked().is_ok());
+        assert_eq!(
+            i32::try_from(MAX_STATEMENT_TIMEOUT.as_millis()).ok(),
+            Some(i32::MAX)
+        );
         let longest = PgStoreOptions::default().statement_timeout(MAX_STATEMENT_TIMEOUT);
         assert!(longest.checked().is_ok());
     }

@@ -7,41 +7,55 @@ use std::time::Duration;
 use eventstore_core::backend::{Joined, Lease, Repartitioned, repartition_from};
 use eventstore_core::reactor::{ParkedEvent, ReactorStore};
 use eventstore_core::{Checkpoint, Error, Result};
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{PgExecutor, Postgres, Transaction};
 
+use crate::convert::{bigint, checkpoint_bigints, fit, integer, micros, time_from_micros};
 use crate::error::backend;
-use crate::rows::{bigint, column, recorded_event, time_from_micros, unsigned};
+use crate::layout::{CHECKPOINT, CHECKPOINTS_OF, JOIN_LOCK, PARKED};
+use crate::rows::{checkpoint, column, recorded_event, unsigned};
 use crate::store::PgEventStore;
 
-fn partition_column(partition: u32) -> i32 {
-    i32::try_from(partition).unwrap_or(i32::MAX)
+/// A partition as the integer column holds it.
+fn partition_column(partition: u32) -> Result<i32> {
+    integer("partition", partition)
 }
 
-fn micros(ttl: Duration) -> i64 {
-    i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX)
+/// A partition count as the integer column holds it.
+fn partitions_column(partitions: u32) -> Result<i32> {
+    integer("partition count", partitions)
 }
 
-fn count(value: i32) -> u32 {
-    u32::try_from(value).unwrap_or(0)
+/// A lease's ttl as the bigint of microseconds its statements take.
+fn ttl_micros(ttl: Duration) -> Result<i64> {
+    micros("lease ttl in microseconds", ttl)
+}
+
+/// A statement whose first three parameters are a lease's reactor,
+/// partition and owner, with those bound.
+fn lease_query<'q>(sql: &'q str, lease: &'q Lease) -> Result<Query<'q, Postgres, PgArguments>> {
+    Ok(sqlx::query(sql)
+        .bind(&lease.reactor)
+        .bind(partition_column(lease.partition)?)
+        .bind(&lease.owner))
 }
 
 /// A row of parked.sql or parked_event.sql; the event is `None` when its
 /// row cannot be read (or is gone).
 fn parked_event(reactor: &str, row: &PgRow) -> Result<ParkedEvent> {
-    let attempts: i32 = row.try_get("attempts").map_err(backend)?;
-    let present: Option<String> = row.try_get(0).map_err(backend)?;
+    let present: Option<String> = column(row, PARKED.event.id)?;
     let event = match present {
-        Some(_) => recorded_event(row, 0).ok(),
+        Some(_) => recorded_event(row, PARKED.event).ok(),
         None => None,
     };
     Ok(ParkedEvent {
         reactor: reactor.to_owned(),
-        position: unsigned(row, "position")?,
+        position: unsigned(row, PARKED.event.position, "parked position")?,
         event,
-        error: column(row, "error")?,
-        attempts: u32::try_from(attempts).unwrap_or(0),
-        parked_at: time_from_micros(column(row, "parked_us")?),
+        error: column(row, PARKED.error)?,
+        attempts: fit("parked attempts", column::<i32>(row, PARKED.attempts)?)?,
+        parked_at: time_from_micros("parked at, in microseconds", column(row, PARKED.parked_us)?)?,
     })
 }
 
@@ -59,12 +73,11 @@ impl PgEventStore {
             .map_err(backend)?;
         rows.iter()
             .map(|row| {
-                let partition: i32 = column(row, "partition")?;
-                let checkpoint = Checkpoint {
-                    tx: unsigned(row, "tx")?,
-                    position: unsigned(row, "position")?,
-                };
-                Ok((count(partition), checkpoint))
+                let partition: i32 = column(row, CHECKPOINTS_OF.partition)?;
+                Ok((
+                    fit("partition", partition)?,
+                    checkpoint(row, CHECKPOINTS_OF.checkpoint)?,
+                ))
             })
             .collect()
     }
@@ -79,7 +92,7 @@ impl PgEventStore {
         to: Option<Checkpoint>,
     ) -> Result<()> {
         let sql = self.statements();
-        let partitions = partition_column(partitions);
+        let partitions = partitions_column(partitions)?;
         sqlx::query(&sql.repartition)
             .bind(reactor)
             .bind(partitions)
@@ -87,11 +100,12 @@ impl PgEventStore {
             .await
             .map_err(backend)?;
         if let Some(to) = to {
+            let (tx_id, position) = checkpoint_bigints(to)?;
             sqlx::query(&sql.repartition_start)
                 .bind(reactor)
                 .bind(partitions)
-                .bind(bigint(to.tx))
-                .bind(bigint(to.position))
+                .bind(tx_id)
+                .bind(position)
                 .execute(&mut **tx)
                 .await
                 .map_err(backend)?;
@@ -107,7 +121,7 @@ impl PgEventStore {
             .fetch_one(&mut **tx)
             .await
             .map_err(backend)?;
-        let beating = u32::try_from(live).unwrap_or(u32::MAX);
+        let beating: u32 = fit("live runners", live)?;
         Ok(beating.max(self.lease_holders(tx, reactor, "").await?))
     }
 
@@ -124,7 +138,50 @@ impl PgEventStore {
             .fetch_one(&mut **tx)
             .await
             .map_err(backend)?;
-        Ok(u32::try_from(holders).unwrap_or(u32::MAX))
+        fit("lease holders", holders)
+    }
+
+    /// Marks `owner` a live runner of `reactor` (heartbeat.sql); returns
+    /// how many are live.
+    async fn beat<'c>(
+        &self,
+        executor: impl PgExecutor<'c>,
+        reactor: &str,
+        owner: &str,
+        partitions: u32,
+        ttl: Duration,
+    ) -> Result<u32> {
+        let live: i64 = sqlx::query_scalar(&self.statements().heartbeat)
+            .bind(reactor)
+            .bind(owner)
+            .bind(ttl_micros(ttl)?)
+            .bind(partitions_column(partitions)?)
+            .fetch_one(executor)
+            .await
+            .map_err(backend)?;
+        fit("live runners", live)
+    }
+
+    /// Takes the reactor's row lock until `tx` ends (join_lock.sql),
+    /// storing `partitions` when it has no row yet; returns its stored
+    /// count and whether its row was created now.
+    async fn lock_reactor(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        reactor: &str,
+        partitions: u32,
+    ) -> Result<(u32, bool)> {
+        let locked = sqlx::query(&self.statements().join_lock)
+            .bind(reactor)
+            .bind(partitions_column(partitions)?)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(backend)?;
+        let stored: i32 = column(&locked, JOIN_LOCK.partitions)?;
+        Ok((
+            fit("stored partition count", stored)?,
+            column(&locked, JOIN_LOCK.created)?,
+        ))
     }
 }
 
@@ -132,26 +189,18 @@ impl ReactorStore for PgEventStore {
     async fn load_checkpoint(&self, reactor: &str, partition: u32) -> Result<Option<Checkpoint>> {
         let row = sqlx::query(&self.statements().load_checkpoint)
             .bind(reactor)
-            .bind(partition_column(partition))
+            .bind(partition_column(partition)?)
             .fetch_optional(self.pool())
             .await
             .map_err(backend)?;
-        row.map(|row| {
-            Ok(Checkpoint {
-                tx: unsigned(&row, "tx")?,
-                position: unsigned(&row, "position")?,
-            })
-        })
-        .transpose()
+        row.map(|row| checkpoint(&row, CHECKPOINT)).transpose()
     }
 
     async fn save_checkpoint(&self, lease: &Lease, checkpoint: Checkpoint) -> Result<bool> {
-        let done = sqlx::query(&self.statements().save_checkpoint)
-            .bind(&lease.reactor)
-            .bind(partition_column(lease.partition))
-            .bind(&lease.owner)
-            .bind(bigint(checkpoint.tx))
-            .bind(bigint(checkpoint.position))
+        let (tx, position) = checkpoint_bigints(checkpoint)?;
+        let done = lease_query(&self.statements().save_checkpoint, lease)?
+            .bind(tx)
+            .bind(position)
             .execute(self.pool())
             .await
             .map_err(backend)?;
@@ -169,25 +218,25 @@ impl ReactorStore for PgEventStore {
         let mut tx = self.pool().begin().await.map_err(backend)?;
         // the reactor's row stays locked until the commit: joins, resets and
         // re-partitions of one reactor take turns
-        let locked = sqlx::query(&sql.join_lock)
-            .bind(reactor)
-            .bind(partition_column(partitions))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let stored: i32 = column(&locked, "partitions")?;
-        let created: bool = column(&locked, "created")?;
+        let (stored, created) = self.lock_reactor(&mut tx, reactor, partitions).await?;
         let other: Option<Option<i32>> = sqlx::query_scalar(&sql.live_counts)
             .bind(reactor)
             .bind(owner)
-            .bind(partition_column(partitions))
+            .bind(partitions_column(partitions)?)
             .fetch_optional(&mut *tx)
             .await
             .map_err(backend)?;
+        let other: Option<Option<u32>> = other
+            .map(|count| {
+                count
+                    .map(|c| fit("live runner's partition count", c))
+                    .transpose()
+            })
+            .transpose()?;
         // a runner whose heartbeat lapsed but whose lease runs is live too
         let other = match other {
             Some(other) => Some(other),
-            None if !created && count(stored) != partitions => {
+            None if !created && stored != partitions => {
                 let holders = self.lease_holders(&mut tx, reactor, owner).await?;
                 (holders > 0).then_some(Some(stored))
             }
@@ -197,12 +246,12 @@ impl ReactorStore for PgEventStore {
             return Err(Error::PartitionCountMismatch {
                 reactor: reactor.to_owned(),
                 // a runner from before counts were stored: the stored count
-                running: other.map_or(count(stored), count),
+                running: other.unwrap_or(stored),
                 requested: partitions,
             });
         }
         let old = self.checkpoints_of(&mut tx, reactor).await?;
-        let stored = (!created).then_some(count(stored));
+        let stored = (!created).then_some(stored);
         let repartitioned = match repartition_from(stored, &old, partitions) {
             Some((from, checkpoint)) => {
                 let to = (!old.is_empty()).then_some(checkpoint);
@@ -216,17 +265,10 @@ impl ReactorStore for PgEventStore {
             }
             None => None,
         };
-        let live: i64 = sqlx::query_scalar(&sql.heartbeat)
-            .bind(reactor)
-            .bind(owner)
-            .bind(micros(ttl))
-            .bind(partition_column(partitions))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let live = self.beat(&mut *tx, reactor, owner, partitions, ttl).await?;
         tx.commit().await.map_err(backend)?;
         Ok(Joined {
-            live: u32::try_from(live).unwrap_or(u32::MAX),
+            live,
             repartitioned,
         })
     }
@@ -242,10 +284,10 @@ impl ReactorStore for PgEventStore {
         let sql = self.statements();
         let row = sqlx::query(&sql.acquire_lease)
             .bind(reactor)
-            .bind(partition_column(partition))
+            .bind(partition_column(partition)?)
             .bind(owner)
-            .bind(micros(ttl))
-            .bind(partition_column(partitions))
+            .bind(ttl_micros(ttl)?)
+            .bind(partitions_column(partitions)?)
             .fetch_optional(self.pool())
             .await
             .map_err(backend)?;
@@ -262,7 +304,10 @@ impl ReactorStore for PgEventStore {
             .fetch_optional(self.pool())
             .await
             .map_err(backend)?;
-        match stored.map(count) {
+        match stored
+            .map(|count| fit("stored partition count", count))
+            .transpose()?
+        {
             Some(stored) if stored != partitions => Err(Error::PartitionCountMismatch {
                 reactor: reactor.to_owned(),
                 running: stored,
@@ -273,11 +318,8 @@ impl ReactorStore for PgEventStore {
     }
 
     async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool> {
-        let renewed = sqlx::query(&self.statements().renew_lease)
-            .bind(&lease.reactor)
-            .bind(partition_column(lease.partition))
-            .bind(&lease.owner)
-            .bind(micros(ttl))
+        let renewed = lease_query(&self.statements().renew_lease, lease)?
+            .bind(ttl_micros(ttl)?)
             .fetch_optional(self.pool())
             .await
             .map_err(backend)?;
@@ -285,10 +327,7 @@ impl ReactorStore for PgEventStore {
     }
 
     async fn release_lease(&self, lease: &Lease) -> Result<()> {
-        sqlx::query(&self.statements().release_lease)
-            .bind(&lease.reactor)
-            .bind(partition_column(lease.partition))
-            .bind(&lease.owner)
+        lease_query(&self.statements().release_lease, lease)?
             .execute(self.pool())
             .await
             .map_err(backend)?;
@@ -298,7 +337,7 @@ impl ReactorStore for PgEventStore {
     async fn lease_holder(&self, reactor: &str, partition: u32) -> Result<Option<String>> {
         sqlx::query_scalar(&self.statements().lease_holder)
             .bind(reactor)
-            .bind(partition_column(partition))
+            .bind(partition_column(partition)?)
             .fetch_optional(self.pool())
             .await
             .map_err(backend)
@@ -311,15 +350,8 @@ impl ReactorStore for PgEventStore {
         partitions: u32,
         ttl: Duration,
     ) -> Result<u32> {
-        let live: i64 = sqlx::query_scalar(&self.statements().heartbeat)
-            .bind(reactor)
-            .bind(owner)
-            .bind(micros(ttl))
-            .bind(partition_column(partitions))
-            .fetch_one(self.pool())
+        self.beat(self.pool(), reactor, owner, partitions, ttl)
             .await
-            .map_err(backend)?;
-        Ok(u32::try_from(live).unwrap_or(u32::MAX))
     }
 
     async fn leave(&self, reactor: &str, owner: &str) -> Result<()> {
@@ -339,12 +371,7 @@ impl ReactorStore for PgEventStore {
         to: Checkpoint,
     ) -> Result<()> {
         let mut tx = self.pool().begin().await.map_err(backend)?;
-        sqlx::query(&self.statements().join_lock)
-            .bind(reactor)
-            .bind(partition_column(partitions))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        self.lock_reactor(&mut tx, reactor, partitions).await?;
         let live = self.live_runners(&mut tx, reactor).await?;
         if live > 0 {
             return Err(Error::RunnersLive {
@@ -360,10 +387,10 @@ impl ReactorStore for PgEventStore {
     async fn park(&self, lease: &Lease, parked: ParkedEvent) -> Result<bool> {
         let done = sqlx::query(&self.statements().park)
             .bind(&parked.reactor)
-            .bind(bigint(parked.position))
+            .bind(bigint("parked position", parked.position)?)
             .bind(&parked.error)
-            .bind(i32::try_from(parked.attempts).unwrap_or(i32::MAX))
-            .bind(partition_column(lease.partition))
+            .bind(integer("parked attempts", parked.attempts)?)
+            .bind(partition_column(lease.partition)?)
             .bind(&lease.owner)
             .execute(self.pool())
             .await
@@ -379,8 +406,8 @@ impl ReactorStore for PgEventStore {
     ) -> Result<Vec<ParkedEvent>> {
         let rows = sqlx::query(&self.statements().parked)
             .bind(reactor)
-            .bind(bigint(after_position))
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(bigint("after_position", after_position)?)
+            .bind(bigint("parked limit", limit)?)
             .fetch_all(self.pool())
             .await
             .map_err(backend)?;
@@ -393,13 +420,13 @@ impl ReactorStore for PgEventStore {
             .fetch_one(self.pool())
             .await
             .map_err(backend)?;
-        Ok(u64::try_from(parked).unwrap_or(0))
+        fit("parked count", parked)
     }
 
     async fn parked_event(&self, reactor: &str, position: u64) -> Result<Option<ParkedEvent>> {
         let row = sqlx::query(&self.statements().parked_event)
             .bind(reactor)
-            .bind(bigint(position))
+            .bind(bigint("parked position", position)?)
             .fetch_optional(self.pool())
             .await
             .map_err(backend)?;
@@ -414,18 +441,18 @@ impl ReactorStore for PgEventStore {
         failure: Option<&str>,
     ) -> Result<bool> {
         let sql = self.statements();
-        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
-        let query = match failure {
-            Some(error) => sqlx::query(&sql.retried)
-                .bind(reactor)
-                .bind(bigint(position))
-                .bind(attempts)
-                .bind(error),
-            None => sqlx::query(&sql.retried_ok)
-                .bind(reactor)
-                .bind(bigint(position))
-                .bind(attempts),
-        };
+        // retried.sql takes the error as a fourth parameter
+        let mut query = sqlx::query(if failure.is_some() {
+            &sql.retried
+        } else {
+            &sql.retried_ok
+        })
+        .bind(reactor)
+        .bind(bigint("parked position", position)?)
+        .bind(integer("parked attempts", attempts)?);
+        if let Some(error) = failure {
+            query = query.bind(error);
+        }
         let done = query.execute(self.pool()).await.map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
@@ -433,7 +460,7 @@ impl ReactorStore for PgEventStore {
     async fn unpark(&self, reactor: &str, position: u64) -> Result<bool> {
         let done = sqlx::query(&self.statements().unpark)
             .bind(reactor)
-            .bind(bigint(position))
+            .bind(bigint("parked position", position)?)
             .execute(self.pool())
             .await
             .map_err(backend)?;

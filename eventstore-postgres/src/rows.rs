@@ -1,49 +1,43 @@
 //! Turning rows into envelopes.
 //!
-//! Every statement that returns events returns these columns, in this order
-//! (from a given first column): id, position, tx, aggregate_kind,
-//! aggregate_id, version, kind, body, metadata, created_at. They are read
-//! by position, without sqlx's per-value type check, and `tx` and
-//! `created_at` from their binary form: each of these showed in profiles of
-//! a reactor reading a million events.
+//! Every statement that returns events returns the columns of
+//! [`EventColumns`] in one block. They are read by index, without sqlx's
+//! per-value type check, and `tx` and `created_at` from their binary form:
+//! each of these showed in profiles of a reactor reading a million events.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use eventstore_core::{Error, EventId, Metadata, RecordedEvent, Result};
+use eventstore_core::{Checkpoint, Error, EventId, Metadata, RecordedEvent, Result};
 use sqlx::Row;
 use sqlx::postgres::{PgRow, PgValueFormat};
 use sqlx::types::Json;
 
+use crate::convert::{fit, time_from_postgres_micros};
 use crate::error::backend;
+use crate::layout::{CheckpointColumns, EventColumns};
 
-/// A column that the store's own SQL always fills.
-pub(crate) fn column<'r, T, I>(row: &'r PgRow, index: I) -> Result<T>
+/// A column that the store's own SQL always fills, type-checked.
+pub(crate) fn column<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
-    I: sqlx::ColumnIndex<PgRow>,
 {
     row.try_get(index).map_err(backend)
 }
 
-/// A checkpoint component, position or count as the bigint a statement
-/// takes, clamped (no such value reaches i64::MAX in practice).
-pub(crate) fn bigint(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+/// A bigint column that holds the number called `what`, never negative.
+///
+/// # Errors
+/// [`Error::OutOfRange`] when it is negative.
+pub(crate) fn unsigned(row: &PgRow, index: usize, what: &'static str) -> Result<u64> {
+    fit(what, column::<i64>(row, index)?)
 }
 
-/// Microseconds since the epoch, as PostgreSQL computed them.
-pub(crate) fn time_from_micros(micros: i64) -> SystemTime {
-    let micros = u64::try_from(micros).unwrap_or(0);
-    SystemTime::UNIX_EPOCH + Duration::from_micros(micros)
-}
-
-/// Reads a non-negative bigint as u64.
-pub(crate) fn unsigned<I: sqlx::ColumnIndex<PgRow> + std::fmt::Display + Copy>(
-    row: &PgRow,
-    index: I,
-) -> Result<u64> {
-    let value: i64 = column(row, index)?;
-    u64::try_from(value).map_err(|_| corrupt_column(format!("negative {index} {value}")))
+/// A checkpoint's two bigint columns.
+pub(crate) fn checkpoint(row: &PgRow, columns: CheckpointColumns) -> Result<Checkpoint> {
+    Ok(Checkpoint {
+        tx: unsigned(row, columns.tx, "checkpoint transaction id")?,
+        position: unsigned(row, columns.position, "checkpoint position")?,
+    })
 }
 
 /// The 8 bytes of a binary-format column.
@@ -68,16 +62,14 @@ pub(crate) fn xid8(row: &PgRow, index: usize) -> Result<u64> {
     eight_bytes(row, index).map(u64::from_be_bytes)
 }
 
-/// Microseconds from the Unix epoch to PostgreSQL's, 2000-01-01.
-const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
-
 /// A `timestamptz` column: its binary form is microseconds since
 /// 2000-01-01 UTC, big-endian.
+///
+/// # Errors
+/// [`Error::OutOfRange`] for a time the system clock cannot represent.
 pub(crate) fn timestamptz(row: &PgRow, index: usize) -> Result<SystemTime> {
     let micros = i64::from_be_bytes(eight_bytes(row, index)?);
-    Ok(time_from_micros(
-        micros.saturating_add(POSTGRES_EPOCH_MICROS),
-    ))
+    time_from_postgres_micros("timestamp in microseconds since 2000", micros)
 }
 
 /// A column of the store's own SQL, whose type is known: read without
@@ -102,46 +94,46 @@ fn metadata(row: &PgRow, index: usize) -> std::result::Result<Metadata, sqlx::Er
         .map(|json| json.0)
 }
 
-/// The event whose columns start at `first`.
+/// The event in the columns `columns` of `row`.
 ///
 /// # Errors
 /// [`Error::CorruptRow`] naming the row, when a column holds what the
 /// store never writes; [`Error::UnexpectedReply`] when even the row's
-/// identity cannot be read; [`Error::Backend`] when a column is missing.
-pub(crate) fn recorded_event(row: &PgRow, first: usize) -> Result<RecordedEvent> {
-    let aggregate_kind: String = known(row, first + 3)?;
-    let aggregate_id: String = known(row, first + 4)?;
-    let version: i64 = known(row, first + 5)?;
-    let position: i64 = known(row, first + 1)?;
-    let corrupt = |problem: String| match u64::try_from(position) {
-        Ok(position) => Error::CorruptRow {
-            position,
-            aggregate_kind: aggregate_kind.clone(),
-            aggregate_id: aggregate_id.clone(),
-            version,
-            problem,
-        },
-        Err(_) => corrupt_column(format!("negative position {position}: {problem}")),
+/// identity cannot be read (a negative position); [`Error::Backend`] when
+/// a column is missing.
+pub(crate) fn recorded_event(row: &PgRow, columns: EventColumns) -> Result<RecordedEvent> {
+    let position =
+        fit("event position", known::<i64>(row, columns.position)?).map_err(corrupt_column)?;
+    let aggregate_kind: String = known(row, columns.aggregate_kind)?;
+    let aggregate_id: String = known(row, columns.aggregate_id)?;
+    let version: i64 = known(row, columns.version)?;
+    let corrupt = |problem: String| Error::CorruptRow {
+        position,
+        aggregate_kind: aggregate_kind.clone(),
+        aggregate_id: aggregate_id.clone(),
+        version,
+        problem,
     };
-    let position = u64::try_from(position).map_err(|_| corrupt("negative position".into()))?;
-    let version_number =
-        u64::try_from(version).map_err(|_| corrupt(format!("negative version {version}")))?;
-    let id_text: &str = known(row, first)?;
+    let version_number = fit("version", version).map_err(|e| corrupt(e.to_string()))?;
+    let id_text: &str = known(row, columns.id)?;
     let id: EventId = id_text
         .parse()
         .map_err(|e| corrupt(format!("event id {id_text:?}: {e}")))?;
-    let metadata = metadata(row, first + 8).map_err(|e| corrupt(format!("metadata: {e}")))?;
-    let kind = known(row, first + 6).map_err(|e| corrupt(format!("kind: {e}")))?;
-    let body = known(row, first + 7).map_err(|e| corrupt(format!("body: {e}")))?;
+    let metadata =
+        metadata(row, columns.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?;
+    let kind = known(row, columns.kind).map_err(|e| corrupt(format!("kind: {e}")))?;
+    let body = known(row, columns.body).map_err(|e| corrupt(format!("body: {e}")))?;
+    let recorded_at =
+        timestamptz(row, columns.created_at).map_err(|e| corrupt(format!("created_at: {e}")))?;
     Ok(RecordedEvent {
         id,
         position,
-        tx: xid8(row, first + 2)?,
+        tx: xid8(row, columns.tx)?,
         version: version_number,
         kind,
         body,
         metadata,
-        recorded_at: timestamptz(row, first + 9)?,
+        recorded_at,
         aggregate_kind,
         aggregate_id,
     })

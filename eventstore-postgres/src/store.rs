@@ -8,11 +8,14 @@ use eventstore_core::{
     Error, EventId, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
 };
 use serde_json::Value;
-use sqlx::postgres::PgPool;
-use sqlx::{Executor, Row};
+use sqlx::postgres::{PgArguments, PgPool, PgRow};
+use sqlx::query::Query;
+use sqlx::{Encode, Executor, Postgres, Type};
 
 use crate::connect;
+use crate::convert::{bigint, expected_version, fit, hash_bits, integer};
 use crate::error::{CANNOT_MIGRATE, backend, failed, migration_failed};
+use crate::layout::{APPENDED, LOAD, LOAD_SNAPSHOT, LOAD_STREAM, SnapshotColumns};
 use crate::options::{PgStoreOptions, ReadMode};
 use crate::rows::{column, recorded_event, timestamptz, unsigned, xid8};
 use crate::sql::Statements;
@@ -164,7 +167,7 @@ impl PgEventStore {
     /// Takes the stream's forget-or-snapshot lock until `tx` ends.
     pub(crate) async fn lock_stream(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        tx: &mut sqlx::Transaction<'_, Postgres>,
         aggregate_kind: &str,
         aggregate_id: &str,
     ) -> Result<()> {
@@ -195,7 +198,7 @@ impl PgEventStore {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(backend)?;
-            if at > signed(guard.version)? {
+            if at > bigint("unless_moved version", guard.version)? {
                 return Err(Error::StreamMoved {
                     aggregate_kind: guard.aggregate_kind,
                     aggregate_id: guard.aggregate_id.into(),
@@ -219,13 +222,74 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
         .is_some_and(|e| e.is_unique_violation())
 }
 
-/// A version as the bigint the tables hold.
-fn signed(version: u64) -> Result<i64> {
-    i64::try_from(version).map_err(|_| Error::OutOfRange {
-        what: "version",
-        value: version.to_string(),
-        allowed: "0 to 9223372036854775807 (a bigint)",
-    })
+/// The parameters that `append.sql` and `append_one.sql` share, converted
+/// once; the two differ only in whether $4 to $6 hold one event's values
+/// or arrays of them.
+struct AppendParams<'a> {
+    request: &'a AppendRequest,
+    expected: i64,
+    metadata: String,
+    guard_version: Option<i64>,
+    hash: i64,
+}
+
+impl<'a> AppendParams<'a> {
+    /// The shared parameters of `request`.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] for a version above `i64::MAX`, or an append
+    /// whose versions would go above it;
+    /// [`Error::EncodeMetadata`] when the metadata does not encode.
+    fn new(request: &'a AppendRequest) -> Result<Self> {
+        let guard = request.unless_moved.as_ref();
+        Ok(Self {
+            request,
+            expected: expected_version(request.expected_version, request.events.len())?,
+            metadata: serde_json::to_string(&request.metadata).map_err(|source| {
+                Error::EncodeMetadata {
+                    aggregate_kind: request.aggregate_kind.clone(),
+                    aggregate_id: request.aggregate_id.to_string(),
+                    source,
+                }
+            })?,
+            guard_version: guard
+                .map(|g| bigint("unless_moved version", g.version))
+                .transpose()?,
+            // the u64 hash's bits as a bigint: reads undo the sign (read_page.sql)
+            hash: hash_bits(stream_hash(request.aggregate_id.as_str())),
+        })
+    }
+
+    /// The append statement `sql` with every parameter bound: `ids`,
+    /// `kinds` and `bodies` are $4 to $6.
+    fn bind<I, K, B>(
+        &'a self,
+        sql: &'a str,
+        ids: I,
+        kinds: K,
+        bodies: B,
+    ) -> Query<'a, Postgres, PgArguments>
+    where
+        I: 'a + Send + Encode<'a, Postgres> + Type<Postgres>,
+        K: 'a + Send + Encode<'a, Postgres> + Type<Postgres>,
+        B: 'a + Send + Encode<'a, Postgres> + Type<Postgres>,
+    {
+        let request = self.request;
+        let guard = request.unless_moved.as_ref();
+        sqlx::query(sql)
+            .bind(&request.aggregate_kind)
+            .bind(request.aggregate_id.as_str())
+            .bind(self.expected)
+            .bind(ids)
+            .bind(kinds)
+            .bind(bodies)
+            .bind(&self.metadata)
+            .bind(request.idempotency_key.as_deref())
+            .bind(guard.map(|g| g.aggregate_kind.as_str()))
+            .bind(guard.map(|g| g.aggregate_id.as_str()))
+            .bind(self.guard_version)
+            .bind(self.hash)
+    }
 }
 
 impl EventStore for PgEventStore {
@@ -235,65 +299,31 @@ impl EventStore for PgEventStore {
             return Ok(AppendOutcome::Committed(Vec::new()));
         }
         let ids: Vec<EventId> = request.events.iter().map(|_| EventId::new()).collect();
-        let metadata =
-            serde_json::to_string(&request.metadata).map_err(|source| Error::EncodeMetadata {
-                aggregate_kind: request.aggregate_kind.clone(),
-                aggregate_id: request.aggregate_id.to_string(),
-                source,
-            })?;
-        let key = request.idempotency_key.as_deref();
-        let expected = signed(request.expected_version)?;
-        let guard = request.unless_moved.as_ref();
-        let guard_kind = guard.map(|g| g.aggregate_kind.as_str());
-        let guard_id = guard.map(|g| g.aggregate_id.as_str());
-        let guard_version = guard.map(|g| signed(g.version)).transpose()?;
-        // the u64 hash's bits as a bigint: reads undo the sign (read_page.sql)
-        let hash = i64::from_ne_bytes(stream_hash(request.aggregate_id.as_str()).to_ne_bytes());
-        let result = if let [event] = &request.events[..] {
-            sqlx::query(&self.sql.append_one)
-                .bind(&request.aggregate_kind)
-                .bind(request.aggregate_id.as_str())
-                .bind(expected)
-                .bind(ids[0].to_string())
-                .bind(&event.kind)
-                .bind(event.body.to_string())
-                .bind(&metadata)
-                .bind(key)
-                .bind(guard_kind)
-                .bind(guard_id)
-                .bind(guard_version)
-                .bind(hash)
-                .fetch_all(&self.pool)
-                .await
+        let params = AppendParams::new(&request)?;
+        let query = if let [event] = &request.events[..] {
+            params.bind(
+                &self.sql.append_one,
+                ids[0].to_string(),
+                event.kind.as_str(),
+                event.body.to_string(),
+            )
         } else {
-            sqlx::query(&self.sql.append)
-                .bind(&request.aggregate_kind)
-                .bind(request.aggregate_id.as_str())
-                .bind(expected)
-                .bind(ids.iter().map(ToString::to_string).collect::<Vec<_>>())
-                .bind(
-                    request
-                        .events
-                        .iter()
-                        .map(|e| e.kind.as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    request
-                        .events
-                        .iter()
-                        .map(|e| e.body.to_string())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(&metadata)
-                .bind(key)
-                .bind(guard_kind)
-                .bind(guard_id)
-                .bind(guard_version)
-                .bind(hash)
-                .fetch_all(&self.pool)
-                .await
+            params.bind(
+                &self.sql.append,
+                ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                request
+                    .events
+                    .iter()
+                    .map(|e| e.kind.as_str())
+                    .collect::<Vec<_>>(),
+                request
+                    .events
+                    .iter()
+                    .map(|e| e.body.to_string())
+                    .collect::<Vec<_>>(),
+            )
         };
+        let result = query.fetch_all(&self.pool).await;
         let rows = match result {
             Ok(rows) if !rows.is_empty() => rows,
             Ok(_) => return self.explain_refusal(request).await,
@@ -307,10 +337,10 @@ impl EventStore for PgEventStore {
             .iter()
             .map(|row| {
                 Ok((
-                    unsigned(row, "version")?,
-                    unsigned(row, "position")?,
-                    xid8(row, 1)?,
-                    timestamptz(row, 3)?,
+                    unsigned(row, APPENDED.version, "version")?,
+                    unsigned(row, APPENDED.position, "position")?,
+                    xid8(row, APPENDED.tx)?,
+                    timestamptz(row, APPENDED.created_at)?,
                 ))
             })
             .collect::<Result<_>>()?;
@@ -353,11 +383,11 @@ impl EventStore for PgEventStore {
         let rows = sqlx::query(&self.sql.load)
             .bind(aggregate_kind)
             .bind(aggregate_id)
-            .bind(signed(after_version)?)
+            .bind(bigint("after_version", after_version)?)
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        rows.iter().map(|row| recorded_event(row, 0)).collect()
+        rows.iter().map(|row| recorded_event(row, LOAD)).collect()
     }
 
     async fn load_snapshot(
@@ -371,7 +401,7 @@ impl EventStore for PgEventStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        row.map(|row| snapshot_from(&row, aggregate_kind, aggregate_id, "version"))
+        row.map(|row| snapshot_from(&row, aggregate_kind, aggregate_id, LOAD_SNAPSHOT))
             .transpose()
     }
 
@@ -388,10 +418,10 @@ impl EventStore for PgEventStore {
         sqlx::query(&self.sql.save_snapshot)
             .bind(&snapshot.aggregate_kind)
             .bind(snapshot.aggregate_id.as_str())
-            .bind(signed(snapshot.version)?)
-            .bind(i64::from(snapshot.schema_version))
+            .bind(bigint("snapshot version", snapshot.version)?)
+            .bind(integer("snapshot schema version", snapshot.schema_version)?)
             .bind(snapshot.state.to_string())
-            .bind(signed(snapshot.forgets)?)
+            .bind(bigint("snapshot forgets", snapshot.forgets)?)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
@@ -408,14 +438,12 @@ impl EventStore for PgEventStore {
         aggregate_id: &str,
         key: &str,
     ) -> Result<bool> {
-        sqlx::query(&self.sql.has_key)
+        sqlx::query_scalar(&self.sql.has_key)
             .bind(aggregate_kind)
             .bind(aggregate_id)
             .bind(key)
             .fetch_one(&self.pool)
             .await
-            .map_err(backend)?
-            .try_get(0)
             .map_err(backend)
     }
 
@@ -437,17 +465,14 @@ impl EventStore for PgEventStore {
                 problem: "load_stream returned no header row".to_owned(),
             });
         };
-        let seen: bool = column(header, "seen")?;
-        let has_snapshot = header
-            .try_get::<Option<i64>, _>("snapshot_version")
-            .map_err(backend)?
-            .is_some();
+        let seen: bool = column(header, LOAD_STREAM.seen)?;
+        let has_snapshot = column::<Option<i64>>(header, LOAD_STREAM.snapshot_version)?.is_some();
         let snapshot = if has_snapshot {
             Some(snapshot_from(
                 header,
                 aggregate_kind,
                 aggregate_id,
-                "snapshot_version",
+                LOAD_STREAM.snapshot(),
             )?)
         } else {
             None
@@ -456,34 +481,27 @@ impl EventStore for PgEventStore {
             snapshot,
             events: events
                 .iter()
-                .map(|row| recorded_event(row, EVENT_COLUMNS_IN_LOAD_STREAM))
+                .map(|row| recorded_event(row, LOAD_STREAM.event))
                 .collect::<Result<_>>()?,
             idempotency_key_seen: seen,
-            forgets: unsigned(header, "forgets")?,
+            forgets: unsigned(header, LOAD_STREAM.forgets, "forgets")?,
         })
     }
 }
 
-/// Where the event columns start in `load_stream.sql`'s rows.
-const EVENT_COLUMNS_IN_LOAD_STREAM: usize = 6;
-
-/// A snapshot in a row with `schema_version` and `state` columns and its
-/// version in `version_column`, of the stream `kind`/`id` whose row was
-/// found (an id that was checked when the snapshot was saved).
-fn snapshot_from(
-    row: &sqlx::postgres::PgRow,
-    kind: &str,
-    id: &str,
-    version_column: &str,
-) -> Result<Snapshot> {
-    let schema_version: i32 = column(row, "schema_version")?;
-    let version = unsigned(row, version_column)?;
+/// The snapshot in the columns `columns` of `row`, of the stream
+/// `kind`/`id` whose row was found (an id that was checked when the
+/// snapshot was saved).
+fn snapshot_from(row: &PgRow, kind: &str, id: &str, columns: SnapshotColumns) -> Result<Snapshot> {
     Ok(Snapshot {
         aggregate_kind: kind.to_owned(),
         aggregate_id: id.parse()?,
-        version,
-        forgets: unsigned(row, "forgets")?,
-        schema_version: u32::try_from(schema_version).unwrap_or(u32::MAX),
-        state: column::<Value, _>(row, "state")?,
+        version: unsigned(row, columns.version, "snapshot version")?,
+        forgets: unsigned(row, columns.forgets, "forgets")?,
+        schema_version: fit(
+            "snapshot schema version",
+            column::<i32>(row, columns.schema_version)?,
+        )?,
+        state: column::<Value>(row, columns.state)?,
     })
 }

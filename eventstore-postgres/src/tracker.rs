@@ -1,26 +1,21 @@
 //! The [`Tracker`] impl: reading committed events in commit order.
 
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 use eventstore_core::backend::{ReadPage, UnreadableEvent, Wakeups};
 use eventstore_core::{Checkpoint, Error, EventFilter, Holdback, RecordedEvent, Result, Tracker};
 
+use crate::convert::{bigint, checkpoint_bigints, fit, micros, out_of_range};
 use crate::error::backend;
+use crate::layout::{CHECKPOINT, READ};
 use crate::options::ReadMode;
-use crate::rows::{bigint, column, known, recorded_event, unsigned, xid8};
+use crate::rows::{checkpoint, column, known, recorded_event, unsigned, xid8};
 use crate::store::PgEventStore;
 
-/// A transaction id the server computed, which is never negative.
-fn unsigned_value(value: i64) -> Result<u64> {
-    u64::try_from(value).map_err(|_| Error::OutOfRange {
-        what: "transaction id",
-        value: value.to_string(),
-        allowed: "0 or more",
-    })
-}
-
-fn micros(lag: Duration) -> i64 {
-    i64::try_from(lag.as_micros()).unwrap_or(i64::MAX)
+/// A safety margin's lag as the bigint of microseconds its statements take.
+fn lag_micros(lag: Duration) -> Result<i64> {
+    micros("safety margin in microseconds", lag)
 }
 
 /// The most rows one read scans for a filter that passes few of them: a
@@ -39,16 +34,22 @@ struct Scan {
 
 /// The partition parameters of read_page.sql: the count (0 for all), the
 /// index, and 2^64 mod the count.
-fn partition_params(filter: &EventFilter) -> (i64, i64, i64) {
-    filter.partition.map_or((0, 0, 0), |p| {
-        let count = u64::from(p.count);
-        let wrap = (1u128 << 64) % u128::from(count);
-        (
-            bigint(count),
-            i64::from(p.index),
-            i64::try_from(wrap).unwrap_or(0),
-        )
-    })
+///
+/// # Errors
+/// [`Error::OutOfRange`] for a partition count of 0.
+fn partition_params(filter: &EventFilter) -> Result<(i64, i64, i64)> {
+    let Some(partition) = filter.partition else {
+        return Ok((0, 0, 0));
+    };
+    let count = NonZeroU64::new(u64::from(partition.count))
+        .ok_or_else(|| out_of_range("partition count", 0, "1 to 4294967295"))?;
+    // below the count, so it fits a bigint
+    let wrap = (u64::MAX % count + 1) % count;
+    Ok((
+        i64::from(partition.count),
+        i64::from(partition.index),
+        bigint("2^64 mod the partition count", wrap)?,
+    ))
 }
 
 impl PgEventStore {
@@ -60,18 +61,24 @@ impl PgEventStore {
         let (sql, lag) = match (self.read_mode(), filter.partition.is_some()) {
             (ReadMode::Transactions, false) => (&sql.read_after, None),
             (ReadMode::Transactions, true) => (&sql.read_partition, None),
-            (ReadMode::SafetyMargin(lag), false) => (&sql.read_after_margin, Some(micros(lag))),
-            (ReadMode::SafetyMargin(lag), true) => (&sql.read_partition_margin, Some(micros(lag))),
+            (ReadMode::SafetyMargin(lag), false) => {
+                (&sql.read_after_margin, Some(lag_micros(lag)?))
+            }
+            (ReadMode::SafetyMargin(lag), true) => {
+                (&sql.read_partition_margin, Some(lag_micros(lag)?))
+            }
         };
-        let (count, index, wrap) = partition_params(filter);
+        let (count, index, wrap) = partition_params(filter)?;
+        let (after_tx, after_position) = checkpoint_bigints(after)?;
+        let until = filter.until.map(checkpoint_bigints).transpose()?;
         let mut query = sqlx::query(sql)
-            .bind(bigint(after.tx))
-            .bind(bigint(after.position))
+            .bind(after_tx)
+            .bind(after_position)
             .bind(&filter.aggregate_kinds)
             .bind(&filter.event_kinds)
-            .bind(i64::try_from(scan).unwrap_or(i64::MAX))
-            .bind(filter.until.map(|u| bigint(u.tx)))
-            .bind(filter.until.map(|u| bigint(u.position)))
+            .bind(bigint("read limit", scan)?)
+            .bind(until.map(|(tx, _)| tx))
+            .bind(until.map(|(_, position)| position))
             .bind(count)
             .bind(index)
             .bind(wrap);
@@ -82,12 +89,12 @@ impl PgEventStore {
         let end = match rows.last() {
             Some(last) => Some((
                 Checkpoint {
-                    tx: xid8(last, 3)?,
-                    position: unsigned(last, 2)?,
+                    tx: xid8(last, READ.event.tx)?,
+                    position: unsigned(last, READ.event.position, "position")?,
                 },
                 // the rank of the last row, or (every row sent) the count
-                match column::<Option<i64>, _>(last, 11)? {
-                    Some(rank) => usize::try_from(rank).unwrap_or(usize::MAX),
+                match column::<Option<i64>>(last, READ.rank)? {
+                    Some(rank) => fit("rank of the last row read", rank)?,
                     None => rows.len(),
                 },
             )),
@@ -96,10 +103,10 @@ impl PgEventStore {
         let mut events = Vec::with_capacity(rows.len());
         let mut unreadable = Vec::new();
         for row in &rows {
-            if !known::<bool>(row, 0)? {
+            if !known::<bool>(row, READ.wanted)? {
                 continue;
             }
-            match recorded_event(row, 1) {
+            match recorded_event(row, READ.event) {
                 // rows without a stream hash pass the partition test in SQL
                 Ok(event) if filter.owns(&event.aggregate_id) => events.push(event),
                 Ok(_) => {}
@@ -111,7 +118,7 @@ impl PgEventStore {
                     problem,
                 }) if filter.owns(&aggregate_id) => unreadable.push(UnreadableEvent {
                     checkpoint: Checkpoint {
-                        tx: xid8(row, 3)?,
+                        tx: xid8(row, READ.event.tx)?,
                         position,
                     },
                     aggregate_kind,
@@ -204,15 +211,12 @@ impl Tracker for PgEventStore {
         let query = match self.read_mode() {
             ReadMode::Transactions => sqlx::query(&self.statements().head),
             ReadMode::SafetyMargin(lag) => {
-                sqlx::query(&self.statements().head_margin).bind(micros(lag))
+                sqlx::query(&self.statements().head_margin).bind(lag_micros(lag)?)
             }
         };
         let row = query.fetch_optional(self.pool()).await.map_err(backend)?;
         match row {
-            Some(row) => Ok(Checkpoint {
-                tx: unsigned(&row, "tx")?,
-                position: unsigned(&row, "position")?,
-            }),
+            Some(row) => checkpoint(&row, CHECKPOINT),
             None => Ok(Checkpoint::BEGINNING),
         }
     }
@@ -222,7 +226,7 @@ impl Tracker for PgEventStore {
             .fetch_one(self.pool())
             .await
             .map_err(backend)?;
-        let next = unsigned_value(next)?;
+        let next: u64 = fit("next transaction id", next)?;
         Ok((checkpoint.tx >= next).then_some(next))
     }
 

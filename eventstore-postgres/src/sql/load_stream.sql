@@ -2,7 +2,7 @@
 -- whether the key was used, the latest snapshot and how many times the
 -- stream was forgotten, then the events after
 -- the snapshot (part 1). Nothing more is read once the key was used.
--- The event columns are in the order of every event query (rows.rs).
+-- The event columns are in the order of every event query (layout.rs).
 -- $1 kind, $2 id, $3 idempotency key (nullable)
 WITH seen AS (
     SELECT $3::text IS NOT NULL AND EXISTS (
