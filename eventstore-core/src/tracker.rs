@@ -160,7 +160,6 @@ impl EventFilter {
 /// write transaction, in words the backend chooses (a backend's own API
 /// may describe it in more detail, as `eventstore_postgres`'s
 /// `PgEventStore::oldest_open_transaction` does).
-///
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holdback {
     /// How long it has been holding reading back.

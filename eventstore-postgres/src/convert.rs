@@ -4,8 +4,10 @@
 //! It is never clamped to the nearest value that fits, since the store
 //! would then write, or compare against, a number nobody gave it.
 //!
-//! The one exception, [`elapsed`], is a statistic shown to people and
-//! never stored or compared; it says why it clamps.
+//! Two exceptions clamp, and say why: [`elapsed`], a statistic shown to
+//! people and never stored or compared, and [`row_limit`], a most-rows
+//! bound, where any number above the largest bigint means what the largest
+//! bigint means.
 
 use std::fmt::Display;
 use std::time::{Duration, SystemTime};
@@ -73,6 +75,16 @@ where
     U: Copy + Display,
 {
     fit(what, value)
+}
+
+/// A most-rows bound (a read's or a listing's limit) as the bigint a
+/// `LIMIT` takes.
+///
+/// Clamped at `i64::MAX`, never refused: no table holds that many rows, so
+/// a larger limit returns exactly what `i64::MAX` returns. `usize::MAX`
+/// keeps meaning "all", as it does for the memory store.
+pub(crate) fn row_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 /// An append's expected version as the bigint append.sql takes, after
@@ -214,11 +226,17 @@ mod tests {
             i64::ALLOWED,
         );
         assert_out_of_range(
-            bigint("read limit", usize::MAX),
-            "read limit",
+            bigint("count", usize::MAX),
+            "count",
             &usize::MAX.to_string(),
             i64::ALLOWED,
         );
+    }
+
+    #[test]
+    fn a_row_limit_above_any_table_means_all_rows() {
+        assert_eq!(row_limit(100), 100);
+        assert_eq!(row_limit(usize::MAX), i64::MAX);
     }
 
     #[test]
@@ -317,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_display_statistic_clamps() {
+    fn the_display_statistic_clamps() {
         assert_eq!(elapsed(-5), Duration::ZERO);
         assert_eq!(elapsed(3), Duration::from_micros(3));
     }

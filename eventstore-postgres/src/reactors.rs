@@ -11,7 +11,9 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{PgExecutor, Postgres, Transaction};
 
-use crate::convert::{bigint, checkpoint_bigints, fit, integer, micros, time_from_micros};
+use crate::convert::{
+    bigint, checkpoint_bigints, fit, integer, micros, row_limit, time_from_micros,
+};
 use crate::error::backend;
 use crate::layout::{CHECKPOINT, CHECKPOINTS_OF, JOIN_LOCK, PARKED};
 use crate::rows::{checkpoint, column, recorded_event, unsigned};
@@ -407,7 +409,7 @@ impl ReactorStore for PgEventStore {
         let rows = sqlx::query(&self.statements().parked)
             .bind(reactor)
             .bind(bigint("after_position", after_position)?)
-            .bind(bigint("parked limit", limit)?)
+            .bind(row_limit(limit))
             .fetch_all(self.pool())
             .await
             .map_err(backend)?;

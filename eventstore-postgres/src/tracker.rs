@@ -6,7 +6,7 @@ use std::time::Duration;
 use eventstore_core::backend::{ReadPage, UnreadableEvent, Wakeups};
 use eventstore_core::{Checkpoint, Error, EventFilter, Holdback, RecordedEvent, Result, Tracker};
 
-use crate::convert::{bigint, checkpoint_bigints, fit, micros, out_of_range};
+use crate::convert::{bigint, checkpoint_bigints, fit, micros, out_of_range, row_limit};
 use crate::error::backend;
 use crate::layout::{CHECKPOINT, READ};
 use crate::options::ReadMode;
@@ -76,7 +76,7 @@ impl PgEventStore {
             .bind(after_position)
             .bind(&filter.aggregate_kinds)
             .bind(&filter.event_kinds)
-            .bind(bigint("read limit", scan)?)
+            .bind(row_limit(scan))
             .bind(until.map(|(tx, _)| tx))
             .bind(until.map(|(_, position)| position))
             .bind(count)

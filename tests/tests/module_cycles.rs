@@ -160,14 +160,31 @@ fn paths_at(text: &str) -> Vec<Vec<String>> {
     }
 }
 
+/// Whether `code` opens a path group (`::{`) that it does not close.
+fn open_group(code: &str) -> bool {
+    code.find("::{").is_some_and(|at| {
+        let group = &code[at..];
+        group.matches('{').count() > group.matches('}').count()
+    })
+}
+
 /// Every module path that `source` refers to, absolute, with its line.
 fn references(source: &Source) -> Vec<(Vec<String>, usize)> {
     let mut found = Vec::new();
     // how many inline `mod x {` blocks enclose the current line, by depth
     let mut inline_mods: Vec<i32> = Vec::new();
     let mut depth = 0;
-    for (number, line) in source.text.lines().enumerate() {
-        let code = line.split("//").next().unwrap_or("");
+    let mut lines = source.text.lines().enumerate();
+    while let Some((number, line)) = lines.next() {
+        let mut code = line.split("//").next().unwrap_or("").to_owned();
+        // a group that goes on over the next lines (`use crate::{` as
+        // rustfmt writes a long import) is read as one line
+        while open_group(&code) {
+            let Some((_, next)) = lines.next() else { break };
+            code.push(' ');
+            code.push_str(next.split("//").next().unwrap_or(""));
+        }
+        let code = code.as_str();
         let trimmed = code.trim_start();
         let opens_mod = (trimmed.starts_with("mod ") || trimmed.starts_with("pub mod "))
             && trimmed.trim_end().ends_with('{');
@@ -346,7 +363,10 @@ fn the_checker_sees_a_cycle_between_siblings_and_ignores_the_tree() {
         fs::create_dir_all(path.parent().expect("a parent")).expect("create a directory");
         fs::write(path, text).expect("write a source file");
     };
-    write("src/lib.rs", "mod a;\nmod b;\nmod c;\npub use a::Alpha;\n");
+    write(
+        "src/lib.rs",
+        "mod a;\nmod b;\nmod c;\nmod d;\nmod e;\npub use a::Alpha;\n",
+    );
     write(
         "src/a/mod.rs",
         "mod x;\nmod y;\npub use x::Ex;\nuse crate::b::Beta;\n",
@@ -361,9 +381,15 @@ fn the_checker_sees_a_cycle_between_siblings_and_ignores_the_tree() {
         "use crate::{c, Alpha};\n// crate::c::Gamma in a comment\n",
     );
     write("src/c.rs", "fn g() { crate::b::Beta::new(); }\n");
+    // a grouped import over several lines, as rustfmt writes a long one
+    write(
+        "src/d.rs",
+        "use crate::{\n    // the other one\n    e::Eh,\n};\n",
+    );
+    write("src/e.rs", "use crate::d::Dee;\n");
     let found = cycles("demo", &graphs(&dir, "src"));
     fs::remove_dir_all(&dir).expect("remove the scratch crate");
-    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found.len(), 3, "{found:#?}");
     assert!(
         found[0].starts_with("demo (top level): a, b, c\n"),
         "{found:#?}"
@@ -372,5 +398,13 @@ fn the_checker_sees_a_cycle_between_siblings_and_ignores_the_tree() {
         found[0].contains("b -> a: src/b.rs:1 uses Alpha"),
         "{found:#?}"
     );
-    assert!(found[1].starts_with("demo::a: x, y\n"), "{found:#?}");
+    assert!(
+        found[1].starts_with("demo (top level): d, e\n"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].contains("d -> e: src/d.rs:1 uses e::Eh"),
+        "{found:#?}"
+    );
+    assert!(found[2].starts_with("demo::a: x, y\n"), "{found:#?}");
 }

@@ -1,6 +1,7 @@
 //! Numbers that do not fit PostgreSQL's columns are refused with
 //! `Error::OutOfRange`, naming them, and write nothing: never clamped to
-//! the nearest number that fits.
+//! the nearest number that fits. Limits (most rows to return) are not such
+//! numbers: `usize::MAX` still means every row.
 
 use std::time::Duration;
 
@@ -121,13 +122,14 @@ async fn a_load_or_snapshot_out_of_range_is_refused() {
 async fn a_read_out_of_range_is_refused() {
     let store = fresh_store().await;
     let all = EventFilter::all();
-    assert_out_of_range(
-        store
-            .read_page(Checkpoint::BEGINNING, &all, usize::MAX)
-            .await,
-        "read limit",
-        &usize::MAX.to_string(),
-    );
+    // a limit is a most-rows bound, not a number stored or compared: any
+    // limit above the largest bigint reads what that one reads, as in the
+    // memory store
+    let page = store
+        .read_page(Checkpoint::BEGINNING, &all, usize::MAX)
+        .await
+        .expect("a limit of usize::MAX reads everything");
+    assert!(page.events.is_empty(), "{page:?}");
     let far = Checkpoint {
         tx: ABOVE_BIGINT,
         position: 0,
@@ -193,9 +195,12 @@ async fn a_partition_or_ttl_out_of_range_is_refused_and_writes_nothing() {
         "partition",
         "2147483648",
     );
-    assert_out_of_range(
-        store.parked("mailer", 0, usize::MAX).await,
-        "parked limit",
-        &usize::MAX.to_string(),
+    assert_eq!(
+        store
+            .parked("mailer", 0, usize::MAX)
+            .await
+            .expect("a limit of usize::MAX lists every parked event")
+            .len(),
+        0
     );
 }

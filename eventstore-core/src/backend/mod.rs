@@ -3,7 +3,7 @@
 //! [`ReactorStore`](crate::reactor::ReactorStore) (the traits a backend
 //! implements, which application code names too and so sit where it finds
 //! them), the helpers that keep every backend alike, and, with the feature
-//! `conformance`, the suites a backend must pass ([`conformance`]).
+//! `conformance`, the suites a backend must pass (the module `conformance`).
 //!
 //! ```
 //! use eventstore_core::backend::{AppendOutcome, AppendRequest, NewEvent};

@@ -65,6 +65,16 @@ pub async fn tracker_reads_in_order_with_filters_and_limits<S: EventStore + Trac
 
     let everything = read_until(&store, Checkpoint::BEGINNING, &all, 100, written.len()).await;
     assert_eq!(everything, written, "everything, in commit order");
+    // a limit above what any store holds means every event, in every store
+    let unbounded = read_until(
+        &store,
+        Checkpoint::BEGINNING,
+        &all,
+        usize::MAX,
+        written.len(),
+    )
+    .await;
+    assert_eq!(unbounded, written, "a limit of usize::MAX reads everything");
     assert_eq!(store.head().await.expect("head"), written[4].checkpoint());
 
     let accounts = EventFilter::all().aggregate_kind("Account");
