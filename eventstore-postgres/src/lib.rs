@@ -22,6 +22,7 @@
 //! an option that cannot work is
 //! [`Error::InvalidOption`](eventstore_core::Error::InvalidOption).
 
+mod append_params;
 mod connect;
 mod convert;
 mod error;
