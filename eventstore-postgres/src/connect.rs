@@ -87,9 +87,32 @@ pub(crate) async fn pool(url: &str, options: &PgStoreOptions) -> Result<PgPool> 
         .map_err(|e| failed(CANNOT_CONNECT, e))
 }
 
+/// What to tell the owner of a pool that pings before every statement it
+/// hands out (sqlx's default), if it does.
+pub(crate) fn ping_warning(options: &PgPoolOptions) -> Option<&'static str> {
+    options.get_test_before_acquire().then_some(
+        "the pool given to PgEventStore::from_pool pings the server before every \
+         statement (sqlx's test_before_acquire(true), its default): one round trip more \
+         per command; build it with test_before_acquire(false) and ping idle \
+         connections in before_acquire, as PgEventStore::connect does",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pool_that_pings_before_every_statement_is_named() {
+        assert!(
+            ping_warning(&PgPoolOptions::new()).is_some(),
+            "sqlx's default"
+        );
+        assert_eq!(
+            ping_warning(&PgPoolOptions::new().test_before_acquire(false)),
+            None
+        );
+    }
 
     #[test]
     fn every_session_gets_the_timeout_and_keepalive_after_the_urls_own_options() {

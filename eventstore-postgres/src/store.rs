@@ -78,15 +78,44 @@ impl PgEventStore {
     /// settings: [`max_connections`](PgStoreOptions::max_connections),
     /// [`connect_timeout`](PgStoreOptions::connect_timeout) and
     /// [`statement_timeout`](PgStoreOptions::statement_timeout) are checked
-    /// but not applied. (A pool with sqlx's default
-    /// `test_before_acquire(true)` spends a round trip on a ping before
-    /// every command; [`connect`](Self::connect) pings only connections idle
-    /// for more than 5 s.)
+    /// but not applied.
+    ///
+    /// A pool built with sqlx's default `test_before_acquire(true)` sends a
+    /// ping before every statement it hands a connection to: a second round
+    /// trip per command. `from_pool` logs a warning (once, here) when the
+    /// pool does; [`connect`](Self::connect) pings only connections idle for
+    /// more than 5 s. Build the pool like this instead:
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use eventstore_postgres::{PgEventStore, PgStoreOptions};
+    /// use sqlx::postgres::PgPoolOptions;
+    ///
+    /// # async fn run() -> eventstore_core::Result<()> {
+    /// let pool = PgPoolOptions::new()
+    ///     .max_connections(16)
+    ///     .test_before_acquire(false)
+    ///     .before_acquire(|connection, meta| Box::pin(async move {
+    ///         // ping only a connection that sat idle, where a restarted
+    ///         // server or a dropped link is likely
+    ///         if meta.idle_for > Duration::from_secs(5) {
+    ///             sqlx::Connection::ping(connection).await?;
+    ///         }
+    ///         Ok(true)
+    ///     }))
+    ///     .connect_lazy("postgres://postgres@127.0.0.1:5432/postgres")
+    ///     .expect("a valid URL");
+    /// let store = PgEventStore::from_pool(pool, PgStoreOptions::default())?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidOption`].
     pub fn from_pool(pool: PgPool, options: PgStoreOptions) -> Result<Self> {
         options.checked()?;
+        if let Some(warning) = connect::ping_warning(pool.options()) {
+            tracing::warn!("{warning}");
+        }
         let PgStoreOptions {
             schema, read_mode, ..
         } = options;
