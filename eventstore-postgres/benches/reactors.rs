@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use eventstore_core::backend::{AppendRequest, NewEvent};
 use eventstore_core::reactor::{HandlerError, Reactor, Runner, RunnerOptions};
-use eventstore_core::{EventFilter, EventId, EventStore, RecordedEvent};
+use eventstore_core::{EventFilter, EventId, EventStore, RecordedEvent, Tracker};
 use eventstore_postgres::{PgEventStore, PgStoreOptions, ReadMode};
 use serde_json::Value;
 use sqlx::Row;
@@ -25,6 +25,9 @@ const DELIVERY_LIMIT: Duration = Duration::from_secs(300);
 const ROUNDS: u32 = 3;
 const APPENDS_PER_SECOND: u64 = 200;
 const LOAD: Duration = Duration::from_secs(5);
+/// Writers appending single events in the NOTIFY phase, each to its own
+/// aggregate.
+const NOTIFY_WRITERS: u64 = 16;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -50,6 +53,9 @@ async fn run() {
             "safety margin 1 s",
         )
         .await;
+    }
+    if only.as_deref().is_none_or(|f| "notify".contains(f)) {
+        notify_cost(&url).await;
     }
 }
 
@@ -310,4 +316,64 @@ async fn latency(url: &str, mode: ReadMode, label: &str) {
         percentile(&delays, 0.99).as_secs_f64() * 1e3,
         delays[delays.len() - 1].as_secs_f64() * 1e3,
     );
+}
+
+/// Single-event appends of [`NOTIFY_WRITERS`] writers for [`LOAD`], with no
+/// tracker listening and with one, alternating for [`ROUNDS`] rounds: the
+/// cost of the wake-ups that every append sends (one NOTIFY per 5 ms at
+/// most, on the store's own notifying connection) and of a listener
+/// receiving them.
+async fn notify_cost(url: &str) {
+    let store = fresh(url, "es_bench_notify", ReadMode::Transactions).await;
+    println!(
+        "\n{:<48} {:>14} {:>14} {:>7}",
+        "workload", "listened", "no listener", "ratio"
+    );
+    let mut next = 0;
+    for round in 1..=ROUNDS {
+        let quiet = appends_per_second(&store, &mut next).await;
+        let wakeups = store.wakeups();
+        let listened = appends_per_second(&store, &mut next).await;
+        drop(wakeups);
+        println!(
+            "  round {round}, {NOTIFY_WRITERS} writers, single-event appends {:>10.0} ev/s {:>10.0} ev/s {:>6.2}x",
+            listened,
+            quiet,
+            listened / quiet
+        );
+    }
+}
+
+/// Events per second that [`NOTIFY_WRITERS`] writers append for [`LOAD`],
+/// each to a new aggregate numbered from `next`.
+async fn appends_per_second(store: &PgEventStore, next: &mut u64) -> f64 {
+    let started = Instant::now();
+    let writers: Vec<_> = (0..NOTIFY_WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            let id: eventstore_core::AggregateId =
+                format!("writer-{}", *next + w).parse().expect("an id");
+            tokio::spawn(async move {
+                let mut version = 0;
+                while started.elapsed() < LOAD {
+                    let event = NewEvent {
+                        kind: "Tick".into(),
+                        body: serde_json::json!({ "n": version }),
+                    };
+                    store
+                        .append(AppendRequest::new("Bench", id.clone(), version).event(event))
+                        .await
+                        .expect("append");
+                    version += 1;
+                }
+                version
+            })
+        })
+        .collect();
+    *next += NOTIFY_WRITERS;
+    let mut appended = 0;
+    for writer in writers {
+        appended += writer.await.expect("writer");
+    }
+    appended as f64 / started.elapsed().as_secs_f64()
 }

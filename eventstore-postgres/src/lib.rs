@@ -40,3 +40,4 @@ mod wake;
 pub use holdback::{OpenTransaction, PreparedTransaction};
 pub use options::{DEFAULT_SCHEMA, PgStoreOptions, ReadMode};
 pub use store::PgEventStore;
+pub use wake::NOTIFIER_APPLICATION_NAME;

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventstore_core::backend::Wakeups;
-use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener};
+use sqlx::{Connection, PgPool};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -129,22 +129,49 @@ impl Notifier {
     }
 }
 
+/// The `application_name` of the notifier's own connection, which names it
+/// in `pg_stat_activity`.
+pub const NOTIFIER_APPLICATION_NAME: &str = "eventstore-notify";
+
 /// Sends a NOTIFY whenever the append counter moved, until the store (which
-/// holds the sender) is dropped.
+/// holds the sender) is dropped, on a connection of its own (with the
+/// pool's settings), so that it never waits for, or takes, a connection
+/// that a command needs.
 async fn notify(pool: PgPool, schema: Arc<str>, mut appends: watch::Receiver<u64>) {
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .application_name(NOTIFIER_APPLICATION_NAME);
+    let mut connection = None;
     loop {
         appends.borrow_and_update();
-        let sent = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(&*schema)
-            .execute(&pool)
-            .await;
-        if let Err(error) = sent {
+        if let Err(error) = send(&mut connection, &options, &schema).await {
             tracing::warn!(%error, "NOTIFY failed; trackers will poll on their timers");
+            // opened afresh for the next one
+            connection = None;
         }
         tokio::time::sleep(NOTIFY_SPACING).await;
         if appends.changed().await.is_err() {
             return;
         }
     }
+}
+
+/// One NOTIFY for `schema` on `connection`, opened first if it is not.
+async fn send(
+    connection: &mut Option<PgConnection>,
+    options: &PgConnectOptions,
+    schema: &str,
+) -> Result<(), sqlx::Error> {
+    let connection = match connection {
+        Some(open) => open,
+        None => connection.insert(PgConnection::connect_with(options).await?),
+    };
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(schema)
+        .execute(connection)
+        .await?;
+    Ok(())
 }

@@ -14,7 +14,7 @@ use eventstore_core::{Checkpoint, EventFilter, EventId, Tracker};
 use eventstore_postgres::PgEventStore;
 use eventstore_tests::dice::Dice;
 use eventstore_tests::postgres::{
-    append_tick, fresh_store_with, ids_after, insert_in_open_transaction,
+    append_tick, fresh_store_with, ids_after, insert_in_open_transaction, pool_in_database,
 };
 
 const WRITERS: usize = 8;
@@ -326,4 +326,56 @@ async fn partitions_read_their_own_events_with_or_without_a_stored_hash() {
             .collect();
         assert_eq!(read, expected, "partition {index} of 3");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notify_after_an_append_goes_out_on_a_connection_of_its_own() {
+    // a pool of one connection: before, the NOTIFY borrowed it from the
+    // commands (and waited for it when they held it)
+    let store = fresh_store_with(1).await;
+    let pooled: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await
+        .expect("pid");
+    let mut listener =
+        sqlx::postgres::PgListener::connect_with(&pool_in_database("postgres").await)
+            .await
+            .expect("listener");
+    listener
+        .listen("eventstore_appended")
+        .await
+        .expect("LISTEN");
+
+    append_tick(&store, "notified").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let notification = tokio::time::timeout(left, listener.recv())
+            .await
+            .expect("no NOTIFY within 10 s of the append")
+            .expect("notification");
+        if notification.payload() == store.schema() {
+            break;
+        }
+    }
+
+    let observer = pool_in_database("postgres").await;
+    let (last_query, notifiers): (String, i64) = sqlx::query_as(
+        "SELECT (SELECT query FROM pg_stat_activity WHERE pid = $1), \
+                (SELECT count(*) FROM pg_stat_activity WHERE application_name = $2)",
+    )
+    .bind(pooled)
+    .bind(eventstore_postgres::NOTIFIER_APPLICATION_NAME)
+    .fetch_one(&observer)
+    .await
+    .expect("pg_stat_activity");
+    assert!(
+        !last_query.contains("pg_notify"),
+        "the command pool's connection sent the NOTIFY: {last_query}"
+    );
+    assert!(
+        notifiers >= 1,
+        "no session named {:?}",
+        eventstore_postgres::NOTIFIER_APPLICATION_NAME
+    );
 }
