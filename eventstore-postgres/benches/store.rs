@@ -17,7 +17,7 @@ use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use account::Account;
+use account::{Account, AccountEvent, Opened, Refused};
 
 /// How long each throughput phase measures, after a short warm-up.
 const PHASE: Duration = Duration::from_secs(3);
@@ -86,6 +86,11 @@ async fn run() {
     if only.is_none_or(|f| "execute".contains(f)) {
         warm_executes(&url, 4).await;
     }
+    if only.is_none_or(|f| "unanalyzed".contains(f)) {
+        for writers in [1, 4] {
+            unanalyzed_executes(&url, writers).await;
+        }
+    }
     if only.is_none_or(|f| "contention".contains(f)) {
         contention(&url, 16).await;
     }
@@ -97,7 +102,7 @@ async fn run() {
 }
 
 /// The workload named on the command line (`appends`, `batches`,
-/// `execute`, `contention`, `loads`), if any: `cargo bench -p eventstore-postgres -- appends`.
+/// `execute`, `unanalyzed`, `contention`, `loads`), if any: `cargo bench -p eventstore-postgres -- appends`.
 fn filter() -> Option<&'static str> {
     let arg = std::env::args().skip(1).find(|a| !a.starts_with("--"))?;
     Some(Box::leak(arg.into_boxed_str()))
@@ -512,6 +517,62 @@ impl Race {
         self.retried += other.retried;
         self.most_attempts = self.most_attempts.max(other.most_attempts);
     }
+}
+
+/// Commands on new aggregates on tables that were never analyzed (as in a
+/// new deployment, autovacuum off on them so that it cannot analyze them
+/// during the phase), against the same after `ANALYZE`: the ratio is what
+/// the missing statistics cost (tests/tests/postgres_plans.rs checks the
+/// plans).
+async fn unanalyzed_executes(url: &str, writers: usize) {
+    let store = schema(url, STORE_SCHEMA, writers as u32).await;
+    for table in ["events", "snapshots"] {
+        sqlx::query(&format!(
+            "ALTER TABLE {STORE_SCHEMA}.{table} SET (autovacuum_enabled = off)"
+        ))
+        .execute(store.pool())
+        .await
+        .expect("autovacuum off");
+    }
+    let pool = store.pool().clone();
+    let repo = Arc::new(Repository::new(store));
+    let mut per_second = Vec::new();
+    for stage in ["unanalyzed", "analyzed"] {
+        if stage == "analyzed" {
+            sqlx::query(&format!(
+                "ANALYZE {STORE_SCHEMA}.events, {STORE_SCHEMA}.snapshots"
+            ))
+            .execute(&pool)
+            .await
+            .expect("analyze");
+        }
+        let repo = Arc::clone(&repo);
+        per_second.push(
+            throughput(writers, move |tag, w, i| {
+                let repo = Arc::clone(&repo);
+                async move {
+                    let id = format!("{stage}-{tag}-{w}-{i}");
+                    repo.execute(&id, Options::default(), |_: &Account| {
+                        Ok::<_, Refused>(vec![AccountEvent::Opened(Opened {
+                            owner: None,
+                            initial_balance: 1,
+                        })])
+                    })
+                    .await
+                    .and_then(Outcome::into_result)
+                    .expect("execute");
+                }
+            })
+            .await,
+        );
+    }
+    row(
+        &format!("execute on new aggregates, unanalyzed, {writers} writers"),
+        "cmd/s",
+        per_second[0],
+        per_second[1],
+    );
+    println!("  (baseline: the same commands after ANALYZE)");
 }
 
 /// Median of `f` run repeatedly, at most 50 times or 3 s.

@@ -123,10 +123,11 @@ pub(crate) const LOAD_SNAPSHOT: SnapshotColumns = SnapshotColumns {
 };
 
 layout! {
-    /// The rows of `load_stream.sql`: the header's columns (column 0, the
-    /// part, only orders the rows), null in the event rows, then the event
-    /// columns, null in the header.
+    /// The rows of `load_stream.sql`: the part, then the header's columns,
+    /// null in the event rows, then the event columns, null in the header.
     struct LoadStreamColumns {
+        /// Which part the row is of: 0 the header, 1 an event.
+        part: usize,
         /// Whether the idempotency key was used.
         seen: usize,
         /// The snapshot's version (null: no snapshot).
@@ -156,6 +157,7 @@ impl LoadStreamColumns {
 
 /// The rows of `load_stream.sql`.
 pub(crate) const LOAD_STREAM: LoadStreamColumns = LoadStreamColumns {
+    part: 0,
     seen: 1,
     snapshot_version: 2,
     schema_version: 3,

@@ -30,6 +30,7 @@ mod forget;
 mod holdback;
 mod layout;
 mod options;
+mod plans;
 mod reactors;
 mod rows;
 mod sql;
@@ -39,5 +40,7 @@ mod wake;
 
 pub use holdback::{OpenTransaction, PreparedTransaction};
 pub use options::{DEFAULT_SCHEMA, PgStoreOptions, ReadMode};
+#[doc(hidden)]
+pub use plans::CommandStatement;
 pub use store::PgEventStore;
 pub use wake::NOTIFIER_APPLICATION_NAME;

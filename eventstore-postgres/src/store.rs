@@ -418,11 +418,24 @@ impl EventStore for PgEventStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        let Some((header, events)) = rows.split_first() else {
+        // the rows come in no set order (load_stream.sql): the header is
+        // the row of part 0, and the events are put in version order here,
+        // which costs one pass when the index returned them in order
+        let mut header = None;
+        let mut events = Vec::with_capacity(rows.len().saturating_sub(1));
+        for row in &rows {
+            if column::<i32>(row, LOAD_STREAM.part)? == 0 {
+                header = Some(row);
+            } else {
+                events.push(recorded_event(row, LOAD_STREAM.event)?);
+            }
+        }
+        let Some(header) = header else {
             return Err(Error::UnexpectedReply {
                 problem: "load_stream returned no header row".to_owned(),
             });
         };
+        events.sort_by_key(|event| event.version);
         let seen: bool = column(header, LOAD_STREAM.seen)?;
         let has_snapshot = column::<Option<i64>>(header, LOAD_STREAM.snapshot_version)?.is_some();
         let snapshot = if has_snapshot {
@@ -437,10 +450,7 @@ impl EventStore for PgEventStore {
         };
         Ok(LoadedStream {
             snapshot,
-            events: events
-                .iter()
-                .map(|row| recorded_event(row, LOAD_STREAM.event))
-                .collect::<Result<_>>()?,
+            events,
             idempotency_key_seen: seen,
             forgets: unsigned(header, LOAD_STREAM.forgets, "forgets")?,
         })
