@@ -78,7 +78,9 @@ pub use event::{DecodeError, Event};
 pub use forget::{ForgetRequest, Forgotten};
 pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};
 pub use memory::MemoryStore;
-pub use repository::{Committed, DEFAULT_MAX_ATTEMPTS, Loaded, Options, Outcome, Repository};
+pub use repository::{
+    Backoff, Committed, DEFAULT_MAX_ATTEMPTS, Loaded, MAX_BACKOFF_CAP, Options, Outcome, Repository,
+};
 pub use store::{EventStore, StreamAt};
 pub use tracker::{EventFilter, Holdback, Tracker};
 

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eventstore_core::backend::{AppendRequest, NewEvent, Snapshot};
-use eventstore_core::{EventId, EventStore, Options, Outcome, Repository};
+use eventstore_core::{
+    Backoff, DEFAULT_MAX_ATTEMPTS, Error, EventId, EventStore, Options, Outcome, Repository,
+};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -89,6 +91,9 @@ async fn run() {
             unanalyzed_executes(&url, writers).await;
         }
     }
+    if only.is_none_or(|f| "contention".contains(f)) {
+        contention(&url, 16).await;
+    }
     if only.is_none_or(|f| "loads".contains(f)) {
         for events in [1_000, 10_000] {
             loads(&url, events).await;
@@ -97,7 +102,7 @@ async fn run() {
 }
 
 /// The workload named on the command line (`appends`, `batches`,
-/// `execute`, `unanalyzed`, `loads`), if any: `cargo bench -p eventstore-postgres -- appends`.
+/// `execute`, `unanalyzed`, `contention`, `loads`), if any: `cargo bench -p eventstore-postgres -- appends`.
 fn filter() -> Option<&'static str> {
     let arg = std::env::args().skip(1).find(|a| !a.starts_with("--"))?;
     Some(Box::leak(arg.into_boxed_str()))
@@ -414,6 +419,104 @@ async fn warm_executes(url: &str, writers: usize) {
         ours,
         select_max,
     );
+}
+
+/// `writers` tasks run deposits on one aggregate for the phase: with the
+/// default options, without a backoff (the baseline, the ratio's
+/// denominator) and as before issue 15 (no backoff, 10 attempts),
+/// alternating, two rounds. Prints commands done per second, conflicts
+/// retried (attempts beyond the first, of every command), the most attempts
+/// a command took, and the commands that gave up.
+async fn contention(url: &str, writers: usize) {
+    let (store, _) = fresh(url, writers as u32).await;
+    println!("(contention: the baseline is no backoff, with the same max attempts)");
+    let configs = [
+        ("no backoff", Backoff::NONE, DEFAULT_MAX_ATTEMPTS),
+        ("default options", Backoff::default(), DEFAULT_MAX_ATTEMPTS),
+        ("no backoff, 10 attempts", Backoff::NONE, 10),
+    ];
+    for round in 1..=2 {
+        let mut baseline = None;
+        for (n, (name, backoff, max_attempts)) in configs.into_iter().enumerate() {
+            let id = format!("hot-{round}-{n}");
+            let mut open = AppendRequest::new("Account", id.parse().unwrap(), 0);
+            open.events.push(NewEvent {
+                kind: "Opened".into(),
+                body: json!({ "owner": "Ada", "initial_balance": 0 }),
+            });
+            store.append(open).await.expect("open");
+            let repo = Arc::new(
+                Repository::new(store.clone())
+                    .snapshot_every(100)
+                    .retry_backoff(backoff)
+                    .max_attempts(max_attempts),
+            );
+            let start = Instant::now();
+            let deadline = start + PHASE;
+            let tasks: Vec<_> = (0..writers)
+                .map(|_| {
+                    let (repo, id) = (Arc::clone(&repo), id.clone());
+                    tokio::spawn(async move {
+                        let mut race = Race::default();
+                        while Instant::now() < deadline {
+                            let deposit = |a: &Account| a.deposit(1, "bench");
+                            match repo.execute(&id, Options::default(), deposit).await {
+                                Ok(Outcome::Done(c)) => race.count(c.attempts, false),
+                                Err(Error::Conflict { attempts, .. }) => race.count(attempts, true),
+                                other => panic!("execute: {other:?}"),
+                            }
+                        }
+                        race
+                    })
+                })
+                .collect();
+            let mut race = Race::default();
+            for task in tasks {
+                race.add(&task.await.expect("writer"));
+            }
+            let per_second = race.done as f64 / start.elapsed().as_secs_f64();
+            let base = *baseline.get_or_insert(per_second);
+            println!(
+                "{:<52} {:>12} {:>12} {:>6.2}x  {} retried, most attempts {}, {} of {} gave up",
+                format!("{writers} writers on one aggregate, {name}"),
+                format!("{per_second:.0} cmd/s"),
+                format!("{base:.0} cmd/s"),
+                per_second / base,
+                race.retried,
+                race.most_attempts,
+                race.gave_up,
+                race.done + race.gave_up,
+            );
+        }
+    }
+}
+
+/// What the writers of [`contention`] saw.
+#[derive(Default)]
+struct Race {
+    done: u64,
+    gave_up: u64,
+    retried: u64,
+    most_attempts: u32,
+}
+
+impl Race {
+    fn count(&mut self, attempts: u32, gave_up: bool) {
+        if gave_up {
+            self.gave_up += 1;
+        } else {
+            self.done += 1;
+        }
+        self.retried += u64::from(attempts - 1);
+        self.most_attempts = self.most_attempts.max(attempts);
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.done += other.done;
+        self.gave_up += other.gave_up;
+        self.retried += other.retried;
+        self.most_attempts = self.most_attempts.max(other.most_attempts);
+    }
 }
 
 /// Commands on new aggregates on tables that were never analyzed (as in a
