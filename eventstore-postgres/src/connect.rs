@@ -32,7 +32,16 @@ const KEEPALIVES_COUNT: u32 = 6;
 
 /// The connect options of `url` (a `postgres://` URL, whose own `options`
 /// are kept) with the store's settings for every session: the statement
-/// timeout, and TCP keepalive on the server's side.
+/// timeout, generic plans for its prepared statements, and TCP keepalive on
+/// the server's side.
+///
+/// `plan_cache_mode=force_generic_plan`: PostgreSQL planned the append
+/// afresh on every execution (a custom plan each time, seen in
+/// `pg_prepared_statements`), and that planning was most of what an append
+/// cost over a bare INSERT. Every statement of the store is shaped to use
+/// its index with any parameters (`tests/tests/postgres_plans.rs` checks the
+/// command path's generic plans), so one plan per statement and connection
+/// serves them all.
 ///
 /// sqlx 0.8's `PgConnectOptions` has no keepalive setting for its own
 /// socket, so the keepalive here is the server's, sent as startup
@@ -49,6 +58,7 @@ const KEEPALIVES_COUNT: u32 = 6;
 pub(crate) fn connect_options(url: &str, options: &PgStoreOptions) -> Result<PgConnectOptions> {
     let parsed: PgConnectOptions = url.parse().map_err(|e| failed(CANNOT_CONNECT, e))?;
     Ok(parsed.options([
+        ("plan_cache_mode", "force_generic_plan".to_owned()),
         (
             "statement_timeout",
             format!("{}ms", options.statement_timeout.as_millis()),
@@ -115,14 +125,15 @@ mod tests {
     }
 
     #[test]
-    fn every_session_gets_the_timeout_and_keepalive_after_the_urls_own_options() {
+    fn every_session_gets_generic_plans_the_timeout_and_keepalive_after_the_urls_own_options() {
         let url = "postgres://u@db.example:5433/app?options=-c%20search_path%3Dmine";
         let options = PgStoreOptions::default().statement_timeout(Duration::from_millis(1_500));
         let connect = connect_options(url, &options).expect("a valid URL");
         assert_eq!(
             connect.get_options(),
             Some(
-                "-c search_path=mine -c statement_timeout=1500ms -c tcp_keepalives_idle=60s \
+                "-c search_path=mine -c plan_cache_mode=force_generic_plan \
+                 -c statement_timeout=1500ms -c tcp_keepalives_idle=60s \
                  -c tcp_keepalives_interval=10s -c tcp_keepalives_count=6"
             )
         );
