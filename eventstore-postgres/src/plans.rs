@@ -1,4 +1,5 @@
-//! The statements of a command's path, as the store sends them, for the
+//! The statements of a command's path and the reactors' reads, as the
+//! store sends them (its sessions plan each once, generically), for the
 //! test that checks that each one reads through its index whatever the
 //! planner's statistics say (`tests/tests/postgres_plans.rs`): a new
 //! deployment, or a table just truncated, has none until autovacuum
@@ -19,7 +20,21 @@ pub struct CommandStatement {
     /// Argument lists, as SQL literals, that take the statement's branches
     /// (a key or none, a new stream or not, a guard or none).
     pub samples: &'static [&'static [&'static str]],
+    /// Whether its custom plans (made for each argument list, PostgreSQL's
+    /// default for a statement's first executions) must read through the
+    /// index too, or only its generic plan, the one the store's sessions
+    /// use (`plan_cache_mode=force_generic_plan`): the tracker's reads
+    /// sort their page on custom plans made without statistics.
+    pub custom_plans_checked: bool,
 }
+
+/// The types of the tracker's reads' parameters (`read_page.sql`): the
+/// checkpoint, the kinds, the scan limit, the `until` checkpoint, and the
+/// partition's count, index and 2^64 mod the count.
+const READ_TYPES: &[&str] = &[
+    "bigint", "bigint", "text[]", "text[]", "bigint", "bigint", "bigint", "bigint", "bigint",
+    "bigint",
+];
 
 /// The types of `append_one.sql`'s parameters.
 const APPEND_ONE_TYPES: &[&str] = &[
@@ -35,7 +50,8 @@ const APPEND_TYPES: &[&str] = &[
 
 impl PgEventStore {
     /// Every statement a command sends (load, key check, append, and the
-    /// look-ups that explain a refused append), with sample arguments.
+    /// look-ups that explain a refused append) and the tracker's two reads
+    /// (of every partition and of one), with sample arguments.
     #[doc(hidden)]
     #[must_use]
     pub fn command_statements(&self) -> Vec<CommandStatement> {
@@ -45,6 +61,11 @@ impl PgEventStore {
             sql: sql.clone(),
             parameter_types,
             samples,
+            custom_plans_checked: true,
+        };
+        let generic_only = |statement: CommandStatement| CommandStatement {
+            custom_plans_checked: false,
+            ..statement
         };
         vec![
             statement(
@@ -74,6 +95,50 @@ impl PgEventStore {
                 &["text", "text", "text"],
                 &[&["'Account'", "'a1'", "'key'"]],
             ),
+            generic_only(statement(
+                "read_after",
+                &sql.read_after,
+                READ_TYPES,
+                &[
+                    &[
+                        "0", "0", "'{}'", "'{}'", "100", "NULL", "NULL", "0", "0", "0",
+                    ],
+                    &[
+                        "5",
+                        "7",
+                        "'{Account}'",
+                        "'{Opened}'",
+                        "100",
+                        "9",
+                        "9",
+                        "0",
+                        "0",
+                        "0",
+                    ],
+                ],
+            )),
+            generic_only(statement(
+                "read_partition",
+                &sql.read_partition,
+                READ_TYPES,
+                &[
+                    &[
+                        "0", "0", "'{}'", "'{}'", "100", "NULL", "NULL", "4", "1", "0",
+                    ],
+                    &[
+                        "5",
+                        "7",
+                        "'{Account}'",
+                        "'{}'",
+                        "100",
+                        "NULL",
+                        "NULL",
+                        "3",
+                        "2",
+                        "1",
+                    ],
+                ],
+            )),
             statement(
                 "stream_version",
                 &sql.stream_version,
