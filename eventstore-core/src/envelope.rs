@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::event::{DecodeError, Event};
+use crate::json::EventBody;
 
 /// A globally unique, time-ordered event id: an [xid], 20 characters.
 ///
@@ -135,7 +136,7 @@ pub struct NewEvent {
     /// The kind name.
     pub kind: String,
     /// The body, a JSON object.
-    pub body: Value,
+    pub body: EventBody,
 }
 
 impl NewEvent {
@@ -148,6 +149,27 @@ impl NewEvent {
             kind: event.kind().to_owned(),
             body: event.to_body()?,
         })
+    }
+
+    /// An event of kind `kind` whose body is `body`, which must be a JSON
+    /// object: for tools and tests that write events without their type.
+    ///
+    /// ```
+    /// use eventstore_core::backend::NewEvent;
+    /// let event = NewEvent::new("Opened", &serde_json::json!({ "owner": "Ada" }))?;
+    /// assert_eq!(event.body.as_str(), r#"{"owner":"Ada"}"#);
+    /// assert!(NewEvent::new("Opened", &serde_json::json!([1])).is_err());
+    /// # Ok::<(), eventstore_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Encode`] naming the kind when `body` is not an object.
+    pub fn new(kind: impl Into<String>, body: &Value) -> Result<Self> {
+        let kind = kind.into();
+        match EventBody::try_from(body) {
+            Ok(body) => Ok(Self { kind, body }),
+            Err(_) => Err(Error::Encode { kind, source: None }),
+        }
     }
 }
 
@@ -176,7 +198,8 @@ impl Checkpoint {
     pub const BEGINNING: Self = Self { tx: 0, position: 0 };
 }
 
-/// An event as stored: the envelope and its still-encoded body.
+/// An event as stored: the envelope and its body, still JSON text (decode
+/// it with [`decode`](Self::decode)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedEvent {
     /// Unique, time-ordered id.
@@ -194,8 +217,8 @@ pub struct RecordedEvent {
     pub version: u64,
     /// Its kind name.
     pub kind: String,
-    /// Its body, a JSON object.
-    pub body: Value,
+    /// Its body, a JSON object, as text.
+    pub body: EventBody,
     /// Who and what caused it.
     pub metadata: Metadata,
     /// When it was recorded.
@@ -212,17 +235,17 @@ impl RecordedEvent {
         }
     }
 
-    /// Decodes the typed event.
+    /// Decodes the typed event, straight from the body's text.
     ///
     /// ```
     /// # use eventstore_core::doc::{AccountEvent, MoneyWithdrawn};
-    /// use eventstore_core::{Error, EventStore, MemoryStore};
+    /// use eventstore_core::{Error, EventBody, EventStore, MemoryStore};
     /// use eventstore_core::backend::{AppendRequest, NewEvent};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let store = MemoryStore::new();
     /// let withdrawn = NewEvent::encode(&AccountEvent::from(MoneyWithdrawn { amount: 5 }))?;
-    /// let unknown = NewEvent { kind: "Teleported".into(), body: serde_json::json!({}) };
+    /// let unknown = NewEvent { kind: "Teleported".into(), body: EventBody::empty() };
     /// store.append(AppendRequest::new("Account", "acc-1".parse()?, 0).event(withdrawn).event(unknown)).await?;
     /// let events = store.load("Account", "acc-1", 0).await?;
     ///

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eventstore_core::backend::{AppendRequest, NewEvent, Snapshot};
+use eventstore_core::backend::{AppendRequest, JsonText, NewEvent, Snapshot};
 use eventstore_core::{
     Backoff, DEFAULT_MAX_ATTEMPTS, Error, EventId, EventStore, Options, Outcome, Repository,
 };
@@ -184,7 +184,7 @@ where
 fn deposit(i: u64) -> NewEvent {
     NewEvent {
         kind: "MoneyDeposited".into(),
-        body: json!({ "amount": 1, "transaction": format!("t-{i}") }),
+        body: json!({ "amount": 1, "transaction": format!("t-{i}") }).try_into().expect("a JSON object"),
     }
 }
 
@@ -309,7 +309,7 @@ async fn seed(store: &PgEventStore, plain: &PgPool, ids: &[String], events: u64)
         let mut version = 0;
         let mut batch = vec![NewEvent {
             kind: "Opened".into(),
-            body: json!({ "owner": "Ada", "initial_balance": 0 }),
+            body: json!({ "owner": "Ada", "initial_balance": 0 }).try_into().expect("a JSON object"),
         }];
         while version < events {
             batch.extend((batch.len() as u64..500).map(deposit));
@@ -341,7 +341,7 @@ async fn snapshot_now(store: &PgEventStore, id: &str) {
         version: loaded.version,
         forgets: 0,
         schema_version: 1,
-        state: serde_json::to_value(&loaded.state).expect("state"),
+        state: JsonText::encode(&loaded.state).expect("state"),
     };
     store.save_snapshot(snapshot).await.expect("save snapshot");
 }
@@ -442,7 +442,7 @@ async fn contention(url: &str, writers: usize) {
             let mut open = AppendRequest::new("Account", id.parse().unwrap(), 0);
             open.events.push(NewEvent {
                 kind: "Opened".into(),
-                body: json!({ "owner": "Ada", "initial_balance": 0 }),
+                body: json!({ "owner": "Ada", "initial_balance": 0 }).try_into().expect("a JSON object"),
             });
             store.append(open).await.expect("open");
             let repo = Arc::new(

@@ -71,17 +71,22 @@ impl PgEventStore {
             statement(
                 "load_stream",
                 &sql.load_stream,
-                &["text", "text", "text"],
+                &["text", "text", "text", "bigint"],
                 &[
-                    &["'Account'", "'a1'", "NULL"],
-                    &["'Account'", "'a1'", "'key'"],
+                    &["'Account'", "'a1'", "NULL", "4096"],
+                    &["'Account'", "'a1'", "'key'", "4096"],
+                    &["'Account'", "'a1'", "NULL", "9223372036854775807"],
                 ],
             ),
             statement(
                 "load",
                 &sql.load,
-                &["text", "text", "bigint"],
-                &[&["'Account'", "'a1'", "0"], &["'Account'", "'a1'", "5"]],
+                &["text", "text", "bigint", "bigint"],
+                &[
+                    &["'Account'", "'a1'", "0", "4096"],
+                    &["'Account'", "'a1'", "5", "4096"],
+                    &["'Account'", "'a1'", "0", "9223372036854775807"],
+                ],
             ),
             statement(
                 "load_snapshot",

@@ -6,17 +6,17 @@ use eventstore_core::backend::{AppendOutcome, AppendRequest, LoadedStream, Snaps
 use eventstore_core::{
     Error, EventId, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
 };
-use serde_json::Value;
+use futures_util::TryStreamExt;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Executor, Postgres};
 
 use crate::append_params::AppendParams;
 use crate::connect;
-use crate::convert::{bigint, fit, integer};
+use crate::convert::{bigint, fit, integer, row_limit};
 use crate::error::{CANNOT_MIGRATE, backend, failed, migration_failed};
 use crate::layout::{APPENDED, LOAD, LOAD_SNAPSHOT, LOAD_STREAM, SnapshotColumns};
 use crate::options::{PgStoreOptions, ReadMode};
-use crate::rows::{column, recorded_event, timestamptz, unsigned, xid8};
+use crate::rows::{column, json_text, recorded_event, timestamptz, unsigned, xid8};
 use crate::sql::Statements;
 use crate::wake::{Listener, Notifier};
 
@@ -263,7 +263,7 @@ impl EventStore for PgEventStore {
                 &self.sql.append_one,
                 ids[0].to_string(),
                 event.kind.as_str(),
-                event.body.to_string(),
+                event.body.as_str(),
             )
         } else {
             params.bind(
@@ -277,7 +277,7 @@ impl EventStore for PgEventStore {
                 request
                     .events
                     .iter()
-                    .map(|e| e.body.to_string())
+                    .map(|e| e.body.as_str())
                     .collect::<Vec<_>>(),
             )
         };
@@ -338,14 +338,30 @@ impl EventStore for PgEventStore {
         aggregate_id: &str,
         after_version: u64,
     ) -> Result<Vec<RecordedEvent>> {
-        let rows = sqlx::query(&self.sql.load)
+        // one statement: the whole stream as one snapshot of the table sees it
+        self.load_page(aggregate_kind, aggregate_id, after_version, usize::MAX)
+            .await
+    }
+
+    async fn load_page(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let mut rows = sqlx::query(&self.sql.load)
             .bind(aggregate_kind)
             .bind(aggregate_id)
             .bind(bigint("after_version", after_version)?)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(|row| recorded_event(row, LOAD)).collect()
+            .bind(row_limit(limit))
+            .fetch(&self.pool);
+        // each row becomes an event as it arrives: the rows are not held
+        let mut events = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(backend)? {
+            events.push(recorded_event(&row, LOAD)?);
+        }
+        Ok(events)
     }
 
     async fn load_snapshot(
@@ -378,7 +394,7 @@ impl EventStore for PgEventStore {
             .bind(snapshot.aggregate_id.as_str())
             .bind(bigint("snapshot version", snapshot.version)?)
             .bind(integer("snapshot schema version", snapshot.schema_version)?)
-            .bind(snapshot.state.to_string())
+            .bind(snapshot.state.as_str())
             .bind(bigint("snapshot forgets", snapshot.forgets)?)
             .execute(&mut *tx)
             .await
@@ -410,51 +426,52 @@ impl EventStore for PgEventStore {
         aggregate_kind: &str,
         aggregate_id: &str,
         idempotency_key: Option<&str>,
+        limit: usize,
     ) -> Result<LoadedStream> {
-        let rows = sqlx::query(&self.sql.load_stream)
+        let mut rows = sqlx::query(&self.sql.load_stream)
             .bind(aggregate_kind)
             .bind(aggregate_id)
             .bind(idempotency_key)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+            .bind(row_limit(limit))
+            .fetch(&self.pool);
         // the rows come in no set order (load_stream.sql): the header is
         // the row of part 0, and the events are put in version order here,
         // which costs one pass when the index returned them in order
         let mut header = None;
-        let mut events = Vec::with_capacity(rows.len().saturating_sub(1));
-        for row in &rows {
-            if column::<i32>(row, LOAD_STREAM.part)? == 0 {
-                header = Some(row);
+        let mut events = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(backend)? {
+            if column::<i32>(&row, LOAD_STREAM.part)? == 0 {
+                header = Some(stream_header(&row, aggregate_kind, aggregate_id)?);
             } else {
-                events.push(recorded_event(row, LOAD_STREAM.event)?);
+                events.push(recorded_event(&row, LOAD_STREAM.event)?);
             }
         }
-        let Some(header) = header else {
+        let Some((idempotency_key_seen, snapshot, forgets)) = header else {
             return Err(Error::UnexpectedReply {
                 problem: "load_stream returned no header row".to_owned(),
             });
         };
         events.sort_by_key(|event| event.version);
-        let seen: bool = column(header, LOAD_STREAM.seen)?;
-        let has_snapshot = column::<Option<i64>>(header, LOAD_STREAM.snapshot_version)?.is_some();
-        let snapshot = if has_snapshot {
-            Some(snapshot_from(
-                header,
-                aggregate_kind,
-                aggregate_id,
-                LOAD_STREAM.snapshot(),
-            )?)
-        } else {
-            None
-        };
         Ok(LoadedStream {
             snapshot,
             events,
-            idempotency_key_seen: seen,
-            forgets: unsigned(header, LOAD_STREAM.forgets, "forgets")?,
+            idempotency_key_seen,
+            forgets,
         })
     }
+}
+
+/// The header row of `load_stream.sql`: whether the key was seen, the
+/// snapshot, and how many times the stream was forgotten.
+fn stream_header(row: &PgRow, kind: &str, id: &str) -> Result<(bool, Option<Snapshot>, u64)> {
+    let seen: bool = column(row, LOAD_STREAM.seen)?;
+    let has_snapshot = column::<Option<i64>>(row, LOAD_STREAM.snapshot_version)?.is_some();
+    let snapshot = if has_snapshot {
+        Some(snapshot_from(row, kind, id, LOAD_STREAM.snapshot())?)
+    } else {
+        None
+    };
+    Ok((seen, snapshot, unsigned(row, LOAD_STREAM.forgets, "forgets")?))
 }
 
 /// The snapshot in the columns `columns` of `row`, of the stream
@@ -470,6 +487,6 @@ fn snapshot_from(row: &PgRow, kind: &str, id: &str, columns: SnapshotColumns) ->
             "snapshot schema version",
             column::<i32>(row, columns.schema_version)?,
         )?,
-        state: column::<Value>(row, columns.state)?,
+        state: json_text(row, columns.state)?,
     })
 }

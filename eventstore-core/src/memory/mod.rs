@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::envelope::{Checkpoint, EventId, RecordedEvent};
 use crate::error::{Error, Result};
-use crate::forget::{ForgetRequest, Forgotten, erase_fields};
+use crate::forget::{ForgetRequest, Forgotten, erase_body_fields, erase_state_fields};
 use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot};
 use crate::tracker::{EventFilter, ReadPage, Tracker};
 use crate::wakeups::Wakeups;
@@ -28,7 +28,7 @@ use crate::wakeups::Wakeups;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
-/// let opened = NewEvent { kind: "Opened".into(), body: serde_json::json!({ "owner": "Ada" }) };
+/// let opened = NewEvent::new("Opened", &serde_json::json!({ "owner": "Ada" }))?;
 /// store.append(AppendRequest::new("Account", "acc-1".parse()?, 0).event(opened)).await?;
 /// let events = store.load("Account", "acc-1", 0).await?;
 /// assert_eq!((events[0].version, events[0].position), (1, 1));
@@ -124,6 +124,22 @@ impl Inner {
         self.stream(kind, id).map_or(0, |s| s.events.len() as u64)
     }
 
+    /// The first `limit` events of a stream after a version (versions are
+    /// dense, from 1, in this store).
+    fn events_after(&self, kind: &str, id: &str, after: u64, limit: usize) -> Vec<RecordedEvent> {
+        let Some(stream) = self.stream(kind, id) else {
+            return Vec::new();
+        };
+        let skip = usize::try_from(after).unwrap_or(usize::MAX);
+        stream
+            .events
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .map(|&i| self.log[i].clone())
+            .collect()
+    }
+
     /// The event at a position (positions are dense, from 1, in the log).
     fn event_at(&self, position: u64) -> Option<&RecordedEvent> {
         let index = usize::try_from(position.checked_sub(1)?).ok()?;
@@ -209,17 +225,19 @@ impl EventStore for MemoryStore {
         aggregate_id: &str,
         after_version: u64,
     ) -> Result<Vec<RecordedEvent>> {
+        self.load_page(aggregate_kind, aggregate_id, after_version, usize::MAX)
+            .await
+    }
+
+    async fn load_page(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
         let inner = self.lock();
-        let Some(stream) = inner.stream(aggregate_kind, aggregate_id) else {
-            return Ok(Vec::new());
-        };
-        let skip = usize::try_from(after_version).unwrap_or(usize::MAX);
-        Ok(stream
-            .events
-            .iter()
-            .skip(skip)
-            .map(|&i| inner.log[i].clone())
-            .collect())
+        Ok(inner.events_after(aggregate_kind, aggregate_id, after_version, limit))
     }
 
     async fn load_snapshot(
@@ -235,6 +253,7 @@ impl EventStore for MemoryStore {
         aggregate_kind: &str,
         aggregate_id: &str,
         idempotency_key: Option<&str>,
+        limit: usize,
     ) -> Result<LoadedStream> {
         // one lock: the events, the snapshot and the forget count agree
         let inner = self.lock();
@@ -249,15 +268,8 @@ impl EventStore for MemoryStore {
         }
         let snapshot = inner.snapshot(aggregate_kind, aggregate_id);
         let after = snapshot.as_ref().map_or(0, |s| s.version);
-        let skip = usize::try_from(after).unwrap_or(usize::MAX);
         Ok(LoadedStream {
-            events: stream
-                .map(|s| &s.events[..])
-                .unwrap_or_default()
-                .iter()
-                .skip(skip)
-                .map(|&i| inner.log[i].clone())
-                .collect(),
+            events: inner.events_after(aggregate_kind, aggregate_id, after, limit),
             snapshot,
             idempotency_key_seen: false,
             forgets: inner.forgets(aggregate_kind, aggregate_id),
@@ -301,7 +313,7 @@ impl EventStore for MemoryStore {
             .unwrap_or_default();
         for &i in &positions {
             let event = &mut inner.log[i];
-            if erase_fields(&mut event.body, request.fields_of(&event.kind)) {
+            if erase_body_fields(&mut event.body, request.fields_of(&event.kind)) {
                 forgotten.events += 1;
             }
         }
@@ -310,7 +322,7 @@ impl EventStore for MemoryStore {
                 forgotten.snapshots += u64::from(by_id.remove(id).is_some());
             } else if let Some(snapshot) = by_id.get_mut(id) {
                 let fields = request.snapshot_fields.iter().map(String::as_str);
-                forgotten.snapshots += u64::from(erase_fields(&mut snapshot.state, fields));
+                forgotten.snapshots += u64::from(erase_state_fields(&mut snapshot.state, fields));
             }
         }
         if !positions.is_empty() {

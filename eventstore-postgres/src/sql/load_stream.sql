@@ -1,13 +1,15 @@
 -- Everything a command needs, in one round trip: a header row (part 0) with
 -- whether the key was used, the latest snapshot and how many times the
--- stream was forgotten, then the events after
--- the snapshot (part 1). Nothing more is read once the key was used.
+-- stream was forgotten, then the first $4 events after the snapshot (part
+-- 1; the repository reads the rest a page at a time, load.sql). Nothing
+-- more is read once the key was used.
 -- The event columns are in the order of every event query (layout.rs).
 -- The rows come in no set order: the reader finds the header by its part
--- and puts the events in version order itself. An ORDER BY here sorted
--- the events read through the index on plans made without statistics
--- (tests/tests/postgres_plans.rs), though that index returns them in order.
--- $1 kind, $2 id, $3 idempotency key (nullable)
+-- and puts the events in version order itself. The events' ORDER BY only
+-- says which $4 are read: the index returns them in that order, so the
+-- limit stops its scan (tests/tests/postgres_plans.rs checks that no plan
+-- sorts them, as one without the limit did on tables without statistics).
+-- $1 kind, $2 id, $3 idempotency key (nullable), $4 most events
 WITH seen AS (
     SELECT $3::text IS NOT NULL AND EXISTS (
         SELECT 1 FROM {schema}.events
@@ -27,10 +29,12 @@ SELECT 0 AS part, (SELECT seen FROM seen) AS seen, s.version AS snapshot_version
        NULL::jsonb AS metadata, NULL::timestamptz AS created_at
 FROM (SELECT 1) AS one LEFT JOIN snap AS s ON true
 UNION ALL
-SELECT 1, NULL, NULL, NULL, NULL, NULL,
-       e.id, e.position, e.tx, e.aggregate_kind, e.aggregate_id, e.version, e.kind, e.body,
-       e.metadata, e.created_at
-FROM {schema}.events AS e
-WHERE e.aggregate_kind = $1 AND e.aggregate_id = $2
-  AND NOT (SELECT seen FROM seen)
-  AND e.version > coalesce((SELECT version FROM snap), 0)
+(SELECT 1, NULL, NULL, NULL, NULL, NULL,
+        e.id, e.position, e.tx, e.aggregate_kind, e.aggregate_id, e.version, e.kind, e.body,
+        e.metadata, e.created_at
+ FROM {schema}.events AS e
+ WHERE e.aggregate_kind = $1 AND e.aggregate_id = $2
+   AND NOT (SELECT seen FROM seen)
+   AND e.version > coalesce((SELECT version FROM snap), 0)
+ ORDER BY e.version
+ LIMIT $4)
