@@ -260,20 +260,83 @@ impl RecordedEvent {
     /// [`Error::UnknownEventKind`] or [`Error::UndecodableBody`], naming this
     /// event's stream, version and kind.
     pub fn decode<E: Event>(&self) -> Result<E> {
-        E::from_body(&self.kind, &self.body).map_err(|e| match e {
-            DecodeError::UnknownKind => Error::UnknownEventKind {
-                aggregate_kind: self.aggregate_kind.clone(),
-                aggregate_id: self.aggregate_id.clone(),
-                version: self.version,
-                kind: self.kind.clone(),
-            },
-            DecodeError::Body(source) => Error::UndecodableBody {
-                aggregate_kind: self.aggregate_kind.clone(),
-                aggregate_id: self.aggregate_id.clone(),
-                version: self.version,
-                kind: self.kind.clone(),
-                source,
-            },
-        })
+        decode(
+            (&self.aggregate_kind, &self.aggregate_id, self.version),
+            &self.kind,
+            &self.body,
+        )
     }
+}
+
+/// An event of a stream as a load folds it: its version, kind and body,
+/// without the rest of its envelope, which a store need not read for it
+/// (see [`EventStore::load_page`](crate::EventStore::load_page)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamEvent {
+    /// Its version in the stream, from 1.
+    pub version: u64,
+    /// Its kind name.
+    pub kind: String,
+    /// Its body, a JSON object, as text.
+    pub body: EventBody,
+}
+
+impl StreamEvent {
+    /// Decodes the typed event of the stream `aggregate_kind`
+    /// `aggregate_id` (which the caller read it from), straight from the
+    /// body's text.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::{AccountEvent, MoneyWithdrawn};
+    /// use eventstore_core::backend::StreamEvent;
+    /// let event = StreamEvent { version: 3, kind: "Teleported".into(), body: "{}".parse()? };
+    /// let error = event.decode::<AccountEvent>("Account", "acc-1").unwrap_err();
+    /// assert_eq!(error.to_string(), r#"unknown event kind "Teleported" in Account "acc-1" at version 3"#);
+    /// # Ok::<(), eventstore_core::BodyError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownEventKind`] or [`Error::UndecodableBody`], naming the
+    /// stream, this event's version and its kind.
+    pub fn decode<E: Event>(&self, aggregate_kind: &str, aggregate_id: &str) -> Result<E> {
+        decode(
+            (aggregate_kind, aggregate_id, self.version),
+            &self.kind,
+            &self.body,
+        )
+    }
+}
+
+impl From<&RecordedEvent> for StreamEvent {
+    fn from(event: &RecordedEvent) -> Self {
+        Self {
+            version: event.version,
+            kind: event.kind.clone(),
+            body: event.body.clone(),
+        }
+    }
+}
+
+/// Decodes an event of kind `kind` with body `body`, at `(aggregate kind,
+/// aggregate id, version)`, which its errors name.
+fn decode<E: Event>(
+    (aggregate_kind, aggregate_id, version): (&str, &str, u64),
+    kind: &str,
+    body: &EventBody,
+) -> Result<E> {
+    E::from_body(kind, body).map_err(|e| match e {
+        DecodeError::UnknownKind => Error::UnknownEventKind {
+            aggregate_kind: aggregate_kind.to_owned(),
+            aggregate_id: aggregate_id.to_owned(),
+            version,
+            kind: kind.to_owned(),
+        },
+        DecodeError::Body(source) => Error::UndecodableBody {
+            aggregate_kind: aggregate_kind.to_owned(),
+            aggregate_id: aggregate_id.to_owned(),
+            version,
+            kind: kind.to_owned(),
+            source,
+        },
+    })
 }

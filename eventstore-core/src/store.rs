@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::aggregate::Aggregate;
-use crate::envelope::{Metadata, NewEvent, RecordedEvent};
+use crate::envelope::{Metadata, NewEvent, RecordedEvent, StreamEvent};
 use crate::error::{Error, Result};
 use crate::forget::{ForgetRequest, Forgotten};
 use crate::id::AggregateId;
@@ -239,7 +239,7 @@ pub struct LoadedStream {
     /// none), in version order, at most as many as the read's limit: as
     /// many means that more may follow, which
     /// [`EventStore::load_page`] reads.
-    pub events: Vec<RecordedEvent>,
+    pub events: Vec<StreamEvent>,
     /// Whether the command's idempotency key is already on the stream; when
     /// it is, the rest may be left empty.
     pub idempotency_key_seen: bool,
@@ -271,9 +271,24 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     fn append(&self, request: AppendRequest) -> impl Future<Output = Result<AppendOutcome>> + Send;
 
     /// The events of one stream with a version above `after_version`, in
-    /// version order: the first `limit` of them (none for a limit of 0). A
-    /// page with fewer than `limit` events is the end of the stream as the
-    /// read saw it.
+    /// version order, with their whole envelopes, in memory at once: for
+    /// tools and tests. A load folds a stream a page at a time instead
+    /// ([`load_page`](Self::load_page)).
+    ///
+    /// # Errors
+    /// [`Error::Backend`].
+    fn load(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        after_version: u64,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>>> + Send;
+
+    /// A page of one stream's events as a load folds them (version, kind
+    /// and body, without the rest of the envelope): the first `limit` with
+    /// a version above `after_version`, in version order (none for a limit
+    /// of 0). A page with fewer than `limit` events is the end of the
+    /// stream as the read saw it.
     ///
     /// [`Repository`](crate::Repository) folds a stream a page at a time,
     /// each read after the last version of the page before, so that a long
@@ -293,6 +308,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// store.append(request).await?;
     /// let page = store.load_page("Account", "acc-1", 1, 3).await?;
     /// assert_eq!(page.iter().map(|e| e.version).collect::<Vec<_>>(), [2, 3, 4]);
+    /// assert_eq!(page[0].decode::<AccountEvent>("Account", "acc-1")?, MoneyWithdrawn { amount: 5 }.into());
     /// assert_eq!(store.load_page("Account", "acc-1", 4, 3).await?.len(), 1);
     /// # Ok(()) }
     /// ```
@@ -305,38 +321,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         aggregate_id: &str,
         after_version: u64,
         limit: usize,
-    ) -> impl Future<Output = Result<Vec<RecordedEvent>>> + Send;
-
-    /// Every event of one stream with a version above `after_version`, in
-    /// version order, in memory at once: for tools and tests. The default
-    /// reads pages of [`DEFAULT_PAGE_SIZE`](crate::DEFAULT_PAGE_SIZE)
-    /// events until one is short.
-    ///
-    /// # Errors
-    /// [`Error::Backend`].
-    fn load(
-        &self,
-        aggregate_kind: &str,
-        aggregate_id: &str,
-        after_version: u64,
-    ) -> impl Future<Output = Result<Vec<RecordedEvent>>> + Send {
-        async move {
-            let page_size = crate::repository::DEFAULT_PAGE_SIZE;
-            let mut events: Vec<RecordedEvent> = Vec::new();
-            let mut after = after_version;
-            loop {
-                let page = self
-                    .load_page(aggregate_kind, aggregate_id, after, page_size)
-                    .await?;
-                let full = page.len() >= page_size;
-                events.extend(page);
-                match events.last() {
-                    Some(last) if full && last.version > after => after = last.version,
-                    _ => return Ok(events),
-                }
-            }
-        }
-    }
+    ) -> impl Future<Output = Result<Vec<StreamEvent>>> + Send;
 
     /// The latest snapshot of one stream.
     ///

@@ -81,6 +81,12 @@ impl PgEventStore {
             statement(
                 "load",
                 &sql.load,
+                &["text", "text", "bigint"],
+                &[&["'Account'", "'a1'", "0"], &["'Account'", "'a1'", "5"]],
+            ),
+            statement(
+                "load_page",
+                &sql.load_page,
                 &["text", "text", "bigint", "bigint"],
                 &[
                     &["'Account'", "'a1'", "0", "4096"],

@@ -9,7 +9,7 @@
 
 use std::time::SystemTime;
 
-use eventstore_core::backend::{JsonText, stored_body, stored_json};
+use eventstore_core::backend::{JsonText, StreamEvent, stored_body, stored_json};
 use eventstore_core::{Checkpoint, Error, EventId, Metadata, RecordedEvent, Result};
 use sqlx::Row;
 use sqlx::postgres::{PgRow, PgValueFormat};
@@ -17,7 +17,7 @@ use sqlx::types::Json;
 
 use crate::convert::{fit, time_from_postgres_micros};
 use crate::error::backend;
-use crate::layout::{CheckpointColumns, EventColumns};
+use crate::layout::{CheckpointColumns, EventColumns, StreamEventColumns};
 
 /// A column that the store's own SQL always fills, type-checked.
 pub(crate) fn column<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
@@ -173,6 +173,38 @@ pub(crate) fn recorded_event(row: &PgRow, columns: EventColumns) -> Result<Recor
         recorded_at,
         aggregate_kind,
         aggregate_id,
+    })
+}
+
+/// The event in the columns `columns` of `row`, as a load folds it, of the
+/// stream `aggregate_kind` `aggregate_id` (which the statement read).
+///
+/// # Errors
+/// As [`recorded_event`]'s.
+pub(crate) fn stream_event(
+    row: &PgRow,
+    columns: StreamEventColumns,
+    (aggregate_kind, aggregate_id): (&str, &str),
+) -> Result<StreamEvent> {
+    let position =
+        fit("event position", known::<i64>(row, columns.position)?).map_err(corrupt_column)?;
+    let version: i64 = known(row, columns.version)?;
+    let corrupt = |problem: String| Error::CorruptRow {
+        position,
+        aggregate_kind: aggregate_kind.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
+        version,
+        problem,
+    };
+    let version_number = fit("version", version).map_err(|e| corrupt(e.to_string()))?;
+    let kind = known(row, columns.kind).map_err(|e| corrupt(format!("kind: {e}")))?;
+    let body = jsonb_text(row, columns.body)
+        .and_then(|text| stored_body(text).map_err(|e| e.to_string()))
+        .map_err(|e| corrupt(format!("body: {e}")))?;
+    Ok(StreamEvent {
+        version: version_number,
+        kind,
+        body,
     })
 }
 

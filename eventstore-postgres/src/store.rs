@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use eventstore_core::backend::{AppendOutcome, AppendRequest, LoadedStream, Snapshot};
+use eventstore_core::backend::{
+    AppendOutcome, AppendRequest, LoadedStream, Snapshot, StreamEvent,
+};
 use eventstore_core::{
     Error, EventId, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
 };
@@ -14,9 +16,11 @@ use crate::append_params::AppendParams;
 use crate::connect;
 use crate::convert::{bigint, fit, integer, row_limit};
 use crate::error::{CANNOT_MIGRATE, backend, failed, migration_failed};
-use crate::layout::{APPENDED, LOAD, LOAD_SNAPSHOT, LOAD_STREAM, SnapshotColumns};
+use crate::layout::{APPENDED, LOAD, LOAD_PAGE, LOAD_SNAPSHOT, LOAD_STREAM, SnapshotColumns};
 use crate::options::{PgStoreOptions, ReadMode};
-use crate::rows::{column, json_text, recorded_event, timestamptz, unsigned, xid8};
+use crate::rows::{
+    column, json_text, recorded_event, stream_event, timestamptz, unsigned, xid8,
+};
 use crate::sql::Statements;
 use crate::wake::{Listener, Notifier};
 
@@ -338,9 +342,14 @@ impl EventStore for PgEventStore {
         aggregate_id: &str,
         after_version: u64,
     ) -> Result<Vec<RecordedEvent>> {
-        // one statement: the whole stream as one snapshot of the table sees it
-        self.load_page(aggregate_kind, aggregate_id, after_version, usize::MAX)
+        let rows = sqlx::query(&self.sql.load)
+            .bind(aggregate_kind)
+            .bind(aggregate_id)
+            .bind(bigint("after_version", after_version)?)
+            .fetch_all(&self.pool)
             .await
+            .map_err(backend)?;
+        rows.iter().map(|row| recorded_event(row, LOAD)).collect()
     }
 
     async fn load_page(
@@ -349,8 +358,8 @@ impl EventStore for PgEventStore {
         aggregate_id: &str,
         after_version: u64,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>> {
-        let mut rows = sqlx::query(&self.sql.load)
+    ) -> Result<Vec<StreamEvent>> {
+        let mut rows = sqlx::query(&self.sql.load_page)
             .bind(aggregate_kind)
             .bind(aggregate_id)
             .bind(bigint("after_version", after_version)?)
@@ -359,7 +368,7 @@ impl EventStore for PgEventStore {
         // each row becomes an event as it arrives: the rows are not held
         let mut events = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(backend)? {
-            events.push(recorded_event(&row, LOAD)?);
+            events.push(stream_event(&row, LOAD_PAGE, (aggregate_kind, aggregate_id))?);
         }
         Ok(events)
     }
@@ -443,7 +452,8 @@ impl EventStore for PgEventStore {
             if column::<i32>(&row, LOAD_STREAM.part)? == 0 {
                 header = Some(stream_header(&row, aggregate_kind, aggregate_id)?);
             } else {
-                events.push(recorded_event(&row, LOAD_STREAM.event)?);
+                let stream = (aggregate_kind, aggregate_id);
+                events.push(stream_event(&row, LOAD_STREAM.event, stream)?);
             }
         }
         let Some((idempotency_key_seen, snapshot, forgets)) = header else {

@@ -17,7 +17,7 @@
 //! # Ok(()) }
 //! ```
 
-pub use crate::envelope::NewEvent;
+pub use crate::envelope::{NewEvent, StreamEvent};
 pub use crate::forget::ERASED_ERROR;
 pub use crate::json::{JsonText, stored_body, stored_json};
 pub use crate::partition::{Partition, stream_hash};

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use tokio::sync::watch;
 
-use crate::envelope::{Checkpoint, EventId, RecordedEvent};
+use crate::envelope::{Checkpoint, EventId, RecordedEvent, StreamEvent};
 use crate::error::{Error, Result};
 use crate::forget::{ForgetRequest, Forgotten, erase_body_fields, erase_state_fields};
 use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot};
@@ -126,18 +126,20 @@ impl Inner {
 
     /// The first `limit` events of a stream after a version (versions are
     /// dense, from 1, in this store).
-    fn events_after(&self, kind: &str, id: &str, after: u64, limit: usize) -> Vec<RecordedEvent> {
-        let Some(stream) = self.stream(kind, id) else {
-            return Vec::new();
-        };
+    fn events_after<'a>(
+        &'a self,
+        kind: &str,
+        id: &str,
+        after: u64,
+        limit: usize,
+    ) -> impl Iterator<Item = &'a RecordedEvent> + 'a {
         let skip = usize::try_from(after).unwrap_or(usize::MAX);
-        stream
-            .events
+        self.stream(kind, id)
+            .map_or(&[][..], |stream| &stream.events[..])
             .iter()
             .skip(skip)
             .take(limit)
-            .map(|&i| self.log[i].clone())
-            .collect()
+            .map(|&i| &self.log[i])
     }
 
     /// The event at a position (positions are dense, from 1, in the log).
@@ -225,8 +227,11 @@ impl EventStore for MemoryStore {
         aggregate_id: &str,
         after_version: u64,
     ) -> Result<Vec<RecordedEvent>> {
-        self.load_page(aggregate_kind, aggregate_id, after_version, usize::MAX)
-            .await
+        let inner = self.lock();
+        Ok(inner
+            .events_after(aggregate_kind, aggregate_id, after_version, usize::MAX)
+            .cloned()
+            .collect())
     }
 
     async fn load_page(
@@ -235,9 +240,12 @@ impl EventStore for MemoryStore {
         aggregate_id: &str,
         after_version: u64,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>> {
+    ) -> Result<Vec<StreamEvent>> {
         let inner = self.lock();
-        Ok(inner.events_after(aggregate_kind, aggregate_id, after_version, limit))
+        Ok(inner
+            .events_after(aggregate_kind, aggregate_id, after_version, limit)
+            .map(StreamEvent::from)
+            .collect())
     }
 
     async fn load_snapshot(
@@ -269,7 +277,10 @@ impl EventStore for MemoryStore {
         let snapshot = inner.snapshot(aggregate_kind, aggregate_id);
         let after = snapshot.as_ref().map_or(0, |s| s.version);
         Ok(LoadedStream {
-            events: inner.events_after(aggregate_kind, aggregate_id, after, limit),
+            events: inner
+                .events_after(aggregate_kind, aggregate_id, after, limit)
+                .map(StreamEvent::from)
+                .collect(),
             snapshot,
             idempotency_key_seen: false,
             forgets: inner.forgets(aggregate_kind, aggregate_id),

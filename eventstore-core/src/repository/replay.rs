@@ -2,7 +2,7 @@
 //! so that a load holds at most one page in memory however long the stream.
 
 use crate::aggregate::Aggregate;
-use crate::envelope::RecordedEvent;
+use crate::envelope::StreamEvent;
 use crate::error::{Error, Result};
 use crate::id::AggregateId;
 use crate::store::{EventStore, Snapshot};
@@ -34,7 +34,7 @@ impl<S: EventStore> Replay<'_, S> {
         &self,
         state: &mut A,
         mut version: u64,
-        first: Option<Vec<RecordedEvent>>,
+        first: Option<Vec<StreamEvent>>,
     ) -> Result<u64> {
         let mut page = match first {
             Some(page) => page,
@@ -42,7 +42,7 @@ impl<S: EventStore> Replay<'_, S> {
         };
         loop {
             let full = page.len() >= self.page_size;
-            version = fold(state, version, &page)?;
+            version = self.fold_page(state, version, &page)?;
             if !full {
                 return Ok(version);
             }
@@ -52,7 +52,35 @@ impl<S: EventStore> Replay<'_, S> {
         }
     }
 
-    async fn page<A: Aggregate>(&self, after_version: u64) -> Result<Vec<RecordedEvent>> {
+    /// Applies a page's events in order and returns the version reached.
+    /// Each event must come after the one before (and the first after
+    /// `version`): a store that returned them out of order would fold a
+    /// wrong state, and a page that did not move on would be read again and
+    /// again.
+    fn fold_page<A: Aggregate>(
+        &self,
+        state: &mut A,
+        mut version: u64,
+        events: &[StreamEvent],
+    ) -> Result<u64> {
+        let id = self.aggregate_id.as_str();
+        for event in events {
+            if event.version <= version {
+                return Err(Error::UnexpectedReply {
+                    problem: format!(
+                        "the store returned version {} of {} {id:?} after version {version}",
+                        event.version,
+                        A::KIND
+                    ),
+                });
+            }
+            state.apply(&event.decode::<A::Event>(A::KIND, id)?);
+            version = event.version;
+        }
+        Ok(version)
+    }
+
+    async fn page<A: Aggregate>(&self, after_version: u64) -> Result<Vec<StreamEvent>> {
         self.store
             .load_page(
                 A::KIND,
@@ -75,24 +103,4 @@ pub(super) fn restore<A: Aggregate>(snapshot: &Snapshot) -> std::result::Result<
         ));
     }
     snapshot.state.decode().map_err(|e| e.to_string())
-}
-
-/// Applies recorded events in order and returns the version reached. Each
-/// event must come after the one before (and the first after `version`):
-/// a store that returned them out of order would fold a wrong state, and a
-/// page that did not move on would be read again and again.
-fn fold<A: Aggregate>(state: &mut A, mut version: u64, events: &[RecordedEvent]) -> Result<u64> {
-    for recorded in events {
-        if recorded.version <= version {
-            return Err(Error::UnexpectedReply {
-                problem: format!(
-                    "the store returned version {} of {} {:?} after version {version}",
-                    recorded.version, recorded.aggregate_kind, recorded.aggregate_id
-                ),
-            });
-        }
-        state.apply(&recorded.decode::<A::Event>()?);
-        version = recorded.version;
-    }
-    Ok(version)
 }

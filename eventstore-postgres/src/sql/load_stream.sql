@@ -1,9 +1,9 @@
 -- Everything a command needs, in one round trip: a header row (part 0) with
 -- whether the key was used, the latest snapshot and how many times the
 -- stream was forgotten, then the first $4 events after the snapshot (part
--- 1; the repository reads the rest a page at a time, load.sql). Nothing
--- more is read once the key was used.
--- The event columns are in the order of every event query (layout.rs).
+-- 1; the repository reads the rest a page at a time, load_page.sql), with
+-- the columns of load_page.sql only. Nothing more is read once the key was
+-- used.
 -- The rows come in no set order: the reader finds the header by its part
 -- and puts the events in version order itself. The events' ORDER BY only
 -- says which $4 are read: the index returns them in that order, so the
@@ -24,14 +24,10 @@ SELECT 0 AS part, (SELECT seen FROM seen) AS seen, s.version AS snapshot_version
        s.schema_version, s.state,
        coalesce((SELECT f.forgets FROM {schema}.forgotten AS f
                  WHERE f.aggregate_kind = $1 AND f.aggregate_id = $2), 0) AS forgets,
-       NULL::text AS id, NULL::bigint AS position, NULL::xid8 AS tx, NULL::text AS aggregate_kind,
-       NULL::text AS aggregate_id, NULL::bigint AS version, NULL::text AS kind, NULL::jsonb AS body,
-       NULL::jsonb AS metadata, NULL::timestamptz AS created_at
+       NULL::bigint AS position, NULL::bigint AS version, NULL::text AS kind, NULL::jsonb AS body
 FROM (SELECT 1) AS one LEFT JOIN snap AS s ON true
 UNION ALL
-(SELECT 1, NULL, NULL, NULL, NULL, NULL,
-        e.id, e.position, e.tx, e.aggregate_kind, e.aggregate_id, e.version, e.kind, e.body,
-        e.metadata, e.created_at
+(SELECT 1, NULL, NULL, NULL, NULL, NULL, e.position, e.version, e.kind, e.body
  FROM {schema}.events AS e
  WHERE e.aggregate_kind = $1 AND e.aggregate_id = $2
    AND NOT (SELECT seen FROM seen)

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use crate::backend::{AppendOutcome, AppendRequest, Snapshot};
+use crate::backend::{AppendOutcome, AppendRequest, Snapshot, StreamEvent};
 use crate::{EventStore, ForgetRequest, Forgotten, RecordedEvent, Result};
 
 /// Wraps a store and delegates to it, with the faults chosen by the
@@ -53,9 +53,9 @@ impl<S> Faulty<S> {
         self.most_events.load(Ordering::SeqCst)
     }
 
-    /// Counts a read of events that returned `events`.
-    fn read_events(&self, events: &[RecordedEvent]) {
-        self.most_events.fetch_max(events.len(), Ordering::SeqCst);
+    /// Counts a read that returned `events` events.
+    fn read_events(&self, events: usize) {
+        self.most_events.fetch_max(events, Ordering::SeqCst);
     }
 
     /// Pretends there are no snapshots: loads replay every event.
@@ -99,7 +99,7 @@ impl<S: EventStore> EventStore for Faulty<S> {
     async fn load(&self, kind: &str, id: &str, after_version: u64) -> Result<Vec<RecordedEvent>> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         let events = self.inner.load(kind, id, after_version).await?;
-        self.read_events(&events);
+        self.read_events(events.len());
         Ok(events)
     }
 
@@ -109,10 +109,10 @@ impl<S: EventStore> EventStore for Faulty<S> {
         id: &str,
         after_version: u64,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>> {
+    ) -> Result<Vec<StreamEvent>> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         let events = self.inner.load_page(kind, id, after_version, limit).await?;
-        self.read_events(&events);
+        self.read_events(events.len());
         Ok(events)
     }
 

@@ -1,0 +1,199 @@
+//! Full replays: `loads`, a load against a plain select of the same rows in
+//! the same run, and `replay_memory`, the peak memory of one load in a
+//! process of its own.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use eventstore_core::{DEFAULT_PAGE_SIZE, Repository};
+use eventstore_postgres::PgEventStore;
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::account::{Account, append_history};
+use crate::{PHASE, PLAIN_SCHEMA, PLAIN_SELECT_STREAM, STORE_SCHEMA, fresh, row, schema, snapshot_now};
+
+/// The schema of the `replay_memory` streams.
+const MEMORY_SCHEMA: &str = "es_bench_replay_memory";
+
+/// Set in a child process of `replay_memory`: `events page_size`, the
+/// stream to load and the page size to load it with.
+const CHILD: &str = "ES_BENCH_REPLAY_CHILD";
+
+/// What one round of [`loads`] measures, in this order.
+#[derive(Debug, Clone, Copy)]
+enum Load {
+    /// The repository, from the snapshot at the last version.
+    Snapshot,
+    /// The repository, every event, in pages of [`DEFAULT_PAGE_SIZE`].
+    Replay,
+    /// The repository, every event, in one read.
+    OneRead,
+    /// The baseline: the rows selected with sqlx, each body decoded.
+    Select,
+}
+
+const LOADS: [Load; 4] = [Load::Snapshot, Load::Replay, Load::OneRead, Load::Select];
+
+/// Loads of one `events`-event stream: with a snapshot, replayed in pages
+/// and in one read, against a plain select of the same rows. The four run
+/// in turn, round after round (at most 50 rounds, or four phases), so that
+/// a machine whose load drifts weighs on all four alike; each figure is
+/// the median of its rounds.
+pub(crate) async fn loads(url: &str, events: u64) {
+    let (store, plain) = fresh(url, 2).await;
+    for id in ["snapshotted", "replayed"] {
+        append_history(&store, id, events).await;
+    }
+    copy_to_plain(&store, "replayed").await;
+    snapshot_now(&store, "snapshotted").await;
+    let paged = Repository::new(store.clone());
+    let one_read = Repository::new(store).page_size(usize::MAX);
+    let mut times: [Vec<Duration>; LOADS.len()] = Default::default();
+    let start = Instant::now();
+    let cap: usize = std::env::var("TMP_ROUNDS").map(|s| s.parse().unwrap()).unwrap_or(50);
+    while times[0].len() < cap && (times[0].len() < 3 || start.elapsed() < 4 * PHASE) {
+        for (load, times) in LOADS.into_iter().zip(&mut times) {
+            let begin = Instant::now();
+            let version = match load {
+                Load::Snapshot => replay(&paged, "snapshotted").await,
+                Load::Replay => replay(&paged, "replayed").await,
+                Load::OneRead => replay(&one_read, "replayed").await,
+                Load::Select => select(&plain, "replayed").await,
+            };
+            times.push(begin.elapsed());
+            assert_eq!(version, events, "{load:?} read the whole stream");
+        }
+    }
+    let per_second = |times: &mut Vec<Duration>| {
+        times.sort();
+        1.0 / times[times.len() / 2].as_secs_f64()
+    };
+    let [snapshot, paged, one_read, select] = times.map(|mut t| per_second(&mut t));
+    let label = |what: &str| format!("load {events}-event aggregate, {what}");
+    row(&label("with snapshot"), "/s", snapshot, select);
+    row(&label("full replay"), "/s", paged, select);
+    row(&label("full replay, one read"), "/s", one_read, select);
+}
+
+/// Copies the store's stream `id` into the plain schema's table.
+async fn copy_to_plain(store: &PgEventStore, id: &str) {
+    sqlx::query(&format!(
+        "INSERT INTO {PLAIN_SCHEMA}.events \
+         (id, aggregate_kind, aggregate_id, version, kind, body, metadata) \
+         SELECT id, aggregate_kind, aggregate_id, version, kind, body, metadata \
+         FROM {STORE_SCHEMA}.events WHERE aggregate_kind = 'Account' AND aggregate_id = $1 \
+         ORDER BY version"
+    ))
+    .bind(id)
+    .execute(store.pool())
+    .await
+    .expect("copy the stream to the plain table");
+}
+
+/// Loads the account `id`; its version.
+async fn replay(repo: &Repository<PgEventStore>, id: &str) -> u64 {
+    repo.load::<Account>(id).await.expect("load").version
+}
+
+/// The baseline: selects the rows of the stream `id` and decodes each
+/// body; the last version.
+async fn select(plain: &PgPool, id: &str) -> u64 {
+    let rows = sqlx::query(PLAIN_SELECT_STREAM)
+        .bind("Account")
+        .bind(id)
+        .fetch_all(plain)
+        .await
+        .expect("select");
+    let mut version = 0_i64;
+    for row in &rows {
+        let _: Value = sqlx::Row::get(row, "body");
+        version = sqlx::Row::get(row, "version");
+    }
+    u64::try_from(version).expect("a version")
+}
+
+/// The peak memory of one full replay of a 10,000 and a 100,000-event
+/// stream, each in a process of its own (this program again), loaded in
+/// pages of [`DEFAULT_PAGE_SIZE`] and in one read: the resident set size
+/// before the load and its peak (`VmHWM`) after it.
+pub(crate) async fn replay_memory(url: &str) {
+    let store = schema(url, MEMORY_SCHEMA, 2).await;
+    const SIZES: [u64; 2] = [10_000, 100_000];
+    for events in SIZES {
+        append_history(&store, &format!("memory-{events}"), events).await;
+    }
+    println!(
+        "\n{:<52} {:>12} {:>12} {:>12}",
+        "replay in a fresh process", "RSS before", "peak RSS", "growth"
+    );
+    for events in SIZES {
+        for (how, page_size) in [("pages", DEFAULT_PAGE_SIZE), ("one read", usize::MAX)] {
+            let output = Command::new(std::env::current_exe().expect("this program"))
+                .env(CHILD, format!("{events} {page_size}"))
+                .env("DATABASE_URL", url)
+                .output()
+                .expect("run a replay in a process of its own");
+            let reply = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "the replay failed: {reply}");
+            let kib: Vec<u64> = reply
+                .split_whitespace()
+                .map(|n| n.parse().expect("kB"))
+                .collect();
+            let &[before, peak] = &kib[..] else {
+                panic!("the replay printed {reply:?}, not two sizes");
+            };
+            let label = if page_size == usize::MAX {
+                format!("{events}-event replay, {how}")
+            } else {
+                format!("{events}-event replay, {how} of {page_size}")
+            };
+            println!(
+                "{label:<52} {:>9} kB {:>9} kB {:>9} kB",
+                before,
+                peak,
+                peak.saturating_sub(before)
+            );
+        }
+    }
+}
+
+/// In a child process of [`replay_memory`]: when [`CHILD`] is set, loads
+/// the stream it names once and prints the resident set size before the
+/// load and its peak after, in kB; `false` otherwise.
+pub(crate) async fn replay_child(url: &str) -> bool {
+    let Ok(what) = std::env::var(CHILD) else {
+        return false;
+    };
+    let numbers: Vec<usize> = what
+        .split_whitespace()
+        .map(|n| n.parse().expect("a number"))
+        .collect();
+    let &[events, page_size] = &numbers[..] else {
+        panic!("{CHILD}={what:?}: expected the events and the page size");
+    };
+    let store = PgEventStore::connect(
+        url,
+        eventstore_postgres::PgStoreOptions::default().schema(MEMORY_SCHEMA),
+    )
+    .await
+    .expect("connect");
+    let repo = Repository::new(store).page_size(page_size);
+    // a first, short load opens the connection and prepares the statements
+    assert_eq!(replay(&repo, "absent").await, 0);
+    let before = status_kib("VmRSS");
+    let version = replay(&repo, &format!("memory-{events}")).await;
+    assert_eq!(version, events as u64);
+    println!("{before} {}", status_kib("VmHWM"));
+    true
+}
+
+/// A size in kB from `/proc/self/status` (Linux).
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
+}
