@@ -255,10 +255,7 @@ fn erased<'a>(json: &JsonText, fields: impl IntoIterator<Item = &'a str>) -> Opt
 /// Sets each of `fields` that `object` holds with a value other than `null`
 /// to `null`; whether anything changed. A value that is not an object has
 /// no fields and is left alone.
-fn erase_fields<'a>(
-    object: &mut Value,
-    fields: impl IntoIterator<Item = &'a str>,
-) -> bool {
+fn erase_fields<'a>(object: &mut Value, fields: impl IntoIterator<Item = &'a str>) -> bool {
     let Value::Object(map) = object else {
         return false;
     };

@@ -347,17 +347,26 @@ mod tests {
         let stored = EventBody::parse(r#"{"owner": "Ada", "balance": 5}"#).unwrap();
         let written = EventBody::try_from(json!({ "balance": 5, "owner": "Ada" })).unwrap();
         assert_eq!(stored, written);
-        assert_ne!(stored, EventBody::try_from(json!({ "balance": 6, "owner": "Ada" })).unwrap());
+        assert_ne!(
+            stored,
+            EventBody::try_from(json!({ "balance": 6, "owner": "Ada" })).unwrap()
+        );
     }
 
     #[test]
     fn only_objects_are_bodies() {
         assert!(matches!(EventBody::parse("{"), Err(BodyError::NotJson(_))));
         for text in ["[]", "5", "\"{}\"", "null"] {
-            assert!(matches!(EventBody::parse(text), Err(BodyError::NotAnObject)), "{text}");
+            assert!(
+                matches!(EventBody::parse(text), Err(BodyError::NotAnObject)),
+                "{text}"
+            );
         }
         assert!(matches!(EventBody::encode(&5), Err(BodyError::NotAnObject)));
-        assert!(matches!(EventBody::trusted("[1]"), Err(BodyError::NotAnObject)));
+        assert!(matches!(
+            EventBody::trusted("[1]"),
+            Err(BodyError::NotAnObject)
+        ));
         assert!(EventBody::parse(" {} ").is_ok());
         assert_eq!(EventBody::encode(&json!({})).unwrap(), EventBody::empty());
     }

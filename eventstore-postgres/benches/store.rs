@@ -99,8 +99,7 @@ async fn run() {
         contention(&url, 16).await;
     }
     if only.is_none_or(|f| "loads".contains(f)) {
-        let sizes: Vec<u64> = std::env::var("TMP_SIZES").map(|s| s.split(',').map(|n| n.parse().unwrap()).collect()).unwrap_or(vec![1_000, 10_000, 100_000]);
-        for events in sizes {
+        for events in [1_000, 10_000, 100_000] {
             replay::loads(&url, events).await;
         }
     }
@@ -287,12 +286,7 @@ async fn batch_appends(url: &str, writers: usize, batch: u64) {
                         .collect::<Vec<_>>(),
                 )
                 .bind(events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>())
-                .bind(
-                    events
-                        .iter()
-                        .map(|e| e.body.as_str())
-                        .collect::<Vec<_>>(),
-                )
+                .bind(events.iter().map(|e| e.body.as_str()).collect::<Vec<_>>())
                 .bind("{}")
                 .execute(&pool)
                 .await

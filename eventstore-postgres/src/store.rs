@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use eventstore_core::backend::{
-    AppendOutcome, AppendRequest, LoadedStream, Snapshot, StreamEvent,
-};
+use eventstore_core::backend::{AppendOutcome, AppendRequest, LoadedStream, Snapshot, StreamEvent};
 use eventstore_core::{
     Error, EventId, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
 };
@@ -18,9 +16,7 @@ use crate::convert::{bigint, fit, integer, row_limit};
 use crate::error::{CANNOT_MIGRATE, backend, failed, migration_failed};
 use crate::layout::{APPENDED, LOAD, LOAD_PAGE, LOAD_SNAPSHOT, LOAD_STREAM, SnapshotColumns};
 use crate::options::{PgStoreOptions, ReadMode};
-use crate::rows::{
-    column, json_text, recorded_event, stream_event, timestamptz, unsigned, xid8,
-};
+use crate::rows::{column, json_text, recorded_event, stream_event, timestamptz, unsigned, xid8};
 use crate::sql::Statements;
 use crate::wake::{Listener, Notifier};
 
@@ -368,7 +364,11 @@ impl EventStore for PgEventStore {
         // each row becomes an event as it arrives: the rows are not held
         let mut events = Vec::new();
         while let Some(row) = rows.try_next().await.map_err(backend)? {
-            events.push(stream_event(&row, LOAD_PAGE, (aggregate_kind, aggregate_id))?);
+            events.push(stream_event(
+                &row,
+                LOAD_PAGE,
+                (aggregate_kind, aggregate_id),
+            )?);
         }
         Ok(events)
     }
@@ -481,7 +481,11 @@ fn stream_header(row: &PgRow, kind: &str, id: &str) -> Result<(bool, Option<Snap
     } else {
         None
     };
-    Ok((seen, snapshot, unsigned(row, LOAD_STREAM.forgets, "forgets")?))
+    Ok((
+        seen,
+        snapshot,
+        unsigned(row, LOAD_STREAM.forgets, "forgets")?,
+    ))
 }
 
 /// The snapshot in the columns `columns` of `row`, of the stream

@@ -161,7 +161,9 @@ async fn deposits(store: &PgEventStore, id: &str, from_version: u64, count: u64)
         request.events = (0..batch)
             .map(|i| NewEvent {
                 kind: "MoneyDeposited".into(),
-                body: json!({ "amount": 1, "transaction": format!("d-{}", version + i) }).try_into().expect("a JSON object"),
+                body: json!({ "amount": 1, "transaction": format!("d-{}", version + i) })
+                    .try_into()
+                    .expect("a JSON object"),
             })
             .collect();
         store.append(request).await.expect("append deposits");

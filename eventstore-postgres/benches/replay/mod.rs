@@ -11,7 +11,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::account::{Account, append_history};
-use crate::{PHASE, PLAIN_SCHEMA, PLAIN_SELECT_STREAM, STORE_SCHEMA, fresh, row, schema, snapshot_now};
+use crate::{PHASE, PLAIN_SCHEMA, PLAIN_SELECT_STREAM, STORE_SCHEMA, fresh, schema, snapshot_now};
 
 /// The schema of the `replay_memory` streams.
 const MEMORY_SCHEMA: &str = "es_bench_replay_memory";
@@ -23,8 +23,6 @@ const CHILD: &str = "ES_BENCH_REPLAY_CHILD";
 /// What one round of [`loads`] measures, in this order.
 #[derive(Debug, Clone, Copy)]
 enum Load {
-    /// The repository, from the snapshot at the last version.
-    Snapshot,
     /// The repository, every event, in pages of [`DEFAULT_PAGE_SIZE`].
     Replay,
     /// The repository, every event, in one read.
@@ -33,13 +31,14 @@ enum Load {
     Select,
 }
 
-const LOADS: [Load; 4] = [Load::Snapshot, Load::Replay, Load::OneRead, Load::Select];
+const LOADS: [Load; 3] = [Load::Replay, Load::OneRead, Load::Select];
 
-/// Loads of one `events`-event stream: with a snapshot, replayed in pages
-/// and in one read, against a plain select of the same rows. The four run
-/// in turn, round after round (at most 50 rounds, or four phases), so that
-/// a machine whose load drifts weighs on all four alike; each figure is
-/// the median of its rounds.
+/// Loads of one `events`-event stream: from a snapshot at its last version
+/// (the median of back-to-back loads, at most 50 or one phase), then
+/// replayed in pages and in one read against a plain select of the same
+/// rows. These three run in turn, round after round (at most 50 rounds, or
+/// three phases), so that a machine whose load drifts weighs on all three
+/// alike; each figure is the median of its rounds.
 pub(crate) async fn loads(url: &str, events: u64) {
     let (store, plain) = fresh(url, 2).await;
     for id in ["snapshotted", "replayed"] {
@@ -49,14 +48,19 @@ pub(crate) async fn loads(url: &str, events: u64) {
     snapshot_now(&store, "snapshotted").await;
     let paged = Repository::new(store.clone());
     let one_read = Repository::new(store).page_size(usize::MAX);
+    let mut snapshot = Vec::new();
+    let start = Instant::now();
+    while snapshot.len() < 50 && (snapshot.len() < 3 || start.elapsed() < PHASE) {
+        let begin = Instant::now();
+        assert_eq!(replay(&paged, "snapshotted").await, events);
+        snapshot.push(begin.elapsed());
+    }
     let mut times: [Vec<Duration>; LOADS.len()] = Default::default();
     let start = Instant::now();
-    let cap: usize = std::env::var("TMP_ROUNDS").map(|s| s.parse().unwrap()).unwrap_or(50);
-    while times[0].len() < cap && (times[0].len() < 3 || start.elapsed() < 4 * PHASE) {
+    while times[0].len() < 50 && (times[0].len() < 3 || start.elapsed() < 3 * PHASE) {
         for (load, times) in LOADS.into_iter().zip(&mut times) {
             let begin = Instant::now();
             let version = match load {
-                Load::Snapshot => replay(&paged, "snapshotted").await,
                 Load::Replay => replay(&paged, "replayed").await,
                 Load::OneRead => replay(&one_read, "replayed").await,
                 Load::Select => select(&plain, "replayed").await,
@@ -65,15 +69,36 @@ pub(crate) async fn loads(url: &str, events: u64) {
             assert_eq!(version, events, "{load:?} read the whole stream");
         }
     }
-    let per_second = |times: &mut Vec<Duration>| {
-        times.sort();
-        1.0 / times[times.len() / 2].as_secs_f64()
-    };
-    let [snapshot, paged, one_read, select] = times.map(|mut t| per_second(&mut t));
+    let [paged, one_read, select] = times.map(per_second);
     let label = |what: &str| format!("load {events}-event aggregate, {what}");
-    row(&label("with snapshot"), "/s", snapshot, select);
-    row(&label("full replay"), "/s", paged, select);
-    row(&label("full replay, one read"), "/s", one_read, select);
+    rate_row(&label("with snapshot"), per_second(snapshot), select);
+    rate_row(&label("full replay"), paged, select);
+    rate_row(&label("full replay, one read"), one_read, select);
+}
+
+/// The median of `times`, as a rate per second.
+fn per_second(mut times: Vec<Duration>) -> f64 {
+    times.sort();
+    1.0 / times[times.len() / 2].as_secs_f64()
+}
+
+/// A row of loads per second, with a decimal below 100 (a load of 100,000
+/// events takes a good part of a second).
+fn rate_row(workload: &str, store: f64, plain: f64) {
+    let rate = |r: f64| {
+        if r < 100.0 {
+            format!("{r:.1} /s")
+        } else {
+            format!("{r:.0} /s")
+        }
+    };
+    println!(
+        "{:<52} {:>12} {:>12} {:>6.2}x",
+        workload,
+        rate(store),
+        rate(plain),
+        store / plain
+    );
 }
 
 /// Copies the store's stream `id` into the plain schema's table.

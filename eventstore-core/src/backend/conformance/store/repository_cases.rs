@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::EventBody;
 use crate::backend::conformance::account::{
     Account, AccountError, AccountEvent, Closed, Frozen, MoneyDeposited, MoneyRefunded,
     MoneyWithdrawn, Opened, OwnerUpdated,
 };
 use crate::backend::{AppendRequest, NewEvent, Snapshot};
-use crate::EventBody;
 use crate::{Error, Event, EventStore, Options, Outcome, Repository};
 use serde_json::json;
 
