@@ -169,6 +169,16 @@ pub enum Error {
         problem: String,
     },
 
+    /// A bulk import refused a line of its input: nothing of the input was
+    /// imported.
+    #[error("cannot import line {line}: {problem}; nothing was imported")]
+    Import {
+        /// The line's number in the input, from 1.
+        line: u64,
+        /// What is wrong with it.
+        problem: crate::ImportProblem,
+    },
+
     /// An option was given a value that cannot work.
     #[error("invalid option {option} = {value}: allowed {allowed}")]
     InvalidOption {

@@ -56,6 +56,7 @@ mod error;
 mod event;
 mod forget;
 mod id;
+mod import;
 mod memory;
 mod partition;
 pub mod reactor;
@@ -77,6 +78,7 @@ pub use error::{Error, ErrorChain, IdProblem, Result};
 pub use event::{DecodeError, Event};
 pub use forget::{ForgetRequest, Forgotten};
 pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};
+pub use import::ImportProblem;
 pub use memory::MemoryStore;
 pub use repository::{
     Backoff, Committed, DEFAULT_MAX_ATTEMPTS, Loaded, MAX_BACKOFF_CAP, Options, Outcome, Repository,

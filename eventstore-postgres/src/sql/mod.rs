@@ -66,6 +66,8 @@ pub(crate) struct Statements {
     pub(crate) retried_ok: String,
     pub(crate) next_tx: String,
     pub(crate) stream_lock: String,
+    pub(crate) import_versions: String,
+    pub(crate) import_copy: String,
 }
 
 impl Statements {
@@ -129,6 +131,8 @@ impl Statements {
             retried_ok: qualify(include_str!("retried_ok.sql")),
             next_tx: qualify(include_str!("next_tx.sql")),
             stream_lock: qualify(include_str!("stream_lock.sql")),
+            import_versions: qualify(include_str!("import_versions.sql")),
+            import_copy: qualify(include_str!("import_copy.sql")),
         }
     }
 }
@@ -205,6 +209,8 @@ mod tests {
             &sql.parked_count,
             &sql.retried,
             &sql.retried_ok,
+            &sql.import_versions,
+            &sql.import_copy,
         ];
         for statement in all {
             assert!(!statement.contains("{schema}"), "{statement}");
