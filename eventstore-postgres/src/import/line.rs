@@ -85,11 +85,16 @@ impl<'a> Line<'a> {
         }
         let metadata = fields.metadata.filter(|m| m.get() != "null");
         if let Some(metadata) = metadata {
-            serde_json::from_str::<Metadata>(metadata.get()).map_err(|e| {
+            // serde reads a struct from an array too: only an object is metadata
+            let read = if metadata.get().starts_with('{') {
+                serde_json::from_str::<Metadata>(metadata.get()).map_err(|e| without_line(&e))
+            } else {
+                Err("not an object".to_owned())
+            };
+            read.map_err(|why| {
                 malformed(format!(
                     "the metadata is not an object of correlation_id, causation_id, actor \
-                     and extra (strings): {}",
-                    without_line(&e)
+                     and extra (strings): {why}"
                 ))
             })?;
         }
