@@ -214,8 +214,8 @@ async fn each_refusal_names_the_line_and_writes_nothing() {
 #[tokio::test]
 async fn a_refusal_after_rows_were_copied_writes_nothing_either() {
     let store = fresh_store().await;
-    // more lines than one chunk, so that the first chunk's COPY has run
-    // when the last line is refused
+    // more lines than several chunks, so that the first chunks' rows were
+    // sent to the COPY when the last line is refused
     let mut lines: Vec<String> = (0..101)
         .flat_map(|s| {
             let id = format!("s-{s}");

@@ -6,10 +6,11 @@ use std::ops::Range;
 use eventstore_core::{Error, ImportProblem, Result};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
-/// Lines per chunk, at most.
-const CHUNK_LINES: usize = 10_000;
+/// Lines per chunk, at most: small enough that the server inserts one
+/// chunk while the next is read and checked.
+const CHUNK_LINES: usize = 2_000;
 /// Bytes per chunk, at most (a longer line makes a chunk of its own).
-const CHUNK_BYTES: usize = 8 << 20;
+const CHUNK_BYTES: usize = 2 << 20;
 /// The longest line read: PostgreSQL's `jsonb` holds less.
 const MAX_LINE_BYTES: u64 = 256 << 20;
 

@@ -9,7 +9,8 @@ mod time;
 
 use eventstore_core::backend::stream_hash;
 use eventstore_core::{Error, EventId, ImportProblem, Result};
-use sqlx::{Postgres, Transaction};
+use sqlx::PgConnection;
+use sqlx::postgres::PgCopyIn;
 use tokio::io::AsyncBufRead;
 
 use crate::convert::hash_bits;
@@ -23,6 +24,10 @@ use streams::Streams;
 /// How many streams one look-up of stored versions names, at most, when
 /// an import looks for the stream a concurrent writer moved.
 const LOOK_UP_BATCH: usize = 10_000;
+
+/// An import is one statement, as long as its input: it runs without the
+/// store's statement timeout.
+const NO_STATEMENT_TIMEOUT: &str = "SET LOCAL statement_timeout = 0";
 
 /// What an [import](PgEventStore::import) wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,22 +93,84 @@ impl PgEventStore {
     where
         R: AsyncBufRead + Unpin,
     {
+        // look-ups read committed versions on a connection of their own,
+        // while the import's connection streams its one COPY
+        let mut look_ups = self.pool().acquire().await.map_err(backend)?;
         let mut tx = self.pool().begin().await.map_err(backend)?;
+        sqlx::query(NO_STATEMENT_TIMEOUT)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         let mut streams = Streams::default();
-        let mut chunk = Chunk::default();
-        let mut rows = CopyRows::new();
         let mut report = ImportReport {
             lines: 0,
             events: 0,
             streams: 0,
         };
+        let copied = {
+            let mut copy = tx
+                .copy_in_raw(&self.statements().import_copy)
+                .await
+                .map_err(backend)?;
+            let fed = self
+                .feed(&mut input, &mut look_ups, &mut copy, &mut streams, &mut report)
+                .await;
+            match fed {
+                Ok(rows) => match copy.send(rows).await {
+                    Ok(_) => copy.finish().await,
+                    Err(error) => Err(error),
+                },
+                Err(refused) => {
+                    // the server answers the abort with an error: the point
+                    if let Err(aborted) = copy.abort("the import was refused").await {
+                        tracing::debug!("the refused import's COPY ended: {aborted}");
+                    }
+                    drop(look_ups);
+                    let _ = tx.rollback().await;
+                    return Err(refused);
+                }
+            }
+        };
+        drop(look_ups);
+        let committed = match copied {
+            Ok(_) => tx.commit().await,
+            Err(error) => {
+                let _ = tx.rollback().await;
+                Err(error)
+            }
+        };
+        if let Err(error) = committed {
+            return Err(self.explain(&streams, error).await);
+        }
+        if report.events > 0 {
+            self.notify_appended();
+        }
+        report.streams = streams.len() as u64;
+        Ok(report)
+    }
+
+    /// Reads, checks and sends `input` a chunk at a time; the last rows and
+    /// the end of the data are left for the caller to send.
+    async fn feed<R>(
+        &self,
+        input: &mut R,
+        look_ups: &mut PgConnection,
+        copy: &mut PgCopyIn<&mut PgConnection>,
+        streams: &mut Streams,
+        report: &mut ImportReport,
+    ) -> Result<Vec<u8>>
+    where
+        R: AsyncBufRead + Unpin,
+    {
+        let mut chunk = Chunk::default();
+        let mut rows = CopyRows::new();
         loop {
-            let more = chunk.read(&mut input).await?;
+            let more = chunk.read(input).await?;
             let lines = chunk
                 .lines()
                 .map(|(number, text)| Line::parse(number, text))
                 .collect::<Result<Vec<_>>>()?;
-            self.look_up(&mut tx, &mut streams, &lines).await?;
+            self.look_up(look_ups, streams, &lines).await?;
             for line in &lines {
                 streams.advance(line)?;
                 let id = EventId::at(line.time.system_time()).ok_or_else(|| Error::Import {
@@ -115,31 +182,21 @@ impl PgEventStore {
                 rows.push(line, id, hash_bits(stream_hash(&line.aggregate_id)));
             }
             report.lines = chunk.last_line();
-            report.events += rows.len();
-            if rows.len() > 0 {
-                let copied = self.copy(&mut tx, rows.take()).await;
-                if let Err(error) = copied {
-                    return Err(self.refused(tx, &streams, error).await);
-                }
-            }
+            report.events += lines.len() as u64;
             if !more {
-                break;
+                return Ok(rows.finish());
+            }
+            // a failure of the COPY shows when it finishes
+            if copy.send(rows.take()).await.is_err() {
+                return Ok(rows.finish());
             }
         }
-        if let Err(error) = tx.commit().await {
-            return Err(self.explain(&streams, error).await);
-        }
-        if report.events > 0 {
-            self.notify_appended();
-        }
-        report.streams = streams.len() as u64;
-        Ok(report)
     }
 
     /// Finds the stored versions of the streams that `lines` meet first.
     async fn look_up(
         &self,
-        tx: &mut Transaction<'_, Postgres>,
+        connection: &mut PgConnection,
         streams: &mut Streams,
         lines: &[Line<'_>],
     ) -> Result<()> {
@@ -152,37 +209,13 @@ impl PgEventStore {
         let stored: Vec<i64> = sqlx::query_scalar(&self.statements().import_versions)
             .bind(kinds)
             .bind(ids)
-            .fetch_all(&mut **tx)
+            .fetch_all(connection)
             .await
             .map_err(backend)?;
         for (line, version) in new.into_iter().zip(stored) {
             streams.set_stored(line, crate::convert::fit("stored version", version)?);
         }
         Ok(())
-    }
-
-    /// Sends one COPY of `data` (rows in the binary format).
-    async fn copy(
-        &self,
-        tx: &mut Transaction<'_, Postgres>,
-        data: Vec<u8>,
-    ) -> Result<u64, sqlx::Error> {
-        let mut copy = tx.copy_in_raw(&self.statements().import_copy).await?;
-        copy.send(data).await?;
-        copy.finish().await
-    }
-
-    /// Rolls back after `error` and says why the import failed.
-    async fn refused(
-        &self,
-        tx: Transaction<'_, Postgres>,
-        streams: &Streams,
-        error: sqlx::Error,
-    ) -> Error {
-        if let Err(rollback) = tx.rollback().await {
-            tracing::debug!("the failed import's rollback failed too: {rollback}");
-        }
-        self.explain(streams, error).await
     }
 
     /// `error` as the import's error: a unique violation is a concurrent

@@ -1,4 +1,5 @@
-//! An import's rows in COPY's binary format (`import_copy.sql`): each field
+//! An import's rows in COPY's binary format (`import_copy.sql`), sent as
+//! they are encoded in one COPY: each field
 //! as its length and its bytes, with nothing to escape and no number or
 //! time for the server to parse.
 
@@ -21,7 +22,6 @@ const JSONB_VERSION: u8 = 1;
 #[derive(Debug)]
 pub(crate) struct CopyRows {
     buffer: Vec<u8>,
-    rows: u64,
 }
 
 impl CopyRows {
@@ -29,7 +29,6 @@ impl CopyRows {
     pub(crate) fn new() -> Self {
         Self {
             buffer: HEADER.to_vec(),
-            rows: 0,
         }
     }
 
@@ -50,23 +49,19 @@ impl CopyRows {
         jsonb(b, line.metadata.unwrap_or("{}").as_bytes());
         bigint(b, line.time.postgres_micros());
         bigint(b, stream_hash);
-        self.rows += 1;
     }
 
-    /// How many rows it holds.
-    pub(crate) fn len(&self) -> u64 {
-        self.rows
-    }
-
-    /// The bytes to send, trailer included; the rows are cleared for the
-    /// next COPY.
+    /// The rows encoded since the last call (the header before the
+    /// first), to send.
     pub(crate) fn take(&mut self) -> Vec<u8> {
-        self.buffer.extend_from_slice(TRAILER);
         let capacity = self.buffer.capacity();
-        let mut next = Vec::with_capacity(capacity);
-        next.extend_from_slice(HEADER);
-        self.rows = 0;
-        std::mem::replace(&mut self.buffer, next)
+        std::mem::replace(&mut self.buffer, Vec::with_capacity(capacity))
+    }
+
+    /// The last rows and the end of the data, to send.
+    pub(crate) fn finish(&mut self) -> Vec<u8> {
+        self.buffer.extend_from_slice(TRAILER);
+        std::mem::take(&mut self.buffer)
     }
 }
 
