@@ -50,7 +50,10 @@ fn events() -> impl Iterator<Item = Event> {
     (0..STREAMS).flat_map(|s| {
         (1..=PER_STREAM).map(move |version| {
             let (kind, body) = if version == 1 {
-                ("Opened", r#"{"owner":"Ada","initial_balance":100}"#.to_owned())
+                (
+                    "Opened",
+                    r#"{"owner":"Ada","initial_balance":100}"#.to_owned(),
+                )
             } else {
                 (
                     "MoneyDeposited",
@@ -123,7 +126,10 @@ fn binary_rows() -> Vec<u8> {
         field(&mut b, b"\x01{}");
         let micros = (e.second - POSTGRES_EPOCH_SECONDS) as i64 * 1_000_000;
         field(&mut b, &micros.to_be_bytes());
-        field(&mut b, &stream_hash(&e.stream).cast_signed().to_be_bytes());
+        field(
+            &mut b,
+            &i64::from_ne_bytes(stream_hash(&e.stream).to_ne_bytes()).to_be_bytes(),
+        );
     }
     b.extend_from_slice(&(-1_i16).to_be_bytes());
     b
@@ -141,7 +147,7 @@ fn text_rows() -> Vec<u8> {
             e.version,
             e.kind,
             format_time(e.second),
-            stream_hash(&e.stream).cast_signed()
+            i64::from_ne_bytes(stream_hash(&e.stream).to_ne_bytes())
         ));
     }
     rows.into_bytes()
@@ -154,9 +160,12 @@ fn event_id(second: u64) -> String {
 }
 
 async fn schema(url: &str, name: &str) -> PgEventStore {
-    let store = PgEventStore::connect(url, PgStoreOptions::default().schema(name).max_connections(2))
-        .await
-        .expect("connect");
+    let store = PgEventStore::connect(
+        url,
+        PgStoreOptions::default().schema(name).max_connections(2),
+    )
+    .await
+    .expect("connect");
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
         .execute(store.pool())
         .await
@@ -197,9 +206,7 @@ async fn bare_copy(plain: &PgEventStore, rows: &[u8], format: &str) -> f64 {
     let started = Instant::now();
     let mut connection = plain.pool().acquire().await.expect("connection");
     let mut tx = connection.begin().await.expect("begin");
-    let statement = format!(
-        "COPY {PLAIN_SCHEMA}.events {COLUMNS} FROM STDIN (FORMAT {format})"
-    );
+    let statement = format!("COPY {PLAIN_SCHEMA}.events {COLUMNS} FROM STDIN (FORMAT {format})");
     let mut copy = tx.copy_in_raw(&statement).await.expect("copy");
     copy.send(rows).await.expect("send");
     copy.finish().await.expect("finish");
@@ -233,7 +240,11 @@ async fn run() {
         }
         let (imported, copied_binary, copied_text) = if round % 2 == 1 {
             let i = import(&store, &lines).await;
-            (i, bare_copy(&plain, &binary, "binary").await, bare_copy(&plain, &text, "text").await)
+            (
+                i,
+                bare_copy(&plain, &binary, "binary").await,
+                bare_copy(&plain, &text, "text").await,
+            )
         } else {
             let b = bare_copy(&plain, &binary, "binary").await;
             let t = bare_copy(&plain, &text, "text").await;
@@ -252,6 +263,9 @@ async fn run() {
     }
     ratios.sort_by(f64::total_cmp);
     if let Some(median) = ratios.get(ratios.len() / 2) {
-        println!("\nimport / bare binary COPY, median of {} rounds: {median:.2}x", ratios.len());
+        println!(
+            "\nimport / bare binary COPY, median of {} rounds: {median:.2}x",
+            ratios.len()
+        );
     }
 }

@@ -146,10 +146,17 @@ fn run_child(label: &str, phase: &str, events: u64) {
 /// One phase, in this (child) process: prints `rss_kib=`, `peak_kib=`
 /// and `seconds=`.
 async fn child(url: &str, phase: &str, events: u64) {
-    let schema = if phase == "replay" { REPLAY_SCHEMA } else { LOG_SCHEMA };
-    let store = PgEventStore::connect(url, PgStoreOptions::default().schema(schema).max_connections(4))
-        .await
-        .expect("connect");
+    let schema = if phase == "replay" {
+        REPLAY_SCHEMA
+    } else {
+        LOG_SCHEMA
+    };
+    let store = PgEventStore::connect(
+        url,
+        PgStoreOptions::default().schema(schema).max_connections(4),
+    )
+    .await
+    .expect("connect");
     let before = status_kib("VmRSS");
     reset_peak();
     let started = Instant::now();
@@ -166,7 +173,10 @@ async fn child(url: &str, phase: &str, events: u64) {
         other => panic!("no phase {other}"),
     }
     let seconds = started.elapsed().as_secs_f64();
-    assert!(started.elapsed() < PHASE_LIMIT, "{phase} took {seconds:.0} s");
+    assert!(
+        started.elapsed() < PHASE_LIMIT,
+        "{phase} took {seconds:.0} s"
+    );
     println!(
         "rss_kib={before} peak_kib={} seconds={seconds:.2}",
         status_kib("VmHWM")
@@ -234,13 +244,17 @@ fn status_kib(key: &str) -> u64 {
 
 /// Sets the peak resident set (`VmHWM`) to the current one.
 fn reset_peak() {
-    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak through /proc/self/clear_refs");
+    std::fs::write("/proc/self/clear_refs", "5")
+        .expect("reset the peak through /proc/self/clear_refs");
 }
 
 async fn fresh(url: &str, schema: &str) -> PgEventStore {
-    let store = PgEventStore::connect(url, PgStoreOptions::default().schema(schema).max_connections(4))
-        .await
-        .expect("connect");
+    let store = PgEventStore::connect(
+        url,
+        PgStoreOptions::default().schema(schema).max_connections(4),
+    )
+    .await
+    .expect("connect");
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .execute(store.pool())
         .await

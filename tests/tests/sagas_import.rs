@@ -59,7 +59,12 @@ async fn imports_a_file_or_standard_input_and_refuses_a_gap_naming_the_line() {
 
     let imported = sagas(&schema, &["import", file], "");
     std::fs::remove_file(&path).expect("remove the file");
-    assert_eq!(imported.status.code(), Some(0), "{}", text(&imported.stderr));
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        text(&imported.stderr)
+    );
     let printed = text(&imported.stdout);
     assert!(
         printed.contains("imported 2 events into 1 streams in one transaction"),

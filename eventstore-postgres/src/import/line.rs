@@ -61,7 +61,8 @@ impl<'a> Line<'a> {
         let malformed = |reason: String| refused(ImportProblem::Malformed { reason });
         let fields: Fields<'a> = serde_json::from_slice(text)
             .map_err(|e| malformed(format!("not an event: {}", without_line(&e))))?;
-        if let Err(Error::InvalidId { id, problem }) = AggregateId::new(fields.aggregate_id.as_ref())
+        if let Err(Error::InvalidId { id, problem }) =
+            AggregateId::new(fields.aggregate_id.as_ref())
         {
             return Err(refused(ImportProblem::InvalidId { id, problem }));
         }
@@ -157,9 +158,18 @@ mod tests {
                 &GOOD.replace(r#""version":1"#, r#""version":1,"versoin":2"#),
                 "unknown field `versoin`",
             ),
-            (&GOOD.replace(r#""acc-1""#, r#""""#), r#"invalid aggregate id """#),
-            (&GOOD.replace(r#""Opened""#, r#""""#), r#"the kind "" is empty"#),
-            (&GOOD.replace(r#""version":1"#, r#""version":0"#), "versions start at 1"),
+            (
+                &GOOD.replace(r#""acc-1""#, r#""""#),
+                r#"invalid aggregate id """#,
+            ),
+            (
+                &GOOD.replace(r#""Opened""#, r#""""#),
+                r#"the kind "" is empty"#,
+            ),
+            (
+                &GOOD.replace(r#""version":1"#, r#""version":0"#),
+                "versions start at 1",
+            ),
             (
                 &GOOD.replace(r#""version":1"#, r#""version":-1"#),
                 "invalid value: integer `-1`",
@@ -168,7 +178,10 @@ mod tests {
                 &GOOD.replace(r#"{"owner":"Ada \"A\""}"#, "[1]"),
                 r#"the body of "Opened" is not a JSON object"#,
             ),
-            (&GOOD.replace("00:00:00Z", "00:00:00"), "not an RFC 3339 time"),
+            (
+                &GOOD.replace("00:00:00Z", "00:00:00"),
+                "not an RFC 3339 time",
+            ),
             (
                 &GOOD.replace(r#""version":1"#, r#""version":1,"metadata":{"actor":7}"#),
                 "the metadata is not an object",

@@ -113,7 +113,13 @@ impl PgEventStore {
                 .await
                 .map_err(backend)?;
             let fed = self
-                .feed(&mut input, &mut look_ups, &mut copy, &mut streams, &mut report)
+                .feed(
+                    &mut input,
+                    &mut look_ups,
+                    &mut copy,
+                    &mut streams,
+                    &mut report,
+                )
                 .await;
             match fed {
                 Ok(rows) => match copy.send(rows).await {
