@@ -374,3 +374,32 @@ async fn a_concurrent_writer_makes_the_import_a_conflict_naming_the_stream() {
         other => panic!("{other:?}"),
     }
 }
+
+/// An input that fails after its first bytes, as a broken pipe would.
+struct Broken;
+
+impl tokio::io::AsyncRead for Broken {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
+    }
+}
+
+#[tokio::test]
+async fn an_input_that_fails_names_the_line_it_was_reading_and_writes_nothing() {
+    use tokio::io::AsyncReadExt;
+    let store = fresh_store().await;
+    let first = format!("{}\n", opened("a", 1));
+    let input = tokio::io::BufReader::new(first.as_bytes().chain(Broken));
+    match store.import(input).await {
+        Err(Error::Import {
+            line: 2,
+            problem: ImportProblem::Unreadable(error),
+        }) => assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(rows(&store).await, 0);
+}

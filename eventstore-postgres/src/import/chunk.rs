@@ -11,7 +11,8 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 const CHUNK_LINES: usize = 2_000;
 /// Bytes per chunk, at most (a longer line makes a chunk of its own).
 const CHUNK_BYTES: usize = 2 << 20;
-/// The longest line read: PostgreSQL's `jsonb` holds less.
+/// The longest line read, its end included: PostgreSQL's `jsonb` holds
+/// less.
 const MAX_LINE_BYTES: u64 = 256 << 20;
 
 /// Lines read from the input, with their numbers.
@@ -28,8 +29,9 @@ impl Chunk {
     /// skipped; `false` when the input ended.
     ///
     /// # Errors
-    /// [`Error::Import`] ([`ImportProblem::Unreadable`]) naming the line
-    /// that could not be read, or that is too long.
+    /// [`Error::Import`] naming the line that could not be read
+    /// ([`ImportProblem::Unreadable`]) or that is too long
+    /// ([`ImportProblem::Malformed`]).
     pub(crate) async fn read<R>(&mut self, input: &mut R) -> Result<bool>
     where
         R: AsyncBufRead + Unpin,
@@ -53,9 +55,12 @@ impl Chunk {
             }
             self.last = number;
             if read as u64 > MAX_LINE_BYTES {
-                return Err(unreadable(std::io::Error::other(format!(
-                    "the line is longer than {MAX_LINE_BYTES} bytes"
-                ))));
+                return Err(Error::Import {
+                    line: number,
+                    problem: ImportProblem::Malformed {
+                        reason: format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+                    },
+                });
             }
             let mut end = self.text.len();
             while end > start && self.text[end - 1].is_ascii_whitespace() {

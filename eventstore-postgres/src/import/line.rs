@@ -38,7 +38,7 @@ pub(crate) struct Line<'a> {
     /// A valid [`AggregateId`]'s text.
     pub(crate) aggregate_id: Cow<'a, str>,
     pub(crate) kind: Cow<'a, str>,
-    /// 1 or more.
+    /// 1 to `i64::MAX`.
     pub(crate) version: u64,
     /// A JSON object's text.
     pub(crate) body: &'a str,
@@ -78,6 +78,13 @@ impl<'a> Line<'a> {
         }
         if fields.version == 0 {
             return Err(malformed("version 0: versions start at 1".to_owned()));
+        }
+        if i64::try_from(fields.version).is_err() {
+            return Err(malformed(format!(
+                "version {} is above the largest a store holds, {}",
+                fields.version,
+                i64::MAX
+            )));
         }
         if !fields.body.get().starts_with('{') {
             return Err(refused(ImportProblem::BodyNotObject {

@@ -57,7 +57,11 @@ impl PgEventStore {
     /// later lines each the one before; streams may interleave.
     ///
     /// The input is read and written a chunk at a time: memory holds one
-    /// chunk of lines and, for each stream met, its versions.
+    /// chunk of lines and, for each stream met, its versions. The rows go
+    /// into one `COPY`, which runs without the
+    /// [`statement_timeout`](crate::PgStoreOptions::statement_timeout), while a
+    /// second connection of the pool looks up the version of each stream
+    /// the first time a line names it: an import takes two connections.
     ///
     /// ```no_run
     /// use eventstore_postgres::{PgEventStore, PgStoreOptions};
@@ -192,10 +196,8 @@ impl PgEventStore {
             if !more {
                 return Ok(rows.finish());
             }
-            // a failure of the COPY shows when it finishes
-            if copy.send(rows.take()).await.is_err() {
-                return Ok(rows.finish());
-            }
+            // sending only writes: what the server refuses shows at the end
+            copy.send(rows.take()).await.map_err(backend)?;
         }
     }
 

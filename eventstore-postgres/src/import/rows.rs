@@ -43,7 +43,8 @@ impl CopyRows {
         debug_assert_eq!(b.len() - before, 20, "an xid is 20 characters");
         text(b, line.aggregate_kind.as_bytes());
         text(b, line.aggregate_id.as_bytes());
-        bigint(b, i64::try_from(line.version).unwrap_or(i64::MAX));
+        // a line's version is at most i64::MAX (Line::parse): the same bits
+        bigint(b, i64::from_ne_bytes(line.version.to_ne_bytes()));
         text(b, line.kind.as_bytes());
         jsonb(b, line.body.as_bytes());
         jsonb(b, line.metadata.unwrap_or("{}").as_bytes());
@@ -65,10 +66,12 @@ impl CopyRows {
     }
 }
 
-/// A field's length as the format writes it: the line's fields fit, since
-/// a line is read into memory first.
+/// A field's length as the format writes it. A field is part of a line,
+/// and the chunk reader refuses lines over 256 MiB, so it fits an `i32`.
 fn length(bytes: usize) -> [u8; 4] {
-    i32::try_from(bytes).unwrap_or(i32::MAX).to_be_bytes()
+    let fits = i32::try_from(bytes);
+    debug_assert!(fits.is_ok(), "a field of {bytes} bytes");
+    fits.unwrap_or(i32::MAX).to_be_bytes()
 }
 
 fn text(b: &mut Vec<u8>, value: &[u8]) {
