@@ -1,8 +1,12 @@
 //! The one error type of this crate and of its backends, and how to
 //! print it with its causes.
 
+mod import;
+
 use std::borrow::Cow;
 use std::fmt;
+
+pub use import::ImportProblem;
 
 /// Why an aggregate id was refused (what [`IdProblem::of`] finds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +180,7 @@ pub enum Error {
         /// The line's number in the input, from 1.
         line: u64,
         /// What is wrong with it.
-        problem: crate::ImportProblem,
+        problem: ImportProblem,
     },
 
     /// An option was given a value that cannot work.

@@ -56,7 +56,6 @@ mod error;
 mod event;
 mod forget;
 mod id;
-mod import;
 mod memory;
 mod partition;
 pub mod reactor;
@@ -74,11 +73,10 @@ pub mod doc;
 
 pub use aggregate::Aggregate;
 pub use envelope::{Checkpoint, EventId, Metadata, ParseEventIdError, RecordedEvent};
-pub use error::{Error, ErrorChain, IdProblem, Result};
+pub use error::{Error, ErrorChain, IdProblem, ImportProblem, Result};
 pub use event::{DecodeError, Event};
 pub use forget::{ForgetRequest, Forgotten};
 pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};
-pub use import::ImportProblem;
 pub use memory::MemoryStore;
 pub use repository::{
     Backoff, Committed, DEFAULT_MAX_ATTEMPTS, Loaded, MAX_BACKOFF_CAP, Options, Outcome, Repository,

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::error::IdProblem;
+use super::IdProblem;
 
 /// Why a bulk import (such as `PgEventStore::import` of
 /// `eventstore-postgres`) refused one line of its input: what
