@@ -176,6 +176,14 @@ async fn schema(url: &str, name: &str) -> PgEventStore {
     store
 }
 
+/// Leaves no table of the bench behind.
+async fn drop_schema(store: &PgEventStore) {
+    sqlx::query(&format!("DROP SCHEMA {} CASCADE", store.schema()))
+        .execute(store.pool())
+        .await
+        .expect("drop schema");
+}
+
 async fn truncate(store: &PgEventStore) {
     sqlx::query(&format!("TRUNCATE {}.events", store.schema()))
         .execute(store.pool())
@@ -266,6 +274,9 @@ async fn run() {
             copied_text,
             copied_binary / copied_text
         );
+    }
+    for schema in [&store, &plain] {
+        drop_schema(schema).await;
     }
     ratios.sort_by(f64::total_cmp);
     if let Some(median) = ratios.get(ratios.len() / 2) {

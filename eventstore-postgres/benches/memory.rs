@@ -91,6 +91,7 @@ async fn parent(url: &str) {
             let label = format!("a no-op reactor catches up on {events} events");
             run_child(&label, "catch-up", events);
         }
+        drop_schema(&store).await;
     }
     if only.as_deref().is_none_or(|f| "replay".contains(f)) {
         let store = fresh(url, REPLAY_SCHEMA).await;
@@ -104,6 +105,7 @@ async fn parent(url: &str) {
             let label = format!("Repository::load of a {events}-event stream");
             run_child(&label, "replay", events);
         }
+        drop_schema(&store).await;
     }
 }
 
@@ -261,6 +263,14 @@ async fn fresh(url: &str, schema: &str) -> PgEventStore {
         .expect("drop schema");
     store.migrate().await.expect("migrate");
     store
+}
+
+/// Leaves no table of the bench behind.
+async fn drop_schema(store: &PgEventStore) {
+    sqlx::query(&format!("DROP SCHEMA {} CASCADE", store.schema()))
+        .execute(store.pool())
+        .await
+        .expect("drop schema");
 }
 
 /// What autovacuum would do after a bulk load, done before measuring.
