@@ -258,16 +258,17 @@ impl EventStore for PgEventStore {
         }
         let ids: Vec<EventId> = request.events.iter().map(|_| EventId::new()).collect();
         let params = AppendParams::new(&request)?;
+        let guards = params.guards();
         let query = if let [event] = &request.events[..] {
             params.bind(
-                &self.sql.append_one,
+                self.sql.append_one.with(guards),
                 ids[0].to_string(),
                 event.kind.as_str(),
                 event.body.to_string(),
             )
         } else {
             params.bind(
-                &self.sql.append,
+                self.sql.append.with(guards),
                 ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 request
                     .events

@@ -4,6 +4,10 @@
 //! name, which [`SchemaName`](crate::options::SchemaName) has checked to be
 //! a plain identifier.
 
+mod append_variants;
+
+pub(crate) use append_variants::{AppendStatements, Guards};
+
 /// Which rows a tracker may read in the default mode: those of transactions
 /// older than every running one, so that a late commit cannot land behind
 /// the reader.
@@ -21,8 +25,8 @@ fn visible_older_than_lag(param: u8) -> String {
 /// Every statement of the store, with `{schema}` replaced.
 #[derive(Debug)]
 pub(crate) struct Statements {
-    pub(crate) append: String,
-    pub(crate) append_one: String,
+    pub(crate) append: AppendStatements,
+    pub(crate) append_one: AppendStatements,
     pub(crate) has_key: String,
     pub(crate) stream_version: String,
     pub(crate) load: String,
@@ -84,8 +88,8 @@ impl Statements {
         let read_after = include_str!("read_after.sql");
         let read_partition = include_str!("read_partition.sql");
         Self {
-            append: qualify(include_str!("append.sql")),
-            append_one: qualify(include_str!("append_one.sql")),
+            append: AppendStatements::new(include_str!("append.sql"), qualify),
+            append_one: AppendStatements::new(include_str!("append_one.sql"), qualify),
             has_key: qualify(include_str!("has_key.sql")),
             stream_version: qualify(include_str!("stream_version.sql")),
             load: qualify(include_str!("load.sql")),
@@ -162,9 +166,8 @@ mod tests {
     #[test]
     fn every_table_is_qualified() {
         let sql = Statements::new("es");
+        let appends = sql.append.forms().chain(sql.append_one.forms());
         let all = [
-            &sql.append,
-            &sql.append_one,
             &sql.has_key,
             &sql.stream_version,
             &sql.load,
@@ -206,7 +209,12 @@ mod tests {
             &sql.retried,
             &sql.retried_ok,
         ];
+        let all = all
+            .into_iter()
+            .map(String::as_str)
+            .chain(appends.map(|(_, sql)| sql));
         for statement in all {
+            assert!(!statement.contains("{guards}"), "{statement}");
             assert!(!statement.contains("{schema}"), "{statement}");
             assert!(!statement.contains("{visible}"), "{statement}");
             assert!(!statement.contains("{page}"), "{statement}");
