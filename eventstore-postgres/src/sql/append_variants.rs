@@ -51,7 +51,8 @@ impl Guards {
             (self.moved, include_str!("append_guard_moved.sql")),
         ]
         .into_iter()
-        .filter_map(|(needed, check)| needed.then(|| without_comments(check)))
+        .filter(|(needed, _)| *needed)
+        .map(|(_, check)| without_comments(check))
         .collect();
         if checks.is_empty() {
             String::new()
