@@ -129,14 +129,19 @@ async fn run(config: &Config) -> Result<()> {
     )
     .fetch_one(&setup.admin)
     .await?;
-    let cells = config.rounds as usize * config.cases.len() * config.writers.len() * Kind::ALL.len();
+    let cells =
+        config.rounds as usize * config.cases.len() * config.writers.len() * Kind::ALL.len();
     eprintln!(
         "PostgreSQL {version} at {}, synchronous_commit={sync}, {} cores; {cells} cells of {} s \
          timed (plus set-up, preparation and case b's resets); peers' pools ping before acquire: {}",
         config.url,
         std::thread::available_parallelism().map_or(1, usize::from),
         config.secs,
-        if config.peer_ping { "yes (sqlx's default)" } else { "no (PEER_PING=0)" },
+        if config.peer_ping {
+            "yes (sqlx's default)"
+        } else {
+            "no (PEER_PING=0)"
+        },
     );
     let mut measured = Vec::with_capacity(cells);
     for round in 1..=config.rounds {
@@ -163,7 +168,11 @@ async fn run(config: &Config) -> Result<()> {
                         tally.per_second(),
                         tally.done,
                         tally.secs,
-                        if tally.batches > 0 { format!(", {} batches", tally.batches) } else { String::new() },
+                        if tally.batches > 0 {
+                            format!(", {} batches", tally.batches)
+                        } else {
+                            String::new()
+                        },
                         if tally.retried + tally.gave_up > 0 {
                             format!(", {} retried, {} given up", tally.retried, tally.gave_up)
                         } else {
@@ -181,6 +190,7 @@ async fn run(config: &Config) -> Result<()> {
             }
         }
     }
+    setup.drop_schemas().await?;
     let rows = report::rows(&measured, &config.cases, &config.writers);
     if config.json {
         let json = serde_json::json!({ "cells": measured, "rows": rows });

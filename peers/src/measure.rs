@@ -90,16 +90,37 @@ async fn measure(setup: &Setup, system: &Arc<System>, plan: Plan) -> Result<Tall
     };
     prepare(system, prepared).await?;
     let warm_up: Ids = Arc::new(|w, i| format!("warm-{w}-{i}"));
-    phase(system, writers, Instant::now() + Duration::from_secs(60), WARM_UP_COMMANDS, &warm_up).await?;
+    phase(
+        system,
+        writers,
+        Instant::now() + Duration::from_secs(60),
+        WARM_UP_COMMANDS,
+        &warm_up,
+    )
+    .await?;
     system.ready(setup).await?;
     match plan.case {
         Case::New => {
             let ids: Ids = Arc::new(|w, i| format!("new-{w}-{i}"));
-            phase(system, writers, Instant::now() + plan.timed, MAX_COMMANDS, &ids).await
+            phase(
+                system,
+                writers,
+                Instant::now() + plan.timed,
+                MAX_COMMANDS,
+                &ids,
+            )
+            .await
         }
         Case::Growing => {
             let ids: Ids = Arc::new(|w, _| growing(w));
-            phase(system, writers, Instant::now() + plan.timed, MAX_COMMANDS, &ids).await
+            phase(
+                system,
+                writers,
+                Instant::now() + plan.timed,
+                MAX_COMMANDS,
+                &ids,
+            )
+            .await
         }
         Case::Hundred => batches(setup, system, plan).await,
     }
@@ -122,7 +143,14 @@ async fn batches(setup: &Setup, system: &Arc<System>, plan: Plan) -> Result<Tall
     let timed = plan.timed.as_secs_f64();
     while total.secs < timed && total.batches < MAX_BATCHES {
         let left = Duration::from_secs_f64(timed - total.secs);
-        let batch = phase(system, plan.writers, Instant::now() + left, plan.per_writer, &ids).await?;
+        let batch = phase(
+            system,
+            plan.writers,
+            Instant::now() + left,
+            plan.per_writer,
+            &ids,
+        )
+        .await?;
         total.add(&batch);
         total.batches += 1;
         system.reset(setup).await?;

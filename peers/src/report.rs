@@ -62,7 +62,12 @@ fn row(cells: &[Measured], case: Case, writers: usize) -> Option<Row> {
     }
     let per_second = Kind::ALL
         .iter()
-        .map(|&k| (k, median(of(k).iter().map(|m| m.tally.per_second()).collect())))
+        .map(|&k| {
+            (
+                k,
+                median(of(k).iter().map(|m| m.tally.per_second()).collect()),
+            )
+        })
         .collect();
     let to_baseline = Kind::ALL
         .iter()
@@ -141,18 +146,22 @@ pub(crate) fn print_tables(rows: &[Row], rounds: u32, secs: f64) {
                 "commands/s, median of {rounds} round(s) of {secs} s; in brackets the median ratio \
                  to the baseline of the same round"
             );
-            print!("{:>7}", "writers");
+            print!("{:>7}  ", "writers");
             for kind in Kind::ALL {
-                print!("  {:>20}", kind.to_string());
+                print!("{:<18}", kind.to_string());
             }
-            println!("  {:>24}", format!("this project / best peer (target {TARGET}x)"));
+            println!("this project / best peer");
         }
-        print!("{:>7}", row.writers);
+        print!("{:>7}  ", row.writers);
         for (&(_, rate), &(_, ratio)) in row.per_second.iter().zip(&row.to_baseline) {
-            print!("  {:>20}", format!("{} ({ratio:.2}x)", thousands(rate)));
+            print!("{:<18}", format!("{} ({ratio:.2}x)", thousands(rate)));
         }
-        let mark = if row.to_best_peer >= TARGET { "" } else { "  below target" };
-        println!("  {:>24}{mark}", format!("{:.2}x", row.to_best_peer));
+        let mark = if row.to_best_peer >= TARGET {
+            String::new()
+        } else {
+            format!("  (below the {TARGET}x target)")
+        };
+        println!("{:.2}x{mark}", row.to_best_peer);
         let races: Vec<String> = row
             .retried
             .iter()

@@ -9,7 +9,7 @@ use sqlx::postgres::PgPoolOptions;
 use super::{AMOUNT, Attempts, MAX_CONNECTIONS, PREPARED_EVENTS, Setup};
 use crate::Result;
 
-const SCHEMA: &str = "peers_baseline";
+pub(super) const SCHEMA: &str = "peers_baseline";
 /// The tables to analyze.
 pub(super) const TABLES: &str = "peers_baseline.events";
 const INSERT: &str = "INSERT INTO peers_baseline.events \

@@ -10,13 +10,11 @@ use postgres_es::{PostgresCqrs, postgres_cqrs, postgres_snapshot_cqrs};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::{
-    AMOUNT, Attempts, MAX_ATTEMPTS, Overflow, PREPARED_EVENTS, SNAPSHOT_EVERY, Setup,
-};
+use super::{AMOUNT, Attempts, MAX_ATTEMPTS, Overflow, PREPARED_EVENTS, SNAPSHOT_EVERY, Setup};
 use crate::Result;
 use crate::case::Case;
 
-const SCHEMA: &str = "peers_cqrs";
+pub(super) const SCHEMA: &str = "peers_cqrs";
 /// The tables to analyze.
 pub(super) const TABLES: &str = "peers_cqrs.events, peers_cqrs.snapshots";
 

@@ -12,8 +12,7 @@ use disintegrate::{
     Decision, DecisionError, Event, NoSnapshot, StateMutate, StateQuery, WithSnapshot,
 };
 use disintegrate_postgres::{
-    Error as PgError, PgDecisionMaker, PgEventStore, PgSnapshotter, WithPgSnapshot,
-    decision_maker,
+    Error as PgError, PgDecisionMaker, PgEventStore, PgSnapshotter, WithPgSnapshot, decision_maker,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -22,7 +21,7 @@ use super::{AMOUNT, Attempts, MAX_ATTEMPTS, Overflow, PREPARED_EVENTS, SNAPSHOT_
 use crate::Result;
 use crate::case::Case;
 
-const SCHEMA: &str = "peers_disintegrate";
+pub(super) const SCHEMA: &str = "peers_disintegrate";
 
 /// The events; the counter's stream is the `Incremented` events that carry
 /// its id.
@@ -173,7 +172,9 @@ impl Disintegrate {
         };
         match self.retrying(id, prepare).await? {
             Attempts::Done(_) => Ok(()),
-            Attempts::GaveUp(n) => Err(format!("disintegrate: preparing {id} lost {n} races").into()),
+            Attempts::GaveUp(n) => {
+                Err(format!("disintegrate: preparing {id} lost {n} races").into())
+            }
         }
     }
 
@@ -197,10 +198,11 @@ impl Disintegrate {
             Maker::Snapshots(_) => format!("{SCHEMA}.event, {SCHEMA}.snapshot"),
         };
         setup.analyze(&tables).await?;
-        let last: i64 =
-            sqlx::query_scalar(&format!("SELECT coalesce(max(event_id), 0) FROM {SCHEMA}.event"))
-                .fetch_one(&setup.admin)
-                .await?;
+        let last: i64 = sqlx::query_scalar(&format!(
+            "SELECT coalesce(max(event_id), 0) FROM {SCHEMA}.event"
+        ))
+        .fetch_one(&setup.admin)
+        .await?;
         self.prepared_up_to.store(last, Ordering::Relaxed);
         Ok(())
     }

@@ -129,6 +129,23 @@ impl Setup {
             .await?)
     }
 
+    /// Drops every system's schema, at the end of a run.
+    pub(crate) async fn drop_schemas(&self) -> Result<()> {
+        let schemas = [
+            baseline::SCHEMA,
+            ours::SCHEMA,
+            cqrs::SCHEMA,
+            disintegrate::SCHEMA,
+        ];
+        sqlx::raw_sql(&format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE",
+            schemas.join(", ")
+        ))
+        .execute(&self.admin)
+        .await?;
+        Ok(())
+    }
+
     /// `ANALYZE` of the given tables, as autovacuum would have done on a
     /// live database.
     pub(crate) async fn analyze(&self, tables: &str) -> Result<()> {

@@ -10,7 +10,7 @@ use super::{AMOUNT, Attempts, Overflow, PREPARED_EVENTS, SNAPSHOT_EVERY, Setup};
 use crate::Result;
 use crate::case::Case;
 
-const SCHEMA: &str = "peers_eventstore";
+pub(super) const SCHEMA: &str = "peers_eventstore";
 /// The tables to analyze.
 pub(super) const TABLES: &str = "peers_eventstore.events, peers_eventstore.snapshots";
 
@@ -67,8 +67,8 @@ impl Ours {
         sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
             .execute(&setup.admin)
             .await?;
-        let store = PgEventStore::connect(&setup.url, PgStoreOptions::default().schema(SCHEMA))
-            .await?;
+        let store =
+            PgEventStore::connect(&setup.url, PgStoreOptions::default().schema(SCHEMA)).await?;
         store.migrate().await?;
         let repo = match case {
             Case::Growing => Repository::new(store).snapshot_every_for::<Counter>(SNAPSHOT_EVERY),
