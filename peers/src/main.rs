@@ -14,7 +14,7 @@ use std::time::Duration;
 use case::Case;
 use measure::Plan;
 use report::Measured;
-use systems::{Kind, Setup};
+use systems::{Kind, MAX_CONNECTIONS, Setup};
 
 /// The bench's error: every failure ends the run with its message.
 pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -62,8 +62,11 @@ impl Config {
                     writers = arg
                         .split(',')
                         .map(|w| match w.parse::<usize>() {
-                            Ok(n @ 1..=64) => Ok(n),
-                            _ => Err(format!("writers must be 1 to 64, not {w:?}")),
+                            Ok(n) if (1..=MAX_CONNECTIONS as usize).contains(&n) => Ok(n),
+                            _ => Err(format!(
+                                "writers must be 1 to {MAX_CONNECTIONS} (the connections of \
+                                 every pool), not {w:?}"
+                            )),
                         })
                         .collect::<Result<_, _>>()?;
                     positional += 1;
