@@ -74,10 +74,13 @@ impl PgEventStore {
                 "load_stream",
                 &sql.load_stream,
                 &["text", "text", "text"],
-                &[
-                    &["'Account'", "'a1'", "NULL"],
-                    &["'Account'", "'a1'", "'key'"],
-                ],
+                &[&["'Account'", "'a1'", "NULL"]],
+            ),
+            statement(
+                "load_stream (keyed)",
+                &sql.load_stream_keyed,
+                &["text", "text", "text"],
+                &[&["'Account'", "'a1'", "'key'"]],
             ),
             statement(
                 "load",

@@ -412,7 +412,12 @@ impl EventStore for PgEventStore {
         aggregate_id: &str,
         idempotency_key: Option<&str>,
     ) -> Result<LoadedStream> {
-        let rows = sqlx::query(&self.sql.load_stream)
+        let sql = if idempotency_key.is_some() {
+            &self.sql.load_stream_keyed
+        } else {
+            &self.sql.load_stream
+        };
+        let rows = sqlx::query(sql)
             .bind(aggregate_kind)
             .bind(aggregate_id)
             .bind(idempotency_key)

@@ -62,8 +62,9 @@ impl Guards {
     }
 }
 
-/// `sql` without its comment lines and final newline.
-fn without_comments(sql: &str) -> &str {
+/// `sql` without its leading comment lines and final newline: a fragment
+/// spliced into a statement.
+pub(super) fn without_comments(sql: &str) -> &str {
     let start = sql
         .lines()
         .take_while(|line| line.starts_with("--"))

@@ -6,6 +6,7 @@
 
 mod append_variants;
 
+use append_variants::without_comments;
 pub(crate) use append_variants::{AppendStatements, Guards};
 
 /// Which rows a tracker may read in the default mode: those of transactions
@@ -30,7 +31,10 @@ pub(crate) struct Statements {
     pub(crate) has_key: String,
     pub(crate) stream_version: String,
     pub(crate) load: String,
+    /// `load_stream.sql` for a command without an idempotency key.
     pub(crate) load_stream: String,
+    /// `load_stream.sql` for a command with one.
+    pub(crate) load_stream_keyed: String,
     pub(crate) load_snapshot: String,
     pub(crate) save_snapshot: String,
     pub(crate) read_after: String,
@@ -86,6 +90,7 @@ impl Statements {
             )
         };
         let read_after = include_str!("read_after.sql");
+        let load_stream = include_str!("load_stream.sql");
         let read_partition = include_str!("read_partition.sql");
         Self {
             append: AppendStatements::new(include_str!("append.sql"), qualify),
@@ -93,7 +98,11 @@ impl Statements {
             has_key: qualify(include_str!("has_key.sql")),
             stream_version: qualify(include_str!("stream_version.sql")),
             load: qualify(include_str!("load.sql")),
-            load_stream: qualify(include_str!("load_stream.sql")),
+            load_stream: qualify(&load_stream.replace("{key_used}", "false")),
+            load_stream_keyed: qualify(&load_stream.replace(
+                "{key_used}",
+                without_comments(include_str!("load_stream_key_used.sql")),
+            )),
             load_snapshot: qualify(include_str!("load_snapshot.sql")),
             save_snapshot: qualify(include_str!("save_snapshot.sql")),
             read_after: read(read_after, VISIBLE_OLDER_THAN_RUNNING),
@@ -172,6 +181,7 @@ mod tests {
             &sql.stream_version,
             &sql.load,
             &sql.load_stream,
+            &sql.load_stream_keyed,
             &sql.load_snapshot,
             &sql.save_snapshot,
             &sql.read_after,
@@ -215,6 +225,7 @@ mod tests {
             .chain(appends.map(|(_, sql)| sql));
         for statement in all {
             assert!(!statement.contains("{guards}"), "{statement}");
+            assert!(!statement.contains("{key_used}"), "{statement}");
             assert!(!statement.contains("{schema}"), "{statement}");
             assert!(!statement.contains("{visible}"), "{statement}");
             assert!(!statement.contains("{page}"), "{statement}");
