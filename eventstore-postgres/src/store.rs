@@ -263,16 +263,17 @@ impl EventStore for PgEventStore {
         }
         let ids: Vec<EventId> = request.events.iter().map(|_| EventId::new()).collect();
         let params = AppendParams::new(&request)?;
+        let guards = params.guards();
         let query = if let [event] = &request.events[..] {
             params.bind(
-                &self.sql.append_one,
+                self.sql.append_one.with(guards),
                 ids[0].to_string(),
                 event.kind.as_str(),
                 event.body.to_string(),
             )
         } else {
             params.bind(
-                &self.sql.append,
+                self.sql.append.with(guards),
                 ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 request
                     .events
@@ -416,7 +417,12 @@ impl EventStore for PgEventStore {
         aggregate_id: &str,
         idempotency_key: Option<&str>,
     ) -> Result<LoadedStream> {
-        let rows = sqlx::query(&self.sql.load_stream)
+        let sql = if idempotency_key.is_some() {
+            &self.sql.load_stream_keyed
+        } else {
+            &self.sql.load_stream
+        };
+        let rows = sqlx::query(sql)
             .bind(aggregate_kind)
             .bind(aggregate_id)
             .bind(idempotency_key)

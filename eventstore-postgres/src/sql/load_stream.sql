@@ -7,12 +7,12 @@
 -- and puts the events in version order itself. An ORDER BY here sorted
 -- the events read through the index on plans made without statistics
 -- (tests/tests/postgres_plans.rs), though that index returns them in order.
--- $1 kind, $2 id, $3 idempotency key (nullable)
+-- Whether the key was used is load_stream_key_used.sql for a command with a
+-- key, and false for one without: PostgreSQL would set up the probe's index
+-- scan on every execution, needed or not (as for append_guard_*.sql).
+-- $1 kind, $2 id, $3 idempotency key (unused without one)
 WITH seen AS (
-    SELECT $3::text IS NOT NULL AND EXISTS (
-        SELECT 1 FROM {schema}.events
-        WHERE aggregate_kind = $1 AND aggregate_id = $2 AND idempotency_key = $3::text
-    ) AS seen
+    SELECT {key_used} AS seen
 ), snap AS (
     SELECT version, schema_version, state
     FROM {schema}.snapshots
