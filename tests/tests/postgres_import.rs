@@ -327,6 +327,12 @@ async fn a_concurrent_writer_makes_the_import_a_conflict_naming_the_stream() {
     .execute(&mut *writer)
     .await
     .expect("insert");
+    // the writer's transaction id, as pg_locks shows it (32 bits)
+    let writer_xid: String =
+        sqlx::query_scalar("SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text")
+            .fetch_one(&mut *writer)
+            .await
+            .expect("the writer's xid");
     let importing = tokio::spawn({
         let store = store.clone();
         async move { import(&store, &[opened("calm", 1), opened("race", 1)]).await }
@@ -334,10 +340,14 @@ async fn a_concurrent_writer_makes_the_import_a_conflict_naming_the_stream() {
     // the import reads version 0 for "race" and waits on the writer's row
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            .fetch_one(store.pool())
-            .await
-            .expect("locks");
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks \
+             WHERE NOT granted AND locktype = 'transactionid' AND transactionid::text = $1",
+        )
+        .bind(&writer_xid)
+        .fetch_one(store.pool())
+        .await
+        .expect("locks");
         if waiting > 0 {
             break;
         }
