@@ -1,6 +1,7 @@
 //! `cargo bench -p eventstore-postgres --bench memory`: the peak memory
-//! (resident set, `VmHWM`) of a reactor catching up on 100,000 and on
-//! 1,000,000 events, and of replays (`Repository::load`) of a 10,000- and
+//! (resident set, `VmHWM`) of imports of 100,000 and 1,000,000 events
+//! through a pipe, of a reactor catching up on 100,000 and on 1,000,000
+//! events, and of replays (`Repository::load`) of a 10,000- and
 //! a 100,000-event stream. Each measurement runs in a child process of its
 //! own (this program, started again with `--phase`), which resets its peak
 //! after connecting, so that it shows the phase alone. Every phase is
@@ -20,6 +21,10 @@ use tokio::io::AsyncWriteExt;
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const LOG_SCHEMA: &str = "es_bench_memory";
 const REPLAY_SCHEMA: &str = "es_bench_memory_replay";
+/// Where the smaller import goes (the larger one fills the log).
+const IMPORT_SCHEMA: &str = "es_bench_memory_import";
+/// The events of the smaller import measured.
+const IMPORTED: u64 = 100_000;
 /// The events of the log the reactors catch up on.
 const LOG_EVENTS: u64 = 1_000_000;
 /// Streams of the log.
@@ -79,14 +84,20 @@ async fn parent(url: &str) {
     println!("PostgreSQL at {url}; peak resident memory of each phase, in a process of its own\n");
     if only.as_deref().is_none_or(|f| "catch-up".contains(f)) {
         let store = fresh(url, LOG_SCHEMA).await;
-        let started = Instant::now();
-        import(&store, "Bench", "stream-", LOG_STREAMS, LOG_EVENTS).await;
-        println!(
-            "filled the log with {LOG_EVENTS} events ({LOG_STREAMS} streams) by import in {:.1} s",
-            started.elapsed().as_secs_f64()
+        let scratch = fresh(url, IMPORT_SCHEMA).await;
+        header();
+        run_child(
+            &format!("import {IMPORTED} events through a pipe"),
+            "import",
+            IMPORTED,
+        );
+        drop_schema(&scratch).await;
+        run_child(
+            &format!("import {LOG_EVENTS} events through a pipe (the log)"),
+            "fill",
+            LOG_EVENTS,
         );
         vacuum(&store).await;
-        header();
         for events in CATCH_UPS {
             let label = format!("a no-op reactor catches up on {events} events");
             run_child(&label, "catch-up", events);
@@ -111,7 +122,7 @@ async fn parent(url: &str) {
 
 fn header() {
     println!(
-        "{:<48} {:>12} {:>14} {:>12} {:>9}",
+        "{:<52} {:>12} {:>14} {:>12} {:>9}",
         "phase", "RSS before", "peak RSS", "growth", "seconds"
     );
 }
@@ -137,7 +148,7 @@ fn run_child(label: &str, phase: &str, events: u64) {
     };
     let (before, peak) = (value("rss_kib"), value("peak_kib"));
     println!(
-        "{label:<48} {:>9.1} MiB {:>10.1} MiB {:>8.1} MiB {:>9.1}",
+        "{label:<52} {:>9.1} MiB {:>10.1} MiB {:>8.1} MiB {:>9.1}",
         before / 1024.0,
         peak / 1024.0,
         (peak - before) / 1024.0,
@@ -148,10 +159,10 @@ fn run_child(label: &str, phase: &str, events: u64) {
 /// One phase, in this (child) process: prints `rss_kib=`, `peak_kib=`
 /// and `seconds=`.
 async fn child(url: &str, phase: &str, events: u64) {
-    let schema = if phase == "replay" {
-        REPLAY_SCHEMA
-    } else {
-        LOG_SCHEMA
+    let schema = match phase {
+        "replay" => REPLAY_SCHEMA,
+        "import" => IMPORT_SCHEMA,
+        _ => LOG_SCHEMA,
     };
     let store = PgEventStore::connect(
         url,
@@ -163,6 +174,7 @@ async fn child(url: &str, phase: &str, events: u64) {
     reset_peak();
     let started = Instant::now();
     match phase {
+        "import" | "fill" => import(&store, "Bench", "stream-", LOG_STREAMS, events).await,
         "catch-up" => catch_up(&store, events).await,
         "replay" => {
             let repo = Repository::new(store);
