@@ -51,8 +51,9 @@ const APPEND_TYPES: &[&str] = &[
 
 impl PgEventStore {
     /// Every statement a command sends (load, key check, append, and the
-    /// look-ups that explain a refused append) and the tracker's two reads
-    /// (of every partition and of one), with sample arguments.
+    /// look-ups that explain a refused append), the tracker's two reads
+    /// (of every partition and of one) and an import's look-up of the
+    /// versions its streams are at, with sample arguments.
     #[doc(hidden)]
     #[must_use]
     pub fn command_statements(&self) -> Vec<CommandStatement> {
@@ -149,6 +150,12 @@ impl PgEventStore {
                 &sql.stream_version,
                 &["text", "text"],
                 &[&["'Account'", "'a1'"]],
+            ),
+            statement(
+                "import_versions",
+                &sql.import_versions,
+                &["text[]", "text[]"],
+                &[&["'{Account,Account}'", "'{a1,a2}'"]],
             ),
         ];
         for (name, forms, types, events) in [

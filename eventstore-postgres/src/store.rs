@@ -180,6 +180,11 @@ impl PgEventStore {
         &self.sql
     }
 
+    /// Wakes the trackers after a write of this store committed.
+    pub(crate) fn notify_appended(&self) {
+        self.notifier.appended(&self.pool, &self.schema);
+    }
+
     /// A wake-up subscription fed by LISTEN/NOTIFY (see
     /// [`Tracker::wakeups`](eventstore_core::Tracker::wakeups)).
     pub(crate) fn subscribe(&self) -> eventstore_core::backend::Wakeups {
@@ -244,7 +249,7 @@ impl PgEventStore {
 }
 
 /// Whether a database error is a unique violation (a lost race).
-fn is_unique_violation(error: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .is_some_and(|e| e.is_unique_violation())

@@ -74,6 +74,8 @@ pub(crate) struct Statements {
     pub(crate) retried_ok: String,
     pub(crate) next_tx: String,
     pub(crate) stream_lock: String,
+    pub(crate) import_versions: String,
+    pub(crate) import_copy: String,
 }
 
 impl Statements {
@@ -142,6 +144,8 @@ impl Statements {
             retried_ok: qualify(include_str!("retried_ok.sql")),
             next_tx: qualify(include_str!("next_tx.sql")),
             stream_lock: qualify(include_str!("stream_lock.sql")),
+            import_versions: qualify(include_str!("import_versions.sql")),
+            import_copy: qualify(include_str!("import_copy.sql")),
         }
     }
 }
@@ -218,6 +222,8 @@ mod tests {
             &sql.parked_count,
             &sql.retried,
             &sql.retried_ok,
+            &sql.import_versions,
+            &sql.import_copy,
         ];
         let all = all
             .into_iter()
