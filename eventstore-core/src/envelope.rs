@@ -33,6 +33,31 @@ impl EventId {
         Self(xid::new())
     }
 
+    /// A new id that carries `time` (to the second) instead of now: for
+    /// events brought in from another system, whose ids then sort by the
+    /// events' own times. It is as unique as [`new`](Self::new): the rest of
+    /// the id (machine, process, counter) comes from this process's next id.
+    /// `None` for a time an xid cannot hold (before 1970, or from 2106 on).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use eventstore_core::EventId;
+    /// let time = UNIX_EPOCH + Duration::from_secs(1_704_067_200); // 2024-01-01
+    /// let (a, b) = (EventId::at(time).unwrap(), EventId::at(time).unwrap());
+    /// assert_eq!(a.created_at(), time);
+    /// assert!(a < b);
+    /// assert!(EventId::at(time + Duration::from_secs(1)).unwrap() > b);
+    /// assert!(EventId::at(UNIX_EPOCH - Duration::from_secs(1)).is_none());
+    /// ```
+    #[must_use]
+    pub fn at(time: SystemTime) -> Option<Self> {
+        let seconds = time.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        let seconds = u32::try_from(seconds).ok()?;
+        let xid::Id(mut raw) = xid::new();
+        raw[..4].copy_from_slice(&seconds.to_be_bytes());
+        Some(Self(xid::Id(raw)))
+    }
+
     /// When the id was made, to the second.
     ///
     /// ```

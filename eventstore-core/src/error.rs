@@ -1,8 +1,12 @@
 //! The one error type of this crate and of its backends, and how to
 //! print it with its causes.
 
+mod import;
+
 use std::borrow::Cow;
 use std::fmt;
+
+pub use import::ImportProblem;
 
 /// Why an aggregate id was refused (what [`IdProblem::of`] finds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +171,16 @@ pub enum Error {
     UnexpectedReply {
         /// What was wrong.
         problem: String,
+    },
+
+    /// A bulk import refused a line of its input: nothing of the input was
+    /// imported.
+    #[error("cannot import line {line}: {problem}; nothing was imported")]
+    Import {
+        /// The line's number in the input, from 1.
+        line: u64,
+        /// What is wrong with it.
+        problem: ImportProblem,
     },
 
     /// An option was given a value that cannot work.

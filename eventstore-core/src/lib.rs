@@ -74,7 +74,7 @@ pub mod doc;
 
 pub use aggregate::Aggregate;
 pub use envelope::{Checkpoint, EventId, Metadata, ParseEventIdError, RecordedEvent};
-pub use error::{Error, ErrorChain, IdProblem, Result};
+pub use error::{Error, ErrorChain, IdProblem, ImportProblem, Result};
 pub use event::{DecodeError, Event};
 pub use forget::{ForgetRequest, Forgotten};
 pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};

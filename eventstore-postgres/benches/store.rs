@@ -50,9 +50,6 @@ fn main() {
 
 async fn run() {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
-    if replay::replay_child(&url).await {
-        return;
-    }
     let probe = PgPool::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {url} ({e}); set DATABASE_URL or run scripts/ensure-postgres"));
@@ -103,14 +100,11 @@ async fn run() {
             replay::loads(&url, events).await;
         }
     }
-    if only.is_none_or(|f| "replay_memory".contains(f)) {
-        replay::replay_memory(&url).await;
-    }
 }
 
 /// The workload named on the command line (`appends`, `batches`,
-/// `execute`, `unanalyzed`, `contention`, `loads`, `replay_memory`), if
-/// any: `cargo bench -p eventstore-postgres -- appends`.
+/// `execute`, `unanalyzed`, `contention`, `loads`), if any: `cargo bench
+/// -p eventstore-postgres -- appends`.
 fn filter() -> Option<&'static str> {
     let arg = std::env::args().skip(1).find(|a| !a.starts_with("--"))?;
     Some(Box::leak(arg.into_boxed_str()))

@@ -8,6 +8,7 @@ use sqlx::query::Query;
 use sqlx::{Encode, Postgres, Type};
 
 use crate::convert::{bigint, expected_version, hash_bits};
+use crate::sql::Guards;
 
 /// The parameters that `append.sql` and `append_one.sql` share, converted
 /// once; the two differ only in whether $4 to $6 hold one event's values
@@ -45,6 +46,16 @@ impl<'a> AppendParams<'a> {
             // the u64 hash's bits as a bigint: reads undo the sign (read_page.sql)
             hash: hash_bits(stream_hash(request.aggregate_id.as_str())),
         })
+    }
+
+    /// The checks this append needs: the expected version when it is
+    /// above 0, the key when there is one, the guard when there is one.
+    pub(crate) fn guards(&self) -> Guards {
+        Guards {
+            version: self.expected != 0,
+            key: self.request.idempotency_key.is_some(),
+            moved: self.request.unless_moved.is_some(),
+        }
     }
 
     /// The append statement `sql` with every parameter bound: `ids`,

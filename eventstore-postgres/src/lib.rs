@@ -28,6 +28,7 @@ mod convert;
 mod error;
 mod forget;
 mod holdback;
+mod import;
 mod layout;
 mod options;
 mod plans;
@@ -39,6 +40,7 @@ mod tracker;
 mod wake;
 
 pub use holdback::{OpenTransaction, PreparedTransaction};
+pub use import::ImportReport;
 pub use options::{DEFAULT_SCHEMA, PgStoreOptions, ReadMode};
 #[doc(hidden)]
 pub use plans::CommandStatement;

@@ -5,6 +5,7 @@
 //! deployment, or a table just truncated, has none until autovacuum
 //! analyzes it.
 
+use crate::sql::Guards;
 use crate::store::PgEventStore;
 
 /// One statement of a command's path, with what it takes to plan it.
@@ -19,7 +20,7 @@ pub struct CommandStatement {
     pub parameter_types: &'static [&'static str],
     /// Argument lists, as SQL literals, that take the statement's branches
     /// (a key or none, a new stream or not, a guard or none).
-    pub samples: &'static [&'static [&'static str]],
+    pub samples: Vec<Vec<&'static str>>,
     /// Whether its custom plans (made for each argument list, PostgreSQL's
     /// default for a statement's first executions) must read through the
     /// index too, or only its generic plan, the one the store's sessions
@@ -50,32 +51,42 @@ const APPEND_TYPES: &[&str] = &[
 
 impl PgEventStore {
     /// Every statement a command sends (load, key check, append, and the
-    /// look-ups that explain a refused append) and the tracker's two reads
-    /// (of every partition and of one), with sample arguments.
+    /// look-ups that explain a refused append), the tracker's two reads
+    /// (of every partition and of one) and an import's look-up of the
+    /// versions its streams are at, with sample arguments.
     #[doc(hidden)]
     #[must_use]
     pub fn command_statements(&self) -> Vec<CommandStatement> {
         let sql = self.statements();
-        let statement = |name, sql: &String, parameter_types, samples| CommandStatement {
-            name,
-            sql: sql.clone(),
-            parameter_types,
-            samples,
-            custom_plans_checked: true,
-        };
+        let statement =
+            |name, sql: &String, parameter_types, samples: &[&[&'static str]]| CommandStatement {
+                name,
+                sql: sql.clone(),
+                parameter_types,
+                samples: samples.iter().map(|sample| sample.to_vec()).collect(),
+                custom_plans_checked: true,
+            };
         let generic_only = |statement: CommandStatement| CommandStatement {
             custom_plans_checked: false,
             ..statement
         };
-        vec![
+        let mut statements = vec![
             statement(
                 "load_stream",
                 &sql.load_stream,
                 &["text", "text", "text", "bigint"],
                 &[
                     &["'Account'", "'a1'", "NULL", "4096"],
-                    &["'Account'", "'a1'", "'key'", "4096"],
                     &["'Account'", "'a1'", "NULL", "9223372036854775807"],
+                ],
+            ),
+            statement(
+                "load_stream (keyed)",
+                &sql.load_stream_keyed,
+                &["text", "text", "text", "bigint"],
+                &[
+                    &["'Account'", "'a1'", "'key'", "4096"],
+                    &["'Account'", "'a1'", "'key'", "9223372036854775807"],
                 ],
             ),
             statement(
@@ -157,75 +168,47 @@ impl PgEventStore {
                 &[&["'Account'", "'a1'"]],
             ),
             statement(
-                "append_one",
-                &sql.append_one,
-                APPEND_ONE_TYPES,
-                &[
-                    &[
-                        "'Account'",
-                        "'a1'",
-                        "0",
-                        "'id'",
-                        "'Opened'",
-                        "'{}'",
-                        "'{}'",
-                        "NULL",
-                        "NULL",
-                        "NULL",
-                        "NULL",
-                        "7",
-                    ],
-                    &[
-                        "'Account'",
-                        "'a1'",
-                        "3",
-                        "'id'",
-                        "'Opened'",
-                        "'{}'",
-                        "'{}'",
-                        "'key'",
-                        "'Account'",
-                        "'a2'",
-                        "5",
-                        "7",
-                    ],
-                ],
+                "import_versions",
+                &sql.import_versions,
+                &["text[]", "text[]"],
+                &[&["'{Account,Account}'", "'{a1,a2}'"]],
             ),
-            statement(
-                "append",
-                &sql.append,
-                APPEND_TYPES,
-                &[
-                    &[
-                        "'Account'",
-                        "'a1'",
-                        "0",
-                        "'{i1,i2}'",
-                        "'{A,B}'",
-                        "'{\"{}\",\"{}\"}'",
-                        "'{}'",
-                        "NULL",
-                        "NULL",
-                        "NULL",
-                        "NULL",
-                        "7",
-                    ],
-                    &[
-                        "'Account'",
-                        "'a1'",
-                        "3",
-                        "'{i1,i2}'",
-                        "'{A,B}'",
-                        "'{\"{}\",\"{}\"}'",
-                        "'{}'",
-                        "'key'",
-                        "'Account'",
-                        "'a2'",
-                        "5",
-                        "7",
-                    ],
-                ],
-            ),
-        ]
+        ];
+        for (name, forms, types, events) in [
+            ("append_one", &sql.append_one, APPEND_ONE_TYPES, ONE_EVENT),
+            ("append", &sql.append, APPEND_TYPES, TWO_EVENTS),
+        ] {
+            statements.extend(forms.forms().map(|(guards, sql)| CommandStatement {
+                name,
+                sql: sql.to_owned(),
+                parameter_types: types,
+                samples: vec![append_sample(guards, events)],
+                custom_plans_checked: true,
+            }));
+        }
+        statements
     }
+}
+
+/// `$4` to `$6` of `append_one.sql`: one event's id, kind and body.
+const ONE_EVENT: [&str; 3] = ["'id'", "'Opened'", "'{}'"];
+
+/// `$4` to `$6` of `append.sql`: two events' ids, kinds and bodies.
+const TWO_EVENTS: [&str; 3] = ["'{i1,i2}'", "'{A,B}'", "'{\"{}\",\"{}\"}'"];
+
+/// Arguments for the append form with `guards`' checks: an expected version
+/// above 0 only with the version check, a key only with the key check, a
+/// guarded stream only with that check.
+fn append_sample(guards: Guards, events: [&'static str; 3]) -> Vec<&'static str> {
+    let mut sample = vec!["'Account'", "'a1'", if guards.version { "3" } else { "0" }];
+    sample.extend(events);
+    sample.push("'{}'");
+    sample.push(if guards.key { "'key'" } else { "NULL" });
+    if guards.moved {
+        sample.extend(["'Account'", "'a2'", "5"]);
+    } else {
+        sample.extend(["NULL", "NULL", "NULL"]);
+    }
+    sample.push("7");
+    sample
 }

@@ -180,6 +180,11 @@ impl PgEventStore {
         &self.sql
     }
 
+    /// Wakes the trackers after a write of this store committed.
+    pub(crate) fn notify_appended(&self) {
+        self.notifier.appended(&self.pool, &self.schema);
+    }
+
     /// A wake-up subscription fed by LISTEN/NOTIFY (see
     /// [`Tracker::wakeups`](eventstore_core::Tracker::wakeups)).
     pub(crate) fn subscribe(&self) -> eventstore_core::backend::Wakeups {
@@ -244,7 +249,7 @@ impl PgEventStore {
 }
 
 /// Whether a database error is a unique violation (a lost race).
-fn is_unique_violation(error: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .is_some_and(|e| e.is_unique_violation())
@@ -258,16 +263,17 @@ impl EventStore for PgEventStore {
         }
         let ids: Vec<EventId> = request.events.iter().map(|_| EventId::new()).collect();
         let params = AppendParams::new(&request)?;
+        let guards = params.guards();
         let query = if let [event] = &request.events[..] {
             params.bind(
-                &self.sql.append_one,
+                self.sql.append_one.with(guards),
                 ids[0].to_string(),
                 event.kind.as_str(),
                 event.body.as_str(),
             )
         } else {
             params.bind(
-                &self.sql.append,
+                self.sql.append.with(guards),
                 ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 request
                     .events
@@ -437,7 +443,12 @@ impl EventStore for PgEventStore {
         idempotency_key: Option<&str>,
         limit: usize,
     ) -> Result<LoadedStream> {
-        let mut rows = sqlx::query(&self.sql.load_stream)
+        let sql = if idempotency_key.is_some() {
+            &self.sql.load_stream_keyed
+        } else {
+            &self.sql.load_stream
+        };
+        let mut rows = sqlx::query(sql)
             .bind(aggregate_kind)
             .bind(aggregate_id)
             .bind(idempotency_key)

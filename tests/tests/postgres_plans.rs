@@ -82,7 +82,7 @@ async fn check(
         .await
         .unwrap_or_else(|e| panic!("prepare {}: {e}", statement.name));
     let mut problems = Vec::new();
-    for sample in statement.samples {
+    for sample in &statement.samples {
         let explain = format!(
             "EXPLAIN (FORMAT JSON) EXECUTE planned ({})",
             sample.join(", ")

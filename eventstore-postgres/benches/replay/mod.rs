@@ -1,29 +1,22 @@
-//! Full replays: `loads`, a load against a plain select of the same rows in
-//! the same run, and `replay_memory`, the peak memory of one load in a
-//! process of its own.
+//! Full replays (`loads`): a load against a plain select of the same rows
+//! in the same run. (`--bench memory -- replay` measures their peak
+//! memory.)
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use eventstore_core::{DEFAULT_PAGE_SIZE, Repository};
+use eventstore_core::Repository;
 use eventstore_postgres::PgEventStore;
 use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::account::{Account, append_history};
-use crate::{PHASE, PLAIN_SCHEMA, PLAIN_SELECT_STREAM, STORE_SCHEMA, fresh, schema, snapshot_now};
-
-/// The schema of the `replay_memory` streams.
-const MEMORY_SCHEMA: &str = "es_bench_replay_memory";
-
-/// Set in a child process of `replay_memory`: `events page_size`, the
-/// stream to load and the page size to load it with.
-const CHILD: &str = "ES_BENCH_REPLAY_CHILD";
+use crate::{PHASE, PLAIN_SCHEMA, PLAIN_SELECT_STREAM, STORE_SCHEMA, fresh, snapshot_now};
 
 /// What one round of [`loads`] measures, in this order.
 #[derive(Debug, Clone, Copy)]
 enum Load {
-    /// The repository, every event, in pages of [`DEFAULT_PAGE_SIZE`].
+    /// The repository, every event, in pages of
+    /// [`DEFAULT_PAGE_SIZE`](eventstore_core::DEFAULT_PAGE_SIZE).
     Replay,
     /// The repository, every event, in one read.
     OneRead,
@@ -136,89 +129,4 @@ async fn select(plain: &PgPool, id: &str) -> u64 {
         version = sqlx::Row::get(row, "version");
     }
     u64::try_from(version).expect("a version")
-}
-
-/// The peak memory of one full replay of a 10,000 and a 100,000-event
-/// stream, each in a process of its own (this program again), loaded in
-/// pages of [`DEFAULT_PAGE_SIZE`] and in one read: the resident set size
-/// before the load and its peak (`VmHWM`) after it.
-pub(crate) async fn replay_memory(url: &str) {
-    let store = schema(url, MEMORY_SCHEMA, 2).await;
-    const SIZES: [u64; 2] = [10_000, 100_000];
-    for events in SIZES {
-        append_history(&store, &format!("memory-{events}"), events).await;
-    }
-    println!(
-        "\n{:<52} {:>12} {:>12} {:>12}",
-        "replay in a fresh process", "RSS before", "peak RSS", "growth"
-    );
-    for events in SIZES {
-        for (how, page_size) in [("pages", DEFAULT_PAGE_SIZE), ("one read", usize::MAX)] {
-            let output = Command::new(std::env::current_exe().expect("this program"))
-                .env(CHILD, format!("{events} {page_size}"))
-                .env("DATABASE_URL", url)
-                .output()
-                .expect("run a replay in a process of its own");
-            let reply = String::from_utf8_lossy(&output.stdout);
-            assert!(output.status.success(), "the replay failed: {reply}");
-            let kib: Vec<u64> = reply
-                .split_whitespace()
-                .map(|n| n.parse().expect("kB"))
-                .collect();
-            let &[before, peak] = &kib[..] else {
-                panic!("the replay printed {reply:?}, not two sizes");
-            };
-            let label = if page_size == usize::MAX {
-                format!("{events}-event replay, {how}")
-            } else {
-                format!("{events}-event replay, {how} of {page_size}")
-            };
-            println!(
-                "{label:<52} {:>9} kB {:>9} kB {:>9} kB",
-                before,
-                peak,
-                peak.saturating_sub(before)
-            );
-        }
-    }
-}
-
-/// In a child process of [`replay_memory`]: when [`CHILD`] is set, loads
-/// the stream it names once and prints the resident set size before the
-/// load and its peak after, in kB; `false` otherwise.
-pub(crate) async fn replay_child(url: &str) -> bool {
-    let Ok(what) = std::env::var(CHILD) else {
-        return false;
-    };
-    let numbers: Vec<usize> = what
-        .split_whitespace()
-        .map(|n| n.parse().expect("a number"))
-        .collect();
-    let &[events, page_size] = &numbers[..] else {
-        panic!("{CHILD}={what:?}: expected the events and the page size");
-    };
-    let store = PgEventStore::connect(
-        url,
-        eventstore_postgres::PgStoreOptions::default().schema(MEMORY_SCHEMA),
-    )
-    .await
-    .expect("connect");
-    let repo = Repository::new(store).page_size(page_size);
-    // a first, short load opens the connection and prepares the statements
-    assert_eq!(replay(&repo, "absent").await, 0);
-    let before = status_kib("VmRSS");
-    let version = replay(&repo, &format!("memory-{events}")).await;
-    assert_eq!(version, events as u64);
-    println!("{before} {}", status_kib("VmHWM"));
-    true
-}
-
-/// A size in kB from `/proc/self/status` (Linux).
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
 }

@@ -37,6 +37,7 @@ const SHAPES: &[(&str, Shape)] = &[
     ("head.sql", Shape::Rows(&CHECKPOINT)),
     ("heartbeat.sql", Shape::Scalar),
     ("holdback.sql", Shape::Rows(&HOLDBACK)),
+    ("import_versions.sql", Shape::Scalar),
     ("join_lock.sql", Shape::Rows(&JOIN_LOCK)),
     ("lease_holder.sql", Shape::Scalar),
     ("lease_holders.sql", Shape::Scalar),

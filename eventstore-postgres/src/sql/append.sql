@@ -3,8 +3,14 @@
 -- expected version, or a concurrent writer gets there first) fails on the
 -- unique events_stream_version, since version $3 + 1 is taken; the only
 -- case that constraint cannot see, an expected version ahead of the stream
--- (which would leave a gap), is the EXISTS probe below. No row comes back
--- then, nor when the idempotency key was used.
+-- (which would leave a gap), is the probe of append_guard_version.sql. No
+-- row comes back then, nor when the idempotency key was used.
+--
+-- The guards line becomes the checks this append needs, and only those
+-- (sql::AppendStatements): a check that cannot fail (no expected
+-- version, no key, no guarded stream) is left out rather than skipped at
+-- run time, since PostgreSQL sets up every subquery's index scan on each
+-- execution, run or not.
 -- $1 kind, $2 id, $3 expected version, $4 ids, $5 kinds, $6 bodies (text),
 -- $7 metadata (text), $8 idempotency key (nullable), $9 $10 $11 the stream
 -- that must not have moved past a version (kind, id, version; null: none),
@@ -12,13 +18,5 @@
 INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key, stream_hash)
 SELECT e.id, $1, $2, $3 + e.n, e.kind, e.body::jsonb, $7::jsonb, CASE WHEN e.n = 1 THEN $8::text END, $12::bigint
 FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e (id, kind, body, n)
-WHERE ($3 = 0 OR EXISTS (
-        SELECT 1 FROM {schema}.events
-        WHERE aggregate_kind = $1 AND aggregate_id = $2 AND version = $3))
-  AND ($8::text IS NULL OR NOT EXISTS (
-        SELECT 1 FROM {schema}.events
-        WHERE aggregate_kind = $1 AND aggregate_id = $2 AND idempotency_key = $8::text))
-  AND ($9::text IS NULL OR NOT EXISTS (
-        SELECT 1 FROM {schema}.events
-        WHERE aggregate_kind = $9::text AND aggregate_id = $10::text AND version > $11::bigint))
+{guards}
 RETURNING position, tx, version, created_at

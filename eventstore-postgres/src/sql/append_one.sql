@@ -1,18 +1,11 @@
 -- append.sql for the common case of a single event, without unnest (which
--- costs about 15% of the statement's server time).
+-- costs about 15% of the statement's server time), with the same checks
+-- in place of the guards line (append_guard_*.sql).
 -- $1 kind, $2 id, $3 expected version, $4 id, $5 kind, $6 body (text),
 -- $7 metadata (text), $8 idempotency key (nullable), $9 $10 $11 the stream
 -- that must not have moved past a version (kind, id, version; null: none),
 -- $12 the stream's hash (eventstore_core::reactor::stream_hash, as a bigint)
 INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key, stream_hash)
 SELECT $4, $1, $2, $3 + 1, $5, $6::jsonb, $7::jsonb, $8::text, $12::bigint
-WHERE ($3 = 0 OR EXISTS (
-        SELECT 1 FROM {schema}.events
-        WHERE aggregate_kind = $1 AND aggregate_id = $2 AND version = $3))
-  AND ($8::text IS NULL OR NOT EXISTS (
-        SELECT 1 FROM {schema}.events
-        WHERE aggregate_kind = $1 AND aggregate_id = $2 AND idempotency_key = $8::text))
-  AND ($9::text IS NULL OR NOT EXISTS (
-        SELECT 1 FROM {schema}.events
-        WHERE aggregate_kind = $9::text AND aggregate_id = $10::text AND version > $11::bigint))
+{guards}
 RETURNING position, tx, version, created_at

@@ -9,12 +9,12 @@
 -- says which $4 are read: the index returns them in that order, so the
 -- limit stops its scan (tests/tests/postgres_plans.rs checks that no plan
 -- sorts them, as one without the limit did on tables without statistics).
--- $1 kind, $2 id, $3 idempotency key (nullable), $4 most events
+-- Whether the key was used is load_stream_key_used.sql for a command with a
+-- key, and false for one without: PostgreSQL would set up the probe's index
+-- scan on every execution, needed or not (as for append_guard_*.sql).
+-- $1 kind, $2 id, $3 idempotency key (unused without one), $4 most events
 WITH seen AS (
-    SELECT $3::text IS NOT NULL AND EXISTS (
-        SELECT 1 FROM {schema}.events
-        WHERE aggregate_kind = $1 AND aggregate_id = $2 AND idempotency_key = $3::text
-    ) AS seen
+    SELECT {key_used} AS seen
 ), snap AS (
     SELECT version, schema_version, state
     FROM {schema}.snapshots

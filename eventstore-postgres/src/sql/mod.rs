@@ -4,6 +4,11 @@
 //! name, which [`SchemaName`](crate::options::SchemaName) has checked to be
 //! a plain identifier.
 
+mod append_variants;
+
+use append_variants::without_comments;
+pub(crate) use append_variants::{AppendStatements, Guards};
+
 /// Which rows a tracker may read in the default mode: those of transactions
 /// older than every running one, so that a late commit cannot land behind
 /// the reader.
@@ -21,13 +26,16 @@ fn visible_older_than_lag(param: u8) -> String {
 /// Every statement of the store, with `{schema}` replaced.
 #[derive(Debug)]
 pub(crate) struct Statements {
-    pub(crate) append: String,
-    pub(crate) append_one: String,
+    pub(crate) append: AppendStatements,
+    pub(crate) append_one: AppendStatements,
     pub(crate) has_key: String,
     pub(crate) stream_version: String,
     pub(crate) load: String,
     pub(crate) load_page: String,
+    /// `load_stream.sql` for a command without an idempotency key.
     pub(crate) load_stream: String,
+    /// `load_stream.sql` for a command with one.
+    pub(crate) load_stream_keyed: String,
     pub(crate) load_snapshot: String,
     pub(crate) save_snapshot: String,
     pub(crate) read_after: String,
@@ -67,6 +75,8 @@ pub(crate) struct Statements {
     pub(crate) retried_ok: String,
     pub(crate) next_tx: String,
     pub(crate) stream_lock: String,
+    pub(crate) import_versions: String,
+    pub(crate) import_copy: String,
 }
 
 impl Statements {
@@ -83,15 +93,20 @@ impl Statements {
             )
         };
         let read_after = include_str!("read_after.sql");
+        let load_stream = include_str!("load_stream.sql");
         let read_partition = include_str!("read_partition.sql");
         Self {
-            append: qualify(include_str!("append.sql")),
-            append_one: qualify(include_str!("append_one.sql")),
+            append: AppendStatements::new(include_str!("append.sql"), qualify),
+            append_one: AppendStatements::new(include_str!("append_one.sql"), qualify),
             has_key: qualify(include_str!("has_key.sql")),
             stream_version: qualify(include_str!("stream_version.sql")),
             load: qualify(include_str!("load.sql")),
             load_page: qualify(include_str!("load_page.sql")),
-            load_stream: qualify(include_str!("load_stream.sql")),
+            load_stream: qualify(&load_stream.replace("{key_used}", "false")),
+            load_stream_keyed: qualify(&load_stream.replace(
+                "{key_used}",
+                without_comments(include_str!("load_stream_key_used.sql")),
+            )),
             load_snapshot: qualify(include_str!("load_snapshot.sql")),
             save_snapshot: qualify(include_str!("save_snapshot.sql")),
             read_after: read(read_after, VISIBLE_OLDER_THAN_RUNNING),
@@ -131,6 +146,8 @@ impl Statements {
             retried_ok: qualify(include_str!("retried_ok.sql")),
             next_tx: qualify(include_str!("next_tx.sql")),
             stream_lock: qualify(include_str!("stream_lock.sql")),
+            import_versions: qualify(include_str!("import_versions.sql")),
+            import_copy: qualify(include_str!("import_copy.sql")),
         }
     }
 }
@@ -164,14 +181,14 @@ mod tests {
     #[test]
     fn every_table_is_qualified() {
         let sql = Statements::new("es");
+        let appends = sql.append.forms().chain(sql.append_one.forms());
         let all = [
-            &sql.append,
-            &sql.append_one,
             &sql.has_key,
             &sql.stream_version,
             &sql.load,
             &sql.load_page,
             &sql.load_stream,
+            &sql.load_stream_keyed,
             &sql.load_snapshot,
             &sql.save_snapshot,
             &sql.read_after,
@@ -208,8 +225,16 @@ mod tests {
             &sql.parked_count,
             &sql.retried,
             &sql.retried_ok,
+            &sql.import_versions,
+            &sql.import_copy,
         ];
+        let all = all
+            .into_iter()
+            .map(String::as_str)
+            .chain(appends.map(|(_, sql)| sql));
         for statement in all {
+            assert!(!statement.contains("{guards}"), "{statement}");
+            assert!(!statement.contains("{key_used}"), "{statement}");
             assert!(!statement.contains("{schema}"), "{statement}");
             assert!(!statement.contains("{visible}"), "{statement}");
             assert!(!statement.contains("{page}"), "{statement}");

@@ -158,6 +158,21 @@ pub(crate) enum Command {
         #[arg(value_name = "ID")]
         id: AggregateId,
     },
+    /// Imports history from another system: one event a line, as a JSON
+    /// object with aggregate_kind, aggregate_id, kind, version, body (an
+    /// object), time (RFC 3339) and optionally metadata; all in one
+    /// transaction, or nothing when a line is refused.
+    Import {
+        /// Where the store is.
+        #[command(flatten)]
+        db: Database,
+        /// Tables or JSON.
+        #[command(flatten)]
+        output: Output,
+        /// The file of JSON lines; `-` reads standard input.
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+    },
     /// Starts many transfers and reports how fast workers settle them.
     Load {
         /// Where the store is.

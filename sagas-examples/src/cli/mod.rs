@@ -5,6 +5,7 @@ mod commands;
 mod events;
 mod failure;
 mod forget;
+mod import;
 mod load;
 mod status;
 mod store;
@@ -110,6 +111,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             aggregate,
             follow,
         } => events::events(&db, output, aggregate, follow).await,
+        Command::Import { db, output, file } => import::import(&db, output, &file).await,
         Command::Status {
             db,
             output,

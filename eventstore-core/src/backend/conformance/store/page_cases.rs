@@ -114,10 +114,14 @@ pub async fn a_stream_longer_than_a_page_loads_whole<S: EventStore>(store: S) {
     let snapshotting = Repository::new(store.clone()).snapshot_every(12);
     for n in 0..6 {
         let deposit = |a: &Account| a.deposit(1, "t-more");
-        snapshotting
+        let outcome = snapshotting
             .execute("a-1", Options::default(), deposit)
             .await
             .unwrap_or_else(|e| panic!("deposit {n}: {e}"));
+        assert!(
+            matches!(outcome, Outcome::Done(_)),
+            "deposit {n}: {outcome:?}"
+        );
     }
     snapshot_when(&store, "Account", "a-1", |s| s.version == 12).await;
     let from_snapshot = paged.load::<Account>("a-1").await.expect("load");

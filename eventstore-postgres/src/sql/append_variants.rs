@@ -1,0 +1,137 @@
+//! The append statements, one text per combination of the checks an
+//! append needs.
+//!
+//! Each check of an append (the expected version exists, the idempotency
+//! key is unused, a guarded stream has not moved) is a subquery.
+//! PostgreSQL sets up every subquery's index scan on each execution of a
+//! generic plan, whether a `$n IS NULL OR` in front of it lets it run or
+//! not, so an append sends the statement with only the checks it needs.
+
+/// Which checks an append needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Guards {
+    /// The expected version is above 0 and must exist.
+    pub(crate) version: bool,
+    /// An idempotency key must be unused.
+    pub(crate) key: bool,
+    /// Another stream must not have moved past a version.
+    pub(crate) moved: bool,
+}
+
+impl Guards {
+    /// Every combination, in the order of [`Guards::index`].
+    pub(crate) const ALL: [Guards; 8] = {
+        let mut all = [Guards {
+            version: false,
+            key: false,
+            moved: false,
+        }; 8];
+        let mut i = 0;
+        while i < 8 {
+            all[i] = Guards {
+                version: i & 1 != 0,
+                key: i & 2 != 0,
+                moved: i & 4 != 0,
+            };
+            i += 1;
+        }
+        all
+    };
+
+    /// The position of this combination in [`Guards::ALL`].
+    fn index(self) -> usize {
+        usize::from(self.version) | usize::from(self.key) << 1 | usize::from(self.moved) << 2
+    }
+
+    /// The WHERE clause of these checks (empty when there is none).
+    fn clause(self) -> String {
+        let checks: Vec<&str> = [
+            (self.version, include_str!("append_guard_version.sql")),
+            (self.key, include_str!("append_guard_key.sql")),
+            (self.moved, include_str!("append_guard_moved.sql")),
+        ]
+        .into_iter()
+        .filter(|(needed, _)| *needed)
+        .map(|(_, check)| without_comments(check))
+        .collect();
+        if checks.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", checks.join("\n  AND "))
+        }
+    }
+}
+
+/// `sql` without its leading comment lines and final newline: a fragment
+/// spliced into a statement.
+pub(super) fn without_comments(sql: &str) -> &str {
+    let start = sql
+        .lines()
+        .take_while(|line| line.starts_with("--"))
+        .map(|line| line.len() + 1)
+        .sum::<usize>();
+    sql[start..].trim_end()
+}
+
+/// One append statement in its eight forms.
+#[derive(Debug)]
+pub(crate) struct AppendStatements {
+    forms: [String; 8],
+}
+
+impl AppendStatements {
+    /// The forms of `template`, whose `{guards}` is replaced by each
+    /// combination's WHERE clause; `qualify` replaces `{schema}`.
+    pub(crate) fn new(template: &str, qualify: impl Fn(&str) -> String) -> Self {
+        Self {
+            forms: Guards::ALL
+                .map(|guards| qualify(&template.replace("{guards}", &guards.clause()))),
+        }
+    }
+
+    /// The form with exactly `guards`' checks.
+    pub(crate) fn with(&self, guards: Guards) -> &str {
+        &self.forms[guards.index()]
+    }
+
+    /// Every form, with its checks.
+    pub(crate) fn forms(&self) -> impl Iterator<Item = (Guards, &str)> {
+        Guards::ALL
+            .into_iter()
+            .zip(self.forms.iter().map(String::as_str))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_form_has_exactly_its_checks() {
+        let statements = AppendStatements::new(include_str!("append_one.sql"), str::to_owned);
+        for guards in Guards::ALL {
+            let sql = statements.with(guards);
+            assert_eq!(sql.contains("version = $3)"), guards.version, "{sql}");
+            assert_eq!(sql.contains("idempotency_key = $8"), guards.key, "{sql}");
+            assert_eq!(sql.contains("version > $11"), guards.moved, "{sql}");
+            assert_eq!(sql.contains("\nWHERE"), guards != Guards::ALL[0], "{sql}");
+            assert!(!sql.contains("{guards}"), "{sql}");
+            assert_eq!(
+                sql.matches(" AND EXISTS").count() + sql.matches(" AND NOT EXISTS").count(),
+                [guards.version, guards.key, guards.moved]
+                    .into_iter()
+                    .filter(|&g| g)
+                    .count()
+                    .saturating_sub(1),
+                "{sql}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_index_finds_each_combination() {
+        for (i, guards) in Guards::ALL.into_iter().enumerate() {
+            assert_eq!(guards.index(), i);
+        }
+    }
+}
