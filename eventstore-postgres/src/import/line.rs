@@ -91,6 +91,11 @@ impl<'a> Line<'a> {
                 kind: fields.kind.into_owned(),
             }));
         }
+        if let Some(escape) = refused_by_jsonb(fields.body.get()) {
+            return Err(malformed(format!(
+                "the body holds {escape}, which PostgreSQL's jsonb cannot store"
+            )));
+        }
         let metadata = fields.metadata.filter(|m| m.get() != "null");
         if let Some(metadata) = metadata {
             // serde reads a struct from an array too: only an object is metadata
@@ -105,6 +110,11 @@ impl<'a> Line<'a> {
                      and extra (strings): {why}"
                 ))
             })?;
+            if let Some(escape) = refused_by_jsonb(metadata.get()) {
+                return Err(malformed(format!(
+                    "the metadata holds {escape}, which PostgreSQL's jsonb cannot store"
+                )));
+            }
         }
         Ok(Self {
             number,
@@ -117,6 +127,45 @@ impl<'a> Line<'a> {
             metadata: metadata.map(RawValue::get),
         })
     }
+}
+
+/// The first escape in `json` (valid JSON) that PostgreSQL's `jsonb`
+/// refuses though serde reads it: `\u0000`, and a surrogate that is not
+/// one of a pair (a high one followed by a low one).
+fn refused_by_jsonb(json: &str) -> Option<String> {
+    let bytes = json.as_bytes();
+    let code = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+    };
+    let mut at = 0;
+    // in valid JSON a backslash is in a string and starts an escape
+    while let Some(found) = bytes[at..].iter().position(|&b| b == b'\\') {
+        at += found;
+        if bytes.get(at + 1) != Some(&b'u') {
+            at += 2;
+            continue;
+        }
+        let unit = code(at + 2)?;
+        let lone = |at: usize| Some(format!("{} (a lone surrogate)", &json[at..at + 6]));
+        match unit {
+            0 => return Some(json[at..at + 6].to_owned()),
+            0xD800..=0xDBFF => {
+                let low = (bytes.get(at + 6..at + 8) == Some(&b"\\u"[..]))
+                    .then(|| code(at + 8))
+                    .flatten();
+                if !matches!(low, Some(0xDC00..=0xDFFF)) {
+                    return lone(at);
+                }
+                at += 12;
+            }
+            0xDC00..=0xDFFF => return lone(at),
+            _ => at += 6,
+        }
+    }
+    None
 }
 
 /// serde's message without its "at line 1 column N" (a line is one line):
@@ -154,6 +203,11 @@ mod tests {
         );
         let line = Line::parse(1, with_metadata.as_bytes()).expect("metadata");
         assert_eq!(line.metadata, Some(r#"{"actor":"importer"}"#));
+        // what jsonb stores: an escaped backslash before u0000, a pair
+        for body in [r#""C:\\u0000""#, r#""\ud83d\ude00 \u00e9\n""#] {
+            let text = GOOD.replace(r#""Ada \"A\"""#, body);
+            assert!(Line::parse(1, text.as_bytes()).is_ok(), "{text}");
+        }
     }
 
     #[test]
@@ -192,6 +246,25 @@ mod tests {
             (
                 &GOOD.replace(r#""version":1"#, r#""version":1,"metadata":{"actor":7}"#),
                 "the metadata is not an object",
+            ),
+            (
+                &GOOD.replace(r#""Ada \"A\"""#, r#""a\u0000""#),
+                r#"the body holds \u0000, which PostgreSQL's jsonb cannot store"#,
+            ),
+            (
+                &GOOD.replace(r#""Ada \"A\"""#, r#""\uD83D\u0041""#),
+                r#"the body holds \uD83D (a lone surrogate)"#,
+            ),
+            (
+                &GOOD.replace(r#""Ada \"A\"""#, r#""\udc00""#),
+                r#"the body holds \udc00 (a lone surrogate)"#,
+            ),
+            (
+                &GOOD.replace(
+                    r#""version":1"#,
+                    r#""version":1,"metadata":{"actor":"\u0000"}"#,
+                ),
+                r#"the metadata holds \u0000"#,
             ),
         ];
         for (text, says) in cases {

@@ -9,8 +9,8 @@ mod time;
 
 use eventstore_core::backend::stream_hash;
 use eventstore_core::{Error, EventId, ImportProblem, Result};
-use sqlx::PgConnection;
 use sqlx::postgres::PgCopyIn;
+use sqlx::{Connection, PgConnection};
 use tokio::io::AsyncBufRead;
 
 use crate::convert::hash_bits;
@@ -100,7 +100,8 @@ impl PgEventStore {
         // look-ups read committed versions on a connection of their own,
         // while the import's connection streams its one COPY
         let mut look_ups = self.pool().acquire().await.map_err(backend)?;
-        let mut tx = self.pool().begin().await.map_err(backend)?;
+        let mut connection = self.pool().acquire().await.map_err(backend)?;
+        let mut tx = connection.begin().await.map_err(backend)?;
         sqlx::query(NO_STATEMENT_TIMEOUT)
             .execute(&mut *tx)
             .await
@@ -131,12 +132,23 @@ impl PgEventStore {
                     Err(error) => Err(error),
                 },
                 Err(refused) => {
-                    // the server answers the abort with an error: the point
-                    if let Err(aborted) = copy.abort("the import was refused").await {
-                        tracing::debug!("the refused import's COPY ended: {aborted}");
-                    }
+                    // the server answers the abort with "COPY aborted", which
+                    // sqlx reads to the end; any other answer is an error the
+                    // server sent before (a concurrent writer's version, say),
+                    // after which sqlx leaves the server's ready message
+                    // unread: the next statement would read the answer of the
+                    // one before, so the connection is closed, not reused
                     drop(look_ups);
-                    let _ = tx.rollback().await;
+                    match copy.abort("the import was refused").await {
+                        Ok(()) => {
+                            let _ = tx.rollback().await;
+                        }
+                        Err(aborted) => {
+                            tracing::debug!("the refused import's COPY had failed: {aborted}");
+                            drop(tx);
+                            connection.close_on_drop();
+                        }
+                    }
                     return Err(refused);
                 }
             }
