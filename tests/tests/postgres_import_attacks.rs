@@ -10,8 +10,10 @@ use eventstore_core::backend::conformance::account::Account;
 use eventstore_core::{
     Checkpoint, Error, EventFilter, EventStore, ImportProblem, Options, Repository, Tracker,
 };
-use eventstore_postgres::PgEventStore;
-use eventstore_tests::postgres::{append_tick, fresh_store, fresh_store_with};
+use eventstore_postgres::{PgEventStore, PgStoreOptions, ReadMode};
+use eventstore_tests::postgres::{
+    append_tick, fresh_store, fresh_store_with, fresh_store_with_options,
+};
 use serde_json::{Value, json};
 use tokio::io::{AsyncWriteExt, BufReader, DuplexStream};
 
@@ -125,6 +127,7 @@ async fn json_that_postgresql_refuses_is_an_import_error_naming_the_line() {
             "a lone surrogate in the body",
             r#""body":{"note":"\ud800"}"#,
         ),
+        ("a number beyond numeric", r#""body":{"n":1e131072}"#),
         (
             "a NUL in the metadata",
             r#""body":{},"metadata":{"actor":"x\u0000"}"#,
@@ -141,7 +144,7 @@ async fn json_that_postgresql_refuses_is_an_import_error_naming_the_line() {
             Err(Error::Import {
                 line: 2,
                 problem: ImportProblem::Malformed { reason },
-            }) => assert!(reason.contains("\\u"), "{what}: {reason}"),
+            }) => assert!(reason.contains("jsonb cannot store"), "{what}: {reason}"),
             other => panic!("{what}: {other:?}"),
         }
         assert_eq!(rows(&store).await, 0, "{what}: nothing written");
@@ -435,4 +438,35 @@ async fn a_writer_that_appends_while_the_import_is_uncommitted_retries_after_it(
         .expect("deposited");
     let account = repo.load::<Account>("x").await.expect("load");
     assert_eq!((account.version, account.state.balance), (5, 10 + 3 + 5));
+}
+
+/// In `ReadMode::SafetyMargin`, a tracker reads by `created_at` and skips a
+/// transaction that commits later than the lag after rows of younger
+/// transactions were read: an import is such a transaction whenever it
+/// runs longer than the lag while anything else commits, so every one of
+/// its events is skipped. Ignored: it shows a limit of that mode that the
+/// lead has to decide on (refuse imports in that mode, or say so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "ReadMode::SafetyMargin skips an import that outlasts its lag (a decision for the lead)"]
+async fn a_safety_margin_tracker_skips_an_import_that_outlasts_its_lag() {
+    let lag = Duration::from_millis(200);
+    let store =
+        fresh_store_with_options(PgStoreOptions::default().read_mode(ReadMode::SafetyMargin(lag)))
+            .await;
+    let first: String = (1..=CHUNK_LINES)
+        .map(|v| tick("imported", v) + "\n")
+        .collect();
+    let (pipe, importing) = piped_import(&store, first).await;
+    wait_for_copied(&store, CHUNK_LINES).await;
+    append_tick(&store, "during").await;
+    tokio::time::sleep(lag * 2).await;
+    let mut after = Checkpoint::BEGINNING;
+    let mut seen = Vec::new();
+    read(&store, &mut after, &mut seen).await;
+    drop(pipe);
+    assert_eq!(importing.await.expect("task").expect("import"), CHUNK_LINES);
+    tokio::time::sleep(lag * 2).await;
+    read(&store, &mut after, &mut seen).await;
+    let imported = seen.iter().filter(|(id, _)| id == "imported").count();
+    assert_eq!(imported, CHUNK_LINES as usize, "the tracker saw {seen:?}");
 }

@@ -8,6 +8,7 @@ use eventstore_core::{AggregateId, Error, ImportProblem, Metadata, Result};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::jsonb::refused_by_jsonb;
 use super::time::Timestamp;
 
 /// A line as JSON gives it.
@@ -91,9 +92,9 @@ impl<'a> Line<'a> {
                 kind: fields.kind.into_owned(),
             }));
         }
-        if let Some(escape) = refused_by_jsonb(fields.body.get()) {
+        if let Some(what) = refused_by_jsonb(fields.body.get()) {
             return Err(malformed(format!(
-                "the body holds {escape}, which PostgreSQL's jsonb cannot store"
+                "the body holds {what}, which PostgreSQL's jsonb cannot store"
             )));
         }
         let metadata = fields.metadata.filter(|m| m.get() != "null");
@@ -110,9 +111,9 @@ impl<'a> Line<'a> {
                      and extra (strings): {why}"
                 ))
             })?;
-            if let Some(escape) = refused_by_jsonb(metadata.get()) {
+            if let Some(what) = refused_by_jsonb(metadata.get()) {
                 return Err(malformed(format!(
-                    "the metadata holds {escape}, which PostgreSQL's jsonb cannot store"
+                    "the metadata holds {what}, which PostgreSQL's jsonb cannot store"
                 )));
             }
         }
@@ -127,45 +128,6 @@ impl<'a> Line<'a> {
             metadata: metadata.map(RawValue::get),
         })
     }
-}
-
-/// The first escape in `json` (valid JSON) that PostgreSQL's `jsonb`
-/// refuses though serde reads it: `\u0000`, and a surrogate that is not
-/// one of a pair (a high one followed by a low one).
-fn refused_by_jsonb(json: &str) -> Option<String> {
-    let bytes = json.as_bytes();
-    let code = |at: usize| {
-        bytes
-            .get(at..at + 4)
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u16::from_str_radix(hex, 16).ok())
-    };
-    let mut at = 0;
-    // in valid JSON a backslash is in a string and starts an escape
-    while let Some(found) = bytes[at..].iter().position(|&b| b == b'\\') {
-        at += found;
-        if bytes.get(at + 1) != Some(&b'u') {
-            at += 2;
-            continue;
-        }
-        let unit = code(at + 2)?;
-        let lone = |at: usize| Some(format!("{} (a lone surrogate)", &json[at..at + 6]));
-        match unit {
-            0 => return Some(json[at..at + 6].to_owned()),
-            0xD800..=0xDBFF => {
-                let low = (bytes.get(at + 6..at + 8) == Some(&b"\\u"[..]))
-                    .then(|| code(at + 8))
-                    .flatten();
-                if !matches!(low, Some(0xDC00..=0xDFFF)) {
-                    return lone(at);
-                }
-                at += 12;
-            }
-            0xDC00..=0xDFFF => return lone(at),
-            _ => at += 6,
-        }
-    }
-    None
 }
 
 /// serde's message without its "at line 1 column N" (a line is one line):
@@ -208,6 +170,16 @@ mod tests {
             let text = GOOD.replace(r#""Ada \"A\"""#, body);
             assert!(Line::parse(1, text.as_bytes()).is_ok(), "{text}");
         }
+    }
+
+    #[test]
+    fn refuses_a_number_that_numeric_cannot_hold() {
+        let line = GOOD.replace(r#""Ada \"A\"""#, r#"["\"1e9999999\"", 1e9999999]"#);
+        let said = problem(&line);
+        assert!(
+            said.contains("the body holds the number 1e9999999, beyond"),
+            "{said}"
+        );
     }
 
     #[test]

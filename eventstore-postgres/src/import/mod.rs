@@ -2,6 +2,7 @@
 //! `COPY` in one transaction after every line is checked.
 
 mod chunk;
+mod jsonb;
 mod line;
 mod rows;
 mod streams;
@@ -85,7 +86,9 @@ impl PgEventStore {
     /// - [`Error::Import`], naming the line: it cannot be read, is not such
     ///   an object ([`ImportProblem::Malformed`], also for a time that is
     ///   not RFC 3339 or outside 1970 to 2105, which event ids cannot
-    ///   hold), its body is not an object, its id is invalid, or its
+    ///   hold, and for a body or metadata that `jsonb` cannot store: a
+    ///   `\u0000` or a lone surrogate in a string, a number beyond
+    ///   `numeric`), its body is not an object, its id is invalid, or its
     ///   version exists already in the store, repeats an earlier line's, or
     ///   leaves a gap ([`ImportProblem::Gap`]);
     /// - [`Error::Conflict`], naming the stream and the version the import
