@@ -470,3 +470,43 @@ async fn a_safety_margin_tracker_skips_an_import_that_outlasts_its_lag() {
     let imported = seen.iter().filter(|(id, _)| id == "imported").count();
     assert_eq!(imported, CHUNK_LINES as usize, "the tracker saw {seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_dropped_while_its_reader_stalls_leaves_nothing_open() {
+    let store = fresh_store().await;
+    let first: String = (1..=CHUNK_LINES)
+        .map(|v| tick("stalled", v) + "\n")
+        .collect();
+    let (pipe, importing) = piped_import(&store, first).await;
+    wait_for_copied(&store, CHUNK_LINES).await;
+    // the caller gives up on an import whose input stalls
+    importing.abort();
+    assert!(importing.await.expect_err("aborted").is_cancelled());
+    wait_for(
+        &store,
+        "the import's transaction ended",
+        "SELECT (count(*) = 0)::int4::int8 FROM pg_stat_activity \
+         WHERE state <> 'idle' AND query LIKE '%COPY%' || $1 || '%'",
+    )
+    .await;
+    assert_eq!(rows(&store).await, 0, "nothing written");
+    // trackers are not held back, and the pool answers each query its own
+    append_tick(&store, "after").await;
+    let mut after = Checkpoint::BEGINNING;
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    while seen.is_empty() {
+        assert!(Instant::now() < deadline, "the tracker is held back");
+        read(&store, &mut after, &mut seen).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(seen, [("after".to_owned(), 1)]);
+    for n in 0..16_i32 {
+        let answer: Result<i32, _> = sqlx::query_scalar("SELECT $1::int4")
+            .bind(n)
+            .fetch_one(store.pool())
+            .await;
+        assert_eq!(answer.as_ref().ok(), Some(&n), "query {n}: {answer:?}");
+    }
+    drop(pipe);
+}
