@@ -8,6 +8,7 @@ use eventstore_core::{AggregateId, Error, ImportProblem, Metadata, Result};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::jsonb::refused_by_jsonb;
 use super::time::Timestamp;
 
 /// A line as JSON gives it.
@@ -91,6 +92,11 @@ impl<'a> Line<'a> {
                 kind: fields.kind.into_owned(),
             }));
         }
+        if let Some(what) = refused_by_jsonb(fields.body.get()) {
+            return Err(malformed(format!(
+                "the body holds {what}, which PostgreSQL's jsonb cannot store"
+            )));
+        }
         let metadata = fields.metadata.filter(|m| m.get() != "null");
         if let Some(metadata) = metadata {
             // serde reads a struct from an array too: only an object is metadata
@@ -105,6 +111,11 @@ impl<'a> Line<'a> {
                      and extra (strings): {why}"
                 ))
             })?;
+            if let Some(what) = refused_by_jsonb(metadata.get()) {
+                return Err(malformed(format!(
+                    "the metadata holds {what}, which PostgreSQL's jsonb cannot store"
+                )));
+            }
         }
         Ok(Self {
             number,
@@ -154,6 +165,21 @@ mod tests {
         );
         let line = Line::parse(1, with_metadata.as_bytes()).expect("metadata");
         assert_eq!(line.metadata, Some(r#"{"actor":"importer"}"#));
+        // what jsonb stores: an escaped backslash before u0000, a pair
+        for body in [r#""C:\\u0000""#, r#""\ud83d\ude00 \u00e9\n""#] {
+            let text = GOOD.replace(r#""Ada \"A\"""#, body);
+            assert!(Line::parse(1, text.as_bytes()).is_ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn refuses_a_number_that_numeric_cannot_hold() {
+        let line = GOOD.replace(r#""Ada \"A\"""#, r#"["\"1e9999999\"", 1e9999999]"#);
+        let said = problem(&line);
+        assert!(
+            said.contains("the body holds the number 1e9999999, beyond"),
+            "{said}"
+        );
     }
 
     #[test]
@@ -192,6 +218,25 @@ mod tests {
             (
                 &GOOD.replace(r#""version":1"#, r#""version":1,"metadata":{"actor":7}"#),
                 "the metadata is not an object",
+            ),
+            (
+                &GOOD.replace(r#""Ada \"A\"""#, r#""a\u0000""#),
+                r#"the body holds \u0000, which PostgreSQL's jsonb cannot store"#,
+            ),
+            (
+                &GOOD.replace(r#""Ada \"A\"""#, r#""\uD83D\u0041""#),
+                r#"the body holds \uD83D (a lone surrogate)"#,
+            ),
+            (
+                &GOOD.replace(r#""Ada \"A\"""#, r#""\udc00""#),
+                r#"the body holds \udc00 (a lone surrogate)"#,
+            ),
+            (
+                &GOOD.replace(
+                    r#""version":1"#,
+                    r#""version":1,"metadata":{"actor":"\u0000"}"#,
+                ),
+                r#"the metadata holds \u0000"#,
             ),
         ];
         for (text, says) in cases {

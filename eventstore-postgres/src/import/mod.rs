@@ -2,6 +2,7 @@
 //! `COPY` in one transaction after every line is checked.
 
 mod chunk;
+mod jsonb;
 mod line;
 mod rows;
 mod streams;
@@ -9,8 +10,8 @@ mod time;
 
 use eventstore_core::backend::stream_hash;
 use eventstore_core::{Error, EventId, ImportProblem, Result};
-use sqlx::PgConnection;
 use sqlx::postgres::PgCopyIn;
+use sqlx::{Connection, PgConnection};
 use tokio::io::AsyncBufRead;
 
 use crate::convert::hash_bits;
@@ -85,7 +86,9 @@ impl PgEventStore {
     /// - [`Error::Import`], naming the line: it cannot be read, is not such
     ///   an object ([`ImportProblem::Malformed`], also for a time that is
     ///   not RFC 3339 or outside 1970 to 2105, which event ids cannot
-    ///   hold), its body is not an object, its id is invalid, or its
+    ///   hold, and for a body or metadata that `jsonb` cannot store: a
+    ///   `\u0000` or a lone surrogate in a string, a number beyond
+    ///   `numeric`), its body is not an object, its id is invalid, or its
     ///   version exists already in the store, repeats an earlier line's, or
     ///   leaves a gap ([`ImportProblem::Gap`]);
     /// - [`Error::Conflict`], naming the stream and the version the import
@@ -100,7 +103,8 @@ impl PgEventStore {
         // look-ups read committed versions on a connection of their own,
         // while the import's connection streams its one COPY
         let mut look_ups = self.pool().acquire().await.map_err(backend)?;
-        let mut tx = self.pool().begin().await.map_err(backend)?;
+        let mut connection = self.pool().acquire().await.map_err(backend)?;
+        let mut tx = connection.begin().await.map_err(backend)?;
         sqlx::query(NO_STATEMENT_TIMEOUT)
             .execute(&mut *tx)
             .await
@@ -131,12 +135,23 @@ impl PgEventStore {
                     Err(error) => Err(error),
                 },
                 Err(refused) => {
-                    // the server answers the abort with an error: the point
-                    if let Err(aborted) = copy.abort("the import was refused").await {
-                        tracing::debug!("the refused import's COPY ended: {aborted}");
-                    }
+                    // the server answers the abort with "COPY aborted", which
+                    // sqlx reads to the end; any other answer is an error the
+                    // server sent before (a concurrent writer's version, say),
+                    // after which sqlx leaves the server's ready message
+                    // unread: the next statement would read the answer of the
+                    // one before, so the connection is closed, not reused
                     drop(look_ups);
-                    let _ = tx.rollback().await;
+                    match copy.abort("the import was refused").await {
+                        Ok(()) => {
+                            let _ = tx.rollback().await;
+                        }
+                        Err(aborted) => {
+                            tracing::debug!("the refused import's COPY had failed: {aborted}");
+                            drop(tx);
+                            connection.close_on_drop();
+                        }
+                    }
                     return Err(refused);
                 }
             }

@@ -39,6 +39,7 @@ macro_rules! __store_conformance_suite {
             store_cases::a_bad_event_leaves_the_whole_append_unwritten,
             store_cases::snapshots_keep_the_latest,
             store_cases::unless_moved_appends_only_while_the_other_stream_has_not_moved,
+            store_cases::every_combination_of_checks_commits_or_refuses_as_typed,
             tracker_cases::tracker_reads_in_order_with_filters_and_limits,
             tracker_cases::tracker_reads_one_partition_and_says_where_it_ended,
             repository_cases::every_account_event_kind_round_trips,

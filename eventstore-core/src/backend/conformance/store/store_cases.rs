@@ -401,3 +401,113 @@ pub async fn unless_moved_appends_only_while_the_other_stream_has_not_moved<S: E
         );
     }
 }
+
+/// Every combination of an append's checks (an expected version above 0
+/// or not, an idempotency key or not, an `unless_moved` guard or not), with
+/// one event and with several: each commits when nothing stands in its
+/// way, and otherwise gets its typed outcome and writes nothing: a stale
+/// or ahead expected version (0 on a stream that exists included) is a
+/// conflict, a used key is `AlreadyApplied` whatever the version, a moved
+/// guard is `StreamMoved`, and a used key answers before a moved guard,
+/// which answers before a stale version.
+pub async fn every_combination_of_checks_commits_or_refuses_as_typed<S: EventStore>(store: S) {
+    let guard_stream = || "g".parse().unwrap();
+    append_ok(
+        &store,
+        AppendRequest::new("Transfer", guard_stream(), 0).event(opened(1)),
+    )
+    .await;
+    let not_moved = || StreamAt::of_kind("Transfer", guard_stream(), 1);
+    let moved = || StreamAt::of_kind("Transfer", guard_stream(), 0);
+    for form in 0..16_u8 {
+        let (at_version, keyed, guarded, several) =
+            (form & 1 != 0, form & 2 != 0, form & 4 != 0, form & 8 != 0);
+        let what = format!(
+            "expected version {}, {}, {}, {} event(s)",
+            if at_version { "1" } else { "0" },
+            if keyed { "a key" } else { "no key" },
+            if guarded { "a guard" } else { "no guard" },
+            if several { 2 } else { 1 },
+        );
+        let id = format!("form-{form}");
+        let start = u64::from(at_version);
+        if at_version {
+            append_ok(
+                &store,
+                AppendRequest::new("Account", id.parse().unwrap(), 0).event(opened(1)),
+            )
+            .await;
+        }
+        let count = if several { 2 } else { 1 };
+        let request = |expected: u64, key: &str, guard: Option<StreamAt>| {
+            let mut request = AppendRequest::new("Account", id.parse().unwrap(), expected);
+            if keyed {
+                request = request.idempotency_key(key);
+            }
+            if guarded {
+                request = request.unless_moved(guard.expect("a guard"));
+            }
+            for n in 0..count {
+                request = request.event(deposited(n + 1));
+            }
+            request
+        };
+        let written = append_ok(&store, request(start, "k-1", Some(not_moved()))).await;
+        let after = start + count;
+        assert_eq!(
+            versions(&written),
+            (start + 1..=after).collect::<Vec<_>>(),
+            "{what}"
+        );
+
+        // stale (the version taken, 0 on a stream that exists) and ahead
+        for expected in [start, after - 1, after + 1] {
+            let refused = store
+                .append(request(expected, "k-2", Some(not_moved())))
+                .await;
+            assert!(
+                matches!(
+                    &refused,
+                    Err(Error::Conflict { expected_version, .. }) if *expected_version == expected
+                ),
+                "{what}, then at {expected}: {refused:?}"
+            );
+        }
+        if keyed {
+            for expected in [0, start, after] {
+                let again = store.append(request(expected, "k-1", Some(moved()))).await;
+                assert!(
+                    matches!(again, Ok(AppendOutcome::AlreadyApplied)),
+                    "{what}, its key again at {expected}: {again:?}"
+                );
+            }
+        }
+        if guarded {
+            for expected in [after, start] {
+                let refused = store.append(request(expected, "k-3", Some(moved()))).await;
+                assert!(
+                    matches!(&refused, Err(Error::StreamMoved { version: 0, .. })),
+                    "{what}, the guard moved, at {expected}: {refused:?}"
+                );
+            }
+        }
+        let stored = load(&store, "Account", &id, 0).await;
+        assert_eq!(
+            versions(&stored),
+            (1..=after).collect::<Vec<_>>(),
+            "{what}: only the first append wrote"
+        );
+        let unused = ["k-2", "k-3"];
+        for key in unused {
+            assert!(
+                !store
+                    .has_idempotency_key("Account", &id, key)
+                    .await
+                    .expect("key"),
+                "{what}: a refused append left its key {key}"
+            );
+        }
+        let next = append_ok(&store, request(after, "k-4", Some(not_moved()))).await;
+        assert_eq!(next[0].version, after + 1, "{what}: the stream goes on");
+    }
+}
