@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::event::{DecodeError, Event};
+use crate::json::EventBody;
 
 /// A globally unique, time-ordered event id: an [xid], 20 characters.
 ///
@@ -160,7 +161,7 @@ pub struct NewEvent {
     /// The kind name.
     pub kind: String,
     /// The body, a JSON object.
-    pub body: Value,
+    pub body: EventBody,
 }
 
 impl NewEvent {
@@ -173,6 +174,27 @@ impl NewEvent {
             kind: event.kind().to_owned(),
             body: event.to_body()?,
         })
+    }
+
+    /// An event of kind `kind` whose body is `body`, which must be a JSON
+    /// object: for tools and tests that write events without their type.
+    ///
+    /// ```
+    /// use eventstore_core::backend::NewEvent;
+    /// let event = NewEvent::new("Opened", &serde_json::json!({ "owner": "Ada" }))?;
+    /// assert_eq!(event.body.as_str(), r#"{"owner":"Ada"}"#);
+    /// assert!(NewEvent::new("Opened", &serde_json::json!([1])).is_err());
+    /// # Ok::<(), eventstore_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Encode`] naming the kind when `body` is not an object.
+    pub fn new(kind: impl Into<String>, body: &Value) -> Result<Self> {
+        let kind = kind.into();
+        match EventBody::try_from(body) {
+            Ok(body) => Ok(Self { kind, body }),
+            Err(_) => Err(Error::Encode { kind, source: None }),
+        }
     }
 }
 
@@ -201,7 +223,8 @@ impl Checkpoint {
     pub const BEGINNING: Self = Self { tx: 0, position: 0 };
 }
 
-/// An event as stored: the envelope and its still-encoded body.
+/// An event as stored: the envelope and its body, still JSON text (decode
+/// it with [`decode`](Self::decode)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedEvent {
     /// Unique, time-ordered id.
@@ -219,8 +242,8 @@ pub struct RecordedEvent {
     pub version: u64,
     /// Its kind name.
     pub kind: String,
-    /// Its body, a JSON object.
-    pub body: Value,
+    /// Its body, a JSON object, as text.
+    pub body: EventBody,
     /// Who and what caused it.
     pub metadata: Metadata,
     /// When it was recorded.
@@ -237,17 +260,17 @@ impl RecordedEvent {
         }
     }
 
-    /// Decodes the typed event.
+    /// Decodes the typed event, straight from the body's text.
     ///
     /// ```
     /// # use eventstore_core::doc::{AccountEvent, MoneyWithdrawn};
-    /// use eventstore_core::{Error, EventStore, MemoryStore};
+    /// use eventstore_core::{Error, EventBody, EventStore, MemoryStore};
     /// use eventstore_core::backend::{AppendRequest, NewEvent};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let store = MemoryStore::new();
     /// let withdrawn = NewEvent::encode(&AccountEvent::from(MoneyWithdrawn { amount: 5 }))?;
-    /// let unknown = NewEvent { kind: "Teleported".into(), body: serde_json::json!({}) };
+    /// let unknown = NewEvent { kind: "Teleported".into(), body: EventBody::empty() };
     /// store.append(AppendRequest::new("Account", "acc-1".parse()?, 0).event(withdrawn).event(unknown)).await?;
     /// let events = store.load("Account", "acc-1", 0).await?;
     ///
@@ -262,20 +285,83 @@ impl RecordedEvent {
     /// [`Error::UnknownEventKind`] or [`Error::UndecodableBody`], naming this
     /// event's stream, version and kind.
     pub fn decode<E: Event>(&self) -> Result<E> {
-        E::from_body(&self.kind, &self.body).map_err(|e| match e {
-            DecodeError::UnknownKind => Error::UnknownEventKind {
-                aggregate_kind: self.aggregate_kind.clone(),
-                aggregate_id: self.aggregate_id.clone(),
-                version: self.version,
-                kind: self.kind.clone(),
-            },
-            DecodeError::Body(source) => Error::UndecodableBody {
-                aggregate_kind: self.aggregate_kind.clone(),
-                aggregate_id: self.aggregate_id.clone(),
-                version: self.version,
-                kind: self.kind.clone(),
-                source,
-            },
-        })
+        decode(
+            (&self.aggregate_kind, &self.aggregate_id, self.version),
+            &self.kind,
+            &self.body,
+        )
     }
+}
+
+/// An event of a stream as a load folds it: its version, kind and body,
+/// without the rest of its envelope, which a store need not read for it
+/// (see [`EventStore::load_page`](crate::EventStore::load_page)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamEvent {
+    /// Its version in the stream, from 1.
+    pub version: u64,
+    /// Its kind name.
+    pub kind: String,
+    /// Its body, a JSON object, as text.
+    pub body: EventBody,
+}
+
+impl StreamEvent {
+    /// Decodes the typed event of the stream `aggregate_kind`
+    /// `aggregate_id` (which the caller read it from), straight from the
+    /// body's text.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::{AccountEvent, MoneyWithdrawn};
+    /// use eventstore_core::backend::StreamEvent;
+    /// let event = StreamEvent { version: 3, kind: "Teleported".into(), body: "{}".parse()? };
+    /// let error = event.decode::<AccountEvent>("Account", "acc-1").unwrap_err();
+    /// assert_eq!(error.to_string(), r#"unknown event kind "Teleported" in Account "acc-1" at version 3"#);
+    /// # Ok::<(), eventstore_core::BodyError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownEventKind`] or [`Error::UndecodableBody`], naming the
+    /// stream, this event's version and its kind.
+    pub fn decode<E: Event>(&self, aggregate_kind: &str, aggregate_id: &str) -> Result<E> {
+        decode(
+            (aggregate_kind, aggregate_id, self.version),
+            &self.kind,
+            &self.body,
+        )
+    }
+}
+
+impl From<&RecordedEvent> for StreamEvent {
+    fn from(event: &RecordedEvent) -> Self {
+        Self {
+            version: event.version,
+            kind: event.kind.clone(),
+            body: event.body.clone(),
+        }
+    }
+}
+
+/// Decodes an event of kind `kind` with body `body`, at `(aggregate kind,
+/// aggregate id, version)`, which its errors name.
+fn decode<E: Event>(
+    (aggregate_kind, aggregate_id, version): (&str, &str, u64),
+    kind: &str,
+    body: &EventBody,
+) -> Result<E> {
+    E::from_body(kind, body).map_err(|e| match e {
+        DecodeError::UnknownKind => Error::UnknownEventKind {
+            aggregate_kind: aggregate_kind.to_owned(),
+            aggregate_id: aggregate_id.to_owned(),
+            version,
+            kind: kind.to_owned(),
+        },
+        DecodeError::Body(source) => Error::UndecodableBody {
+            aggregate_kind: aggregate_kind.to_owned(),
+            aggregate_id: aggregate_id.to_owned(),
+            version,
+            kind: kind.to_owned(),
+            source,
+        },
+    })
 }

@@ -8,6 +8,8 @@
 
 use serde_json::Value;
 
+use crate::json::{EventBody, JsonText};
+
 use crate::aggregate::Aggregate;
 use crate::event::Event;
 use crate::id::AggregateId;
@@ -210,13 +212,50 @@ impl Forgotten {
 /// of the aggregate: an error may have quoted the personal data.
 pub const ERASED_ERROR: &str = "error text erased by forget: it may have quoted personal data";
 
+/// [`erase_fields`] on an event's body, parsed for it (forgets are rare);
+/// whether anything changed.
+pub(crate) fn erase_body_fields<'a>(
+    body: &mut EventBody,
+    fields: impl IntoIterator<Item = &'a str>,
+) -> bool {
+    // an erased object is still an object
+    match erased(body.as_json(), fields).map(EventBody::try_from) {
+        Some(Ok(erased)) => {
+            *body = erased;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// [`erase_fields`] on a snapshot's state, parsed for it; whether anything
+/// changed.
+pub(crate) fn erase_state_fields<'a>(
+    state: &mut JsonText,
+    fields: impl IntoIterator<Item = &'a str>,
+) -> bool {
+    match erased(state, fields) {
+        Some(erased) => {
+            *state = JsonText::from(erased);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The value of `json` with `fields` erased, or `None` when that changes
+/// nothing (a text that does not parse holds no field to erase).
+fn erased<'a>(json: &JsonText, fields: impl IntoIterator<Item = &'a str>) -> Option<Value> {
+    let mut fields = fields.into_iter().peekable();
+    fields.peek()?;
+    let mut value = json.to_value().ok()?;
+    erase_fields(&mut value, fields).then_some(value)
+}
+
 /// Sets each of `fields` that `object` holds with a value other than `null`
 /// to `null`; whether anything changed. A value that is not an object has
 /// no fields and is left alone.
-pub(crate) fn erase_fields<'a>(
-    object: &mut Value,
-    fields: impl IntoIterator<Item = &'a str>,
-) -> bool {
+fn erase_fields<'a>(object: &mut Value, fields: impl IntoIterator<Item = &'a str>) -> bool {
     let Value::Object(map) = object else {
         return false;
     };

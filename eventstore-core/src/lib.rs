@@ -56,6 +56,7 @@ mod error;
 mod event;
 mod forget;
 mod id;
+mod json;
 mod memory;
 mod partition;
 pub mod reactor;
@@ -77,9 +78,11 @@ pub use error::{Error, ErrorChain, IdProblem, ImportProblem, Result};
 pub use event::{DecodeError, Event};
 pub use forget::{ForgetRequest, Forgotten};
 pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};
+pub use json::{BodyError, EventBody};
 pub use memory::MemoryStore;
 pub use repository::{
-    Backoff, Committed, DEFAULT_MAX_ATTEMPTS, Loaded, MAX_BACKOFF_CAP, Options, Outcome, Repository,
+    Backoff, Committed, DEFAULT_MAX_ATTEMPTS, DEFAULT_PAGE_SIZE, Loaded, MAX_BACKOFF_CAP, Options,
+    Outcome, Repository,
 };
 pub use store::{EventStore, StreamAt};
 pub use tracker::{EventFilter, Holdback, Tracker};

@@ -2,13 +2,12 @@
 
 use std::future::Future;
 
-use serde_json::Value;
-
 use crate::aggregate::Aggregate;
-use crate::envelope::{Metadata, NewEvent, RecordedEvent};
+use crate::envelope::{Metadata, NewEvent, RecordedEvent, StreamEvent};
 use crate::error::{Error, Result};
 use crate::forget::{ForgetRequest, Forgotten};
 use crate::id::AggregateId;
+use crate::json::JsonText;
 
 /// One atomic append to one stream.
 ///
@@ -18,7 +17,7 @@ use crate::id::AggregateId;
 /// let request = AppendRequest::new("Account", "acc-1".parse()?, 0)
 ///     .idempotency_key("tx-1/open")
 ///     .metadata(Metadata::default().actor("alice"))
-///     .event(NewEvent { kind: "Opened".into(), body: serde_json::json!({}) });
+///     .event(NewEvent::new("Opened", &serde_json::json!({ "owner": "Ada" }))?);
 /// assert_eq!(request.events.len(), 1);
 /// # Ok::<(), eventstore_core::Error>(())
 /// ```
@@ -159,14 +158,15 @@ impl AppendRequest {
     }
 
     /// Checks what a store must refuse before writing that the types do
-    /// not: that every body is a JSON object with a kind name (the id is an
-    /// [`AggregateId`], checked when it was made).
+    /// not: that every event has a kind name (its body is an
+    /// [`EventBody`](crate::EventBody), a JSON object, and the id an
+    /// [`AggregateId`], each checked when it was made).
     ///
     /// # Errors
     /// [`Error::Encode`].
     pub fn validate(&self) -> Result<()> {
         for event in &self.events {
-            if event.kind.is_empty() || !event.body.is_object() {
+            if event.kind.is_empty() {
                 return Err(Error::Encode {
                     kind: event.kind.clone(),
                     source: None,
@@ -190,7 +190,7 @@ pub enum AppendOutcome {
 ///
 /// ```
 /// use eventstore_core::{EventStore, MemoryStore};
-/// use eventstore_core::backend::Snapshot;
+/// use eventstore_core::backend::{JsonText, Snapshot};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
@@ -200,7 +200,7 @@ pub enum AppendOutcome {
 ///     version,
 ///     forgets: 0,
 ///     schema_version: 1,
-///     state: serde_json::json!({ "balance": version }),
+///     state: JsonText::from(serde_json::json!({ "balance": version })),
 /// };
 /// store.save_snapshot(at(20)).await?;
 /// store.save_snapshot(at(10)).await?; // older: ignored
@@ -225,8 +225,9 @@ pub struct Snapshot {
     /// [`Aggregate::SNAPSHOT_VERSION`](crate::Aggregate::SNAPSHOT_VERSION)
     /// of the code that wrote it.
     pub schema_version: u32,
-    /// The serialized state.
-    pub state: Value,
+    /// The serialized state, as JSON text: the repository decodes the
+    /// aggregate from it in one pass.
+    pub state: JsonText,
 }
 
 /// What the repository needs before it decides a command.
@@ -234,8 +235,11 @@ pub struct Snapshot {
 pub struct LoadedStream {
     /// The latest snapshot, if any.
     pub snapshot: Option<Snapshot>,
-    /// The events after the snapshot (all of them when there is none).
-    pub events: Vec<RecordedEvent>,
+    /// The first events after the snapshot (after version 0 when there is
+    /// none), in version order, at most as many as the read's limit: as
+    /// many means that more may follow, which
+    /// [`EventStore::load_page`] reads.
+    pub events: Vec<StreamEvent>,
     /// Whether the command's idempotency key is already on the stream; when
     /// it is, the rest may be left empty.
     pub idempotency_key_seen: bool,
@@ -267,7 +271,9 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     fn append(&self, request: AppendRequest) -> impl Future<Output = Result<AppendOutcome>> + Send;
 
     /// The events of one stream with a version above `after_version`, in
-    /// version order.
+    /// version order, with their whole envelopes, in memory at once: for
+    /// tools and tests. A load folds a stream a page at a time instead
+    /// ([`load_page`](Self::load_page)).
     ///
     /// # Errors
     /// [`Error::Backend`].
@@ -277,6 +283,45 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         aggregate_id: &str,
         after_version: u64,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>>> + Send;
+
+    /// A page of one stream's events as a load folds them (version, kind
+    /// and body, without the rest of the envelope): the first `limit` with
+    /// a version above `after_version`, in version order (none for a limit
+    /// of 0). A page with fewer than `limit` events is the end of the
+    /// stream as the read saw it.
+    ///
+    /// [`Repository`](crate::Repository) folds a stream a page at a time,
+    /// each read after the last version of the page before, so that a long
+    /// stream never sits in memory whole; an event appended between two
+    /// reads only makes the stream longer.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::{AccountEvent, MoneyWithdrawn};
+    /// use eventstore_core::{EventStore, MemoryStore};
+    /// use eventstore_core::backend::{AppendRequest, NewEvent};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let store = MemoryStore::new();
+    /// let withdrawn = NewEvent::encode(&AccountEvent::from(MoneyWithdrawn { amount: 5 }))?;
+    /// let mut request = AppendRequest::new("Account", "acc-1".parse()?, 0);
+    /// request.events = vec![withdrawn; 5];
+    /// store.append(request).await?;
+    /// let page = store.load_page("Account", "acc-1", 1, 3).await?;
+    /// assert_eq!(page.iter().map(|e| e.version).collect::<Vec<_>>(), [2, 3, 4]);
+    /// assert_eq!(page[0].decode::<AccountEvent>("Account", "acc-1")?, MoneyWithdrawn { amount: 5 }.into());
+    /// assert_eq!(store.load_page("Account", "acc-1", 4, 3).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Backend`].
+    fn load_page(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StreamEvent>>> + Send;
 
     /// The latest snapshot of one stream.
     ///
@@ -322,7 +367,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// use eventstore_core::backend::{AppendRequest, NewEvent};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> eventstore_core::Result<()> {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let store = MemoryStore::new();
     /// let opened = AccountEvent::from(Opened { owner: Some("Ada".into()), balance: 5 });
     /// let id: AggregateId = "acc-1".parse()?;
@@ -332,7 +377,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// let forgotten = store.forget(&ForgetRequest::personal::<Account>(id.clone())).await?;
     /// assert_eq!(forgotten.events, 1);
     /// let body = &store.load("Account", "acc-1", 0).await?[0].body;
-    /// assert_eq!(body, &serde_json::json!({ "owner": null, "balance": 5 }));
+    /// assert_eq!(body.to_value()?, serde_json::json!({ "owner": null, "balance": 5 }));
     /// assert_eq!(store.forget(&ForgetRequest::personal::<Account>(id)).await?.total(), 0);
     /// # Ok(()) }
     /// ```
@@ -342,7 +387,8 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     fn forget(&self, request: &ForgetRequest) -> impl Future<Output = Result<Forgotten>> + Send;
 
     /// Everything a command needs, in as few round trips as the backend can:
-    /// the key check, the latest snapshot and the events after it. The
+    /// the key check, the latest snapshot and the first `limit` events
+    /// after it (see [`load_page`](Self::load_page) for what follows). The
     /// default calls the three methods above in turn.
     ///
     /// # Errors
@@ -352,6 +398,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         aggregate_kind: &str,
         aggregate_id: &str,
         idempotency_key: Option<&str>,
+        limit: usize,
     ) -> impl Future<Output = Result<LoadedStream>> + Send {
         async move {
             if let Some(key) = idempotency_key {
@@ -367,7 +414,9 @@ pub trait EventStore: Clone + Send + Sync + 'static {
             }
             let snapshot = self.load_snapshot(aggregate_kind, aggregate_id).await?;
             let after = snapshot.as_ref().map_or(0, |s| s.version);
-            let events = self.load(aggregate_kind, aggregate_id, after).await?;
+            let events = self
+                .load_page(aggregate_kind, aggregate_id, after, limit)
+                .await?;
             // without a snapshot this read cannot tell: 0 makes a store
             // refuse snapshots of a forgotten stream, which is safe
             let forgets = snapshot.as_ref().map_or(0, |s| s.forgets);

@@ -225,12 +225,12 @@ pub struct ReadPage {
 /// skips a committed event and never returns one twice.
 ///
 /// ```
-/// use eventstore_core::{Checkpoint, EventFilter, EventStore, MemoryStore, Tracker};
+/// use eventstore_core::{Checkpoint, EventBody, EventFilter, EventStore, MemoryStore, Tracker};
 /// use eventstore_core::backend::{AppendRequest, NewEvent};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
-/// let event = || NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
+/// let event = || NewEvent { kind: "Opened".into(), body: EventBody::empty() };
 /// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event())).await?;
 /// store.append(AppendRequest::new("Transfer", "t".parse()?, 0).event(event())).await?;
 ///
@@ -251,12 +251,12 @@ pub trait Tracker: Send + Sync {
     /// [`ReadPage::more`], after scanning many events of which none passed.
     ///
     /// ```
-    /// use eventstore_core::{Checkpoint, EventFilter, EventStore, MemoryStore, Tracker};
+    /// use eventstore_core::{Checkpoint, EventBody, EventFilter, EventStore, MemoryStore, Tracker};
     /// use eventstore_core::backend::{AppendRequest, NewEvent};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let store = MemoryStore::new();
-    /// let event = || NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
+    /// let event = || NewEvent { kind: "Opened".into(), body: EventBody::empty() };
     /// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event())).await?;
     /// store.append(AppendRequest::new("Transfer", "t".parse()?, 0).event(event())).await?;
     ///

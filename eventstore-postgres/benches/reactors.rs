@@ -284,7 +284,9 @@ async fn latency(url: &str, mode: ReadMode, label: &str) {
                 ticker.tick().await;
                 let event = NewEvent {
                     kind: "Tick".into(),
-                    body: serde_json::json!({ "n": version }),
+                    body: serde_json::json!({ "n": version })
+                        .try_into()
+                        .expect("a JSON object"),
                 };
                 appender
                     .append(
@@ -358,7 +360,9 @@ async fn appends_per_second(store: &PgEventStore, next: &mut u64) -> f64 {
                 while started.elapsed() < LOAD {
                     let event = NewEvent {
                         kind: "Tick".into(),
-                        body: serde_json::json!({ "n": version }),
+                        body: serde_json::json!({ "n": version })
+                            .try_into()
+                            .expect("a JSON object"),
                     };
                     store
                         .append(AppendRequest::new("Bench", id.clone(), version).event(event))

@@ -1,23 +1,24 @@
 //! `cargo bench -p eventstore-postgres`: the store against plain sqlx
 //! statements on the same table shape, in the same run, on the PostgreSQL
 //! named by `DATABASE_URL` (default: the local server). Every phase is
-//! bounded in time; the whole run takes about two minutes.
+//! bounded in time; the whole run takes about four minutes.
 
 mod account;
+mod replay;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eventstore_core::backend::{AppendRequest, NewEvent, Snapshot};
+use eventstore_core::backend::{AppendRequest, JsonText, NewEvent, Snapshot};
 use eventstore_core::{
     Backoff, DEFAULT_MAX_ATTEMPTS, Error, EventId, EventStore, Options, Outcome, Repository,
 };
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgPool;
 
-use account::{Account, AccountEvent, Opened, Refused};
+use account::{Account, AccountEvent, Opened, Refused, deposit_event as deposit, opened_event};
 
 /// How long each throughput phase measures, after a short warm-up.
 const PHASE: Duration = Duration::from_secs(3);
@@ -95,14 +96,15 @@ async fn run() {
         contention(&url, 16).await;
     }
     if only.is_none_or(|f| "loads".contains(f)) {
-        for events in [1_000, 10_000] {
-            loads(&url, events).await;
+        for events in [1_000, 10_000, 100_000] {
+            replay::loads(&url, events).await;
         }
     }
 }
 
 /// The workload named on the command line (`appends`, `batches`,
-/// `execute`, `unanalyzed`, `contention`, `loads`), if any: `cargo bench -p eventstore-postgres -- appends`.
+/// `execute`, `unanalyzed`, `contention`, `loads`), if any: `cargo bench
+/// -p eventstore-postgres -- appends`.
 fn filter() -> Option<&'static str> {
     let arg = std::env::args().skip(1).find(|a| !a.starts_with("--"))?;
     Some(Box::leak(arg.into_boxed_str()))
@@ -181,13 +183,6 @@ where
     per_second
 }
 
-fn deposit(i: u64) -> NewEvent {
-    NewEvent {
-        kind: "MoneyDeposited".into(),
-        body: json!({ "amount": 1, "transaction": format!("t-{i}") }),
-    }
-}
-
 async fn plain_insert(
     pool: &PgPool,
     id: &str,
@@ -200,7 +195,7 @@ async fn plain_insert(
         .bind(id)
         .bind(version as i64)
         .bind(&event.kind)
-        .bind(event.body.to_string())
+        .bind(event.body.as_str())
         .bind("{}")
         .execute(pool)
         .await
@@ -239,7 +234,7 @@ async fn single_event_appends(url: &str, writers: usize) {
                 .bind(format!("{tag}-tx-{w}"))
                 .bind((i + 1) as i64)
                 .bind("MoneyDeposited")
-                .bind(deposit(i).body.to_string())
+                .bind(deposit(i).body.as_str())
                 .bind("{}")
                 .execute(&mut *tx)
                 .await
@@ -285,12 +280,7 @@ async fn batch_appends(url: &str, writers: usize, batch: u64) {
                         .collect::<Vec<_>>(),
                 )
                 .bind(events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>())
-                .bind(
-                    events
-                        .iter()
-                        .map(|e| e.body.to_string())
-                        .collect::<Vec<_>>(),
-                )
+                .bind(events.iter().map(|e| e.body.as_str()).collect::<Vec<_>>())
                 .bind("{}")
                 .execute(&pool)
                 .await
@@ -307,10 +297,7 @@ async fn batch_appends(url: &str, writers: usize, batch: u64) {
 async fn seed(store: &PgEventStore, plain: &PgPool, ids: &[String], events: u64) {
     for id in ids {
         let mut version = 0;
-        let mut batch = vec![NewEvent {
-            kind: "Opened".into(),
-            body: json!({ "owner": "Ada", "initial_balance": 0 }),
-        }];
+        let mut batch = vec![opened_event()];
         while version < events {
             batch.extend((batch.len() as u64..500).map(deposit));
             batch.truncate((events - version) as usize);
@@ -341,7 +328,7 @@ async fn snapshot_now(store: &PgEventStore, id: &str) {
         version: loaded.version,
         forgets: 0,
         schema_version: 1,
-        state: serde_json::to_value(&loaded.state).expect("state"),
+        state: JsonText::encode(&loaded.state).expect("state"),
     };
     store.save_snapshot(snapshot).await.expect("save snapshot");
 }
@@ -440,10 +427,7 @@ async fn contention(url: &str, writers: usize) {
         for (n, (name, backoff, max_attempts)) in configs.into_iter().enumerate() {
             let id = format!("hot-{round}-{n}");
             let mut open = AppendRequest::new("Account", id.parse().unwrap(), 0);
-            open.events.push(NewEvent {
-                kind: "Opened".into(),
-                body: json!({ "owner": "Ada", "initial_balance": 0 }),
-            });
+            open.events.push(opened_event());
             store.append(open).await.expect("open");
             let repo = Arc::new(
                 Repository::new(store.clone())
@@ -573,75 +557,4 @@ async fn unanalyzed_executes(url: &str, writers: usize) {
         per_second[1],
     );
     println!("  (baseline: the same commands after ANALYZE)");
-}
-
-/// Median of `f` run repeatedly, at most 50 times or 3 s.
-async fn median<F, Fut>(mut f: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let start = Instant::now();
-    let mut times = Vec::new();
-    while times.len() < 50 && (times.len() < 3 || start.elapsed() < PHASE) {
-        let t = Instant::now();
-        f().await;
-        times.push(t.elapsed());
-    }
-    times.sort();
-    times[times.len() / 2]
-}
-
-async fn loads(url: &str, events: u64) {
-    let (store, plain) = fresh(url, 2).await;
-    let ids = ["snapshotted".to_owned(), "replayed".to_owned()];
-    seed(&store, &plain, &ids, events).await;
-    snapshot_now(&store, "snapshotted").await;
-    let repo = Repository::new(store);
-    let with_snapshot = median(|| async {
-        assert_eq!(
-            repo.load::<Account>("snapshotted")
-                .await
-                .expect("load")
-                .version,
-            events
-        );
-    })
-    .await;
-    let replay = median(|| async {
-        assert_eq!(
-            repo.load::<Account>("replayed")
-                .await
-                .expect("load")
-                .version,
-            events
-        );
-    })
-    .await;
-    let select = median(|| async {
-        let rows = sqlx::query(PLAIN_SELECT_STREAM)
-            .bind("Account")
-            .bind("replayed")
-            .fetch_all(&plain)
-            .await
-            .expect("select");
-        assert_eq!(rows.len() as u64, events);
-        for row in &rows {
-            let _: Value = sqlx::Row::get(row, "body");
-        }
-    })
-    .await;
-    let per_second = |d: Duration| 1.0 / d.as_secs_f64();
-    row(
-        &format!("load {events}-event aggregate, with snapshot"),
-        "/s",
-        per_second(with_snapshot),
-        per_second(select),
-    );
-    row(
-        &format!("load {events}-event aggregate, full replay"),
-        "/s",
-        per_second(replay),
-        per_second(select),
-    );
 }

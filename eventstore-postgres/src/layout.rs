@@ -79,6 +79,36 @@ impl EventColumns {
 pub(crate) const LOAD: EventColumns = EventColumns::at(0);
 
 layout! {
+    /// The columns of an event as a load folds it, in the order in which
+    /// `load_page.sql` and `load_stream.sql` select them.
+    struct StreamEventColumns {
+        /// The global position, which names a row that cannot be read.
+        position: usize,
+        /// The version in the stream.
+        version: usize,
+        /// The event kind.
+        kind: usize,
+        /// The body (`jsonb`).
+        body: usize,
+    }
+}
+
+impl StreamEventColumns {
+    /// The block of columns that starts at column `first`.
+    const fn at(first: usize) -> Self {
+        Self {
+            position: first,
+            version: first + 1,
+            kind: first + 2,
+            body: first + 3,
+        }
+    }
+}
+
+/// The rows of `load_page.sql`.
+pub(crate) const LOAD_PAGE: StreamEventColumns = StreamEventColumns::at(0);
+
+layout! {
     /// What `append.sql` and `append_one.sql` return of each event written.
     struct AppendedColumns {
         /// The global position.
@@ -139,7 +169,7 @@ layout! {
         /// How many times the stream was forgotten.
         forgets: usize,
         /// The events after the snapshot.
-        event: EventColumns,
+        event: StreamEventColumns,
     }
 }
 
@@ -163,7 +193,7 @@ pub(crate) const LOAD_STREAM: LoadStreamColumns = LoadStreamColumns {
     schema_version: 3,
     state: 4,
     forgets: 5,
-    event: EventColumns::at(6),
+    event: StreamEventColumns::at(6),
 };
 
 layout! {

@@ -74,20 +74,36 @@ impl PgEventStore {
             statement(
                 "load_stream",
                 &sql.load_stream,
-                &["text", "text", "text"],
-                &[&["'Account'", "'a1'", "NULL"]],
+                &["text", "text", "text", "bigint"],
+                &[
+                    &["'Account'", "'a1'", "NULL", "4096"],
+                    &["'Account'", "'a1'", "NULL", "9223372036854775807"],
+                ],
             ),
             statement(
                 "load_stream (keyed)",
                 &sql.load_stream_keyed,
-                &["text", "text", "text"],
-                &[&["'Account'", "'a1'", "'key'"]],
+                &["text", "text", "text", "bigint"],
+                &[
+                    &["'Account'", "'a1'", "'key'", "4096"],
+                    &["'Account'", "'a1'", "'key'", "9223372036854775807"],
+                ],
             ),
             statement(
                 "load",
                 &sql.load,
                 &["text", "text", "bigint"],
                 &[&["'Account'", "'a1'", "0"], &["'Account'", "'a1'", "5"]],
+            ),
+            statement(
+                "load_page",
+                &sql.load_page,
+                &["text", "text", "bigint", "bigint"],
+                &[
+                    &["'Account'", "'a1'", "0", "4096"],
+                    &["'Account'", "'a1'", "5", "4096"],
+                    &["'Account'", "'a1'", "0", "9223372036854775807"],
+                ],
             ),
             statement(
                 "load_snapshot",

@@ -4,9 +4,12 @@
 //! [`EventColumns`] in one block. They are read by index, without sqlx's
 //! per-value type check, and `tx` and `created_at` from their binary form:
 //! each of these showed in profiles of a reactor reading a million events.
+//! A body (and a snapshot's state) is kept as the JSON text PostgreSQL
+//! sends, unparsed: the typed event is decoded from it once, later.
 
 use std::time::SystemTime;
 
+use eventstore_core::backend::{JsonText, StreamEvent, stored_body, stored_json};
 use eventstore_core::{Checkpoint, Error, EventId, Metadata, RecordedEvent, Result};
 use sqlx::Row;
 use sqlx::postgres::{PgRow, PgValueFormat};
@@ -14,7 +17,7 @@ use sqlx::types::Json;
 
 use crate::convert::{fit, time_from_postgres_micros};
 use crate::error::backend;
-use crate::layout::{CheckpointColumns, EventColumns};
+use crate::layout::{CheckpointColumns, EventColumns, StreamEventColumns};
 
 /// A column that the store's own SQL always fills, type-checked.
 pub(crate) fn column<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
@@ -72,6 +75,38 @@ pub(crate) fn timestamptz(row: &PgRow, index: usize) -> Result<SystemTime> {
     time_from_postgres_micros("timestamp in microseconds since 2000", micros)
 }
 
+/// The JSON text of a `jsonb` column, without parsing it: the binary form
+/// of `jsonb` is a version byte, 1, then the text, which the server has
+/// checked to be JSON.
+///
+/// # Errors
+/// What is wrong, in words, for the caller to wrap: a null, a value in
+/// text format, another version, text that is not UTF-8.
+fn jsonb_text(row: &PgRow, index: usize) -> std::result::Result<&str, String> {
+    let raw = row.try_get_raw(index).map_err(|e| e.to_string())?;
+    if raw.format() != PgValueFormat::Binary {
+        return Err("not in binary format".to_owned());
+    }
+    match raw.as_bytes().map_err(|e| e.to_string())? {
+        [1, text @ ..] => std::str::from_utf8(text).map_err(|e| format!("not UTF-8: {e}")),
+        [version, ..] => Err(format!("jsonb version {version}, not 1")),
+        [] => Err("empty".to_owned()),
+    }
+}
+
+/// A `jsonb` column that holds a snapshot's state, as its JSON text.
+///
+/// # Errors
+/// [`Error::UnexpectedReply`] naming the column when it is no `jsonb` of
+/// version 1.
+pub(crate) fn json_text(row: &PgRow, index: usize) -> Result<JsonText> {
+    jsonb_text(row, index)
+        .map(stored_json)
+        .map_err(|problem| Error::UnexpectedReply {
+            problem: format!("snapshot state in column {index}: {problem}"),
+        })
+}
+
 /// A column of the store's own SQL, whose type is known: read without
 /// sqlx's per-value type check.
 pub(crate) fn known<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
@@ -122,7 +157,9 @@ pub(crate) fn recorded_event(row: &PgRow, columns: EventColumns) -> Result<Recor
     let metadata =
         metadata(row, columns.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?;
     let kind = known(row, columns.kind).map_err(|e| corrupt(format!("kind: {e}")))?;
-    let body = known(row, columns.body).map_err(|e| corrupt(format!("body: {e}")))?;
+    let body = jsonb_text(row, columns.body)
+        .and_then(|text| stored_body(text).map_err(|e| e.to_string()))
+        .map_err(|e| corrupt(format!("body: {e}")))?;
     let recorded_at =
         timestamptz(row, columns.created_at).map_err(|e| corrupt(format!("created_at: {e}")))?;
     Ok(RecordedEvent {
@@ -136,6 +173,38 @@ pub(crate) fn recorded_event(row: &PgRow, columns: EventColumns) -> Result<Recor
         recorded_at,
         aggregate_kind,
         aggregate_id,
+    })
+}
+
+/// The event in the columns `columns` of `row`, as a load folds it, of the
+/// stream `aggregate_kind` `aggregate_id` (which the statement read).
+///
+/// # Errors
+/// As [`recorded_event`]'s.
+pub(crate) fn stream_event(
+    row: &PgRow,
+    columns: StreamEventColumns,
+    (aggregate_kind, aggregate_id): (&str, &str),
+) -> Result<StreamEvent> {
+    let position =
+        fit("event position", known::<i64>(row, columns.position)?).map_err(corrupt_column)?;
+    let version: i64 = known(row, columns.version)?;
+    let corrupt = |problem: String| Error::CorruptRow {
+        position,
+        aggregate_kind: aggregate_kind.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
+        version,
+        problem,
+    };
+    let version_number = fit("version", version).map_err(|e| corrupt(e.to_string()))?;
+    let kind = known(row, columns.kind).map_err(|e| corrupt(format!("kind: {e}")))?;
+    let body = jsonb_text(row, columns.body)
+        .and_then(|text| stored_body(text).map_err(|e| e.to_string()))
+        .map_err(|e| corrupt(format!("body: {e}")))?;
+    Ok(StreamEvent {
+        version: version_number,
+        kind,
+        body,
     })
 }
 

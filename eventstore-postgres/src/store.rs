@@ -2,23 +2,24 @@
 
 use std::sync::Arc;
 
-use eventstore_core::backend::{AppendOutcome, AppendRequest, LoadedStream, Snapshot};
+use eventstore_core::backend::{AppendOutcome, AppendRequest, LoadedStream, Snapshot, StreamEvent};
 use eventstore_core::{
     Error, EventId, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
 };
-use serde_json::Value;
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::PgPool;
 use sqlx::{Executor, Postgres};
 
 use crate::append_params::AppendParams;
 use crate::connect;
-use crate::convert::{bigint, fit, integer};
+use crate::convert::{bigint, integer};
 use crate::error::{CANNOT_MIGRATE, backend, failed, migration_failed};
-use crate::layout::{APPENDED, LOAD, LOAD_SNAPSHOT, LOAD_STREAM, SnapshotColumns};
+use crate::layout::APPENDED;
 use crate::options::{PgStoreOptions, ReadMode};
-use crate::rows::{column, recorded_event, timestamptz, unsigned, xid8};
+use crate::rows::{timestamptz, unsigned, xid8};
 use crate::sql::Statements;
 use crate::wake::{Listener, Notifier};
+
+mod load;
 
 /// The migrations of the store's tables, applied by [`PgEventStore::migrate`].
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -269,7 +270,7 @@ impl EventStore for PgEventStore {
                 self.sql.append_one.with(guards),
                 ids[0].to_string(),
                 event.kind.as_str(),
-                event.body.to_string(),
+                event.body.as_str(),
             )
         } else {
             params.bind(
@@ -283,7 +284,7 @@ impl EventStore for PgEventStore {
                 request
                     .events
                     .iter()
-                    .map(|e| e.body.to_string())
+                    .map(|e| e.body.as_str())
                     .collect::<Vec<_>>(),
             )
         };
@@ -344,14 +345,19 @@ impl EventStore for PgEventStore {
         aggregate_id: &str,
         after_version: u64,
     ) -> Result<Vec<RecordedEvent>> {
-        let rows = sqlx::query(&self.sql.load)
-            .bind(aggregate_kind)
-            .bind(aggregate_id)
-            .bind(bigint("after_version", after_version)?)
-            .fetch_all(&self.pool)
+        self.read_events(aggregate_kind, aggregate_id, after_version)
             .await
-            .map_err(backend)?;
-        rows.iter().map(|row| recorded_event(row, LOAD)).collect()
+    }
+
+    async fn load_page(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<StreamEvent>> {
+        self.read_page_of(aggregate_kind, aggregate_id, after_version, limit)
+            .await
     }
 
     async fn load_snapshot(
@@ -359,14 +365,7 @@ impl EventStore for PgEventStore {
         aggregate_kind: &str,
         aggregate_id: &str,
     ) -> Result<Option<Snapshot>> {
-        let row = sqlx::query(&self.sql.load_snapshot)
-            .bind(aggregate_kind)
-            .bind(aggregate_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.map(|row| snapshot_from(&row, aggregate_kind, aggregate_id, LOAD_SNAPSHOT))
-            .transpose()
+        self.read_snapshot(aggregate_kind, aggregate_id).await
     }
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<()> {
@@ -384,7 +383,7 @@ impl EventStore for PgEventStore {
             .bind(snapshot.aggregate_id.as_str())
             .bind(bigint("snapshot version", snapshot.version)?)
             .bind(integer("snapshot schema version", snapshot.schema_version)?)
-            .bind(snapshot.state.to_string())
+            .bind(snapshot.state.as_str())
             .bind(bigint("snapshot forgets", snapshot.forgets)?)
             .execute(&mut *tx)
             .await
@@ -416,71 +415,9 @@ impl EventStore for PgEventStore {
         aggregate_kind: &str,
         aggregate_id: &str,
         idempotency_key: Option<&str>,
+        limit: usize,
     ) -> Result<LoadedStream> {
-        let sql = if idempotency_key.is_some() {
-            &self.sql.load_stream_keyed
-        } else {
-            &self.sql.load_stream
-        };
-        let rows = sqlx::query(sql)
-            .bind(aggregate_kind)
-            .bind(aggregate_id)
-            .bind(idempotency_key)
-            .fetch_all(&self.pool)
+        self.read_stream(aggregate_kind, aggregate_id, idempotency_key, limit)
             .await
-            .map_err(backend)?;
-        // the rows come in no set order (load_stream.sql): the header is
-        // the row of part 0, and the events are put in version order here,
-        // which costs one pass when the index returned them in order
-        let mut header = None;
-        let mut events = Vec::with_capacity(rows.len().saturating_sub(1));
-        for row in &rows {
-            if column::<i32>(row, LOAD_STREAM.part)? == 0 {
-                header = Some(row);
-            } else {
-                events.push(recorded_event(row, LOAD_STREAM.event)?);
-            }
-        }
-        let Some(header) = header else {
-            return Err(Error::UnexpectedReply {
-                problem: "load_stream returned no header row".to_owned(),
-            });
-        };
-        events.sort_by_key(|event| event.version);
-        let seen: bool = column(header, LOAD_STREAM.seen)?;
-        let has_snapshot = column::<Option<i64>>(header, LOAD_STREAM.snapshot_version)?.is_some();
-        let snapshot = if has_snapshot {
-            Some(snapshot_from(
-                header,
-                aggregate_kind,
-                aggregate_id,
-                LOAD_STREAM.snapshot(),
-            )?)
-        } else {
-            None
-        };
-        Ok(LoadedStream {
-            snapshot,
-            events,
-            idempotency_key_seen: seen,
-            forgets: unsigned(header, LOAD_STREAM.forgets, "forgets")?,
-        })
     }
-}
-
-/// The snapshot in the columns `columns` of `row`, of the stream
-/// `kind`/`id` whose row was found (an id that was checked when the
-/// snapshot was saved).
-fn snapshot_from(row: &PgRow, kind: &str, id: &str, columns: SnapshotColumns) -> Result<Snapshot> {
-    Ok(Snapshot {
-        aggregate_kind: kind.to_owned(),
-        aggregate_id: id.parse()?,
-        version: unsigned(row, columns.version, "snapshot version")?,
-        forgets: unsigned(row, columns.forgets, "forgets")?,
-        schema_version: fit(
-            "snapshot schema version",
-            column::<i32>(row, columns.schema_version)?,
-        )?,
-        state: column::<Value>(row, columns.state)?,
-    })
 }

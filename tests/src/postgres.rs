@@ -152,7 +152,7 @@ pub async fn append_tick(store: &PgEventStore, id: &str) {
     let request = eventstore_core::backend::AppendRequest::new("Gap", id.parse().unwrap(), 0)
         .event(eventstore_core::backend::NewEvent {
             kind: "Tick".into(),
-            body: serde_json::json!({}),
+            body: serde_json::json!({}).try_into().expect("a JSON object"),
         });
     eventstore_core::EventStore::append(store, request)
         .await

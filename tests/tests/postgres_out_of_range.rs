@@ -37,7 +37,7 @@ fn id(text: &str) -> AggregateId {
 fn deposit() -> NewEvent {
     NewEvent {
         kind: "MoneyDeposited".into(),
-        body: json!({ "amount": 1 }),
+        body: json!({ "amount": 1 }).try_into().expect("a JSON object"),
     }
 }
 
@@ -108,7 +108,7 @@ async fn a_load_or_snapshot_out_of_range_is_refused() {
         version: 1,
         forgets: 0,
         schema_version: ABOVE_INTEGER,
-        state: json!({}),
+        state: json!({}).into(),
     };
     assert_out_of_range(
         store.save_snapshot(snapshot).await,

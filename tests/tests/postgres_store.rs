@@ -161,7 +161,9 @@ async fn deposits(store: &PgEventStore, id: &str, from_version: u64, count: u64)
         request.events = (0..batch)
             .map(|i| NewEvent {
                 kind: "MoneyDeposited".into(),
-                body: json!({ "amount": 1, "transaction": format!("d-{}", version + i) }),
+                body: json!({ "amount": 1, "transaction": format!("d-{}", version + i) })
+                    .try_into()
+                    .expect("a JSON object"),
             })
             .collect();
         store.append(request).await.expect("append deposits");
@@ -186,7 +188,7 @@ async fn a_thousand_event_aggregate_loads_from_snapshot_and_tail() {
     snapshot_when(&store, "Account", "a-1", |s| s.version == 1_000).await;
 
     let stream = store
-        .load_stream("Account", "a-1", None)
+        .load_stream("Account", "a-1", None, usize::MAX)
         .await
         .expect("load_stream");
     assert_eq!(stream.snapshot.as_ref().map(|s| s.version), Some(1_000));
@@ -362,7 +364,7 @@ async fn a_database_that_is_down_is_a_transient_typed_error() {
         .append(
             AppendRequest::new("Account", "a-1".parse().unwrap(), 0).event(NewEvent {
                 kind: "Opened".into(),
-                body: json!({}),
+                body: json!({}).try_into().expect("a JSON object"),
             }),
         )
         .await;
@@ -511,7 +513,7 @@ async fn a_statement_longer_than_the_statement_timeout_is_cancelled() {
         .append(
             AppendRequest::new("Account", "a-1".parse().unwrap(), 0).event(NewEvent {
                 kind: "Opened".into(),
-                body: json!({}),
+                body: json!({}).try_into().expect("a JSON object"),
             }),
         )
         .await;

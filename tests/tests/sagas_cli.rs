@@ -462,7 +462,9 @@ async fn events_are_printed_in_commit_order_a_page_at_a_time() {
                 |r, i| {
                     r.event(NewEvent {
                         kind: "Tick".into(),
-                        body: serde_json::json!({ "n": first + i }),
+                        body: serde_json::json!({ "n": first + i })
+                            .try_into()
+                            .expect("a JSON object"),
                     })
                 },
             );

@@ -11,14 +11,15 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> eventstore_core::Result<()> {
 //! let store = MemoryStore::new();
-//! let opened = NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
+//! let opened = NewEvent::new("Opened", &serde_json::json!({ "owner": "Ada" }))?;
 //! let outcome = store.append(AppendRequest::new("Account", "acc-1".parse()?, 0).event(opened)).await?;
 //! assert!(matches!(outcome, AppendOutcome::Committed(events) if events[0].version == 1));
 //! # Ok(()) }
 //! ```
 
-pub use crate::envelope::NewEvent;
+pub use crate::envelope::{NewEvent, StreamEvent};
 pub use crate::forget::ERASED_ERROR;
+pub use crate::json::{JsonText, stored_body, stored_json};
 pub use crate::partition::{Partition, stream_hash};
 pub use crate::reactor::store::{
     Joined, Lease, Repartitioned, lowest_checkpoint, repartition_from,

@@ -8,9 +8,9 @@ use std::time::SystemTime;
 
 use tokio::sync::watch;
 
-use crate::envelope::{Checkpoint, EventId, RecordedEvent};
+use crate::envelope::{Checkpoint, EventId, RecordedEvent, StreamEvent};
 use crate::error::{Error, Result};
-use crate::forget::{ForgetRequest, Forgotten, erase_fields};
+use crate::forget::{ForgetRequest, Forgotten, erase_body_fields, erase_state_fields};
 use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot};
 use crate::tracker::{EventFilter, ReadPage, Tracker};
 use crate::wakeups::Wakeups;
@@ -28,7 +28,7 @@ use crate::wakeups::Wakeups;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
-/// let opened = NewEvent { kind: "Opened".into(), body: serde_json::json!({ "owner": "Ada" }) };
+/// let opened = NewEvent::new("Opened", &serde_json::json!({ "owner": "Ada" }))?;
 /// store.append(AppendRequest::new("Account", "acc-1".parse()?, 0).event(opened)).await?;
 /// let events = store.load("Account", "acc-1", 0).await?;
 /// assert_eq!((events[0].version, events[0].position), (1, 1));
@@ -124,6 +124,24 @@ impl Inner {
         self.stream(kind, id).map_or(0, |s| s.events.len() as u64)
     }
 
+    /// The first `limit` events of a stream after a version (versions are
+    /// dense, from 1, in this store).
+    fn events_after<'a>(
+        &'a self,
+        kind: &str,
+        id: &str,
+        after: u64,
+        limit: usize,
+    ) -> impl Iterator<Item = &'a RecordedEvent> + 'a {
+        let skip = usize::try_from(after).unwrap_or(usize::MAX);
+        self.stream(kind, id)
+            .map_or(&[][..], |stream| &stream.events[..])
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .map(|&i| &self.log[i])
+    }
+
     /// The event at a position (positions are dense, from 1, in the log).
     fn event_at(&self, position: u64) -> Option<&RecordedEvent> {
         let index = usize::try_from(position.checked_sub(1)?).ok()?;
@@ -210,15 +228,23 @@ impl EventStore for MemoryStore {
         after_version: u64,
     ) -> Result<Vec<RecordedEvent>> {
         let inner = self.lock();
-        let Some(stream) = inner.stream(aggregate_kind, aggregate_id) else {
-            return Ok(Vec::new());
-        };
-        let skip = usize::try_from(after_version).unwrap_or(usize::MAX);
-        Ok(stream
-            .events
-            .iter()
-            .skip(skip)
-            .map(|&i| inner.log[i].clone())
+        Ok(inner
+            .events_after(aggregate_kind, aggregate_id, after_version, usize::MAX)
+            .cloned()
+            .collect())
+    }
+
+    async fn load_page(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<StreamEvent>> {
+        let inner = self.lock();
+        Ok(inner
+            .events_after(aggregate_kind, aggregate_id, after_version, limit)
+            .map(StreamEvent::from)
             .collect())
     }
 
@@ -235,6 +261,7 @@ impl EventStore for MemoryStore {
         aggregate_kind: &str,
         aggregate_id: &str,
         idempotency_key: Option<&str>,
+        limit: usize,
     ) -> Result<LoadedStream> {
         // one lock: the events, the snapshot and the forget count agree
         let inner = self.lock();
@@ -249,14 +276,10 @@ impl EventStore for MemoryStore {
         }
         let snapshot = inner.snapshot(aggregate_kind, aggregate_id);
         let after = snapshot.as_ref().map_or(0, |s| s.version);
-        let skip = usize::try_from(after).unwrap_or(usize::MAX);
         Ok(LoadedStream {
-            events: stream
-                .map(|s| &s.events[..])
-                .unwrap_or_default()
-                .iter()
-                .skip(skip)
-                .map(|&i| inner.log[i].clone())
+            events: inner
+                .events_after(aggregate_kind, aggregate_id, after, limit)
+                .map(StreamEvent::from)
                 .collect(),
             snapshot,
             idempotency_key_seen: false,
@@ -301,7 +324,7 @@ impl EventStore for MemoryStore {
             .unwrap_or_default();
         for &i in &positions {
             let event = &mut inner.log[i];
-            if erase_fields(&mut event.body, request.fields_of(&event.kind)) {
+            if erase_body_fields(&mut event.body, request.fields_of(&event.kind)) {
                 forgotten.events += 1;
             }
         }
@@ -310,7 +333,7 @@ impl EventStore for MemoryStore {
                 forgotten.snapshots += u64::from(by_id.remove(id).is_some());
             } else if let Some(snapshot) = by_id.get_mut(id) {
                 let fields = request.snapshot_fields.iter().map(String::as_str);
-                forgotten.snapshots += u64::from(erase_fields(&mut snapshot.state, fields));
+                forgotten.snapshots += u64::from(erase_state_fields(&mut snapshot.state, fields));
             }
         }
         if !positions.is_empty() {

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::MemoryStore;
 use crate::envelope::Checkpoint;
 use crate::error::{Error, Result};
-use crate::forget::{ERASED_ERROR, ForgetRequest, erase_fields};
+use crate::forget::{ERASED_ERROR, ForgetRequest, erase_body_fields};
 use crate::reactor::store::{
     Joined, Lease, ParkedEvent, ReactorStore, Repartitioned, repartition_from,
 };
@@ -107,7 +107,7 @@ impl Reactors {
             {
                 continue;
             }
-            let erased = erase_fields(&mut event.body, request.fields_of(&event.kind));
+            let erased = erase_body_fields(&mut event.body, request.fields_of(&event.kind));
             let quoted = parked.error != ERASED_ERROR;
             if quoted {
                 ERASED_ERROR.clone_into(&mut parked.error);

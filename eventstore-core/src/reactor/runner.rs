@@ -21,7 +21,7 @@ use crate::tracker::Tracker;
 /// ```
 /// use std::time::Duration;
 /// use eventstore_core::reactor::{HandlerError, Reactor, Runner};
-/// use eventstore_core::{EventFilter, EventStore, MemoryStore, RecordedEvent};
+/// use eventstore_core::{EventBody, EventFilter, EventStore, MemoryStore, RecordedEvent};
 /// use eventstore_core::backend::{AppendRequest, NewEvent};
 ///
 /// struct Count(std::sync::atomic::AtomicUsize);
@@ -37,7 +37,7 @@ use crate::tracker::Tracker;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
-/// let event = NewEvent { kind: "Opened".into(), body: serde_json::json!({}) };
+/// let event = NewEvent { kind: "Opened".into(), body: EventBody::empty() };
 /// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event)).await?;
 /// let runner = Runner::new(store, Count(0.into()));
 /// runner.run(tokio::time::sleep(Duration::from_millis(100))).await?;

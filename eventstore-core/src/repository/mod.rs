@@ -2,14 +2,17 @@
 
 mod backoff;
 mod options;
+mod replay;
 mod snapshots;
 
 pub use backoff::{Backoff, MAX_BACKOFF_CAP};
 pub use options::{Committed, Loaded, Options, Outcome};
+pub use replay::DEFAULT_PAGE_SIZE;
+use replay::{Replay, restore};
 use snapshots::{SnapshotPolicy, save_in_background};
 
 use crate::aggregate::Aggregate;
-use crate::envelope::{NewEvent, RecordedEvent};
+use crate::envelope::NewEvent;
 use crate::error::{Error, Result};
 use crate::id::{AggregateId, IntoAggregateId};
 use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream};
@@ -56,11 +59,12 @@ pub struct Repository<S> {
     max_attempts: u32,
     backoff: Backoff,
     snapshots: SnapshotPolicy,
+    page_size: usize,
 }
 
 impl<S: EventStore> Repository<S> {
     /// A repository over `store`: no snapshots, [`DEFAULT_MAX_ATTEMPTS`],
-    /// the default [`Backoff`].
+    /// the default [`Backoff`], loads in pages of [`DEFAULT_PAGE_SIZE`].
     #[must_use]
     pub fn new(store: S) -> Self {
         Self {
@@ -68,7 +72,23 @@ impl<S: EventStore> Repository<S> {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             backoff: Backoff::default(),
             snapshots: SnapshotPolicy::default(),
+            page_size: DEFAULT_PAGE_SIZE,
         }
+    }
+
+    /// How many events a load reads and holds at once (at least 1): a
+    /// longer stream is read in pages of this many, each folded into the
+    /// state before the next is read, so that a load's memory does not grow
+    /// with the stream. See [`DEFAULT_PAGE_SIZE`].
+    ///
+    /// ```
+    /// # use eventstore_core::{MemoryStore, Repository};
+    /// let repo = Repository::new(MemoryStore::new()).page_size(1_000);
+    /// ```
+    #[must_use]
+    pub fn page_size(mut self, events: usize) -> Self {
+        self.page_size = events.max(1);
+        self
     }
 
     /// How many times a command is decided when other writers keep winning
@@ -137,12 +157,14 @@ impl<S: EventStore> Repository<S> {
     }
 
     /// Loads an aggregate: the latest readable snapshot, then the later
-    /// events. The id is text, checked here, or an [`AggregateId`] (see
+    /// events, folded a page at a time ([`page_size`](Self::page_size)).
+    /// The id is text, checked here, or an [`AggregateId`] (see
     /// [`IntoAggregateId`]).
     ///
     /// # Errors
     /// [`Error::InvalidId`], [`Error::UnknownEventKind`],
-    /// [`Error::UndecodableBody`], [`Error::Backend`].
+    /// [`Error::UndecodableBody`], [`Error::Backend`]; [`Error::UnexpectedReply`]
+    /// when the store returns events out of version order.
     pub async fn load<A: Aggregate>(
         &self,
         aggregate_id: impl IntoAggregateId,
@@ -150,7 +172,7 @@ impl<S: EventStore> Repository<S> {
         let aggregate_id = aggregate_id.into_aggregate_id()?;
         let stream = self
             .store
-            .load_stream(A::KIND, aggregate_id.as_str(), None)
+            .load_stream(A::KIND, aggregate_id.as_str(), None, self.page_size)
             .await?;
         self.rebuild(&aggregate_id, stream).await
     }
@@ -263,11 +285,10 @@ impl<S: EventStore> Repository<S> {
                         tokio::time::sleep(pause).await;
                     }
                     attempt += 1;
-                    let newer = self
-                        .store
-                        .load(A::KIND, aggregate_id.as_str(), version)
+                    version = self
+                        .replay(&aggregate_id)
+                        .fold(&mut state, version, None)
                         .await?;
-                    version = fold(&mut state, version, &newer)?;
                 }
                 Err(Error::Conflict {
                     aggregate_kind,
@@ -298,7 +319,7 @@ impl<S: EventStore> Repository<S> {
         let key = options.idempotency_key.as_deref();
         let stream = self
             .store
-            .load_stream(A::KIND, aggregate_id.as_str(), key)
+            .load_stream(A::KIND, aggregate_id.as_str(), key, self.page_size)
             .await?;
         if stream.idempotency_key_seen {
             return Ok(None);
@@ -308,17 +329,30 @@ impl<S: EventStore> Repository<S> {
         Ok(Some((loaded, forgets)))
     }
 
-    /// Turns a loaded stream into state, falling back to a full replay when
-    /// the snapshot is of another schema or cannot be decoded.
+    /// Folds the events of one stream a page at a time.
+    fn replay<'a>(&'a self, aggregate_id: &'a AggregateId) -> Replay<'a, S> {
+        Replay {
+            store: &self.store,
+            aggregate_id,
+            page_size: self.page_size,
+        }
+    }
+
+    /// Turns a loaded stream (its first page of events) into state, reading
+    /// the pages that follow, and falling back to a full replay when the
+    /// snapshot is of another schema or cannot be decoded.
     async fn rebuild<A: Aggregate>(
         &self,
         aggregate_id: &AggregateId,
         stream: LoadedStream,
     ) -> Result<Loaded<A>> {
+        let replay = self.replay(aggregate_id);
         if let Some(snapshot) = stream.snapshot {
             match restore::<A>(&snapshot) {
                 Ok(mut state) => {
-                    let version = fold(&mut state, snapshot.version, &stream.events)?;
+                    let version = replay
+                        .fold(&mut state, snapshot.version, Some(stream.events))
+                        .await?;
                     return Ok(Loaded { state, version });
                 }
                 Err(reason) => {
@@ -329,36 +363,14 @@ impl<S: EventStore> Repository<S> {
                         reason,
                         "ignoring unreadable snapshot, replaying all events"
                     );
-                    let events = self.store.load(A::KIND, aggregate_id.as_str(), 0).await?;
                     let mut state = A::default();
-                    let version = fold(&mut state, 0, &events)?;
+                    let version = replay.fold(&mut state, 0, None).await?;
                     return Ok(Loaded { state, version });
                 }
             }
         }
         let mut state = A::default();
-        let version = fold(&mut state, 0, &stream.events)?;
+        let version = replay.fold(&mut state, 0, Some(stream.events)).await?;
         Ok(Loaded { state, version })
     }
-}
-
-/// Decodes a snapshot's state, or says why it cannot be used.
-fn restore<A: Aggregate>(snapshot: &crate::store::Snapshot) -> std::result::Result<A, String> {
-    if snapshot.schema_version != A::SNAPSHOT_VERSION {
-        return Err(format!(
-            "schema version {} is not the current {}",
-            snapshot.schema_version,
-            A::SNAPSHOT_VERSION
-        ));
-    }
-    A::deserialize(&snapshot.state).map_err(|e| e.to_string())
-}
-
-/// Applies recorded events in order and returns the version reached.
-fn fold<A: Aggregate>(state: &mut A, mut version: u64, events: &[RecordedEvent]) -> Result<u64> {
-    for recorded in events {
-        state.apply(&recorded.decode::<A::Event>()?);
-        version = recorded.version;
-    }
-    Ok(version)
 }

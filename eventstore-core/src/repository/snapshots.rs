@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use crate::aggregate::Aggregate;
 use crate::error::ErrorChain;
 use crate::id::AggregateId;
+use crate::json::JsonText;
 use crate::store::{EventStore, Snapshot};
 
 /// How often each aggregate kind is snapshotted, in versions; 0 is never.
@@ -31,7 +32,7 @@ pub(crate) fn save_in_background<A: Aggregate, S: EventStore>(
     (version, forgets): (u64, u64),
     state: &A,
 ) {
-    let state = match serde_json::to_value(state) {
+    let state = match JsonText::encode(state) {
         Ok(state) => state,
         Err(error) => {
             tracing::warn!(kind = A::KIND, aggregate_id = aggregate_id.as_str(), version, %error, "cannot serialize snapshot");

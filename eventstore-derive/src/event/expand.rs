@@ -58,7 +58,7 @@ fn event_impl(model: &EventEnum<'_>) -> TokenStream {
                 }
             }
 
-            fn to_body(&self) -> ::eventstore_core::Result<::eventstore_core::__private::serde_json::Value> {
+            fn to_body(&self) -> ::eventstore_core::Result<::eventstore_core::EventBody> {
                 match self {
                     #(Self::#variants(payload) => ::eventstore_core::__private::encode(#kinds, payload),)*
                     #rest
@@ -67,7 +67,7 @@ fn event_impl(model: &EventEnum<'_>) -> TokenStream {
 
             fn from_body(
                 kind: &str,
-                body: &::eventstore_core::__private::serde_json::Value,
+                body: &::eventstore_core::EventBody,
             ) -> ::core::result::Result<Self, ::eventstore_core::DecodeError> {
                 match kind {
                     #(#kinds => ::eventstore_core::__private::decode(body).map(Self::#variants),)*

@@ -5,10 +5,13 @@
 //! 34 from `execute`), the same as the sample `Account`'s that the
 //! benchmarks used before, so their figures compare. Its snapshot is 43
 //! bytes, where that account's was 47 (`"open": true` for
-//! `"status": "Open"`).
+//! `"status": "Open"`). [`append_history`] writes such a stream.
 
-use eventstore_core::{Aggregate, Event};
+use eventstore_core::backend::{AppendRequest, NewEvent};
+use eventstore_core::{Aggregate, Event, EventStore};
+use eventstore_postgres::PgEventStore;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// An account was opened.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -93,5 +96,37 @@ impl Account {
             }
             .into(),
         ])
+    }
+}
+
+/// The `Opened` event that starts every account the benchmarks write.
+pub(crate) fn opened_event() -> NewEvent {
+    let body = json!({ "owner": "Ada", "initial_balance": 0 });
+    NewEvent::new("Opened", &body).expect("an object")
+}
+
+/// The `i`-th deposit of an account the benchmarks write: 1, for the
+/// transaction `t-{i}`.
+pub(crate) fn deposit_event(i: u64) -> NewEvent {
+    let body = json!({ "amount": 1, "transaction": format!("t-{i}") });
+    NewEvent::new("MoneyDeposited", &body).expect("an object")
+}
+
+/// Writes the account `id` through the store: opened, then deposits up to
+/// version `events`, in appends of 1,000 events (transactions `t-0` to
+/// `t-499`, as the other benchmarks' deposits).
+pub(crate) async fn append_history(store: &PgEventStore, id: &str, events: u64) {
+    let mut version = 0;
+    while version < events {
+        let last = (version + 1_000).min(events);
+        let mut request = AppendRequest::new("Account", id.parse().expect("an id"), version);
+        request.events = (version + 1..=last)
+            .map(|v| match v {
+                1 => opened_event(),
+                _ => deposit_event(v % 500),
+            })
+            .collect();
+        store.append(request).await.expect("append history");
+        version = last;
     }
 }

@@ -45,6 +45,7 @@ const SHAPES: &[(&str, Shape)] = &[
     ("live_runners.sql", Shape::Scalar),
     ("load.sql", Shape::Rows(&LOAD)),
     ("load_checkpoint.sql", Shape::Rows(&CHECKPOINT)),
+    ("load_page.sql", Shape::Rows(&LOAD_PAGE)),
     ("load_snapshot.sql", Shape::Rows(&LOAD_SNAPSHOT)),
     ("load_stream.sql", Shape::Rows(&LOAD_STREAM)),
     ("next_tx.sql", Shape::Scalar),

@@ -1,16 +1,18 @@
 -- Everything a command needs, in one round trip: a header row (part 0) with
 -- whether the key was used, the latest snapshot and how many times the
--- stream was forgotten, then the events after
--- the snapshot (part 1). Nothing more is read once the key was used.
--- The event columns are in the order of every event query (layout.rs).
+-- stream was forgotten, then the first $4 events after the snapshot (part
+-- 1; the repository reads the rest a page at a time, load_page.sql), with
+-- the columns of load_page.sql only. Nothing more is read once the key was
+-- used.
 -- The rows come in no set order: the reader finds the header by its part
--- and puts the events in version order itself. An ORDER BY here sorted
--- the events read through the index on plans made without statistics
--- (tests/tests/postgres_plans.rs), though that index returns them in order.
+-- and puts the events in version order itself. The events' ORDER BY only
+-- says which $4 are read: the index returns them in that order, so the
+-- limit stops its scan (tests/tests/postgres_plans.rs checks that no plan
+-- sorts them, as one without the limit did on tables without statistics).
 -- Whether the key was used is load_stream_key_used.sql for a command with a
 -- key, and false for one without: PostgreSQL would set up the probe's index
 -- scan on every execution, needed or not (as for append_guard_*.sql).
--- $1 kind, $2 id, $3 idempotency key (unused without one)
+-- $1 kind, $2 id, $3 idempotency key (unused without one), $4 most events
 WITH seen AS (
     SELECT {key_used} AS seen
 ), snap AS (
@@ -22,15 +24,13 @@ SELECT 0 AS part, (SELECT seen FROM seen) AS seen, s.version AS snapshot_version
        s.schema_version, s.state,
        coalesce((SELECT f.forgets FROM {schema}.forgotten AS f
                  WHERE f.aggregate_kind = $1 AND f.aggregate_id = $2), 0) AS forgets,
-       NULL::text AS id, NULL::bigint AS position, NULL::xid8 AS tx, NULL::text AS aggregate_kind,
-       NULL::text AS aggregate_id, NULL::bigint AS version, NULL::text AS kind, NULL::jsonb AS body,
-       NULL::jsonb AS metadata, NULL::timestamptz AS created_at
+       NULL::bigint AS position, NULL::bigint AS version, NULL::text AS kind, NULL::jsonb AS body
 FROM (SELECT 1) AS one LEFT JOIN snap AS s ON true
 UNION ALL
-SELECT 1, NULL, NULL, NULL, NULL, NULL,
-       e.id, e.position, e.tx, e.aggregate_kind, e.aggregate_id, e.version, e.kind, e.body,
-       e.metadata, e.created_at
-FROM {schema}.events AS e
-WHERE e.aggregate_kind = $1 AND e.aggregate_id = $2
-  AND NOT (SELECT seen FROM seen)
-  AND e.version > coalesce((SELECT version FROM snap), 0)
+(SELECT 1, NULL, NULL, NULL, NULL, NULL, e.position, e.version, e.kind, e.body
+ FROM {schema}.events AS e
+ WHERE e.aggregate_kind = $1 AND e.aggregate_id = $2
+   AND NOT (SELECT seen FROM seen)
+   AND e.version > coalesce((SELECT version FROM snap), 0)
+ ORDER BY e.version
+ LIMIT $4)

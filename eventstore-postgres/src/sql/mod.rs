@@ -31,6 +31,7 @@ pub(crate) struct Statements {
     pub(crate) has_key: String,
     pub(crate) stream_version: String,
     pub(crate) load: String,
+    pub(crate) load_page: String,
     /// `load_stream.sql` for a command without an idempotency key.
     pub(crate) load_stream: String,
     /// `load_stream.sql` for a command with one.
@@ -100,6 +101,7 @@ impl Statements {
             has_key: qualify(include_str!("has_key.sql")),
             stream_version: qualify(include_str!("stream_version.sql")),
             load: qualify(include_str!("load.sql")),
+            load_page: qualify(include_str!("load_page.sql")),
             load_stream: qualify(&load_stream.replace("{key_used}", "false")),
             load_stream_keyed: qualify(&load_stream.replace(
                 "{key_used}",
@@ -184,6 +186,7 @@ mod tests {
             &sql.has_key,
             &sql.stream_version,
             &sql.load,
+            &sql.load_page,
             &sql.load_stream,
             &sql.load_stream_keyed,
             &sql.load_snapshot,

@@ -1,10 +1,11 @@
 //! A store wrapper with faults switched on by the test: rival writers that
-//! win every race, hidden snapshots, and a pause between load and append.
+//! win every race, hidden snapshots, and a pause between load and append;
+//! and what it saw: how many reads, and the most events one read returned.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
-use crate::backend::{AppendOutcome, AppendRequest, Snapshot};
+use crate::backend::{AppendOutcome, AppendRequest, Snapshot, StreamEvent};
 use crate::{EventStore, ForgetRequest, Forgotten, RecordedEvent, Result};
 
 /// Wraps a store and delegates to it, with the faults chosen by the
@@ -14,6 +15,7 @@ pub struct Faulty<S> {
     inner: S,
     rivals: Arc<AtomicU32>,
     reads: Arc<AtomicU32>,
+    most_events: Arc<AtomicUsize>,
     hide_snapshots: bool,
     pause_before_append: bool,
 }
@@ -25,6 +27,7 @@ impl<S> Faulty<S> {
             inner,
             rivals: Arc::new(AtomicU32::new(0)),
             reads: Arc::new(AtomicU32::new(0)),
+            most_events: Arc::new(AtomicUsize::new(0)),
             hide_snapshots: false,
             pause_before_append: false,
         }
@@ -42,6 +45,17 @@ impl<S> Faulty<S> {
     /// How many reads of a stream (events, snapshot or key) it has served.
     pub fn reads(&self) -> u32 {
         self.reads.load(Ordering::SeqCst)
+    }
+
+    /// The most events that one read of events returned: what a caller
+    /// held in memory at once, at least.
+    pub fn most_events_read(&self) -> usize {
+        self.most_events.load(Ordering::SeqCst)
+    }
+
+    /// Counts a read that returned `events` events.
+    fn read_events(&self, events: usize) {
+        self.most_events.fetch_max(events, Ordering::SeqCst);
     }
 
     /// Pretends there are no snapshots: loads replay every event.
@@ -84,7 +98,22 @@ impl<S: EventStore> EventStore for Faulty<S> {
 
     async fn load(&self, kind: &str, id: &str, after_version: u64) -> Result<Vec<RecordedEvent>> {
         self.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(kind, id, after_version).await
+        let events = self.inner.load(kind, id, after_version).await?;
+        self.read_events(events.len());
+        Ok(events)
+    }
+
+    async fn load_page(
+        &self,
+        kind: &str,
+        id: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<StreamEvent>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let events = self.inner.load_page(kind, id, after_version, limit).await?;
+        self.read_events(events.len());
+        Ok(events)
     }
 
     async fn load_snapshot(&self, kind: &str, id: &str) -> Result<Option<Snapshot>> {

@@ -36,7 +36,9 @@ pub(super) async fn things<S: EventStore>(
 pub async fn tick<S: EventStore>(store: &S, id: &str, version: u64) -> RecordedEvent {
     let tick = NewEvent {
         kind: "Tick".into(),
-        body: serde_json::json!({ "n": version }),
+        body: crate::backend::conformance::store::fixtures::body(
+            &serde_json::json!({ "n": version }),
+        ),
     };
     let request = AppendRequest::new("Thing", id.parse().unwrap(), version).event(tick);
     match store.append(request).await.expect("append") {

@@ -1,14 +1,27 @@
 //! Events and helpers shared by the cases.
 
 use crate::backend::{AppendOutcome, AppendRequest, NewEvent};
-use crate::{EventStore, RecordedEvent};
-use serde_json::json;
+use crate::{EventBody, EventStore, RecordedEvent};
+use serde_json::{Value, json};
+
+/// The body of an event that a case writes: `value` must be a JSON object.
+pub(crate) fn body(value: &Value) -> EventBody {
+    EventBody::try_from(value).unwrap_or_else(|e| panic!("{value} is no event body: {e}"))
+}
+
+/// The field `field` of an event's body, parsed.
+pub(crate) fn field(body: &EventBody, field: &str) -> Value {
+    let value = body
+        .to_value()
+        .unwrap_or_else(|e| panic!("the body {body} does not parse: {e}"));
+    value[field].clone()
+}
 
 /// An Account `MoneyDeposited` event as the store sees it.
 pub(crate) fn deposited(amount: u64) -> NewEvent {
     NewEvent {
         kind: "MoneyDeposited".into(),
-        body: json!({ "amount": amount, "transaction": format!("t-{amount}") }),
+        body: body(&json!({ "amount": amount, "transaction": format!("t-{amount}") })),
     }
 }
 
@@ -16,7 +29,7 @@ pub(crate) fn deposited(amount: u64) -> NewEvent {
 pub(crate) fn opened(balance: u64) -> NewEvent {
     NewEvent {
         kind: "Opened".into(),
-        body: json!({ "owner": "Ada", "initial_balance": balance }),
+        body: body(&json!({ "owner": "Ada", "initial_balance": balance })),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub(crate) mod fixtures;
 pub mod forget_cases;
+pub mod page_cases;
 pub mod repository_cases;
 pub mod store_cases;
 pub mod tracker_cases;
@@ -52,6 +53,9 @@ macro_rules! __store_conformance_suite {
             repository_cases::snapshots_are_taken_every_n_versions_and_load_the_same_state,
             repository_cases::unreadable_snapshots_are_ignored,
             repository_cases::expect_new_skips_the_load_and_falls_back_when_not_new,
+            page_cases::pages_are_read_in_version_order,
+            page_cases::a_stream_longer_than_a_page_loads_whole,
+            page_cases::decode_errors_in_a_later_page_name_their_row,
             forget_cases::forget_erases_declared_personal_fields,
             forget_cases::forget_of_an_unknown_aggregate_changes_nothing,
             forget_cases::forget_takes_explicit_fields_as_data,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::EventBody;
 use crate::backend::conformance::account::{
     Account, AccountError, AccountEvent, Closed, Frozen, MoneyDeposited, MoneyRefunded,
     MoneyWithdrawn, Opened, OwnerUpdated,
@@ -11,7 +12,7 @@ use crate::backend::{AppendRequest, NewEvent, Snapshot};
 use crate::{Error, Event, EventStore, Options, Outcome, Repository};
 use serde_json::json;
 
-use super::fixtures::{append_ok, load, opened};
+use super::fixtures::{append_ok, body, load, opened};
 use crate::backend::conformance::eventually::snapshot_when;
 use crate::backend::conformance::faulty::Faulty;
 
@@ -83,7 +84,7 @@ pub async fn unknown_kind_is_a_typed_error_naming_the_row<S: EventStore>(store: 
             .event(opened(1))
             .event(NewEvent {
                 kind: "Teleported".into(),
-                body: json!({}),
+                body: EventBody::empty(),
             }),
     )
     .await;
@@ -120,7 +121,7 @@ pub async fn unknown_kind_is_a_typed_error_naming_the_row<S: EventStore>(store: 
 pub async fn undecodable_body_is_a_typed_error_naming_the_row<S: EventStore>(store: S) {
     let bad = NewEvent {
         kind: "MoneyDeposited".into(),
-        body: json!({ "amount": "lots" }),
+        body: body(&json!({ "amount": "lots" })),
     };
     append_ok(
         &store,
@@ -385,7 +386,7 @@ pub async fn unreadable_snapshots_are_ignored<S: EventStore>(store: S) {
             version,
             forgets: 0,
             schema_version,
-            state,
+            state: state.into(),
         };
         store.save_snapshot(snapshot).await.expect("save");
         let expected = replay.load::<Account>("a-1").await.expect("replay");
