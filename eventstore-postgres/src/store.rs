@@ -110,6 +110,14 @@ impl PgEventStore {
     /// # Ok(()) }
     /// ```
     ///
+    /// The sessions of [`connect`](Self::connect) also plan each statement
+    /// once (`plan_cache_mode=force_generic_plan`) and prefer indexes
+    /// whatever a table's size (`enable_seqscan=off`), which keeps a
+    /// command's statements on their indexes while a young table grows. A
+    /// pool that serves the store alone can have them too, in its URL:
+    /// `?options=-c%20plan_cache_mode%3Dforce_generic_plan%20-c%20enable_seqscan%3Doff`
+    /// (they would apply to the application's own queries on a shared pool).
+    ///
     /// # Errors
     /// [`Error::InvalidOption`].
     pub fn from_pool(pool: PgPool, options: PgStoreOptions) -> Result<Self> {
