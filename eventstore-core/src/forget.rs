@@ -299,3 +299,4 @@ mod tests {
         assert_eq!(request.snapshot_fields, ["owner"]);
     }
 }
+
