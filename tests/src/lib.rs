@@ -4,6 +4,7 @@
 //! the workspace would.
 
 pub mod dice;
+pub mod import;
 pub mod postgres;
 pub mod sagas;
 pub mod scenario;

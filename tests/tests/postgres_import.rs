@@ -12,17 +12,9 @@ use eventstore_core::backend::stream_hash;
 use eventstore_core::reactor::Runner;
 use eventstore_core::{Error, EventStore, ImportProblem, Options, Repository};
 use eventstore_postgres::PgEventStore;
+use eventstore_tests::import::{line, rows};
 use eventstore_tests::postgres::fresh_store;
-use serde_json::{Value, json};
-
-/// One line of an import file.
-fn line(kind: &str, id: &str, event: &str, version: u64, body: &Value, time: &str) -> String {
-    json!({
-        "aggregate_kind": kind, "aggregate_id": id, "kind": event,
-        "version": version, "body": body, "time": time,
-    })
-    .to_string()
-}
+use serde_json::json;
 
 fn opened(id: &str, balance: u64) -> String {
     line(
@@ -44,16 +36,6 @@ fn deposited(id: &str, version: u64, amount: u64) -> String {
         &json!({ "amount": amount, "transaction": format!("t-{version}") }),
         "2024-01-02T10:30:00.5Z",
     )
-}
-
-async fn rows(store: &PgEventStore) -> i64 {
-    sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM \"{}\".events",
-        store.schema()
-    ))
-    .fetch_one(store.pool())
-    .await
-    .expect("count")
 }
 
 async fn import(store: &PgEventStore, lines: &[String]) -> eventstore_core::Result<u64> {

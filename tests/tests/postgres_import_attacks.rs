@@ -11,10 +11,11 @@ use eventstore_core::{
     Checkpoint, Error, EventFilter, EventStore, ImportProblem, Options, Repository, Tracker,
 };
 use eventstore_postgres::{PgEventStore, PgStoreOptions, ReadMode};
+use eventstore_tests::import::{line, rows};
 use eventstore_tests::postgres::{
     append_tick, fresh_store, fresh_store_with, fresh_store_with_options,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::{AsyncWriteExt, BufReader, DuplexStream};
 
 /// How long a test waits for the server to reach a state.
@@ -23,14 +24,6 @@ const DEADLINE: Duration = Duration::from_secs(20);
 /// Lines per chunk of the import (import/chunk.rs): a first part this long
 /// is sent to the COPY before the import reads on.
 const CHUNK_LINES: u64 = 2_000;
-
-fn line(kind: &str, id: &str, event: &str, version: u64, body: &Value, time: &str) -> String {
-    json!({
-        "aggregate_kind": kind, "aggregate_id": id, "kind": event,
-        "version": version, "body": body, "time": time,
-    })
-    .to_string()
-}
 
 fn tick(id: &str, version: u64) -> String {
     line(
@@ -41,16 +34,6 @@ fn tick(id: &str, version: u64) -> String {
         &json!({ "n": version }),
         "2024-03-01T00:00:00Z",
     )
-}
-
-async fn rows(store: &PgEventStore) -> i64 {
-    sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM \"{}\".events",
-        store.schema()
-    ))
-    .fetch_one(store.pool())
-    .await
-    .expect("count")
 }
 
 /// Waits until `sql` (one bigint, `$1` the store's schema) is above 0.
