@@ -299,4 +299,3 @@ mod tests {
         assert_eq!(request.snapshot_fields, ["owner"]);
     }
 }
-

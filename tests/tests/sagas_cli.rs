@@ -559,7 +559,9 @@ async fn events_json_prints_a_body_that_serde_cannot_hold_as_a_value_and_does_no
     let schema = store.schema().to_owned();
     let request = AppendRequest::new("Odd", "odd-1".parse().unwrap(), 0).event(NewEvent {
         kind: "Tick".into(),
-        body: serde_json::json!({ "n": 1 }).try_into().expect("a JSON object"),
+        body: serde_json::json!({ "n": 1 })
+            .try_into()
+            .expect("a JSON object"),
     });
     store.append(request).await.expect("append");
     // jsonb holds 1e400 (a numeric, printed as 401 digits); serde_json
