@@ -32,9 +32,8 @@ impl JsonText {
     /// Checks that `text` is JSON that parses into a value and keeps it.
     ///
     /// The check parses the value, not only the syntax: a number beyond
-    /// `f64` (`1e400`) is JSON, but [`to_value`](Self::to_value) could not
-    /// read it back, and a forget, which erases fields from the parsed
-    /// value, would leave the text as it was.
+    /// `f64` (`1e400`) is JSON, but [`to_value`](Self::to_value), equality
+    /// and serde could not read it back.
     ///
     /// # Errors
     /// serde's error when it is not.
@@ -373,8 +372,8 @@ mod tests {
             Err(BodyError::NotAnObject)
         ));
         assert!(EventBody::parse(" {} ").is_ok());
-        // JSON, but beyond what a value holds: to_value, and so a forget's
-        // erasing, could not read it back
+        // JSON, but beyond what a value holds: to_value could not read it
+        // back
         for text in [r#"{"owner": "Ada", "big": 1e400}"#, r#"{"n": -1e309}"#] {
             assert!(
                 matches!(EventBody::parse(text), Err(BodyError::NotJson(_))),
