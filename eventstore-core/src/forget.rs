@@ -6,7 +6,9 @@
 //! aggregate lose the named fields of their state, or are deleted (they are
 //! a cache: the next snapshot is folded from the erased events).
 
-use serde_json::Value;
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 
 use crate::json::{EventBody, JsonText};
 
@@ -219,7 +221,7 @@ pub(crate) fn erase_body_fields<'a>(
     fields: impl IntoIterator<Item = &'a str>,
 ) -> bool {
     // an erased object is still an object
-    match erased(body.as_json(), fields).map(EventBody::try_from) {
+    match erased(body.as_json(), fields).map(|text| EventBody::trusted(text.as_str())) {
         Some(Ok(erased)) => {
             *body = erased;
             true
@@ -236,35 +238,41 @@ pub(crate) fn erase_state_fields<'a>(
 ) -> bool {
     match erased(state, fields) {
         Some(erased) => {
-            *state = JsonText::from(erased);
+            *state = erased;
             true
         }
         None => false,
     }
 }
 
-/// The value of `json` with `fields` erased, or `None` when that changes
-/// nothing (a text that does not parse holds no field to erase).
-fn erased<'a>(json: &JsonText, fields: impl IntoIterator<Item = &'a str>) -> Option<Value> {
+/// The text of `json` with `fields` erased, or `None` when that changes
+/// nothing (a text that is not an object holds no field to erase). Only
+/// the top level is parsed: every other value keeps its text exactly, as
+/// `jsonb ||` keeps it on PostgreSQL (a parsed value would turn an integer
+/// beyond `u64` into a float).
+fn erased<'a>(json: &JsonText, fields: impl IntoIterator<Item = &'a str>) -> Option<JsonText> {
     let mut fields = fields.into_iter().peekable();
     fields.peek()?;
-    let mut value = json.to_value().ok()?;
-    erase_fields(&mut value, fields).then_some(value)
+    // duplicate keys: the last one stays, as in jsonb
+    let mut object: BTreeMap<String, &RawValue> = serde_json::from_str(json.as_str()).ok()?;
+    if !erase_fields(&mut object, fields) {
+        return None;
+    }
+    JsonText::encode(&object).ok()
 }
 
 /// Sets each of `fields` that `object` holds with a value other than `null`
-/// to `null`; whether anything changed. A value that is not an object has
-/// no fields and is left alone.
-fn erase_fields<'a>(object: &mut Value, fields: impl IntoIterator<Item = &'a str>) -> bool {
-    let Value::Object(map) = object else {
-        return false;
-    };
+/// to `null`; whether anything changed.
+fn erase_fields<'a>(
+    object: &mut BTreeMap<String, &RawValue>,
+    fields: impl IntoIterator<Item = &'a str>,
+) -> bool {
     let mut changed = false;
     for field in fields {
-        if let Some(value) = map.get_mut(field)
-            && !value.is_null()
+        if let Some(value) = object.get_mut(field)
+            && value.get().trim() != "null"
         {
-            *value = Value::Null;
+            *value = RawValue::NULL;
             changed = true;
         }
     }
@@ -279,13 +287,24 @@ mod tests {
 
     #[test]
     fn erases_present_fields_only_and_says_whether_anything_changed() {
-        let mut body = json!({ "owner": "Ada", "balance": 5, "o\"wner": "x" });
-        assert!(erase_fields(&mut body, ["owner", "missing"]));
-        assert_eq!(body, json!({ "owner": null, "balance": 5, "o\"wner": "x" }));
-        assert!(!erase_fields(&mut body, ["owner"]), "already erased");
-        assert!(erase_fields(&mut body, ["o\"wner"]));
-        let mut not_an_object = json!(["owner"]);
-        assert!(!erase_fields(&mut not_an_object, ["owner"]));
+        let mut body =
+            EventBody::parse(r#"{"owner": "Ada", "balance": 5, "o\"wner": "x"}"#).unwrap();
+        assert!(erase_body_fields(&mut body, ["owner", "missing"]));
+        assert_eq!(
+            body,
+            EventBody::try_from(json!({ "owner": null, "balance": 5, "o\"wner": "x" })).unwrap()
+        );
+        assert!(!erase_body_fields(&mut body, ["owner"]), "already erased");
+        assert!(erase_body_fields(&mut body, ["o\"wner"]));
+        let mut not_an_object = JsonText::parse(r#"["owner"]"#).unwrap();
+        assert!(!erase_state_fields(&mut not_an_object, ["owner"]));
+        let mut escaped = EventBody::parse(r#"{"own\u0065r": "Ada", "owner": "Bob"}"#).unwrap();
+        assert!(erase_body_fields(&mut escaped, ["owner"]));
+        assert_eq!(
+            escaped.to_value().unwrap(),
+            json!({ "owner": null }),
+            "the last key stays"
+        );
     }
 
     #[test]
@@ -297,5 +316,30 @@ mod tests {
         assert_eq!(request.event_fields.len(), 2);
         assert_eq!(request.fields_of("Opened").collect::<Vec<_>>(), ["owner"]);
         assert_eq!(request.snapshot_fields, ["owner"]);
+    }
+}
+
+#[cfg(test)]
+mod exact_tests {
+    use super::*;
+
+    #[test]
+    fn erasing_a_field_keeps_the_other_values_exactly() {
+        let big = "340282366920938463463374607431768211455";
+        let mut body =
+            EventBody::parse(&format!(r#"{{"owner": "Ada", "big": {big}, "f": 1.50}}"#)).unwrap();
+        assert!(erase_body_fields(&mut body, ["owner"]));
+        assert_eq!(body.to_value().unwrap()["owner"], serde_json::Value::Null);
+        assert!(body.as_str().contains(big), "the u128 kept: {body:?}");
+        #[derive(serde::Deserialize)]
+        struct Big {
+            big: u128,
+        }
+        assert_eq!(body.decode::<Big>().unwrap().big, u128::MAX);
+
+        // jsonb holds numbers that serde reads into no value: still erased
+        let mut stored = EventBody::trusted(r#"{"owner": "Ada", "n": 1e400}"#).unwrap();
+        assert!(erase_body_fields(&mut stored, ["owner"]));
+        assert_eq!(stored.as_str(), r#"{"n":1e400,"owner":null}"#);
     }
 }

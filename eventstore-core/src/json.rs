@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
@@ -29,12 +29,16 @@ use serde_json::Value;
 pub struct JsonText(Arc<str>);
 
 impl JsonText {
-    /// Checks that `text` is JSON and keeps it.
+    /// Checks that `text` is JSON that parses into a value and keeps it.
+    ///
+    /// The check parses the value, not only the syntax: a number beyond
+    /// `f64` (`1e400`) is JSON, but [`to_value`](Self::to_value), equality
+    /// and serde could not read it back.
     ///
     /// # Errors
     /// serde's error when it is not.
     pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str::<IgnoredAny>(text)?;
+        serde_json::from_str::<Value>(text)?;
         Ok(Self(text.into()))
     }
 
@@ -368,6 +372,14 @@ mod tests {
             Err(BodyError::NotAnObject)
         ));
         assert!(EventBody::parse(" {} ").is_ok());
+        // JSON, but beyond what a value holds: to_value could not read it
+        // back
+        for text in [r#"{"owner": "Ada", "big": 1e400}"#, r#"{"n": -1e309}"#] {
+            assert!(
+                matches!(EventBody::parse(text), Err(BodyError::NotJson(_))),
+                "{text}"
+            );
+        }
         assert_eq!(EventBody::encode(&json!({})).unwrap(), EventBody::empty());
     }
 

@@ -242,3 +242,79 @@ async fn a_snapshot_saved_while_a_forget_is_open_is_not_stored() {
     );
     assert!(tables_holding(&store, MARKER).await.is_empty());
 }
+
+/// The most loops of a scan of `relation` in `plan` (an `EXPLAIN (ANALYZE,
+/// FORMAT JSON)` node) and its children.
+fn scans_of(plan: &serde_json::Value, relation: &str) -> u64 {
+    let own = if plan["Relation Name"] == relation {
+        plan["Actual Loops"].as_u64().unwrap_or(0)
+    } else {
+        0
+    };
+    plan["Plans"].as_array().map_or(own, |children| {
+        children
+            .iter()
+            .map(|child| scans_of(child, relation))
+            .fold(own, u64::max)
+    })
+}
+
+#[tokio::test]
+async fn erasing_parked_errors_reads_each_parked_row_once_not_once_per_event_of_the_stream() {
+    const EVENTS: u64 = 2_000;
+    const PARKED: u64 = 2_000;
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let mut connection = store.pool().acquire().await.expect("a connection");
+    for statement in [
+        format!(
+            "INSERT INTO \"{schema}\".events (id, aggregate_kind, aggregate_id, version, kind, \
+             body, metadata, tx) SELECT 'e-' || g, 'Account', 'long', g, 'Opened', '{{}}', '{{}}', \
+             pg_current_xact_id() FROM generate_series(1, {EVENTS}) AS g"
+        ),
+        format!(
+            "INSERT INTO \"{schema}\".events (id, aggregate_kind, aggregate_id, version, kind, \
+             body, metadata, tx) SELECT 'o-' || g, 'Account', 'o-' || g, 1, 'Opened', '{{}}', \
+             '{{}}', pg_current_xact_id() FROM generate_series(1, {PARKED}) AS g"
+        ),
+        format!(
+            "INSERT INTO \"{schema}\".parked_events (reactor, position, error, attempts) \
+             SELECT 'mailer', position, 'boom', 1 FROM \"{schema}\".events \
+             WHERE aggregate_id <> 'long'"
+        ),
+        format!("ANALYZE \"{schema}\".events"),
+        format!("ANALYZE \"{schema}\".parked_events"),
+        "BEGIN".to_owned(),
+        // the store's own sessions run so (connect.rs)
+        "SET LOCAL plan_cache_mode = force_generic_plan".to_owned(),
+        "SET LOCAL enable_seqscan = off".to_owned(),
+        format!(
+            "PREPARE forget_parked (text, text, text) AS {}",
+            include_str!("../../eventstore-postgres/src/sql/forget_parked.sql")
+                .replace("{schema}", &format!("\"{schema}\""))
+        ),
+    ] {
+        sqlx::raw_sql(&statement)
+            .execute(&mut *connection)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let plan: serde_json::Value = sqlx::query_scalar(
+        "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE forget_parked ('Account', 'long', 'erased')",
+    )
+    .fetch_one(&mut *connection)
+    .await
+    .expect("explain the forget of parked errors");
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut *connection)
+        .await
+        .expect("roll back");
+    // parked_events has no index on position alone: a scan of it per event
+    // of the stream reads the whole table (or its whole primary key) that
+    // many times, 17 s for 5,000 events and 20,000 parked rows
+    let scans = scans_of(&plan[0]["Plan"], "parked_events");
+    assert_eq!(
+        scans, 1,
+        "parked_events scanned {scans} times for {EVENTS} events: {plan:#}"
+    );
+}

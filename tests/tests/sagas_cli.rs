@@ -552,3 +552,41 @@ async fn the_demo_runs_on_postgres_and_keeps_the_money() {
     }
     assert_eq!(balances, [7_000, 8_000, 2_000]);
 }
+
+#[tokio::test]
+async fn events_json_prints_a_body_that_serde_cannot_hold_as_a_value_and_does_not_panic() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let request = AppendRequest::new("Odd", "odd-1".parse().unwrap(), 0).event(NewEvent {
+        kind: "Tick".into(),
+        body: serde_json::json!({ "n": 1 })
+            .try_into()
+            .expect("a JSON object"),
+    });
+    store.append(request).await.expect("append");
+    // jsonb holds 1e400 (a numeric, printed as 401 digits); serde_json
+    // reads no value from it
+    sqlx::query(&format!(
+        "UPDATE \"{schema}\".events SET body = '{{\"n\": 1e400}}'::jsonb"
+    ))
+    .execute(store.pool())
+    .await
+    .expect("write the odd body");
+
+    let json = sagas_in(&schema, &["events", "--json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let lines: Vec<String> = stdout(&json).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(&format!(r#""body":{{"n": 1{}}}"#, "0".repeat(400))),
+        "the body as the store holds it: {}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains(r#""kind":"Tick""#) && lines[0].contains(r#""version":1"#),
+        "{}",
+        lines[0]
+    );
+    let table = sagas_in(&schema, &["events"]);
+    assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
+}
