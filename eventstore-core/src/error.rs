@@ -249,6 +249,22 @@ pub enum Error {
         allowed: &'static str,
     },
 
+    /// The store cannot hold the JSON of an append: PostgreSQL's `jsonb`
+    /// refuses `\u0000` in a string, a lone UTF-16 surrogate and a number
+    /// beyond `numeric`, which serde writes (the in-memory store holds any
+    /// JSON). Nothing was written; the same append fails again.
+    #[error(
+        "the store cannot hold the JSON of an append to {aggregate_kind} {aggregate_id:?}: {problem}"
+    )]
+    UnstorableJson {
+        /// The aggregate kind of the stream.
+        aggregate_kind: String,
+        /// The aggregate id of the stream.
+        aggregate_id: String,
+        /// What the store said of it.
+        problem: String,
+    },
+
     /// The backend's database failed: connection lost, database down,
     /// timeout, a statement refused. Built by a backend with
     /// [`Error::backend`] or [`Error::transient`].

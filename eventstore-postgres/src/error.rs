@@ -61,6 +61,21 @@ fn is_transient(error: &sqlx::Error) -> bool {
     }
 }
 
+/// The SQLSTATEs of `jsonb` refusing a value that serde wrote: an
+/// unsupported Unicode escape (`\u0000`), invalid input (a lone
+/// surrogate), and a number that overflows `numeric`.
+const JSONB_REFUSED: [&str; 3] = ["22P05", "22P02", "22003"];
+
+/// The problem, when `error` is `jsonb` refusing a JSON value of the
+/// statement's own parameters.
+pub(crate) fn jsonb_refused(error: &sqlx::Error) -> Option<String> {
+    let database = error.as_database_error()?;
+    let code = database.code()?;
+    JSONB_REFUSED
+        .contains(&code.as_ref())
+        .then(|| database.message().to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

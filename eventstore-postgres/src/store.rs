@@ -12,7 +12,7 @@ use sqlx::{Executor, Postgres};
 use crate::append_params::AppendParams;
 use crate::connect;
 use crate::convert::{bigint, integer};
-use crate::error::{CANNOT_MIGRATE, backend, failed, migration_failed};
+use crate::error::{CANNOT_MIGRATE, backend, failed, jsonb_refused, migration_failed};
 use crate::layout::APPENDED;
 use crate::options::{PgStoreOptions, ReadMode};
 use crate::rows::{timestamptz, unsigned, xid8};
@@ -303,7 +303,16 @@ impl EventStore for PgEventStore {
             Err(error) if is_unique_violation(&error) => {
                 return self.explain_refusal(request).await;
             }
-            Err(error) => return Err(backend(error)),
+            Err(error) => {
+                return Err(match jsonb_refused(&error) {
+                    Some(problem) => Error::UnstorableJson {
+                        aggregate_kind: request.aggregate_kind,
+                        aggregate_id: request.aggregate_id.to_string(),
+                        problem,
+                    },
+                    None => backend(error),
+                });
+            }
         };
         self.notifier.appended(&self.pool, &self.schema);
         let mut written: Vec<(u64, u64, u64, std::time::SystemTime)> = rows
