@@ -403,7 +403,15 @@ where
     let options = fast("a").start(Start::End);
     let first =
         Running::start(Runner::new(store.clone(), recorder.clone()).options(options.clone()));
-    lease_taken(&store, "endcrash").await;
+    // the lease is visible before the runner reads the head and stores it
+    // as its start: an event written in between would come before it
+    let start = async || {
+        store
+            .load_checkpoint("endcrash", 0)
+            .await
+            .expect("checkpoint")
+    };
+    eventually(WAIT, "the start is stored", start, Option::is_some).await;
     recorder.slow(Duration::from_secs(3));
     let written = things(&store, 1, 1, 0).await;
     recorder
