@@ -6,6 +6,8 @@
 //! formats, which shows which one the server takes faster. Every round
 //! is bounded: it stops early after a few minutes.
 
+mod common;
+
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use eventstore_core::EventId;
@@ -31,12 +33,7 @@ const FIRST_SECOND: u64 = 1_704_067_200;
 const POSTGRES_EPOCH_SECONDS: u64 = 946_684_800;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run());
+    common::block_on(run());
 }
 
 /// One event of the workload: stream `s`, version `v`.
@@ -162,26 +159,11 @@ fn event_id(second: u64) -> String {
 }
 
 async fn schema(url: &str, name: &str) -> PgEventStore {
-    let store = PgEventStore::connect(
+    common::fresh_schema(
         url,
         PgStoreOptions::default().schema(name).max_connections(2),
     )
     .await
-    .expect("connect");
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-        .execute(store.pool())
-        .await
-        .expect("drop schema");
-    store.migrate().await.expect("migrate");
-    store
-}
-
-/// Leaves no table of the bench behind.
-async fn drop_schema(store: &PgEventStore) {
-    sqlx::query(&format!("DROP SCHEMA {} CASCADE", store.schema()))
-        .execute(store.pool())
-        .await
-        .expect("drop schema");
 }
 
 async fn truncate(store: &PgEventStore) {
@@ -276,7 +258,7 @@ async fn run() {
         );
     }
     for schema in [&store, &plain] {
-        drop_schema(schema).await;
+        common::drop_schema(schema).await;
     }
     ratios.sort_by(f64::total_cmp);
     if let Some(median) = ratios.get(ratios.len() / 2) {

@@ -7,6 +7,8 @@
 //! after connecting, so that it shows the phase alone. Every phase is
 //! bounded in time.
 
+mod common;
+
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,19 +65,14 @@ impl CounterEventHandler for Counter {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
     let args: Vec<String> = std::env::args().collect();
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
     match args.iter().position(|a| a == "--phase") {
         Some(at) => {
             let (phase, events) = (&args[at + 1], args[at + 2].parse().expect("a count"));
-            runtime.block_on(child(&url, phase, events));
+            common::block_on(child(&url, phase, events));
         }
-        None => runtime.block_on(parent(&url)),
+        None => common::block_on(parent(&url)),
     }
 }
 
@@ -91,7 +88,7 @@ async fn parent(url: &str) {
             "import",
             IMPORTED,
         );
-        drop_schema(&scratch).await;
+        common::drop_schema(&scratch).await;
         run_child(
             &format!("import {LOG_EVENTS} events through a pipe (the log)"),
             "fill",
@@ -102,7 +99,7 @@ async fn parent(url: &str) {
             let label = format!("a no-op reactor catches up on {events} events");
             run_child(&label, "catch-up", events);
         }
-        drop_schema(&store).await;
+        common::drop_schema(&store).await;
     }
     if only.as_deref().is_none_or(|f| "replay".contains(f)) {
         let store = fresh(url, REPLAY_SCHEMA).await;
@@ -116,7 +113,7 @@ async fn parent(url: &str) {
             let label = format!("Repository::load of a {events}-event stream");
             run_child(&label, "replay", events);
         }
-        drop_schema(&store).await;
+        common::drop_schema(&store).await;
     }
 }
 
@@ -263,26 +260,11 @@ fn reset_peak() {
 }
 
 async fn fresh(url: &str, schema: &str) -> PgEventStore {
-    let store = PgEventStore::connect(
+    common::fresh_schema(
         url,
         PgStoreOptions::default().schema(schema).max_connections(4),
     )
     .await
-    .expect("connect");
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .execute(store.pool())
-        .await
-        .expect("drop schema");
-    store.migrate().await.expect("migrate");
-    store
-}
-
-/// Leaves no table of the bench behind.
-async fn drop_schema(store: &PgEventStore) {
-    sqlx::query(&format!("DROP SCHEMA {} CASCADE", store.schema()))
-        .execute(store.pool())
-        .await
-        .expect("drop schema");
 }
 
 /// What autovacuum would do after a bulk load, done before measuring.

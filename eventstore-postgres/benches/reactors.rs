@@ -5,6 +5,8 @@
 //! LISTEN/NOTIFY against the 1 s safety-margin mode. Every phase is bounded
 //! in time.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,12 +32,7 @@ const LOAD: Duration = Duration::from_secs(5);
 const NOTIFY_WRITERS: u64 = 16;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run());
+    common::block_on(run());
 }
 
 async fn run() {
@@ -64,13 +61,7 @@ async fn fresh(url: &str, schema: &str, mode: ReadMode) -> PgEventStore {
         .schema(schema)
         .max_connections(8)
         .read_mode(mode);
-    let store = PgEventStore::connect(url, options).await.expect("connect");
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .execute(store.pool())
-        .await
-        .expect("drop schema");
-    store.migrate().await.expect("migrate");
-    store
+    common::fresh_schema(url, options).await
 }
 
 /// Counts what it is given and, when timing, notes how late each event

@@ -4,6 +4,7 @@
 //! bounded in time; the whole run takes about four minutes.
 
 mod account;
+mod common;
 mod replay;
 
 use std::future::Future;
@@ -40,12 +41,7 @@ const PLAIN_MAX_VERSION: &str = "SELECT coalesce(max(version), 0) FROM es_bench_
     WHERE aggregate_kind = $1 AND aggregate_id = $2";
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run());
+    common::block_on(run());
 }
 
 async fn run() {
@@ -122,20 +118,13 @@ async fn fresh(url: &str, connections: u32) -> (PgEventStore, PgPool) {
 }
 
 async fn schema(url: &str, name: &str, connections: u32) -> PgEventStore {
-    let store = PgEventStore::connect(
+    common::fresh_schema(
         url,
         PgStoreOptions::default()
             .schema(name)
             .max_connections(connections),
     )
     .await
-    .expect("connect");
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-        .execute(store.pool())
-        .await
-        .expect("drop schema");
-    store.migrate().await.expect("migrate");
-    store
 }
 
 fn row(workload: &str, unit: &str, store: f64, plain: f64) {
