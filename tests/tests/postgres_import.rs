@@ -12,7 +12,7 @@ use eventstore_core::backend::stream_hash;
 use eventstore_core::reactor::Runner;
 use eventstore_core::{Error, EventStore, ImportProblem, Options, Repository};
 use eventstore_postgres::PgEventStore;
-use eventstore_tests::import::{line, rows};
+use eventstore_tests::import::{line, rows, uncommitted_first_version};
 use eventstore_tests::postgres::fresh_store;
 use serde_json::json;
 
@@ -300,15 +300,7 @@ async fn a_refusal_after_rows_were_copied_writes_nothing_either() {
 async fn a_concurrent_writer_makes_the_import_a_conflict_naming_the_stream() {
     let store = fresh_store().await;
     // another writer has written version 1 of "race" and not yet committed
-    let mut writer = store.pool().begin().await.expect("begin");
-    sqlx::query(&format!(
-        "INSERT INTO \"{}\".events (id, aggregate_kind, aggregate_id, version, kind, body) \
-         VALUES ('cm97u42jueqrsdfjo61g', 'Account', 'race', 1, 'Opened', '{{}}')",
-        store.schema()
-    ))
-    .execute(&mut *writer)
-    .await
-    .expect("insert");
+    let mut writer = uncommitted_first_version(&store, "Account", "Opened").await;
     // the writer's transaction id, as pg_locks shows it (32 bits)
     let writer_xid: String =
         sqlx::query_scalar("SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text")

@@ -11,7 +11,9 @@ use eventstore_core::{
     Checkpoint, Error, EventFilter, EventStore, ImportProblem, Options, Repository, Tracker,
 };
 use eventstore_postgres::{PgEventStore, PgStoreOptions, ReadMode};
-use eventstore_tests::import::{line, rows};
+use eventstore_tests::import::{
+    each_query_gets_its_own_answer, line, rows, uncommitted_first_version,
+};
 use eventstore_tests::postgres::{
     append_tick, fresh_store, fresh_store_with, fresh_store_with_options,
 };
@@ -151,15 +153,7 @@ async fn a_refused_line_after_the_server_failed_the_copy_leaves_the_pool_sound()
     // test's, each reused after them
     let store = fresh_store_with(4).await;
     // another writer holds version 1 of "race", uncommitted
-    let mut writer = store.pool().begin().await.expect("begin");
-    sqlx::query(&format!(
-        "INSERT INTO \"{}\".events (id, aggregate_kind, aggregate_id, version, kind, body) \
-         VALUES ('cm97u42jueqrsdfjo61g', 'Thing', 'race', 1, 'Ticked', '{{}}')",
-        store.schema()
-    ))
-    .execute(&mut *writer)
-    .await
-    .expect("insert");
+    let writer = uncommitted_first_version(&store, "Thing", "Ticked").await;
     let first: String = std::iter::once(tick("race", 1))
         .chain((1..CHUNK_LINES).map(|v| tick("calm", v)))
         .map(|l| l + "\n")
@@ -191,18 +185,7 @@ async fn a_refused_line_after_the_server_failed_the_copy_leaves_the_pool_sound()
         other => panic!("{other:?}"),
     }
     assert_eq!(rows(&store).await, 1, "only the writer's row");
-    // every connection of the pool answers its own query
-    for n in 0..16_i32 {
-        let answer: Result<i32, _> = sqlx::query_scalar("SELECT $1::int4")
-            .bind(n)
-            .fetch_one(store.pool())
-            .await;
-        assert_eq!(
-            answer.as_ref().ok(),
-            Some(&n),
-            "query {n} got another's answer: {answer:?}"
-        );
-    }
+    each_query_gets_its_own_answer(&store).await;
     let loaded = store.load("Thing", "race", 0).await.expect("load");
     assert_eq!(loaded.len(), 1);
 }
@@ -492,12 +475,6 @@ async fn an_import_dropped_while_its_reader_stalls_leaves_nothing_open() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(seen, [("after".to_owned(), 1)]);
-    for n in 0..16_i32 {
-        let answer: Result<i32, _> = sqlx::query_scalar("SELECT $1::int4")
-            .bind(n)
-            .fetch_one(store.pool())
-            .await;
-        assert_eq!(answer.as_ref().ok(), Some(&n), "query {n}: {answer:?}");
-    }
+    each_query_gets_its_own_answer(&store).await;
     drop(pipe);
 }
