@@ -20,25 +20,15 @@ pub(crate) struct Guards {
 
 impl Guards {
     /// Every combination, in the order of [`Guards::index`].
-    pub(crate) const ALL: [Guards; 8] = {
-        let mut all = [Guards {
-            version: false,
-            key: false,
-            moved: false,
-        }; 8];
-        let mut i = 0;
-        while i < 8 {
-            all[i] = Guards {
-                version: i & 1 != 0,
-                key: i & 2 != 0,
-                moved: i & 4 != 0,
-            };
-            i += 1;
-        }
-        all
-    };
+    pub(crate) fn all() -> [Guards; 8] {
+        std::array::from_fn(|i| Guards {
+            version: i & 1 != 0,
+            key: i & 2 != 0,
+            moved: i & 4 != 0,
+        })
+    }
 
-    /// The position of this combination in [`Guards::ALL`].
+    /// The position of this combination in [`Guards::all`].
     fn index(self) -> usize {
         usize::from(self.version) | usize::from(self.key) << 1 | usize::from(self.moved) << 2
     }
@@ -84,7 +74,7 @@ impl AppendStatements {
     /// combination's WHERE clause; `qualify` replaces `{schema}`.
     pub(crate) fn new(template: &str, qualify: impl Fn(&str) -> String) -> Self {
         Self {
-            forms: Guards::ALL
+            forms: Guards::all()
                 .map(|guards| qualify(&template.replace("{guards}", &guards.clause()))),
         }
     }
@@ -96,7 +86,7 @@ impl AppendStatements {
 
     /// Every form, with its checks.
     pub(crate) fn forms(&self) -> impl Iterator<Item = (Guards, &str)> {
-        Guards::ALL
+        Guards::all()
             .into_iter()
             .zip(self.forms.iter().map(String::as_str))
     }
@@ -109,12 +99,12 @@ mod tests {
     #[test]
     fn each_form_has_exactly_its_checks() {
         let statements = AppendStatements::new(include_str!("append_one.sql"), str::to_owned);
-        for guards in Guards::ALL {
+        for guards in Guards::all() {
             let sql = statements.with(guards);
             assert_eq!(sql.contains("version = $3)"), guards.version, "{sql}");
             assert_eq!(sql.contains("idempotency_key = $8"), guards.key, "{sql}");
             assert_eq!(sql.contains("version > $11"), guards.moved, "{sql}");
-            assert_eq!(sql.contains("\nWHERE"), guards != Guards::ALL[0], "{sql}");
+            assert_eq!(sql.contains("\nWHERE"), guards != Guards::all()[0], "{sql}");
             assert!(!sql.contains("{guards}"), "{sql}");
             assert_eq!(
                 sql.matches(" AND EXISTS").count() + sql.matches(" AND NOT EXISTS").count(),
@@ -130,7 +120,7 @@ mod tests {
 
     #[test]
     fn the_index_finds_each_combination() {
-        for (i, guards) in Guards::ALL.into_iter().enumerate() {
+        for (i, guards) in Guards::all().into_iter().enumerate() {
             assert_eq!(guards.index(), i);
         }
     }
