@@ -41,7 +41,7 @@ pub struct Account {
 }
 
 /// Why an account refused a command.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AccountError {
     /// Opened twice.
     #[error("the account is already open")]

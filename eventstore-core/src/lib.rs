@@ -57,6 +57,7 @@ mod event;
 mod forget;
 mod id;
 mod json;
+mod keys;
 mod memory;
 mod partition;
 pub mod reactor;
@@ -81,8 +82,8 @@ pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};
 pub use json::{BodyError, EventBody};
 pub use memory::MemoryStore;
 pub use repository::{
-    Backoff, Committed, DEFAULT_MAX_ATTEMPTS, DEFAULT_PAGE_SIZE, Loaded, MAX_BACKOFF_CAP, Options,
-    Outcome, Repository,
+    Backoff, Committed, DEFAULT_MAX_ATTEMPTS, DEFAULT_PAGE_SIZE, ErasedRejection, Loaded,
+    MAX_BACKOFF_CAP, Options, Outcome, Repository,
 };
 pub use store::{EventStore, StreamAt};
 pub use tracker::{EventFilter, Holdback, Tracker};

@@ -10,13 +10,14 @@
 //! - on the deposit: record the completion.
 //!
 //! Every command carries an idempotency key made of the transfer id and the
-//! step, so a step delivered twice (after a crash) is `AlreadyApplied`,
-//! never a second movement of money.
+//! step, so a step delivered twice (after a crash) gets the first
+//! delivery's outcome back (`AlreadyApplied`, or `AlreadyRejected` with the
+//! refusal), never a second movement of money nor a different decision.
 
 use eventstore_core::reactor::{HandlerError, Reactor, route};
 use eventstore_core::{
-    Aggregate, AggregateId, Error, EventFilter, EventStore, Metadata, Options, Outcome,
-    RecordedEvent, Repository, StreamAt,
+    Aggregate, AggregateId, ErasedRejection, Error, EventFilter, EventStore, Metadata, Options,
+    Outcome, RecordedEvent, Repository, StreamAt,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -26,6 +27,16 @@ use crate::transfer::{
     self, DepositFailed, Transfer, TransferEvent, TransferEventReactor, TransferStarted,
     TransferStatus,
 };
+
+/// Why a step was refused, now or, under its key, by an earlier delivery;
+/// `None` when it was not refused.
+fn refusal<D: std::fmt::Display>(outcome: &Outcome<D>) -> Option<String> {
+    match outcome {
+        Outcome::Rejected(error) | Outcome::AlreadyRejected(Some(error)) => Some(error.to_string()),
+        Outcome::AlreadyRejected(None) => Some(ErasedRejection.to_string()),
+        Outcome::Done(_) | Outcome::AlreadyApplied => None,
+    }
+}
 
 /// What [`TransferSaga::advance`] did.
 enum Advanced {
@@ -103,7 +114,8 @@ impl<S: EventStore> TransferSaga<S> {
         {
             Outcome::Done(_) => Ok(true),
             Outcome::AlreadyApplied => Ok(false),
-            Outcome::Rejected(error) => {
+            outcome @ (Outcome::Rejected(_) | Outcome::AlreadyRejected(_)) => {
+                let error = refusal(&outcome).unwrap_or_default();
                 tracing::debug!(transfer = tx, step, %error, "transfer already moved on");
                 Ok(false)
             }
@@ -145,7 +157,9 @@ impl<S: EventStore> TransferSaga<S> {
                     Advanced::Now(seen.unwrap_or_default())
                 }
                 Outcome::AlreadyApplied => Advanced::Before,
-                Outcome::Done(_) | Outcome::Rejected(_) => Advanced::NotHere,
+                Outcome::Done(_) | Outcome::Rejected(_) | Outcome::AlreadyRejected(_) => {
+                    Advanced::NotHere
+                }
             },
         )
     }
@@ -158,10 +172,9 @@ impl<S: EventStore> TransferEventReactor for TransferSaga<S> {
         envelope: &RecordedEvent,
     ) -> Result<(), HandlerError> {
         let tx = envelope.aggregate_id.as_str();
-        // a withdrawal refused earlier used up no key: delivered again, it
-        // would be tried again, and might now pass for a failed transfer;
-        // so it is taken only while the transfer has not moved on, checked
-        // by the append itself
+        // the withdrawal is taken only while the transfer has not moved on,
+        // checked by the append itself (a refusal is recorded under the
+        // step's key, so a later delivery gets it back, undecided)
         let withdraw = |a: &Account| a.withdraw(e.amount, tx);
         let still_started = StreamAt::of::<Transfer>(tx.parse()?, envelope.version);
         let options = Self::step(tx, "withdraw", envelope).unless_moved(still_started);
@@ -169,19 +182,18 @@ impl<S: EventStore> TransferEventReactor for TransferSaga<S> {
             Err(Error::StreamMoved { .. }) => return Ok(()),
             outcome => outcome?,
         };
-        match outcome {
-            Outcome::Done(_) => self.say(format!(
+        match refusal(&outcome) {
+            None if matches!(outcome, Outcome::Done(_)) => self.say(format!(
                 "{tx}: withdrew {} from {}",
                 Money(e.amount),
                 e.from
             )),
-            Outcome::AlreadyApplied => {}
-            Outcome::Rejected(refusal) => {
+            None => {}
+            Some(reason) => {
                 self.say(format!(
-                    "{tx}: {} refused the withdrawal: {refusal}",
+                    "{tx}: {} refused the withdrawal: {reason}",
                     e.from
                 ));
-                let reason = refusal.to_string();
                 self.on_transfer(tx, "withdrawal-failed", envelope, |t| {
                     t.record_withdrawal_failure(&reason)
                 })
@@ -202,18 +214,18 @@ impl<S: EventStore> TransferEventReactor for TransferSaga<S> {
             return Ok(());
         }
         let refund = |a: &Account| a.refund(transfer.amount, tx);
-        match self
+        let outcome = self
             .repo
             .execute(&transfer.from, Self::step(tx, "refund", envelope), refund)
-            .await?
-        {
-            Outcome::Done(_) => self.say(format!(
+            .await?;
+        match refusal(&outcome) {
+            None if matches!(outcome, Outcome::Done(_)) => self.say(format!(
                 "{tx}: refunded {} to {}",
                 Money(transfer.amount),
                 transfer.from
             )),
-            Outcome::AlreadyApplied => {}
-            Outcome::Rejected(refusal) => {
+            None => {}
+            Some(refusal) => {
                 // a refund is accepted on every opened account: this needs
                 // an operator, so the event is retried, then parked
                 return Err(
@@ -258,23 +270,22 @@ impl<S: EventStore> AccountEventReactor for TransferSaga<S> {
             Advanced::NotHere => return Ok(()),
         };
         let deposit = |a: &Account| a.deposit(transfer.amount, tx);
-        match self
+        let outcome = self
             .repo
             .execute(&transfer.to, Self::step(tx, "deposit", envelope), deposit)
-            .await?
-        {
-            Outcome::Done(_) => self.say(format!(
+            .await?;
+        match refusal(&outcome) {
+            None if matches!(outcome, Outcome::Done(_)) => self.say(format!(
                 "{tx}: deposited {} to {}",
                 Money(transfer.amount),
                 transfer.to
             )),
-            Outcome::AlreadyApplied => {}
-            Outcome::Rejected(refusal) => {
+            None => {}
+            Some(reason) => {
                 self.say(format!(
-                    "{tx}: {} refused the deposit: {refusal}",
+                    "{tx}: {} refused the deposit: {reason}",
                     transfer.to
                 ));
-                let reason = refusal.to_string();
                 self.on_transfer(tx, "deposit-failed", envelope, |t| {
                     t.record_deposit_failure(&reason)
                 })

@@ -146,7 +146,7 @@ async fn sixteen_commands_racing_with_one_key_move_money_once() {
         match task.await.expect("task").expect("execute") {
             Outcome::Done(_) => done += 1,
             Outcome::AlreadyApplied => already += 1,
-            Outcome::Rejected(e) => panic!("rejected: {e:?}"),
+            other => panic!("rejected: {other:?}"),
         }
     }
     assert_eq!((done, already), (1, 15));
