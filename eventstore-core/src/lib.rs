@@ -26,7 +26,8 @@
 //!     fn on_deposited(&mut self, e: &Deposited) { self.total += e.amount; }
 //! }
 //!
-//! #[derive(Debug, thiserror::Error)]
+//! // serde too: a refusal under an idempotency key is recorded as JSON
+//! #[derive(Debug, Serialize, Deserialize, thiserror::Error)]
 //! #[error("nothing to deposit")]
 //! pub struct NothingToDeposit;
 //!

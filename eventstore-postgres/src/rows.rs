@@ -11,9 +11,9 @@ use std::time::SystemTime;
 
 use eventstore_core::backend::{JsonText, RecordedOutcome, StreamEvent, stored_body, stored_json};
 use eventstore_core::{Checkpoint, Error, EventId, Metadata, RecordedEvent, Result};
-use sqlx::{Row, ValueRef};
 use sqlx::postgres::{PgRow, PgValueFormat};
 use sqlx::types::Json;
+use sqlx::{Row, ValueRef};
 
 use crate::convert::{fit, time_from_postgres_micros};
 use crate::error::backend;
@@ -130,7 +130,10 @@ pub(crate) fn key_outcome(row: &PgRow, columns: KeyColumns) -> Result<Option<Rec
     let error = jsonb_text(row, columns.rejection)
         .map(stored_json)
         .map_err(|problem| Error::UnexpectedReply {
-            problem: format!("refusal's domain error in column {}: {problem}", columns.rejection),
+            problem: format!(
+                "refusal's domain error in column {}: {problem}",
+                columns.rejection
+            ),
         })?;
     Ok(Some(RecordedOutcome::Rejected(Some(error))))
 }

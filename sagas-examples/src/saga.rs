@@ -190,10 +190,7 @@ impl<S: EventStore> TransferEventReactor for TransferSaga<S> {
             )),
             None => {}
             Some(reason) => {
-                self.say(format!(
-                    "{tx}: {} refused the withdrawal: {reason}",
-                    e.from
-                ));
+                self.say(format!("{tx}: {} refused the withdrawal: {reason}", e.from));
                 self.on_transfer(tx, "withdrawal-failed", envelope, |t| {
                     t.record_withdrawal_failure(&reason)
                 })

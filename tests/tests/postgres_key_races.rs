@@ -38,10 +38,18 @@ impl Round {
     /// the rest already applied, or one rejected and the rest already
     /// rejected.
     fn agrees(&self) -> bool {
-        let applied = (self.done, self.already_applied, self.rejected, self.already_rejected)
-            == (1, TASKS - 1, 0, 0);
-        let refused = (self.done, self.already_applied, self.rejected, self.already_rejected)
-            == (0, 0, 1, TASKS - 1);
+        let applied = (
+            self.done,
+            self.already_applied,
+            self.rejected,
+            self.already_rejected,
+        ) == (1, TASKS - 1, 0, 0);
+        let refused = (
+            self.done,
+            self.already_applied,
+            self.rejected,
+            self.already_rejected,
+        ) == (0, 0, 1, TASKS - 1);
         applied || refused
     }
 }

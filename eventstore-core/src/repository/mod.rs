@@ -8,8 +8,8 @@ mod snapshots;
 
 pub use backoff::{Backoff, MAX_BACKOFF_CAP};
 pub use options::{Committed, ErasedRejection, Loaded, Options, Outcome};
-pub use replay::DEFAULT_PAGE_SIZE;
 use refusals::KeyedCommand;
+pub use replay::DEFAULT_PAGE_SIZE;
 use replay::Replay;
 use snapshots::{SnapshotPolicy, save_in_background};
 
@@ -262,10 +262,17 @@ impl<S: EventStore> Repository<S> {
                 (Err(rejection), Some(keyed)) => {
                     match keyed.record(&self.store, version, &rejection).await? {
                         RefusalOutcome::Recorded => return Ok(Outcome::Rejected(rejection)),
-                        RefusalOutcome::AlreadyDecided(recorded) => return keyed.recorded(recorded),
+                        RefusalOutcome::AlreadyDecided(recorded) => {
+                            return keyed.recorded(recorded);
+                        }
                         RefusalOutcome::StreamMoved => {
-                            self.after_lost_race(&aggregate_id, &mut state, &mut version, &mut attempt)
-                                .await?;
+                            self.after_lost_race(
+                                &aggregate_id,
+                                &mut state,
+                                &mut version,
+                                &mut attempt,
+                            )
+                            .await?;
                             continue;
                         }
                     }
@@ -306,7 +313,8 @@ impl<S: EventStore> Repository<S> {
                 Ok(AppendOutcome::AlreadyApplied) => return Ok(Outcome::AlreadyApplied),
                 Ok(AppendOutcome::AlreadyRejected(error)) => {
                     let recorded = RecordedOutcome::Rejected(error);
-                    return keyed.map_or(Ok(Outcome::AlreadyRejected(None)), |k| k.recorded(recorded));
+                    return keyed
+                        .map_or(Ok(Outcome::AlreadyRejected(None)), |k| k.recorded(recorded));
                 }
                 Err(Error::Conflict { .. }) if assumed => {
                     // not new after all; this attempt does not count
@@ -356,7 +364,10 @@ impl<S: EventStore> Repository<S> {
             tokio::time::sleep(pause).await;
         }
         *attempt += 1;
-        *version = self.replay(aggregate_id).fold(state, *version, None).await?;
+        *version = self
+            .replay(aggregate_id)
+            .fold(state, *version, None)
+            .await?;
         Ok(())
     }
 

@@ -1,11 +1,11 @@
 //! Folding a stream into an aggregate's state, a page of events at a time,
 //! so that a load holds at most one page in memory however long the stream.
 
+use super::Loaded;
 use crate::aggregate::Aggregate;
 use crate::envelope::StreamEvent;
 use crate::error::{Error, Result};
 use crate::id::AggregateId;
-use super::Loaded;
 use crate::store::{EventStore, LoadedStream, Snapshot};
 
 /// How many events a load reads and holds at once, unless set with

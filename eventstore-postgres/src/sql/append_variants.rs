@@ -55,8 +55,8 @@ impl Guards {
             format!("WHERE {}", checks.join("\n  AND "))
         };
         if self.key {
-            let claim = without_comments(include_str!("append_claim_key.sql"))
-                .replace("{checks}", &checks);
+            let claim =
+                without_comments(include_str!("append_claim_key.sql")).replace("{checks}", &checks);
             template
                 .replace("{claim}", &format!("{claim}\n"))
                 .replace("{guards}", "WHERE EXISTS (SELECT 1 FROM claim)")

@@ -8,9 +8,7 @@ use crate::backend::conformance::faulty::Faulty;
 use crate::backend::{
     AppendOutcome, AppendRequest, JsonText, RecordedOutcome, RefusalOutcome, RefusalRequest,
 };
-use crate::{
-    ErasedRejection, Error, EventStore, ForgetRequest, Options, Outcome, Repository,
-};
+use crate::{ErasedRejection, Error, EventStore, ForgetRequest, Options, Outcome, Repository};
 
 use super::fixtures::{append_ok, deposited, load};
 
@@ -22,7 +20,10 @@ async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
         .execute(id, Options::default(), |a: &Account| a.open("Ada", balance))
         .await
         .expect("open");
-    assert!(matches!(outcome, Outcome::Done(_)), "open {id}: {outcome:?}");
+    assert!(
+        matches!(outcome, Outcome::Done(_)),
+        "open {id}: {outcome:?}"
+    );
 }
 
 /// A decision that must not be made: the key's outcome is recorded.
@@ -137,8 +138,13 @@ pub async fn a_refusal_after_the_key_was_applied_is_already_applied<S: EventStor
         requested: 10,
     });
     for version in [1, 2] {
-        let request =
-            RefusalRequest::new("Account", "a-1".parse().unwrap(), KEY, version, refused.clone());
+        let request = RefusalRequest::new(
+            "Account",
+            "a-1".parse().unwrap(),
+            KEY,
+            version,
+            refused.clone(),
+        );
         assert_eq!(
             store.record_refusal(request).await.expect("refusal"),
             RefusalOutcome::AlreadyDecided(RecordedOutcome::Applied),
@@ -202,7 +208,9 @@ pub async fn unkeyed_refusals_record_nothing<S: EventStore>(store: S) {
     let repo = Repository::new(faulty.clone());
     open(&repo, "a-1", 10).await;
     let outcome = repo
-        .execute("a-1", Options::default(), |a: &Account| a.withdraw(11, "t-1"))
+        .execute("a-1", Options::default(), |a: &Account| {
+            a.withdraw(11, "t-1")
+        })
         .await
         .expect("execute");
     assert!(matches!(outcome, Outcome::Rejected(_)), "{outcome:?}");
@@ -224,7 +232,11 @@ pub async fn expect_new_records_only_refusals_of_the_loaded_state<S: EventStore>
         .await
         .expect("execute");
     assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
-    assert_eq!(faulty.refusals(), 0, "the assumed state's refusal is not recorded");
+    assert_eq!(
+        faulty.refusals(),
+        0,
+        "the assumed state's refusal is not recorded"
+    );
     // new indeed: NotOpen on the loaded state too, which is recorded
     let outcome = repo
         .execute("a-2", Options::idempotent(KEY).expect_new(), withdraw)
@@ -234,7 +246,9 @@ pub async fn expect_new_records_only_refusals_of_the_loaded_state<S: EventStore>
     assert_eq!(faulty.refusals(), 1);
     assert_eq!(
         recorded(&store, "a-2", KEY).await,
-        Some(RecordedOutcome::Rejected(Some(json(&AccountError::NotOpen))))
+        Some(RecordedOutcome::Rejected(Some(json(
+            &AccountError::NotOpen
+        ))))
     );
 }
 
@@ -271,7 +285,11 @@ pub async fn unrecordable_and_undecodable_refusals_are_typed_errors<S: EventStor
         ),
         other => panic!("expected UnrecordableRejection, got {other:?}"),
     }
-    assert_eq!(recorded(&store, "a-1", "k-1").await, None, "nothing recorded");
+    assert_eq!(
+        recorded(&store, "a-1", "k-1").await,
+        None,
+        "nothing recorded"
+    );
     // recorded as an AccountError, read back as a number
     let refused = repo
         .execute("a-1", Options::idempotent(KEY), |a: &Account| {
@@ -299,7 +317,10 @@ pub async fn unrecordable_and_undecodable_refusals_are_typed_errors<S: EventStor
     }
     assert_eq!(load(&store, "Account", "a-1", 0).await.len(), 1);
     let still = recorded(&store, "a-1", KEY).await;
-    assert!(matches!(still, Some(RecordedOutcome::Rejected(Some(_)))), "{still:?}");
+    assert!(
+        matches!(still, Some(RecordedOutcome::Rejected(Some(_)))),
+        "{still:?}"
+    );
     append_ok(
         &store,
         AppendRequest::new("Account", "a-1".parse().unwrap(), 1).event(deposited(1)),

@@ -244,7 +244,9 @@ pub async fn rejected_command_writes_nothing<S: EventStore>(store: S) {
     let repo = Repository::new(store.clone());
     open(&repo, "a-1", 10).await;
     let outcome = repo
-        .execute("a-1", Options::default(), |a: &Account| a.withdraw(11, "t-9"))
+        .execute("a-1", Options::default(), |a: &Account| {
+            a.withdraw(11, "t-9")
+        })
         .await
         .expect("execute");
     assert_eq!(

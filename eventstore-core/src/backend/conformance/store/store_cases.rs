@@ -145,18 +145,18 @@ pub async fn idempotency_key_writes_once_per_stream<S: EventStore>(store: S) {
         Some(RecordedOutcome::Applied)
     );
     assert!(
-        !store
+        store
             .idempotency_key_outcome("Account", "a-1", "t-2/withdraw")
             .await
             .expect("key")
-            .is_some()
+            .is_none()
     );
     assert!(
-        !store
+        store
             .idempotency_key_outcome("Account", "a-2", "t-1/withdraw")
             .await
             .expect("key")
-            .is_some()
+            .is_none()
     );
     // the key wins over the version: a redelivered command with a stale or
     // a current version is AlreadyApplied, never a conflict or a second write
@@ -211,11 +211,11 @@ pub async fn empty_append_writes_nothing<S: EventStore + Tracker>(store: S) {
     assert_eq!(outcome, AppendOutcome::Committed(Vec::new()));
     assert!(load(&store, "Account", "a-1", 0).await.is_empty());
     assert!(
-        !store
+        store
             .idempotency_key_outcome("Account", "a-1", "k")
             .await
             .expect("key")
-            .is_some()
+            .is_none()
     );
 }
 
@@ -504,11 +504,11 @@ pub async fn every_combination_of_checks_commits_or_refuses_as_typed<S: EventSto
         let unused = ["k-2", "k-3"];
         for key in unused {
             assert!(
-                !store
+                store
                     .idempotency_key_outcome("Account", &id, key)
                     .await
                     .expect("key")
-                    .is_some(),
+                    .is_none(),
                 "{what}: a refused append left its key {key}"
             );
         }
