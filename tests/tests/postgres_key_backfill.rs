@@ -6,15 +6,7 @@ use eventstore_core::backend::RecordedOutcome;
 use eventstore_core::backend::conformance::account::{Account, Decision};
 use eventstore_core::{EventStore, Options, Outcome, Repository};
 use eventstore_postgres::PgEventStore;
-use eventstore_tests::postgres::fresh_store;
-
-async fn sql(store: &PgEventStore, statement: &str) {
-    let statement = statement.replace("{schema}", &format!("\"{}\"", store.schema()));
-    sqlx::query(&statement)
-        .execute(store.pool())
-        .await
-        .unwrap_or_else(|e| panic!("{statement}: {e}"));
-}
+use eventstore_tests::postgres::{fresh_store, sql};
 
 /// Turns a migrated schema back into one at migration 0006.
 async fn back_to_0006(store: &PgEventStore) {

@@ -10,21 +10,9 @@ use crate::backend::{
 };
 use crate::{ErasedRejection, Error, EventStore, ForgetRequest, Options, Outcome, Repository};
 
-use super::fixtures::{append_ok, deposited, load};
+use super::fixtures::{append_ok, deposited, load, open};
 
 const KEY: &str = "t-1/withdraw";
-
-/// Opens `id` with `balance`.
-async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
-    let outcome = repo
-        .execute(id, Options::default(), |a: &Account| a.open("Ada", balance))
-        .await
-        .expect("open");
-    assert!(
-        matches!(outcome, Outcome::Done(_)),
-        "open {id}: {outcome:?}"
-    );
-}
 
 /// A decision that must not be made: the key's outcome is recorded.
 fn never(_: &Account) -> Decision {

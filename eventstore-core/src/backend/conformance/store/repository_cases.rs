@@ -12,20 +12,9 @@ use crate::backend::{AppendRequest, NewEvent, Snapshot};
 use crate::{Error, Event, EventStore, Options, Outcome, Repository};
 use serde_json::json;
 
-use super::fixtures::{append_ok, body, load, opened};
+use super::fixtures::{append_ok, body, load, open, opened};
 use crate::backend::conformance::eventually::snapshot_when;
 use crate::backend::conformance::faulty::Faulty;
-
-async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
-    let outcome = repo
-        .execute(id, Options::default(), |a: &Account| a.open("Ada", balance))
-        .await
-        .expect("open");
-    assert!(
-        matches!(outcome, Outcome::Done(_)),
-        "open {id}: {outcome:?}"
-    );
-}
 
 /// Every kind of the Account family is stored and decoded back equal.
 pub async fn every_account_event_kind_round_trips<S: EventStore>(store: S) {
