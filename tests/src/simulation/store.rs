@@ -237,3 +237,56 @@ impl EventStore for SimStore {
         self.call(call, make, reply).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::task::Poll;
+
+    use eventstore_core::{Options, Repository};
+    use sagas_examples::account::Account;
+
+    use super::*;
+    use crate::simulation::executor::{TaskFuture, poll_once};
+
+    /// Opens `a1` through a store whose first call gets `verdict`; returns
+    /// the call it stopped before, what the open ended with, and how many
+    /// events the store holds then.
+    fn open_with(verdict: Verdict) -> (Option<String>, Result<u64, String>, usize) {
+        let control = Control::default();
+        let store = SimStore::new(MemoryStore::new(), control.clone(), Refusals::Kept);
+        let repo = Repository::new(store.clone());
+        let mut open: TaskFuture<'_> = Box::pin(async move {
+            let open = |a: &Account| a.open("Ada", 5);
+            let outcome = repo
+                .execute("a1", Options::default().expect_new(), open)
+                .await;
+            outcome.map(|_| 0).map_err(|e| e.to_string())
+        });
+        assert!(
+            poll_once(&mut open).is_pending(),
+            "it yields before the append"
+        );
+        let (waiting_at, made) = control.take_poll();
+        assert!(made.is_empty(), "nothing is called before the yield");
+        control.set_verdict(verdict);
+        let Poll::Ready(ended) = poll_once(&mut open) else {
+            panic!("one call only, then it ends");
+        };
+        (waiting_at, ended, store.inner().all_events().len())
+    }
+
+    #[test]
+    fn a_call_waits_for_the_scheduler_then_proceeds_fails_or_loses_its_reply() {
+        let (waiting_at, ended, stored) = open_with(Verdict::Proceed);
+        assert_eq!(waiting_at.as_deref(), Some("append Account/a1@v0 Opened"));
+        assert_eq!((ended, stored), (Ok(0), 1));
+
+        let (_, ended, stored) = open_with(Verdict::Fail);
+        let failed = "the simulation failed this call".to_owned();
+        assert_eq!((ended, stored), (Err(failed), 0), "nothing written");
+
+        let (_, ended, stored) = open_with(Verdict::LoseReply);
+        let lost = "the simulation lost the reply of this call".to_owned();
+        assert_eq!((ended, stored), (Err(lost), 1), "written, reply lost");
+    }
+}
