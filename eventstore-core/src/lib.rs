@@ -61,6 +61,7 @@ mod memory;
 mod partition;
 pub mod reactor;
 mod repository;
+pub mod saga;
 mod store;
 pub mod testing;
 mod tracker;
@@ -83,6 +84,9 @@ pub use memory::MemoryStore;
 pub use repository::{
     Backoff, Committed, DEFAULT_MAX_ATTEMPTS, DEFAULT_PAGE_SIZE, Loaded, MAX_BACKOFF_CAP, Options,
     Outcome, Repository,
+};
+pub use saga::{
+    Incoming, NoInput, Rejection, Saga, SagaError, SagaInput, SagaReactor, Step, StepOutcome,
 };
 pub use store::{EventStore, StreamAt};
 pub use tracker::{EventFilter, Holdback, Tracker};

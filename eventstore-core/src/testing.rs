@@ -1,4 +1,5 @@
-//! A given/when/then kit for testing command logic without a store.
+//! A given/when/then kit for testing command logic without a store, and
+//! its saga counterpart ([`given_saga`]).
 //!
 //! ```
 //! use eventstore_core::doc::{Account, AccountError, AccountEvent, MoneyWithdrawn, Opened};
@@ -16,6 +17,7 @@
 use std::fmt::{Debug, Write as _};
 
 use crate::aggregate::Aggregate;
+pub use crate::saga::testing::{GivenSaga, PlannedStep, WhenEvents, WhenSteps, given_saga};
 
 /// Starts a test: the aggregate after these past events.
 pub fn given<A: Aggregate>(history: impl IntoIterator<Item = A::Event>) -> Given<A> {
@@ -109,7 +111,7 @@ where
 }
 
 /// A line per position, marking the positions that differ.
-fn diff<T: Debug + PartialEq>(expected: &[T], actual: &[T]) -> String {
+pub(crate) fn diff<T: Debug + PartialEq>(expected: &[T], actual: &[T]) -> String {
     let mut out = String::new();
     for i in 0..expected.len().max(actual.len()) {
         match (expected.get(i), actual.get(i)) {
