@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AggregateId, Aggregate, Event, EventStore, NoInput, Saga, Step, StepOutcome};
+use crate::{Aggregate, AggregateId, Event, EventStore, NoInput, Saga, Step, StepOutcome};
 
 /// An account was opened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

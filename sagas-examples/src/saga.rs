@@ -240,8 +240,14 @@ mod tests {
             lines(WITHDRAW, refused(&AccountError::Frozen)),
             ["t-1: alice refused the withdrawal: the account is frozen"]
         );
-        assert_eq!(lines(WITHDRAW, StepOutcome::Done), ["t-1: withdrew 5.00 from alice"]);
-        assert_eq!(lines(REFUND, StepOutcome::Done), ["t-1: refunded 5.00 to alice"]);
+        assert_eq!(
+            lines(WITHDRAW, StepOutcome::Done),
+            ["t-1: withdrew 5.00 from alice"]
+        );
+        assert_eq!(
+            lines(REFUND, StepOutcome::Done),
+            ["t-1: refunded 5.00 to alice"]
+        );
         assert_eq!(
             lines(DEPOSIT, refused(&AccountError::Closed)),
             ["t-1: bob refused the deposit: the account is closed"]

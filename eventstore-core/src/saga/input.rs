@@ -92,6 +92,9 @@ impl<A: Aggregate> SagaInput for Incoming<A> {
         if event.aggregate_kind != A::KIND {
             return Ok(None);
         }
-        Ok(Some(Self::new(event.aggregate_id.clone(), event.decode::<A::Event>()?)))
+        Ok(Some(Self::new(
+            event.aggregate_id.clone(),
+            event.decode::<A::Event>()?,
+        )))
     }
 }

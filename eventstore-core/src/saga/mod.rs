@@ -96,12 +96,12 @@ mod input;
 mod outcome;
 mod reactor;
 mod step;
-pub(crate) mod testing;
 
 pub use input::{Incoming, NoInput, SagaInput};
 pub use outcome::{Rejection, StepOutcome};
 pub use reactor::{MAX_ROUNDS, SagaError, SagaReactor};
 pub use step::Step;
+pub(crate) use step::step_key;
 
 use crate::aggregate::Aggregate;
 use crate::id::AggregateId;

@@ -125,30 +125,37 @@ where
 
 #[cfg(test)]
 mod tests {
+    use serde::{Deserialize, Serialize};
+
     use super::*;
-    use crate::doc::AccountError;
     use crate::repository::Committed;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+    enum Refusal {
+        #[error("the account is not open")]
+        NotOpen,
+    }
 
     #[test]
     fn every_outcome_maps_to_a_step_outcome() {
-        let done = Outcome::<AccountError>::Done(Committed {
+        let done = Outcome::<Refusal>::Done(Committed {
             version: 1,
             events: Vec::new(),
             attempts: 1,
         });
         assert_eq!(step_outcome(done).unwrap(), StepOutcome::Done);
         assert_eq!(
-            step_outcome(Outcome::<AccountError>::AlreadyApplied).unwrap(),
+            step_outcome(Outcome::<Refusal>::AlreadyApplied).unwrap(),
             StepOutcome::Done
         );
-        let refused = step_outcome(Outcome::Rejected(AccountError::NotOpen)).unwrap();
-        assert_eq!(refused.rejection(), Some(AccountError::NotOpen));
+        let refused = step_outcome(Outcome::Rejected(Refusal::NotOpen)).unwrap();
+        assert_eq!(refused.rejection(), Some(Refusal::NotOpen));
         assert_eq!(refused.to_string(), "rejected: the account is not open");
     }
 
     #[test]
     fn a_rejection_keeps_the_error_as_json() {
-        let rejection = Rejection::of(&AccountError::NotOpen).unwrap();
+        let rejection = Rejection::of(&Refusal::NotOpen).unwrap();
         assert_eq!(rejection.json().map(JsonText::as_str), Some(r#""NotOpen""#));
         // another type does not decode from it
         assert_eq!(rejection.decode::<u32>(), None);

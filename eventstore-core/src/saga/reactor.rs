@@ -5,10 +5,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use super::Saga;
 use super::input::SagaInput;
 use super::outcome::StepOutcome;
 use super::step::{Step, step_key};
-use super::Saga;
 use crate::envelope::{Metadata, RecordedEvent};
 use crate::id::AggregateId;
 use crate::reactor::{HandlerError, Reactor};
@@ -30,7 +30,9 @@ pub enum SagaError {
     /// The saga still wants a step after that step's outcome was handed to
     /// its `on_outcome`, which did not move it past the step (it recorded
     /// nothing, or events that leave the step wanted).
-    #[error("saga {kind} {id:?}: the outcome of step {step:?} ({outcome}) did not move it past the step")]
+    #[error(
+        "saga {kind} {id:?}: the outcome of step {step:?} ({outcome}) did not move it past the step"
+    )]
     StillWanted {
         /// The saga's aggregate kind.
         kind: &'static str,
@@ -173,7 +175,11 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
     }
 
     /// Records an input event on the saga it is for, then reconciles it.
-    async fn take_input(&self, input: &G::Input, event: &RecordedEvent) -> Result<(), HandlerError> {
+    async fn take_input(
+        &self,
+        input: &G::Input,
+        event: &RecordedEvent,
+    ) -> Result<(), HandlerError> {
         let Some(id) = G::correlate(input) else {
             return Ok(());
         };

@@ -96,7 +96,11 @@ impl<S> Step<S> {
 
 impl<S> fmt::Display for Step<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} on {} {:?}", self.name, self.target_kind, self.target_id)
+        write!(
+            f,
+            "{} on {} {:?}",
+            self.name, self.target_kind, self.target_id
+        )
     }
 }
 
@@ -111,7 +115,7 @@ impl<S> fmt::Debug for Step<S> {
 }
 
 /// The idempotency key of step `step` of the saga `kind` `id`.
-pub(super) fn step_key(kind: &str, id: &str, step: &str) -> String {
+pub(crate) fn step_key(kind: &str, id: &str, step: &str) -> String {
     format!("{kind}/{id}/{step}")
 }
 
@@ -121,8 +125,12 @@ type Running<'a> = Pin<Box<dyn Future<Output = Result<StepOutcome, HandlerError>
 /// A step's command with its types erased.
 trait Command<S>: Send + Sync {
     /// Executes it on the aggregate `target_id`.
-    fn run<'a>(&'a self, repo: &'a Repository<S>, target_id: &'a str, options: Options)
-    -> Running<'a>;
+    fn run<'a>(
+        &'a self,
+        repo: &'a Repository<S>,
+        target_id: &'a str,
+        options: Options,
+    ) -> Running<'a>;
 }
 
 /// A step's command with its types.

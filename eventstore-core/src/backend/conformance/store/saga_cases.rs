@@ -13,8 +13,8 @@ use crate::doc::{
 };
 use crate::reactor::Reactor;
 use crate::{
-    Aggregate, AggregateId, Event, EventStore, Incoming, Options, RecordedEvent, Repository,
-    Saga, SagaError, SagaReactor, Step, StepOutcome,
+    Aggregate, AggregateId, Event, EventStore, Incoming, Options, RecordedEvent, Repository, Saga,
+    SagaError, SagaReactor, Step, StepOutcome,
 };
 
 async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
@@ -43,7 +43,11 @@ where
 }
 
 async fn balance<S: EventStore>(repo: &Repository<S>, id: &str) -> u64 {
-    repo.load::<Account>(id).await.expect("load account").state.balance
+    repo.load::<Account>(id)
+        .await
+        .expect("load account")
+        .state
+        .balance
 }
 
 async fn payout_events<S: EventStore>(store: &S, id: &str) -> Vec<PayoutEvent> {
@@ -249,6 +253,18 @@ pub async fn an_input_event_is_recorded_once_on_its_saga<S: EventStore>(store: S
     let watched = load(&store, "Watch", "acc-1", 0).await;
     assert_eq!(watched.len(), 1, "recorded once: {watched:?}");
     let key = format!("Watch/acc-1/event/{}", events[1].id);
-    assert!(store.has_idempotency_key("Watch", "acc-1", &key).await.expect("key"));
-    assert_eq!(repo.load::<Watch>("acc-1").await.expect("load").state.withdrawn, 30);
+    assert!(
+        store
+            .has_idempotency_key("Watch", "acc-1", &key)
+            .await
+            .expect("key")
+    );
+    assert_eq!(
+        repo.load::<Watch>("acc-1")
+            .await
+            .expect("load")
+            .state
+            .withdrawn,
+        30
+    );
 }

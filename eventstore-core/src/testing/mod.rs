@@ -16,8 +16,11 @@
 
 use std::fmt::{Debug, Write as _};
 
+mod saga;
+
+pub use saga::{GivenSaga, PlannedStep, WhenEvents, WhenSteps, given_saga};
+
 use crate::aggregate::Aggregate;
-pub use crate::saga::testing::{GivenSaga, PlannedStep, WhenEvents, WhenSteps, given_saga};
 
 /// Starts a test: the aggregate after these past events.
 pub fn given<A: Aggregate>(history: impl IntoIterator<Item = A::Event>) -> Given<A> {
@@ -111,7 +114,7 @@ where
 }
 
 /// A line per position, marking the positions that differ.
-pub(crate) fn diff<T: Debug + PartialEq>(expected: &[T], actual: &[T]) -> String {
+fn diff<T: Debug + PartialEq>(expected: &[T], actual: &[T]) -> String {
     let mut out = String::new();
     for i in 0..expected.len().max(actual.len()) {
         match (expected.get(i), actual.get(i)) {

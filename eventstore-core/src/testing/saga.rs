@@ -4,13 +4,11 @@
 
 use std::fmt::{self, Debug};
 
-use super::outcome::StepOutcome;
-use super::step::{Step, step_key};
-use super::Saga;
+use super::diff;
 use crate::aggregate::Aggregate;
 use crate::id::AggregateId;
 use crate::memory::MemoryStore;
-use crate::testing::diff;
+use crate::saga::{Saga, Step, StepOutcome, step_key};
 
 /// Starts a saga test: the saga `id` after these past events.
 ///
@@ -33,10 +31,7 @@ use crate::testing::diff;
 /// # Panics
 /// When `id` cannot be an aggregate id.
 #[track_caller]
-pub fn given_saga<G: Saga>(
-    id: &str,
-    history: impl IntoIterator<Item = G::Event>,
-) -> GivenSaga<G> {
+pub fn given_saga<G: Saga>(id: &str, history: impl IntoIterator<Item = G::Event>) -> GivenSaga<G> {
     let id = match AggregateId::new(id) {
         Ok(id) => id,
         Err(error) => panic!("given_saga: {error}"),
@@ -68,9 +63,16 @@ impl<G: Saga> GivenSaga<G> {
     }
 
     /// The events it records when step `step` had the outcome `outcome`.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "reads naturally: .when_outcome(\"withdraw\", StepOutcome::Done)"
+    )]
     pub fn when_outcome(self, step: &str, outcome: StepOutcome) -> WhenEvents<G> {
         let events = self.state.on_outcome(step, &outcome);
-        WhenEvents { given: self, events }
+        WhenEvents {
+            given: self,
+            events,
+        }
     }
 
     /// The events it records for the input event `input`, which must
@@ -79,6 +81,10 @@ impl<G: Saga> GivenSaga<G> {
     /// # Panics
     /// When [`Saga::correlate`] routes `input` to another saga or none.
     #[track_caller]
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "reads naturally: .when_input(Incoming::new(...))"
+    )]
     pub fn when_input(self, input: G::Input) -> WhenEvents<G> {
         let routed = G::correlate(&input);
         assert!(
@@ -87,7 +93,10 @@ impl<G: Saga> GivenSaga<G> {
             self.id
         );
         let events = self.state.on_input(&input);
-        WhenEvents { given: self, events }
+        WhenEvents {
+            given: self,
+            events,
+        }
     }
 }
 
@@ -137,7 +146,11 @@ impl PlannedStep {
 
 impl Debug for PlannedStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} on {} {:?}", self.name, self.target_kind, self.target_id)?;
+        write!(
+            f,
+            "{} on {} {:?}",
+            self.name, self.target_kind, self.target_id
+        )?;
         match &self.key {
             Some(key) => write!(f, " (key {key})"),
             None => Ok(()),
@@ -162,7 +175,10 @@ impl WhenSteps {
     pub fn then_steps(self, expected: impl IntoIterator<Item = PlannedStep>) -> Vec<PlannedStep> {
         let expected: Vec<PlannedStep> = expected.into_iter().collect();
         let same = expected.len() == self.planned.len()
-            && expected.iter().zip(&self.planned).all(|(e, a)| e.matches(a));
+            && expected
+                .iter()
+                .zip(&self.planned)
+                .all(|(e, a)| e.matches(a));
         if !same {
             // shown as the expectation reads: keys only where it names them
             let actual: Vec<PlannedStep> = self
@@ -260,9 +276,11 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "the saga wants other steps than expected (- expected, + actual):\n\
+    #[should_panic(
+        expected = "the saga wants other steps than expected (- expected, + actual):\n\
                                - 0: withdraw on Account \"acc-2\"\n\
-                               + 0: withdraw on Account \"acc-1\" (key Payout/p-1/withdraw)\n")]
+                               + 0: withdraw on Account \"acc-1\" (key Payout/p-1/withdraw)\n"
+    )]
     fn then_steps_shows_a_diff() {
         let _ = given_saga::<Payout>("p-1", [requested("acc-1", 30)])
             .when_reconciled()
@@ -270,8 +288,10 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "- 0: withdraw on Account \"acc-1\" (key Payout/p-1/other)\n\
-                               + 0: withdraw on Account \"acc-1\" (key Payout/p-1/withdraw)")]
+    #[should_panic(
+        expected = "- 0: withdraw on Account \"acc-1\" (key Payout/p-1/other)\n\
+                               + 0: withdraw on Account \"acc-1\" (key Payout/p-1/withdraw)"
+    )]
     fn then_steps_compares_a_key_it_is_given() {
         let mut expected = PlannedStep::on::<Account>("withdraw", "acc-1");
         expected.key = Some("Payout/p-1/other".into());
@@ -289,9 +309,11 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "the saga recorded other events than expected (- expected, + actual):\n\
+    #[should_panic(
+        expected = "the saga recorded other events than expected (- expected, + actual):\n\
                                - 0: PaidOut(PaidOut)\n\
-                               + 0: PayoutRefused(PayoutRefused { reason: \"not enough money\" })\n")]
+                               + 0: PayoutRefused(PayoutRefused { reason: \"not enough money\" })\n"
+    )]
     fn then_events_shows_a_diff() {
         let _ = given_saga::<Payout>("p-1", [requested("acc-1", 30)])
             .when_outcome("withdraw", refused(&AccountError::InsufficientFunds))
