@@ -12,7 +12,7 @@ use super::step::{Step, step_key};
 use crate::envelope::{Metadata, RecordedEvent};
 use crate::id::AggregateId;
 use crate::reactor::{HandlerError, Reactor};
-use crate::repository::{Options, Outcome, Repository};
+use crate::repository::{Loaded, Options, Outcome, Repository};
 use crate::store::EventStore;
 use crate::tracker::EventFilter;
 
@@ -131,7 +131,10 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
         id: &AggregateId,
         cause: &RecordedEvent,
     ) -> Result<(), HandlerError> {
-        let mut saga = self.repo.load::<G>(id).await?.state;
+        let Loaded {
+            state: mut saga,
+            mut version,
+        } = self.repo.load::<G>(id).await?;
         let mut wanted: Vec<Step<S>> = saga.steps(id);
         for _ in 0..MAX_ROUNDS {
             if wanted.is_empty() {
@@ -139,11 +142,23 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             }
             self.check_names(id, &wanted)?;
             let mut taken = Vec::with_capacity(wanted.len());
+            // what this round recorded, while it follows on from `version`
+            // (no other writer in between): folded in, it saves a reload
+            let mut recorded_here = Some((version, Vec::new()));
             for step in &wanted {
                 let options = self.options(id, step.name(), cause);
                 let outcome = step.run(&self.repo, options.clone()).await?;
                 let record = |now: &G| Ok::<_, Infallible>(now.on_outcome(step.name(), &outcome));
                 let recorded = self.repo.execute(id, options, record).await?;
+                recorded_here = match (recorded_here, &recorded) {
+                    (Some((at, mut events)), Outcome::Done(committed))
+                        if committed.version == at + committed.events.len() as u64 =>
+                    {
+                        events.extend(committed.events.iter().cloned());
+                        Some((committed.version, events))
+                    }
+                    _ => None,
+                };
                 if let (Outcome::Done(committed), Some(observer)) = (&recorded, &self.observer) {
                     if !committed.events.is_empty() {
                         observer(id, &saga, step.name(), &outcome);
@@ -151,7 +166,20 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
                 }
                 taken.push((step.name().to_owned(), outcome));
             }
-            saga = self.repo.load::<G>(id).await?.state;
+            match recorded_here {
+                Some((at, events)) => {
+                    for event in &events {
+                        saga.apply(&event.decode()?);
+                    }
+                    version = at;
+                }
+                None => {
+                    Loaded {
+                        state: saga,
+                        version,
+                    } = self.repo.load::<G>(id).await?
+                }
+            }
             wanted = saga.steps(id);
             if let Some((step, outcome)) = taken
                 .into_iter()

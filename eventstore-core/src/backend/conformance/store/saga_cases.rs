@@ -268,3 +268,51 @@ pub async fn an_input_event_is_recorded_once_on_its_saga<S: EventStore>(store: S
         30
     );
 }
+
+/// Wants one more step after each outcome, for ever.
+#[derive(Aggregate, Debug, Default, Serialize, Deserialize)]
+#[aggregate(kind = "Endless", event = WatchEvent)]
+struct Endless {
+    rounds: u64,
+}
+
+impl WatchEventHandler for Endless {
+    fn on_seen(&mut self, _: &Seen) {
+        self.rounds += 1;
+    }
+}
+
+impl Saga for Endless {
+    type Input = crate::NoInput;
+    fn steps<S: EventStore>(&self, _: &AggregateId) -> Vec<Step<S>> {
+        vec![Step::on(
+            format!("withdraw-{}", self.rounds),
+            "acc-1",
+            |a: &Account| a.withdraw(1),
+        )]
+    }
+    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<WatchEvent> {
+        vec![Seen { amount: 1 }.into()]
+    }
+}
+
+/// A saga that keeps wanting new steps is stopped after
+/// [`MAX_ROUNDS`](crate::saga::MAX_ROUNDS) rounds and reported, naming the
+/// steps it still wants.
+pub async fn a_saga_that_never_ends_is_stopped_after_the_round_limit<S: EventStore>(store: S) {
+    let repo = Repository::new(store.clone());
+    open(&repo, "acc-1", 1_000).await;
+    let cause = start::<Endless, _>(&repo, "e-1", Seen { amount: 0 }.into()).await;
+    let saga = SagaReactor::<Endless, _>::new(repo.clone());
+    let error = saga.handle(&cause).await.expect_err("stopped");
+    let rounds = crate::saga::MAX_ROUNDS as u64;
+    assert_eq!(
+        error.downcast_ref::<SagaError>(),
+        Some(&SagaError::TooManyRounds {
+            kind: "Endless",
+            id: "e-1".into(),
+            steps: vec![format!("withdraw-{}", rounds + 1)],
+        })
+    );
+    assert_eq!(balance(&repo, "acc-1").await, 1_000 - rounds);
+}
