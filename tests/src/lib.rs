@@ -3,11 +3,13 @@
 //! against both stores through their public macros, as a backend outside
 //! the workspace would.
 
+pub mod books;
 pub mod dice;
 pub mod import;
 pub mod postgres;
 pub mod sagas;
 pub mod scenario;
+pub mod simulation;
 
 /// The Rust examples of the workspace README, compiled and run as doctests
 /// so that the front door never shows code that does not work.

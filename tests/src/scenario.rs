@@ -6,13 +6,14 @@
     reason = "amounts in minor units are written units_cents: 100_00 is 100.00"
 )]
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use eventstore_core::{Aggregate, EventStore, Options, Outcome, Repository};
 
 use sagas_examples::account::{Account, AccountEvent};
 use sagas_examples::transfer::{Transfer, TransferStatus};
+
+use crate::books::Effects;
 
 /// A set of accounts and transfers among them: some overdraw, some go to
 /// frozen accounts.
@@ -163,8 +164,7 @@ impl Scenario {
     pub async fn check<S: EventStore>(&self, repo: &Repository<S>) -> Result<[usize; 3], String> {
         let fail = |e: eventstore_core::Error| e.to_string();
         let mut total = 0;
-        // withdrawn, deposited, refunded: per transaction
-        let mut effects: HashMap<String, [u32; 3]> = HashMap::new();
+        let mut events = Vec::new();
         for (id, _) in &self.accounts {
             total += repo.load::<Account>(id).await.map_err(fail)?.state.balance;
             for recorded in repo
@@ -173,13 +173,7 @@ impl Scenario {
                 .await
                 .map_err(fail)?
             {
-                let (tx, effect) = match recorded.decode::<AccountEvent>().map_err(fail)? {
-                    AccountEvent::MoneyWithdrawn(e) => (e.transaction, 0),
-                    AccountEvent::MoneyDeposited(e) => (e.transaction, 1),
-                    AccountEvent::MoneyRefunded(e) => (e.transaction, 2),
-                    _ => continue,
-                };
-                effects.entry(tx).or_default()[effect] += 1;
+                events.push(recorded.decode::<AccountEvent>().map_err(fail)?);
             }
         }
         if total != self.total() {
@@ -188,20 +182,20 @@ impl Scenario {
                 self.total()
             ));
         }
+        let effects = Effects::tally(events);
         let mut outcomes = [0; 3];
         for (tx, ..) in &self.transfers {
             let status = repo.load::<Transfer>(tx).await.map_err(fail)?.state.status;
-            let (expected, outcome) = match status {
-                TransferStatus::Completed => ([1, 1, 0], 0),
-                TransferStatus::Failed { refunded: false } => ([0, 0, 0], 1),
-                TransferStatus::Failed { refunded: true } => ([1, 0, 1], 2),
+            let outcome = match status {
+                TransferStatus::Completed => 0,
+                TransferStatus::Failed { refunded: false } => 1,
+                TransferStatus::Failed { refunded: true } => 2,
                 other => return Err(format!("{tx} did not settle: it is {other}")),
             };
+            let expected = Effects::expected(status).unwrap_or_default();
             let seen = effects.get(tx.as_str()).copied().unwrap_or_default();
             if seen != expected {
-                return Err(format!(
-                    "{tx} ({status}): withdrawals, deposits, refunds {seen:?}, expected {expected:?}"
-                ));
+                return Err(format!("{tx} ({status}): {seen}, expected {expected}"));
             }
             outcomes[outcome] += 1;
         }

@@ -1,0 +1,145 @@
+//! The transfer saga under the deterministic simulation of issue 16, item
+//! 5: overlapping runners, redeliveries, crashes at every store call,
+//! failing calls, money arriving and accounts opened late. What is modelled
+//! and how to replay a seed: `eventstore_tests::simulation`.
+
+use std::time::Instant;
+
+use eventstore_core::Repository;
+use eventstore_core::reactor::Reactor;
+use eventstore_tests::simulation::{
+    BadSetting, Config, Refusals, Report, SimStore, seeds, simulate,
+};
+use sagas_examples::saga::TransferSaga;
+
+/// How many seeds the negative control tries before it gives up.
+const SEARCH: u64 = 2_000;
+
+/// The seeds to run: `SIM_SEED`, `SIM_SCHEDULES` or `count`.
+fn seeds_from_env(count: u64) -> std::ops::Range<u64> {
+    seeds(|name| std::env::var(name).ok(), count).unwrap_or_else(|bad| panic!("{bad}"))
+}
+
+#[test]
+fn the_simulation_is_deterministic() {
+    let config = Config::default();
+    let run = |seed| simulate(seed, &config, TransferSaga::new);
+    for seed in [0, 1, 2] {
+        let first = run(seed);
+        assert!(first.trace.len() > 10, "a schedule does something: {first}");
+        assert_eq!(first, run(seed), "seed {seed} replayed differently");
+    }
+    assert_ne!(run(0).trace, run(1).trace, "the seed draws the schedule");
+}
+
+/// The negative control: the two interleavings of issue 16 (a stalled
+/// runner resumes and records a refusal that another runner's delivery
+/// has since overtaken), found in the current saga within the first
+/// [`SEARCH`] seeds (`SIM_SCHEDULES` sets another bound). The store
+/// forgets recorded refusals ([`Refusals::Forgotten`]), so that the old
+/// behaviour runs even once stores record them. `SIM_SEED` replays one
+/// seed, prints it, and checks that it shows one of the two.
+#[test]
+fn overlapping_runners_make_the_current_saga_create_and_destroy_money() {
+    let config = Config::default().refusals(Refusals::Forgotten);
+    let seeds = seeds_from_env(SEARCH);
+    let replay = seeds.end - seeds.start == 1;
+    let (mut created, mut destroyed): (Option<Report>, Option<Report>) = (None, None);
+    let started = Instant::now();
+    let mut tried = 0;
+    for seed in seeds.clone() {
+        if created.is_some() && destroyed.is_some() {
+            break;
+        }
+        tried += 1;
+        let report = simulate(seed, &config, TransferSaga::new);
+        if replay {
+            println!("{report}");
+        }
+        if created.is_none() && report.created_money() {
+            created = Some(report.clone());
+        }
+        if destroyed.is_none() && report.destroyed_money() {
+            destroyed = Some(report);
+        }
+    }
+    println!("{tried} schedules in {:?}", started.elapsed());
+    if replay {
+        let shows = created.is_some() || destroyed.is_some();
+        assert!(
+            shows,
+            "seed {} neither creates nor destroys money",
+            seeds.start
+        );
+        return;
+    }
+    for report in created.iter().chain(&destroyed) {
+        println!("{report}");
+    }
+    assert!(
+        created.is_some(),
+        "no schedule of seeds {seeds:?} created money"
+    );
+    assert!(
+        destroyed.is_some(),
+        "no schedule of seeds {seeds:?} destroyed money"
+    );
+}
+
+/// Runs the schedules of `SIM_SEED` or `SIM_SCHEDULES` (default 10,000)
+/// with `config` and the saga `saga` builds, and fails with the seeds of
+/// those that fail a check and the first one's report. One seed alone
+/// prints its report, passed or not.
+fn every_schedule_keeps_the_books<R: Reactor>(
+    config: &Config,
+    saga: impl Fn(Repository<SimStore>) -> R,
+) {
+    let seeds = seeds_from_env(10_000);
+    let count = seeds.end - seeds.start;
+    let started = Instant::now();
+    let mut failed = Vec::new();
+    for seed in seeds {
+        let report = simulate(seed, config, &saga);
+        if count == 1 {
+            println!("{report}");
+        }
+        if !report.passed() {
+            failed.push(report);
+        }
+    }
+    println!("{count} schedules in {:?}", started.elapsed());
+    if let Some(first) = failed.first() {
+        let seeds: Vec<u64> = failed.iter().map(|r| r.seed).collect();
+        panic!(
+            "{} of {count} schedules failed, seeds {seeds:?}; the first:\n{first}",
+            failed.len()
+        );
+    }
+}
+
+/// The current saga is safe when no two deliveries overlap: crashes,
+/// failing calls, lost replies and redeliveries only. (With overlap it is
+/// not: see the test above; the test for the saga of issue 16 runs
+/// `Config::default()`.)
+#[test]
+fn without_overlap_the_current_saga_keeps_the_books() {
+    every_schedule_keeps_the_books(&Config::default().overlap(false), TransferSaga::new);
+}
+
+#[test]
+fn a_setting_that_is_not_a_number_is_named() {
+    let env = |name: &str| (name == "SIM_SCHEDULES").then(|| "ten".to_owned());
+    assert_eq!(
+        seeds(env, 10_000),
+        Err(BadSetting {
+            name: "SIM_SCHEDULES",
+            value: "ten".to_owned()
+        })
+    );
+    let env = |name: &str| (name == "SIM_SEED").then(|| "-1".to_owned());
+    let bad = seeds(env, 10_000).unwrap_err();
+    assert_eq!(
+        bad.to_string(),
+        r#"SIM_SEED="-1" is not a number (a count or a seed, such as 10000)"#
+    );
+}
