@@ -13,7 +13,7 @@ use crate::envelope::{Metadata, RecordedEvent};
 use crate::id::AggregateId;
 use crate::reactor::{HandlerError, Reactor};
 use crate::repository::{Loaded, Options, Outcome, Repository};
-use crate::store::EventStore;
+use crate::store::{EventStore, StreamAt};
 use crate::tracker::EventFilter;
 
 /// How many rounds (load the saga, run its wanted steps, record their
@@ -142,15 +142,26 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             }
             self.check_names(id, &wanted)?;
             let mut taken = Vec::with_capacity(wanted.len());
-            // what this round recorded, while it follows on from `version`
-            // (no other writer in between): folded in, it saves a reload
-            let mut recorded_here = Some((version, Vec::new()));
+            // where the saga is while this round alone writes to it, and
+            // what it recorded: folded in, that saves a reload
+            let mut here = Some((version, Vec::new()));
             for step in &wanted {
+                let Some((at, _)) = here else { break };
                 let options = self.options(id, step.name(), cause);
-                let outcome = step.run(&self.repo, options.clone()).await?;
+                // the step's command runs only while the saga is where it
+                // was when it asked for the step: a stale delivery cannot
+                // act after the saga moved on
+                let guard = StreamAt::of::<G>(id.clone(), at);
+                let Some(outcome) = step
+                    .run(&self.repo, options.clone().unless_moved(guard))
+                    .await?
+                else {
+                    here = None;
+                    break;
+                };
                 let record = |now: &G| Ok::<_, Infallible>(now.on_outcome(step.name(), &outcome));
                 let recorded = self.repo.execute(id, options, record).await?;
-                recorded_here = match (recorded_here, &recorded) {
+                here = match (here, &recorded) {
                     (Some((at, mut events)), Outcome::Done(committed))
                         if committed.version == at + committed.events.len() as u64 =>
                     {
@@ -166,7 +177,7 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
                 }
                 taken.push((step.name().to_owned(), outcome));
             }
-            match recorded_here {
+            match here {
                 Some((at, events)) => {
                     for event in &events {
                         saga.apply(&event.decode()?);
@@ -177,7 +188,7 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
                     Loaded {
                         state: saga,
                         version,
-                    } = self.repo.load::<G>(id).await?
+                    } = self.repo.load::<G>(id).await?;
                 }
             }
             wanted = saga.steps(id);

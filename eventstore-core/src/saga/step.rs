@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::outcome::{StepOutcome, step_outcome};
 use crate::aggregate::Aggregate;
+use crate::error::Error;
 use crate::reactor::HandlerError;
 use crate::repository::{Options, Repository};
 use crate::store::EventStore;
@@ -84,12 +85,13 @@ impl<S> Step<S> {
         &self.target_id
     }
 
-    /// Runs its command with `options` (the key the runtime derives).
+    /// Runs its command with `options` (the key and the guard the runtime
+    /// derives); `None` when the guard's stream moved on, and nothing ran.
     pub(super) async fn run(
         &self,
         repo: &Repository<S>,
         options: Options,
-    ) -> Result<StepOutcome, HandlerError> {
+    ) -> Result<Option<StepOutcome>, HandlerError> {
         self.command.run(repo, &self.target_id, options).await
     }
 }
@@ -120,7 +122,8 @@ pub(crate) fn step_key(kind: &str, id: &str, step: &str) -> String {
 }
 
 /// A boxed future, as a trait object returns it.
-type Running<'a> = Pin<Box<dyn Future<Output = Result<StepOutcome, HandlerError>> + Send + 'a>>;
+type Running<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<StepOutcome>, HandlerError>> + Send + 'a>>;
 
 /// A step's command with its types erased.
 trait Command<S>: Send + Sync {
@@ -153,8 +156,11 @@ where
         options: Options,
     ) -> Running<'a> {
         Box::pin(async move {
-            let outcome = repo.execute(target_id, options, &self.decide).await?;
-            Ok(step_outcome(outcome)?)
+            match repo.execute(target_id, options, &self.decide).await {
+                Ok(outcome) => Ok(Some(step_outcome(outcome)?)),
+                Err(Error::StreamMoved { .. }) => Ok(None),
+                Err(other) => Err(other.into()),
+            }
         })
     }
 }

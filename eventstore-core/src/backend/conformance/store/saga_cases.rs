@@ -2,8 +2,11 @@
 //! whatever the redeliveries and overlapping reconciles.
 
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
 
 use super::fixtures::load;
 use crate::backend::conformance::faulty::Faulty;
@@ -132,6 +135,48 @@ pub async fn overlapping_reconciles_take_and_record_each_step_once<S: EventStore
         );
         assert_eq!(balance(&repo, "acc-1").await, 1_000 - n - 1, "{id}");
     }
+}
+
+/// A delivery that loaded the saga, then stalled before its step's
+/// command read the account, does not act once it resumes after another
+/// delivery recorded the step refused and the refusal's reason went away:
+/// the step runs only while the saga is where it asked for it.
+pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore>(store: S) {
+    let gate = Arc::new(Semaphore::new(0));
+    let stalling = Faulty::new(store.clone()).hold_reads_of("Account", Arc::clone(&gate));
+    let stale = SagaReactor::<Payout, _>::new(Repository::new(stalling.clone()));
+    let repo = Repository::new(store.clone());
+    let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
+    let resumed = tokio::spawn({
+        let cause = cause.clone();
+        async move { stale.handle(&cause).await.map_err(|e| e.to_string()) }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stalling.held() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the stale delivery never read the account"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    SagaReactor::<Payout, _>::new(repo.clone())
+        .handle(&cause)
+        .await
+        .expect("handle");
+    open(&repo, "acc-1", 100).await;
+    gate.close();
+    resumed.await.expect("joined").expect("the stale delivery");
+    assert_eq!(balance(&repo, "acc-1").await, 100, "nothing withdrawn");
+    assert_eq!(
+        payout_events(&store, "p-1").await,
+        [
+            requested("acc-1", 30),
+            PayoutRefused {
+                reason: AccountError::NotOpen.to_string()
+            }
+            .into()
+        ]
+    );
 }
 
 /// Like [`Payout`], but its `on_outcome` records nothing: the saga never
