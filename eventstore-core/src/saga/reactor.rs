@@ -74,9 +74,11 @@ type Observer<G> = Arc<dyn Fn(&AggregateId, &G, &str, &StepOutcome) + Send + Syn
 /// Its filter is `G`'s aggregate kind and its [`Input`](Saga::Input)'s
 /// events. Each event of a saga's stream (or an input event, once recorded
 /// on the saga's stream) reconciles that saga: load it; run every step it
-/// wants, each with the key `<saga kind>/<saga id>/<step>`; record what
+/// wants, each with the key `<saga kind>/<saga id>/<step>` and only while
+/// the saga's stream is at the version that asked for it; record what
 /// [`on_outcome`](Saga::on_outcome) makes of each outcome on the saga's
-/// stream under the same key; again until it wants no step. Any delivery
+/// stream under the same key (a step that the outcomes recorded before it
+/// made unwanted is not taken); again until it wants no step. Any delivery
 /// of any event of a saga continues where the last one stopped, and two
 /// reconciles of one saga run the same keyed commands and record under
 /// the same keys. See [the module](crate::saga) for an example.
@@ -142,54 +144,53 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             }
             self.check_names(id, &wanted)?;
             let mut taken = Vec::with_capacity(wanted.len());
-            // where the saga is while this round alone writes to it, and
-            // what it recorded: folded in, that saves a reload
-            let mut here = Some((version, Vec::new()));
+            // whether `saga` and `version` are still where the stream is:
+            // only this round wrote to it since they were read
+            let mut current = true;
             for step in &wanted {
-                let Some((at, _)) = here else { break };
+                if !taken.is_empty() && !saga.steps::<S>(id).iter().any(|s| s.name() == step.name())
+                {
+                    // an outcome recorded this round changed the saga's mind
+                    continue;
+                }
                 let options = self.options(id, step.name(), cause);
                 // the step's command runs only while the saga is where it
                 // was when it asked for the step: a stale delivery cannot
                 // act after the saga moved on
-                let guard = StreamAt::of::<G>(id.clone(), at);
-                let Some(outcome) = step
-                    .run(&self.repo, options.clone().unless_moved(guard))
-                    .await?
-                else {
-                    here = None;
+                let guard = StreamAt::of::<G>(id.clone(), version);
+                let guarded = options.clone().unless_moved(guard);
+                let Some(outcome) = step.run(&self.repo, guarded).await? else {
+                    current = false;
                     break;
                 };
                 let record = |now: &G| Ok::<_, Infallible>(now.on_outcome(step.name(), &outcome));
                 let recorded = self.repo.execute(id, options, record).await?;
-                here = match (here, &recorded) {
-                    (Some((at, mut events)), Outcome::Done(committed))
-                        if committed.version == at + committed.events.len() as u64 =>
-                    {
-                        events.extend(committed.events.iter().cloned());
-                        Some((committed.version, events))
-                    }
-                    _ => None,
-                };
                 if let (Outcome::Done(committed), Some(observer)) = (&recorded, &self.observer) {
                     if !committed.events.is_empty() {
                         observer(id, &saga, step.name(), &outcome);
                     }
                 }
-                taken.push((step.name().to_owned(), outcome));
-            }
-            match here {
-                Some((at, events)) => {
-                    for event in &events {
-                        saga.apply(&event.decode()?);
+                match &recorded {
+                    Outcome::Done(committed)
+                        if committed.version == version + committed.events.len() as u64 =>
+                    {
+                        for event in &committed.events {
+                            saga.apply(&event.decode()?);
+                        }
+                        version = committed.version;
                     }
-                    version = at;
+                    _ => current = false,
                 }
-                None => {
-                    Loaded {
-                        state: saga,
-                        version,
-                    } = self.repo.load::<G>(id).await?;
+                taken.push((step.name().to_owned(), outcome));
+                if !current {
+                    break;
                 }
+            }
+            if !current {
+                Loaded {
+                    state: saga,
+                    version,
+                } = self.repo.load::<G>(id).await?;
             }
             wanted = saga.steps(id);
             if let Some((step, outcome)) = taken

@@ -67,6 +67,7 @@ macro_rules! __store_conformance_suite {
             saga_cases::overlapping_reconciles_take_and_record_each_step_once,
             saga_cases::a_stale_delivery_does_not_act_after_the_saga_moved_on,
             saga_cases::a_saga_that_does_not_move_is_reported,
+            saga_cases::a_step_no_longer_wanted_after_an_outcome_is_not_taken,
             saga_cases::an_input_event_is_recorded_once_on_its_saga,
             saga_cases::a_saga_that_never_ends_is_stopped_after_the_round_limit,
         );

@@ -233,6 +233,57 @@ pub async fn a_saga_that_does_not_move_is_reported<S: EventStore>(store: S) {
     assert_eq!(balance(&repo, "acc-1").await, 70, "withdrawn once");
 }
 
+/// Wants two withdrawals at once, from `acc-1` and `acc-2`; either one
+/// done settles it.
+#[derive(Aggregate, Debug, Default, Serialize, Deserialize)]
+#[aggregate(kind = "EitherOne", event = PayoutEvent)]
+struct EitherOne(Stubborn);
+
+impl PayoutEventHandler for EitherOne {
+    fn on_payout_requested(&mut self, e: &PayoutRequested) {
+        self.0.on_payout_requested(e);
+    }
+    fn on_paid_out(&mut self, e: &PaidOut) {
+        self.0.on_paid_out(e);
+    }
+    fn on_payout_refused(&mut self, e: &PayoutRefused) {
+        self.0.on_payout_refused(e);
+    }
+}
+
+impl Saga for EitherOne {
+    type Input = crate::NoInput;
+    fn steps<S: EventStore>(&self, _: &AggregateId) -> Vec<Step<S>> {
+        let payout = &self.0.0;
+        if !payout.requested || payout.settled {
+            return Vec::new();
+        }
+        ["acc-1", "acc-2"]
+            .into_iter()
+            .map(|account| Step::on(account, account, |a: &Account| a.withdraw(1)))
+            .collect()
+    }
+    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<PayoutEvent> {
+        vec![PaidOut {}.into()]
+    }
+}
+
+/// Of two steps wanted at once, the second is not taken once the first
+/// one's recorded outcome makes the saga no longer want it.
+pub async fn a_step_no_longer_wanted_after_an_outcome_is_not_taken<S: EventStore>(store: S) {
+    let repo = Repository::new(store.clone());
+    open(&repo, "acc-1", 100).await;
+    open(&repo, "acc-2", 100).await;
+    let cause = start::<EitherOne, _>(&repo, "e-1", requested("acc-1", 1)).await;
+    let saga = SagaReactor::<EitherOne, _>::new(repo.clone());
+    saga.handle(&cause).await.expect("handle");
+    assert_eq!(
+        (balance(&repo, "acc-1").await, balance(&repo, "acc-2").await),
+        (99, 100),
+        "only the first step taken"
+    );
+}
+
 /// Counts the withdrawals of the account it is named after: a saga fed by
 /// another aggregate's events.
 #[derive(Aggregate, Debug, Default, Serialize, Deserialize)]
