@@ -1,8 +1,9 @@
 //! The model of an event-sourced application, and the parts that need no
 //! database: the [`Event`] and [`Aggregate`] traits, the [`EventStore`] and
 //! [`Tracker`] traits that backends implement, the [`Repository`] that runs
-//! commands (load, decide, append, retry on conflict), an in-memory store
-//! ([`MemoryStore`]) and a given/when/then kit ([`testing`]).
+//! commands (load, decide, append, retry on conflict), the reactor runtime
+//! ([`reactor`]), sagas ([`Saga`], run by a [`SagaReactor`]), an in-memory
+//! store ([`MemoryStore`]) and given/when/then kits ([`testing`]).
 //!
 //! The root holds what an application author needs; what only a backend
 //! implementer needs is in [`backend`], with the conformance suites a
