@@ -146,8 +146,9 @@ pub struct Account {
     pub owner: Option<String>,
 }
 
-/// Why an account refused a command.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why an account refused a command (serializable: a saga's step records
+/// it with the refusal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AccountError {
     /// The account was opened before.
     #[error("the account is already open")]
