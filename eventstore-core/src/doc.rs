@@ -1,8 +1,9 @@
-//! A small aggregate for the examples in this crate's documentation.
+//! A small aggregate and a saga over it, for the examples in this crate's
+//! documentation and its tests.
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Aggregate, Event};
+use crate::{Aggregate, AggregateId, Event, EventStore, NoInput, Saga, Step, StepOutcome};
 
 /// An account was opened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,5 +95,103 @@ impl Account {
             return Err(AccountError::InsufficientFunds);
         }
         Ok(vec![MoneyWithdrawn { amount }.into()])
+    }
+}
+
+/// A payout of `amount` from `account` was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayoutRequested {
+    /// The account to take the money from.
+    pub account: String,
+    /// How much.
+    pub amount: u64,
+}
+
+/// The money left the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaidOut {}
+
+/// The account refused the withdrawal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayoutRefused {
+    /// Why, as the account said it.
+    pub reason: String,
+}
+
+/// The events of [`Payout`].
+#[derive(Event, Debug, Clone, PartialEq)]
+pub enum PayoutEvent {
+    /// See [`PayoutRequested`].
+    PayoutRequested(PayoutRequested),
+    /// See [`PaidOut`].
+    PaidOut(PaidOut),
+    /// See [`PayoutRefused`].
+    PayoutRefused(PayoutRefused),
+}
+
+/// A saga of one step: withdraw `amount` from `account`.
+#[derive(Aggregate, Debug, Default, Serialize, Deserialize)]
+#[aggregate(kind = "Payout", event = PayoutEvent)]
+pub struct Payout {
+    /// The account to take the money from.
+    pub account: String,
+    /// How much.
+    pub amount: u64,
+    /// Whether it was asked for.
+    pub requested: bool,
+    /// Why it was refused, if it was.
+    pub refused: Option<String>,
+    /// Whether the withdrawal's outcome is recorded.
+    pub settled: bool,
+}
+
+/// A payout request, as an event.
+#[must_use]
+pub fn requested(account: &str, amount: u64) -> PayoutEvent {
+    PayoutRequested {
+        account: account.into(),
+        amount,
+    }
+    .into()
+}
+
+impl PayoutEventHandler for Payout {
+    fn on_payout_requested(&mut self, e: &PayoutRequested) {
+        self.account.clone_from(&e.account);
+        self.amount = e.amount;
+        self.requested = true;
+    }
+    fn on_paid_out(&mut self, _: &PaidOut) {
+        self.settled = true;
+    }
+    fn on_payout_refused(&mut self, e: &PayoutRefused) {
+        self.refused = Some(e.reason.clone());
+        self.settled = true;
+    }
+}
+
+impl Saga for Payout {
+    type Input = NoInput;
+
+    fn steps<S: EventStore>(&self, _: &AggregateId) -> Vec<Step<S>> {
+        if !self.requested || self.settled {
+            return Vec::new();
+        }
+        let amount = self.amount;
+        vec![Step::on("withdraw", &self.account, move |a: &Account| {
+            a.withdraw(amount)
+        })]
+    }
+
+    fn on_outcome(&self, _: &str, outcome: &StepOutcome) -> Vec<PayoutEvent> {
+        match outcome {
+            StepOutcome::Done => vec![PaidOut {}.into()],
+            StepOutcome::Rejected(why) => vec![
+                PayoutRefused {
+                    reason: why.to_string(),
+                }
+                .into(),
+            ],
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! The model of an event-sourced application, and the parts that need no
 //! database: the [`Event`] and [`Aggregate`] traits, the [`EventStore`] and
 //! [`Tracker`] traits that backends implement, the [`Repository`] that runs
-//! commands (load, decide, append, retry on conflict), an in-memory store
-//! ([`MemoryStore`]) and a given/when/then kit ([`testing`]).
+//! commands (load, decide, append, retry on conflict), the reactor runtime
+//! ([`reactor`]), sagas ([`Saga`], run by a [`SagaReactor`]), an in-memory
+//! store ([`MemoryStore`]) and given/when/then kits ([`testing`]).
 //!
 //! The root holds what an application author needs; what only a backend
 //! implementer needs is in [`backend`], with the conformance suites a
@@ -63,6 +64,7 @@ mod memory;
 mod partition;
 pub mod reactor;
 mod repository;
+pub mod saga;
 mod store;
 pub mod testing;
 mod tracker;
@@ -85,6 +87,9 @@ pub use memory::MemoryStore;
 pub use repository::{
     Backoff, Committed, DEFAULT_MAX_ATTEMPTS, DEFAULT_PAGE_SIZE, ErasedRejection, Loaded,
     MAX_BACKOFF_CAP, Options, Outcome, Repository,
+};
+pub use saga::{
+    Incoming, NoInput, Rejection, Saga, SagaError, SagaInput, SagaReactor, Step, StepOutcome,
 };
 pub use store::{EventStore, StreamAt};
 pub use tracker::{EventFilter, Holdback, Tracker};

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::account::{Account, AccountError, AccountEvent};
 use crate::money::Money;
 use crate::output::table;
-use crate::saga::TransferSaga;
+use crate::saga::{TransferSaga, narrator};
 use crate::transfer::Transfer;
 
 /// How long the demo waits for its transfers to settle.
@@ -106,8 +106,8 @@ where
     step.title("a saga step delivered again")?;
     step.account(
         "alice",
-        "withdraw 30.00 (t-1/withdraw)",
-        Options::idempotent("t-1/withdraw"),
+        "withdraw 30.00 (Transfer/t-1/withdraw)",
+        Options::idempotent("Transfer/t-1/withdraw"),
         |a| a.withdraw(30_00, "t-1"),
     )
     .await?;
@@ -170,8 +170,8 @@ async fn settle<S>(store: &S, repo: &Repository<S>, out: &mut impl Write) -> Res
 where
     S: EventStore + Tracker + ReactorStore,
 {
-    let (narrator, mut steps) = mpsc::unbounded_channel();
-    let saga = TransferSaga::new(repo.clone()).narrate_to(narrator);
+    let (lines, mut steps) = mpsc::unbounded_channel();
+    let saga = TransferSaga::new(repo.clone()).observe(narrator(Some(lines)));
     let runner = Runner::new(store.clone(), saga)
         .options(RunnerOptions::default().poll_interval(Duration::from_millis(20)));
     let (stop, stopped) = oneshot::channel::<()>();
@@ -283,7 +283,7 @@ mod tests {
             "t-1: withdrew 30.00 from alice",
             "t-1: deposited 30.00 to bob",
             "t-1: completed",
-            "t-2: bob refused the withdrawal: insufficient funds: the balance is 50.00, 500.00 was requested",
+            "t-2: bob refused the withdrawal: insufficient funds: the balance is 80.00, 500.00 was requested",
             "t-3: carol refused the deposit: the account is frozen",
             "t-3: refunded 10.00 to alice",
             "already applied: nothing written",

@@ -1,7 +1,7 @@
 //! Sample domains for eventstore, and the `sagas` command-line program.
 //!
 //! [`account`] and [`transfer`] are the aggregates of the money-transfer
-//! domain, [`saga`] the reactor that moves money between accounts with
+//! domain, [`saga`] the transfer saga that moves money between accounts with
 //! compensations, and [`money`] how amounts are shown and parsed.
 //! [`run_program`] is the `sagas` program.
 

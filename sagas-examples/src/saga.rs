@@ -1,336 +1,260 @@
 //! The transfer saga: moves money between accounts, with a compensation
 //! when the deposit is refused.
 //!
-//! - on `TransferStarted`: withdraw from `from` (key `<tx>/withdraw`); if
-//!   the account refuses, record the failure on the transfer;
-//! - on the withdrawal: record the debit, deposit to `to` (key
-//!   `<tx>/deposit`); if the account refuses, record the failed deposit;
-//! - on `DepositFailed`: refund `from` (key `<tx>/refund`), then record the
-//!   refund, which fails the transfer;
-//! - on the deposit: record the completion.
-//!
-//! Every command carries an idempotency key made of the transfer id and the
-//! step, so a step delivered twice (after a crash) gets the first
-//! delivery's outcome back (`AlreadyApplied`, or `AlreadyRejected` with the
-//! refusal), never a second movement of money nor a different decision.
+//! A [`Transfer`] is the saga's state, and its status says what to do
+//! next: started, withdraw from `from`; debited, deposit to `to`; deposit
+//! failed, refund `from`. Each step's outcome becomes the transfer's next
+//! event. The runtime ([`TransferSaga`]) gives each step the key
+//! `Transfer/<tx>/<step>` and records its outcome under that key, so no
+//! step is taken twice, whatever the redeliveries.
 
-use eventstore_core::reactor::{HandlerError, Reactor, route};
-use eventstore_core::{
-    Aggregate, AggregateId, ErasedRejection, Error, EventFilter, EventStore, Metadata, Options,
-    Outcome, RecordedEvent, Repository, StreamAt,
-};
+use eventstore_core::{AggregateId, EventStore, NoInput, Saga, SagaReactor, Step, StepOutcome};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::account::{Account, AccountEvent, AccountEventReactor, MoneyDeposited, MoneyWithdrawn};
+use crate::account::Account;
 use crate::money::Money;
 use crate::transfer::{
-    self, DepositFailed, Transfer, TransferEvent, TransferEventReactor, TransferStarted,
-    TransferStatus,
+    DepositFailed, Transfer, TransferCompleted, TransferDebited, TransferEvent, TransferRefunded,
+    TransferStatus, WithdrawalFailed,
 };
 
-/// Why a step was refused, now or, under its key, by an earlier delivery;
-/// `None` when it was not refused.
-fn refusal<D: std::fmt::Display>(outcome: &Outcome<D>) -> Option<String> {
-    match outcome {
-        Outcome::Rejected(error) | Outcome::AlreadyRejected(Some(error)) => Some(error.to_string()),
-        Outcome::AlreadyRejected(None) => Some(ErasedRejection.to_string()),
-        Outcome::Done(_) | Outcome::AlreadyApplied => None,
+/// The reactor that runs transfers, named `transfer-saga`.
+pub type TransferSaga<S> = SagaReactor<Transfer, S>;
+
+/// The step that takes the money from `from`.
+pub const WITHDRAW: &str = "withdraw";
+/// The step that gives it to `to`.
+pub const DEPOSIT: &str = "deposit";
+/// The step that gives it back to `from` when `to` refused it.
+pub const REFUND: &str = "refund";
+
+impl Saga for Transfer {
+    type Input = NoInput;
+
+    fn steps<S: EventStore>(&self, id: &AggregateId) -> Vec<Step<S>> {
+        let (amount, tx) = (self.amount, id.to_string());
+        match self.status {
+            TransferStatus::Started => vec![Step::on(WITHDRAW, &self.from, move |a: &Account| {
+                a.withdraw(amount, &tx)
+            })],
+            TransferStatus::Debited => vec![Step::on(DEPOSIT, &self.to, move |a: &Account| {
+                a.deposit(amount, &tx)
+            })],
+            TransferStatus::DepositFailed => {
+                vec![Step::on(REFUND, &self.from, move |a: &Account| {
+                    a.refund(amount, &tx)
+                })]
+            }
+            TransferStatus::New | TransferStatus::Completed | TransferStatus::Failed { .. } => {
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_outcome(&self, step: &str, outcome: &StepOutcome) -> Vec<TransferEvent> {
+        let event: TransferEvent = match (step, outcome) {
+            (WITHDRAW, StepOutcome::Done) => TransferDebited {}.into(),
+            (WITHDRAW, StepOutcome::Rejected(why)) => WithdrawalFailed {
+                reason: why.to_string(),
+            }
+            .into(),
+            (DEPOSIT, StepOutcome::Done) => TransferCompleted {}.into(),
+            (DEPOSIT, StepOutcome::Rejected(why)) => DepositFailed {
+                reason: why.to_string(),
+            }
+            .into(),
+            (REFUND, StepOutcome::Done) => TransferRefunded {}.into(),
+            // a refund is accepted on every opened account: a refusal
+            // needs an operator, so it is not recorded (the runtime fails
+            // the event, which is retried, then parked)
+            _ => return Vec::new(),
+        };
+        vec![event]
     }
 }
 
-/// What [`TransferSaga::advance`] did.
-enum Advanced {
-    /// Took the step now; the transfer as it was before it.
-    Now(Transfer),
-    /// The step was taken before (its key is used).
-    Before,
-    /// The event is not this transfer's, or the transfer is past the step.
-    NotHere,
-}
-
-/// The reactor that runs transfers.
-#[derive(Debug, Clone)]
-pub struct TransferSaga<S> {
-    name: String,
-    repo: Repository<S>,
+/// What the saga does with each recorded step: logs it (`info`) and, with
+/// a `narrator`, sends it there too, in the words [`narrate`] finds.
+pub fn narrator(
     narrator: Option<UnboundedSender<String>>,
+) -> impl Fn(&AggregateId, &Transfer, &str, &StepOutcome) + Send + Sync + 'static {
+    move |tx, transfer, step, outcome| {
+        for line in narrate(tx.as_str(), transfer, step, outcome) {
+            tracing::info!(reactor = "transfer-saga", "{line}");
+            if let Some(narrator) = &narrator {
+                let _ = narrator.send(line);
+            }
+        }
+    }
 }
 
-impl<S: EventStore> TransferSaga<S> {
-    /// The saga, named `transfer-saga`, over the store under `repo`.
-    #[must_use]
-    pub fn new(repo: Repository<S>) -> Self {
-        Self {
-            name: "transfer-saga".to_owned(),
-            repo,
-            narrator: None,
+/// A step of the transfer `tx` in words, for people.
+///
+/// ```
+/// use eventstore_core::StepOutcome;
+/// use sagas_examples::saga::{DEPOSIT, narrate};
+/// use sagas_examples::transfer::Transfer;
+/// let transfer = Transfer { from: "alice".into(), to: "bob".into(), amount: 30_00, ..Transfer::default() };
+/// assert_eq!(
+///     narrate("t-1", &transfer, DEPOSIT, &StepOutcome::Done),
+///     ["t-1: deposited 30.00 to bob", "t-1: completed"]
+/// );
+/// ```
+#[must_use]
+pub fn narrate(tx: &str, transfer: &Transfer, step: &str, outcome: &StepOutcome) -> Vec<String> {
+    let (amount, from, to) = (Money(transfer.amount), &transfer.from, &transfer.to);
+    match (step, outcome) {
+        (WITHDRAW, StepOutcome::Done) => vec![format!("{tx}: withdrew {amount} from {from}")],
+        (DEPOSIT, StepOutcome::Done) => vec![
+            format!("{tx}: deposited {amount} to {to}"),
+            format!("{tx}: completed"),
+        ],
+        (REFUND, StepOutcome::Done) => vec![format!("{tx}: refunded {amount} to {from}")],
+        (WITHDRAW, StepOutcome::Rejected(why)) => {
+            vec![format!("{tx}: {from} refused the withdrawal: {why}")]
         }
-    }
-
-    /// Another name: a separate reactor, with checkpoints of its own.
-    #[must_use]
-    pub fn named(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Sends a line for each step taken to `narrator`.
-    #[must_use]
-    pub fn narrate_to(mut self, narrator: UnboundedSender<String>) -> Self {
-        self.narrator = Some(narrator);
-        self
-    }
-
-    fn say(&self, line: String) {
-        tracing::info!(reactor = %self.name, "{line}");
-        if let Some(narrator) = &self.narrator {
-            let _ = narrator.send(line);
+        (DEPOSIT, StepOutcome::Rejected(why)) => {
+            vec![format!("{tx}: {to} refused the deposit: {why}")]
         }
+        (_, StepOutcome::Rejected(why)) => vec![format!("{tx}: {step} refused: {why}")],
+        (_, StepOutcome::Done) => vec![format!("{tx}: {step} done")],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use eventstore_core::Rejection;
+    use eventstore_core::testing::{PlannedStep, given_saga};
+
+    use super::*;
+    use crate::account::AccountError;
+    use crate::transfer::TransferStarted;
+
+    fn started() -> TransferEvent {
+        TransferStarted {
+            from: "alice".into(),
+            to: "bob".into(),
+            amount: 5,
+        }
+        .into()
     }
 
-    /// Options for step `step` of transfer `tx`, caused by `cause`.
-    fn step(tx: &str, step: &str, cause: &RecordedEvent) -> Options {
-        Options::idempotent(format!("{tx}/{step}")).metadata(
-            Metadata::default()
-                .correlation_id(tx)
-                .causation_id(cause.id.to_string()),
+    fn refused(error: &AccountError) -> StepOutcome {
+        StepOutcome::Rejected(Rejection::of(error).expect("encodes"))
+    }
+
+    fn step(name: &str, account: &str) -> PlannedStep {
+        PlannedStep::on::<Account>(name, account)
+    }
+
+    #[test]
+    fn a_started_transfer_withdraws_from_from() {
+        let planned = given_saga::<Transfer>("t-1", [started()])
+            .when_reconciled()
+            .then_steps([step(WITHDRAW, "alice")]);
+        assert_eq!(planned[0].key.as_deref(), Some("Transfer/t-1/withdraw"));
+        given_saga::<Transfer>("t-1", [])
+            .when_reconciled()
+            .then_steps([]);
+    }
+
+    #[test]
+    fn a_withdrawal_done_debits_then_deposits_to_to() {
+        given_saga::<Transfer>("t-1", [started()])
+            .when_outcome(WITHDRAW, StepOutcome::Done)
+            .then_events([TransferDebited {}.into()])
+            .when_reconciled()
+            .then_steps([step(DEPOSIT, "bob")]);
+    }
+
+    #[test]
+    fn a_refused_withdrawal_fails_the_transfer_with_its_reason() {
+        let frozen = refused(&AccountError::Frozen);
+        given_saga::<Transfer>("t-1", [started()])
+            .when_outcome(WITHDRAW, frozen)
+            .then_events([WithdrawalFailed {
+                reason: "the account is frozen".into(),
+            }
+            .into()])
+            .when_reconciled()
+            .then_steps([]);
+    }
+
+    #[test]
+    fn a_deposit_done_completes_the_transfer() {
+        given_saga::<Transfer>("t-1", [started(), TransferDebited {}.into()])
+            .when_outcome(DEPOSIT, StepOutcome::Done)
+            .then_events([TransferCompleted {}.into()])
+            .when_reconciled()
+            .then_steps([]);
+    }
+
+    #[test]
+    fn a_refused_deposit_is_refunded_then_fails_the_transfer() {
+        given_saga::<Transfer>("t-1", [started(), TransferDebited {}.into()])
+            .when_outcome(DEPOSIT, refused(&AccountError::Closed))
+            .then_events([DepositFailed {
+                reason: "the account is closed".into(),
+            }
+            .into()])
+            .when_reconciled()
+            .then_steps([step(REFUND, "alice")]);
+        let deposit_failed = DepositFailed {
+            reason: "the account is closed".into(),
+        };
+        given_saga::<Transfer>(
+            "t-1",
+            [started(), TransferDebited {}.into(), deposit_failed.into()],
         )
+        .when_outcome(REFUND, StepOutcome::Done)
+        .then_events([TransferRefunded {}.into()])
+        .when_reconciled()
+        .then_steps([]);
     }
 
-    /// Runs a command on the transfer `tx`. Returns whether it took effect
-    /// now: already applied, or refused because another delivery moved the
-    /// transfer on, are both fine.
-    async fn on_transfer(
-        &self,
-        tx: &str,
-        step: &str,
-        cause: &RecordedEvent,
-        decide: impl FnMut(&Transfer) -> transfer::Decision,
-    ) -> Result<bool, HandlerError> {
-        match self
-            .repo
-            .execute(tx, Self::step(tx, step, cause), decide)
-            .await?
-        {
-            Outcome::Done(_) => Ok(true),
-            Outcome::AlreadyApplied => Ok(false),
-            outcome @ (Outcome::Rejected(_) | Outcome::AlreadyRejected(_)) => {
-                let error = refusal(&outcome).unwrap_or_default();
-                tracing::debug!(transfer = tx, step, %error, "transfer already moved on");
-                Ok(false)
-            }
-        }
-    }
-
-    /// Takes a step on the transfer that an account event names, in one
-    /// command: `applies` says whether the event is this transfer's and the
-    /// transfer is at the step (if not, nothing is written).
-    async fn advance(
-        &self,
-        tx: &str,
-        step: &str,
-        cause: &RecordedEvent,
-        applies: impl Fn(&Transfer) -> bool,
-        decide: impl Fn(&Transfer) -> transfer::Decision,
-    ) -> Result<Advanced, HandlerError> {
-        // an account event names its transfer in its body: an id that no
-        // transfer can have names none
-        let Ok(transfer) = AggregateId::new(tx) else {
-            return Ok(Advanced::NotHere);
+    #[test]
+    fn a_refused_refund_records_nothing_and_is_still_wanted() {
+        let deposit_failed = DepositFailed {
+            reason: "the account is closed".into(),
         };
-        let mut seen = None;
-        let take_step = |t: &Transfer| {
-            seen = Some(t.clone());
-            if applies(t) {
-                decide(t)
-            } else {
-                Ok(Vec::new())
-            }
-        };
-        Ok(
-            match self
-                .repo
-                .execute(&transfer, Self::step(tx, step, cause), take_step)
-                .await?
-            {
-                Outcome::Done(committed) if !committed.events.is_empty() => {
-                    Advanced::Now(seen.unwrap_or_default())
-                }
-                Outcome::AlreadyApplied => Advanced::Before,
-                Outcome::Done(_) | Outcome::Rejected(_) | Outcome::AlreadyRejected(_) => {
-                    Advanced::NotHere
-                }
-            },
+        given_saga::<Transfer>(
+            "t-1",
+            [started(), TransferDebited {}.into(), deposit_failed.into()],
         )
+        .when_outcome(REFUND, refused(&AccountError::NotOpen))
+        .then_events([])
+        .when_reconciled()
+        .then_steps([step(REFUND, "alice")]);
     }
-}
 
-impl<S: EventStore> TransferEventReactor for TransferSaga<S> {
-    async fn on_transfer_started(
-        &self,
-        e: &TransferStarted,
-        envelope: &RecordedEvent,
-    ) -> Result<(), HandlerError> {
-        let tx = envelope.aggregate_id.as_str();
-        // the withdrawal is taken only while the transfer has not moved on,
-        // checked by the append itself (a refusal is recorded under the
-        // step's key, so a later delivery gets it back, undecided)
-        let withdraw = |a: &Account| a.withdraw(e.amount, tx);
-        let still_started = StreamAt::of::<Transfer>(tx.parse()?, envelope.version);
-        let options = Self::step(tx, "withdraw", envelope).unless_moved(still_started);
-        let outcome = match self.repo.execute(&e.from, options, withdraw).await {
-            Err(Error::StreamMoved { .. }) => return Ok(()),
-            outcome => outcome?,
+    #[test]
+    fn refusals_read_as_the_account_said_them() {
+        let transfer = Transfer {
+            from: "alice".into(),
+            to: "bob".into(),
+            amount: 5_00,
+            ..Transfer::default()
         };
-        match refusal(&outcome) {
-            None if matches!(outcome, Outcome::Done(_)) => self.say(format!(
-                "{tx}: withdrew {} from {}",
-                Money(e.amount),
-                e.from
-            )),
-            None => {}
-            Some(reason) => {
-                self.say(format!("{tx}: {} refused the withdrawal: {reason}", e.from));
-                self.on_transfer(tx, "withdrawal-failed", envelope, |t| {
-                    t.record_withdrawal_failure(&reason)
-                })
-                .await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn on_deposit_failed(
-        &self,
-        _: &DepositFailed,
-        envelope: &RecordedEvent,
-    ) -> Result<(), HandlerError> {
-        let tx = envelope.aggregate_id.as_str();
-        let transfer = self.repo.load::<Transfer>(tx).await?.state;
-        if transfer.status != TransferStatus::DepositFailed {
-            return Ok(());
-        }
-        let refund = |a: &Account| a.refund(transfer.amount, tx);
-        let outcome = self
-            .repo
-            .execute(&transfer.from, Self::step(tx, "refund", envelope), refund)
-            .await?;
-        match refusal(&outcome) {
-            None if matches!(outcome, Outcome::Done(_)) => self.say(format!(
-                "{tx}: refunded {} to {}",
-                Money(transfer.amount),
-                transfer.from
-            )),
-            None => {}
-            Some(refusal) => {
-                // a refund is accepted on every opened account: this needs
-                // an operator, so the event is retried, then parked
-                return Err(
-                    format!("{tx}: {} refused the refund: {refusal}", transfer.from).into(),
-                );
-            }
-        }
-        self.on_transfer(tx, "refunded", envelope, Transfer::record_refund)
-            .await?;
-        Ok(())
-    }
-}
-
-impl<S: EventStore> AccountEventReactor for TransferSaga<S> {
-    async fn on_money_withdrawn(
-        &self,
-        e: &MoneyWithdrawn,
-        envelope: &RecordedEvent,
-    ) -> Result<(), HandlerError> {
-        let tx = e.transaction.as_str();
-        let account = envelope.aggregate_id.as_str();
-        // the debit, then the deposit, run while the transfer waits for its
-        // withdrawal (or was debited by an earlier delivery), never after
-        let transfer = match self
-            .advance(
-                tx,
-                "debited",
-                envelope,
-                |t| t.from == account && t.status == TransferStatus::Started,
-                Transfer::record_debit,
-            )
-            .await?
-        {
-            Advanced::Now(transfer) => transfer,
-            Advanced::Before => {
-                let transfer = self.repo.load::<Transfer>(tx).await?.state;
-                if transfer.status != TransferStatus::Debited {
-                    return Ok(());
-                }
-                transfer
-            }
-            Advanced::NotHere => return Ok(()),
-        };
-        let deposit = |a: &Account| a.deposit(transfer.amount, tx);
-        let outcome = self
-            .repo
-            .execute(&transfer.to, Self::step(tx, "deposit", envelope), deposit)
-            .await?;
-        match refusal(&outcome) {
-            None if matches!(outcome, Outcome::Done(_)) => self.say(format!(
-                "{tx}: deposited {} to {}",
-                Money(transfer.amount),
-                transfer.to
-            )),
-            None => {}
-            Some(reason) => {
-                self.say(format!(
-                    "{tx}: {} refused the deposit: {reason}",
-                    transfer.to
-                ));
-                self.on_transfer(tx, "deposit-failed", envelope, |t| {
-                    t.record_deposit_failure(&reason)
-                })
-                .await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn on_money_deposited(
-        &self,
-        e: &MoneyDeposited,
-        envelope: &RecordedEvent,
-    ) -> Result<(), HandlerError> {
-        let tx = e.transaction.as_str();
-        let account = envelope.aggregate_id.as_str();
-        let completed = self
-            .advance(
-                tx,
-                "completed",
-                envelope,
-                |t| t.to == account && t.status == TransferStatus::Debited,
-                Transfer::record_completion,
-            )
-            .await?;
-        if matches!(completed, Advanced::Now(_)) {
-            self.say(format!("{tx}: completed"));
-        }
-        Ok(())
-    }
-}
-
-impl<S: EventStore> Reactor for TransferSaga<S> {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn filter(&self) -> EventFilter {
-        EventFilter::all()
-            .aggregate::<Transfer>()
-            .aggregate::<Account>()
-    }
-
-    async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
-        if event.aggregate_kind == Transfer::KIND {
-            route::<TransferEvent, _>(self, event).await
-        } else {
-            route::<AccountEvent, _>(self, event).await
-        }
+        let lines = |step, outcome| narrate("t-1", &transfer, step, &outcome);
+        assert_eq!(
+            lines(WITHDRAW, refused(&AccountError::Frozen)),
+            ["t-1: alice refused the withdrawal: the account is frozen"]
+        );
+        assert_eq!(
+            lines(WITHDRAW, StepOutcome::Done),
+            ["t-1: withdrew 5.00 from alice"]
+        );
+        assert_eq!(
+            lines(REFUND, StepOutcome::Done),
+            ["t-1: refunded 5.00 to alice"]
+        );
+        assert_eq!(
+            lines(DEPOSIT, refused(&AccountError::Closed)),
+            ["t-1: bob refused the deposit: the account is closed"]
+        );
+        assert_eq!(
+            lines(REFUND, refused(&AccountError::NotOpen)),
+            ["t-1: refund refused: the account does not exist"]
+        );
     }
 }

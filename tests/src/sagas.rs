@@ -43,8 +43,8 @@ where
 }
 
 /// Delivers the whole log again to a second saga (as after a crash that
-/// lost every checkpoint): each step is `AlreadyApplied` or finds the
-/// transfer moved on, and the books do not change.
+/// lost every checkpoint): every transfer is settled, so wants no step,
+/// and the books do not change.
 ///
 /// # Panics
 /// When the replay does not catch up within a minute or the books change.

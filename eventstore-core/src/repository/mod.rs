@@ -260,7 +260,8 @@ impl<S: EventStore> Repository<S> {
                 (Ok(events), _) => events,
                 (Err(rejection), None) => return Ok(Outcome::Rejected(rejection)),
                 (Err(rejection), Some(keyed)) => {
-                    match keyed.record(&self.store, version, &rejection).await? {
+                    let refusal = keyed.refusal(version, &rejection)?;
+                    match self.store.record_refusal(refusal).await? {
                         RefusalOutcome::Recorded => return Ok(Outcome::Rejected(rejection)),
                         RefusalOutcome::AlreadyDecided(recorded) => {
                             return keyed.recorded(recorded);

@@ -8,8 +8,7 @@ use super::Outcome;
 use crate::error::{Error, Result};
 use crate::id::AggregateId;
 use crate::json::JsonText;
-use crate::keys::{RecordedOutcome, RefusalOutcome, RefusalRequest};
-use crate::store::EventStore;
+use crate::keys::{RecordedOutcome, RefusalRequest};
 
 /// The command with `key` on one stream.
 pub(super) struct KeyedCommand<'a> {
@@ -19,32 +18,32 @@ pub(super) struct KeyedCommand<'a> {
 }
 
 impl KeyedCommand<'_> {
-    /// Records `rejection`, decided on the stream at `version`, under the
-    /// key.
+    /// The request that records `rejection`, decided on the stream at
+    /// `version`, under the key. (Made before the store is called, so that
+    /// the command's future holds no reference to the domain error across
+    /// the call, and needs it `Send` only, not `Sync`.)
     ///
     /// # Errors
     /// [`Error::UnrecordableRejection`] when it does not encode (nothing is
-    /// written), the store's errors.
-    pub(super) async fn record<S: EventStore, D: Serialize>(
+    /// written).
+    pub(super) fn refusal<D: Serialize>(
         &self,
-        store: &S,
         version: u64,
         rejection: &D,
-    ) -> Result<RefusalOutcome> {
+    ) -> Result<RefusalRequest> {
         let error = JsonText::encode(rejection).map_err(|source| Error::UnrecordableRejection {
             aggregate_kind: self.aggregate_kind.to_owned(),
             aggregate_id: self.aggregate_id.to_string(),
             key: self.key.to_owned(),
             source,
         })?;
-        let request = RefusalRequest::new(
+        Ok(RefusalRequest::new(
             self.aggregate_kind,
             self.aggregate_id.clone(),
             self.key,
             version,
             error,
-        );
-        store.record_refusal(request).await
+        ))
     }
 
     /// What the key recorded, as the command's outcome.

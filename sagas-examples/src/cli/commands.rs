@@ -12,7 +12,7 @@ use super::store::{connect, repository};
 use crate::account::{Account, AccountError, Status};
 use crate::money::Money;
 use crate::output::table;
-use crate::saga::TransferSaga;
+use crate::saga::{TransferSaga, narrator};
 use crate::transfer::{Transfer, TransferStatus};
 
 /// The saga's partitions unless told otherwise: what `worker` and `status`
@@ -211,7 +211,7 @@ pub(crate) async fn worker(
         .validate()
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let store = connect(db).await?;
-    let saga = TransferSaga::new(repository(store.clone()));
+    let saga = TransferSaga::new(repository(store.clone())).observe(narrator(None));
     let owner = options.owner.clone();
     eprintln!(
         "worker {owner}: running the transfer saga over {partitions} partitions; Ctrl-C or SIGTERM stops it"

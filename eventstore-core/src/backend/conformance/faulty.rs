@@ -7,6 +7,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
+use tokio::sync::Semaphore;
+
 use crate::backend::{
     AppendOutcome, AppendRequest, NewEvent, RecordedOutcome, RefusalOutcome, RefusalRequest,
     Snapshot, StreamEvent,
@@ -27,6 +29,8 @@ pub struct Faulty<S> {
     most_events: Arc<AtomicUsize>,
     hide_snapshots: bool,
     pause_before_append: bool,
+    hold: Option<(String, Arc<Semaphore>)>,
+    held: Arc<AtomicU32>,
 }
 
 impl<S> Faulty<S> {
@@ -43,6 +47,8 @@ impl<S> Faulty<S> {
             most_events: Arc::new(AtomicUsize::new(0)),
             hide_snapshots: false,
             pause_before_append: false,
+            hold: None,
+            held: Arc::new(AtomicU32::new(0)),
         }
     }
 
@@ -112,6 +118,32 @@ impl<S> Faulty<S> {
     }
 }
 
+impl<S> Faulty<S> {
+    /// Holds every read of a stream of `kind` (before its snapshot is
+    /// read) until `gate` has a permit, which it gives back: a reader that
+    /// stalls between two reads, as a paused process does.
+    #[must_use]
+    pub fn hold_reads_of(mut self, kind: &str, gate: Arc<Semaphore>) -> Self {
+        self.hold = Some((kind.to_owned(), gate));
+        self
+    }
+
+    /// How many reads wait at the hold now.
+    pub fn held(&self) -> u32 {
+        self.held.load(Ordering::SeqCst)
+    }
+
+    /// Waits at the hold, for a stream of `kind` that it holds.
+    async fn wait_if_held(&self, kind: &str) {
+        if let Some((_, gate)) = self.hold.as_ref().filter(|(held, _)| held == kind) {
+            self.held.fetch_add(1, Ordering::SeqCst);
+            // a closed gate lets everyone through
+            let _ = gate.acquire().await;
+            self.held.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
 impl<S: EventStore> EventStore for Faulty<S> {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome> {
         if self.pause_before_append {
@@ -154,6 +186,7 @@ impl<S: EventStore> EventStore for Faulty<S> {
     }
 
     async fn load_snapshot(&self, kind: &str, id: &str) -> Result<Option<Snapshot>> {
+        self.wait_if_held(kind).await;
         self.reads.fetch_add(1, Ordering::SeqCst);
         if self.hide_snapshots {
             return Ok(None);

@@ -8,6 +8,7 @@ pub mod forget_cases;
 pub mod key_cases;
 pub mod page_cases;
 pub mod repository_cases;
+pub mod saga_cases;
 pub mod store_cases;
 pub mod tracker_cases;
 
@@ -69,6 +70,14 @@ macro_rules! __store_conformance_suite {
             forget_cases::forget_takes_explicit_fields_as_data,
             forget_cases::a_snapshot_from_before_the_forget_is_not_stored,
             forget_cases::a_state_loaded_before_the_forget_is_not_snapshotted,
+            saga_cases::a_saga_takes_its_step_once_and_records_it,
+            saga_cases::a_refused_step_delivered_again_keeps_its_recorded_outcome,
+            saga_cases::overlapping_reconciles_take_and_record_each_step_once,
+            saga_cases::a_stale_delivery_does_not_act_after_the_saga_moved_on,
+            saga_cases::a_saga_that_does_not_move_is_reported,
+            saga_cases::a_step_no_longer_wanted_after_an_outcome_is_not_taken,
+            saga_cases::an_input_event_is_recorded_once_on_its_saga,
+            saga_cases::a_saga_that_never_ends_is_stopped_after_the_round_limit,
         );
     };
 }

@@ -1,4 +1,5 @@
-//! A given/when/then kit for testing command logic without a store.
+//! A given/when/then kit for testing command logic without a store, and
+//! its saga counterpart ([`given_saga`]).
 //!
 //! ```
 //! use eventstore_core::doc::{Account, AccountError, AccountEvent, MoneyWithdrawn, Opened};
@@ -14,6 +15,10 @@
 //! ```
 
 use std::fmt::{Debug, Write as _};
+
+mod saga;
+
+pub use saga::{GivenSaga, PlannedStep, WhenEvents, WhenSteps, given_saga};
 
 use crate::aggregate::Aggregate;
 

@@ -1,0 +1,301 @@
+//! [`SagaReactor`]: the reactor that runs a [`Saga`]'s steps.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::Saga;
+use super::input::SagaInput;
+use super::outcome::StepOutcome;
+use super::step::{Step, step_key};
+use crate::envelope::{Metadata, RecordedEvent};
+use crate::id::AggregateId;
+use crate::reactor::{HandlerError, Reactor};
+use crate::repository::{Loaded, Options, Outcome, Repository};
+use crate::store::{EventStore, StreamAt};
+use crate::tracker::EventFilter;
+
+/// The domain error of the commands that record on a saga's stream, which
+/// never refuse (serde, as [`Repository::execute`] requires of a domain
+/// error; there is no value to record).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+enum NeverRefused {}
+
+/// How many rounds (load the saga, run its wanted steps, record their
+/// outcomes) one event's reconcile runs before it gives up with
+/// [`SagaError::TooManyRounds`].
+pub const MAX_ROUNDS: usize = 64;
+
+/// Why a saga could not be reconciled: a bug in the saga, reported as the
+/// handler's error (the event is retried, then parked) rather than looped
+/// on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SagaError {
+    /// The saga still wants a step after that step's outcome was handed to
+    /// its `on_outcome`, which did not move it past the step (it recorded
+    /// nothing, or events that leave the step wanted).
+    #[error(
+        "saga {kind} {id:?}: the outcome of step {step:?} ({outcome}) did not move it past the step"
+    )]
+    StillWanted {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The step.
+        step: String,
+        /// What the step did.
+        outcome: String,
+    },
+    /// Two wanted steps of one saga have the same name.
+    #[error("saga {kind} {id:?} wants two steps named {step:?}")]
+    DuplicateStep {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The name.
+        step: String,
+    },
+    /// The saga still wanted steps after [`MAX_ROUNDS`] rounds.
+    #[error("saga {kind} {id:?} still wants steps {steps:?} after {MAX_ROUNDS} rounds")]
+    TooManyRounds {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The names of the steps it still wants.
+        steps: Vec<String>,
+    },
+}
+
+/// Called with the saga's id, its state when the step was asked for, the
+/// step's name and outcome, each time this reactor records an outcome.
+type Observer<G> = Arc<dyn Fn(&AggregateId, &G, &str, &StepOutcome) + Send + Sync>;
+
+/// The [`Reactor`] that runs the saga `G` over the store `S`.
+///
+/// Its filter is `G`'s aggregate kind and its [`Input`](Saga::Input)'s
+/// events. Each event of a saga's stream (or an input event, once recorded
+/// on the saga's stream) reconciles that saga: load it; run every step it
+/// wants, each with the key `<saga kind>/<saga id>/<step>` and only while
+/// the saga's stream is at the version that asked for it; record what
+/// [`on_outcome`](Saga::on_outcome) makes of each outcome on the saga's
+/// stream under the same key (a step that the outcomes recorded before it
+/// made unwanted is not taken); again until it wants no step. Any delivery
+/// of any event of a saga continues where the last one stopped, and two
+/// reconciles of one saga run the same keyed commands and record under
+/// the same keys. See [the module](crate::saga) for an example.
+pub struct SagaReactor<G, S> {
+    name: String,
+    repo: Repository<S>,
+    observer: Option<Observer<G>>,
+    saga: PhantomData<fn() -> G>,
+}
+
+impl<G: Saga, S: EventStore> SagaReactor<G, S> {
+    /// The reactor of `G` over `repo`, named after its kind, lowercased,
+    /// and `-saga` (`payout-saga` for the kind `Payout`).
+    #[must_use]
+    pub fn new(repo: Repository<S>) -> Self {
+        Self {
+            name: format!("{}-saga", G::KIND.to_lowercase()),
+            repo,
+            observer: None,
+            saga: PhantomData,
+        }
+    }
+
+    /// Another name: a separate reactor, with checkpoints of its own.
+    #[must_use]
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Calls `observer` each time this reactor records a step's outcome
+    /// (not when another delivery recorded it first): with the saga's id,
+    /// its state when it asked for the step, the step's name and outcome.
+    /// For logs and demos; it must not fail or block.
+    #[must_use]
+    pub fn observe(
+        mut self,
+        observer: impl Fn(&AggregateId, &G, &str, &StepOutcome) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Takes every step that the saga `id` wants, until it wants none;
+    /// `cause` is the event delivered, named in the metadata of what the
+    /// steps write.
+    ///
+    /// # Errors
+    /// A [`SagaError`], or the store's error.
+    pub async fn reconcile(
+        &self,
+        id: &AggregateId,
+        cause: &RecordedEvent,
+    ) -> Result<(), HandlerError> {
+        let Loaded {
+            state: mut saga,
+            mut version,
+        } = self.repo.load::<G>(id).await?;
+        let mut wanted: Vec<Step<S>> = saga.steps(id);
+        for _ in 0..MAX_ROUNDS {
+            if wanted.is_empty() {
+                return Ok(());
+            }
+            self.check_names(id, &wanted)?;
+            let mut taken = Vec::with_capacity(wanted.len());
+            // whether `saga` and `version` are still where the stream is:
+            // only this round wrote to it since they were read
+            let mut current = true;
+            for step in &wanted {
+                if !taken.is_empty() && !saga.steps::<S>(id).iter().any(|s| s.name() == step.name())
+                {
+                    // an outcome recorded this round changed the saga's mind
+                    continue;
+                }
+                let options = self.options(id, step.name(), cause);
+                // the step's command runs only while the saga is where it
+                // was when it asked for the step: a stale delivery cannot
+                // act after the saga moved on
+                let guard = StreamAt::of::<G>(id.clone(), version);
+                let guarded = options.clone().unless_moved(guard);
+                let Some(outcome) = step.run(&self.repo, guarded).await? else {
+                    current = false;
+                    break;
+                };
+                let record = |now: &G| Ok::<_, NeverRefused>(now.on_outcome(step.name(), &outcome));
+                let recorded = self.repo.execute(id, options, record).await?;
+                if let (Outcome::Done(committed), Some(observer)) = (&recorded, &self.observer) {
+                    if !committed.events.is_empty() {
+                        observer(id, &saga, step.name(), &outcome);
+                    }
+                }
+                match &recorded {
+                    Outcome::Done(committed)
+                        if committed.version == version + committed.events.len() as u64 =>
+                    {
+                        for event in &committed.events {
+                            saga.apply(&event.decode()?);
+                        }
+                        version = committed.version;
+                    }
+                    _ => current = false,
+                }
+                taken.push((step.name().to_owned(), outcome));
+                if !current {
+                    break;
+                }
+            }
+            if !current {
+                Loaded {
+                    state: saga,
+                    version,
+                } = self.repo.load::<G>(id).await?;
+            }
+            wanted = saga.steps(id);
+            if let Some((step, outcome)) = taken
+                .into_iter()
+                .find(|(name, _)| wanted.iter().any(|s| s.name() == name))
+            {
+                return Err(SagaError::StillWanted {
+                    kind: G::KIND,
+                    id: id.to_string(),
+                    step,
+                    outcome: outcome.to_string(),
+                }
+                .into());
+            }
+        }
+        Err(SagaError::TooManyRounds {
+            kind: G::KIND,
+            id: id.to_string(),
+            steps: wanted.iter().map(|s| s.name().to_owned()).collect(),
+        }
+        .into())
+    }
+
+    /// Records an input event on the saga it is for, then reconciles it.
+    async fn take_input(
+        &self,
+        input: &G::Input,
+        event: &RecordedEvent,
+    ) -> Result<(), HandlerError> {
+        let Some(id) = G::correlate(input) else {
+            return Ok(());
+        };
+        let options = self.options(&id, &format!("event/{}", event.id), event);
+        let record = |now: &G| Ok::<_, NeverRefused>(now.on_input(input));
+        // done, or recorded by an earlier delivery: either way it is there
+        let _ = self.repo.execute(&id, options, record).await?;
+        self.reconcile(&id, event).await
+    }
+
+    /// Fails when two steps have one name: they would share a key.
+    fn check_names(&self, id: &AggregateId, steps: &[Step<S>]) -> Result<(), SagaError> {
+        for (i, step) in steps.iter().enumerate() {
+            if steps[..i].iter().any(|s| s.name() == step.name()) {
+                return Err(SagaError::DuplicateStep {
+                    kind: G::KIND,
+                    id: id.to_string(),
+                    step: step.name().to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The options of step `step` of the saga `id`, caused by `cause`.
+    fn options(&self, id: &AggregateId, step: &str, cause: &RecordedEvent) -> Options {
+        Options::idempotent(step_key(G::KIND, id.as_str(), step)).metadata(
+            Metadata::default()
+                .correlation_id(id.as_str())
+                .causation_id(cause.id.to_string()),
+        )
+    }
+}
+
+impl<G: Saga, S: EventStore> Reactor for SagaReactor<G, S> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn filter(&self) -> EventFilter {
+        G::Input::filter(EventFilter::all().aggregate::<G>())
+    }
+
+    async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
+        if event.aggregate_kind == G::KIND {
+            let id: AggregateId = event.aggregate_id.parse()?;
+            return self.reconcile(&id, event).await;
+        }
+        match G::Input::decode(event)? {
+            Some(input) => self.take_input(&input, event).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl<G, S: Clone> Clone for SagaReactor<G, S> {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            repo: self.repo.clone(),
+            observer: self.observer.clone(),
+            saga: PhantomData,
+        }
+    }
+}
+
+impl<G, S> fmt::Debug for SagaReactor<G, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SagaReactor")
+            .field("name", &self.name)
+            .field("observed", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
+}

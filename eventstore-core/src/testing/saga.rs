@@ -1,0 +1,328 @@
+//! The saga test kit: given a saga's past events, when a step's outcome
+//! or an input arrives (or the saga is reconciled), then these steps or
+//! these events. No store: the steps' commands are not run.
+
+use std::fmt::{self, Debug};
+
+use super::diff;
+use crate::aggregate::Aggregate;
+use crate::id::AggregateId;
+use crate::memory::MemoryStore;
+use crate::saga::{Saga, Step, StepOutcome, step_key};
+
+/// Starts a saga test: the saga `id` after these past events.
+///
+/// ```
+/// # use eventstore_core::doc::{Account, PaidOut, Payout, requested};
+/// use eventstore_core::StepOutcome;
+/// use eventstore_core::testing::{PlannedStep, given_saga};
+///
+/// given_saga::<Payout>("payout-1", [requested("acc-1", 30)])
+///     .when_reconciled()
+///     .then_steps([PlannedStep::on::<Account>("withdraw", "acc-1")]);
+///
+/// given_saga::<Payout>("payout-1", [requested("acc-1", 30)])
+///     .when_outcome("withdraw", StepOutcome::Done)
+///     .then_events([PaidOut {}.into()])
+///     .when_reconciled()
+///     .then_steps([]);
+/// ```
+///
+/// # Panics
+/// When `id` cannot be an aggregate id.
+#[track_caller]
+pub fn given_saga<G: Saga>(id: &str, history: impl IntoIterator<Item = G::Event>) -> GivenSaga<G> {
+    let id = match AggregateId::new(id) {
+        Ok(id) => id,
+        Err(error) => panic!("given_saga: {error}"),
+    };
+    let mut state = G::default();
+    for event in history {
+        state.apply(&event);
+    }
+    GivenSaga { id, state }
+}
+
+/// The saga before what happens under test.
+#[must_use = "call .when_reconciled(), .when_outcome(...) or .when_input(...)"]
+pub struct GivenSaga<G> {
+    id: AggregateId,
+    state: G,
+}
+
+impl<G: Saga> GivenSaga<G> {
+    /// The steps it wants now, as a reconcile would take them.
+    pub fn when_reconciled(self) -> WhenSteps {
+        let planned = self
+            .state
+            .steps::<MemoryStore>(&self.id)
+            .iter()
+            .map(|step| PlannedStep::of::<G>(&self.id, step))
+            .collect();
+        WhenSteps { planned }
+    }
+
+    /// The events it records when step `step` had the outcome `outcome`.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "reads naturally: .when_outcome(\"withdraw\", StepOutcome::Done)"
+    )]
+    pub fn when_outcome(self, step: &str, outcome: StepOutcome) -> WhenEvents<G> {
+        let events = self.state.on_outcome(step, &outcome);
+        WhenEvents {
+            given: self,
+            events,
+        }
+    }
+
+    /// The events it records for the input event `input`, which must
+    /// correlate to this saga.
+    ///
+    /// # Panics
+    /// When [`Saga::correlate`] routes `input` to another saga or none.
+    #[track_caller]
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "reads naturally: .when_input(Incoming::new(...))"
+    )]
+    pub fn when_input(self, input: G::Input) -> WhenEvents<G> {
+        let routed = G::correlate(&input);
+        assert!(
+            routed.as_ref() == Some(&self.id),
+            "the input is routed to {routed:?}, not to the saga {:?}",
+            self.id
+        );
+        let events = self.state.on_input(&input);
+        WhenEvents {
+            given: self,
+            events,
+        }
+    }
+}
+
+/// A step as a test expects it: its name and the aggregate its command
+/// runs on; a reconcile's actual steps carry their idempotency key too.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlannedStep {
+    /// The step's name.
+    pub name: String,
+    /// The kind of the aggregate its command runs on.
+    pub target_kind: String,
+    /// The id of the aggregate its command runs on.
+    pub target_id: String,
+    /// The idempotency key it runs with (`None` in an expectation, which
+    /// does not compare it).
+    pub key: Option<String>,
+}
+
+impl PlannedStep {
+    /// The step `name` on the aggregate `A` `target_id`.
+    #[must_use]
+    pub fn on<A: Aggregate>(name: &str, target_id: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            target_kind: A::KIND.to_owned(),
+            target_id: target_id.to_owned(),
+            key: None,
+        }
+    }
+
+    fn of<G: Saga>(id: &AggregateId, step: &Step<MemoryStore>) -> Self {
+        Self {
+            name: step.name().to_owned(),
+            target_kind: step.target_kind().to_owned(),
+            target_id: step.target_id().to_owned(),
+            key: Some(step_key(G::KIND, id.as_str(), step.name())),
+        }
+    }
+
+    /// Whether `actual` is this expected step.
+    fn matches(&self, actual: &Self) -> bool {
+        (&self.name, &self.target_kind, &self.target_id)
+            == (&actual.name, &actual.target_kind, &actual.target_id)
+            && (self.key.is_none() || self.key == actual.key)
+    }
+}
+
+impl Debug for PlannedStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} on {} {:?}",
+            self.name, self.target_kind, self.target_id
+        )?;
+        match &self.key {
+            Some(key) => write!(f, " (key {key})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The steps a saga wants, to be checked.
+#[derive(Debug)]
+#[must_use = "check the steps with .then_steps(...)"]
+pub struct WhenSteps {
+    planned: Vec<PlannedStep>,
+}
+
+impl WhenSteps {
+    /// Asserts that the saga wants exactly these steps, in this order, and
+    /// returns them with their keys.
+    ///
+    /// # Panics
+    /// At the caller's line, with a diff, when the steps differ.
+    #[track_caller]
+    pub fn then_steps(self, expected: impl IntoIterator<Item = PlannedStep>) -> Vec<PlannedStep> {
+        let expected: Vec<PlannedStep> = expected.into_iter().collect();
+        let same = expected.len() == self.planned.len()
+            && expected
+                .iter()
+                .zip(&self.planned)
+                .all(|(e, a)| e.matches(a));
+        if !same {
+            // shown as the expectation reads: keys only where it names them
+            let actual: Vec<PlannedStep> = self
+                .planned
+                .iter()
+                .zip(expected.iter().map(Some).chain(std::iter::repeat(None)))
+                .map(|(a, e)| match e {
+                    Some(e) if e.matches(a) => e.clone(),
+                    _ => a.clone(),
+                })
+                .collect();
+            panic!(
+                "the saga wants other steps than expected (- expected, + actual):\n{}",
+                diff(&expected, &actual)
+            );
+        }
+        self.planned
+    }
+}
+
+/// The events a saga recorded, to be checked.
+#[must_use = "check the events with .then_events(...)"]
+pub struct WhenEvents<G: Saga> {
+    given: GivenSaga<G>,
+    events: Vec<G::Event>,
+}
+
+impl<G: Saga> Debug for WhenEvents<G>
+where
+    G::Event: Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WhenEvents")
+            .field("saga", &self.given.id)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<G> WhenEvents<G>
+where
+    G: Saga,
+    G::Event: Debug + PartialEq,
+{
+    /// Asserts that the saga recorded exactly these events, and goes on
+    /// from the saga with them applied (to check its next steps).
+    ///
+    /// # Panics
+    /// At the caller's line, with a diff, when the events differ.
+    #[track_caller]
+    pub fn then_events(self, expected: impl IntoIterator<Item = G::Event>) -> GivenSaga<G> {
+        let expected: Vec<G::Event> = expected.into_iter().collect();
+        if expected != self.events {
+            panic!(
+                "the saga recorded other events than expected (- expected, + actual):\n{}",
+                diff(&expected, &self.events)
+            );
+        }
+        let mut given = self.given;
+        for event in &self.events {
+            given.state.apply(event);
+        }
+        given
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::{Account, AccountError, PaidOut, Payout, PayoutRefused, requested};
+    use crate::saga::Rejection;
+
+    fn refused(error: &AccountError) -> StepOutcome {
+        StepOutcome::Rejected(Rejection::of(error).unwrap())
+    }
+
+    #[test]
+    fn a_requested_payout_withdraws_with_its_key() {
+        let planned = given_saga::<Payout>("p-1", [requested("acc-1", 30)])
+            .when_reconciled()
+            .then_steps([PlannedStep::on::<Account>("withdraw", "acc-1")]);
+        assert_eq!(planned[0].key.as_deref(), Some("Payout/p-1/withdraw"));
+    }
+
+    #[test]
+    fn outcomes_become_events_and_end_the_steps() {
+        given_saga::<Payout>("p-1", [requested("acc-1", 30)])
+            .when_outcome("withdraw", refused(&AccountError::InsufficientFunds))
+            .then_events([PayoutRefused {
+                reason: "not enough money".into(),
+            }
+            .into()])
+            .when_reconciled()
+            .then_steps([]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "the saga wants other steps than expected (- expected, + actual):\n\
+                               - 0: withdraw on Account \"acc-2\"\n\
+                               + 0: withdraw on Account \"acc-1\" (key Payout/p-1/withdraw)\n"
+    )]
+    fn then_steps_shows_a_diff() {
+        let _ = given_saga::<Payout>("p-1", [requested("acc-1", 30)])
+            .when_reconciled()
+            .then_steps([PlannedStep::on::<Account>("withdraw", "acc-2")]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "- 0: withdraw on Account \"acc-1\" (key Payout/p-1/other)\n\
+                               + 0: withdraw on Account \"acc-1\" (key Payout/p-1/withdraw)"
+    )]
+    fn then_steps_compares_a_key_it_is_given() {
+        let mut expected = PlannedStep::on::<Account>("withdraw", "acc-1");
+        expected.key = Some("Payout/p-1/other".into());
+        let _ = given_saga::<Payout>("p-1", [requested("acc-1", 30)])
+            .when_reconciled()
+            .then_steps([expected]);
+    }
+
+    #[test]
+    #[should_panic(expected = "+ 0: withdraw on Account \"acc-1\" (key Payout/p-1/withdraw)")]
+    fn then_steps_reports_an_unexpected_step() {
+        let _ = given_saga::<Payout>("p-1", [requested("acc-1", 30)])
+            .when_reconciled()
+            .then_steps([]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "the saga recorded other events than expected (- expected, + actual):\n\
+                               - 0: PaidOut(PaidOut)\n\
+                               + 0: PayoutRefused(PayoutRefused { reason: \"not enough money\" })\n"
+    )]
+    fn then_events_shows_a_diff() {
+        let _ = given_saga::<Payout>("p-1", [requested("acc-1", 30)])
+            .when_outcome("withdraw", refused(&AccountError::InsufficientFunds))
+            .then_events([PaidOut {}.into()]);
+    }
+
+    #[test]
+    #[should_panic(expected = "given_saga: invalid aggregate id \"\"")]
+    fn given_saga_names_a_bad_id() {
+        let _ = given_saga::<Payout>("", []);
+    }
+}
