@@ -8,8 +8,10 @@ use std::fmt;
 
 pub use import::ImportProblem;
 
-/// Why an aggregate id was refused (what [`IdProblem::of`] finds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why an aggregate id was refused (what [`IdProblem::of`] finds). With
+/// serde, so that a domain error that quotes it can be recorded under an
+/// idempotency key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum IdProblem {
     /// The id is the empty string.
@@ -143,6 +145,44 @@ pub enum Error {
     /// [`Error::rejection`].
     #[error("the command was rejected: {0}")]
     Rejected(Box<dyn std::error::Error + Send + Sync>),
+
+    /// A command with an idempotency key was refused, but its domain error
+    /// does not encode as JSON, so the refusal cannot be recorded under the
+    /// key: nothing was written.
+    #[error(
+        "cannot record the refusal of a command on {aggregate_kind} {aggregate_id:?} under the \
+         idempotency key {key:?}: its domain error does not encode as JSON"
+    )]
+    UnrecordableRejection {
+        /// The aggregate kind of the stream.
+        aggregate_kind: String,
+        /// The aggregate id of the stream.
+        aggregate_id: String,
+        /// The idempotency key.
+        key: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The refusal recorded under an idempotency key does not decode into
+    /// the command's domain error type (which changed since, or is another
+    /// command's): nothing was written.
+    #[error(
+        "cannot decode the refusal recorded on {aggregate_kind} {aggregate_id:?} under the \
+         idempotency key {key:?}"
+    )]
+    UndecodableRejection {
+        /// The aggregate kind of the stream.
+        aggregate_kind: String,
+        /// The aggregate id of the stream.
+        aggregate_id: String,
+        /// The idempotency key.
+        key: String,
+        /// What serde said.
+        #[source]
+        source: serde_json::Error,
+    },
 
     /// A stored event row cannot be read: a column holds what the store's
     /// own code never writes (an id that is no event id, metadata of another

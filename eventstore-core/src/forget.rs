@@ -192,7 +192,9 @@ pub struct Forgotten {
     /// Snapshots whose state lost a value, or that were deleted.
     pub snapshots: u64,
     /// Parked events of the aggregate whose error text was overwritten, or
-    /// whose copy of the body (in a store that keeps one) lost a value.
+    /// whose copy of the body (in a store that keeps one) lost a value, and
+    /// refusals recorded under an idempotency key on it whose domain error
+    /// was erased.
     pub copies: u64,
 }
 

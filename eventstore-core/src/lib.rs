@@ -27,7 +27,8 @@
 //!     fn on_deposited(&mut self, e: &Deposited) { self.total += e.amount; }
 //! }
 //!
-//! #[derive(Debug, thiserror::Error)]
+//! // serde too: a refusal under an idempotency key is recorded as JSON
+//! #[derive(Debug, Serialize, Deserialize, thiserror::Error)]
 //! #[error("nothing to deposit")]
 //! pub struct NothingToDeposit;
 //!
@@ -58,6 +59,7 @@ mod event;
 mod forget;
 mod id;
 mod json;
+mod keys;
 mod memory;
 mod partition;
 pub mod reactor;
@@ -83,8 +85,8 @@ pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};
 pub use json::{BodyError, EventBody};
 pub use memory::MemoryStore;
 pub use repository::{
-    Backoff, Committed, DEFAULT_MAX_ATTEMPTS, DEFAULT_PAGE_SIZE, Loaded, MAX_BACKOFF_CAP, Options,
-    Outcome, Repository,
+    Backoff, Committed, DEFAULT_MAX_ATTEMPTS, DEFAULT_PAGE_SIZE, ErasedRejection, Loaded,
+    MAX_BACKOFF_CAP, Options, Outcome, Repository,
 };
 pub use saga::{
     Incoming, NoInput, Rejection, Saga, SagaError, SagaInput, SagaReactor, Step, StepOutcome,

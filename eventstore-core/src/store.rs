@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::forget::{ForgetRequest, Forgotten};
 use crate::id::AggregateId;
 use crate::json::JsonText;
+use crate::keys::{RecordedOutcome, RefusalOutcome, RefusalRequest};
 
 /// One atomic append to one stream.
 ///
@@ -182,8 +183,12 @@ impl AppendRequest {
 pub enum AppendOutcome {
     /// The events were written, with these envelopes.
     Committed(Vec<RecordedEvent>),
-    /// The idempotency key was seen before on this stream: nothing written.
+    /// The idempotency key was used by an append before on this stream:
+    /// nothing written.
     AlreadyApplied,
+    /// The idempotency key's first decision on this stream was a refusal
+    /// ([`RecordedOutcome::Rejected`]): nothing written.
+    AlreadyRejected(Option<JsonText>),
 }
 
 /// The state of an aggregate at a version, as a JSON document.
@@ -240,9 +245,9 @@ pub struct LoadedStream {
     /// many means that more may follow, which
     /// [`EventStore::load_page`] reads.
     pub events: Vec<StreamEvent>,
-    /// Whether the command's idempotency key is already on the stream; when
-    /// it is, the rest may be left empty.
-    pub idempotency_key_seen: bool,
+    /// What the command's idempotency key recorded on the stream, if it
+    /// was used; when it was, the rest may be left empty.
+    pub key_outcome: Option<RecordedOutcome>,
     /// How many times the stream had been forgotten when it was read, in the
     /// same read as the events (see [`Snapshot::forgets`]).
     pub forgets: u64,
@@ -341,22 +346,56 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// [`Error::Backend`].
     fn save_snapshot(&self, snapshot: Snapshot) -> impl Future<Output = Result<()>> + Send;
 
-    /// Whether an append with this idempotency key was made on the stream.
+    /// What was recorded under an idempotency key on the stream: `None`
+    /// while the key is unused.
     ///
     /// # Errors
     /// [`Error::Backend`].
-    fn has_idempotency_key(
+    fn idempotency_key_outcome(
         &self,
         aggregate_kind: &str,
         aggregate_id: &str,
         key: &str,
-    ) -> impl Future<Output = Result<bool>> + Send;
+    ) -> impl Future<Output = Result<Option<RecordedOutcome>>> + Send;
+
+    /// Records that a command with an idempotency key was refused by its
+    /// decision, atomically: only while the key has no outcome (an append
+    /// with it, or an earlier refusal) and the stream is still at the
+    /// version the decision saw. The first decision for a key wins, also
+    /// against a concurrent append with the same key.
+    ///
+    /// ```
+    /// use eventstore_core::backend::{JsonText, RecordedOutcome, RefusalOutcome, RefusalRequest};
+    /// use eventstore_core::{EventStore, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::new();
+    /// let error = JsonText::encode(&"NotOpen")?;
+    /// let refusal = RefusalRequest::new("Account", "acc-1".parse()?, "tx-1/withdraw", 0, error.clone());
+    /// assert_eq!(store.record_refusal(refusal.clone()).await?, RefusalOutcome::Recorded);
+    /// let recorded = RecordedOutcome::Rejected(Some(error));
+    /// assert_eq!(store.record_refusal(refusal).await?, RefusalOutcome::AlreadyDecided(recorded.clone()));
+    /// let outcome = store.idempotency_key_outcome("Account", "acc-1", "tx-1/withdraw").await?;
+    /// assert_eq!(outcome, Some(recorded));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Backend`]; nothing is written then.
+    fn record_refusal(
+        &self,
+        request: RefusalRequest,
+    ) -> impl Future<Output = Result<RefusalOutcome>> + Send;
 
     /// Erases personal data from one aggregate, in one transaction: the
     /// request's fields of its events' bodies become `null` (rows, versions,
     /// positions and ids stay), its snapshots lose the request's fields or
     /// are deleted, and every other copy the store keeps of those bodies is
-    /// erased alike. The version the stream is at is recorded: a snapshot
+    /// erased alike. The domain errors of the refusals recorded under
+    /// idempotency keys on the stream are erased too (they may quote
+    /// personal data; each key keeps that it was refused:
+    /// [`RecordedOutcome::Rejected`]`(None)`), counted as
+    /// [`Forgotten::copies`]. The version the stream is at is recorded: a snapshot
     /// at or below it, folded before the forget, is not stored afterwards.
     /// Returns how many rows changed; a repeated request, or one for an
     /// aggregate the store does not hold, changes none.
@@ -402,12 +441,12 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<LoadedStream>> + Send {
         async move {
             if let Some(key) = idempotency_key {
-                if self
-                    .has_idempotency_key(aggregate_kind, aggregate_id, key)
-                    .await?
-                {
+                let key_outcome = self
+                    .idempotency_key_outcome(aggregate_kind, aggregate_id, key)
+                    .await?;
+                if key_outcome.is_some() {
                     return Ok(LoadedStream {
-                        idempotency_key_seen: true,
+                        key_outcome,
                         ..LoadedStream::default()
                     });
                 }
@@ -423,7 +462,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
             Ok(LoadedStream {
                 snapshot,
                 events,
-                idempotency_key_seen: false,
+                key_outcome: None,
                 forgets,
             })
         }

@@ -74,7 +74,10 @@ async fn run() {
     let only = filter();
     if only.is_none_or(|f| "appends".contains(f)) {
         for writers in [1, 4, 16] {
-            single_event_appends(&url, writers).await;
+            single_event_appends(&url, writers, Keys::None).await;
+        }
+        for writers in [1, 4, 16] {
+            single_event_appends(&url, writers, Keys::EachOwn).await;
         }
     }
     if only.is_none_or(|f| "batches".contains(f)) {
@@ -191,13 +194,27 @@ async fn plain_insert(
         .map(drop)
 }
 
-async fn single_event_appends(url: &str, writers: usize) {
+/// Whether the appends of a workload carry idempotency keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    /// None.
+    None,
+    /// Each append a key of its own: what a keyed command costs the store
+    /// (the plain inserts it is compared with have none).
+    EachOwn,
+}
+
+async fn single_event_appends(url: &str, writers: usize, keys: Keys) {
     let (store, plain) = fresh(url, writers as u32).await;
     let ours = throughput(writers, move |tag, w, i| {
         let store = store.clone();
         async move {
-            let request = AppendRequest::new("Account", format!("{tag}-{w}").parse().unwrap(), i)
-                .event(deposit(i));
+            let mut request =
+                AppendRequest::new("Account", format!("{tag}-{w}").parse().unwrap(), i)
+                    .event(deposit(i));
+            if keys == Keys::EachOwn {
+                request = request.idempotency_key(format!("k-{i}"));
+            }
             store.append(request).await.expect("append");
         }
     })
@@ -232,7 +249,12 @@ async fn single_event_appends(url: &str, writers: usize) {
         }
     })
     .await;
-    let label = format!("single-event appends, {writers} writer(s)");
+    let keyed = if keys == Keys::EachOwn {
+        " with a key"
+    } else {
+        ""
+    };
+    let label = format!("single-event appends{keyed}, {writers} writer(s)");
     row(&label, "ev/s", ours, autocommit);
     row(
         &format!("  vs BEGIN/INSERT/COMMIT, {writers} writer(s)"),

@@ -1,6 +1,7 @@
-//! GDPR forget on PostgreSQL: the events, the snapshots and the parked
-//! events' error text of one stream, and a mark that keeps older snapshots
-//! from being stored afterwards, in one transaction.
+//! GDPR forget on PostgreSQL: the events, the snapshots, the parked
+//! events' error text and the refusals' domain errors of one stream, and a
+//! mark that keeps older snapshots from being stored afterwards, in one
+//! transaction.
 
 use eventstore_core::backend::ERASED_ERROR;
 use eventstore_core::{ForgetRequest, Forgotten, Result};
@@ -23,7 +24,8 @@ impl PgEventStore {
         let forgotten = Forgotten {
             events: self.forget_events(&mut tx, request).await?,
             snapshots: self.forget_snapshots(&mut tx, request).await?,
-            copies: self.forget_parked(&mut tx, request).await?,
+            copies: self.forget_parked(&mut tx, request).await?
+                + self.forget_refusals(&mut tx, request).await?,
         };
         // no snapshot folded before this point may be stored after it
         sqlx::query(&self.statements().forget_mark)
@@ -78,6 +80,20 @@ impl PgEventStore {
                 .bind(&request.snapshot_fields)
         };
         let done = query.execute(&mut **tx).await.map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn forget_refusals(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        request: &ForgetRequest,
+    ) -> Result<u64> {
+        let done = sqlx::query(&self.statements().forget_refusals)
+            .bind(&request.aggregate_kind)
+            .bind(request.aggregate_id.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?;
         Ok(done.rows_affected())
     }
 

@@ -153,13 +153,30 @@ pub(crate) const LOAD_SNAPSHOT: SnapshotColumns = SnapshotColumns {
 };
 
 layout! {
+    /// What an idempotency key recorded, as `key_outcome.sql` and
+    /// `load_stream.sql` select it.
+    struct KeyColumns {
+        /// Whether the command was refused (null: the key is unused).
+        rejected: usize,
+        /// The refusal's domain error (`jsonb`; null when done or erased).
+        rejection: usize,
+    }
+}
+
+/// The row of `key_outcome.sql`.
+pub(crate) const KEY_OUTCOME: KeyColumns = KeyColumns {
+    rejected: 0,
+    rejection: 1,
+};
+
+layout! {
     /// The rows of `load_stream.sql`: the part, then the header's columns,
     /// null in the event rows, then the event columns, null in the header.
     struct LoadStreamColumns {
         /// Which part the row is of: 0 the header, 1 an event.
         part: usize,
-        /// Whether the idempotency key was used.
-        seen: usize,
+        /// What the idempotency key recorded.
+        key: KeyColumns,
         /// The snapshot's version (null: no snapshot).
         snapshot_version: usize,
         /// The snapshot's schema version.
@@ -188,12 +205,15 @@ impl LoadStreamColumns {
 /// The rows of `load_stream.sql`.
 pub(crate) const LOAD_STREAM: LoadStreamColumns = LoadStreamColumns {
     part: 0,
-    seen: 1,
-    snapshot_version: 2,
-    schema_version: 3,
-    state: 4,
-    forgets: 5,
-    event: StreamEventColumns::at(6),
+    key: KeyColumns {
+        rejected: 1,
+        rejection: 2,
+    },
+    snapshot_version: 3,
+    schema_version: 4,
+    state: 5,
+    forgets: 6,
+    event: StreamEventColumns::at(7),
 };
 
 layout! {

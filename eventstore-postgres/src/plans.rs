@@ -50,8 +50,9 @@ const APPEND_TYPES: &[&str] = &[
 ];
 
 impl PgEventStore {
-    /// Every statement a command sends (load, key check, append, and the
-    /// look-ups that explain a refused append), the tracker's two reads
+    /// Every statement a command sends (load, key check, append, a
+    /// refusal recorded under a key, and the look-ups that explain a
+    /// refused append or refusal), a forget's erasure of refusals, the tracker's two reads
     /// (of every partition and of one) and an import's look-up of the
     /// versions its streams are at, with sample arguments.
     #[doc(hidden)]
@@ -112,10 +113,22 @@ impl PgEventStore {
                 &[&["'Account'", "'a1'"]],
             ),
             statement(
-                "has_key",
-                &sql.has_key,
+                "key_outcome",
+                &sql.key_outcome,
                 &["text", "text", "text"],
                 &[&["'Account'", "'a1'", "'key'"]],
+            ),
+            statement(
+                "record_refusal",
+                &sql.record_refusal,
+                &["text", "text", "text", "bigint", "text"],
+                &[&["'Account'", "'a1'", "'key'", "3", "'{}'"]],
+            ),
+            statement(
+                "forget_refusals",
+                &sql.forget_refusals,
+                &["text", "text"],
+                &[&["'Account'", "'a1'"]],
             ),
             generic_only(statement(
                 "read_after",

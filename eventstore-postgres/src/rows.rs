@@ -9,15 +9,15 @@
 
 use std::time::SystemTime;
 
-use eventstore_core::backend::{JsonText, StreamEvent, stored_body, stored_json};
+use eventstore_core::backend::{JsonText, RecordedOutcome, StreamEvent, stored_body, stored_json};
 use eventstore_core::{Checkpoint, Error, EventId, Metadata, RecordedEvent, Result};
-use sqlx::Row;
 use sqlx::postgres::{PgRow, PgValueFormat};
 use sqlx::types::Json;
+use sqlx::{Row, ValueRef};
 
 use crate::convert::{fit, time_from_postgres_micros};
 use crate::error::backend;
-use crate::layout::{CheckpointColumns, EventColumns, StreamEventColumns};
+use crate::layout::{CheckpointColumns, EventColumns, KeyColumns, StreamEventColumns};
 
 /// A column that the store's own SQL always fills, type-checked.
 pub(crate) fn column<'r, T>(row: &'r PgRow, index: usize) -> Result<T>
@@ -105,6 +105,37 @@ pub(crate) fn json_text(row: &PgRow, index: usize) -> Result<JsonText> {
         .map_err(|problem| Error::UnexpectedReply {
             problem: format!("snapshot state in column {index}: {problem}"),
         })
+}
+
+/// What an idempotency key recorded, in the columns `columns` of `row`:
+/// `None` when the key is unused (`rejected` is null).
+///
+/// # Errors
+/// [`Error::UnexpectedReply`] naming the column when the domain error is
+/// no `jsonb` of version 1.
+pub(crate) fn key_outcome(row: &PgRow, columns: KeyColumns) -> Result<Option<RecordedOutcome>> {
+    let Some(rejected) = column::<Option<bool>>(row, columns.rejected)? else {
+        return Ok(None);
+    };
+    if !rejected {
+        return Ok(Some(RecordedOutcome::Applied));
+    }
+    let erased = row
+        .try_get_raw(columns.rejection)
+        .map_err(backend)?
+        .is_null();
+    if erased {
+        return Ok(Some(RecordedOutcome::Rejected(None)));
+    }
+    let error = jsonb_text(row, columns.rejection)
+        .map(stored_json)
+        .map_err(|problem| Error::UnexpectedReply {
+            problem: format!(
+                "refusal's domain error in column {}: {problem}",
+                columns.rejection
+            ),
+        })?;
+    Ok(Some(RecordedOutcome::Rejected(Some(error))))
 }
 
 /// A column of the store's own SQL, whose type is known: read without

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use eventstore_core::backend::{AppendOutcome, AppendRequest, LoadedStream, Snapshot, StreamEvent};
+use eventstore_core::backend::{
+    AppendOutcome, AppendRequest, LoadedStream, RecordedOutcome, RefusalOutcome, RefusalRequest,
+    Snapshot, StreamEvent,
+};
 use eventstore_core::{
     Error, EventId, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
 };
@@ -19,6 +22,7 @@ use crate::rows::{timestamptz, unsigned, xid8};
 use crate::sql::Statements;
 use crate::wake::{Listener, Notifier};
 
+mod keys;
 mod load;
 
 /// The migrations of the store's tables, applied by [`PgEventStore::migrate`].
@@ -223,14 +227,20 @@ impl PgEventStore {
     }
 
     /// After an append wrote nothing or hit a unique violation: was it the
-    /// idempotency key (already applied) or the version (conflict)?
+    /// idempotency key (already applied or rejected), the guarded stream or
+    /// the version (conflict)?
     async fn explain_refusal(&self, request: AppendRequest) -> Result<AppendOutcome> {
         if let Some(key) = &request.idempotency_key {
-            if self
-                .has_idempotency_key(&request.aggregate_kind, request.aggregate_id.as_str(), key)
+            let kind = &request.aggregate_kind;
+            match self
+                .read_key_outcome(kind, request.aggregate_id.as_str(), key)
                 .await?
             {
-                return Ok(AppendOutcome::AlreadyApplied);
+                Some(RecordedOutcome::Applied) => return Ok(AppendOutcome::AlreadyApplied),
+                Some(RecordedOutcome::Rejected(error)) => {
+                    return Ok(AppendOutcome::AlreadyRejected(error));
+                }
+                None => {}
             }
         }
         if let Some(guard) = request.unless_moved {
@@ -412,19 +422,18 @@ impl EventStore for PgEventStore {
         self.forget_stream(request).await
     }
 
-    async fn has_idempotency_key(
+    async fn idempotency_key_outcome(
         &self,
         aggregate_kind: &str,
         aggregate_id: &str,
         key: &str,
-    ) -> Result<bool> {
-        sqlx::query_scalar(&self.sql.has_key)
-            .bind(aggregate_kind)
-            .bind(aggregate_id)
-            .bind(key)
-            .fetch_one(&self.pool)
+    ) -> Result<Option<RecordedOutcome>> {
+        self.read_key_outcome(aggregate_kind, aggregate_id, key)
             .await
-            .map_err(backend)
+    }
+
+    async fn record_refusal(&self, request: RefusalRequest) -> Result<RefusalOutcome> {
+        self.insert_refusal(request).await
     }
 
     async fn load_stream(

@@ -146,8 +146,8 @@ pub struct Account {
     pub owner: Option<String>,
 }
 
-/// Why an account refused a command (serializable: a saga's step records
-/// it with the refusal).
+/// Why an account refused a command (serializable: a refusal is recorded
+/// under the command's idempotency key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AccountError {
     /// The account was opened before.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use eventstore_core::reactor::{ReactorStore, Runner, RunnerOptions};
 use eventstore_core::{
-    Aggregate, EventStore, Options, Outcome, RecordedEvent, Repository, Tracker,
+    Aggregate, ErasedRejection, EventStore, Options, Outcome, RecordedEvent, Repository, Tracker,
 };
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use tokio::sync::{mpsc, oneshot};
@@ -227,6 +227,8 @@ fn describe<D: std::fmt::Display>(outcome: Outcome<D>) -> String {
         Outcome::Done(c) => format!("done, now at version {}", c.version),
         Outcome::AlreadyApplied => "already applied: nothing written".to_owned(),
         Outcome::Rejected(error) => format!("rejected: {error}"),
+        Outcome::AlreadyRejected(Some(error)) => format!("rejected before: {error}"),
+        Outcome::AlreadyRejected(None) => format!("rejected before: {ErasedRejection}"),
     }
 }
 

@@ -157,7 +157,7 @@ pub struct Transfer {
 }
 
 /// Why a transfer refused a command.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum TransferError {
     /// It was started before.
     #[error("the transfer was already started")]

@@ -121,6 +121,19 @@ pub async fn pool_in_database(name: &str) -> sqlx::PgPool {
         })
 }
 
+/// Runs `statement` on the store's pool, `{schema}` replaced by its
+/// schema: rows written or tables changed behind the store's back.
+///
+/// # Panics
+/// When the statement fails, naming it.
+pub async fn sql(store: &PgEventStore, statement: &str) {
+    let statement = statement.replace("{schema}", &format!("\"{}\"", store.schema()));
+    sqlx::query(&statement)
+        .execute(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+}
+
 /// Inserts a `Gap` event at version 1 of `id` in a transaction left open:
 /// a late commit, for tracker tests.
 ///

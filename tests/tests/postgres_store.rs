@@ -12,17 +12,9 @@ use eventstore_core::{
     AggregateId, Backoff, Error, EventStore, Metadata, Options, Outcome, Repository,
 };
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
-use eventstore_tests::postgres::{fresh_store, fresh_store_with, fresh_store_with_options};
+use eventstore_tests::postgres::{fresh_store, fresh_store_with, fresh_store_with_options, sql};
 use sagas_examples::account::{Account, AccountError, AccountEvent};
 use serde_json::json;
-
-async fn sql(store: &PgEventStore, statement: &str) {
-    let statement = statement.replace("{schema}", &format!("\"{}\"", store.schema()));
-    sqlx::query(&statement)
-        .execute(store.pool())
-        .await
-        .unwrap_or_else(|e| panic!("{statement}: {e}"));
-}
 
 async fn open(repo: &Repository<impl EventStore>, id: &str, balance: u64) {
     let outcome = repo
@@ -146,7 +138,7 @@ async fn sixteen_commands_racing_with_one_key_move_money_once() {
         match task.await.expect("task").expect("execute") {
             Outcome::Done(_) => done += 1,
             Outcome::AlreadyApplied => already += 1,
-            Outcome::Rejected(e) => panic!("rejected: {e:?}"),
+            other => panic!("rejected: {other:?}"),
         }
     }
     assert_eq!((done, already), (1, 15));

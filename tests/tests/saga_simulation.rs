@@ -119,8 +119,7 @@ fn every_schedule_keeps_the_books<R: Reactor>(
 
 /// The current saga is safe when no two deliveries overlap: crashes,
 /// failing calls, lost replies and redeliveries only. (With overlap it is
-/// not: see the test above; the test for the saga of issue 16 runs
-/// `Config::default()`.)
+/// safe only while refusals are recorded: see the tests above and below.)
 #[test]
 fn without_overlap_the_current_saga_keeps_the_books() {
     every_schedule_keeps_the_books(&Config::default().overlap(false), TransferSaga::new);
@@ -142,4 +141,12 @@ fn a_setting_that_is_not_a_number_is_named() {
         bad.to_string(),
         r#"SIM_SEED="-1" is not a number (a count or a seed, such as 10000)"#
     );
+}
+
+/// The saga is safe under overlapping runners too, now that a step's
+/// refusal is recorded under its key (issue 16, item 1): a step's first
+/// decision, done or rejected, is the one every runner sees.
+#[test]
+fn with_recorded_refusals_overlapping_runners_keep_the_books() {
+    every_schedule_keeps_the_books(&Config::default(), TransferSaga::new);
 }

@@ -20,6 +20,7 @@
 pub use crate::envelope::{NewEvent, StreamEvent};
 pub use crate::forget::ERASED_ERROR;
 pub use crate::json::{JsonText, stored_body, stored_json};
+pub use crate::keys::{RecordedOutcome, RefusalOutcome, RefusalRequest};
 pub use crate::partition::{Partition, stream_hash};
 pub use crate::reactor::store::{
     Joined, Lease, Repartitioned, lowest_checkpoint, repartition_from,

@@ -1,8 +1,9 @@
 //! [`MemoryStore`]: every store trait, in process memory.
 
+mod keys;
 mod reactors;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -11,6 +12,7 @@ use tokio::sync::watch;
 use crate::envelope::{Checkpoint, EventId, RecordedEvent, StreamEvent};
 use crate::error::{Error, Result};
 use crate::forget::{ForgetRequest, Forgotten, erase_body_fields, erase_state_fields};
+use crate::keys::{RecordedOutcome, RefusalOutcome, RefusalRequest};
 use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream, Snapshot};
 use crate::tracker::{EventFilter, ReadPage, Tracker};
 use crate::wakeups::Wakeups;
@@ -70,7 +72,8 @@ struct Inner {
 struct Stream {
     /// Indexes into the log, in version order.
     events: Vec<usize>,
-    idempotency_keys: HashSet<String>,
+    /// What each idempotency key used on the stream recorded.
+    keys: HashMap<String, RecordedOutcome>,
 }
 
 impl MemoryStore {
@@ -158,11 +161,13 @@ impl EventStore for MemoryStore {
         let mut inner = self.lock();
         let current = inner.version(&request.aggregate_kind, request.aggregate_id.as_str());
         if let Some(key) = &request.idempotency_key {
-            let seen = inner
-                .stream(&request.aggregate_kind, request.aggregate_id.as_str())
-                .is_some_and(|s| s.idempotency_keys.contains(key));
-            if seen {
-                return Ok(AppendOutcome::AlreadyApplied);
+            let kind = &request.aggregate_kind;
+            match inner.key_outcome(kind, request.aggregate_id.as_str(), key) {
+                Some(RecordedOutcome::Applied) => return Ok(AppendOutcome::AlreadyApplied),
+                Some(RecordedOutcome::Rejected(error)) => {
+                    return Ok(AppendOutcome::AlreadyRejected(error));
+                }
+                None => {}
             }
         }
         if let Some(guard) = &request.unless_moved {
@@ -214,7 +219,7 @@ impl EventStore for MemoryStore {
             .events
             .extend(first_index..first_index + recorded.len());
         if let Some(key) = request.idempotency_key {
-            stream.idempotency_keys.insert(key);
+            stream.keys.insert(key, RecordedOutcome::Applied);
         }
         drop(inner);
         self.appended.send_modify(|count| *count += 1);
@@ -265,12 +270,11 @@ impl EventStore for MemoryStore {
     ) -> Result<LoadedStream> {
         // one lock: the events, the snapshot and the forget count agree
         let inner = self.lock();
-        let stream = inner.stream(aggregate_kind, aggregate_id);
-        if idempotency_key
-            .is_some_and(|key| stream.is_some_and(|s| s.idempotency_keys.contains(key)))
-        {
+        let key_outcome =
+            idempotency_key.and_then(|key| inner.key_outcome(aggregate_kind, aggregate_id, key));
+        if key_outcome.is_some() {
             return Ok(LoadedStream {
-                idempotency_key_seen: true,
+                key_outcome,
                 ..LoadedStream::default()
             });
         }
@@ -282,7 +286,7 @@ impl EventStore for MemoryStore {
                 .map(StreamEvent::from)
                 .collect(),
             snapshot,
-            idempotency_key_seen: false,
+            key_outcome: None,
             forgets: inner.forgets(aggregate_kind, aggregate_id),
         })
     }
@@ -342,23 +346,25 @@ impl EventStore for MemoryStore {
                 .entry((kind.clone(), id.to_owned()))
                 .or_default() += 1;
         }
-        // parked events hold copies of the bodies; the lock on the log is
-        // held meanwhile, so the whole forget is one step
-        forgotten.copies = self.reactors().forget(request);
+        // refusals may quote the bodies, and parked events hold copies of
+        // them; the lock on the log is held meanwhile, so the whole forget
+        // is one step
+        forgotten.copies = inner.erase_refusals(kind, id) + self.reactors().forget(request);
         drop(inner);
         Ok(forgotten)
     }
 
-    async fn has_idempotency_key(
+    async fn idempotency_key_outcome(
         &self,
         aggregate_kind: &str,
         aggregate_id: &str,
         key: &str,
-    ) -> Result<bool> {
-        Ok(self
-            .lock()
-            .stream(aggregate_kind, aggregate_id)
-            .is_some_and(|s| s.idempotency_keys.contains(key)))
+    ) -> Result<Option<RecordedOutcome>> {
+        Ok(self.lock().key_outcome(aggregate_kind, aggregate_id, key))
+    }
+
+    async fn record_refusal(&self, request: RefusalRequest) -> Result<RefusalOutcome> {
+        Ok(self.lock().record_refusal(request))
     }
 }
 

@@ -2,20 +2,28 @@
 
 mod backoff;
 mod options;
+mod refusals;
 mod replay;
 mod snapshots;
 
 pub use backoff::{Backoff, MAX_BACKOFF_CAP};
-pub use options::{Committed, Loaded, Options, Outcome};
+pub use options::{Committed, ErasedRejection, Loaded, Options, Outcome};
+use refusals::KeyedCommand;
 pub use replay::DEFAULT_PAGE_SIZE;
-use replay::{Replay, restore};
+use replay::Replay;
 use snapshots::{SnapshotPolicy, save_in_background};
+
+use std::ops::ControlFlow;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::aggregate::Aggregate;
 use crate::envelope::NewEvent;
 use crate::error::{Error, Result};
 use crate::id::{AggregateId, IntoAggregateId};
-use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream};
+use crate::keys::{RecordedOutcome, RefusalOutcome};
+use crate::store::{AppendOutcome, AppendRequest, EventStore};
 
 /// How many times [`Repository::execute`] decides a command before it gives
 /// up on a contended aggregate, unless set with [`Repository::max_attempts`].
@@ -174,7 +182,7 @@ impl<S: EventStore> Repository<S> {
             .store
             .load_stream(A::KIND, aggregate_id.as_str(), None, self.page_size)
             .await?;
-        self.rebuild(&aggregate_id, stream).await
+        self.replay(&aggregate_id).rebuild(stream).await
     }
 
     /// Runs one command: loads the aggregate, calls `decide` with its state,
@@ -183,9 +191,15 @@ impl<S: EventStore> Repository<S> {
     /// ([`retry_backoff`](Self::retry_backoff)), loads the new events and
     /// decides again, up to [`max_attempts`](Self::max_attempts) times.
     ///
-    /// With [`Options::idempotent`], a key already used on this aggregate
-    /// returns [`Outcome::AlreadyApplied`] without calling `decide`, also
-    /// when two commands with the same key race.
+    /// With [`Options::idempotent`], the key records the command's first
+    /// decision on the aggregate: the append of its events, or its refusal
+    /// with the domain error (as JSON, hence `D: Serialize +
+    /// DeserializeOwned`), recorded only while the aggregate is still at
+    /// the version the decision saw (else it is decided again, as after a
+    /// lost race). A later command with the key returns
+    /// [`Outcome::AlreadyApplied`] or [`Outcome::AlreadyRejected`] without
+    /// calling `decide`, also when commands with the same key race: the
+    /// first decision wins, and the others return it.
     ///
     /// The id is text, checked here once, or an [`AggregateId`], not
     /// checked again (see [`IntoAggregateId`]).
@@ -194,7 +208,10 @@ impl<S: EventStore> Repository<S> {
     /// [`Error::InvalidId`] (nothing is read or written), [`Error::Conflict`]
     /// when every attempt lost the race, [`Error::StreamMoved`] when the
     /// stream that [`Options::unless_moved`] names has moved on, decode
-    /// errors of stored events, [`Error::Encode`], [`Error::Backend`].
+    /// errors of stored events, [`Error::Encode`], [`Error::Backend`];
+    /// with a key, [`Error::UnrecordableRejection`] when the domain error
+    /// does not encode and [`Error::UndecodableRejection`] when the one
+    /// recorded does not decode (nothing is written then).
     pub async fn execute<A, D>(
         &self,
         aggregate_id: impl IntoAggregateId,
@@ -203,8 +220,14 @@ impl<S: EventStore> Repository<S> {
     ) -> Result<Outcome<D>>
     where
         A: Aggregate,
+        D: Serialize + DeserializeOwned,
     {
         let aggregate_id = aggregate_id.into_aggregate_id()?;
+        let keyed = options.idempotency_key.as_deref().map(|key| KeyedCommand {
+            aggregate_kind: A::KIND,
+            aggregate_id: &aggregate_id,
+            key,
+        });
         // With `expect_new`, the state is assumed (the default at version
         // 0), not loaded, until the store or the decision says otherwise.
         let mut assumed = options.expect_new;
@@ -218,10 +241,12 @@ impl<S: EventStore> Repository<S> {
             if must_load {
                 must_load = false;
                 match self.load_for::<A>(&aggregate_id, &options).await? {
-                    Some((loaded, seen)) => {
+                    ControlFlow::Continue((loaded, seen)) => {
                         (state, version, forgets) = (loaded.state, loaded.version, seen);
                     }
-                    None => return Ok(Outcome::AlreadyApplied),
+                    ControlFlow::Break(recorded) => {
+                        return keyed.map_or(Ok(Outcome::AlreadyApplied), |k| k.recorded(recorded));
+                    }
                 }
             }
             let decided = decide(&state);
@@ -231,9 +256,28 @@ impl<S: EventStore> Repository<S> {
                 (assumed, must_load) = (false, true);
                 continue;
             }
-            let events = match decided {
-                Ok(events) => events,
-                Err(rejection) => return Ok(Outcome::Rejected(rejection)),
+            let events = match (decided, &keyed) {
+                (Ok(events), _) => events,
+                (Err(rejection), None) => return Ok(Outcome::Rejected(rejection)),
+                (Err(rejection), Some(keyed)) => {
+                    let refusal = keyed.refusal(version, &rejection)?;
+                    match self.store.record_refusal(refusal).await? {
+                        RefusalOutcome::Recorded => return Ok(Outcome::Rejected(rejection)),
+                        RefusalOutcome::AlreadyDecided(recorded) => {
+                            return keyed.recorded(recorded);
+                        }
+                        RefusalOutcome::StreamMoved => {
+                            self.after_lost_race(
+                                &aggregate_id,
+                                &mut state,
+                                &mut version,
+                                &mut attempt,
+                            )
+                            .await?;
+                            continue;
+                        }
+                    }
+                }
             };
             if events.is_empty() {
                 return Ok(Outcome::Done(Committed {
@@ -268,65 +312,85 @@ impl<S: EventStore> Repository<S> {
                     }));
                 }
                 Ok(AppendOutcome::AlreadyApplied) => return Ok(Outcome::AlreadyApplied),
+                Ok(AppendOutcome::AlreadyRejected(error)) => {
+                    let recorded = RecordedOutcome::Rejected(error);
+                    return keyed
+                        .map_or(Ok(Outcome::AlreadyRejected(None)), |k| k.recorded(recorded));
+                }
                 Err(Error::Conflict { .. }) if assumed => {
                     // not new after all; this attempt does not count
                     (assumed, must_load) = (false, true);
                 }
-                Err(Error::Conflict { .. }) if attempt < self.max_attempts => {
-                    tracing::debug!(
-                        kind = A::KIND,
-                        aggregate_id = aggregate_id.as_str(),
-                        version,
-                        attempt,
-                        "version conflict, deciding again"
-                    );
-                    let pause = self.backoff.pause(attempt);
-                    if !pause.is_zero() {
-                        tokio::time::sleep(pause).await;
-                    }
-                    attempt += 1;
-                    version = self
-                        .replay(&aggregate_id)
-                        .fold(&mut state, version, None)
+                Err(Error::Conflict { .. }) => {
+                    self.after_lost_race(&aggregate_id, &mut state, &mut version, &mut attempt)
                         .await?;
-                }
-                Err(Error::Conflict {
-                    aggregate_kind,
-                    aggregate_id,
-                    expected_version,
-                    ..
-                }) => {
-                    return Err(Error::Conflict {
-                        aggregate_kind,
-                        aggregate_id,
-                        expected_version,
-                        attempts: attempt,
-                    });
                 }
                 Err(other) => return Err(other),
             }
         }
     }
 
+    /// After the attempt `attempt` lost a race (a version conflict, or a
+    /// refusal of a version that is no longer the latest): waits the
+    /// backoff, counts the next attempt and folds the newer events into
+    /// `state`; or gives up when that was the last attempt.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] after the last attempt; decode and backend
+    /// errors of the load.
+    async fn after_lost_race<A: Aggregate>(
+        &self,
+        aggregate_id: &AggregateId,
+        state: &mut A,
+        version: &mut u64,
+        attempt: &mut u32,
+    ) -> Result<()> {
+        if *attempt >= self.max_attempts {
+            return Err(Error::Conflict {
+                aggregate_kind: A::KIND.to_owned(),
+                aggregate_id: aggregate_id.to_string(),
+                expected_version: *version,
+                attempts: *attempt,
+            });
+        }
+        tracing::debug!(
+            kind = A::KIND,
+            aggregate_id = aggregate_id.as_str(),
+            version = *version,
+            attempt = *attempt,
+            "the stream moved on, deciding again"
+        );
+        let pause = self.backoff.pause(*attempt);
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+        *attempt += 1;
+        *version = self
+            .replay(aggregate_id)
+            .fold(state, *version, None)
+            .await?;
+        Ok(())
+    }
+
     /// What a command needs: the aggregate's state and how many forgets it
-    /// was folded after, or `None` when the command's idempotency key is
-    /// already used on it.
+    /// was folded after, or what its idempotency key recorded when the key
+    /// was used on it.
     async fn load_for<A: Aggregate>(
         &self,
         aggregate_id: &AggregateId,
         options: &Options,
-    ) -> Result<Option<(Loaded<A>, u64)>> {
+    ) -> Result<ControlFlow<RecordedOutcome, (Loaded<A>, u64)>> {
         let key = options.idempotency_key.as_deref();
-        let stream = self
+        let mut stream = self
             .store
             .load_stream(A::KIND, aggregate_id.as_str(), key, self.page_size)
             .await?;
-        if stream.idempotency_key_seen {
-            return Ok(None);
+        if let Some(recorded) = stream.key_outcome.take() {
+            return Ok(ControlFlow::Break(recorded));
         }
         let forgets = stream.forgets;
-        let loaded = self.rebuild(aggregate_id, stream).await?;
-        Ok(Some((loaded, forgets)))
+        let loaded = self.replay(aggregate_id).rebuild(stream).await?;
+        Ok(ControlFlow::Continue((loaded, forgets)))
     }
 
     /// Folds the events of one stream a page at a time.
@@ -336,41 +400,5 @@ impl<S: EventStore> Repository<S> {
             aggregate_id,
             page_size: self.page_size,
         }
-    }
-
-    /// Turns a loaded stream (its first page of events) into state, reading
-    /// the pages that follow, and falling back to a full replay when the
-    /// snapshot is of another schema or cannot be decoded.
-    async fn rebuild<A: Aggregate>(
-        &self,
-        aggregate_id: &AggregateId,
-        stream: LoadedStream,
-    ) -> Result<Loaded<A>> {
-        let replay = self.replay(aggregate_id);
-        if let Some(snapshot) = stream.snapshot {
-            match restore::<A>(&snapshot) {
-                Ok(mut state) => {
-                    let version = replay
-                        .fold(&mut state, snapshot.version, Some(stream.events))
-                        .await?;
-                    return Ok(Loaded { state, version });
-                }
-                Err(reason) => {
-                    tracing::warn!(
-                        kind = A::KIND,
-                        aggregate_id = aggregate_id.as_str(),
-                        snapshot_version = snapshot.version,
-                        reason,
-                        "ignoring unreadable snapshot, replaying all events"
-                    );
-                    let mut state = A::default();
-                    let version = replay.fold(&mut state, 0, None).await?;
-                    return Ok(Loaded { state, version });
-                }
-            }
-        }
-        let mut state = A::default();
-        let version = replay.fold(&mut state, 0, Some(stream.events)).await?;
-        Ok(Loaded { state, version })
     }
 }

@@ -27,9 +27,11 @@ pub struct Options {
 }
 
 impl Options {
-    /// Options for a command that must take effect at most once: a second
-    /// execute with the same key on the same aggregate returns
-    /// [`Outcome::AlreadyApplied`] and writes nothing.
+    /// Options for a command that must take effect at most once: the key
+    /// records the command's first decision on the aggregate, a refusal
+    /// included, and a second execute with the same key returns it
+    /// ([`Outcome::AlreadyApplied`] or [`Outcome::AlreadyRejected`]) without
+    /// deciding again, and writes nothing.
     #[must_use]
     pub fn idempotent(key: impl Into<String>) -> Self {
         Self {
@@ -112,39 +114,56 @@ impl Options {
 /// let key = || Options::idempotent("open-once");
 /// match repo.execute("acc-1", key(), |a: &Account| a.open("Ada", 10)).await? {
 ///     Outcome::Done(committed) => assert_eq!(committed.events[0].kind, "Opened"),
-///     Outcome::AlreadyApplied => unreachable!("first time"),
+///     Outcome::AlreadyApplied | Outcome::AlreadyRejected(_) => unreachable!("first time"),
 ///     Outcome::Rejected(error) => panic!("{error:?}"),
 /// }
 /// let again = repo.execute("acc-1", key(), |a: &Account| a.open("Ada", 10)).await?;
 /// assert_eq!(again, Outcome::AlreadyApplied);
 /// let refused = repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 10)).await?;
 /// assert_eq!(refused.rejection(), Some(AccountError::AlreadyOpen));
+/// // a refusal under a key is recorded: the key gives it back, undecided
+/// let refused = repo.execute("acc-1", key_2(), |a: &Account| a.withdraw(50)).await?;
+/// assert_eq!(refused, Outcome::Rejected(AccountError::InsufficientFunds));
+/// let again = repo.execute("acc-1", key_2(), |a: &Account| a.withdraw(5)).await?;
+/// assert_eq!(again, Outcome::AlreadyRejected(Some(AccountError::InsufficientFunds)));
 /// # Ok(()) }
+/// # fn key_2() -> Options { Options::idempotent("withdraw-once") }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[must_use]
 pub enum Outcome<D> {
     /// The decision's events were appended (none, if it decided nothing).
     Done(Committed),
-    /// The idempotency key was used before on this aggregate: nothing written.
+    /// The idempotency key was used before on this aggregate by a command
+    /// that was done: nothing written, nothing decided.
     AlreadyApplied,
-    /// The decision refused the command: nothing written.
+    /// The decision refused the command: nothing written but, with an
+    /// idempotency key, the refusal under the key.
     Rejected(D),
+    /// The idempotency key's first decision on this aggregate was a
+    /// refusal: its domain error, or `None` when a
+    /// [forget](crate::EventStore::forget) of the aggregate erased it.
+    /// Nothing written, nothing decided.
+    AlreadyRejected(Option<D>),
 }
 
 impl<D> Outcome<D> {
-    /// The domain error, if the command was rejected.
+    /// The domain error, if the command was rejected now or, under its
+    /// idempotency key, before (`None` also when a forget erased that one).
     pub fn rejection(self) -> Option<D> {
         match self {
-            Self::Rejected(d) => Some(d),
-            Self::Done(_) | Self::AlreadyApplied => None,
+            Self::Rejected(d) | Self::AlreadyRejected(Some(d)) => Some(d),
+            Self::Done(_) | Self::AlreadyApplied | Self::AlreadyRejected(None) => None,
         }
     }
 
     /// The outcome as the one error type, for callers that propagate a
     /// rejection with `?`: what was committed, `None` when the idempotency
-    /// key was already used, or [`Error::Rejected`] carrying the domain
-    /// error (which [`Error::rejection`] gives back).
+    /// key was already used by a command that was done, or
+    /// [`Error::Rejected`] carrying the domain error (which
+    /// [`Error::rejection`] gives back) when the command was rejected, now
+    /// or under its key before; an [`ErasedRejection`] in place of the
+    /// domain error when a forget erased that one.
     ///
     /// ```
     /// # use eventstore_core::doc::{Account, AccountError};
@@ -171,10 +190,31 @@ impl<D> Outcome<D> {
         match self {
             Self::Done(committed) => Ok(Some(committed)),
             Self::AlreadyApplied => Ok(None),
-            Self::Rejected(rejection) => Err(Error::Rejected(Box::new(rejection))),
+            Self::Rejected(rejection) | Self::AlreadyRejected(Some(rejection)) => {
+                Err(Error::Rejected(Box::new(rejection)))
+            }
+            Self::AlreadyRejected(None) => Err(Error::Rejected(Box::new(ErasedRejection))),
         }
     }
 }
+
+/// The domain error that [`Outcome::into_result`] puts in
+/// [`Error::Rejected`] for [`Outcome::AlreadyRejected`]`(None)`: the command
+/// was refused under its idempotency key before, and a forget erased why.
+///
+/// ```
+/// use eventstore_core::{Error, ErasedRejection, Outcome};
+/// let error = Outcome::<ErasedRejection>::AlreadyRejected(None).into_result().unwrap_err();
+/// assert!(error.rejection::<ErasedRejection>().is_some());
+/// assert_eq!(
+///     error.to_string(),
+///     "the command was rejected: it was refused before under the same idempotency key \
+///      (the error was erased by a forget)"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("it was refused before under the same idempotency key (the error was erased by a forget)")]
+pub struct ErasedRejection;
 
 /// The events a command appended.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,11 +1,12 @@
 //! Folding a stream into an aggregate's state, a page of events at a time,
 //! so that a load holds at most one page in memory however long the stream.
 
+use super::Loaded;
 use crate::aggregate::Aggregate;
 use crate::envelope::StreamEvent;
 use crate::error::{Error, Result};
 use crate::id::AggregateId;
-use crate::store::{EventStore, Snapshot};
+use crate::store::{EventStore, LoadedStream, Snapshot};
 
 /// How many events a load reads and holds at once, unless set with
 /// [`Repository::page_size`](crate::Repository::page_size): a longer
@@ -29,6 +30,37 @@ pub(super) struct Replay<'a, S> {
 }
 
 impl<S: EventStore> Replay<'_, S> {
+    /// Turns a loaded stream (its first page of events) into state, reading
+    /// the pages that follow, and falling back to a full replay when the
+    /// snapshot is of another schema or cannot be decoded.
+    pub(super) async fn rebuild<A: Aggregate>(&self, stream: LoadedStream) -> Result<Loaded<A>> {
+        if let Some(snapshot) = stream.snapshot {
+            match restore::<A>(&snapshot) {
+                Ok(mut state) => {
+                    let version = self
+                        .fold(&mut state, snapshot.version, Some(stream.events))
+                        .await?;
+                    return Ok(Loaded { state, version });
+                }
+                Err(reason) => {
+                    tracing::warn!(
+                        kind = A::KIND,
+                        aggregate_id = self.aggregate_id.as_str(),
+                        snapshot_version = snapshot.version,
+                        reason,
+                        "ignoring unreadable snapshot, replaying all events"
+                    );
+                    let mut state = A::default();
+                    let version = self.fold(&mut state, 0, None).await?;
+                    return Ok(Loaded { state, version });
+                }
+            }
+        }
+        let mut state = A::default();
+        let version = self.fold(&mut state, 0, Some(stream.events)).await?;
+        Ok(Loaded { state, version })
+    }
+
     /// Folds into `state`, which stands at `version`, the events after it:
     /// `first` (a page read with this replay's page size), or, when it is
     /// `None`, the first page read now; then page after page until a page
@@ -97,7 +129,7 @@ impl<S: EventStore> Replay<'_, S> {
 
 /// Decodes a snapshot's state, straight from its JSON text, or says why it
 /// cannot be used.
-pub(super) fn restore<A: Aggregate>(snapshot: &Snapshot) -> std::result::Result<A, String> {
+fn restore<A: Aggregate>(snapshot: &Snapshot) -> std::result::Result<A, String> {
     if snapshot.schema_version != A::SNAPSHOT_VERSION {
         return Err(format!(
             "schema version {} is not the current {}",

@@ -119,7 +119,10 @@ where
 {
     Ok(match outcome {
         Outcome::Done(_) | Outcome::AlreadyApplied => StepOutcome::Done,
-        Outcome::Rejected(error) => StepOutcome::Rejected(Rejection::of(&error)?),
+        Outcome::Rejected(error) | Outcome::AlreadyRejected(Some(error)) => {
+            StepOutcome::Rejected(Rejection::of(&error)?)
+        }
+        Outcome::AlreadyRejected(None) => StepOutcome::Rejected(Rejection::forgotten()),
     })
 }
 
@@ -151,6 +154,10 @@ mod tests {
         let refused = step_outcome(Outcome::Rejected(Refusal::NotOpen)).unwrap();
         assert_eq!(refused.rejection(), Some(Refusal::NotOpen));
         assert_eq!(refused.to_string(), "rejected: the account is not open");
+        let before = step_outcome(Outcome::AlreadyRejected(Some(Refusal::NotOpen))).unwrap();
+        assert_eq!(before, refused, "refused by an earlier delivery, the same");
+        let erased = step_outcome(Outcome::<Refusal>::AlreadyRejected(None)).unwrap();
+        assert_eq!(erased, StepOutcome::Rejected(Rejection::forgotten()));
     }
 
     #[test]

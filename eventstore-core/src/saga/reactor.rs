@@ -1,6 +1,5 @@
 //! [`SagaReactor`]: the reactor that runs a [`Saga`]'s steps.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -15,6 +14,12 @@ use crate::reactor::{HandlerError, Reactor};
 use crate::repository::{Loaded, Options, Outcome, Repository};
 use crate::store::{EventStore, StreamAt};
 use crate::tracker::EventFilter;
+
+/// The domain error of the commands that record on a saga's stream, which
+/// never refuse (serde, as [`Repository::execute`] requires of a domain
+/// error; there is no value to record).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+enum NeverRefused {}
 
 /// How many rounds (load the saga, run its wanted steps, record their
 /// outcomes) one event's reconcile runs before it gives up with
@@ -163,7 +168,7 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
                     current = false;
                     break;
                 };
-                let record = |now: &G| Ok::<_, Infallible>(now.on_outcome(step.name(), &outcome));
+                let record = |now: &G| Ok::<_, NeverRefused>(now.on_outcome(step.name(), &outcome));
                 let recorded = self.repo.execute(id, options, record).await?;
                 if let (Outcome::Done(committed), Some(observer)) = (&recorded, &self.observer) {
                     if !committed.events.is_empty() {
@@ -224,7 +229,7 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             return Ok(());
         };
         let options = self.options(&id, &format!("event/{}", event.id), event);
-        let record = |now: &G| Ok::<_, Infallible>(now.on_input(input));
+        let record = |now: &G| Ok::<_, NeverRefused>(now.on_input(input));
         // done, or recorded by an earlier delivery: either way it is there
         let _ = self.repo.execute(&id, options, record).await?;
         self.reconcile(&id, event).await

@@ -64,7 +64,7 @@ impl AccountEventHandler for Account {
 }
 
 /// Why an account refused a deposit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub(crate) enum Refused {
     /// It was never opened.
     #[error("the account is not open")]

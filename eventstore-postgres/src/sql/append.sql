@@ -1,10 +1,12 @@
--- One command's events, in one autocommit statement: the idempotency check,
--- the version check and the insert. A stale writer (the stream is past the
+-- One command's events, in one autocommit statement: the claim of the
+-- idempotency key (append_claim_key.sql, in place of the claim line), the
+-- version check and the insert. A stale writer (the stream is past the
 -- expected version, or a concurrent writer gets there first) fails on the
 -- unique events_stream_version, since version $3 + 1 is taken; the only
 -- case that constraint cannot see, an expected version ahead of the stream
 -- (which would leave a gap), is the probe of append_guard_version.sql. No
--- row comes back then, nor when the idempotency key was used.
+-- row comes back then, nor when the idempotency key has a row in
+-- command_keys (it was used, or a refusal was recorded under it).
 --
 -- The guards line becomes the checks this append needs, and only those
 -- (sql::AppendStatements): a check that cannot fail (no expected
@@ -15,7 +17,7 @@
 -- $7 metadata (text), $8 idempotency key (nullable), $9 $10 $11 the stream
 -- that must not have moved past a version (kind, id, version; null: none),
 -- $12 the stream's hash (eventstore_core::reactor::stream_hash, as a bigint)
-INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key, stream_hash)
+{claim}INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key, stream_hash)
 SELECT e.id, $1, $2, $3 + e.n, e.kind, e.body::jsonb, $7::jsonb, CASE WHEN e.n = 1 THEN $8::text END, $12::bigint
 FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e (id, kind, body, n)
 {guards}

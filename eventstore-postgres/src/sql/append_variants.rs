@@ -1,8 +1,10 @@
 //! The append statements, one text per combination of the checks an
 //! append needs.
 //!
-//! Each check of an append (the expected version exists, the idempotency
-//! key is unused, a guarded stream has not moved) is a subquery.
+//! Each check of an append (the expected version exists, a guarded stream
+//! has not moved) is a subquery; the idempotency key is claimed by an
+//! insert in front of the append's (`append_claim_key.sql`), which the
+//! other checks guard.
 //! PostgreSQL sets up every subquery's index scan on each execution of a
 //! generic plan, whether a `$n IS NULL OR` in front of it lets it run or
 //! not, so an append sends the statement with only the checks it needs.
@@ -33,21 +35,33 @@ impl Guards {
         usize::from(self.version) | usize::from(self.key) << 1 | usize::from(self.moved) << 2
     }
 
-    /// The WHERE clause of these checks (empty when there is none).
-    fn clause(self) -> String {
+    /// `template` with these checks: `{guards}` becomes the WHERE clause
+    /// of the version and moved checks (empty when there is none) and
+    /// `{claim}` nothing; with the key, the claim of the key
+    /// (`append_claim_key.sql`) takes those checks in `{claim}`, and the
+    /// events are inserted only when it claimed the key.
+    fn splice(self, template: &str) -> String {
         let checks: Vec<&str> = [
             (self.version, include_str!("append_guard_version.sql")),
-            (self.key, include_str!("append_guard_key.sql")),
             (self.moved, include_str!("append_guard_moved.sql")),
         ]
         .into_iter()
         .filter(|(needed, _)| *needed)
         .map(|(_, check)| without_comments(check))
         .collect();
-        if checks.is_empty() {
+        let checks = if checks.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", checks.join("\n  AND "))
+        };
+        if self.key {
+            let claim =
+                without_comments(include_str!("append_claim_key.sql")).replace("{checks}", &checks);
+            template
+                .replace("{claim}", &format!("{claim}\n"))
+                .replace("{guards}", "WHERE EXISTS (SELECT 1 FROM claim)")
+        } else {
+            template.replace("{claim}", "").replace("{guards}", &checks)
         }
     }
 }
@@ -70,12 +84,12 @@ pub(crate) struct AppendStatements {
 }
 
 impl AppendStatements {
-    /// The forms of `template`, whose `{guards}` is replaced by each
-    /// combination's WHERE clause; `qualify` replaces `{schema}`.
+    /// The forms of `template`, whose `{claim}` and `{guards}` are
+    /// replaced by each combination's checks ([`Guards::splice`]);
+    /// `qualify` replaces `{schema}`.
     pub(crate) fn new(template: &str, qualify: impl Fn(&str) -> String) -> Self {
         Self {
-            forms: Guards::all()
-                .map(|guards| qualify(&template.replace("{guards}", &guards.clause()))),
+            forms: Guards::all().map(|guards| qualify(&guards.splice(template))),
         }
     }
 
@@ -102,19 +116,25 @@ mod tests {
         for guards in Guards::all() {
             let sql = statements.with(guards);
             assert_eq!(sql.contains("version = $3)"), guards.version, "{sql}");
-            assert_eq!(sql.contains("idempotency_key = $8"), guards.key, "{sql}");
+            assert_eq!(sql.contains("command_keys"), guards.key, "{sql}");
+            assert_eq!(sql.contains("FROM claim)"), guards.key, "{sql}");
             assert_eq!(sql.contains("version > $11"), guards.moved, "{sql}");
             assert_eq!(sql.contains("\nWHERE"), guards != Guards::all()[0], "{sql}");
             assert!(!sql.contains("{guards}"), "{sql}");
+            assert!(!sql.contains("{claim}"), "{sql}");
+            assert!(!sql.contains("{checks}"), "{sql}");
             assert_eq!(
                 sql.matches(" AND EXISTS").count() + sql.matches(" AND NOT EXISTS").count(),
-                [guards.version, guards.key, guards.moved]
-                    .into_iter()
-                    .filter(|&g| g)
-                    .count()
-                    .saturating_sub(1),
+                usize::from(guards.version && guards.moved),
                 "{sql}"
             );
+            if guards.key {
+                // the other checks guard the claim, not the events' insert
+                let claim_end = sql.find("\n)\n").expect("the claim ends");
+                for check in ["version = $3)", "version > $11"] {
+                    assert!(sql.find(check).is_none_or(|at| at < claim_end), "{sql}");
+                }
+            }
         }
     }
 

@@ -23,12 +23,17 @@ fn visible_older_than_lag(param: u8) -> String {
     format!("created_at <= now() - make_interval(secs => ${param}::bigint / 1000000.0)")
 }
 
+/// The key's row in `load_stream.sql` for a command without a key: none,
+/// without a probe of `command_keys`.
+const NO_KEY: &str = "SELECT NULL::boolean AS rejected, NULL::jsonb AS rejection WHERE false";
+
 /// Every statement of the store, with `{schema}` replaced.
 #[derive(Debug)]
 pub(crate) struct Statements {
     pub(crate) append: AppendStatements,
     pub(crate) append_one: AppendStatements,
-    pub(crate) has_key: String,
+    pub(crate) key_outcome: String,
+    pub(crate) record_refusal: String,
     pub(crate) stream_version: String,
     pub(crate) load: String,
     pub(crate) load_page: String,
@@ -60,6 +65,7 @@ pub(crate) struct Statements {
     pub(crate) delete_snapshots: String,
     pub(crate) forget_parked: String,
     pub(crate) forget_mark: String,
+    pub(crate) forget_refusals: String,
     pub(crate) lease_holders: String,
     pub(crate) renew_lease: String,
     pub(crate) join_lock: String,
@@ -98,14 +104,15 @@ impl Statements {
         Self {
             append: AppendStatements::new(include_str!("append.sql"), qualify),
             append_one: AppendStatements::new(include_str!("append_one.sql"), qualify),
-            has_key: qualify(include_str!("has_key.sql")),
+            key_outcome: qualify(include_str!("key_outcome.sql")),
+            record_refusal: qualify(include_str!("record_refusal.sql")),
             stream_version: qualify(include_str!("stream_version.sql")),
             load: qualify(include_str!("load.sql")),
             load_page: qualify(include_str!("load_page.sql")),
-            load_stream: qualify(&load_stream.replace("{key_used}", "false")),
+            load_stream: qualify(&load_stream.replace("{key}", NO_KEY)),
             load_stream_keyed: qualify(&load_stream.replace(
-                "{key_used}",
-                without_comments(include_str!("load_stream_key_used.sql")),
+                "{key}",
+                without_comments(include_str!("load_stream_key.sql")),
             )),
             load_snapshot: qualify(include_str!("load_snapshot.sql")),
             save_snapshot: qualify(include_str!("save_snapshot.sql")),
@@ -131,6 +138,7 @@ impl Statements {
             delete_snapshots: qualify(include_str!("delete_snapshots.sql")),
             forget_parked: qualify(include_str!("forget_parked.sql")),
             forget_mark: qualify(include_str!("forget_mark.sql")),
+            forget_refusals: qualify(include_str!("forget_refusals.sql")),
             lease_holders: qualify(include_str!("lease_holders.sql")),
             renew_lease: qualify(include_str!("renew_lease.sql")),
             join_lock: qualify(include_str!("join_lock.sql")),
@@ -183,7 +191,8 @@ mod tests {
         let sql = Statements::new("es");
         let appends = sql.append.forms().chain(sql.append_one.forms());
         let all = [
-            &sql.has_key,
+            &sql.key_outcome,
+            &sql.record_refusal,
             &sql.stream_version,
             &sql.load,
             &sql.load_page,
@@ -212,6 +221,7 @@ mod tests {
             &sql.delete_snapshots,
             &sql.forget_parked,
             &sql.forget_mark,
+            &sql.forget_refusals,
             &sql.lease_holders,
             &sql.renew_lease,
             &sql.join_lock,
@@ -234,12 +244,14 @@ mod tests {
             .chain(appends.map(|(_, sql)| sql));
         for statement in all {
             assert!(!statement.contains("{guards}"), "{statement}");
-            assert!(!statement.contains("{key_used}"), "{statement}");
+            assert!(!statement.contains("{key}"), "{statement}");
+            assert!(!statement.contains("{claim}"), "{statement}");
+            assert!(!statement.contains("{checks}"), "{statement}");
             assert!(!statement.contains("{schema}"), "{statement}");
             assert!(!statement.contains("{visible}"), "{statement}");
             assert!(!statement.contains("{page}"), "{statement}");
             for keyword in ["FROM", "INTO"] {
-                for table in ["events", "snapshots"] {
+                for table in ["events", "snapshots", "command_keys"] {
                     let unqualified = format!("{keyword} {table}");
                     assert!(
                         !statement.contains(&unqualified),

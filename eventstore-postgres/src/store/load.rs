@@ -3,7 +3,7 @@
 //! body only), a command's load in one round trip (the key check, the
 //! snapshot and the first page), and snapshots.
 
-use eventstore_core::backend::{LoadedStream, Snapshot, StreamEvent};
+use eventstore_core::backend::{LoadedStream, RecordedOutcome, Snapshot, StreamEvent};
 use eventstore_core::{Error, RecordedEvent, Result};
 use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
@@ -12,7 +12,7 @@ use super::PgEventStore;
 use crate::convert::{bigint, fit, row_limit};
 use crate::error::backend;
 use crate::layout::{LOAD, LOAD_PAGE, LOAD_SNAPSHOT, LOAD_STREAM, SnapshotColumns};
-use crate::rows::{column, json_text, recorded_event, stream_event, unsigned};
+use crate::rows::{column, json_text, key_outcome, recorded_event, stream_event, unsigned};
 
 impl PgEventStore {
     /// See [`EventStore::load`](eventstore_core::EventStore::load).
@@ -106,7 +106,7 @@ impl PgEventStore {
                 events.push(stream_event(&row, LOAD_STREAM.event, stream)?);
             }
         }
-        let Some((idempotency_key_seen, snapshot, forgets)) = header else {
+        let Some((key_outcome, snapshot, forgets)) = header else {
             return Err(Error::UnexpectedReply {
                 problem: "load_stream returned no header row".to_owned(),
             });
@@ -115,16 +115,20 @@ impl PgEventStore {
         Ok(LoadedStream {
             snapshot,
             events,
-            idempotency_key_seen,
+            key_outcome,
             forgets,
         })
     }
 }
 
-/// The header row of `load_stream.sql`: whether the key was seen, the
+/// The header row of `load_stream.sql`: what the key recorded, the
 /// snapshot, and how many times the stream was forgotten.
-fn stream_header(row: &PgRow, kind: &str, id: &str) -> Result<(bool, Option<Snapshot>, u64)> {
-    let seen: bool = column(row, LOAD_STREAM.seen)?;
+fn stream_header(
+    row: &PgRow,
+    kind: &str,
+    id: &str,
+) -> Result<(Option<RecordedOutcome>, Option<Snapshot>, u64)> {
+    let recorded = key_outcome(row, LOAD_STREAM.key)?;
     let has_snapshot = column::<Option<i64>>(row, LOAD_STREAM.snapshot_version)?.is_some();
     let snapshot = if has_snapshot {
         Some(snapshot_from(row, kind, id, LOAD_STREAM.snapshot())?)
@@ -132,7 +136,7 @@ fn stream_header(row: &PgRow, kind: &str, id: &str) -> Result<(bool, Option<Snap
         None
     };
     Ok((
-        seen,
+        recorded,
         snapshot,
         unsigned(row, LOAD_STREAM.forgets, "forgets")?,
     ))

@@ -33,7 +33,7 @@ pub(crate) const MAX_CONNECTIONS: u32 = 16;
 
 /// The domain error of every system's counter: never raised by the bench,
 /// but checked on every command, the same in each system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
 #[error("the counter would overflow")]
 pub(crate) struct Overflow;
 

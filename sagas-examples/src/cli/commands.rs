@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use eventstore_core::reactor::{RetryOutcome, Runner, RunnerOptions, Start};
-use eventstore_core::{AggregateId, EventId, Options, Outcome};
+use eventstore_core::{AggregateId, ErasedRejection, EventId, Options, Outcome};
 use serde_json::json;
 
 use super::args::{AccountCommand, Database, Output, ParkedCommand, TransferCommand};
@@ -30,7 +30,10 @@ fn account_outcome(id: &str, what: &str, outcome: Outcome<AccountError>) -> Resu
             println!("{id}: already done");
             Ok(())
         }
-        Outcome::Rejected(error) => Err(Failure::Failed(format!("{id}: {error}"))),
+        Outcome::Rejected(error) | Outcome::AlreadyRejected(Some(error)) => {
+            Err(Failure::Failed(format!("{id}: {error}")))
+        }
+        Outcome::AlreadyRejected(None) => Err(Failure::Failed(format!("{id}: {ErasedRejection}"))),
     }
 }
 
@@ -152,7 +155,12 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
             {
                 Outcome::Done(_) => println!("{id}: started, {from} -> {to} {amount}"),
                 Outcome::AlreadyApplied => println!("{id}: already started"),
-                Outcome::Rejected(error) => return Err(Failure::Failed(format!("{id}: {error}"))),
+                Outcome::Rejected(error) | Outcome::AlreadyRejected(Some(error)) => {
+                    return Err(Failure::Failed(format!("{id}: {error}")));
+                }
+                Outcome::AlreadyRejected(None) => {
+                    return Err(Failure::Failed(format!("{id}: {ErasedRejection}")));
+                }
             }
             if !wait {
                 return Ok(());

@@ -2,24 +2,23 @@
 
 use std::future::Future;
 
-use eventstore_core::backend::{AppendOutcome, AppendRequest, LoadedStream, Snapshot, StreamEvent};
+use eventstore_core::backend::{
+    AppendOutcome, AppendRequest, LoadedStream, RecordedOutcome, RefusalOutcome, RefusalRequest,
+    Snapshot, StreamEvent,
+};
 use eventstore_core::{Error, EventStore, ForgetRequest, Forgotten, MemoryStore, RecordedEvent};
 
 use super::control::{Control, Verdict};
 
-/// What the store does with a refusal recorded under an idempotency key.
+/// What the store does with a refusal recorded under an idempotency key
+/// ([`EventStore::record_refusal`]).
 ///
-/// Today [`EventStore`] has no way to record one: a refused command writes
-/// nothing, its key stays unused, and the same command sent again decides
-/// again. Both values behave alike, so far.
-///
-/// Once `EventStore` gains the method that records a refusal under a key
-/// (issue 16, item 1), [`SimStore`] delegates it to the [`MemoryStore`]
-/// under [`Kept`](Self::Kept); under [`Forgotten`](Self::Forgotten) it
-/// returns "recorded" without storing anything, so that every later
-/// command with that key decides again, as today. That keeps the
-/// simulation's negative control running the old behaviour on a store
-/// that remembers refusals.
+/// Under [`Kept`](Self::Kept), [`SimStore`] delegates it to the
+/// [`MemoryStore`]; under [`Forgotten`](Self::Forgotten) it returns
+/// "recorded" without storing anything, so that every later command with
+/// that key decides again, as before refusals were recorded (issue 16,
+/// item 1). That keeps the simulation's negative control running the old
+/// behaviour on a store that remembers refusals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Refusals {
     /// Recorded refusals are kept, as the store keeps them.
@@ -100,6 +99,15 @@ impl SimStore {
     }
 }
 
+/// What a key recorded, as the interleaving shows it.
+fn describe_key(recorded: Option<&RecordedOutcome>) -> String {
+    match recorded {
+        None => "key unused".to_owned(),
+        Some(RecordedOutcome::Applied) => "key applied".to_owned(),
+        Some(RecordedOutcome::Rejected(_)) => "key rejected".to_owned(),
+    }
+}
+
 fn describe_error(error: &Error) -> String {
     match error {
         Error::Conflict { .. } => "conflict".to_owned(),
@@ -137,6 +145,7 @@ impl EventStore for SimStore {
                 None => "nothing to write".to_owned(),
             },
             AppendOutcome::AlreadyApplied => "already applied".to_owned(),
+            AppendOutcome::AlreadyRejected(_) => "already rejected".to_owned(),
         };
         self.call(call, self.inner.append(request), reply).await
     }
@@ -193,17 +202,43 @@ impl EventStore for SimStore {
         .await
     }
 
-    async fn has_idempotency_key(
+    async fn idempotency_key_outcome(
         &self,
         aggregate_kind: &str,
         aggregate_id: &str,
         key: &str,
-    ) -> eventstore_core::Result<bool> {
-        let call = format!("has key {aggregate_kind}/{aggregate_id} [{key}]");
+    ) -> eventstore_core::Result<Option<RecordedOutcome>> {
+        let call = format!("key {aggregate_kind}/{aggregate_id} [{key}]");
         let make = self
             .inner
-            .has_idempotency_key(aggregate_kind, aggregate_id, key);
-        self.call(call, make, ToString::to_string).await
+            .idempotency_key_outcome(aggregate_kind, aggregate_id, key);
+        self.call(call, make, |recorded| describe_key(recorded.as_ref()))
+            .await
+    }
+
+    async fn record_refusal(
+        &self,
+        request: RefusalRequest,
+    ) -> eventstore_core::Result<RefusalOutcome> {
+        let call = format!(
+            "refuse {}/{}@v{} [{}]",
+            request.aggregate_kind, request.aggregate_id, request.version, request.idempotency_key
+        );
+        let reply = |outcome: &RefusalOutcome| match outcome {
+            RefusalOutcome::Recorded => "recorded".to_owned(),
+            RefusalOutcome::AlreadyDecided(recorded) => describe_key(Some(recorded)),
+            RefusalOutcome::StreamMoved => "stream moved".to_owned(),
+        };
+        match self.refusals {
+            Refusals::Kept => {
+                self.call(call, self.inner.record_refusal(request), reply)
+                    .await
+            }
+            Refusals::Forgotten => {
+                let dropped = async { Ok(RefusalOutcome::Recorded) };
+                self.call(call, dropped, reply).await
+            }
+        }
     }
 
     async fn forget(&self, request: &ForgetRequest) -> eventstore_core::Result<Forgotten> {
@@ -227,12 +262,9 @@ impl EventStore for SimStore {
         let make = self
             .inner
             .load_stream(aggregate_kind, aggregate_id, idempotency_key, limit);
-        let reply = |stream: &LoadedStream| {
-            if stream.idempotency_key_seen {
-                "key used".to_owned()
-            } else {
-                format!("v{}", stream.events.last().map_or(0, |e| e.version))
-            }
+        let reply = |stream: &LoadedStream| match &stream.key_outcome {
+            Some(recorded) => describe_key(Some(recorded)),
+            None => format!("v{}", stream.events.last().map_or(0, |e| e.version)),
         };
         self.call(call, make, reply).await
     }

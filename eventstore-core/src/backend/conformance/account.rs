@@ -95,7 +95,7 @@ pub struct Account {
 }
 
 /// Why an account refused a command.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AccountError {
     /// The account was opened before.
     #[error("the account is already open")]

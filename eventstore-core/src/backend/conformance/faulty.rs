@@ -1,13 +1,18 @@
 //! A store wrapper with faults switched on by the test: rival writers that
-//! win every race, hidden snapshots, and a pause between load and append;
-//! and what it saw: how many reads, and the most events one read returned.
+//! win every race (of appends, or of refusals recorded under a key),
+//! hidden snapshots, a pause between load and append, and refusals left
+//! unrecorded; and what it saw: how many reads, the most events one read
+//! returned, and how many refusals it was asked to record.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use tokio::sync::Semaphore;
 
-use crate::backend::{AppendOutcome, AppendRequest, Snapshot, StreamEvent};
+use crate::backend::{
+    AppendOutcome, AppendRequest, NewEvent, RecordedOutcome, RefusalOutcome, RefusalRequest,
+    Snapshot, StreamEvent,
+};
 use crate::{EventStore, ForgetRequest, Forgotten, RecordedEvent, Result};
 
 /// Wraps a store and delegates to it, with the faults chosen by the
@@ -16,6 +21,10 @@ use crate::{EventStore, ForgetRequest, Forgotten, RecordedEvent, Result};
 pub struct Faulty<S> {
     inner: S,
     rivals: Arc<AtomicU32>,
+    refusal_rivals: Arc<AtomicU32>,
+    refusal_rival: Option<NewEvent>,
+    refusals: Arc<AtomicU32>,
+    unrecorded_refusals: bool,
     reads: Arc<AtomicU32>,
     most_events: Arc<AtomicUsize>,
     hide_snapshots: bool,
@@ -30,6 +39,10 @@ impl<S> Faulty<S> {
         Self {
             inner,
             rivals: Arc::new(AtomicU32::new(0)),
+            refusal_rivals: Arc::new(AtomicU32::new(0)),
+            refusal_rival: None,
+            refusals: Arc::new(AtomicU32::new(0)),
+            unrecorded_refusals: false,
             reads: Arc::new(AtomicU32::new(0)),
             most_events: Arc::new(AtomicUsize::new(0)),
             hide_snapshots: false,
@@ -46,6 +59,30 @@ impl<S> Faulty<S> {
     pub fn rivals(self, rivals: u32) -> Self {
         self.rivals.store(rivals, Ordering::SeqCst);
         self
+    }
+
+    /// Before each of the next `rivals` refusals recorded under a key, a
+    /// rival writer appends `event` at the version the refusal was decided
+    /// on, so that the stream has moved on when the refusal is recorded.
+    #[must_use]
+    pub fn rivals_before_refusals(mut self, rivals: u32, event: NewEvent) -> Self {
+        self.refusal_rivals.store(rivals, Ordering::SeqCst);
+        self.refusal_rival = Some(event);
+        self
+    }
+
+    /// Records no refusal: answers that it did and writes nothing, as a
+    /// store did before refusals were recorded under their keys, so that a
+    /// later command with the key is decided again (a negative control).
+    #[must_use]
+    pub fn unrecorded_refusals(mut self) -> Self {
+        self.unrecorded_refusals = true;
+        self
+    }
+
+    /// How many refusals it was asked to record under a key.
+    pub fn refusals(&self) -> u32 {
+        self.refusals.load(Ordering::SeqCst)
     }
 
     /// How many reads of a stream (events, snapshot or key) it has served.
@@ -161,9 +198,34 @@ impl<S: EventStore> EventStore for Faulty<S> {
         self.inner.save_snapshot(snapshot).await
     }
 
-    async fn has_idempotency_key(&self, kind: &str, id: &str, key: &str) -> Result<bool> {
+    async fn idempotency_key_outcome(
+        &self,
+        kind: &str,
+        id: &str,
+        key: &str,
+    ) -> Result<Option<RecordedOutcome>> {
         self.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.has_idempotency_key(kind, id, key).await
+        self.inner.idempotency_key_outcome(kind, id, key).await
+    }
+
+    async fn record_refusal(&self, request: RefusalRequest) -> Result<RefusalOutcome> {
+        self.refusals.fetch_add(1, Ordering::SeqCst);
+        let rival_due = self
+            .refusal_rivals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if let (true, Some(event)) = (rival_due, &self.refusal_rival) {
+            let rival = AppendRequest::new(
+                request.aggregate_kind.clone(),
+                request.aggregate_id.clone(),
+                request.version,
+            );
+            self.inner.append(rival.event(event.clone())).await?;
+        }
+        if self.unrecorded_refusals {
+            return Ok(RefusalOutcome::Recorded);
+        }
+        self.inner.record_refusal(request).await
     }
 
     async fn forget(&self, request: &ForgetRequest) -> Result<Forgotten> {

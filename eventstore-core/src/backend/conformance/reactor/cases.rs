@@ -43,7 +43,8 @@ pub async fn tick<S: EventStore>(store: &S, id: &str, version: u64) -> RecordedE
     let request = AppendRequest::new("Thing", id.parse().unwrap(), version).event(tick);
     match store.append(request).await.expect("append") {
         crate::backend::AppendOutcome::Committed(mut events) => events.remove(0),
-        crate::backend::AppendOutcome::AlreadyApplied => unreachable!("no keys"),
+        crate::backend::AppendOutcome::AlreadyApplied
+        | crate::backend::AppendOutcome::AlreadyRejected(_) => unreachable!("no keys"),
     }
 }
 

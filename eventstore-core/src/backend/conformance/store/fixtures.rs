@@ -1,7 +1,8 @@
 //! Events and helpers shared by the cases.
 
+use crate::backend::conformance::account::Account;
 use crate::backend::{AppendOutcome, AppendRequest, NewEvent};
-use crate::{EventBody, EventStore, RecordedEvent};
+use crate::{EventBody, EventStore, Options, Outcome, RecordedEvent, Repository};
 use serde_json::{Value, json};
 
 /// The body of an event that a case writes: `value` must be a JSON object.
@@ -64,4 +65,16 @@ pub(crate) async fn load<S: EventStore>(
         Ok(events) => events,
         Err(error) => panic!("load of {kind}/{id} after {after_version} failed: {error:?}"),
     }
+}
+
+/// Opens the account `id` with `balance`, and expects it done.
+pub(crate) async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
+    let outcome = repo
+        .execute(id, Options::default(), |a: &Account| a.open("Ada", balance))
+        .await
+        .expect("open");
+    assert!(
+        matches!(outcome, Outcome::Done(_)),
+        "open {id}: {outcome:?}"
+    );
 }

@@ -5,6 +5,7 @@
 
 pub(crate) mod fixtures;
 pub mod forget_cases;
+pub mod key_cases;
 pub mod page_cases;
 pub mod repository_cases;
 pub mod saga_cases;
@@ -54,6 +55,13 @@ macro_rules! __store_conformance_suite {
             repository_cases::snapshots_are_taken_every_n_versions_and_load_the_same_state,
             repository_cases::unreadable_snapshots_are_ignored,
             repository_cases::expect_new_skips_the_load_and_falls_back_when_not_new,
+            key_cases::a_recorded_refusal_is_given_back_undecided,
+            key_cases::a_refusal_of_a_moved_stream_is_decided_again,
+            key_cases::a_refusal_after_the_key_was_applied_is_already_applied,
+            key_cases::forget_erases_recorded_refusals,
+            key_cases::unkeyed_refusals_record_nothing,
+            key_cases::expect_new_records_only_refusals_of_the_loaded_state,
+            key_cases::unrecordable_and_undecodable_refusals_are_typed_errors,
             page_cases::pages_are_read_in_version_order,
             page_cases::a_stream_longer_than_a_page_loads_whole,
             page_cases::decode_errors_in_a_later_page_name_their_row,

@@ -1,7 +1,6 @@
 //! Sagas over the store: each step taken once and its outcome recorded,
 //! whatever the redeliveries and overlapping reconciles.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use super::fixtures::load;
+use crate::backend::RecordedOutcome;
 use crate::backend::conformance::faulty::Faulty;
 use crate::doc::{
     Account, AccountError, AccountEvent, MoneyWithdrawn, PaidOut, Payout, PayoutEvent,
@@ -36,7 +36,7 @@ where
 {
     let committed = repo
         .execute(id, Options::default(), move |_: &G| {
-            Ok::<_, Infallible>(vec![event.clone()])
+            Ok::<_, AccountError>(vec![event.clone()])
         })
         .await
         .and_then(crate::Outcome::into_result)
@@ -78,11 +78,12 @@ pub async fn a_saga_takes_its_step_once_and_records_it<S: EventStore>(store: S) 
         [requested("acc-1", 30), PaidOut {}.into()]
     );
     for (kind, id) in [("Account", "acc-1"), ("Payout", "p-1")] {
-        assert!(
+        assert_eq!(
             store
-                .has_idempotency_key(kind, id, "Payout/p-1/withdraw")
+                .idempotency_key_outcome(kind, id, "Payout/p-1/withdraw")
                 .await
                 .expect("key"),
+            Some(RecordedOutcome::Applied),
             "the step's key on {kind} {id}"
         );
     }
@@ -349,11 +350,12 @@ pub async fn an_input_event_is_recorded_once_on_its_saga<S: EventStore>(store: S
     let watched = load(&store, "Watch", "acc-1", 0).await;
     assert_eq!(watched.len(), 1, "recorded once: {watched:?}");
     let key = format!("Watch/acc-1/event/{}", events[1].id);
-    assert!(
+    assert_eq!(
         store
-            .has_idempotency_key("Watch", "acc-1", &key)
+            .idempotency_key_outcome("Watch", "acc-1", &key)
             .await
-            .expect("key")
+            .expect("key"),
+        Some(RecordedOutcome::Applied)
     );
     assert_eq!(
         repo.load::<Watch>("acc-1")

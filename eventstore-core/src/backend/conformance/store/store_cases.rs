@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use crate::backend::conformance::account::Account;
-use crate::backend::{AppendOutcome, AppendRequest, NewEvent, Snapshot};
+use crate::backend::{AppendOutcome, AppendRequest, NewEvent, RecordedOutcome, Snapshot};
 use crate::{
     Error, EventBody, EventStore, IdProblem, Metadata, Options, Repository, StreamAt, Tracker,
 };
@@ -137,23 +137,26 @@ pub async fn idempotency_key_writes_once_per_stream<S: EventStore>(store: S) {
             .event(deposited(1))
     };
     append_ok(&store, request("a-1", 0)).await;
+    assert_eq!(
+        store
+            .idempotency_key_outcome("Account", "a-1", "t-1/withdraw")
+            .await
+            .expect("key"),
+        Some(RecordedOutcome::Applied)
+    );
     assert!(
         store
-            .has_idempotency_key("Account", "a-1", "t-1/withdraw")
+            .idempotency_key_outcome("Account", "a-1", "t-2/withdraw")
             .await
             .expect("key")
+            .is_none()
     );
     assert!(
-        !store
-            .has_idempotency_key("Account", "a-1", "t-2/withdraw")
+        store
+            .idempotency_key_outcome("Account", "a-2", "t-1/withdraw")
             .await
             .expect("key")
-    );
-    assert!(
-        !store
-            .has_idempotency_key("Account", "a-2", "t-1/withdraw")
-            .await
-            .expect("key")
+            .is_none()
     );
     // the key wins over the version: a redelivered command with a stale or
     // a current version is AlreadyApplied, never a conflict or a second write
@@ -192,7 +195,7 @@ pub async fn racing_idempotency_keys_write_once<S: EventStore>(store: S) {
         match task.await.expect("task") {
             Ok(AppendOutcome::Committed(_)) => committed += 1,
             Ok(AppendOutcome::AlreadyApplied) | Err(Error::Conflict { .. }) => {}
-            Err(other) => panic!("unexpected error: {other:?}"),
+            other => panic!("unexpected outcome: {other:?}"),
         }
     }
     assert_eq!(committed, 1);
@@ -208,10 +211,11 @@ pub async fn empty_append_writes_nothing<S: EventStore + Tracker>(store: S) {
     assert_eq!(outcome, AppendOutcome::Committed(Vec::new()));
     assert!(load(&store, "Account", "a-1", 0).await.is_empty());
     assert!(
-        !store
-            .has_idempotency_key("Account", "a-1", "k")
+        store
+            .idempotency_key_outcome("Account", "a-1", "k")
             .await
             .expect("key")
+            .is_none()
     );
 }
 
@@ -500,10 +504,11 @@ pub async fn every_combination_of_checks_commits_or_refuses_as_typed<S: EventSto
         let unused = ["k-2", "k-3"];
         for key in unused {
             assert!(
-                !store
-                    .has_idempotency_key("Account", &id, key)
+                store
+                    .idempotency_key_outcome("Account", &id, key)
                     .await
-                    .expect("key"),
+                    .expect("key")
+                    .is_none(),
                 "{what}: a refused append left its key {key}"
             );
         }
