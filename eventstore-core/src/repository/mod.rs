@@ -227,6 +227,7 @@ impl<S: EventStore> Repository<S> {
             aggregate_kind: A::KIND,
             aggregate_id: &aggregate_id,
             key,
+            unless_moved: options.unless_moved.as_ref(),
         });
         // With `expect_new`, the state is assumed (the default at version
         // 0), not loaded, until the store or the decision says otherwise.

@@ -2,7 +2,7 @@
 
 use crate::envelope::{Metadata, RecordedEvent};
 use crate::error::{Error, Result};
-use crate::store::StreamAt;
+use crate::stream_at::StreamAt;
 
 /// Per-command options for [`Repository::execute`](crate::Repository::execute).
 ///
