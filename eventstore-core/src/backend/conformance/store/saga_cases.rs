@@ -138,16 +138,16 @@ pub async fn overlapping_reconciles_take_and_record_each_step_once<S: EventStore
     }
 }
 
-/// A delivery that loaded the saga, then stalled before its step's
-/// command read the account, does not act once it resumes after another
-/// delivery recorded the step refused and the refusal's reason went away:
-/// the step runs only while the saga is where it asked for it.
-pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore>(store: S) {
+/// A delivery of `cause` to a Payout saga reactor that loaded the saga,
+/// then stalled at its first read of an account: the gate that releases it
+/// (close it) and the task that ends with its result.
+async fn stalled_delivery<S: EventStore>(
+    store: &S,
+    cause: &RecordedEvent,
+) -> (Arc<Semaphore>, tokio::task::JoinHandle<Result<(), String>>) {
     let gate = Arc::new(Semaphore::new(0));
     let stalling = Faulty::new(store.clone()).hold_reads_of("Account", Arc::clone(&gate));
     let stale = SagaReactor::<Payout, _>::new(Repository::new(stalling.clone()));
-    let repo = Repository::new(store.clone());
-    let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
     let resumed = tokio::spawn({
         let cause = cause.clone();
         async move { stale.handle(&cause).await.map_err(|e| e.to_string()) }
@@ -160,6 +160,17 @@ pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore
         );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    (gate, resumed)
+}
+
+/// A delivery that loaded the saga, then stalled before its step's
+/// command read the account, does not act once it resumes after another
+/// delivery recorded the step refused and the refusal's reason went away:
+/// the step runs only while the saga is where it asked for it.
+pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore>(store: S) {
+    let repo = Repository::new(store.clone());
+    let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
+    let (gate, resumed) = stalled_delivery(&store, &cause).await;
     SagaReactor::<Payout, _>::new(repo.clone())
         .handle(&cause)
         .await
@@ -189,22 +200,8 @@ pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore
 async fn stale_delivery_after_a_cancel<S: EventStore>(store: S, balance_then: u64) {
     let repo = Repository::new(store.clone());
     open(&repo, "acc-1", balance_then).await;
-    let gate = Arc::new(Semaphore::new(0));
-    let stalling = Faulty::new(store.clone()).hold_reads_of("Account", Arc::clone(&gate));
-    let stale = SagaReactor::<Payout, _>::new(Repository::new(stalling.clone()));
     let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
-    let resumed = tokio::spawn({
-        let cause = cause.clone();
-        async move { stale.handle(&cause).await.map_err(|e| e.to_string()) }
-    });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while stalling.held() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the stale delivery never read the account"
-        );
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let (gate, resumed) = stalled_delivery(&store, &cause).await;
     let cancelled: PayoutEvent = PayoutRefused {
         reason: "cancelled".into(),
     }
