@@ -196,7 +196,7 @@ impl<S: EventStore> Repository<S> {
     /// with the domain error (as JSON, hence `D: Serialize +
     /// DeserializeOwned`), recorded only while the aggregate is still at
     /// the version the decision saw (else it is decided again, as after a
-    /// lost race). A later command with the key returns
+    /// lost race), and not at all with [`Options::refusal_not_final`]. A later command with the key returns
     /// [`Outcome::AlreadyApplied`] or [`Outcome::AlreadyRejected`] without
     /// calling `decide`, also when commands with the same key race: the
     /// first decision wins, and the others return it.
@@ -259,8 +259,7 @@ impl<S: EventStore> Repository<S> {
             }
             let events = match (decided, &keyed) {
                 (Ok(events), _) => events,
-                (Err(rejection), None) => return Ok(Outcome::Rejected(rejection)),
-                (Err(rejection), Some(keyed)) => {
+                (Err(rejection), Some(keyed)) if !options.refusal_not_final => {
                     let refusal = keyed.refusal(version, &rejection)?;
                     match self.store.record_refusal(refusal).await? {
                         RefusalOutcome::Recorded => return Ok(Outcome::Rejected(rejection)),
@@ -279,6 +278,7 @@ impl<S: EventStore> Repository<S> {
                         }
                     }
                 }
+                (Err(rejection), _) => return Ok(Outcome::Rejected(rejection)),
             };
             if events.is_empty() {
                 return Ok(Outcome::Done(Committed {

@@ -187,6 +187,39 @@ pub async fn a_keyed_refusal_whose_guard_moved_records_nothing<S: EventStore>(st
     );
 }
 
+/// With `refusal_not_final`, a keyed refusal records nothing: a later
+/// command with the key is decided again, and once done, the key records
+/// that append as usual.
+pub async fn a_refusal_not_final_is_decided_again<S: EventStore>(store: S) {
+    let faulty = Faulty::new(store.clone());
+    let repo = Repository::new(faulty.clone());
+    open(&repo, "a-1", 10).await;
+    let options = Options::idempotent(KEY).refusal_not_final();
+    let withdraw = |a: &Account| a.withdraw(15, "t-1");
+    let first = repo
+        .execute("a-1", options.clone(), withdraw)
+        .await
+        .expect("execute");
+    assert!(matches!(first, Outcome::Rejected(_)), "{first:?}");
+    assert_eq!(faulty.refusals(), 0, "the refusal is not recorded");
+    assert_eq!(recorded(&store, "a-1", KEY).await, None);
+    let deposit = |a: &Account| a.deposit(10, "t-0");
+    repo.execute("a-1", Options::default(), deposit)
+        .await
+        .and_then(Outcome::into_result)
+        .expect("deposit");
+    let again = repo
+        .execute("a-1", options.clone(), withdraw)
+        .await
+        .expect("execute");
+    assert!(
+        matches!(again, Outcome::Done(_)),
+        "decided again: {again:?}"
+    );
+    let third = repo.execute("a-1", options, never).await.expect("execute");
+    assert_eq!(third, Outcome::AlreadyApplied);
+}
+
 /// A forget erases the domain errors of the refusals recorded on the
 /// stream, and the keys stay refused: `AlreadyRejected(None)`.
 pub async fn forget_erases_recorded_refusals<S: EventStore>(store: S) {

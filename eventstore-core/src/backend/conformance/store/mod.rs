@@ -59,6 +59,7 @@ macro_rules! __store_conformance_suite {
             key_cases::a_refusal_of_a_moved_stream_is_decided_again,
             key_cases::a_refusal_after_the_key_was_applied_is_already_applied,
             key_cases::a_keyed_refusal_whose_guard_moved_records_nothing,
+            key_cases::a_refusal_not_final_is_decided_again,
             key_cases::forget_erases_recorded_refusals,
             key_cases::unkeyed_refusals_record_nothing,
             key_cases::expect_new_records_only_refusals_of_the_loaded_state,
