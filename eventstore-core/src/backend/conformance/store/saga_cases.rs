@@ -166,7 +166,9 @@ async fn stalled_delivery<S: EventStore>(
 /// A delivery that loaded the saga, then stalled before its step's
 /// command read the account, does not act once it resumes after another
 /// delivery recorded the step refused and the refusal's reason went away:
-/// the step runs only while the saga is where it asked for it.
+/// the step's key gives the recorded refusal back. (The key alone stops
+/// it: this case passes without the saga's guard on the step, which the
+/// cases after a cancel below need.)
 pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore>(store: S) {
     let repo = Repository::new(store.clone());
     let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
