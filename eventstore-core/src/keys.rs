@@ -3,6 +3,7 @@
 
 use crate::id::AggregateId;
 use crate::json::JsonText;
+use crate::stream_at::StreamAt;
 
 /// The first decision recorded under an idempotency key on a stream.
 ///
@@ -47,6 +48,12 @@ pub struct RefusalRequest {
     pub version: u64,
     /// The domain error, as JSON.
     pub error: JsonText,
+    /// Another stream that must not have moved past a version, as for the
+    /// command's append ([`Options::unless_moved`](crate::Options::unless_moved)):
+    /// the refusal is recorded only then, checked by the store in the same
+    /// step; else it is [`Error::StreamMoved`](crate::Error::StreamMoved)
+    /// (unless the key has an outcome, which stands).
+    pub unless_moved: Option<StreamAt>,
 }
 
 impl RefusalRequest {
@@ -66,7 +73,16 @@ impl RefusalRequest {
             idempotency_key: idempotency_key.into(),
             version,
             error,
+            unless_moved: None,
         }
+    }
+
+    /// Records it only while `stream` has not moved past its version: see
+    /// [`unless_moved`](Self#structfield.unless_moved).
+    #[must_use]
+    pub fn unless_moved(mut self, stream: StreamAt) -> Self {
+        self.unless_moved = Some(stream);
+        self
     }
 }
 

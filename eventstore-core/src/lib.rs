@@ -66,6 +66,7 @@ pub mod reactor;
 mod repository;
 pub mod saga;
 mod store;
+mod stream_at;
 pub mod testing;
 mod tracker;
 mod wakeups;
@@ -91,7 +92,8 @@ pub use repository::{
 pub use saga::{
     Incoming, NoInput, Rejection, Saga, SagaError, SagaInput, SagaReactor, Step, StepOutcome,
 };
-pub use store::{EventStore, StreamAt};
+pub use store::EventStore;
+pub use stream_at::StreamAt;
 pub use tracker::{EventFilter, Holdback, Tracker};
 
 /// `#[derive(Event)]` on an enum whose variants each wrap one payload struct.

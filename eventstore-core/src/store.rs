@@ -2,13 +2,13 @@
 
 use std::future::Future;
 
-use crate::aggregate::Aggregate;
 use crate::envelope::{Metadata, NewEvent, RecordedEvent, StreamEvent};
 use crate::error::{Error, Result};
 use crate::forget::{ForgetRequest, Forgotten};
 use crate::id::AggregateId;
 use crate::json::JsonText;
 use crate::keys::{RecordedOutcome, RefusalOutcome, RefusalRequest};
+use crate::stream_at::StreamAt;
 
 /// One atomic append to one stream.
 ///
@@ -40,56 +40,6 @@ pub struct AppendRequest {
     /// Another stream that must not have moved past a version: the append
     /// takes place only then, checked by the append itself.
     pub unless_moved: Option<StreamAt>,
-}
-
-/// A stream and a version of it: see [`AppendRequest::unless_moved`].
-///
-/// ```
-/// # use eventstore_core::doc::Account;
-/// use eventstore_core::StreamAt;
-/// let account = StreamAt::of::<Account>("acc-1".parse()?, 1);
-/// assert_eq!((account.aggregate_kind.as_str(), account.version), ("Account", 1));
-/// # Ok::<(), eventstore_core::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamAt {
-    /// The aggregate kind of the stream.
-    pub aggregate_kind: String,
-    /// The aggregate id of the stream.
-    pub aggregate_id: AggregateId,
-    /// The version.
-    pub version: u64,
-}
-
-impl StreamAt {
-    /// The stream of the aggregate `A` with id `aggregate_id`, at `version`.
-    #[must_use]
-    pub fn of<A: Aggregate>(aggregate_id: AggregateId, version: u64) -> Self {
-        Self::of_kind(A::KIND, aggregate_id, version)
-    }
-
-    /// The stream of kind `aggregate_kind` with id `aggregate_id`, at
-    /// `version`: for a kind known only at run time (a tool, a backend's
-    /// tests); otherwise [`of`](Self::of) names the kind by its type.
-    ///
-    /// ```
-    /// use eventstore_core::StreamAt;
-    /// let transfer = StreamAt::of_kind("Transfer", "tx-1".parse()?, 1);
-    /// assert_eq!(transfer.aggregate_id, *"tx-1");
-    /// # Ok::<(), eventstore_core::Error>(())
-    /// ```
-    #[must_use]
-    pub fn of_kind(
-        aggregate_kind: impl Into<String>,
-        aggregate_id: AggregateId,
-        version: u64,
-    ) -> Self {
-        Self {
-            aggregate_kind: aggregate_kind.into(),
-            aggregate_id,
-            version,
-        }
-    }
 }
 
 impl AppendRequest {
@@ -361,8 +311,10 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// Records that a command with an idempotency key was refused by its
     /// decision, atomically: only while the key has no outcome (an append
     /// with it, or an earlier refusal) and the stream is still at the
-    /// version the decision saw. The first decision for a key wins, also
-    /// against a concurrent append with the same key.
+    /// version the decision saw, and the stream its
+    /// [`unless_moved`](RefusalRequest::unless_moved) names has not moved
+    /// past its version. The first decision for a key wins, also against a
+    /// concurrent append with the same key.
     ///
     /// ```
     /// use eventstore_core::backend::{JsonText, RecordedOutcome, RefusalOutcome, RefusalRequest};
@@ -381,7 +333,9 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Backend`]; nothing is written then.
+    /// [`Error::StreamMoved`] when the key has no outcome and the stream
+    /// that `unless_moved` names has moved on; [`Error::Backend`]. Nothing
+    /// is written then.
     fn record_refusal(
         &self,
         request: RefusalRequest,

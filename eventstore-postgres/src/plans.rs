@@ -121,8 +121,31 @@ impl PgEventStore {
             statement(
                 "record_refusal",
                 &sql.record_refusal,
-                &["text", "text", "text", "bigint", "text"],
-                &[&["'Account'", "'a1'", "'key'", "3", "'{}'"]],
+                &[
+                    "text", "text", "text", "bigint", "text", "text", "text", "bigint",
+                ],
+                &[
+                    &[
+                        "'Account'",
+                        "'a1'",
+                        "'key'",
+                        "3",
+                        "'{}'",
+                        "NULL",
+                        "NULL",
+                        "NULL",
+                    ],
+                    &[
+                        "'Account'",
+                        "'a1'",
+                        "'key'",
+                        "3",
+                        "'{}'",
+                        "'Transfer'",
+                        "'t1'",
+                        "2",
+                    ],
+                ],
             ),
             statement(
                 "forget_refusals",

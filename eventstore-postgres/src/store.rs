@@ -7,7 +7,7 @@ use eventstore_core::backend::{
     Snapshot, StreamEvent,
 };
 use eventstore_core::{
-    Error, EventId, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result,
+    Error, EventId, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result, StreamAt,
 };
 use sqlx::postgres::PgPool;
 use sqlx::{Executor, Postgres};
@@ -244,19 +244,7 @@ impl PgEventStore {
             }
         }
         if let Some(guard) = request.unless_moved {
-            let at: i64 = sqlx::query_scalar(&self.sql.stream_version)
-                .bind(&guard.aggregate_kind)
-                .bind(guard.aggregate_id.as_str())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(backend)?;
-            if at > bigint("unless_moved version", guard.version)? {
-                return Err(Error::StreamMoved {
-                    aggregate_kind: guard.aggregate_kind,
-                    aggregate_id: guard.aggregate_id.into(),
-                    version: guard.version,
-                });
-            }
+            self.ensure_not_moved(guard).await?;
         }
         Err(Error::Conflict {
             aggregate_kind: request.aggregate_kind,
@@ -264,6 +252,27 @@ impl PgEventStore {
             expected_version: request.expected_version,
             attempts: 1,
         })
+    }
+}
+
+impl PgEventStore {
+    /// After a write guarded by `guard` wrote nothing: fails with
+    /// [`Error::StreamMoved`] when the guarded stream is past its version.
+    async fn ensure_not_moved(&self, guard: StreamAt) -> Result<()> {
+        let at: i64 = sqlx::query_scalar(&self.sql.stream_version)
+            .bind(&guard.aggregate_kind)
+            .bind(guard.aggregate_id.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        if at > bigint("unless_moved version", guard.version)? {
+            return Err(Error::StreamMoved {
+                aggregate_kind: guard.aggregate_kind,
+                aggregate_id: guard.aggregate_id.into(),
+                version: guard.version,
+            });
+        }
+        Ok(())
     }
 }
 

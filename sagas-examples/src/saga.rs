@@ -41,9 +41,12 @@ impl Saga for Transfer {
                 a.deposit(amount, &tx)
             })],
             TransferStatus::DepositFailed => {
-                vec![Step::on(REFUND, &self.from, move |a: &Account| {
-                    a.refund(amount, &tx)
-                })]
+                // a refusal waits for an operator: not final, so that
+                // the replay, once the refund is possible, takes it
+                vec![
+                    Step::on(REFUND, &self.from, move |a: &Account| a.refund(amount, &tx))
+                        .refusal_not_final(),
+                ]
             }
             TransferStatus::New | TransferStatus::Completed | TransferStatus::Failed { .. } => {
                 Vec::new()
@@ -66,7 +69,8 @@ impl Saga for Transfer {
             (REFUND, StepOutcome::Done) => TransferRefunded {}.into(),
             // a refund is accepted on every opened account: a refusal
             // needs an operator, so it is not recorded (the runtime fails
-            // the event, which is retried, then parked)
+            // the event, which is retried, then parked; the step's
+            // refusal is not final, so the replay decides it again)
             _ => return Vec::new(),
         };
         vec![event]

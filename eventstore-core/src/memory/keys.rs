@@ -1,6 +1,7 @@
 //! The memory store's idempotency keys: what each recorded, refusals
 //! recorded under one, and their erasure by a forget.
 
+use crate::error::{Error, Result};
 use crate::keys::{RecordedOutcome, RefusalOutcome, RefusalRequest};
 
 use super::Inner;
@@ -13,13 +14,22 @@ impl Inner {
 
     /// See [`EventStore::record_refusal`](crate::EventStore::record_refusal);
     /// the caller holds the lock, so the checks and the write are one step.
-    pub(super) fn record_refusal(&mut self, request: RefusalRequest) -> RefusalOutcome {
+    pub(super) fn record_refusal(&mut self, request: RefusalRequest) -> Result<RefusalOutcome> {
         let (kind, id) = (&request.aggregate_kind, request.aggregate_id.as_str());
         if let Some(recorded) = self.key_outcome(kind, id, &request.idempotency_key) {
-            return RefusalOutcome::AlreadyDecided(recorded);
+            return Ok(RefusalOutcome::AlreadyDecided(recorded));
+        }
+        if let Some(guard) = request.unless_moved {
+            if self.version(&guard.aggregate_kind, guard.aggregate_id.as_str()) > guard.version {
+                return Err(Error::StreamMoved {
+                    aggregate_kind: guard.aggregate_kind,
+                    aggregate_id: guard.aggregate_id.into(),
+                    version: guard.version,
+                });
+            }
         }
         if self.version(kind, id) > request.version {
-            return RefusalOutcome::StreamMoved;
+            return Ok(RefusalOutcome::StreamMoved);
         }
         self.streams
             .entry(request.aggregate_kind)
@@ -31,7 +41,7 @@ impl Inner {
                 request.idempotency_key,
                 RecordedOutcome::Rejected(Some(request.error)),
             );
-        RefusalOutcome::Recorded
+        Ok(RefusalOutcome::Recorded)
     }
 
     /// Erases the domain errors of the refusals recorded on a stream, and

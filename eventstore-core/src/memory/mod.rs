@@ -364,7 +364,7 @@ impl EventStore for MemoryStore {
     }
 
     async fn record_refusal(&self, request: RefusalRequest) -> Result<RefusalOutcome> {
-        Ok(self.lock().record_refusal(request))
+        self.lock().record_refusal(request)
     }
 }
 

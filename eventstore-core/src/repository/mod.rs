@@ -196,7 +196,7 @@ impl<S: EventStore> Repository<S> {
     /// with the domain error (as JSON, hence `D: Serialize +
     /// DeserializeOwned`), recorded only while the aggregate is still at
     /// the version the decision saw (else it is decided again, as after a
-    /// lost race). A later command with the key returns
+    /// lost race), and not at all with [`Options::refusal_not_final`]. A later command with the key returns
     /// [`Outcome::AlreadyApplied`] or [`Outcome::AlreadyRejected`] without
     /// calling `decide`, also when commands with the same key race: the
     /// first decision wins, and the others return it.
@@ -227,6 +227,7 @@ impl<S: EventStore> Repository<S> {
             aggregate_kind: A::KIND,
             aggregate_id: &aggregate_id,
             key,
+            unless_moved: options.unless_moved.as_ref(),
         });
         // With `expect_new`, the state is assumed (the default at version
         // 0), not loaded, until the store or the decision says otherwise.
@@ -258,8 +259,7 @@ impl<S: EventStore> Repository<S> {
             }
             let events = match (decided, &keyed) {
                 (Ok(events), _) => events,
-                (Err(rejection), None) => return Ok(Outcome::Rejected(rejection)),
-                (Err(rejection), Some(keyed)) => {
+                (Err(rejection), Some(keyed)) if !options.refusal_not_final => {
                     let refusal = keyed.refusal(version, &rejection)?;
                     match self.store.record_refusal(refusal).await? {
                         RefusalOutcome::Recorded => return Ok(Outcome::Rejected(rejection)),
@@ -278,6 +278,7 @@ impl<S: EventStore> Repository<S> {
                         }
                     }
                 }
+                (Err(rejection), _) => return Ok(Outcome::Rejected(rejection)),
             };
             if events.is_empty() {
                 return Ok(Outcome::Done(Committed {

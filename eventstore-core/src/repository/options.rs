@@ -2,7 +2,7 @@
 
 use crate::envelope::{Metadata, RecordedEvent};
 use crate::error::{Error, Result};
-use crate::store::StreamAt;
+use crate::stream_at::StreamAt;
 
 /// Per-command options for [`Repository::execute`](crate::Repository::execute).
 ///
@@ -24,6 +24,9 @@ pub struct Options {
     /// Another stream that must not have moved on: see
     /// [`Options::unless_moved`].
     pub unless_moved: Option<StreamAt>,
+    /// A refusal is not recorded under the key: see
+    /// [`Options::refusal_not_final`].
+    pub refusal_not_final: bool,
 }
 
 impl Options {
@@ -65,6 +68,33 @@ impl Options {
     #[must_use]
     pub fn expect_new(mut self) -> Self {
         self.expect_new = true;
+        self
+    }
+
+    /// With an idempotency key, a refusal is not the key's final outcome:
+    /// it is not recorded, and a later command with the key is decided
+    /// again (the key still records the command's append, which stays at
+    /// most once). For a compensation that must take place in the end, and
+    /// whose refusal waits for an operator to make it possible: recorded,
+    /// that refusal would be given back to every retry.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::Account;
+    /// use eventstore_core::{MemoryStore, Options, Outcome, Repository};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let repo = Repository::new(MemoryStore::new());
+    /// repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 10)).await?.into_result()?;
+    /// let refund = Options::idempotent("t-1/refund").refusal_not_final();
+    /// let first = repo.execute("acc-1", refund.clone(), |a: &Account| a.withdraw(20)).await?;
+    /// assert!(matches!(first, Outcome::Rejected(_)));
+    /// let again = repo.execute("acc-1", refund, |a: &Account| a.withdraw(5)).await?;
+    /// assert!(matches!(again, Outcome::Done(_)), "decided again");
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn refusal_not_final(mut self) -> Self {
+        self.refusal_not_final = true;
         self
     }
 

@@ -9,17 +9,20 @@ use crate::error::{Error, Result};
 use crate::id::AggregateId;
 use crate::json::JsonText;
 use crate::keys::{RecordedOutcome, RefusalRequest};
+use crate::stream_at::StreamAt;
 
 /// The command with `key` on one stream.
 pub(super) struct KeyedCommand<'a> {
     pub(super) aggregate_kind: &'static str,
     pub(super) aggregate_id: &'a AggregateId,
     pub(super) key: &'a str,
+    /// The stream the command's writes are guarded by, if any.
+    pub(super) unless_moved: Option<&'a StreamAt>,
 }
 
 impl KeyedCommand<'_> {
     /// The request that records `rejection`, decided on the stream at
-    /// `version`, under the key. (Made before the store is called, so that
+    /// `version`, under the key, guarded as the command's append is. (Made before the store is called, so that
     /// the command's future holds no reference to the domain error across
     /// the call, and needs it `Send` only, not `Sync`.)
     ///
@@ -37,13 +40,17 @@ impl KeyedCommand<'_> {
             key: self.key.to_owned(),
             source,
         })?;
-        Ok(RefusalRequest::new(
+        let request = RefusalRequest::new(
             self.aggregate_kind,
             self.aggregate_id.clone(),
             self.key,
             version,
             error,
-        ))
+        );
+        Ok(match self.unless_moved {
+            Some(guard) => request.unless_moved(guard.clone()),
+            None => request,
+        })
     }
 
     /// What the key recorded, as the command's outcome.

@@ -12,7 +12,8 @@ use crate::envelope::{Metadata, RecordedEvent};
 use crate::id::AggregateId;
 use crate::reactor::{HandlerError, Reactor};
 use crate::repository::{Loaded, Options, Outcome, Repository};
-use crate::store::{EventStore, StreamAt};
+use crate::store::EventStore;
+use crate::stream_at::StreamAt;
 use crate::tracker::EventFilter;
 
 /// The domain error of the commands that record on a saga's stream, which

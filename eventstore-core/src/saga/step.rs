@@ -35,6 +35,7 @@ pub struct Step<S> {
     target_kind: &'static str,
     target_id: String,
     command: Box<dyn Command<S>>,
+    refusal_not_final: bool,
 }
 
 impl<S: EventStore> Step<S> {
@@ -62,7 +63,20 @@ impl<S: EventStore> Step<S> {
                 decide,
                 types: PhantomData,
             }),
+            refusal_not_final: false,
         }
+    }
+
+    /// Its command's refusal is not recorded under the step's key
+    /// ([`Options::refusal_not_final`]): for a compensation whose
+    /// [`on_outcome`](crate::Saga::on_outcome) refuses a rejection, so
+    /// that the event, retried or replayed by an operator once the
+    /// compensation is possible, decides the command again instead of
+    /// meeting the first refusal.
+    #[must_use]
+    pub fn refusal_not_final(mut self) -> Self {
+        self.refusal_not_final = true;
+        self
     }
 }
 
@@ -92,6 +106,11 @@ impl<S> Step<S> {
         repo: &Repository<S>,
         options: Options,
     ) -> Result<Option<StepOutcome>, HandlerError> {
+        let options = if self.refusal_not_final {
+            options.refusal_not_final()
+        } else {
+            options
+        };
         self.command.run(repo, &self.target_id, options).await
     }
 }

@@ -34,15 +34,24 @@ impl PgEventStore {
     /// See [`EventStore::record_refusal`](eventstore_core::EventStore::record_refusal):
     /// one autocommit statement (`record_refusal.sql`), then, when it wrote
     /// nothing, a read of what the key recorded, which is committed by then
-    /// (the insert waited for a concurrent writer of the key).
+    /// (the insert waited for a concurrent writer of the key), and of
+    /// whether the guarded stream moved.
     pub(super) async fn insert_refusal(&self, request: RefusalRequest) -> Result<RefusalOutcome> {
         let (kind, id) = (&request.aggregate_kind, request.aggregate_id.as_str());
+        let guard = request.unless_moved.as_ref();
         let recorded = sqlx::query(&self.sql.record_refusal)
             .bind(kind)
             .bind(id)
             .bind(&request.idempotency_key)
             .bind(bigint("refused version", request.version)?)
             .bind(request.error.as_str())
+            .bind(guard.map(|g| g.aggregate_kind.as_str()))
+            .bind(guard.map(|g| g.aggregate_id.as_str()))
+            .bind(
+                guard
+                    .map(|g| bigint("unless_moved version", g.version))
+                    .transpose()?,
+            )
             .fetch_optional(&self.pool)
             .await
             .map_err(|error| match jsonb_refused(&error) {
@@ -56,14 +65,15 @@ impl PgEventStore {
         if recorded.is_some() {
             return Ok(RefusalOutcome::Recorded);
         }
-        Ok(
-            match self
-                .read_key_outcome(kind, id, &request.idempotency_key)
-                .await?
-            {
-                Some(existing) => RefusalOutcome::AlreadyDecided(existing),
-                None => RefusalOutcome::StreamMoved,
-            },
-        )
+        if let Some(existing) = self
+            .read_key_outcome(kind, id, &request.idempotency_key)
+            .await?
+        {
+            return Ok(RefusalOutcome::AlreadyDecided(existing));
+        }
+        if let Some(guard) = request.unless_moved {
+            self.ensure_not_moved(guard).await?;
+        }
+        Ok(RefusalOutcome::StreamMoved)
     }
 }

@@ -8,7 +8,9 @@ use crate::backend::conformance::faulty::Faulty;
 use crate::backend::{
     AppendOutcome, AppendRequest, JsonText, RecordedOutcome, RefusalOutcome, RefusalRequest,
 };
-use crate::{ErasedRejection, Error, EventStore, ForgetRequest, Options, Outcome, Repository};
+use crate::{
+    ErasedRejection, Error, EventStore, ForgetRequest, Options, Outcome, Repository, StreamAt,
+};
 
 use super::fixtures::{append_ok, deposited, load, open};
 
@@ -150,6 +152,72 @@ pub async fn a_refusal_after_the_key_was_applied_is_already_applied<S: EventStor
         recorded(&store, "a-1", KEY).await,
         Some(RecordedOutcome::Applied)
     );
+}
+
+/// A keyed command guarded by `unless_moved` whose decision refuses, once
+/// the guarded stream moved on, is a [`Error::StreamMoved`] as its append
+/// would be: its refusal is not recorded under the key, so the key is free
+/// for the decision made where the guard holds. (A stale saga delivery
+/// runs its step guarded so; a refusal it recorded would stand for the
+/// step whatever the saga wants by then.)
+pub async fn a_keyed_refusal_whose_guard_moved_records_nothing<S: EventStore>(store: S) {
+    let repo = Repository::new(store.clone());
+    open(&repo, "a-1", 10).await;
+    open(&repo, "g-1", 10).await;
+    let guard = StreamAt::of::<Account>("g-1".parse().unwrap(), 1);
+    repo.execute("g-1", Options::default(), |a: &Account| a.deposit(1, "t-0"))
+        .await
+        .and_then(Outcome::into_result)
+        .expect("the guarded stream moves on");
+    let outcome = repo
+        .execute(
+            "a-1",
+            Options::idempotent(KEY).unless_moved(guard),
+            |a: &Account| a.withdraw(11, "t-1"),
+        )
+        .await;
+    assert!(
+        matches!(outcome, Err(Error::StreamMoved { ref aggregate_id, version: 1, .. }) if aggregate_id == "g-1"),
+        "the guard moved: {outcome:?}"
+    );
+    assert_eq!(
+        recorded(&store, "a-1", KEY).await,
+        None,
+        "the key stays free"
+    );
+}
+
+/// With `refusal_not_final`, a keyed refusal records nothing: a later
+/// command with the key is decided again, and once done, the key records
+/// that append as usual.
+pub async fn a_refusal_not_final_is_decided_again<S: EventStore>(store: S) {
+    let faulty = Faulty::new(store.clone());
+    let repo = Repository::new(faulty.clone());
+    open(&repo, "a-1", 10).await;
+    let options = Options::idempotent(KEY).refusal_not_final();
+    let withdraw = |a: &Account| a.withdraw(15, "t-1");
+    let first = repo
+        .execute("a-1", options.clone(), withdraw)
+        .await
+        .expect("execute");
+    assert!(matches!(first, Outcome::Rejected(_)), "{first:?}");
+    assert_eq!(faulty.refusals(), 0, "the refusal is not recorded");
+    assert_eq!(recorded(&store, "a-1", KEY).await, None);
+    let deposit = |a: &Account| a.deposit(10, "t-0");
+    repo.execute("a-1", Options::default(), deposit)
+        .await
+        .and_then(Outcome::into_result)
+        .expect("deposit");
+    let again = repo
+        .execute("a-1", options.clone(), withdraw)
+        .await
+        .expect("execute");
+    assert!(
+        matches!(again, Outcome::Done(_)),
+        "decided again: {again:?}"
+    );
+    let third = repo.execute("a-1", options, never).await.expect("execute");
+    assert_eq!(third, Outcome::AlreadyApplied);
 }
 
 /// A forget erases the domain errors of the refusals recorded on the

@@ -138,16 +138,16 @@ pub async fn overlapping_reconciles_take_and_record_each_step_once<S: EventStore
     }
 }
 
-/// A delivery that loaded the saga, then stalled before its step's
-/// command read the account, does not act once it resumes after another
-/// delivery recorded the step refused and the refusal's reason went away:
-/// the step runs only while the saga is where it asked for it.
-pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore>(store: S) {
+/// A delivery of `cause` to a Payout saga reactor that loaded the saga,
+/// then stalled at its first read of an account: the gate that releases it
+/// (close it) and the task that ends with its result.
+async fn stalled_delivery<S: EventStore>(
+    store: &S,
+    cause: &RecordedEvent,
+) -> (Arc<Semaphore>, tokio::task::JoinHandle<Result<(), String>>) {
     let gate = Arc::new(Semaphore::new(0));
     let stalling = Faulty::new(store.clone()).hold_reads_of("Account", Arc::clone(&gate));
     let stale = SagaReactor::<Payout, _>::new(Repository::new(stalling.clone()));
-    let repo = Repository::new(store.clone());
-    let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
     let resumed = tokio::spawn({
         let cause = cause.clone();
         async move { stale.handle(&cause).await.map_err(|e| e.to_string()) }
@@ -160,6 +160,19 @@ pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore
         );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    (gate, resumed)
+}
+
+/// A delivery that loaded the saga, then stalled before its step's
+/// command read the account, does not act once it resumes after another
+/// delivery recorded the step refused and the refusal's reason went away:
+/// the step's key gives the recorded refusal back. (The key alone stops
+/// it: this case passes without the saga's guard on the step, which the
+/// cases after a cancel below need.)
+pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore>(store: S) {
+    let repo = Repository::new(store.clone());
+    let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
+    let (gate, resumed) = stalled_delivery(&store, &cause).await;
     SagaReactor::<Payout, _>::new(repo.clone())
         .handle(&cause)
         .await
@@ -178,6 +191,65 @@ pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore
             .into()
         ]
     );
+}
+
+/// A delivery that loaded the saga and stalled before its step's command
+/// read the account, then resumes after the saga was settled by other
+/// means (its own stream moved on, the step's key unused): with the
+/// account able to pay it would withdraw, with the account short it would
+/// record a refusal (`balance_then` says which). The stale delivery must do
+/// neither: the saga's events stay `[requested, cancelled]`.
+async fn stale_delivery_after_a_cancel<S: EventStore>(store: S, balance_then: u64) {
+    let repo = Repository::new(store.clone());
+    open(&repo, "acc-1", balance_then).await;
+    let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
+    let (gate, resumed) = stalled_delivery(&store, &cause).await;
+    let cancelled: PayoutEvent = PayoutRefused {
+        reason: "cancelled".into(),
+    }
+    .into();
+    let cancel = cancelled.clone();
+    repo.execute("p-1", Options::default(), move |_: &Payout| {
+        Ok::<_, AccountError>(vec![cancel.clone()])
+    })
+    .await
+    .and_then(crate::Outcome::into_result)
+    .expect("cancel");
+    gate.close();
+    resumed.await.expect("joined").expect("the stale delivery");
+    assert_eq!(
+        balance(&repo, "acc-1").await,
+        balance_then,
+        "nothing withdrawn"
+    );
+    assert_eq!(
+        payout_events(&store, "p-1").await,
+        [requested("acc-1", 30), cancelled],
+        "the stale delivery recorded nothing on the settled saga"
+    );
+    let key = crate::saga::step_key(Payout::KIND, "p-1", "withdraw");
+    let on_account = store
+        .idempotency_key_outcome("Account", "acc-1", &key)
+        .await
+        .expect("key outcome");
+    assert_eq!(
+        on_account, None,
+        "the stale delivery decided nothing under the step's key"
+    );
+}
+
+/// A stale delivery whose step would be done does not take it once the
+/// saga moved on by other means than the step's outcome (the guard is
+/// what stops it: the step's key is unused).
+pub async fn a_stale_delivery_does_not_take_a_step_after_a_cancel<S: EventStore>(store: S) {
+    stale_delivery_after_a_cancel(store, 100).await;
+}
+
+/// A stale delivery whose step would be refused neither records the
+/// refusal under the step's key nor the outcome on the saga, once the
+/// saga moved on by other means than the step's outcome.
+pub async fn a_stale_delivery_does_not_refuse_a_step_after_a_cancel<S: EventStore>(store: S) {
+    stale_delivery_after_a_cancel(store, 10).await;
 }
 
 /// Like [`Payout`], but its `on_outcome` records nothing: the saga never
