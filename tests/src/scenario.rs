@@ -162,6 +162,20 @@ impl Scenario {
     /// # Errors
     /// What does not add up, naming the transfer.
     pub async fn check<S: EventStore>(&self, repo: &Repository<S>) -> Result<[usize; 3], String> {
+        self.check_with_arrivals(repo, 0).await
+    }
+
+    /// [`check`](Self::check) for a run in which `arrived` (minor units)
+    /// was deposited on the accounts from outside, besides the transfers:
+    /// the accounts must hold the opening balances plus that.
+    ///
+    /// # Errors
+    /// What does not add up, naming the transfer.
+    pub async fn check_with_arrivals<S: EventStore>(
+        &self,
+        repo: &Repository<S>,
+        arrived: u64,
+    ) -> Result<[usize; 3], String> {
         let fail = |e: eventstore_core::Error| e.to_string();
         let mut total = 0;
         let mut events = Vec::new();
@@ -176,9 +190,9 @@ impl Scenario {
                 events.push(recorded.decode::<AccountEvent>().map_err(fail)?);
             }
         }
-        if total != self.total() {
+        if total != self.total() + arrived {
             return Err(format!(
-                "money made or lost: {total} in the accounts, {} at the start",
+                "money made or lost: {total} in the accounts, {} at the start and {arrived} arrived",
                 self.total()
             ));
         }

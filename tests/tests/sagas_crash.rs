@@ -1,26 +1,35 @@
-//! The crash test: transfers among accounts (some overdrawing, some to
+//! The crash tests: transfers among accounts (some overdrawing, some to
 //! frozen accounts) while `sagas worker` processes run and are killed with
-//! SIGKILL at random moments. After the work drains, the books must add up:
-//! every transfer settled, no money made or lost, each transfer's
-//! withdrawal, deposit and refund recorded exactly as its outcome says,
-//! once.
+//! SIGKILL at random moments, or paused with SIGSTOP past their lease
+//! (another worker takes their partitions over) and resumed with SIGCONT
+//! while money keeps arriving on the accounts. After the work drains, the
+//! books must add up: every transfer settled, no money made or lost, each
+//! transfer's withdrawal, deposit and refund recorded exactly as its
+//! outcome says, once.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use eventstore_core::{EventId, Repository};
+use eventstore_core::{EventId, Options, Outcome, Repository};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use eventstore_tests::dice::Dice;
 use eventstore_tests::postgres::database_url;
 use eventstore_tests::scenario::Scenario;
+use sagas_examples::account::Account;
 
 const ACCOUNTS: usize = 50;
 const TRANSFERS: usize = 1_000;
 const WORKERS: usize = 2;
 const KILLS: usize = 5;
+/// How many times a worker is paused past its lease.
+const PAUSES: usize = 10;
+/// The workers' lease, as `worker` starts them.
+const LEASE: Duration = Duration::from_millis(1_000);
 const LIMIT: Duration = Duration::from_secs(180);
 
-/// A `sagas worker` process on `schema`, with 1 s leases.
+/// A `sagas worker` process on `schema`, with leases of [`LEASE`].
 fn worker(url: &str, schema: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_sagas_process"))
         .args([
@@ -30,7 +39,7 @@ fn worker(url: &str, schema: &str) -> Child {
             "--partitions",
             "4",
             "--lease-ttl-ms",
-            "1000",
+            &LEASE.as_millis().to_string(),
         ])
         .env("DATABASE_URL", url)
         .env("RUST_LOG", "error")
@@ -40,16 +49,39 @@ fn worker(url: &str, schema: &str) -> Child {
         .expect("start a sagas worker")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn transfers_add_up_when_workers_are_killed_at_random() {
+/// A fresh schema named after `prefix`, its store's repository, and the
+/// scenario's accounts opened in it.
+async fn set_up(prefix: &str) -> (String, String, Repository<PgEventStore>, Scenario) {
     let url = database_url();
-    let schema = format!("crash_{}", EventId::new());
+    let schema = format!("{prefix}_{}", EventId::new());
     let options = PgStoreOptions::default().schema(&schema).max_connections(8);
     let store = PgEventStore::connect(&url, options).await.expect("connect");
     store.migrate().await.expect("migrate");
-    let repo = Repository::new(store.clone()).max_attempts(100);
+    let repo = Repository::new(store).max_attempts(100);
     let scenario = Scenario::new(ACCOUNTS, TRANSFERS);
     scenario.open_accounts(&repo).await.expect("accounts");
+    (url, schema, repo, scenario)
+}
+
+async fn drop_schema(repo: &Repository<PgEventStore>, schema: &str) {
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(repo.store().pool())
+        .await
+        .expect("drop the test schema");
+}
+
+/// Sends `signal` (`STOP` or `CONT`) to `child`.
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {} failed", child.id());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_add_up_when_workers_are_killed_at_random() {
+    let (url, schema, repo, scenario) = set_up("crash").await;
 
     let mut workers: Vec<Child> = (0..WORKERS).map(|_| worker(&url, &schema)).collect();
     let starter = tokio::spawn({
@@ -89,8 +121,94 @@ async fn transfers_add_up_when_workers_are_killed_at_random() {
          {refunded} refunded in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(store.pool())
+    drop_schema(&repo, &schema).await;
+}
+
+/// Issue 16, item 6: a worker paused (SIGSTOP) for two to three leases,
+/// while the other takes its partitions over, then resumed (SIGCONT) to
+/// finish what it was doing as a stale runner, [`PAUSES`] times over
+/// [`TRANSFERS`] transfers, while deposits of their own keep arriving on
+/// the accounts. The books must add up with what arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_add_up_when_workers_stall_past_their_lease_while_money_arrives() {
+    let (url, schema, repo, scenario) = set_up("stall").await;
+    let mut workers: Vec<Child> = (0..WORKERS).map(|_| worker(&url, &schema)).collect();
+    let starter = tokio::spawn({
+        let (repo, scenario) = (repo.clone(), scenario.clone());
+        async move { scenario.start_transfers(&repo).await }
+    });
+    let (arrived, stop) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let arrivals = tokio::spawn({
+        let (repo, scenario) = (repo.clone(), scenario.clone());
+        let (arrived, stop) = (arrived.clone(), stop.clone());
+        async move {
+            let mut dice = Dice::new(0x9E37_79B9_7F4A_7C15);
+            let mut count = 0_u64;
+            // bounded: at most one deposit every 20 ms until told to stop
+            while !stop.load(Ordering::Relaxed) && count < 10_000 {
+                let index = usize::try_from(dice.roll(ACCOUNTS as u64)).expect("index");
+                let account = &scenario.accounts[index].0;
+                let key = format!("arrival-{count}");
+                let amount = 1_00 + dice.roll(5) * 1_00;
+                let outcome = repo
+                    .execute(account, Options::idempotent(&key), |a: &Account| {
+                        a.deposit(amount, &key)
+                    })
+                    .await
+                    .expect("a deposit runs");
+                if matches!(outcome, Outcome::Done(_)) {
+                    arrived.fetch_add(amount, Ordering::Relaxed);
+                }
+                count += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            count
+        }
+    });
+    let mut dice = Dice::new(0x2545_F491_4F6C_DD1D);
+    let started = Instant::now();
+    for pause in 0..PAUSES {
+        assert!(
+            started.elapsed() < LIMIT,
+            "only {pause} pauses within {LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200 + dice.roll(400))).await;
+        let victim = &workers[usize::try_from(dice.roll(WORKERS as u64)).expect("index")];
+        signal(victim, "STOP");
+        tokio::time::sleep(LEASE * 2 + Duration::from_millis(dice.roll(1_000))).await;
+        signal(victim, "CONT");
+    }
+    starter
         .await
-        .expect("drop the test schema");
+        .expect("starter")
+        .expect("every transfer started");
+    stop.store(true, Ordering::Relaxed);
+    let deposits = arrivals.await.expect("arrivals");
+    let settled = scenario
+        .wait_settled(&repo, LIMIT.saturating_sub(started.elapsed()))
+        .await;
+    for mut w in workers.drain(..) {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    settled.expect("every transfer settled");
+    let arrived = arrived.load(Ordering::Relaxed);
+    assert!(
+        arrived > 0,
+        "money arrived during the run ({deposits} deposits tried)"
+    );
+    let [completed, refused, refunded] = scenario
+        .check_with_arrivals(&repo, arrived)
+        .await
+        .expect("the books add up");
+    println!(
+        "{TRANSFERS} transfers, {PAUSES} workers paused past their lease, {deposits} deposits \
+         ({arrived} arrived): {completed} completed, {refused} refused, {refunded} refunded in \
+         {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    drop_schema(&repo, &schema).await;
 }
