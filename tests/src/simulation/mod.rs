@@ -73,7 +73,6 @@
 mod checks;
 mod control;
 mod executor;
-mod rng;
 mod schedule;
 mod store;
 mod world;
@@ -87,8 +86,8 @@ use eventstore_core::{Backoff, MemoryStore, Repository};
 pub use checks::Violation;
 pub use store::{Refusals, SimStore};
 
+use crate::dice::Dice;
 use control::Control;
-use rng::SimRng;
 use schedule::Schedule;
 use world::Plan;
 
@@ -240,7 +239,7 @@ pub fn simulate<R: Reactor>(
     config: &Config,
     saga: impl Fn(Repository<SimStore>) -> R,
 ) -> Report {
-    let mut rng = SimRng::new(seed);
+    let mut rng = Dice::new(seed);
     let plan = Plan::draw(&mut rng, config.fault_steps);
     let store = SimStore::new(MemoryStore::new(), Control::default(), config.refusals);
     let repo = Repository::new(store).retry_backoff(Backoff::NONE);

@@ -14,9 +14,9 @@ use super::Config;
 use super::checks::{self, Violation};
 use super::control::{Control, Verdict};
 use super::executor::{TaskFuture, TaskOutput, now, poll_once};
-use super::rng::SimRng;
 use super::store::SimStore;
 use super::world::Plan;
+use crate::dice::Dice;
 
 /// A stall starts on a step once in this many.
 const STALL_ODDS: u64 = 6;
@@ -58,7 +58,7 @@ struct Task<'a> {
 
 /// One schedule being run.
 pub(crate) struct Schedule<'a, R> {
-    rng: SimRng,
+    rng: Dice,
     config: &'a Config,
     control: Control,
     store: MemoryStore,
@@ -86,7 +86,7 @@ impl<'a, R: Reactor> Schedule<'a, R> {
     /// A schedule of `plan`, with one reactor per runner over `repo`;
     /// makes the plan's setup on the store underneath.
     pub(crate) fn new(
-        rng: SimRng,
+        rng: Dice,
         config: &'a Config,
         repo: Repository<SimStore>,
         reactors: &'a [R],

@@ -10,8 +10,8 @@ use sagas_examples::account::Account;
 use sagas_examples::transfer::Transfer;
 
 use super::executor::{TaskFuture, TaskOutput, now};
-use super::rng::SimRng;
 use super::store::SimStore;
+use crate::dice::Dice;
 
 /// How much every transfer moves: balances of 0, 10 and 20 and arrivals of
 /// 5 and 10 make some withdrawals refused, then possible later.
@@ -107,16 +107,16 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// A world drawn from `rng`, whose actions happen before step `until`.
-    pub(crate) fn draw(rng: &mut SimRng, until: u64) -> Self {
+    pub(crate) fn draw(rng: &mut Dice, until: u64) -> Self {
         let accounts: Vec<String> = (1..=rng.between(2, 4)).map(|a| format!("a{a}")).collect();
         let mut opened = Vec::new();
         let mut actions = Vec::new();
         for account in &accounts {
             if rng.one_in(3) {
                 let account = account.clone();
-                actions.push((rng.below(until), Action::Open { account }));
+                actions.push((rng.roll(until), Action::Open { account }));
             } else {
-                opened.push((account.clone(), 10 * rng.below(3)));
+                opened.push((account.clone(), 10 * rng.roll(3)));
             }
         }
         let transfers = (1..=rng.between(1, 3))
@@ -131,7 +131,7 @@ impl Plan {
                 }
             })
             .collect();
-        for arrival in 1..=rng.below(4) {
+        for arrival in 1..=rng.roll(4) {
             let account = accounts[rng.index(accounts.len())].clone();
             let amount = 5 * rng.between(1, 2);
             let transaction = format!("in{arrival}");
@@ -140,7 +140,7 @@ impl Plan {
                 amount,
                 transaction,
             };
-            actions.push((rng.below(until), action));
+            actions.push((rng.roll(until), action));
         }
         actions.sort_by_key(|(step, _)| *step);
         Self {
