@@ -27,6 +27,11 @@ const KILLS: usize = 5;
 const PAUSES: usize = 10;
 /// The workers' lease, as `worker` starts them.
 const LEASE: Duration = Duration::from_millis(1_000);
+/// How long the running worker may take to hold every partition once the
+/// paused one's lease ran out ("another takes over within seconds").
+const TAKEOVER: Duration = Duration::from_secs(10);
+/// The partitions `worker` starts the saga with.
+const PARTITIONS: i64 = 4;
 const LIMIT: Duration = Duration::from_secs(180);
 
 /// A `sagas worker` process on `schema`, with leases of [`LEASE`].
@@ -37,7 +42,7 @@ fn worker(url: &str, schema: &str) -> Child {
             "--schema",
             schema,
             "--partitions",
-            "4",
+            &PARTITIONS.to_string(),
             "--lease-ttl-ms",
             &LEASE.as_millis().to_string(),
         ])
@@ -68,6 +73,19 @@ async fn drop_schema(repo: &Repository<PgEventStore>, schema: &str) {
         .execute(repo.store().pool())
         .await
         .expect("drop the test schema");
+}
+
+/// Whether one owner holds a running lease on every partition of the
+/// transfer saga.
+async fn one_owner_holds_every_partition(repo: &Repository<PgEventStore>, schema: &str) -> bool {
+    let (owners, partitions): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT count(DISTINCT owner), count(*) FROM \"{schema}\".leases \
+         WHERE reactor = 'transfer-saga' AND expires_at > clock_timestamp()"
+    ))
+    .fetch_one(repo.store().pool())
+    .await
+    .expect("read the leases");
+    owners == 1 && partitions == PARTITIONS
 }
 
 /// Sends `signal` (`STOP` or `CONT`) to `child`.
@@ -124,8 +142,9 @@ async fn transfers_add_up_when_workers_are_killed_at_random() {
     drop_schema(&repo, &schema).await;
 }
 
-/// Issue 16, item 6: a worker paused (SIGSTOP) for two to three leases,
-/// while the other takes its partitions over, then resumed (SIGCONT) to
+/// Issue 16, item 6: a worker paused (SIGSTOP) until the other has taken
+/// every partition over (checked in the lease table) and up to a second
+/// more, then resumed (SIGCONT) to
 /// finish what it was doing as a stale runner, [`PAUSES`] times over
 /// [`TRANSFERS`] transfers, while deposits of their own keep arriving on
 /// the accounts. The books must add up with what arrived.
@@ -178,7 +197,19 @@ async fn transfers_add_up_when_workers_stall_past_their_lease_while_money_arrive
         tokio::time::sleep(Duration::from_millis(200 + dice.roll(400))).await;
         let victim = &workers[usize::try_from(dice.roll(WORKERS as u64)).expect("index")];
         signal(victim, "STOP");
-        tokio::time::sleep(LEASE * 2 + Duration::from_millis(dice.roll(1_000))).await;
+        // past the paused worker's last renewal, only the other can hold
+        // a running lease: wait (bounded) until it holds every partition
+        tokio::time::sleep(LEASE).await;
+        let stopped = Instant::now();
+        while !one_owner_holds_every_partition(&repo, &schema).await {
+            assert!(
+                stopped.elapsed() < TAKEOVER,
+                "pause {pause}: the running worker did not take every partition over within \
+                 {TAKEOVER:?} after the paused one's lease ran out"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(dice.roll(1_000))).await;
         signal(victim, "CONT");
     }
     starter
