@@ -142,3 +142,37 @@ fn a_setting_that_is_not_a_number_is_named() {
 fn with_recorded_refusals_overlapping_runners_keep_the_books() {
     every_schedule_keeps_the_books(&Config::default(), TransferSaga::new);
 }
+
+/// What a saga costs the store: a runner alone (faults only in the first
+/// step, no overlap) never reads a transfer back. The delivery of a
+/// transfer's first event folds it from that event, each outcome is
+/// decided on the transfer as the reconcile holds it, and the deliveries
+/// of the events that reconcile recorded (up to where the transfer wants
+/// nothing) make no store call at all. The trace names every store call.
+#[test]
+fn a_runner_alone_never_reads_a_saga_back() {
+    let config = Config::default().overlap(false).fault_steps(1);
+    let mut delivered = 0;
+    for seed in 0..200 {
+        let report = simulate(seed, &config, TransferSaga::new);
+        assert!(report.passed(), "{report}");
+        let reads: Vec<&String> = report
+            .trace
+            .iter()
+            .filter(|line| line.contains("load Transfer/") || line.contains("read Transfer/"))
+            .collect();
+        assert!(
+            reads.is_empty(),
+            "seed {seed} read a transfer back: {reads:?}\n{report}"
+        );
+        let quiet = report
+            .trace
+            .iter()
+            .filter(|line| line.ends_with("Completed done"));
+        delivered += quiet.count();
+    }
+    assert!(
+        delivered > 100,
+        "only {delivered} transfers completed: the test saw too little"
+    );
+}

@@ -216,24 +216,107 @@ impl<S: EventStore> Repository<S> {
         &self,
         aggregate_id: impl IntoAggregateId,
         options: Options,
-        mut decide: impl FnMut(&A) -> Result<Vec<A::Event>, D>,
+        decide: impl FnMut(&A) -> Result<Vec<A::Event>, D>,
     ) -> Result<Outcome<D>>
     where
         A: Aggregate,
         D: Serialize + DeserializeOwned,
     {
         let aggregate_id = aggregate_id.into_aggregate_id()?;
+        // With `expect_new`, the state is assumed (the default at version
+        // 0), not loaded, until the store or the decision says otherwise.
+        let assumed = options.expect_new;
+        let mut held = Loaded {
+            state: A::default(),
+            version: 0,
+        };
+        self.run(&aggregate_id, (&mut held, assumed), options, decide)
+            .await
+    }
+
+    /// Runs one command on a state the caller already holds, as
+    /// [`execute`](Self::execute) does but without loading first: `held`
+    /// is the aggregate as the caller last saw it (from
+    /// [`load`](Self::load), then folded with the events it committed
+    /// since), so a caller that runs several commands on one aggregate in a
+    /// row reads it once. The decision on `held` is appended at its version
+    /// only if the stream is still there; when it has moved on, or the
+    /// decision refuses or returns no event, the aggregate is loaded and
+    /// the command decided again, exactly as `execute` would have (that
+    /// first decision does not count as an attempt). With a key, a key
+    /// already used returns what it recorded, as with `execute`.
+    ///
+    /// On return, `held` is a state the stream had (at `held.version`):
+    /// after [`Outcome::Done`], the one the command left; after any other
+    /// outcome, the latest one the command saw, which other writers may
+    /// have moved on from. So it can be held for the next command.
+    ///
+    /// A snapshot due after such a command is stored as folded before any
+    /// forget of the stream (the store drops it when the stream has been
+    /// forgotten since).
+    ///
+    /// ```
+    /// # use eventstore_core::doc::{Account, AccountError};
+    /// use eventstore_core::{MemoryStore, Options, Outcome, Repository};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let repo = Repository::new(MemoryStore::new());
+    /// repo.execute("acc-1", Options::default(), |a: &Account| a.open("Ada", 10)).await?.into_result()?;
+    /// let mut held = repo.load::<Account>("acc-1").await?;
+    /// // another writer withdraws in between: the held state is stale
+    /// repo.execute("acc-1", Options::default(), |a: &Account| a.withdraw(4)).await?.into_result()?;
+    /// let spend = |a: &Account| a.withdraw(8);
+    /// let outcome = repo.execute_from("acc-1", &mut held, Options::default(), spend).await?;
+    /// // accepted on the held balance of 10, but the stream had moved on:
+    /// // decided again on the stored balance of 6
+    /// assert_eq!(outcome.rejection(), Some(AccountError::InsufficientFunds));
+    /// assert_eq!((held.state.balance, held.version), (6, 2));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`execute`](Self::execute).
+    pub async fn execute_from<A, D>(
+        &self,
+        aggregate_id: impl IntoAggregateId,
+        held: &mut Loaded<A>,
+        options: Options,
+        decide: impl FnMut(&A) -> Result<Vec<A::Event>, D>,
+    ) -> Result<Outcome<D>>
+    where
+        A: Aggregate,
+        D: Serialize + DeserializeOwned,
+    {
+        let aggregate_id = aggregate_id.into_aggregate_id()?;
+        self.run(&aggregate_id, (held, true), options, decide).await
+    }
+
+    /// The command loop of [`execute`](Self::execute) and
+    /// [`execute_from`](Self::execute_from): decides on `held` when it is
+    /// `assumed` current, else on the loaded state; leaves in `held` the
+    /// state it last decided on, moved on by the events it appended.
+    async fn run<A, D>(
+        &self,
+        aggregate_id: &AggregateId,
+        (held, assumed): (&mut Loaded<A>, bool),
+        options: Options,
+        mut decide: impl FnMut(&A) -> Result<Vec<A::Event>, D>,
+    ) -> Result<Outcome<D>>
+    where
+        A: Aggregate,
+        D: Serialize + DeserializeOwned,
+    {
         let keyed = options.idempotency_key.as_deref().map(|key| KeyedCommand {
             aggregate_kind: A::KIND,
-            aggregate_id: &aggregate_id,
+            aggregate_id,
             key,
             unless_moved: options.unless_moved.as_ref(),
         });
-        // With `expect_new`, the state is assumed (the default at version
-        // 0), not loaded, until the store or the decision says otherwise.
-        let mut assumed = options.expect_new;
+        // A held state is assumed, not loaded, until the store or the
+        // decision says otherwise.
+        let mut assumed = assumed;
         let mut must_load = !assumed;
-        let (mut state, mut version) = (A::default(), 0);
+        let Loaded { state, version } = held;
         // the forgets the loaded state was folded after: a snapshot of it
         // may hold what a later forget erased (Snapshot::forgets)
         let mut forgets = 0;
@@ -241,16 +324,16 @@ impl<S: EventStore> Repository<S> {
         loop {
             if must_load {
                 must_load = false;
-                match self.load_for::<A>(&aggregate_id, &options).await? {
+                match self.load_for::<A>(aggregate_id, &options).await? {
                     ControlFlow::Continue((loaded, seen)) => {
-                        (state, version, forgets) = (loaded.state, loaded.version, seen);
+                        (*state, *version, forgets) = (loaded.state, loaded.version, seen);
                     }
                     ControlFlow::Break(recorded) => {
                         return keyed.map_or(Ok(Outcome::AlreadyApplied), |k| k.recorded(recorded));
                     }
                 }
             }
-            let decided = decide(&state);
+            let decided = decide(state);
             if assumed && !matches!(&decided, Ok(events) if !events.is_empty()) {
                 // refused, or nothing to do, on a state only assumed: decide
                 // on the stored one
@@ -260,20 +343,15 @@ impl<S: EventStore> Repository<S> {
             let events = match (decided, &keyed) {
                 (Ok(events), _) => events,
                 (Err(rejection), Some(keyed)) if !options.refusal_not_final => {
-                    let refusal = keyed.refusal(version, &rejection)?;
+                    let refusal = keyed.refusal(*version, &rejection)?;
                     match self.store.record_refusal(refusal).await? {
                         RefusalOutcome::Recorded => return Ok(Outcome::Rejected(rejection)),
                         RefusalOutcome::AlreadyDecided(recorded) => {
                             return keyed.recorded(recorded);
                         }
                         RefusalOutcome::StreamMoved => {
-                            self.after_lost_race(
-                                &aggregate_id,
-                                &mut state,
-                                &mut version,
-                                &mut attempt,
-                            )
-                            .await?;
+                            self.after_lost_race(aggregate_id, state, version, &mut attempt)
+                                .await?;
                             continue;
                         }
                     }
@@ -282,7 +360,7 @@ impl<S: EventStore> Repository<S> {
             };
             if events.is_empty() {
                 return Ok(Outcome::Done(Committed {
-                    version,
+                    version: *version,
                     events: Vec::new(),
                     attempts: attempt,
                 }));
@@ -292,20 +370,21 @@ impl<S: EventStore> Repository<S> {
                 metadata: options.metadata.clone(),
                 unless_moved: options.unless_moved.clone(),
                 events: events.iter().map(NewEvent::encode).collect::<Result<_>>()?,
-                ..AppendRequest::new(A::KIND, aggregate_id.clone(), version)
+                ..AppendRequest::new(A::KIND, aggregate_id.clone(), *version)
             };
             match self.store.append(request).await {
                 Ok(AppendOutcome::Committed(recorded)) => {
-                    let new_version = version + recorded.len() as u64;
-                    if self.snapshots.is_due(A::KIND, version, new_version) {
-                        events.iter().for_each(|e| state.apply(e));
+                    let new_version = *version + recorded.len() as u64;
+                    events.iter().for_each(|e| state.apply(e));
+                    if self.snapshots.is_due(A::KIND, *version, new_version) {
                         save_in_background(
                             &self.store,
-                            &aggregate_id,
+                            aggregate_id,
                             (new_version, forgets),
-                            &state,
+                            state,
                         );
                     }
+                    *version = new_version;
                     return Ok(Outcome::Done(Committed {
                         version: new_version,
                         events: recorded,
@@ -323,7 +402,7 @@ impl<S: EventStore> Repository<S> {
                     (assumed, must_load) = (false, true);
                 }
                 Err(Error::Conflict { .. }) => {
-                    self.after_lost_race(&aggregate_id, &mut state, &mut version, &mut attempt)
+                    self.after_lost_race(aggregate_id, state, version, &mut attempt)
                         .await?;
                 }
                 Err(other) => return Err(other),

@@ -92,6 +92,7 @@
 //! Events of other aggregates reach a saga through its
 //! [`Input`](Saga::Input): see [`Saga::correlate`].
 
+mod at_rest;
 mod input;
 mod outcome;
 mod reactor;

@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::Saga;
+use super::at_rest::AtRest;
 use super::input::SagaInput;
 use super::outcome::StepOutcome;
 use super::step::{Step, step_key};
@@ -71,7 +72,7 @@ pub enum SagaError {
     },
 }
 
-/// Called with the saga's id, its state when the step was asked for, the
+/// Called with the saga's id, its state once the outcome was recorded, the
 /// step's name and outcome, each time this reactor records an outcome.
 type Observer<G> = Arc<dyn Fn(&AggregateId, &G, &str, &StepOutcome) + Send + Sync>;
 
@@ -88,10 +89,20 @@ type Observer<G> = Arc<dyn Fn(&AggregateId, &G, &str, &StepOutcome) + Send + Syn
 /// of any event of a saga continues where the last one stopped, and two
 /// reconciles of one saga run the same keyed commands and record under
 /// the same keys. See [the module](crate::saga) for an example.
+///
+/// A reconcile decides each outcome on the saga as it holds it, and reads
+/// the saga again only when another writer moved it; the delivery of a
+/// saga's first event does not read the saga at all (its state is that
+/// event applied to the default). Once a reconcile
+/// leaves a saga at rest (wanting no step), the deliveries of the events
+/// it recorded on the way, up to that version, are not reconciled again by
+/// this reactor or its clones: the saga wants nothing there, and each
+/// later event of its stream is delivered after them.
 pub struct SagaReactor<G, S> {
     name: String,
     repo: Repository<S>,
     observer: Option<Observer<G>>,
+    at_rest: AtRest,
     saga: PhantomData<fn() -> G>,
 }
 
@@ -104,6 +115,7 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             name: format!("{}-saga", G::KIND.to_lowercase()),
             repo,
             observer: None,
+            at_rest: AtRest::default(),
             saga: PhantomData,
         }
     }
@@ -117,7 +129,7 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
 
     /// Calls `observer` each time this reactor records a step's outcome
     /// (not when another delivery recorded it first): with the saga's id,
-    /// its state when it asked for the step, the step's name and outcome.
+    /// its state once the outcome was recorded, the step's name and outcome.
     /// For logs and demos; it must not fail or block.
     #[must_use]
     pub fn observe(
@@ -128,9 +140,9 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
         self
     }
 
-    /// Takes every step that the saga `id` wants, until it wants none;
-    /// `cause` is the event delivered, named in the metadata of what the
-    /// steps write.
+    /// Takes every step that the saga `id` wants, until it wants none, and
+    /// returns the version at which it wants none; `cause` is the event
+    /// delivered, named in the metadata of what the steps write.
     ///
     /// # Errors
     /// A [`SagaError`], or the store's error.
@@ -138,23 +150,29 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
         &self,
         id: &AggregateId,
         cause: &RecordedEvent,
-    ) -> Result<(), HandlerError> {
-        let Loaded {
-            state: mut saga,
-            mut version,
-        } = self.repo.load::<G>(id).await?;
-        let mut wanted: Vec<Step<S>> = saga.steps(id);
+    ) -> Result<u64, HandlerError> {
+        // the saga as last read, moved on by what this reconcile recorded
+        let mut held = match first_event::<G>(id, cause)? {
+            Some(held) => held,
+            None => self.repo.load::<G>(id).await?,
+        };
+        let mut wanted: Vec<Step<S>> = held.state.steps(id);
         for _ in 0..MAX_ROUNDS {
             if wanted.is_empty() {
-                return Ok(());
+                return Ok(held.version);
             }
             self.check_names(id, &wanted)?;
             let mut taken = Vec::with_capacity(wanted.len());
-            // whether `saga` and `version` are still where the stream is:
-            // only this round wrote to it since they were read
+            // whether `held` is still where the stream is: only this round
+            // wrote to it since it was read
             let mut current = true;
             for step in &wanted {
-                if !taken.is_empty() && !saga.steps::<S>(id).iter().any(|s| s.name() == step.name())
+                if !taken.is_empty()
+                    && !held
+                        .state
+                        .steps::<S>(id)
+                        .iter()
+                        .any(|s| s.name() == step.name())
                 {
                     // an outcome recorded this round changed the saga's mind
                     continue;
@@ -163,29 +181,25 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
                 // the step's command runs only while the saga is where it
                 // was when it asked for the step: a stale delivery cannot
                 // act after the saga moved on
-                let guard = StreamAt::of::<G>(id.clone(), version);
+                let guard = StreamAt::of::<G>(id.clone(), held.version);
                 let guarded = options.clone().unless_moved(guard);
                 let Some(outcome) = step.run(&self.repo, guarded).await? else {
                     current = false;
                     break;
                 };
+                let asked_at = held.version;
                 let record = |now: &G| Ok::<_, NeverRefused>(now.on_outcome(step.name(), &outcome));
-                let recorded = self.repo.execute(id, options, record).await?;
+                // decided on the held saga, read again only if it moved
+                let recorded = self
+                    .repo
+                    .execute_from(id, &mut held, options, record)
+                    .await?;
+                current = matches!(&recorded, Outcome::Done(committed)
+                    if committed.version == asked_at + committed.events.len() as u64);
                 if let (Outcome::Done(committed), Some(observer)) = (&recorded, &self.observer) {
                     if !committed.events.is_empty() {
-                        observer(id, &saga, step.name(), &outcome);
+                        observer(id, &held.state, step.name(), &outcome);
                     }
-                }
-                match &recorded {
-                    Outcome::Done(committed)
-                        if committed.version == version + committed.events.len() as u64 =>
-                    {
-                        for event in &committed.events {
-                            saga.apply(&event.decode()?);
-                        }
-                        version = committed.version;
-                    }
-                    _ => current = false,
                 }
                 taken.push((step.name().to_owned(), outcome));
                 if !current {
@@ -193,12 +207,9 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
                 }
             }
             if !current {
-                Loaded {
-                    state: saga,
-                    version,
-                } = self.repo.load::<G>(id).await?;
+                held = self.repo.load::<G>(id).await?;
             }
-            wanted = saga.steps(id);
+            wanted = held.state.steps(id);
             if let Some((step, outcome)) = taken
                 .into_iter()
                 .find(|(name, _)| wanted.iter().any(|s| s.name() == name))
@@ -233,7 +244,9 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
         let record = |now: &G| Ok::<_, NeverRefused>(now.on_input(input));
         // done, or recorded by an earlier delivery: either way it is there
         let _ = self.repo.execute(&id, options, record).await?;
-        self.reconcile(&id, event).await
+        let rest = self.reconcile(&id, event).await?;
+        self.at_rest.rested(id.as_str(), 0, rest);
+        Ok(())
     }
 
     /// Fails when two steps have one name: they would share a key.
@@ -260,6 +273,24 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
     }
 }
 
+/// The saga `id` at version 1 when `cause` is the first event of its
+/// stream: its default state with that event applied, as a load would
+/// fold it, so that a new saga is not read back. Like any load, it may be
+/// stale by the time it is used (another delivery may have moved the saga
+/// on): the steps' guards and the recording of outcomes find that out and
+/// read the saga again.
+fn first_event<G: Saga>(
+    id: &AggregateId,
+    cause: &RecordedEvent,
+) -> Result<Option<Loaded<G>>, HandlerError> {
+    if cause.version != 1 || cause.aggregate_kind != G::KIND || cause.aggregate_id != id.as_str() {
+        return Ok(None);
+    }
+    let mut state = G::default();
+    state.apply(&cause.decode()?);
+    Ok(Some(Loaded { state, version: 1 }))
+}
+
 impl<G: Saga, S: EventStore> Reactor for SagaReactor<G, S> {
     fn name(&self) -> &str {
         &self.name
@@ -271,8 +302,13 @@ impl<G: Saga, S: EventStore> Reactor for SagaReactor<G, S> {
 
     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
         if event.aggregate_kind == G::KIND {
+            if self.at_rest.covers(&event.aggregate_id, event.version) {
+                return Ok(());
+            }
             let id: AggregateId = event.aggregate_id.parse()?;
-            return self.reconcile(&id, event).await;
+            let rest = self.reconcile(&id, event).await?;
+            self.at_rest.rested(id.as_str(), event.version, rest);
+            return Ok(());
         }
         match G::Input::decode(event)? {
             Some(input) => self.take_input(&input, event).await,
@@ -287,6 +323,7 @@ impl<G, S: Clone> Clone for SagaReactor<G, S> {
             name: self.name.clone(),
             repo: self.repo.clone(),
             observer: self.observer.clone(),
+            at_rest: self.at_rest.clone(),
             saga: PhantomData,
         }
     }

@@ -55,6 +55,7 @@ macro_rules! __store_conformance_suite {
             repository_cases::snapshots_are_taken_every_n_versions_and_load_the_same_state,
             repository_cases::unreadable_snapshots_are_ignored,
             repository_cases::expect_new_skips_the_load_and_falls_back_when_not_new,
+            repository_cases::execute_from_reads_only_when_the_held_state_moved,
             key_cases::a_recorded_refusal_is_given_back_undecided,
             key_cases::a_refusal_of_a_moved_stream_is_decided_again,
             key_cases::a_refusal_after_the_key_was_applied_is_already_applied,

@@ -463,3 +463,89 @@ pub async fn expect_new_skips_the_load_and_falls_back_when_not_new<S: EventStore
     assert_eq!(done, 1, "one creator wins, the others are refused");
     assert_eq!(load(&faulty, "Account", "a-3", 0).await.len(), 1);
 }
+
+/// `execute_from` decides on the state the caller holds and appends at its
+/// version without a read; when the stream has moved on, or the held state
+/// refuses, it reads and decides again as `execute` would; a key already
+/// used returns what it recorded. The held state follows each command.
+pub async fn execute_from_reads_only_when_the_held_state_moved<S: EventStore>(store: S) {
+    let faulty = Faulty::new(store);
+    let repo = Repository::new(faulty.clone());
+    let opened = repo
+        .execute("a-1", Options::default(), |a: &Account| a.open("Ada", 10))
+        .await
+        .expect("open");
+    assert!(matches!(opened, Outcome::Done(_)), "{opened:?}");
+    let mut held = repo.load::<Account>("a-1").await.expect("load");
+    let reads = faulty.reads();
+    let withdraw = |amount| move |a: &Account| a.withdraw(amount, "t-1");
+
+    let spent = repo
+        .execute_from("a-1", &mut held, Options::default(), withdraw(3))
+        .await
+        .expect("withdraw on the held state");
+    assert!(
+        matches!(spent, Outcome::Done(ref c) if c.version == 2),
+        "{spent:?}"
+    );
+    assert_eq!(
+        faulty.reads(),
+        reads,
+        "a current held state is not read again"
+    );
+    assert_eq!((held.state.balance, held.version), (7, 2), "held follows");
+    assert_eq!(held, repo.load::<Account>("a-1").await.expect("load"));
+
+    let stale = held.clone();
+    let before = faulty.reads();
+    let deposited = repo
+        .execute("a-1", Options::default(), |a: &Account| a.deposit(5, "t-2"))
+        .await
+        .expect("another writer deposits");
+    assert!(matches!(deposited, Outcome::Done(_)), "{deposited:?}");
+    let one_load = faulty.reads() - before;
+    let reads = faulty.reads();
+    let spent = repo
+        .execute_from("a-1", &mut held, Options::default(), withdraw(10))
+        .await
+        .expect("withdraw on a held state that refuses");
+    assert!(
+        matches!(spent, Outcome::Done(ref c) if c.version == 4),
+        "refused on the held 7, done on the stored 12: {spent:?}"
+    );
+    assert_eq!(
+        faulty.reads(),
+        reads + one_load,
+        "read once, as execute reads"
+    );
+    assert_eq!((held.state.balance, held.version), (2, 4));
+
+    let mut moved = stale;
+    let spent = repo
+        .execute_from("a-1", &mut moved, Options::default(), withdraw(1))
+        .await
+        .expect("withdraw on a stale held state");
+    assert!(
+        matches!(spent, Outcome::Done(ref c) if c.version == 5 && c.attempts == 1),
+        "the conflict of the stale state is not an attempt: {spent:?}"
+    );
+    assert_eq!((moved.state.balance, moved.version), (1, 5));
+
+    let keyed = || Options::idempotent("pay-once");
+    let first = repo
+        .execute_from("a-1", &mut moved, keyed(), withdraw(1))
+        .await
+        .expect("keyed withdraw");
+    assert!(matches!(first, Outcome::Done(_)), "{first:?}");
+    let again = repo
+        .execute_from("a-1", &mut held, keyed(), withdraw(1))
+        .await
+        .expect("keyed withdraw again, from a stale state");
+    assert_eq!(again, Outcome::AlreadyApplied);
+    let stored = repo.load::<Account>("a-1").await.expect("load");
+    assert_eq!((stored.state.balance, stored.version), (0, 6), "taken once");
+    assert!(
+        held.version <= stored.version,
+        "held is a state the stream had"
+    );
+}
