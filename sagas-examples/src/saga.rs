@@ -8,6 +8,8 @@
 //! `Transfer/<tx>/<step>` and records its outcome under that key, so no
 //! step is taken twice, whatever the redeliveries.
 
+use std::time::SystemTime;
+
 use eventstore_core::{AggregateId, EventStore, NoInput, Saga, SagaReactor, Step, StepOutcome};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -54,7 +56,12 @@ impl Saga for Transfer {
         }
     }
 
-    fn on_outcome(&self, step: &str, outcome: &StepOutcome) -> Vec<TransferEvent> {
+    fn on_outcome(
+        &self,
+        step: &str,
+        outcome: &StepOutcome,
+        _now: SystemTime,
+    ) -> Vec<TransferEvent> {
         let event: TransferEvent = match (step, outcome) {
             (WITHDRAW, StepOutcome::Done) => TransferDebited {}.into(),
             (WITHDRAW, StepOutcome::Rejected(why)) => WithdrawalFailed {

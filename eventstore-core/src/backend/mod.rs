@@ -25,6 +25,7 @@ pub use crate::partition::{Partition, stream_hash};
 pub use crate::reactor::store::{
     Joined, Lease, Repartitioned, lowest_checkpoint, repartition_from,
 };
+pub use crate::saga::{DeadlineSummary, DeadlinesAt, PendingDeadline};
 pub use crate::store::{AppendOutcome, AppendRequest, LoadedStream, Snapshot};
 pub use crate::tracker::{ReadPage, UnreadableEvent};
 pub use crate::wakeups::Wakeups;

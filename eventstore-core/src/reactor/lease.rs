@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::task::Poll;
+use std::time::SystemTime;
 
 use tokio::time::Instant;
 
@@ -21,6 +22,9 @@ pub(super) struct Held {
     pub(super) renewed: Instant,
     /// The next page, read while the previous checkpoint was being stored.
     pub(super) prefetched: Option<ReadPage>,
+    /// When the reactor has something due next ([`Reactor::fire_due`]):
+    /// `None` until it is asked, `Some(None)` for nothing pending.
+    pub(super) next_due: Option<Option<SystemTime>>,
 }
 
 impl<S, R> Runner<S, R>
@@ -140,6 +144,7 @@ where
             checkpoint,
             renewed,
             prefetched: None,
+            next_due: None,
         }))
     }
 

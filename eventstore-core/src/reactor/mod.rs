@@ -19,6 +19,7 @@ pub(crate) mod store;
 mod team;
 
 use std::future::Future;
+use std::time::SystemTime;
 
 pub use crate::partition::partition_of;
 pub use admin::RetryOutcome;
@@ -29,6 +30,7 @@ pub use store::{ParkedEvent, ReactorStore};
 
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
+use crate::partition::Partition;
 use crate::tracker::EventFilter;
 
 /// Why a handler failed: any error. It is retried with backoff, then parked
@@ -74,6 +76,22 @@ pub trait Reactor: Send + Sync + 'static {
         &self,
         event: &RecordedEvent,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Does what is due by `now` among the aggregates of `partition` (all
+    /// with `None`), such as a saga's deadlines, and returns when the next
+    /// thing is due. The partition loop that holds the partition calls it
+    /// when it takes the lease, after each batch it handles and when that
+    /// time comes (on the [`Runner`]'s clock); an error is logged and it is
+    /// called again after the poll interval. By default nothing is ever
+    /// due.
+    fn fire_due(
+        &self,
+        partition: Option<Partition>,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<SystemTime>, HandlerError>> + Send {
+        let _ = (partition, now);
+        async { Ok(None) }
+    }
 }
 
 /// Routes each event of a family to a reactor's method for its kind;

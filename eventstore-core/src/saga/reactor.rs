@@ -6,22 +6,27 @@ use std::sync::Arc;
 
 use super::Saga;
 use super::at_rest::AtRest;
+use super::firing::NextDue;
 use super::input::SagaInput;
 use super::outcome::StepOutcome;
+use super::pending::DeadlineStore;
 use super::step::{Step, step_key};
+use crate::clock::{SharedClock, SystemClock};
 use crate::envelope::{Metadata, RecordedEvent};
 use crate::id::AggregateId;
+use crate::partition::Partition;
 use crate::reactor::{HandlerError, Reactor};
 use crate::repository::{Loaded, Options, Outcome, Repository};
 use crate::store::EventStore;
 use crate::stream_at::StreamAt;
 use crate::tracker::EventFilter;
+use std::time::SystemTime;
 
 /// The domain error of the commands that record on a saga's stream, which
 /// never refuse (serde, as [`Repository::execute`] requires of a domain
 /// error; there is no value to record).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-enum NeverRefused {}
+pub(super) enum NeverRefused {}
 
 /// How many rounds (load the saga, run its wanted steps, record their
 /// outcomes) one event's reconcile runs before it gives up with
@@ -59,6 +64,42 @@ pub enum SagaError {
         id: String,
         /// The name.
         step: String,
+    },
+    /// The saga lists a deadline that no store can keep (see
+    /// [`Deadline::problem`](super::Deadline::problem)).
+    #[error("saga {kind} {id:?} lists the deadline {deadline:?}, which cannot be kept: {problem}")]
+    UnkeepableDeadline {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The deadline's name.
+        deadline: String,
+        /// Why not.
+        problem: String,
+    },
+    /// The saga lists two deadlines with one name.
+    #[error("saga {kind} {id:?} lists two deadlines named {deadline:?}")]
+    DuplicateDeadline {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The name.
+        deadline: String,
+    },
+    /// A due deadline's `on_deadline` returned no event while the saga
+    /// lists it: it stays pending, and firing it is tried again later.
+    #[error(
+        "saga {kind} {id:?}: the deadline {deadline:?} is due, but on_deadline records nothing for it"
+    )]
+    DeadlineStillListed {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The deadline's name.
+        deadline: String,
     },
     /// The saga still wanted steps after [`MAX_ROUNDS`] rounds.
     #[error("saga {kind} {id:?} still wants steps {steps:?} after {MAX_ROUNDS} rounds")]
@@ -100,13 +141,15 @@ type Observer<G> = Arc<dyn Fn(&AggregateId, &G, &str, &StepOutcome) + Send + Syn
 /// later event of its stream is delivered after them.
 pub struct SagaReactor<G, S> {
     name: String,
-    repo: Repository<S>,
+    pub(super) repo: Repository<S>,
     observer: Option<Observer<G>>,
     at_rest: AtRest,
+    pub(super) next_due: NextDue,
+    clock: SharedClock,
     saga: PhantomData<fn() -> G>,
 }
 
-impl<G: Saga, S: EventStore> SagaReactor<G, S> {
+impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
     /// The reactor of `G` over `repo`, named after its kind, lowercased,
     /// and `-saga` (`payout-saga` for the kind `Payout`).
     #[must_use]
@@ -116,6 +159,8 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             repo,
             observer: None,
             at_rest: AtRest::default(),
+            next_due: NextDue::default(),
+            clock: Arc::new(SystemClock),
             saga: PhantomData,
         }
     }
@@ -124,6 +169,15 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
     #[must_use]
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// Takes the time from `clock` (the machine's by default): the `now`
+    /// its handlers are given, and when deadlines are due. Give the
+    /// [`Runner`](crate::reactor::Runner) that runs it the same clock.
+    #[must_use]
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -156,9 +210,11 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             Some(held) => held,
             None => self.repo.load::<G>(id).await?,
         };
+        let before = held.state.deadlines();
         let mut wanted: Vec<Step<S>> = held.state.steps(id);
         for _ in 0..MAX_ROUNDS {
             if wanted.is_empty() {
+                self.keep_deadlines(id, &held, &before).await?;
                 return Ok(held.version);
             }
             self.check_names(id, &wanted)?;
@@ -188,7 +244,9 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
                     break;
                 };
                 let asked_at = held.version;
-                let record = |now: &G| Ok::<_, NeverRefused>(now.on_outcome(step.name(), &outcome));
+                let at = self.clock.now();
+                let record =
+                    |saga: &G| Ok::<_, NeverRefused>(saga.on_outcome(step.name(), &outcome, at));
                 // decided on the held saga, read again only if it moved
                 let recorded = self
                     .repo
@@ -241,7 +299,8 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             return Ok(());
         };
         let options = self.options(&id, &format!("event/{}", event.id), event);
-        let record = |now: &G| Ok::<_, NeverRefused>(now.on_input(input));
+        let at = self.clock.now();
+        let record = |saga: &G| Ok::<_, NeverRefused>(saga.on_input(input, at));
         // done, or recorded by an earlier delivery: either way it is there
         let _ = self.repo.execute(&id, options, record).await?;
         let rest = self.reconcile(&id, event).await?;
@@ -291,13 +350,21 @@ fn first_event<G: Saga>(
     Ok(Some(Loaded { state, version: 1 }))
 }
 
-impl<G: Saga, S: EventStore> Reactor for SagaReactor<G, S> {
+impl<G: Saga, S: EventStore + DeadlineStore> Reactor for SagaReactor<G, S> {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn filter(&self) -> EventFilter {
         G::Input::filter(EventFilter::all().aggregate::<G>())
+    }
+
+    async fn fire_due(
+        &self,
+        partition: Option<Partition>,
+        now: SystemTime,
+    ) -> Result<Option<SystemTime>, HandlerError> {
+        SagaReactor::fire_due(self, partition, now).await
     }
 
     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
@@ -324,6 +391,8 @@ impl<G, S: Clone> Clone for SagaReactor<G, S> {
             repo: self.repo.clone(),
             observer: self.observer.clone(),
             at_rest: self.at_rest.clone(),
+            next_due: self.next_due.clone(),
+            clock: Arc::clone(&self.clock),
             saga: PhantomData,
         }
     }

@@ -1,14 +1,17 @@
-//! The saga test kit: given a saga's past events, when a step's outcome
-//! or an input arrives (or the saga is reconciled), then these steps or
-//! these events. No store: the steps' commands are not run.
+//! The saga test kit: given a saga's past events, when a step's outcome,
+//! an input or a deadline arrives (or the saga is reconciled), then these
+//! steps, events or deadlines, at a time the test sets. No store and no
+//! sleep: the steps' commands are not run.
 
 use std::fmt::{self, Debug};
+use std::time::{Duration, SystemTime};
 
 use super::diff;
 use crate::aggregate::Aggregate;
+use crate::clock::{Clock, ManualClock};
 use crate::id::AggregateId;
 use crate::memory::MemoryStore;
-use crate::saga::{Saga, Step, StepOutcome, step_key};
+use crate::saga::{Deadline, Saga, Step, StepOutcome, step_key};
 
 /// Starts a saga test: the saga `id` after these past events.
 ///
@@ -40,17 +43,90 @@ pub fn given_saga<G: Saga>(id: &str, history: impl IntoIterator<Item = G::Event>
     for event in history {
         state.apply(&event);
     }
-    GivenSaga { id, state }
+    GivenSaga {
+        id,
+        state,
+        now: ManualClock::default().now(),
+    }
 }
 
-/// The saga before what happens under test.
-#[must_use = "call .when_reconciled(), .when_outcome(...) or .when_input(...)"]
+/// The saga before what happens under test, and the time (at first
+/// 2026-01-01 00:00:00 UTC, [`ManualClock::default`]).
+#[must_use = "call .when_reconciled(), .when_outcome(...), .when_input(...) or .when_deadline(...)"]
 pub struct GivenSaga<G> {
     id: AggregateId,
     state: G,
+    now: SystemTime,
 }
 
 impl<G: Saga> GivenSaga<G> {
+    /// The time is now `now`.
+    pub fn at(mut self, now: SystemTime) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// The time moves on by `by`.
+    pub fn later(mut self, by: Duration) -> Self {
+        self.now += by;
+        self
+    }
+
+    /// The time the handlers are given.
+    #[must_use]
+    pub fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    /// Asserts that the saga lists exactly these deadlines, in this order
+    /// (payloads compared too), and goes on.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::{Payout, requested};
+    /// use eventstore_core::testing::given_saga;
+    /// given_saga::<Payout>("payout-1", [requested("acc-1", 30)]).then_deadlines([]);
+    /// ```
+    ///
+    /// # Panics
+    /// At the caller's line, with a diff, when the deadlines differ.
+    #[track_caller]
+    pub fn then_deadlines(self, expected: impl IntoIterator<Item = Deadline>) -> Self {
+        let expected: Vec<Deadline> = expected.into_iter().collect();
+        let actual = self.state.deadlines();
+        if expected != actual {
+            panic!(
+                "the saga lists other deadlines than expected (- expected, + actual):\n{}",
+                diff(&expected, &actual)
+            );
+        }
+        self
+    }
+
+    /// The events it records when its deadline `name` fires now.
+    ///
+    /// # Panics
+    /// At the caller's line when the saga lists no deadline `name`, or
+    /// lists it due later than now.
+    #[track_caller]
+    pub fn when_deadline(self, name: &str) -> WhenEvents<G> {
+        let listed = self.state.deadlines();
+        let Some(deadline) = listed.iter().find(|d| d.name() == name) else {
+            let names: Vec<&str> = listed.iter().map(Deadline::name).collect();
+            panic!("the saga lists no deadline {name:?}; it lists {names:?}");
+        };
+        assert!(
+            deadline.due() <= self.now,
+            "the deadline {name:?} is due at {:?}, {:?} after now: call .later(...) or .at(...) first",
+            deadline.due(),
+            deadline.due().duration_since(self.now).unwrap_or_default()
+        );
+        let events = self.state.on_deadline(deadline, self.now);
+        WhenEvents {
+            given: self,
+            events,
+        }
+    }
+
     /// The steps it wants now, as a reconcile would take them.
     pub fn when_reconciled(self) -> WhenSteps {
         let planned = self
@@ -68,7 +144,7 @@ impl<G: Saga> GivenSaga<G> {
         reason = "reads naturally: .when_outcome(\"withdraw\", StepOutcome::Done)"
     )]
     pub fn when_outcome(self, step: &str, outcome: StepOutcome) -> WhenEvents<G> {
-        let events = self.state.on_outcome(step, &outcome);
+        let events = self.state.on_outcome(step, &outcome, self.now);
         WhenEvents {
             given: self,
             events,
@@ -92,7 +168,7 @@ impl<G: Saga> GivenSaga<G> {
             "the input is routed to {routed:?}, not to the saga {:?}",
             self.id
         );
-        let events = self.state.on_input(&input);
+        let events = self.state.on_input(&input, self.now);
         WhenEvents {
             given: self,
             events,

@@ -2,7 +2,7 @@
 //! whatever the redeliveries and overlapping reconciles.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -275,7 +275,7 @@ impl Saga for Stubborn {
     fn steps<S: EventStore>(&self, id: &AggregateId) -> Vec<Step<S>> {
         self.0.steps(id)
     }
-    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<PayoutEvent> {
+    fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<PayoutEvent> {
         Vec::new()
     }
 }
@@ -336,7 +336,7 @@ impl Saga for EitherOne {
             .map(|account| Step::on(account, account, |a: &Account| a.withdraw(1)))
             .collect()
     }
-    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<PayoutEvent> {
+    fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<PayoutEvent> {
         vec![PaidOut {}.into()]
     }
 }
@@ -386,7 +386,7 @@ impl Saga for Watch {
     fn correlate(input: &Incoming<Account>) -> Option<AggregateId> {
         input.aggregate_id.parse().ok()
     }
-    fn on_input(&self, input: &Incoming<Account>) -> Vec<WatchEvent> {
+    fn on_input(&self, input: &Incoming<Account>, _: SystemTime) -> Vec<WatchEvent> {
         match &input.event {
             AccountEvent::MoneyWithdrawn(MoneyWithdrawn { amount }) => {
                 vec![Seen { amount: *amount }.into()]
@@ -397,7 +397,7 @@ impl Saga for Watch {
     fn steps<S: EventStore>(&self, _: &AggregateId) -> Vec<Step<S>> {
         Vec::new()
     }
-    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<WatchEvent> {
+    fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<WatchEvent> {
         Vec::new()
     }
 }
@@ -461,7 +461,7 @@ impl Saga for Endless {
             |a: &Account| a.withdraw(1),
         )]
     }
-    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<WatchEvent> {
+    fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<WatchEvent> {
         vec![Seen { amount: 1 }.into()]
     }
 }

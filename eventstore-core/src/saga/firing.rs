@@ -1,0 +1,197 @@
+//! A saga's deadlines at run time: kept in the [`DeadlineStore`] after each
+//! reconcile, fired when due by the runner that holds the saga's partition.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use super::Saga;
+use super::deadline::Deadline;
+use super::pending::{DeadlineStore, DeadlinesAt, PendingDeadline};
+use super::reactor::{NeverRefused, SagaError, SagaReactor};
+use super::step::step_key;
+use crate::envelope::Metadata;
+use crate::id::AggregateId;
+use crate::partition::Partition;
+use crate::reactor::HandlerError;
+use crate::repository::{Loaded, Options, Outcome};
+use crate::store::EventStore;
+
+/// How many due deadlines one query of [`SagaReactor::fire_due`] takes.
+const FIRE_BATCH: usize = 100;
+
+/// What the partitions' loops last learnt of the next due deadline, so
+/// that a loop asks the store again only after a sync may have changed it.
+#[derive(Debug, Default, Clone)]
+pub(super) struct NextDue {
+    /// Counts the syncs that stored deadlines.
+    syncs: Arc<AtomicU64>,
+    /// By partition (index, count): the syncs counted when it last asked,
+    /// and the next due time it was told then.
+    seen: Arc<Mutex<HashMap<(u32, u32), (u64, Option<SystemTime>)>>>,
+}
+
+impl NextDue {
+    fn synced(&self) {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The next due time `partition` last learnt, if no sync came since
+    /// and it is still ahead of `now`.
+    fn known(&self, partition: (u32, u32), now: SystemTime) -> Option<Option<SystemTime>> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let (syncs, next) = seen.get(&partition).copied()?;
+        let unchanged = syncs == self.syncs.load(Ordering::SeqCst);
+        (unchanged && next.is_none_or(|due| due > now)).then_some(next)
+    }
+
+    fn learnt(&self, partition: (u32, u32), syncs: u64, next: Option<SystemTime>) {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.insert(partition, (syncs, next));
+    }
+}
+
+impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
+    /// Keeps the deadlines that the saga `id` lists at rest (`held`), when
+    /// it listed any at rest or when the reconcile began (`before`): a saga
+    /// that never lists one costs no write.
+    ///
+    /// # Errors
+    /// [`SagaError::UnkeepableDeadline`] for a deadline no store can keep,
+    /// [`SagaError::DuplicateDeadline`] for two with one name; the store's.
+    pub(super) async fn keep_deadlines(
+        &self,
+        id: &AggregateId,
+        held: &Loaded<G>,
+        before: &[Deadline],
+    ) -> Result<(), HandlerError> {
+        let deadlines = held.state.deadlines();
+        if deadlines.is_empty() && before.is_empty() {
+            return Ok(());
+        }
+        for (i, deadline) in deadlines.iter().enumerate() {
+            if let Some(problem) = deadline.problem() {
+                return Err(SagaError::UnkeepableDeadline {
+                    kind: G::KIND,
+                    id: id.to_string(),
+                    deadline: deadline.name().to_owned(),
+                    problem,
+                }
+                .into());
+            }
+            if deadlines[..i].iter().any(|d| d.name() == deadline.name()) {
+                return Err(SagaError::DuplicateDeadline {
+                    kind: G::KIND,
+                    id: id.to_string(),
+                    deadline: deadline.name().to_owned(),
+                }
+                .into());
+            }
+        }
+        self.repo
+            .store()
+            .sync_deadlines(DeadlinesAt {
+                saga_kind: G::KIND.to_owned(),
+                saga_id: id.clone(),
+                version: held.version,
+                deadlines,
+            })
+            .await?;
+        self.next_due.synced();
+        Ok(())
+    }
+
+    /// Fires every deadline of this saga kind due at `now` among the sagas
+    /// of `partition` (all with `None`), in firing order, then returns when
+    /// the next one is due. Asks the store nothing when no deadline was
+    /// kept since it last asked for this partition and the next one is not
+    /// due yet.
+    ///
+    /// Each fires once: what [`on_deadline`](Saga::on_deadline) returns is
+    /// recorded on the saga's stream with the key
+    /// `<saga kind>/<saga id>/deadline/<name>/<due µs>`, decided on the
+    /// saga's stored state and only while that still lists the deadline (a
+    /// deadline cancelled or moved fires nothing); then it is no longer
+    /// kept.
+    ///
+    /// # Errors
+    /// [`SagaError::DeadlineStillListed`] when `on_deadline` returns no
+    /// event for a deadline the saga lists (it stays kept); the store's.
+    pub async fn fire_due(
+        &self,
+        partition: Option<Partition>,
+        now: SystemTime,
+    ) -> Result<Option<SystemTime>, HandlerError> {
+        let key = partition.map_or((0, 1), |p| (p.index, p.count));
+        if let Some(next) = self.next_due.known(key, now) {
+            return Ok(next);
+        }
+        let syncs = self.next_due.syncs.load(Ordering::SeqCst);
+        let store = self.repo.store();
+        loop {
+            let due = store
+                .due_deadlines(G::KIND, partition, now, FIRE_BATCH)
+                .await?;
+            for pending in &due {
+                self.fire(pending, now).await?;
+            }
+            if due.len() < FIRE_BATCH {
+                break;
+            }
+        }
+        let next = store.next_deadline(G::KIND, partition).await?;
+        self.next_due.learnt(key, syncs, next);
+        Ok(next)
+    }
+
+    /// Fires one due deadline, if the saga still lists it.
+    async fn fire(&self, pending: &PendingDeadline, now: SystemTime) -> Result<(), HandlerError> {
+        let id = &pending.saga_id;
+        let key = step_key(G::KIND, id.as_str(), &pending.deadline.key_suffix());
+        let options =
+            Options::idempotent(key).metadata(Metadata::default().correlation_id(id.as_str()));
+        let mut unmoved = false;
+        let fire = |saga: &G| {
+            let listed = saga.deadlines();
+            let events = match listed.iter().find(|d| d.is(&pending.deadline)) {
+                // cancelled or moved since it was kept
+                None => Vec::new(),
+                Some(deadline) => saga.on_deadline(deadline, now),
+            };
+            unmoved = events.is_empty() && listed.iter().any(|d| d.is(&pending.deadline));
+            Ok::<_, NeverRefused>(events)
+        };
+        let outcome = self.repo.execute(id, options, fire).await?;
+        if unmoved {
+            return Err(SagaError::DeadlineStillListed {
+                kind: G::KIND,
+                id: id.to_string(),
+                deadline: pending.deadline.name().to_owned(),
+            }
+            .into());
+        }
+        match &outcome {
+            Outcome::Done(committed) if !committed.events.is_empty() => {
+                tracing::info!(
+                    saga = G::KIND,
+                    id = id.as_str(),
+                    deadline = pending.deadline.name(),
+                    late_ms = now
+                        .duration_since(pending.deadline.due())
+                        .unwrap_or_default()
+                        .as_millis(),
+                    "deadline fired"
+                );
+            }
+            _ => tracing::debug!(
+                saga = G::KIND,
+                id = id.as_str(),
+                deadline = pending.deadline.name(),
+                "deadline fired before, cancelled or moved"
+            ),
+        }
+        self.repo.store().remove_deadline(pending).await?;
+        Ok(())
+    }
+}
