@@ -50,6 +50,10 @@ where
             match self.step(partition, &filter, &mut held, &mut stop).await {
                 Ok(Step::Busy) => {}
                 Ok(Step::Idle) => {
+                    if let Some(state) = held.as_mut() {
+                        // what the batch just handled may have asked for
+                        self.fire_due(partition, state).await;
+                    }
                     let wait = if held.is_some() {
                         self.options.poll_interval
                     } else {

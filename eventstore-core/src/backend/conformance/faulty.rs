@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::SystemTime;
 
 use tokio::sync::Semaphore;
 
@@ -13,7 +14,8 @@ use crate::backend::{
     AppendOutcome, AppendRequest, NewEvent, RecordedOutcome, RefusalOutcome, RefusalRequest,
     Snapshot, StreamEvent,
 };
-use crate::{EventStore, ForgetRequest, Forgotten, RecordedEvent, Result};
+use crate::backend::{DeadlineSummary, DeadlinesAt, Partition, PendingDeadline};
+use crate::{DeadlineStore, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result};
 
 /// Wraps a store and delegates to it, with the faults chosen by the
 /// builder methods. With none chosen, it is the store itself.
@@ -230,5 +232,45 @@ impl<S: EventStore> EventStore for Faulty<S> {
 
     async fn forget(&self, request: &ForgetRequest) -> Result<Forgotten> {
         self.inner.forget(request).await
+    }
+}
+
+/// Deadlines pass through untouched.
+impl<S: DeadlineStore> DeadlineStore for Faulty<S> {
+    async fn sync_deadlines(&self, at: DeadlinesAt) -> Result<()> {
+        self.inner.sync_deadlines(at).await
+    }
+
+    async fn due_deadlines(
+        &self,
+        saga_kind: &str,
+        partition: Option<Partition>,
+        now: SystemTime,
+        limit: usize,
+    ) -> Result<Vec<PendingDeadline>> {
+        self.inner
+            .due_deadlines(saga_kind, partition, now, limit)
+            .await
+    }
+
+    async fn next_deadline(
+        &self,
+        saga_kind: &str,
+        partition: Option<Partition>,
+    ) -> Result<Option<SystemTime>> {
+        self.inner.next_deadline(saga_kind, partition).await
+    }
+
+    async fn remove_deadline(&self, pending: &PendingDeadline) -> Result<()> {
+        self.inner.remove_deadline(pending).await
+    }
+
+    async fn deadline_summary(
+        &self,
+        saga_kind: &str,
+        now: SystemTime,
+        limit: usize,
+    ) -> Result<DeadlineSummary> {
+        self.inner.deadline_summary(saga_kind, now, limit).await
     }
 }

@@ -3,6 +3,7 @@
 //! [`Repository`](crate::Repository). Each case takes a fresh, empty store
 //! and panics with a message naming what broke.
 
+pub mod deadline_cases;
 pub(crate) mod fixtures;
 pub mod forget_cases;
 pub mod key_cases;
@@ -83,6 +84,12 @@ macro_rules! __store_conformance_suite {
             saga_cases::a_step_no_longer_wanted_after_an_outcome_is_not_taken,
             saga_cases::an_input_event_is_recorded_once_on_its_saga,
             saga_cases::a_saga_that_never_ends_is_stopped_after_the_round_limit,
+            deadline_cases::kept_deadlines_are_found_by_due_time_in_firing_order,
+            deadline_cases::a_sync_replaces_a_sagas_deadlines_unless_a_later_version_was_kept,
+            deadline_cases::a_deadline_fires_once_when_due,
+            deadline_cases::a_cancelled_or_moved_deadline_does_not_fire_at_its_old_time,
+            deadline_cases::an_approval_racing_the_deadline_ends_one_way,
+            deadline_cases::deadlines_that_cannot_be_kept_or_fired_are_reported,
         );
     };
 }
