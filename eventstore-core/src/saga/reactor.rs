@@ -149,7 +149,7 @@ pub struct SagaReactor<G, S> {
     saga: PhantomData<fn() -> G>,
 }
 
-impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
+impl<G: Saga, S: EventStore> SagaReactor<G, S> {
     /// The reactor of `G` over `repo`, named after its kind, lowercased,
     /// and `-saga` (`payout-saga` for the kind `Payout`).
     #[must_use]
@@ -193,7 +193,9 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
         self.observer = Some(Arc::new(observer));
         self
     }
+}
 
+impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
     /// Takes every step that the saga `id` wants, until it wants none, and
     /// returns the version at which it wants none; `cause` is the event
     /// delivered, named in the metadata of what the steps write.
