@@ -25,12 +25,13 @@ pub use crate::partition::partition_of;
 pub use admin::RetryOutcome;
 pub use options::{MAX_PARTITIONS, MIN_LEASE_TTL, RunnerOptions, Start};
 pub use runner::Runner;
-pub use status::{LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus};
+pub use status::{DEADLINES_SHOWN, LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus};
 pub use store::{ParkedEvent, ReactorStore};
 
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
 use crate::partition::Partition;
+use crate::saga::DeadlineSummary;
 use crate::tracker::EventFilter;
 
 /// Why a handler failed: any error. It is retried with backoff, then parked
@@ -90,6 +91,18 @@ pub trait Reactor: Send + Sync + 'static {
         now: SystemTime,
     ) -> impl Future<Output = Result<Option<SystemTime>, HandlerError>> + Send {
         let _ = (partition, now);
+        async { Ok(None) }
+    }
+
+    /// What it has pending by time at `now`, for [`Runner::status`]: a
+    /// saga's deadlines, with the `limit` most overdue. By default `None`:
+    /// nothing is ever due.
+    fn due_status(
+        &self,
+        now: SystemTime,
+        limit: usize,
+    ) -> impl Future<Output = crate::Result<Option<DeadlineSummary>>> + Send {
+        let _ = (now, limit);
         async { Ok(None) }
     }
 }

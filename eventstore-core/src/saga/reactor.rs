@@ -9,7 +9,7 @@ use super::at_rest::AtRest;
 use super::firing::NextDue;
 use super::input::SagaInput;
 use super::outcome::StepOutcome;
-use super::pending::DeadlineStore;
+use super::pending::{DeadlineStore, DeadlineSummary};
 use super::step::{Step, step_key};
 use crate::clock::{SharedClock, SystemClock};
 use crate::envelope::{Metadata, RecordedEvent};
@@ -367,6 +367,15 @@ impl<G: Saga, S: EventStore + DeadlineStore> Reactor for SagaReactor<G, S> {
         now: SystemTime,
     ) -> Result<Option<SystemTime>, HandlerError> {
         SagaReactor::fire_due(self, partition, now).await
+    }
+
+    async fn due_status(
+        &self,
+        now: SystemTime,
+        limit: usize,
+    ) -> crate::Result<Option<DeadlineSummary>> {
+        let store = self.repo.store();
+        store.deadline_summary(G::KIND, now, limit).await.map(Some)
     }
 
     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {

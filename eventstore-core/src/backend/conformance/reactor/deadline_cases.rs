@@ -93,6 +93,20 @@ where
     kept(&store, at(90_000)).await;
     running.stop().await;
     clock.set(at(100_000));
+    let shared: SharedClock = Arc::new(clock.clone());
+    let saga = SagaReactor::<Approval, _>::new(Repository::new(store.clone()));
+    let status = Runner::new(store.clone(), saga)
+        .clock(shared)
+        .status()
+        .await
+        .expect("status");
+    let deadlines = status.deadlines.expect("a saga reports its deadlines");
+    assert_eq!(
+        (deadlines.pending, deadlines.next_due, deadlines.overdue),
+        (1, Some(at(90_000)), 1),
+        "one overdue while no runner runs"
+    );
+    assert_eq!(deadlines.most_overdue[0].saga_id.as_str(), "ap-2");
     let running = runner(&store, &clock, "two");
     eventually(
         WAIT,
