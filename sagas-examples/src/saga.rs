@@ -19,6 +19,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::account::Account;
 use crate::money::Money;
+use crate::output::utc;
 use crate::transfer::{
     ApprovalRequested, ApprovalTimedOut, DepositFailed, Transfer, TransferCompleted,
     TransferDebited, TransferEvent, TransferRefunded, TransferStatus, WithdrawalFailed,
@@ -147,7 +148,13 @@ pub fn narrator(
 pub fn narrate(tx: &str, transfer: &Transfer, step: &str, outcome: &StepOutcome) -> Vec<String> {
     let (amount, from, to) = (Money(transfer.amount), &transfer.from, &transfer.to);
     match (step, outcome) {
-        (WITHDRAW, StepOutcome::Done) => vec![format!("{tx}: withdrew {amount} from {from}")],
+        (WITHDRAW, StepOutcome::Done) => {
+            let mut lines = vec![format!("{tx}: withdrew {amount} from {from}")];
+            if let Some(due) = transfer.approval_due() {
+                lines.push(format!("{tx}: waits for an approval until {}", utc(due)));
+            }
+            lines
+        }
         (DEPOSIT, StepOutcome::Done) => vec![
             format!("{tx}: deposited {amount} to {to}"),
             format!("{tx}: completed"),
