@@ -549,3 +549,46 @@ pub async fn execute_from_reads_only_when_the_held_state_moved<S: EventStore>(st
         "held is a state the stream had"
     );
 }
+
+/// `execute_from` leaves in `held` a state the stream had even when it
+/// fails: a lost race whose newer events cannot all be folded (one is
+/// undecodable, or a page read fails) leaves the held state at the last
+/// version it folded, not folded past the version it says.
+pub async fn execute_from_leaves_a_state_the_stream_had_when_it_fails<S: EventStore>(store: S) {
+    let rival = |amount: u64| NewEvent {
+        kind: "MoneyDeposited".into(),
+        body: body(&json!({ "amount": amount, "transaction": "t-rival" })),
+    };
+    let garbage = NewEvent {
+        kind: "MoneyDeposited".into(),
+        body: body(&json!({ "amount": "lots" })),
+    };
+    let faulty = Faulty::new(store).rival_events(vec![rival(5), garbage]);
+    let repo = Repository::new(faulty.clone());
+    repo.execute("a-1", Options::default(), |a: &Account| a.open("Ada", 10))
+        .await
+        .expect("open");
+    let mut held = repo.load::<Account>("a-1").await.expect("load");
+    repo.execute("a-1", Options::default(), |a: &Account| a.deposit(5, "t-2"))
+        .await
+        .expect("another writer deposits");
+    // refused on the held 10, accepted on the stored 15; then a rival
+    // commits a deposit and an undecodable event first
+    let _rivals = faulty.clone().rivals(1);
+    let failed = repo
+        .execute_from("a-1", &mut held, Options::default(), |a: &Account| {
+            a.withdraw(12, "t-3")
+        })
+        .await;
+    assert!(
+        matches!(failed, Err(Error::UndecodableBody { version: 4, .. })),
+        "{failed:?}"
+    );
+    let had = (held.state.balance, held.version);
+    assert!(
+        matches!(had, (10, 1) | (15, 2) | (20, 3)),
+        "the stream never had balance {} at version {}",
+        had.0,
+        had.1
+    );
+}
