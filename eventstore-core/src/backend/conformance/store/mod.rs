@@ -57,6 +57,7 @@ macro_rules! __store_conformance_suite {
             repository_cases::expect_new_skips_the_load_and_falls_back_when_not_new,
             repository_cases::execute_from_reads_only_when_the_held_state_moved,
             repository_cases::execute_from_leaves_a_state_the_stream_had_when_it_fails,
+            repository_cases::execute_from_meets_a_refusal_recorded_at_the_held_version,
             key_cases::a_recorded_refusal_is_given_back_undecided,
             key_cases::a_refusal_of_a_moved_stream_is_decided_again,
             key_cases::a_refusal_after_the_key_was_applied_is_already_applied,

@@ -567,10 +567,12 @@ pub async fn execute_from_leaves_a_state_the_stream_had_when_it_fails<S: EventSt
     let repo = Repository::new(faulty.clone());
     repo.execute("a-1", Options::default(), |a: &Account| a.open("Ada", 10))
         .await
+        .and_then(Outcome::into_result)
         .expect("open");
     let mut held = repo.load::<Account>("a-1").await.expect("load");
     repo.execute("a-1", Options::default(), |a: &Account| a.deposit(5, "t-2"))
         .await
+        .and_then(Outcome::into_result)
         .expect("another writer deposits");
     // refused on the held 10, accepted on the stored 15; then a rival
     // commits a deposit and an undecodable event first
@@ -590,5 +592,52 @@ pub async fn execute_from_leaves_a_state_the_stream_had_when_it_fails<S: EventSt
         "the stream never had balance {} at version {}",
         had.0,
         had.1
+    );
+}
+
+/// A key whose refusal was recorded at the version the caller holds wrote
+/// no event: the held state is current, so `execute_from` appends without
+/// a read and only the append can meet the key. It must return the
+/// recorded refusal and write nothing, however the held state decides now.
+pub async fn execute_from_meets_a_refusal_recorded_at_the_held_version<S: EventStore>(store: S) {
+    let faulty = Faulty::new(store);
+    let repo = Repository::new(faulty.clone());
+    repo.execute("a-1", Options::default(), |a: &Account| a.open("Ada", 10))
+        .await
+        .and_then(Outcome::into_result)
+        .expect("open");
+    let keyed = || Options::idempotent("pay-once");
+    let refused = repo
+        .execute("a-1", keyed(), |a: &Account| a.withdraw(50, "t-1"))
+        .await
+        .expect("refused withdraw");
+    assert!(matches!(refused, Outcome::Rejected(_)), "{refused:?}");
+    let mut held = repo.load::<Account>("a-1").await.expect("load");
+    assert_eq!(held.version, 1, "a refusal writes no event");
+    let reads = faulty.reads();
+    let again = repo
+        .execute_from("a-1", &mut held, keyed(), |a: &Account| {
+            a.withdraw(5, "t-1")
+        })
+        .await
+        .expect("keyed withdraw again, on the held state");
+    assert!(
+        matches!(
+            again,
+            Outcome::AlreadyRejected(Some(AccountError::InsufficientFunds { .. }))
+        ),
+        "{again:?}"
+    );
+    assert!(faulty.reads() <= reads + 1, "at most the key is read back");
+    let stored = repo.load::<Account>("a-1").await.expect("load");
+    assert_eq!(
+        (stored.state.balance, stored.version),
+        (10, 1),
+        "nothing written"
+    );
+    assert_eq!(
+        (held.state.balance, held.version),
+        (10, 1),
+        "held as the stream is"
     );
 }
