@@ -85,6 +85,7 @@ macro_rules! __store_conformance_suite {
             saga_cases::a_step_no_longer_wanted_after_an_outcome_is_not_taken,
             saga_cases::an_input_event_is_recorded_once_on_its_saga,
             saga_cases::a_saga_that_never_ends_is_stopped_after_the_round_limit,
+            saga_cases::an_operator_event_after_a_rest_is_reconciled,
         );
     };
 }
