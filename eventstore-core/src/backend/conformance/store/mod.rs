@@ -56,6 +56,8 @@ macro_rules! __store_conformance_suite {
             repository_cases::unreadable_snapshots_are_ignored,
             repository_cases::expect_new_skips_the_load_and_falls_back_when_not_new,
             repository_cases::execute_from_reads_only_when_the_held_state_moved,
+            repository_cases::execute_from_leaves_a_state_the_stream_had_when_it_fails,
+            repository_cases::execute_from_meets_a_refusal_recorded_at_the_held_version,
             key_cases::a_recorded_refusal_is_given_back_undecided,
             key_cases::a_refusal_of_a_moved_stream_is_decided_again,
             key_cases::a_refusal_after_the_key_was_applied_is_already_applied,
@@ -83,6 +85,7 @@ macro_rules! __store_conformance_suite {
             saga_cases::a_step_no_longer_wanted_after_an_outcome_is_not_taken,
             saga_cases::an_input_event_is_recorded_once_on_its_saga,
             saga_cases::a_saga_that_never_ends_is_stopped_after_the_round_limit,
+            saga_cases::an_operator_event_after_a_rest_is_reconciled,
         );
     };
 }
