@@ -116,20 +116,30 @@ where
 
     // the demo's clock: it moves only when the demo says so
     let clock = ManualClock::default();
-    step.title(&format!("the transfer saga runs (the clock reads {})", utc(clock.now())))?;
+    step.title(&format!(
+        "the transfer saga runs (the clock reads {})",
+        utc(clock.now())
+    ))?;
     let mut saga = Saga::start(&store, &repo, &clock);
-    saga.wait(&repo, step.out, |s| s.is_settled() || s == TransferStatus::AwaitingApproval)
-        .await?;
+    saga.wait(&repo, step.out, |s| {
+        s.is_settled() || s == TransferStatus::AwaitingApproval
+    })
+    .await?;
 
     step.title("an operator approves t-4 and leaves t-5")?;
-    let approve = describe(repo.execute("t-4", Options::default(), Transfer::approve).await?);
+    let approve = describe(
+        repo.execute("t-4", Options::default(), Transfer::approve)
+            .await?,
+    );
     writeln!(step.out, "  t-4    approve                    {approve}")?;
-    saga.wait(&repo, step.out, |s| s != TransferStatus::Approved).await?;
+    saga.wait(&repo, step.out, |s| s != TransferStatus::Approved)
+        .await?;
 
     step.title("ten minutes later (the demo moves its clock on; nobody sleeps)")?;
     clock.advance(APPROVALS.timeout);
     writeln!(step.out, "  the clock reads {}", utc(clock.now()))?;
-    saga.wait(&repo, step.out, TransferStatus::is_settled).await?;
+    saga.wait(&repo, step.out, TransferStatus::is_settled)
+        .await?;
     saga.stop().await?;
 
     step.title("a saga step delivered again")?;

@@ -445,11 +445,7 @@ impl<S: EventStore> Repository<S> {
             tokio::time::sleep(pause).await;
         }
         *attempt += 1;
-        *version = self
-            .replay(aggregate_id)
-            .fold(state, *version, None)
-            .await?;
-        Ok(())
+        self.replay(aggregate_id).fold(state, version, None).await
     }
 
     /// What a command needs: the aggregate's state and how many forgets it

@@ -37,8 +37,8 @@ impl<S: EventStore> Replay<'_, S> {
         if let Some(snapshot) = stream.snapshot {
             match restore::<A>(&snapshot) {
                 Ok(mut state) => {
-                    let version = self
-                        .fold(&mut state, snapshot.version, Some(stream.events))
+                    let mut version = snapshot.version;
+                    self.fold(&mut state, &mut version, Some(stream.events))
                         .await?;
                     return Ok(Loaded { state, version });
                 }
@@ -50,44 +50,49 @@ impl<S: EventStore> Replay<'_, S> {
                         reason,
                         "ignoring unreadable snapshot, replaying all events"
                     );
-                    let mut state = A::default();
-                    let version = self.fold(&mut state, 0, None).await?;
+                    let (mut state, mut version) = (A::default(), 0);
+                    self.fold(&mut state, &mut version, None).await?;
                     return Ok(Loaded { state, version });
                 }
             }
         }
-        let mut state = A::default();
-        let version = self.fold(&mut state, 0, Some(stream.events)).await?;
+        let (mut state, mut version) = (A::default(), 0);
+        self.fold(&mut state, &mut version, Some(stream.events))
+            .await?;
         Ok(Loaded { state, version })
     }
 
     /// Folds into `state`, which stands at `version`, the events after it:
     /// `first` (a page read with this replay's page size), or, when it is
     /// `None`, the first page read now; then page after page until a page
-    /// is short. Returns the version of the last event folded.
+    /// is short. `version` follows each event folded, so that on an error
+    /// (an event that does not decode, a page that cannot be read) `state`
+    /// and `version` still agree: a state the stream had, which
+    /// [`execute_from`](super::Repository::execute_from) leaves to its
+    /// caller.
     pub(super) async fn fold<A: Aggregate>(
         &self,
         state: &mut A,
-        mut version: u64,
+        version: &mut u64,
         first: Option<Vec<StreamEvent>>,
-    ) -> Result<u64> {
+    ) -> Result<()> {
         let mut page = match first {
             Some(page) => page,
-            None => self.page::<A>(version).await?,
+            None => self.page::<A>(*version).await?,
         };
         loop {
             let full = page.len() >= self.page_size;
-            version = self.fold_page(state, version, &page)?;
+            self.fold_page(state, version, &page)?;
             if !full {
-                return Ok(version);
+                return Ok(());
             }
             // the page is folded: free it before the next one is read
             drop(std::mem::take(&mut page));
-            page = self.page::<A>(version).await?;
+            page = self.page::<A>(*version).await?;
         }
     }
 
-    /// Applies a page's events in order and returns the version reached.
+    /// Applies a page's events in order, moving `version` on with each.
     /// Each event must come after the one before (and the first after
     /// `version`): a store that returned them out of order would fold a
     /// wrong state, and a page that did not move on would be read again and
@@ -95,12 +100,12 @@ impl<S: EventStore> Replay<'_, S> {
     fn fold_page<A: Aggregate>(
         &self,
         state: &mut A,
-        mut version: u64,
+        version: &mut u64,
         events: &[StreamEvent],
-    ) -> Result<u64> {
+    ) -> Result<()> {
         let id = self.aggregate_id.as_str();
         for event in events {
-            if event.version <= version {
+            if event.version <= *version {
                 return Err(Error::UnexpectedReply {
                     problem: format!(
                         "the store returned version {} of {} {id:?} after version {version}",
@@ -110,9 +115,9 @@ impl<S: EventStore> Replay<'_, S> {
                 });
             }
             state.apply(&event.decode::<A::Event>(A::KIND, id)?);
-            version = event.version;
+            *version = event.version;
         }
-        Ok(version)
+        Ok(())
     }
 
     async fn page<A: Aggregate>(&self, after_version: u64) -> Result<Vec<StreamEvent>> {

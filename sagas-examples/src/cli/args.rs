@@ -398,7 +398,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => 60,
         "h" => 3_600,
         "d" => 86_400,
-        _ => return Err(format!("{text:?}: the unit must be s, m, h or d (like 10m)")),
+        _ => {
+            return Err(format!(
+                "{text:?}: the unit must be s, m, h or d (like 10m)"
+            ));
+        }
     };
     number
         .parse::<u64>()

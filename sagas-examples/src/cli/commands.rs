@@ -180,8 +180,7 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
                 limit: approval_limit.0,
                 timeout: approval_timeout,
             };
-            let start =
-                |t: &Transfer| t.start_with(from.as_str(), to.as_str(), amount.0, &policy);
+            let start = |t: &Transfer| t.start_with(from.as_str(), to.as_str(), amount.0, &policy);
             match repo
                 .execute(&id, Options::idempotent("start").expect_new(), start)
                 .await?
@@ -225,7 +224,9 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
             }
         }
         TransferCommand::Approve { id } => {
-            let outcome = repo.execute(&id, Options::default(), Transfer::approve).await?;
+            let outcome = repo
+                .execute(&id, Options::default(), Transfer::approve)
+                .await?;
             transfer_outcome(id.as_str(), "approved: the money goes on", outcome)
         }
         TransferCommand::Reject { id, reason } => {

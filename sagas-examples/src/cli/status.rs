@@ -134,7 +134,11 @@ fn late(due: SystemTime, now: SystemTime) -> Duration {
 
 /// The pending deadlines, for `--json`: times in seconds since 1970.
 fn deadlines_json(d: &DeadlineSummary, now: SystemTime) -> serde_json::Value {
-    let unix = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+    let unix = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+    };
     json!({
         "pending": d.pending,
         "next_due_unix": d.next_due.map(unix),

@@ -23,6 +23,7 @@ use crate::{DeadlineStore, EventStore, ForgetRequest, Forgotten, RecordedEvent, 
 pub struct Faulty<S> {
     inner: S,
     rivals: Arc<AtomicU32>,
+    rival_events: Option<Vec<NewEvent>>,
     refusal_rivals: Arc<AtomicU32>,
     refusal_rival: Option<NewEvent>,
     refusals: Arc<AtomicU32>,
@@ -41,6 +42,7 @@ impl<S> Faulty<S> {
         Self {
             inner,
             rivals: Arc::new(AtomicU32::new(0)),
+            rival_events: None,
             refusal_rivals: Arc::new(AtomicU32::new(0)),
             refusal_rival: None,
             refusals: Arc::new(AtomicU32::new(0)),
@@ -60,6 +62,14 @@ impl<S> Faulty<S> {
     #[must_use]
     pub fn rivals(self, rivals: u32) -> Self {
         self.rivals.store(rivals, Ordering::SeqCst);
+        self
+    }
+
+    /// The rival writers of [`rivals`](Self::rivals) append `events`
+    /// instead of the events they race.
+    #[must_use]
+    pub fn rival_events(mut self, events: Vec<NewEvent>) -> Self {
+        self.rival_events = Some(events);
         self
     }
 
@@ -161,7 +171,9 @@ impl<S: EventStore> EventStore for Faulty<S> {
                 request.aggregate_id.clone(),
                 request.expected_version,
             );
-            rival.events.clone_from(&request.events);
+            rival
+                .events
+                .clone_from(self.rival_events.as_ref().unwrap_or(&request.events));
             self.inner.append(rival).await?;
         }
         self.inner.append(request).await

@@ -549,3 +549,95 @@ pub async fn execute_from_reads_only_when_the_held_state_moved<S: EventStore>(st
         "held is a state the stream had"
     );
 }
+
+/// `execute_from` leaves in `held` a state the stream had even when it
+/// fails: a lost race whose newer events cannot all be folded (one is
+/// undecodable, or a page read fails) leaves the held state at the last
+/// version it folded, not folded past the version it says.
+pub async fn execute_from_leaves_a_state_the_stream_had_when_it_fails<S: EventStore>(store: S) {
+    let rival = |amount: u64| NewEvent {
+        kind: "MoneyDeposited".into(),
+        body: body(&json!({ "amount": amount, "transaction": "t-rival" })),
+    };
+    let garbage = NewEvent {
+        kind: "MoneyDeposited".into(),
+        body: body(&json!({ "amount": "lots" })),
+    };
+    let faulty = Faulty::new(store).rival_events(vec![rival(5), garbage]);
+    let repo = Repository::new(faulty.clone());
+    repo.execute("a-1", Options::default(), |a: &Account| a.open("Ada", 10))
+        .await
+        .and_then(Outcome::into_result)
+        .expect("open");
+    let mut held = repo.load::<Account>("a-1").await.expect("load");
+    repo.execute("a-1", Options::default(), |a: &Account| a.deposit(5, "t-2"))
+        .await
+        .and_then(Outcome::into_result)
+        .expect("another writer deposits");
+    // refused on the held 10, accepted on the stored 15; then a rival
+    // commits a deposit and an undecodable event first
+    let _rivals = faulty.clone().rivals(1);
+    let failed = repo
+        .execute_from("a-1", &mut held, Options::default(), |a: &Account| {
+            a.withdraw(12, "t-3")
+        })
+        .await;
+    assert!(
+        matches!(failed, Err(Error::UndecodableBody { version: 4, .. })),
+        "{failed:?}"
+    );
+    let had = (held.state.balance, held.version);
+    assert!(
+        matches!(had, (10, 1) | (15, 2) | (20, 3)),
+        "the stream never had balance {} at version {}",
+        had.0,
+        had.1
+    );
+}
+
+/// A key whose refusal was recorded at the version the caller holds wrote
+/// no event: the held state is current, so `execute_from` appends without
+/// a read and only the append can meet the key. It must return the
+/// recorded refusal and write nothing, however the held state decides now.
+pub async fn execute_from_meets_a_refusal_recorded_at_the_held_version<S: EventStore>(store: S) {
+    let faulty = Faulty::new(store);
+    let repo = Repository::new(faulty.clone());
+    repo.execute("a-1", Options::default(), |a: &Account| a.open("Ada", 10))
+        .await
+        .and_then(Outcome::into_result)
+        .expect("open");
+    let keyed = || Options::idempotent("pay-once");
+    let refused = repo
+        .execute("a-1", keyed(), |a: &Account| a.withdraw(50, "t-1"))
+        .await
+        .expect("refused withdraw");
+    assert!(matches!(refused, Outcome::Rejected(_)), "{refused:?}");
+    let mut held = repo.load::<Account>("a-1").await.expect("load");
+    assert_eq!(held.version, 1, "a refusal writes no event");
+    let reads = faulty.reads();
+    let again = repo
+        .execute_from("a-1", &mut held, keyed(), |a: &Account| {
+            a.withdraw(5, "t-1")
+        })
+        .await
+        .expect("keyed withdraw again, on the held state");
+    assert!(
+        matches!(
+            again,
+            Outcome::AlreadyRejected(Some(AccountError::InsufficientFunds { .. }))
+        ),
+        "{again:?}"
+    );
+    assert!(faulty.reads() <= reads + 1, "at most the key is read back");
+    let stored = repo.load::<Account>("a-1").await.expect("load");
+    assert_eq!(
+        (stored.state.balance, stored.version),
+        (10, 1),
+        "nothing written"
+    );
+    assert_eq!(
+        (held.state.balance, held.version),
+        (10, 1),
+        "held as the stream is"
+    );
+}

@@ -512,3 +512,109 @@ pub async fn a_saga_that_never_ends_is_stopped_after_the_round_limit<
     );
     assert_eq!(balance(&repo, "acc-1").await, 1_000 - rounds);
 }
+
+/// Pays 1 from `acc-1` for each round an operator approves by appending
+/// to the saga's stream: it wants nothing when opened, nor once each
+/// approved round is paid, and wants a step again after each approval.
+#[derive(Aggregate, Debug, Default, Serialize, Deserialize)]
+#[aggregate(kind = "Gate", event = GateEvent)]
+struct Gate {
+    approved: u64,
+    paid: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct GateOpened {}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Approved {}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Paid {}
+
+#[derive(Event, Debug, Clone, PartialEq)]
+enum GateEvent {
+    GateOpened(GateOpened),
+    Approved(Approved),
+    Paid(Paid),
+}
+
+impl GateEventHandler for Gate {
+    fn on_gate_opened(&mut self, _: &GateOpened) {}
+    fn on_approved(&mut self, _: &Approved) {
+        self.approved += 1;
+    }
+    fn on_paid(&mut self, _: &Paid) {
+        self.paid += 1;
+    }
+}
+
+impl Saga for Gate {
+    type Input = crate::NoInput;
+    fn steps<S: EventStore>(&self, _: &AggregateId) -> Vec<Step<S>> {
+        if self.paid >= self.approved {
+            return Vec::new();
+        }
+        vec![Step::on(
+            format!("pay-{}", self.paid + 1),
+            "acc-1",
+            |a: &Account| a.withdraw(1),
+        )]
+    }
+    fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<GateEvent> {
+        vec![Paid {}.into()]
+    }
+}
+
+/// An operator approves a round of the gate `g-1`; returns the event.
+async fn approve<S: EventStore>(repo: &Repository<S>) -> RecordedEvent {
+    let committed = repo
+        .execute("g-1", Options::default(), |_: &Gate| {
+            Ok::<_, AccountError>(vec![Approved {}.into()])
+        })
+        .await
+        .and_then(crate::Outcome::into_result)
+        .expect("approve")
+        .expect("appended");
+    committed.events[0].clone()
+}
+
+/// A saga that wants nothing at its first event but does once an operator
+/// appended to its stream, and again after it came to rest: each event of
+/// its stream is delivered in order to one reactor, which spares the
+/// deliveries of what it recorded itself, yet takes every step the
+/// operator's events call for, once.
+pub async fn an_operator_event_after_a_rest_is_reconciled<S: EventStore + DeadlineStore>(store: S) {
+    let repo = Repository::new(store.clone());
+    open(&repo, "acc-1", 100).await;
+    let opened = start::<Gate, _>(&repo, "g-1", GateOpened {}.into()).await;
+    // approved before the first event is delivered: that delivery folds
+    // the first event alone, which wants nothing
+    let first = approve(&repo).await;
+    let saga = SagaReactor::<Gate, _>::new(repo.clone());
+    saga.handle(&opened).await.expect("opened");
+    saga.handle(&first).await.expect("first approval");
+    assert_eq!(balance(&repo, "acc-1").await, 99, "round 1 paid");
+    // the operator approves again before the reactor reaches the payment
+    // it recorded (version 3), then once more after it
+    let second = approve(&repo).await;
+    let recorded = load(&store, Gate::KIND, "g-1", 2).await;
+    assert_eq!(recorded.len(), 2, "paid, approved: {recorded:?}");
+    saga.handle(&recorded[0]).await.expect("paid 1");
+    saga.handle(&second).await.expect("second approval");
+    assert_eq!(balance(&repo, "acc-1").await, 98, "round 2 paid");
+    let third = approve(&repo).await;
+    let mut tail = load(&store, Gate::KIND, "g-1", 4).await;
+    tail.retain(|e| e.version < third.version);
+    for event in tail.iter().chain([&third]) {
+        saga.handle(event).await.expect("deliver");
+    }
+    // every event delivered once more, in order, to a clone
+    let again = saga.clone();
+    for event in &load(&store, Gate::KIND, "g-1", 0).await {
+        again.handle(event).await.expect("again");
+    }
+    let gate = repo.load::<Gate>("g-1").await.expect("load").state;
+    assert_eq!((gate.approved, gate.paid), (3, 3));
+    assert_eq!(balance(&repo, "acc-1").await, 97, "each round paid once");
+}
