@@ -1,22 +1,22 @@
 //! A saga's deadlines at run time: kept in the [`DeadlineStore`] after each
 //! reconcile, fired when due by the runner that holds the saga's partition.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use super::Saga;
-use super::deadline::Deadline;
 use super::pending::{DeadlineStore, DeadlinesAt, PendingDeadline};
 use super::reactor::{NeverRefused, SagaError, SagaReactor};
 use super::step::step_key;
-use crate::envelope::Metadata;
+use crate::envelope::{Checkpoint, Metadata};
 use crate::id::AggregateId;
 use crate::partition::Partition;
 use crate::reactor::HandlerError;
 use crate::repository::{Loaded, Options, Outcome};
 use crate::store::EventStore;
+use crate::tracker::{EventFilter, Tracker};
 
 /// How many due deadlines one query of [`SagaReactor::fire_due`] takes.
 const FIRE_BATCH: usize = 100;
@@ -54,8 +54,8 @@ impl NextDue {
 
 impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
     /// Keeps the deadlines that the saga `id` lists at rest (`held`), when
-    /// it listed any at rest or when the reconcile began (`before`): a saga
-    /// that never lists one costs no write.
+    /// it lists any, or `listed_before` (when the reconcile began, say): a
+    /// saga that never lists one costs no write.
     ///
     /// # Errors
     /// [`SagaError::UnkeepableDeadline`] for a deadline no store can keep,
@@ -64,10 +64,10 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
         &self,
         id: &AggregateId,
         held: &Loaded<G>,
-        before: &[Deadline],
+        listed_before: bool,
     ) -> Result<(), HandlerError> {
         let deadlines = held.state.deadlines();
-        if deadlines.is_empty() && before.is_empty() {
+        if deadlines.is_empty() && !listed_before {
             return Ok(());
         }
         for (i, deadline) in deadlines.iter().enumerate() {
@@ -193,5 +193,46 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
         }
         self.repo.store().remove_deadline(pending).await?;
         Ok(())
+    }
+}
+
+/// How many events [`SagaReactor::rebuild_deadlines`] reads at a time.
+const REBUILD_PAGE: usize = 1_000;
+
+impl<G: Saga, S: EventStore + DeadlineStore + Tracker> SagaReactor<G, S> {
+    /// Rebuilds the pending deadlines of every saga of `G` from the saga
+    /// streams, which hold the truth: reads which sagas exist (the events
+    /// of their kind, readable now), loads each and keeps what it lists,
+    /// at its version. For a store restored without its deadlines, or to
+    /// clear what a bug left there; runners may run meanwhile (a sync of
+    /// an older version than one kept changes nothing). Returns how many
+    /// sagas list deadlines.
+    ///
+    /// # Errors
+    /// The store's, and [`SagaError::UnkeepableDeadline`] or
+    /// [`SagaError::DuplicateDeadline`] for a saga that lists a deadline no
+    /// store can keep (the sagas before it are rebuilt).
+    pub async fn rebuild_deadlines(&self) -> Result<u64, HandlerError> {
+        let store = self.repo.store();
+        let filter = EventFilter::all().aggregate::<G>();
+        let mut sagas = BTreeSet::new();
+        let mut after = Checkpoint::BEGINNING;
+        loop {
+            let page = store.read_page(after, &filter, REBUILD_PAGE).await?;
+            sagas.extend(page.events.into_iter().map(|e| e.aggregate_id));
+            after = page.end;
+            if !page.more {
+                break;
+            }
+        }
+        let mut listing = 0;
+        for id in sagas {
+            let id: AggregateId = id.parse()?;
+            let held = self.repo.load::<G>(&id).await?;
+            listing += u64::from(!held.state.deadlines().is_empty());
+            // kept even when empty: that clears what is kept of it
+            self.keep_deadlines(&id, &held, true).await?;
+        }
+        Ok(listing)
     }
 }

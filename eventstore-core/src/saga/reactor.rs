@@ -212,11 +212,11 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
             Some(held) => held,
             None => self.repo.load::<G>(id).await?,
         };
-        let before = held.state.deadlines();
+        let listed_before = !held.state.deadlines().is_empty();
         let mut wanted: Vec<Step<S>> = held.state.steps(id);
         for _ in 0..MAX_ROUNDS {
             if wanted.is_empty() {
-                self.keep_deadlines(id, &held, &before).await?;
+                self.keep_deadlines(id, &held, listed_before).await?;
                 return Ok(held.version);
             }
             self.check_names(id, &wanted)?;
