@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use eventstore_core::reactor::{HandlerError, Reactor, Runner, RunnerOptions};
 use eventstore_core::saga::{DeadlineStore, DeadlinesAt};
 use eventstore_core::{
-    Aggregate, AggregateId, Deadline, Event, EventFilter, EventStore, NoInput, Options,
+    Aggregate, AggregateId, Deadline, Event, EventFilter, EventStore, NoInput, Options, Outcome,
     RecordedEvent, Repository, Saga, SagaReactor, Step, StepOutcome, SystemClock,
 };
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
@@ -42,9 +42,12 @@ pub struct Fired {
     at_micros: u64,
 }
 
+/// The events of [`Timer`].
 #[derive(Event, Debug, Clone, PartialEq)]
 pub enum TimerEvent {
+    /// See [`Armed`].
     Armed(Armed),
+    /// See [`Fired`].
     Fired(Fired),
 }
 
@@ -95,6 +98,11 @@ impl Saga for Timer {
         ]
     }
 }
+
+/// Arming a timer is never refused.
+#[derive(Debug, Serialize, Deserialize, thiserror::Error)]
+#[error("never")]
+enum NeverRefused {}
 
 /// The baseline: a reactor of the same kind's events with no deadlines.
 struct Quiet;
@@ -191,15 +199,15 @@ async fn burst(store: &PgEventStore) {
             let repo = repo.clone();
             tokio::spawn(async move {
                 for i in (worker..BURST).step_by(8) {
-                    let arm = |_: &Timer| {
-                        Ok::<_, std::convert::Infallible>(vec![Armed { due_micros: due }.into()])
-                    };
+                    let arm =
+                        |_: &Timer| Ok::<_, NeverRefused>(vec![Armed { due_micros: due }.into()]);
                     repo.execute(
                         format!("burst-{i}").as_str(),
                         Options::default().expect_new(),
                         arm,
                     )
                     .await
+                    .and_then(Outcome::into_result)
                     .expect("arm");
                 }
             })

@@ -290,6 +290,10 @@ fn state_name(status: TransferStatus) -> &'static str {
         TransferStatus::Completed => "completed",
         TransferStatus::Failed { refunded: false } => "failed",
         TransferStatus::Failed { refunded: true } => "refunded",
+        TransferStatus::AwaitingApproval => "awaiting-approval",
+        TransferStatus::Approved => "approved",
+        TransferStatus::Declined { timed_out: false } => "rejected",
+        TransferStatus::Declined { timed_out: true } => "timed-out",
     }
 }
 

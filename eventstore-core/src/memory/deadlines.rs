@@ -10,7 +10,9 @@ use crate::partition::Partition;
 use crate::saga::{Deadline, DeadlineStore, DeadlineSummary, DeadlinesAt, PendingDeadline};
 
 /// The pending deadlines: by saga (kind, id), the version synced and its
-/// deadlines; and the firing order, (kind, due µs, id, name) to the saga.
+/// deadlines (kept with none left, so that an older version's sync that
+/// comes late changes nothing, as on PostgreSQL); and the firing order,
+/// (kind, due µs, id, name).
 #[derive(Debug, Default)]
 pub(super) struct Deadlines {
     by_saga: HashMap<(String, String), (u64, Vec<Deadline>)>,
@@ -25,7 +27,7 @@ impl Deadlines {
         let (version, deadlines) = self.by_saga.get(&(kind.clone(), id.clone()))?;
         let deadline = deadlines
             .iter()
-            .find(|d| &d.name() == name && d.due_micros() == *due)?;
+            .find(|d| d.name() == name && d.due_micros() == *due)?;
         Some(PendingDeadline {
             saga_kind: kind.clone(),
             saga_id: id.parse().ok()?,
@@ -89,9 +91,6 @@ impl DeadlineStore for MemoryStore {
             }
         }
         kept.remove_saga(&kind, &id);
-        if at.deadlines.is_empty() {
-            return Ok(());
-        }
         for d in &at.deadlines {
             kept.by_due.insert(order(&kind, &id, d), ());
         }
@@ -140,12 +139,8 @@ impl DeadlineStore for MemoryStore {
         if deadlines.len() == before {
             return Ok(());
         }
-        let empty = deadlines.is_empty();
         kept.by_due
             .remove(&order(&saga.0, &saga.1, &pending.deadline));
-        if empty {
-            kept.by_saga.remove(&saga);
-        }
         Ok(())
     }
 

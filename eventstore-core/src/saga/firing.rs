@@ -21,6 +21,10 @@ use crate::tracker::{EventFilter, Tracker};
 /// How many due deadlines one query of [`SagaReactor::fire_due`] takes.
 const FIRE_BATCH: usize = 100;
 
+/// What one partition's loop learnt of the next due deadline: the syncs
+/// counted when it asked, and the answer.
+type Learnt = (u64, Option<SystemTime>);
+
 /// What the partitions' loops last learnt of the next due deadline, so
 /// that a loop asks the store again only after a sync may have changed it.
 #[derive(Debug, Default, Clone)]
@@ -29,7 +33,7 @@ pub(super) struct NextDue {
     syncs: Arc<AtomicU64>,
     /// By partition (index, count): the syncs counted when it last asked,
     /// and the next due time it was told then.
-    seen: Arc<Mutex<HashMap<(u32, u32), (u64, Option<SystemTime>)>>>,
+    seen: Arc<Mutex<HashMap<(u32, u32), Learnt>>>,
 }
 
 impl NextDue {

@@ -324,6 +324,37 @@ pub(crate) enum ParkedCommand {
     },
 }
 
+/// A duration as a number and a unit: `90s`, `10m`, `2h`, `1d` (a bare
+/// number is seconds).
+///
+/// # Errors
+/// A message naming the value, when it is not one.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let seconds_per = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: the unit must be s, m, h or d (like 10m)"
+            ));
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(seconds_per))
+        .filter(|&s| s > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is not a positive duration (like 90s, 10m, 2h or 1d)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,42 +411,6 @@ mod tests {
             "{error}"
         );
     }
-}
-
-/// A duration as a number and a unit: `90s`, `10m`, `2h`, `1d` (a bare
-/// number is seconds).
-///
-/// # Errors
-/// A message naming the value, when it is not one.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let seconds_per = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => {
-            return Err(format!(
-                "{text:?}: the unit must be s, m, h or d (like 10m)"
-            ));
-        }
-    };
-    number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(seconds_per))
-        .filter(|&s| s > 0)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("{text:?} is not a positive duration (like 90s, 10m, 2h or 1d)"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn durations_read_with_their_unit() {
