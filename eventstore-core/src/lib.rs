@@ -54,6 +54,7 @@ extern crate self as eventstore_core;
 mod aggregate;
 pub mod backend;
 mod clock;
+mod deadlines;
 mod envelope;
 mod error;
 mod event;

@@ -354,8 +354,8 @@ mod tests {
             "t-3: carol refused the deposit: the account is frozen",
             "t-3: refunded 10.00 to alice",
             "already applied: nothing written",
-            "t-2       bob    alice  500.00  failed            insufficient funds",
-            "t-3       alice  carol  10.00   failed, refunded  the account is frozen",
+            "t-2       bob    alice  500.00   failed            insufficient funds",
+            "t-3       alice  carol  10.00    failed, refunded  the account is frozen",
             "carol    Carol Danvers  frozen  20.00",
             "t-4: withdrew 1500.00 from dave",
             "t-4: waits for an approval until 2026-01-01 00:10:00 UTC",
@@ -372,7 +372,7 @@ mod tests {
         }
         assert_eq!(
             final_balances(&store).await.expect("balances"),
-            [70_00, 1_580_00, 20_00, 3_500_00]
+            [7_000, 158_000, 2_000, 350_000]
         );
         let repo = Repository::new(store);
         let status = |id| {

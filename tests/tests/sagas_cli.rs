@@ -563,10 +563,11 @@ async fn the_demo_runs_on_postgres_and_keeps_the_money() {
         .expect("the demo's schema");
     let repo = Repository::new(store);
     let mut balances = Vec::new();
-    for id in ["alice", "bob", "carol"] {
+    for id in ["alice", "bob", "carol", "dave"] {
         balances.push(repo.load::<Account>(id).await.expect("load").state.balance);
     }
-    assert_eq!(balances, [7_000, 8_000, 2_000]);
+    assert_eq!(balances, [7_000, 158_000, 2_000, 350_000]);
+    assert!(text.contains("t-5: refunded 2000.00 to dave"), "{text}");
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub use crate::deadlines::{DeadlineSummary, DeadlinesAt, PendingDeadline};
 pub use crate::envelope::{NewEvent, StreamEvent};
 pub use crate::forget::ERASED_ERROR;
 pub use crate::json::{JsonText, stored_body, stored_json};
@@ -25,7 +26,6 @@ pub use crate::partition::{Partition, stream_hash};
 pub use crate::reactor::store::{
     Joined, Lease, Repartitioned, lowest_checkpoint, repartition_from,
 };
-pub use crate::saga::{DeadlineSummary, DeadlinesAt, PendingDeadline};
 pub use crate::store::{AppendOutcome, AppendRequest, LoadedStream, Snapshot};
 pub use crate::tracker::{ReadPage, UnreadableEvent};
 pub use crate::wakeups::Wakeups;

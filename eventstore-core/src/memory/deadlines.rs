@@ -5,9 +5,9 @@ use std::sync::PoisonError;
 use std::time::SystemTime;
 
 use super::MemoryStore;
+use crate::deadlines::{Deadline, DeadlineStore, DeadlineSummary, DeadlinesAt, PendingDeadline};
 use crate::error::Result;
 use crate::partition::Partition;
-use crate::saga::{Deadline, DeadlineStore, DeadlineSummary, DeadlinesAt, PendingDeadline};
 
 /// The pending deadlines: by saga (kind, id), the version synced and its
 /// deadlines (kept with none left, so that an older version's sync that

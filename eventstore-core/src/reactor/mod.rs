@@ -28,10 +28,10 @@ pub use runner::Runner;
 pub use status::{DEADLINES_SHOWN, LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus};
 pub use store::{ParkedEvent, ReactorStore};
 
+use crate::deadlines::DeadlineSummary;
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
 use crate::partition::Partition;
-use crate::saga::DeadlineSummary;
 use crate::tracker::EventFilter;
 
 /// Why a handler failed: any error. It is retried with backoff, then parked
@@ -79,8 +79,8 @@ pub trait Reactor: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
 
     /// Does what is due by `now` among the aggregates of `partition` (all
-    /// with `None`), such as a saga's deadlines, and returns when the next
-    /// thing is due. The partition loop that holds the partition calls it
+    /// with `None`), such as a saga's deadlines, and returns when to call
+    /// it again (`None`: only after a batch). The partition loop that holds the partition calls it
     /// when it takes the lease, after each batch it handles and when that
     /// time comes (on the [`Runner`]'s clock); an error is logged and it is
     /// called again after the poll interval. By default nothing is ever

@@ -2,8 +2,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::deadlines::DeadlineSummary;
 use crate::envelope::Checkpoint;
-use crate::saga::DeadlineSummary;
 use crate::tracker::Holdback;
 
 /// How many readable events after the oldest partition's checkpoint are

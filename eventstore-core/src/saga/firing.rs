@@ -1,15 +1,13 @@
 //! A saga's deadlines at run time: kept in the [`DeadlineStore`] after each
 //! reconcile, fired when due by the runner that holds the saga's partition.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::BTreeSet;
 use std::time::SystemTime;
 
 use super::Saga;
-use super::pending::{DeadlineStore, DeadlinesAt, PendingDeadline};
 use super::reactor::{NeverRefused, SagaError, SagaReactor};
 use super::step::step_key;
+use crate::deadlines::{DeadlineStore, DeadlinesAt, PendingDeadline};
 use crate::envelope::{Checkpoint, Metadata};
 use crate::id::AggregateId;
 use crate::partition::Partition;
@@ -20,41 +18,6 @@ use crate::tracker::{EventFilter, Tracker};
 
 /// How many due deadlines one query of [`SagaReactor::fire_due`] takes.
 const FIRE_BATCH: usize = 100;
-
-/// What one partition's loop learnt of the next due deadline: the syncs
-/// counted when it asked, and the answer.
-type Learnt = (u64, Option<SystemTime>);
-
-/// What the partitions' loops last learnt of the next due deadline, so
-/// that a loop asks the store again only after a sync may have changed it.
-#[derive(Debug, Default, Clone)]
-pub(super) struct NextDue {
-    /// Counts the syncs that stored deadlines.
-    syncs: Arc<AtomicU64>,
-    /// By partition (index, count): the syncs counted when it last asked,
-    /// and the next due time it was told then.
-    seen: Arc<Mutex<HashMap<(u32, u32), Learnt>>>,
-}
-
-impl NextDue {
-    fn synced(&self) {
-        self.syncs.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// The next due time `partition` last learnt, if no sync came since
-    /// and it is still ahead of `now`.
-    fn known(&self, partition: (u32, u32), now: SystemTime) -> Option<Option<SystemTime>> {
-        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let (syncs, next) = seen.get(&partition).copied()?;
-        let unchanged = syncs == self.syncs.load(Ordering::SeqCst);
-        (unchanged && next.is_none_or(|due| due > now)).then_some(next)
-    }
-
-    fn learnt(&self, partition: (u32, u32), syncs: u64, next: Option<SystemTime>) {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        seen.insert(partition, (syncs, next));
-    }
-}
 
 impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
     /// Keeps the deadlines that the saga `id` lists at rest (`held`), when
@@ -93,7 +56,8 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
                 .into());
             }
         }
-        self.repo
+        let synced = self
+            .repo
             .store()
             .sync_deadlines(DeadlinesAt {
                 saga_kind: G::KIND.to_owned(),
@@ -101,16 +65,20 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
                 version: held.version,
                 deadlines,
             })
-            .await?;
+            .await;
+        // counted whatever the reply: a lost one may have committed
         self.next_due.synced();
+        synced?;
         Ok(())
     }
 
     /// Fires every deadline of this saga kind due at `now` among the sagas
     /// of `partition` (all with `None`), in firing order, then returns when
-    /// the next one is due. Asks the store nothing when no deadline was
-    /// kept since it last asked for this partition and the next one is not
-    /// due yet.
+    /// to call it again: when the next one is due, or after
+    /// [`DEADLINE_REFRESH`](super::DEADLINE_REFRESH) (a minute) at the latest, so that
+    /// a deadline another process kept is found. Asks the store nothing
+    /// when no deadline was kept by this process since it last asked for
+    /// this partition and that time has not come.
     ///
     /// Each fires once: what [`on_deadline`](Saga::on_deadline) returns is
     /// recorded on the saga's stream with the key
@@ -128,10 +96,10 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
         now: SystemTime,
     ) -> Result<Option<SystemTime>, HandlerError> {
         let key = partition.map_or((0, 1), |p| (p.index, p.count));
-        if let Some(next) = self.next_due.known(key, now) {
-            return Ok(next);
+        if let Some(wake) = self.next_due.known(key, now) {
+            return Ok(Some(wake));
         }
-        let syncs = self.next_due.syncs.load(Ordering::SeqCst);
+        let syncs = self.next_due.syncs();
         let store = self.repo.store();
         loop {
             let due = store
@@ -145,8 +113,7 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
             }
         }
         let next = store.next_deadline(G::KIND, partition).await?;
-        self.next_due.learnt(key, syncs, next);
-        Ok(next)
+        Ok(Some(self.next_due.learnt(key, syncs, now, next)))
     }
 
     /// Fires one due deadline, if the saga still lists it.

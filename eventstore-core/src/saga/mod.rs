@@ -94,18 +94,20 @@
 //! [`Input`](Saga::Input): see [`Saga::correlate`].
 
 mod at_rest;
-mod deadline;
 mod firing;
 mod input;
+mod next_due;
 mod outcome;
-mod pending;
 mod reactor;
 mod step;
 
-pub use deadline::{Deadline, MAX_DEADLINE_NAME_BYTES, MAX_DEADLINE_PAYLOAD_BYTES};
+pub use crate::deadlines::{
+    Deadline, DeadlineStore, DeadlineSummary, DeadlinesAt, MAX_DEADLINE_NAME_BYTES,
+    MAX_DEADLINE_PAYLOAD_BYTES, PendingDeadline,
+};
 pub use input::{Incoming, NoInput, SagaInput};
+pub use next_due::DEADLINE_REFRESH;
 pub use outcome::{Rejection, StepOutcome};
-pub use pending::{DeadlineStore, DeadlineSummary, DeadlinesAt, PendingDeadline};
 pub use reactor::{MAX_ROUNDS, SagaError, SagaReactor};
 pub use step::Step;
 pub(crate) use step::step_key;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use super::Saga;
 use super::at_rest::AtRest;
-use super::firing::NextDue;
 use super::input::SagaInput;
+use super::next_due::NextDue;
 use super::outcome::StepOutcome;
-use super::pending::{DeadlineStore, DeadlineSummary};
 use super::step::{Step, step_key};
 use crate::clock::{SharedClock, SystemClock};
+use crate::deadlines::{DeadlineStore, DeadlineSummary};
 use crate::envelope::{Metadata, RecordedEvent};
 use crate::id::AggregateId;
 use crate::partition::Partition;
