@@ -17,6 +17,12 @@ fn at(seconds: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + seconds)
 }
 
+/// What `fire_due` returns at `now` with nothing pending: ask again after
+/// the refresh.
+fn later(now: SystemTime) -> Option<SystemTime> {
+    Some(now + crate::saga::DEADLINE_REFRESH)
+}
+
 fn kept(id: &str, version: u64, deadlines: Vec<Deadline>) -> DeadlinesAt {
     DeadlinesAt {
         saga_kind: "Approval".to_owned(),
@@ -219,7 +225,10 @@ pub async fn a_deadline_fires_once_when_due<S: EventStore + DeadlineStore>(store
         "kept, not due"
     );
     assert_eq!(timed_out(&events(&store, "ap-1").await), 0);
-    assert_eq!(saga.fire_due(None, at(601)).await.expect("fire"), None);
+    assert_eq!(
+        saga.fire_due(None, at(601)).await.expect("fire"),
+        later(at(601))
+    );
     let stored = store.load("Approval", "ap-1", 0).await.expect("load");
     assert_eq!(
         stored[1].decode::<ApprovalEvent>().expect("decode"),
@@ -242,7 +251,7 @@ pub async fn a_deadline_fires_once_when_due<S: EventStore + DeadlineStore>(store
     let again = SagaReactor::<Approval, _>::new(repo.clone());
     assert_eq!(
         again.fire_due(None, at(700)).await.expect("fire again"),
-        None
+        later(at(700))
     );
     assert_eq!(timed_out(&events(&store, "ap-1").await), 1, "fired once");
     saga.handle(&stored[1]).await.expect("reconcile the firing");
@@ -270,7 +279,10 @@ pub async fn a_cancelled_or_moved_deadline_does_not_fire_at_its_old_time<
         .expect("approve");
     assert!(matches!(approved, Outcome::Done(_)), "{approved:?}");
     // the row is still there (nothing reconciled the approval yet)
-    assert_eq!(saga.fire_due(None, at(601)).await.expect("fire"), None);
+    assert_eq!(
+        saga.fire_due(None, at(601)).await.expect("fire"),
+        later(at(601))
+    );
     assert_eq!(
         events(&store, "ap-1").await,
         [requested(at(600), "ap-1"), Approved {}.into()],
@@ -291,6 +303,11 @@ pub async fn a_cancelled_or_moved_deadline_does_not_fire_at_its_old_time<
         .expect("reconcile the move");
     assert_eq!(
         saga.fire_due(None, at(601)).await.expect("fire"),
+        later(at(601)),
+        "asks again within a minute"
+    );
+    assert_eq!(
+        store.next_deadline("Approval", None).await.expect("next"),
         Some(at(900))
     );
     assert_eq!(
@@ -298,7 +315,10 @@ pub async fn a_cancelled_or_moved_deadline_does_not_fire_at_its_old_time<
         0,
         "not at its old time"
     );
-    assert_eq!(saga.fire_due(None, at(900)).await.expect("fire"), None);
+    assert_eq!(
+        saga.fire_due(None, at(900)).await.expect("fire"),
+        later(at(900))
+    );
     assert_eq!(
         timed_out(&events(&store, "ap-2").await),
         1,
