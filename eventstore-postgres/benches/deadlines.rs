@@ -9,8 +9,10 @@
 mod common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use eventstore_core::backend::Partition;
 use eventstore_core::reactor::{HandlerError, Reactor, Runner, RunnerOptions};
 use eventstore_core::saga::{DeadlineStore, DeadlinesAt};
 use eventstore_core::{
@@ -29,6 +31,9 @@ const BURST_AHEAD: Duration = Duration::from_secs(5);
 const BURST_LIMIT: Duration = Duration::from_secs(120);
 const IDLE: Duration = Duration::from_secs(10);
 const PARTITIONS: u32 = 4;
+/// How long PostgreSQL may take to report a backend's counts: it does once
+/// the backend has been idle 10 s.
+const STATS_SETTLE: Duration = Duration::from_secs(12);
 
 /// A timer was armed, due at `due_micros`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -116,6 +121,38 @@ impl Reactor for Quiet {
     }
     async fn handle(&self, _: &RecordedEvent) -> Result<(), HandlerError> {
         Ok(())
+    }
+}
+
+/// A reactor that counts what the runner asks of it, shared with the
+/// bench.
+struct Counted<R> {
+    inner: R,
+    handled: AtomicU64,
+    fired: AtomicU64,
+}
+
+/// The runner's handle on a [`Counted`] reactor.
+struct Counting<R>(Arc<Counted<R>>);
+
+impl<R: Reactor> Reactor for Counting<R> {
+    fn name(&self) -> &str {
+        self.0.inner.name()
+    }
+    fn filter(&self) -> EventFilter {
+        self.0.inner.filter()
+    }
+    async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
+        self.0.handled.fetch_add(1, Ordering::SeqCst);
+        self.0.inner.handle(event).await
+    }
+    async fn fire_due(
+        &self,
+        partition: Option<Partition>,
+        now: SystemTime,
+    ) -> Result<Option<SystemTime>, HandlerError> {
+        self.0.fired.fetch_add(1, Ordering::SeqCst);
+        self.0.inner.fire_due(partition, now).await
     }
 }
 
@@ -255,7 +292,14 @@ async fn burst(store: &PgEventStore) {
 /// Transactions the database ended per second while a runner of `reactor`
 /// waited [`IDLE`] with nothing to do.
 async fn idle_rate<R: Reactor>(store: &PgEventStore, reactor: R, owner: &str) -> f64 {
-    let runner = Runner::new(store.clone(), reactor).options(runner_options(owner));
+    let counted = Arc::new(Counted {
+        inner: reactor,
+        handled: AtomicU64::new(0),
+        fired: AtomicU64::new(0),
+    });
+    let runner =
+        Runner::new(store.clone(), Counting(Arc::clone(&counted))).options(runner_options(owner));
+    let watcher = runner.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(async move {
         runner
@@ -264,13 +308,53 @@ async fn idle_rate<R: Reactor>(store: &PgEventStore, reactor: R, owner: &str) ->
             })
             .await
     });
-    // let it take its partitions and settle
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // it takes its partitions and catches up (the burst's firings) first
+    let settling = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let status = watcher.status().await.expect("status");
+        let idle = status
+            .partitions
+            .iter()
+            .all(|p| p.lag_events == 0 && p.lease_holder.as_deref() == Some(owner));
+        if idle {
+            break;
+        }
+        assert!(
+            settling.elapsed() < BURST_LIMIT,
+            "the runner did not catch up"
+        );
+    }
+    // PostgreSQL reports a backend's counts once it has been idle 10 s:
+    // what came before must be in before the window opens
+    tokio::time::sleep(STATS_SETTLE).await;
     let before = transactions(store).await;
+    let tables = table_reads(store).await;
+    let asked = (
+        counted.handled.load(Ordering::SeqCst),
+        counted.fired.load(Ordering::SeqCst),
+    );
     let window = Instant::now();
     tokio::time::sleep(IDLE).await;
     let after = transactions(store).await;
     let window = window.elapsed();
+    let read: Vec<String> = table_reads(store)
+        .await
+        .into_iter()
+        .zip(tables)
+        .filter(|((_, a), (_, b))| a > b)
+        .map(|((name, a), (_, b))| format!("{name} {:.1}/s", (a - b) as f64 / window.as_secs_f64()))
+        .collect();
+    println!(
+        "  {owner}: {} events handled, fire_due called {} times; scans of the store's tables: {}",
+        counted.handled.load(Ordering::SeqCst) - asked.0,
+        counted.fired.load(Ordering::SeqCst) - asked.1,
+        if read.is_empty() {
+            "none".to_owned()
+        } else {
+            read.join(", ")
+        }
+    );
     let _ = stop.send(());
     running.await.expect("runner").expect("run");
     // the two reads of the count are transactions too
@@ -284,6 +368,19 @@ async fn idle_cost(store: &PgEventStore) -> (f64, f64) {
     let saga = idle_rate(store, saga, "idle-saga").await;
     let quiet = idle_rate(store, Quiet, "idle-quiet").await;
     (saga, quiet)
+}
+
+/// Scans (sequential and by index) of each table of the bench's schema so
+/// far, by table name.
+async fn table_reads(store: &PgEventStore) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT relname::text, (seq_scan + coalesce(idx_scan, 0))::bigint \
+         FROM pg_stat_user_tables WHERE schemaname = $1 ORDER BY relname",
+    )
+    .bind(store.schema())
+    .fetch_all(store.pool())
+    .await
+    .expect("pg_stat_user_tables")
 }
 
 /// Transactions the database has ended so far (as its backends reported
