@@ -415,3 +415,125 @@ pub async fn deadlines_that_cannot_be_kept_or_fired_are_reported<S: EventStore +
         None
     );
 }
+
+/// The pending deadlines are an index of the saga streams: rebuilt from
+/// them, they hold what each saga lists at its version, whatever was kept
+/// before (nothing, or a row its saga no longer lists).
+pub async fn deadlines_are_rebuilt_from_the_saga_streams<
+    S: EventStore + DeadlineStore + crate::Tracker,
+>(
+    store: S,
+) {
+    let repo = Repository::new(store.clone());
+    // recorded without a reconcile: nothing is kept
+    request(&repo, "ap-1", at(600)).await;
+    request(&repo, "ap-2", at(300)).await;
+    request(&repo, "ap-3", at(100)).await;
+    let approved = repo
+        .execute("ap-3", Options::default(), |a: &Approval| a.approve())
+        .await
+        .expect("approve");
+    assert!(matches!(approved, Outcome::Done(_)), "{approved:?}");
+    store
+        .sync_deadlines(kept("ap-3", 1, vec![Deadline::at("approval", at(100))]))
+        .await
+        .expect("a row that ap-3 no longer lists");
+    assert_eq!(
+        store.next_deadline("Approval", None).await.expect("next"),
+        Some(at(100))
+    );
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    assert_eq!(saga.rebuild_deadlines().await.expect("rebuild"), 2);
+    let pending = store
+        .due_deadlines("Approval", None, at(1_000), 10)
+        .await
+        .expect("due");
+    assert_eq!(
+        names(&pending),
+        [("ap-2", "approval"), ("ap-1", "approval")].map(|(i, n)| (i.to_owned(), n.to_owned())),
+        "ap-3's row is gone, the others kept at their due times"
+    );
+    assert_eq!(
+        pending[0].deadline.payload()["note"],
+        "ap-2",
+        "with their payloads"
+    );
+    assert_eq!(
+        saga.rebuild_deadlines().await.expect("again"),
+        2,
+        "idempotent"
+    );
+}
+
+/// Like [`Approval`], but its `on_deadline` records nothing.
+#[derive(crate::Aggregate, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[aggregate(kind = "Unmoved", event = ApprovalEvent)]
+struct Unmoved(Approval);
+
+impl crate::backend::conformance::approval::ApprovalEventHandler for Unmoved {
+    fn on_requested(&mut self, e: &crate::backend::conformance::approval::Requested) {
+        self.0.on_requested(e);
+    }
+    fn on_extended(&mut self, e: &crate::backend::conformance::approval::Extended) {
+        self.0.on_extended(e);
+    }
+    fn on_approved(&mut self, e: &Approved) {
+        self.0.on_approved(e);
+    }
+    fn on_timed_out(&mut self, e: &TimedOut) {
+        self.0.on_timed_out(e);
+    }
+}
+
+impl crate::Saga for Unmoved {
+    type Input = crate::NoInput;
+    fn steps<T: EventStore>(&self, id: &crate::AggregateId) -> Vec<crate::Step<T>> {
+        self.0.steps(id)
+    }
+    fn on_outcome(&self, _: &str, _: &crate::StepOutcome, _: SystemTime) -> Vec<ApprovalEvent> {
+        Vec::new()
+    }
+    fn deadlines(&self) -> Vec<Deadline> {
+        self.0.deadlines()
+    }
+}
+
+/// A due deadline whose `on_deadline` records nothing is reported with a
+/// typed error naming the saga and the deadline, records nothing, and
+/// stays pending.
+pub async fn a_deadline_that_records_nothing_is_reported_and_stays<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
+    let repo = Repository::new(store.clone());
+    let outcome = repo
+        .execute("un-1", Options::default(), |_: &Unmoved| {
+            Ok::<_, ApprovalError>(vec![requested(at(600), "un-1")])
+        })
+        .await
+        .expect("request");
+    let Outcome::Done(committed) = outcome else {
+        panic!("{outcome:?}");
+    };
+    let saga = SagaReactor::<Unmoved, _>::new(repo.clone());
+    saga.handle(&committed.events[0]).await.expect("reconcile");
+    let error = saga.fire_due(None, at(600)).await.expect_err("reported");
+    assert_eq!(
+        error.downcast_ref::<SagaError>(),
+        Some(&SagaError::DeadlineStillListed {
+            kind: "Unmoved",
+            id: "un-1".into(),
+            deadline: "approval".into(),
+        })
+    );
+    assert_eq!(
+        store.load("Unmoved", "un-1", 0).await.expect("load").len(),
+        1
+    );
+    assert_eq!(
+        store.next_deadline("Unmoved", None).await.expect("next"),
+        Some(at(600)),
+        "still pending"
+    );
+}

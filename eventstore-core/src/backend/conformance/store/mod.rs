@@ -93,6 +93,8 @@ macro_rules! __store_conformance_suite {
             deadline_cases::a_cancelled_or_moved_deadline_does_not_fire_at_its_old_time,
             deadline_cases::an_approval_racing_the_deadline_ends_one_way,
             deadline_cases::deadlines_that_cannot_be_kept_or_fired_are_reported,
+            deadline_cases::deadlines_are_rebuilt_from_the_saga_streams,
+            deadline_cases::a_deadline_that_records_nothing_is_reported_and_stays,
         );
     };
 }
