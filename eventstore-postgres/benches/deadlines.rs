@@ -209,6 +209,31 @@ async fn keep_idle_deadlines(store: &PgEventStore, count: usize) {
     }
 }
 
+/// A runner in a task of its own, until stopped.
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<eventstore_core::Result<()>>,
+}
+
+impl Running {
+    fn start<R: Reactor>(runner: Runner<PgEventStore, R>) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            runner
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Self { stop, task }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("runner").expect("run");
+    }
+}
+
 fn runner_options(owner: &str) -> RunnerOptions {
     RunnerOptions::default()
         .owner(owner)
@@ -222,14 +247,7 @@ async fn burst(store: &PgEventStore) {
     let repo = Repository::new(store.clone());
     let saga = SagaReactor::<Timer, _>::new(repo.clone()).clock(Arc::new(SystemClock));
     let runner = Runner::new(store.clone(), saga).options(runner_options("burst"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(async move {
-        runner
-            .run(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let running = Running::start(runner);
     let due = micros(SystemTime::now() + BURST_AHEAD);
     let armers: Vec<_> = (0..8)
         .map(|worker| {
@@ -276,8 +294,7 @@ async fn burst(store: &PgEventStore) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let _ = stop.send(());
-    running.await.expect("runner").expect("run");
+    running.stop().await;
     late.sort_unstable();
     let pct = |p: usize| late[(late.len() * p / 100).min(late.len() - 1)];
     println!(
@@ -300,14 +317,7 @@ async fn idle_rate<R: Reactor>(store: &PgEventStore, reactor: R, owner: &str) ->
     let runner =
         Runner::new(store.clone(), Counting(Arc::clone(&counted))).options(runner_options(owner));
     let watcher = runner.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(async move {
-        runner
-            .run(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let running = Running::start(runner);
     // it takes its partitions and catches up (the burst's firings) first
     let settling = Instant::now();
     loop {
@@ -355,8 +365,7 @@ async fn idle_rate<R: Reactor>(store: &PgEventStore, reactor: R, owner: &str) ->
             read.join(", ")
         }
     );
-    let _ = stop.send(());
-    running.await.expect("runner").expect("run");
+    running.stop().await;
     // the two reads of the count are transactions too
     (after - before).saturating_sub(1) as f64 / window.as_secs_f64()
 }
