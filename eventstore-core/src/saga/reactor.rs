@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Saga;
 use super::at_rest::AtRest;
 use super::input::SagaInput;
-use super::next_due::NextDue;
+use super::next_due::{NextDue, partition_key};
 use super::outcome::StepOutcome;
 use super::step::{Step, step_key};
 use crate::clock::{SharedClock, SystemClock};
@@ -367,6 +367,10 @@ impl<G: Saga, S: EventStore + DeadlineStore> Reactor for SagaReactor<G, S> {
         now: SystemTime,
     ) -> Result<Option<SystemTime>, HandlerError> {
         SagaReactor::fire_due(self, partition, now).await
+    }
+
+    fn partition_taken(&self, partition: Option<Partition>) {
+        self.next_due.forget(partition_key(partition));
     }
 
     async fn due_status(

@@ -3,10 +3,11 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::fixtures::{append_ok, body};
 use crate::backend::conformance::approval::{
     Approval, ApprovalError, ApprovalEvent, Approved, TimedOut, micros, requested,
 };
-use crate::backend::{DeadlinesAt, Partition, PendingDeadline};
+use crate::backend::{AppendRequest, DeadlinesAt, NewEvent, Partition, PendingDeadline};
 use crate::reactor::Reactor;
 use crate::{
     Deadline, DeadlineStore, EventStore, ManualClock, Options, Outcome, RecordedEvent, Repository,
@@ -413,5 +414,80 @@ pub async fn deadlines_that_cannot_be_kept_or_fired_are_reported<S: EventStore +
     assert_eq!(
         store.next_deadline("Approval", None).await.expect("next"),
         None
+    );
+}
+
+/// A due deadline that cannot fire (its saga's stream holds an event no
+/// longer decodable, so the saga cannot be loaded) is reported and tried
+/// again, but does not hold up the deadlines due after it in firing order:
+/// those fire, each once.
+pub async fn a_deadline_that_cannot_fire_does_not_hold_up_the_others<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
+    let repo = Repository::new(store.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    // "ap-0" sorts first among equal due times: it would block the rest
+    for id in ["ap-0", "ap-1", "ap-2"] {
+        let cause = request(&repo, id, at(600)).await;
+        saga.handle(&cause).await.expect("reconcile");
+    }
+    let teleported = NewEvent {
+        kind: "Teleported".into(),
+        body: body(&serde_json::json!({})),
+    };
+    append_ok(
+        &store,
+        AppendRequest::new("Approval", "ap-0".parse().expect("id"), 1).event(teleported),
+    )
+    .await;
+    let error = saga
+        .fire_due(None, at(601))
+        .await
+        .expect_err("ap-0 cannot fire");
+    assert!(error.to_string().contains("Teleported"), "{error}");
+    for id in ["ap-1", "ap-2"] {
+        assert_eq!(
+            timed_out(&events(&store, id).await),
+            1,
+            "{id} fired despite ap-0"
+        );
+    }
+    let left = store
+        .due_deadlines("Approval", None, at(601), 10)
+        .await
+        .expect("due");
+    assert_eq!(
+        names(&left),
+        [("ap-0".to_owned(), "approval".to_owned())],
+        "ap-0 stays pending, to be tried again"
+    );
+    saga.fire_due(None, at(602)).await.expect_err("again");
+    for id in ["ap-1", "ap-2"] {
+        assert_eq!(timed_out(&events(&store, id).await), 1, "{id} once");
+    }
+}
+
+/// A partition's loop that learnt when to ask again asks the store anew
+/// once the clock reads earlier than when it learnt that (the clock was
+/// set back): a deadline another process kept meanwhile is not left for
+/// the set-back clock to catch up with the old time.
+pub async fn a_clock_set_back_asks_the_store_again<S: EventStore + DeadlineStore>(store: S) {
+    let repo = Repository::new(store.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    assert_eq!(
+        saga.fire_due(None, at(3_600)).await.expect("nothing"),
+        later(at(3_600))
+    );
+    // another process keeps a deadline due soon on the set-back clock
+    let other = SagaReactor::<Approval, _>::new(repo.clone());
+    let cause = request(&repo, "ap-1", at(10)).await;
+    other.handle(&cause).await.expect("reconcile");
+    saga.fire_due(None, at(20)).await.expect("fire");
+    assert_eq!(
+        timed_out(&events(&store, "ap-1").await),
+        1,
+        "fired on the clock set back, not an hour later"
     );
 }

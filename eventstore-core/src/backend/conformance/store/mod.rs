@@ -93,6 +93,8 @@ macro_rules! __store_conformance_suite {
             deadline_cases::a_cancelled_or_moved_deadline_does_not_fire_at_its_old_time,
             deadline_cases::an_approval_racing_the_deadline_ends_one_way,
             deadline_cases::deadlines_that_cannot_be_kept_or_fired_are_reported,
+            deadline_cases::a_deadline_that_cannot_fire_does_not_hold_up_the_others,
+            deadline_cases::a_clock_set_back_asks_the_store_again,
         );
     };
 }
