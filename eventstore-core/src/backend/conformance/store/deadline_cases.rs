@@ -491,3 +491,22 @@ pub async fn a_clock_set_back_asks_the_store_again<S: EventStore + DeadlineStore
         "fired on the clock set back, not an hour later"
     );
 }
+
+/// A saga whose reconcile fails before it comes to rest (a step that
+/// always fails: retried, then parked) still has the deadline it lists
+/// kept, and the deadline fires: it may be what gets the saga out.
+pub async fn a_saga_stuck_on_a_failing_step_keeps_its_deadline<S: EventStore + DeadlineStore>(
+    store: S,
+) {
+    let repo = Repository::new(store.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    let cause = request(&repo, "stuck-1", at(600)).await;
+    saga.handle(&cause).await.expect_err("the step fails");
+    assert_eq!(
+        store.next_deadline("Approval", None).await.expect("next"),
+        Some(at(600)),
+        "kept though the reconcile failed"
+    );
+    saga.fire_due(None, at(601)).await.expect("fire");
+    assert_eq!(timed_out(&events(&store, "stuck-1").await), 1, "fired");
+}
