@@ -6,6 +6,12 @@ use std::time::{Duration, SystemTime};
 /// carries a reminder, not data (the saga's state holds that).
 pub const MAX_DEADLINE_PAYLOAD_BYTES: usize = 4_096;
 
+/// The latest due time a store keeps, in microseconds since 1970: the
+/// last of the year 9999. PostgreSQL turns a count of seconds into an
+/// interval through a double, exact this far (not in the year 30000, say),
+/// and a deadline must read back with the due time it was kept with.
+pub const MAX_DEADLINE_DUE_MICROS: u64 = 253_402_300_799_999_999;
+
 /// The most bytes a deadline's name may take.
 pub const MAX_DEADLINE_NAME_BYTES: usize = 200;
 
@@ -100,7 +106,8 @@ impl Deadline {
     }
 
     /// Why a store cannot keep it, if it cannot: an empty or long name, a
-    /// NUL in it, or a payload above [`MAX_DEADLINE_PAYLOAD_BYTES`].
+    /// NUL in it, a due time past [`MAX_DEADLINE_DUE_MICROS`], or a payload
+    /// above [`MAX_DEADLINE_PAYLOAD_BYTES`].
     #[must_use]
     pub fn problem(&self) -> Option<String> {
         if self.name.is_empty() {
@@ -114,6 +121,12 @@ impl Deadline {
         }
         if self.name.contains('\0') {
             return Some("its name holds a NUL character".to_owned());
+        }
+        if self.due_micros() > MAX_DEADLINE_DUE_MICROS {
+            return Some(format!(
+                "it is due {} microseconds after 1970, past the latest a store keeps ({MAX_DEADLINE_DUE_MICROS})",
+                self.due_micros()
+            ));
         }
         let bytes = self.payload.to_string().len();
         (bytes > MAX_DEADLINE_PAYLOAD_BYTES).then(|| {
@@ -166,6 +179,15 @@ mod tests {
                 .problem()
                 .unwrap()
                 .contains("201 bytes")
+        );
+        let latest = SystemTime::UNIX_EPOCH + Duration::from_micros(MAX_DEADLINE_DUE_MICROS);
+        assert_eq!(Deadline::at("d", latest).problem(), None);
+        let beyond = latest + Duration::from_micros(1);
+        assert!(
+            Deadline::at("d", beyond)
+                .problem()
+                .unwrap()
+                .contains("past the latest")
         );
         let big = serde_json::Value::String("x".repeat(MAX_DEADLINE_PAYLOAD_BYTES));
         let problem = Deadline::at("d", at).with(big).problem().unwrap();

@@ -510,3 +510,38 @@ pub async fn a_saga_stuck_on_a_failing_step_keeps_its_deadline<S: EventStore + D
     saga.fire_due(None, at(601)).await.expect("fire");
     assert_eq!(timed_out(&events(&store, "stuck-1").await), 1, "fired");
 }
+
+/// Due times as far as every store keeps them: the latest, the last
+/// microsecond of the year 9999, is kept and reads back exactly; one past
+/// it is refused alike by every store, as a deadline that cannot be kept,
+/// not kept by one and failed (or read back moved: PostgreSQL rounded due
+/// times in the year 294247) by another.
+pub async fn the_latest_due_time_is_kept_by_every_store_and_later_refused<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
+    let repo = Repository::new(store.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    let latest =
+        SystemTime::UNIX_EPOCH + Duration::from_micros(crate::saga::MAX_DEADLINE_DUE_MICROS);
+    let cause = request(&repo, "ap-far", latest).await;
+    saga.handle(&cause).await.expect("kept");
+    assert_eq!(
+        store.next_deadline("Approval", None).await.expect("next"),
+        Some(latest)
+    );
+    let beyond = latest + Duration::from_micros(1);
+    let cause = request(&repo, "ap-beyond", beyond).await;
+    let error = saga.handle(&cause).await.expect_err("refused");
+    let error = error.downcast_ref::<SagaError>().expect("a saga error");
+    assert!(
+        matches!(error, SagaError::UnkeepableDeadline { id, .. } if id == "ap-beyond"),
+        "{error}"
+    );
+    let summary = store
+        .deadline_summary("Approval", at(0), 10)
+        .await
+        .expect("summary");
+    assert_eq!(summary.pending, 1, "only the latest is kept");
+}

@@ -96,6 +96,7 @@ macro_rules! __store_conformance_suite {
             deadline_cases::a_deadline_that_cannot_fire_does_not_hold_up_the_others,
             deadline_cases::a_clock_set_back_asks_the_store_again,
             deadline_cases::a_saga_stuck_on_a_failing_step_keeps_its_deadline,
+            deadline_cases::the_latest_due_time_is_kept_by_every_store_and_later_refused,
         );
     };
 }
