@@ -160,6 +160,24 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
             }
             .into());
         }
+        if matches!(outcome, Outcome::AlreadyApplied) {
+            // fired before: a crash before the removal, another runner, or
+            // the saga listing it again, which would never fire
+            let held = self.repo.load::<G>(id).await?;
+            if held
+                .state
+                .deadlines()
+                .iter()
+                .any(|d| d.is(&pending.deadline))
+            {
+                return Err(SagaError::DeadlineFiredBefore {
+                    kind: G::KIND,
+                    id: id.to_string(),
+                    deadline: pending.deadline.name().to_owned(),
+                }
+                .into());
+            }
+        }
         match &outcome {
             Outcome::Done(committed) if !committed.events.is_empty() => {
                 tracing::info!(

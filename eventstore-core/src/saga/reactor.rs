@@ -101,6 +101,21 @@ pub enum SagaError {
         /// The deadline's name.
         deadline: String,
     },
+    /// A due deadline fired before (its key was used) and the saga lists
+    /// it again, or still: it would never fire again. `on_deadline` must
+    /// record events that stop listing it, and a deadline listed anew
+    /// needs another due time (another key). It stays pending.
+    #[error(
+        "saga {kind} {id:?}: the deadline {deadline:?} fired before, and the saga lists it again with the same due time"
+    )]
+    DeadlineFiredBefore {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The deadline's name.
+        deadline: String,
+    },
     /// The saga still wanted steps after [`MAX_ROUNDS`] rounds.
     #[error("saga {kind} {id:?} still wants steps {steps:?} after {MAX_ROUNDS} rounds")]
     TooManyRounds {

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::fixtures::{append_ok, body};
 use crate::backend::conformance::approval::{
-    Approval, ApprovalError, ApprovalEvent, Approved, TimedOut, micros, requested,
+    Approval, ApprovalError, ApprovalEvent, Approved, Extended, TimedOut, micros, requested,
 };
 use crate::backend::{AppendRequest, DeadlinesAt, NewEvent, Partition, PendingDeadline};
 use crate::reactor::Reactor;
@@ -544,4 +544,49 @@ pub async fn the_latest_due_time_is_kept_by_every_store_and_later_refused<
         .await
         .expect("summary");
     assert_eq!(summary.pending, 1, "only the latest is kept");
+}
+
+/// A deadline listed again with the due time of one that fired (its key is
+/// used) would never fire: the firing reports it, naming the deadline, and
+/// leaves it pending (status shows it overdue), instead of removing it in
+/// silence while the saga waits for it forever.
+pub async fn a_deadline_listed_again_after_it_fired_is_reported<S: EventStore + DeadlineStore>(
+    store: S,
+) {
+    let repo = Repository::new(store.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    let cause = request(&repo, "ap-1", at(600)).await;
+    saga.handle(&cause).await.expect("reconcile");
+    saga.fire_due(None, at(601)).await.expect("fire");
+    assert_eq!(timed_out(&events(&store, "ap-1").await), 1);
+    let rearmed = repo
+        .execute("ap-1", Options::default(), |_: &Approval| {
+            Ok::<_, ApprovalError>(vec![
+                Extended {
+                    due_micros: micros(at(600)),
+                }
+                .into(),
+            ])
+        })
+        .await
+        .expect("re-arm");
+    let Outcome::Done(rearmed) = rearmed else {
+        panic!("{rearmed:?}");
+    };
+    saga.handle(&rearmed.events[0]).await.expect("reconcile");
+    let error = saga
+        .fire_due(None, at(602))
+        .await
+        .expect_err("it cannot fire again");
+    let error = error.downcast_ref::<SagaError>().expect("a saga error");
+    assert!(
+        matches!(error, SagaError::DeadlineFiredBefore { id, deadline, .. } if id == "ap-1" && deadline == "approval"),
+        "{error}"
+    );
+    let due = store
+        .due_deadlines("Approval", None, at(602), 10)
+        .await
+        .expect("due");
+    assert_eq!(names(&due).len(), 1, "still pending, shown overdue");
+    assert_eq!(timed_out(&events(&store, "ap-1").await), 1, "fired once");
 }
