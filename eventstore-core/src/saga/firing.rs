@@ -104,6 +104,11 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
         }
         let syncs = self.next_due.syncs();
         let store = self.repo.store();
+        // one read while nothing is due: the idle cost
+        let next = store.next_deadline(G::KIND, partition).await?;
+        if next.is_none_or(|at| at > now) {
+            return Ok(Some(self.next_due.learnt(key, syncs, now, next)));
+        }
         // a deadline that cannot fire stays pending and is reported once
         // the others are fired: it does not hold up those after it
         let mut failed = None;

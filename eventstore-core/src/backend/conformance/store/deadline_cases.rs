@@ -7,6 +7,7 @@ use super::fixtures::{append_ok, body};
 use crate::backend::conformance::approval::{
     Approval, ApprovalError, ApprovalEvent, Approved, Extended, TimedOut, micros, requested,
 };
+use crate::backend::conformance::faulty::Faulty;
 use crate::backend::{AppendRequest, DeadlinesAt, NewEvent, Partition, PendingDeadline};
 use crate::reactor::Reactor;
 use crate::{
@@ -589,4 +590,31 @@ pub async fn a_deadline_listed_again_after_it_fired_is_reported<S: EventStore + 
         .expect("due");
     assert_eq!(names(&due).len(), 1, "still pending, shown overdue");
     assert_eq!(timed_out(&events(&store, "ap-1").await), 1, "fired once");
+}
+
+/// While nothing is due, asking what is due costs one read of the store:
+/// the next due time, not also the (empty) list of due deadlines; and
+/// none until a sync or the refresh.
+pub async fn asking_while_nothing_is_due_costs_one_read<S: EventStore + DeadlineStore>(store: S) {
+    let faulty = Faulty::new(store);
+    let repo = Repository::new(faulty.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    assert_eq!(
+        saga.fire_due(None, at(0)).await.expect("idle"),
+        later(at(0))
+    );
+    assert_eq!(faulty.deadline_reads(), 1, "nothing pending");
+    saga.fire_due(None, at(30)).await.expect("idle");
+    assert_eq!(faulty.deadline_reads(), 1, "not before the refresh");
+    let cause = request(&repo, "ap-1", at(600)).await;
+    saga.handle(&cause).await.expect("reconcile");
+    assert_eq!(
+        saga.fire_due(None, at(31)).await.expect("kept"),
+        Some(at(91))
+    );
+    assert_eq!(faulty.deadline_reads(), 2, "after a sync, one read");
+    saga.fire_due(None, at(91)).await.expect("refresh");
+    assert_eq!(faulty.deadline_reads(), 3, "at the refresh, one read");
+    saga.fire_due(None, at(600)).await.expect("fire");
+    assert_eq!(timed_out(&events(&faulty, "ap-1").await), 1);
 }

@@ -98,6 +98,7 @@ macro_rules! __store_conformance_suite {
             deadline_cases::a_saga_stuck_on_a_failing_step_keeps_its_deadline,
             deadline_cases::the_latest_due_time_is_kept_by_every_store_and_later_refused,
             deadline_cases::a_deadline_listed_again_after_it_fired_is_reported,
+            deadline_cases::asking_while_nothing_is_due_costs_one_read,
         );
     };
 }
