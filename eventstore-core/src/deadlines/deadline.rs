@@ -106,8 +106,10 @@ impl Deadline {
     }
 
     /// Why a store cannot keep it, if it cannot: an empty or long name, a
-    /// NUL in it, a due time past [`MAX_DEADLINE_DUE_MICROS`], or a payload
-    /// above [`MAX_DEADLINE_PAYLOAD_BYTES`].
+    /// NUL in it, a due time past [`MAX_DEADLINE_DUE_MICROS`], a payload
+    /// above [`MAX_DEADLINE_PAYLOAD_BYTES`] or with a NUL character in a
+    /// string or key (PostgreSQL's jsonb refuses it; refused here, it is
+    /// refused by every store alike).
     #[must_use]
     pub fn problem(&self) -> Option<String> {
         if self.name.is_empty() {
@@ -128,10 +130,25 @@ impl Deadline {
                 self.due_micros()
             ));
         }
+        if holds_nul(&self.payload) {
+            return Some("its payload holds a NUL character".to_owned());
+        }
         let bytes = self.payload.to_string().len();
         (bytes > MAX_DEADLINE_PAYLOAD_BYTES).then(|| {
             format!("its payload takes {bytes} bytes as JSON, above {MAX_DEADLINE_PAYLOAD_BYTES}")
         })
+    }
+}
+
+/// Whether a string or key of `value` holds a NUL character.
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        _ => false,
     }
 }
 
@@ -179,6 +196,20 @@ mod tests {
                 .problem()
                 .unwrap()
                 .contains("201 bytes")
+        );
+        let nul = serde_json::json!({ "a": [1, { "b\0": 2 }] });
+        assert!(
+            Deadline::at("d", at)
+                .with(nul)
+                .problem()
+                .unwrap()
+                .contains("NUL")
+        );
+        let text = serde_json::json!({ "a": "C:\\u0000" });
+        assert_eq!(
+            Deadline::at("d", at).with(text).problem(),
+            None,
+            "the text \\u0000"
         );
         let latest = SystemTime::UNIX_EPOCH + Duration::from_micros(MAX_DEADLINE_DUE_MICROS);
         assert_eq!(Deadline::at("d", latest).problem(), None);
