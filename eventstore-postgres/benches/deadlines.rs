@@ -154,6 +154,9 @@ impl<R: Reactor> Reactor for Counting<R> {
         self.0.fired.fetch_add(1, Ordering::SeqCst);
         self.0.inner.fire_due(partition, now).await
     }
+    fn partition_taken(&self, partition: Option<Partition>) {
+        self.0.inner.partition_taken(partition);
+    }
 }
 
 fn main() {

@@ -6,6 +6,12 @@ use std::time::{Duration, SystemTime};
 /// carries a reminder, not data (the saga's state holds that).
 pub const MAX_DEADLINE_PAYLOAD_BYTES: usize = 4_096;
 
+/// The latest due time a store keeps, in microseconds since 1970: the
+/// last of the year 9999. PostgreSQL turns a count of seconds into an
+/// interval through a double, exact this far (not in the year 30000, say),
+/// and a deadline must read back with the due time it was kept with.
+pub const MAX_DEADLINE_DUE_MICROS: u64 = 253_402_300_799_999_999;
+
 /// The most bytes a deadline's name may take.
 pub const MAX_DEADLINE_NAME_BYTES: usize = 200;
 
@@ -100,7 +106,10 @@ impl Deadline {
     }
 
     /// Why a store cannot keep it, if it cannot: an empty or long name, a
-    /// NUL in it, or a payload above [`MAX_DEADLINE_PAYLOAD_BYTES`].
+    /// NUL in it, a due time past [`MAX_DEADLINE_DUE_MICROS`], a payload
+    /// above [`MAX_DEADLINE_PAYLOAD_BYTES`] or with a NUL character in a
+    /// string or key (PostgreSQL's jsonb refuses it; refused here, it is
+    /// refused by every store alike).
     #[must_use]
     pub fn problem(&self) -> Option<String> {
         if self.name.is_empty() {
@@ -115,10 +124,31 @@ impl Deadline {
         if self.name.contains('\0') {
             return Some("its name holds a NUL character".to_owned());
         }
+        if self.due_micros() > MAX_DEADLINE_DUE_MICROS {
+            return Some(format!(
+                "it is due {} microseconds after 1970, past the latest a store keeps ({MAX_DEADLINE_DUE_MICROS})",
+                self.due_micros()
+            ));
+        }
+        if holds_nul(&self.payload) {
+            return Some("its payload holds a NUL character".to_owned());
+        }
         let bytes = self.payload.to_string().len();
         (bytes > MAX_DEADLINE_PAYLOAD_BYTES).then(|| {
             format!("its payload takes {bytes} bytes as JSON, above {MAX_DEADLINE_PAYLOAD_BYTES}")
         })
+    }
+}
+
+/// Whether a string or key of `value` holds a NUL character.
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || holds_nul(value)),
+        _ => false,
     }
 }
 
@@ -166,6 +196,29 @@ mod tests {
                 .problem()
                 .unwrap()
                 .contains("201 bytes")
+        );
+        let nul = serde_json::json!({ "a": [1, { "b\0": 2 }] });
+        assert!(
+            Deadline::at("d", at)
+                .with(nul)
+                .problem()
+                .unwrap()
+                .contains("NUL")
+        );
+        let text = serde_json::json!({ "a": "C:\\u0000" });
+        assert_eq!(
+            Deadline::at("d", at).with(text).problem(),
+            None,
+            "the text \\u0000"
+        );
+        let latest = SystemTime::UNIX_EPOCH + Duration::from_micros(MAX_DEADLINE_DUE_MICROS);
+        assert_eq!(Deadline::at("d", latest).problem(), None);
+        let beyond = latest + Duration::from_micros(1);
+        assert!(
+            Deadline::at("d", beyond)
+                .problem()
+                .unwrap()
+                .contains("past the latest")
         );
         let big = serde_json::Value::String("x".repeat(MAX_DEADLINE_PAYLOAD_BYTES));
         let problem = Deadline::at("d", at).with(big).problem().unwrap();

@@ -6,5 +6,7 @@
 mod deadline;
 mod pending;
 
-pub use deadline::{Deadline, MAX_DEADLINE_NAME_BYTES, MAX_DEADLINE_PAYLOAD_BYTES};
+pub use deadline::{
+    Deadline, MAX_DEADLINE_DUE_MICROS, MAX_DEADLINE_NAME_BYTES, MAX_DEADLINE_PAYLOAD_BYTES,
+};
 pub use pending::{DeadlineStore, DeadlineSummary, DeadlinesAt, PendingDeadline};

@@ -22,9 +22,10 @@ pub(super) struct Held {
     pub(super) renewed: Instant,
     /// The next page, read while the previous checkpoint was being stored.
     pub(super) prefetched: Option<ReadPage>,
-    /// When the reactor has something due next ([`Reactor::fire_due`]):
-    /// `None` until it is asked, `Some(None)` for nothing pending.
-    pub(super) next_due: Option<Option<SystemTime>>,
+    /// When the reactor was last asked what is due ([`Reactor::fire_due`])
+    /// on the runner's clock, and when it has something due next (`None`:
+    /// nothing pending); `None` until it is asked.
+    pub(super) next_due: Option<(SystemTime, Option<SystemTime>)>,
 }
 
 impl<S, R> Runner<S, R>
@@ -138,6 +139,9 @@ where
             None => Checkpoint::BEGINNING,
         };
         tracing::info!(reactor = name, partition, ?checkpoint, "lease taken");
+        // what it learnt of the partition before may have changed while
+        // another runner held it
+        self.reactor.partition_taken(self.partition(partition));
         self.team.held().insert(partition);
         Ok(Some(Held {
             lease,

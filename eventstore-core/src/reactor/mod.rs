@@ -94,6 +94,15 @@ pub trait Reactor: Send + Sync + 'static {
         async { Ok(None) }
     }
 
+    /// The runner took the lease of `partition` (all with `None`): what
+    /// the reactor learnt of it before, while this process last held it,
+    /// may have changed since (another runner held it meanwhile), and the
+    /// [`fire_due`](Self::fire_due) that follows must not trust it. By
+    /// default nothing.
+    fn partition_taken(&self, partition: Option<Partition>) {
+        let _ = partition;
+    }
+
     /// What it has pending by time at `now`, for [`Runner::status`]: a
     /// saga's deadlines, with the `limit` most overdue. By default `None`:
     /// nothing is ever due.

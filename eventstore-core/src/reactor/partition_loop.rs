@@ -59,7 +59,9 @@ where
                     } else {
                         self.options.lease_ttl / 2
                     };
-                    let due = held.as_ref().and_then(|h| h.next_due.flatten());
+                    let due = held
+                        .as_ref()
+                        .and_then(|h| h.next_due.and_then(|(_, at)| at));
                     let due = due.map(|at| self.clock.sleep_until(at));
                     wait_or_stop(&mut wakeups, wait, due, &mut stop).await;
                 }
@@ -185,24 +187,26 @@ where
     }
 
     /// Lets the reactor do what is due ([`Reactor::fire_due`]) when it was
-    /// not asked since it took the lease or handled a batch, or when the
-    /// time it gave came; a failure is logged and asked again after the
-    /// poll interval.
+    /// not asked since it took the lease or handled a batch, when the time
+    /// it gave came, or when the clock reads earlier than when it was asked
+    /// (set back: the time it gave is on the old reading); a failure is
+    /// logged and asked again after the poll interval.
     async fn fire_due(&self, partition: u32, state: &mut Held) {
         let now = self.clock.now();
         if state
             .next_due
-            .is_some_and(|due| due.is_none_or(|at| at > now))
+            .is_some_and(|(asked, due)| asked <= now && due.is_none_or(|at| at > now))
         {
             return;
         }
-        state.next_due = match self.reactor.fire_due(self.partition(partition), now).await {
-            Ok(next) => Some(next),
+        let next = match self.reactor.fire_due(self.partition(partition), now).await {
+            Ok(next) => next,
             Err(error) => {
                 tracing::warn!(reactor = self.reactor.name(), partition, error = %ErrorChain(error.as_ref()), "firing what is due failed; retrying");
-                Some(Some(now + self.options.poll_interval))
+                Some(now + self.options.poll_interval)
             }
         };
+        state.next_due = Some((now, next));
     }
 
     /// Handles a page's events and parks its unreadable rows, in commit

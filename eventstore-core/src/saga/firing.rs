@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::time::SystemTime;
 
 use super::Saga;
+use super::next_due::partition_key;
 use super::reactor::{NeverRefused, SagaError, SagaReactor};
 use super::step::step_key;
 use crate::deadlines::{DeadlineStore, DeadlinesAt, PendingDeadline};
@@ -89,28 +90,50 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
     ///
     /// # Errors
     /// [`SagaError::DeadlineStillListed`] when `on_deadline` returns no
-    /// event for a deadline the saga lists (it stays kept); the store's.
+    /// event for a deadline the saga lists (it stays kept); the store's,
+    /// or the first error of a deadline that could not fire (it stays
+    /// kept), once the deadlines due after it were fired.
     pub async fn fire_due(
         &self,
         partition: Option<Partition>,
         now: SystemTime,
     ) -> Result<Option<SystemTime>, HandlerError> {
-        let key = partition.map_or((0, 1), |p| (p.index, p.count));
+        let key = partition_key(partition);
         if let Some(wake) = self.next_due.known(key, now) {
             return Ok(Some(wake));
         }
         let syncs = self.next_due.syncs();
         let store = self.repo.store();
+        // one read while nothing is due: the idle cost
+        let next = store.next_deadline(G::KIND, partition).await?;
+        if next.is_none_or(|at| at > now) {
+            return Ok(Some(self.next_due.learnt(key, syncs, now, next)));
+        }
+        // a deadline that cannot fire stays pending and is reported once
+        // the others are fired: it does not hold up those after it
+        let mut failed = None;
         loop {
             let due = store
                 .due_deadlines(G::KIND, partition, now, FIRE_BATCH)
                 .await?;
+            let mut fired = 0;
             for pending in &due {
-                self.fire(pending, now).await?;
+                match self.fire(pending, now).await {
+                    Ok(()) => fired += 1,
+                    Err(error) => {
+                        tracing::warn!(saga = G::KIND, id = pending.saga_id.as_str(), deadline = pending.deadline.name(), error = %crate::error::ErrorChain(error.as_ref()), "deadline cannot fire; tried again later");
+                        failed.get_or_insert(error);
+                    }
+                }
             }
-            if due.len() < FIRE_BATCH {
+            // the failed ones come back first: read on only past a batch
+            // that removed some
+            if due.len() < FIRE_BATCH || fired == 0 {
                 break;
             }
+        }
+        if let Some(error) = failed {
+            return Err(error);
         }
         let next = store.next_deadline(G::KIND, partition).await?;
         Ok(Some(self.next_due.learnt(key, syncs, now, next)))
@@ -141,6 +164,24 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
                 deadline: pending.deadline.name().to_owned(),
             }
             .into());
+        }
+        if matches!(outcome, Outcome::AlreadyApplied) {
+            // fired before: a crash before the removal, another runner, or
+            // the saga listing it again, which would never fire
+            let held = self.repo.load::<G>(id).await?;
+            if held
+                .state
+                .deadlines()
+                .iter()
+                .any(|d| d.is(&pending.deadline))
+            {
+                return Err(SagaError::DeadlineFiredBefore {
+                    kind: G::KIND,
+                    id: id.to_string(),
+                    deadline: pending.deadline.name().to_owned(),
+                }
+                .into());
+            }
         }
         match &outcome {
             Outcome::Done(committed) if !committed.events.is_empty() => {

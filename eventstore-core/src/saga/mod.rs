@@ -102,8 +102,8 @@ mod reactor;
 mod step;
 
 pub use crate::deadlines::{
-    Deadline, DeadlineStore, DeadlineSummary, DeadlinesAt, MAX_DEADLINE_NAME_BYTES,
-    MAX_DEADLINE_PAYLOAD_BYTES, PendingDeadline,
+    Deadline, DeadlineStore, DeadlineSummary, DeadlinesAt, MAX_DEADLINE_DUE_MICROS,
+    MAX_DEADLINE_NAME_BYTES, MAX_DEADLINE_PAYLOAD_BYTES, PendingDeadline,
 };
 pub use input::{Incoming, NoInput, SagaInput};
 pub use next_due::DEADLINE_REFRESH;

@@ -7,11 +7,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use crate::partition::Partition;
+
 /// How long, on the runtime's clock, a partition's loop trusts what it
 /// learnt when no sync of its own process came since: a deadline kept by
 /// another process (a stale runner's reconcile, a rebuild) is found within
 /// this, at the cost of one read per partition this often while idle.
 pub const DEADLINE_REFRESH: Duration = Duration::from_secs(60);
+
+/// The key of `partition` (all: `None`) in [`NextDue`].
+pub(super) fn partition_key(partition: Option<Partition>) -> (u32, u32) {
+    partition.map_or((0, 1), |p| (p.index, p.count))
+}
 
 /// What one partition's loop learnt: the syncs counted when it asked, when
 /// it asked, and the next due time it was told.
@@ -46,12 +53,21 @@ impl NextDue {
 
     /// When `partition` must ask again at the latest, as it last learnt:
     /// `None` when it must ask now (it never did, a sync came since, what
-    /// it learnt is due, or it learnt it [`DEADLINE_REFRESH`] ago).
+    /// it learnt is due, it learnt it [`DEADLINE_REFRESH`] ago, or the
+    /// clock now reads earlier than when it learnt it: set back, the
+    /// refresh would wait for the old reading).
     pub(super) fn known(&self, partition: (u32, u32), now: SystemTime) -> Option<SystemTime> {
         let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         let learnt = seen.get(&partition).copied()?;
         let wake = learnt.wake();
-        (learnt.syncs == self.syncs() && wake > now).then_some(wake)
+        (learnt.syncs == self.syncs() && learnt.at <= now && wake > now).then_some(wake)
+    }
+
+    /// Forgets what `partition` learnt: its runner took its lease, and
+    /// another may have kept deadlines there meanwhile.
+    pub(super) fn forget(&self, partition: (u32, u32)) {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.remove(&partition);
     }
 
     /// `partition` asked at `at`, after `syncs` syncs, and was told `next`;
@@ -100,5 +116,10 @@ mod tests {
             "nothing pending: asks again after the refresh"
         );
         assert_eq!(next_due.known((0, 1), at + DEADLINE_REFRESH), None);
+        let back = at - Duration::from_secs(3_600);
+        assert_eq!(next_due.known((0, 1), back), None, "the clock was set back");
+        next_due.learnt((0, 1), next_due.syncs(), at, None);
+        next_due.forget((0, 1));
+        assert_eq!(next_due.known((0, 1), at), None, "forgotten");
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Saga;
 use super::at_rest::AtRest;
 use super::input::SagaInput;
-use super::next_due::NextDue;
+use super::next_due::{NextDue, partition_key};
 use super::outcome::StepOutcome;
 use super::step::{Step, step_key};
 use crate::clock::{SharedClock, SystemClock};
@@ -94,6 +94,21 @@ pub enum SagaError {
         "saga {kind} {id:?}: the deadline {deadline:?} is due, but on_deadline records nothing for it"
     )]
     DeadlineStillListed {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The deadline's name.
+        deadline: String,
+    },
+    /// A due deadline fired before (its key was used) and the saga lists
+    /// it again, or still: it would never fire again. `on_deadline` must
+    /// record events that stop listing it, and a deadline listed anew
+    /// needs another due time (another key). It stays pending.
+    #[error(
+        "saga {kind} {id:?}: the deadline {deadline:?} fired before, and the saga lists it again with the same due time"
+    )]
+    DeadlineFiredBefore {
         /// The saga's aggregate kind.
         kind: &'static str,
         /// The saga's id.
@@ -213,10 +228,31 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
             None => self.repo.load::<G>(id).await?,
         };
         let listed_before = !held.state.deadlines().is_empty();
+        let rounds = self.rounds(id, cause, &mut held, listed_before).await;
+        if rounds.is_err() && (listed_before || !held.state.deadlines().is_empty()) {
+            // a saga stuck before its rest (a step failing until parked)
+            // still has what it lists kept: a deadline may get it out
+            if let Err(error) = self.keep_deadlines(id, &held, listed_before).await {
+                tracing::warn!(saga = G::KIND, id = id.as_str(), error = %crate::error::ErrorChain(error.as_ref()), "cannot keep the deadlines of a saga whose reconcile failed");
+            }
+        }
+        rounds
+    }
+
+    /// The rounds of [`reconcile`](Self::reconcile) from `held`, which
+    /// they move on, until the saga wants no step: then its deadlines are
+    /// kept and its version returned.
+    async fn rounds(
+        &self,
+        id: &AggregateId,
+        cause: &RecordedEvent,
+        held: &mut Loaded<G>,
+        listed_before: bool,
+    ) -> Result<u64, HandlerError> {
         let mut wanted: Vec<Step<S>> = held.state.steps(id);
         for _ in 0..MAX_ROUNDS {
             if wanted.is_empty() {
-                self.keep_deadlines(id, &held, listed_before).await?;
+                self.keep_deadlines(id, held, listed_before).await?;
                 return Ok(held.version);
             }
             self.check_names(id, &wanted)?;
@@ -250,10 +286,7 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
                 let record =
                     |saga: &G| Ok::<_, NeverRefused>(saga.on_outcome(step.name(), &outcome, at));
                 // decided on the held saga, read again only if it moved
-                let recorded = self
-                    .repo
-                    .execute_from(id, &mut held, options, record)
-                    .await?;
+                let recorded = self.repo.execute_from(id, held, options, record).await?;
                 current = matches!(&recorded, Outcome::Done(committed)
                     if committed.version == asked_at + committed.events.len() as u64);
                 if let (Outcome::Done(committed), Some(observer)) = (&recorded, &self.observer) {
@@ -267,7 +300,7 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
                 }
             }
             if !current {
-                held = self.repo.load::<G>(id).await?;
+                *held = self.repo.load::<G>(id).await?;
             }
             wanted = held.state.steps(id);
             if let Some((step, outcome)) = taken
@@ -367,6 +400,10 @@ impl<G: Saga, S: EventStore + DeadlineStore> Reactor for SagaReactor<G, S> {
         now: SystemTime,
     ) -> Result<Option<SystemTime>, HandlerError> {
         SagaReactor::fire_due(self, partition, now).await
+    }
+
+    fn partition_taken(&self, partition: Option<Partition>) {
+        self.next_due.forget(partition_key(partition));
     }
 
     async fn due_status(

@@ -121,9 +121,11 @@ impl<G: Saga> GivenSaga<G> {
             deadline.due().duration_since(self.now).unwrap_or_default()
         );
         let events = self.state.on_deadline(deadline, self.now);
+        let fired = Some(deadline.clone());
         WhenEvents {
             given: self,
             events,
+            fired,
         }
     }
 
@@ -148,6 +150,7 @@ impl<G: Saga> GivenSaga<G> {
         WhenEvents {
             given: self,
             events,
+            fired: None,
         }
     }
 
@@ -172,6 +175,7 @@ impl<G: Saga> GivenSaga<G> {
         WhenEvents {
             given: self,
             events,
+            fired: None,
         }
     }
 }
@@ -280,6 +284,8 @@ impl WhenSteps {
 pub struct WhenEvents<G: Saga> {
     given: GivenSaga<G>,
     events: Vec<G::Event>,
+    /// The deadline that fired, for `.when_deadline(...)`.
+    fired: Option<Deadline>,
 }
 
 impl<G: Saga> Debug for WhenEvents<G>
@@ -303,7 +309,11 @@ where
     /// from the saga with them applied (to check its next steps).
     ///
     /// # Panics
-    /// At the caller's line, with a diff, when the events differ.
+    /// At the caller's line, with a diff, when the events differ; after
+    /// `.when_deadline(...)`, also when the saga with them applied still
+    /// lists the deadline that fired, which the runtime refuses
+    /// (`SagaError::DeadlineStillListed` or `DeadlineFiredBefore`: it would
+    /// never fire again).
     #[track_caller]
     pub fn then_events(self, expected: impl IntoIterator<Item = G::Event>) -> GivenSaga<G> {
         let expected: Vec<G::Event> = expected.into_iter().collect();
@@ -317,7 +327,67 @@ where
         for event in &self.events {
             given.state.apply(event);
         }
+        if let Some(fired) = &self.fired {
+            assert!(
+                !given.state.deadlines().iter().any(|d| d.is(fired)),
+                "the deadline {:?} fired, but the saga still lists it: on_deadline must record events that stop listing it (the runtime reports it, and it never fires again)",
+                fired.name()
+            );
+        }
         given
+    }
+}
+
+#[cfg(test)]
+mod sticky {
+    //! A saga whose `on_deadline` records an event that leaves the
+    //! deadline listed: a bug the kit reports.
+
+    use std::time::{Duration, SystemTime};
+
+    use serde::{Deserialize, Serialize};
+
+    use crate::{
+        Aggregate, AggregateId, Deadline, Event, EventStore, NoInput, Saga, Step, StepOutcome,
+    };
+
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub(super) struct Noted {}
+
+    #[derive(Event, Clone, Debug, PartialEq)]
+    pub(super) enum StickyEvent {
+        Noted(Noted),
+    }
+
+    #[derive(Aggregate, Default, Serialize, Deserialize, Debug)]
+    #[aggregate(kind = "Sticky", event = StickyEvent)]
+    pub(super) struct Sticky {
+        noted: u32,
+    }
+
+    impl StickyEventHandler for Sticky {
+        fn on_noted(&mut self, _: &Noted) {
+            self.noted += 1;
+        }
+    }
+
+    impl Saga for Sticky {
+        type Input = NoInput;
+        fn steps<S: EventStore>(&self, _: &AggregateId) -> Vec<Step<S>> {
+            Vec::new()
+        }
+        fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<StickyEvent> {
+            Vec::new()
+        }
+        fn deadlines(&self) -> Vec<Deadline> {
+            vec![Deadline::at(
+                "nudge",
+                SystemTime::UNIX_EPOCH + Duration::from_secs(1),
+            )]
+        }
+        fn on_deadline(&self, _: &Deadline, _: SystemTime) -> Vec<StickyEvent> {
+            vec![Noted {}.into()]
+        }
     }
 }
 
@@ -326,6 +396,17 @@ mod tests {
     use super::*;
     use crate::doc::{Account, AccountError, PaidOut, Payout, PayoutRefused, requested};
     use crate::saga::Rejection;
+
+    #[test]
+    #[should_panic(expected = "the deadline \"nudge\" fired, but the saga still lists it")]
+    fn a_deadline_still_listed_after_it_fired_is_reported() {
+        use super::sticky::{Noted, Sticky};
+        given_saga::<Sticky>("s-1", [])
+            .when_deadline("nudge")
+            .then_events([Noted {}.into()])
+            .when_reconciled()
+            .then_steps([]);
+    }
 
     fn refused(error: &AccountError) -> StepOutcome {
         StepOutcome::Rejected(Rejection::of(error).unwrap())

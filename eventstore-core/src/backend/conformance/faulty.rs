@@ -29,6 +29,7 @@ pub struct Faulty<S> {
     refusals: Arc<AtomicU32>,
     unrecorded_refusals: bool,
     reads: Arc<AtomicU32>,
+    deadline_reads: Arc<AtomicU32>,
     most_events: Arc<AtomicUsize>,
     hide_snapshots: bool,
     pause_before_append: bool,
@@ -48,6 +49,7 @@ impl<S> Faulty<S> {
             refusals: Arc::new(AtomicU32::new(0)),
             unrecorded_refusals: false,
             reads: Arc::new(AtomicU32::new(0)),
+            deadline_reads: Arc::new(AtomicU32::new(0)),
             most_events: Arc::new(AtomicUsize::new(0)),
             hide_snapshots: false,
             pause_before_append: false,
@@ -100,6 +102,12 @@ impl<S> Faulty<S> {
     /// How many reads of a stream (events, snapshot or key) it has served.
     pub fn reads(&self) -> u32 {
         self.reads.load(Ordering::SeqCst)
+    }
+
+    /// How many reads of the pending deadlines (due ones, or the next due
+    /// time) it has served.
+    pub fn deadline_reads(&self) -> u32 {
+        self.deadline_reads.load(Ordering::SeqCst)
     }
 
     /// The most events that one read of events returned: what a caller
@@ -247,7 +255,7 @@ impl<S: EventStore> EventStore for Faulty<S> {
     }
 }
 
-/// Deadlines pass through untouched.
+/// Deadlines pass through untouched; their reads are counted.
 impl<S: DeadlineStore> DeadlineStore for Faulty<S> {
     async fn sync_deadlines(&self, at: DeadlinesAt) -> Result<()> {
         self.inner.sync_deadlines(at).await
@@ -260,6 +268,7 @@ impl<S: DeadlineStore> DeadlineStore for Faulty<S> {
         now: SystemTime,
         limit: usize,
     ) -> Result<Vec<PendingDeadline>> {
+        self.deadline_reads.fetch_add(1, Ordering::SeqCst);
         self.inner
             .due_deadlines(saga_kind, partition, now, limit)
             .await
@@ -270,6 +279,7 @@ impl<S: DeadlineStore> DeadlineStore for Faulty<S> {
         saga_kind: &str,
         partition: Option<Partition>,
     ) -> Result<Option<SystemTime>> {
+        self.deadline_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.next_deadline(saga_kind, partition).await
     }
 

@@ -132,3 +132,56 @@ where
         "each fired once"
     );
 }
+
+/// A runner that takes a partition's lease asks the store what is due
+/// there, even when its process asked a moment ago for the same partition
+/// and learnt that nothing was pending: meanwhile another runner, since
+/// stopped, held the partition and kept a deadline, which fires as soon as
+/// the lease is taken back, not a minute of the clock later.
+pub async fn a_runner_taking_a_lease_back_asks_what_is_due<S>(store: S)
+where
+    S: EventStore + DeadlineStore + Tracker + ReactorStore,
+{
+    let clock = ManualClock::starting_at(at(0));
+    let shared: SharedClock = Arc::new(clock.clone());
+    let saga =
+        SagaReactor::<Approval, _>::new(Repository::new(store.clone())).clock(Arc::clone(&shared));
+    // this process held the partition and learnt that nothing is pending
+    assert_eq!(
+        saga.fire_due(None, at(0)).await.expect("nothing due"),
+        Some(at(0) + crate::saga::DEADLINE_REFRESH)
+    );
+    // another process holds it, keeps a deadline due at 10 s, and stops
+    let other = runner(&store, &clock, "other");
+    request(&store, "ap-1", at(10)).await;
+    kept(&store, at(10)).await;
+    let probe = Runner::new(
+        store.clone(),
+        SagaReactor::<Approval, _>::new(Repository::new(store.clone())),
+    );
+    eventually(
+        WAIT,
+        "the other runner's checkpoint passes the request",
+        async || probe.status().await.expect("status"),
+        |status| status.partitions.iter().all(|p| p.lag_events == 0),
+    )
+    .await;
+    other.stop().await;
+    clock.set(at(20));
+    // this process takes the partition back
+    let options = fast("this").poll_interval(Duration::from_secs(60));
+    let running = Running::start(
+        Runner::new(store.clone(), saga)
+            .options(options)
+            .clock(shared),
+    );
+    eventually(
+        WAIT,
+        "ap-1 timed out when the lease was taken back",
+        async || timed_out(&store, "ap-1").await,
+        |n| *n > 0,
+    )
+    .await;
+    running.stop().await;
+    assert_eq!(timed_out(&store, "ap-1").await, 1, "once");
+}

@@ -3,10 +3,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::fixtures::{append_ok, body};
 use crate::backend::conformance::approval::{
-    Approval, ApprovalError, ApprovalEvent, Approved, TimedOut, micros, requested,
+    Approval, ApprovalError, ApprovalEvent, Approved, Extended, TimedOut, micros, requested,
 };
-use crate::backend::{DeadlinesAt, Partition, PendingDeadline};
+use crate::backend::conformance::faulty::Faulty;
+use crate::backend::{AppendRequest, DeadlinesAt, NewEvent, Partition, PendingDeadline};
 use crate::reactor::Reactor;
 use crate::{
     Deadline, DeadlineStore, EventStore, ManualClock, Options, Outcome, RecordedEvent, Repository,
@@ -474,7 +476,7 @@ impl crate::backend::conformance::approval::ApprovalEventHandler for Unmoved {
     fn on_requested(&mut self, e: &crate::backend::conformance::approval::Requested) {
         self.0.on_requested(e);
     }
-    fn on_extended(&mut self, e: &crate::backend::conformance::approval::Extended) {
+    fn on_extended(&mut self, e: &Extended) {
         self.0.on_extended(e);
     }
     fn on_approved(&mut self, e: &Approved) {
@@ -536,4 +538,205 @@ pub async fn a_deadline_that_records_nothing_is_reported_and_stays<
         Some(at(600)),
         "still pending"
     );
+}
+
+/// A due deadline that cannot fire (its saga's stream holds an event no
+/// longer decodable, so the saga cannot be loaded) is reported and tried
+/// again, but does not hold up the deadlines due after it in firing order:
+/// those fire, each once.
+pub async fn a_deadline_that_cannot_fire_does_not_hold_up_the_others<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
+    let repo = Repository::new(store.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    // "ap-0" sorts first among equal due times: it would block the rest
+    for id in ["ap-0", "ap-1", "ap-2"] {
+        let cause = request(&repo, id, at(600)).await;
+        saga.handle(&cause).await.expect("reconcile");
+    }
+    let teleported = NewEvent {
+        kind: "Teleported".into(),
+        body: body(&serde_json::json!({})),
+    };
+    append_ok(
+        &store,
+        AppendRequest::new("Approval", "ap-0".parse().expect("id"), 1).event(teleported),
+    )
+    .await;
+    let error = saga
+        .fire_due(None, at(601))
+        .await
+        .expect_err("ap-0 cannot fire");
+    assert!(error.to_string().contains("Teleported"), "{error}");
+    for id in ["ap-1", "ap-2"] {
+        assert_eq!(
+            timed_out(&events(&store, id).await),
+            1,
+            "{id} fired despite ap-0"
+        );
+    }
+    let left = store
+        .due_deadlines("Approval", None, at(601), 10)
+        .await
+        .expect("due");
+    assert_eq!(
+        names(&left),
+        [("ap-0".to_owned(), "approval".to_owned())],
+        "ap-0 stays pending, to be tried again"
+    );
+    saga.fire_due(None, at(602)).await.expect_err("again");
+    for id in ["ap-1", "ap-2"] {
+        assert_eq!(timed_out(&events(&store, id).await), 1, "{id} once");
+    }
+}
+
+/// A partition's loop that learnt when to ask again asks the store anew
+/// once the clock reads earlier than when it learnt that (the clock was
+/// set back): a deadline another process kept meanwhile is not left for
+/// the set-back clock to catch up with the old time.
+pub async fn a_clock_set_back_asks_the_store_again<S: EventStore + DeadlineStore>(store: S) {
+    let repo = Repository::new(store.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    assert_eq!(
+        saga.fire_due(None, at(3_600)).await.expect("nothing"),
+        later(at(3_600))
+    );
+    // another process keeps a deadline due soon on the set-back clock
+    let other = SagaReactor::<Approval, _>::new(repo.clone());
+    let cause = request(&repo, "ap-1", at(10)).await;
+    other.handle(&cause).await.expect("reconcile");
+    saga.fire_due(None, at(20)).await.expect("fire");
+    assert_eq!(
+        timed_out(&events(&store, "ap-1").await),
+        1,
+        "fired on the clock set back, not an hour later"
+    );
+}
+
+/// A saga whose reconcile fails before it comes to rest (a step that
+/// always fails: retried, then parked) still has the deadline it lists
+/// kept, and the deadline fires: it may be what gets the saga out.
+pub async fn a_saga_stuck_on_a_failing_step_keeps_its_deadline<S: EventStore + DeadlineStore>(
+    store: S,
+) {
+    let repo = Repository::new(store.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    let cause = request(&repo, "stuck-1", at(600)).await;
+    saga.handle(&cause).await.expect_err("the step fails");
+    assert_eq!(
+        store.next_deadline("Approval", None).await.expect("next"),
+        Some(at(600)),
+        "kept though the reconcile failed"
+    );
+    saga.fire_due(None, at(601)).await.expect("fire");
+    assert_eq!(timed_out(&events(&store, "stuck-1").await), 1, "fired");
+}
+
+/// Due times as far as every store keeps them: the latest, the last
+/// microsecond of the year 9999, is kept and reads back exactly; one past
+/// it is refused alike by every store, as a deadline that cannot be kept,
+/// not kept by one and failed (or read back moved: PostgreSQL rounded due
+/// times in the year 294247) by another.
+pub async fn the_latest_due_time_is_kept_by_every_store_and_later_refused<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
+    let repo = Repository::new(store.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    let latest =
+        SystemTime::UNIX_EPOCH + Duration::from_micros(crate::saga::MAX_DEADLINE_DUE_MICROS);
+    let cause = request(&repo, "ap-far", latest).await;
+    saga.handle(&cause).await.expect("kept");
+    assert_eq!(
+        store.next_deadline("Approval", None).await.expect("next"),
+        Some(latest)
+    );
+    let beyond = latest + Duration::from_micros(1);
+    let cause = request(&repo, "ap-beyond", beyond).await;
+    let error = saga.handle(&cause).await.expect_err("refused");
+    let error = error.downcast_ref::<SagaError>().expect("a saga error");
+    assert!(
+        matches!(error, SagaError::UnkeepableDeadline { id, .. } if id == "ap-beyond"),
+        "{error}"
+    );
+    let summary = store
+        .deadline_summary("Approval", at(0), 10)
+        .await
+        .expect("summary");
+    assert_eq!(summary.pending, 1, "only the latest is kept");
+}
+
+/// A deadline listed again with the due time of one that fired (its key is
+/// used) would never fire: the firing reports it, naming the deadline, and
+/// leaves it pending (status shows it overdue), instead of removing it in
+/// silence while the saga waits for it forever.
+pub async fn a_deadline_listed_again_after_it_fired_is_reported<S: EventStore + DeadlineStore>(
+    store: S,
+) {
+    let repo = Repository::new(store.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    let cause = request(&repo, "ap-1", at(600)).await;
+    saga.handle(&cause).await.expect("reconcile");
+    saga.fire_due(None, at(601)).await.expect("fire");
+    assert_eq!(timed_out(&events(&store, "ap-1").await), 1);
+    let rearmed = repo
+        .execute("ap-1", Options::default(), |_: &Approval| {
+            Ok::<_, ApprovalError>(vec![
+                Extended {
+                    due_micros: micros(at(600)),
+                }
+                .into(),
+            ])
+        })
+        .await
+        .expect("re-arm");
+    let Outcome::Done(rearmed) = rearmed else {
+        panic!("{rearmed:?}");
+    };
+    saga.handle(&rearmed.events[0]).await.expect("reconcile");
+    let error = saga
+        .fire_due(None, at(602))
+        .await
+        .expect_err("it cannot fire again");
+    let error = error.downcast_ref::<SagaError>().expect("a saga error");
+    assert!(
+        matches!(error, SagaError::DeadlineFiredBefore { id, deadline, .. } if id == "ap-1" && deadline == "approval"),
+        "{error}"
+    );
+    let due = store
+        .due_deadlines("Approval", None, at(602), 10)
+        .await
+        .expect("due");
+    assert_eq!(names(&due).len(), 1, "still pending, shown overdue");
+    assert_eq!(timed_out(&events(&store, "ap-1").await), 1, "fired once");
+}
+
+/// While nothing is due, asking what is due costs one read of the store:
+/// the next due time, not also the (empty) list of due deadlines; and
+/// none until a sync or the refresh.
+pub async fn asking_while_nothing_is_due_costs_one_read<S: EventStore + DeadlineStore>(store: S) {
+    let faulty = Faulty::new(store);
+    let repo = Repository::new(faulty.clone());
+    let saga = SagaReactor::<Approval, _>::new(repo.clone());
+    assert_eq!(
+        saga.fire_due(None, at(0)).await.expect("idle"),
+        later(at(0))
+    );
+    assert_eq!(faulty.deadline_reads(), 1, "nothing pending");
+    saga.fire_due(None, at(30)).await.expect("idle");
+    assert_eq!(faulty.deadline_reads(), 1, "not before the refresh");
+    let cause = request(&repo, "ap-1", at(600)).await;
+    saga.handle(&cause).await.expect("reconcile");
+    assert_eq!(
+        saga.fire_due(None, at(31)).await.expect("kept"),
+        Some(at(91))
+    );
+    assert_eq!(faulty.deadline_reads(), 2, "after a sync, one read");
+    saga.fire_due(None, at(91)).await.expect("refresh");
+    assert_eq!(faulty.deadline_reads(), 3, "at the refresh, one read");
+    saga.fire_due(None, at(600)).await.expect("fire");
+    assert_eq!(timed_out(&events(&faulty, "ap-1").await), 1);
 }

@@ -95,6 +95,12 @@ macro_rules! __store_conformance_suite {
             deadline_cases::deadlines_that_cannot_be_kept_or_fired_are_reported,
             deadline_cases::deadlines_are_rebuilt_from_the_saga_streams,
             deadline_cases::a_deadline_that_records_nothing_is_reported_and_stays,
+            deadline_cases::a_deadline_that_cannot_fire_does_not_hold_up_the_others,
+            deadline_cases::a_clock_set_back_asks_the_store_again,
+            deadline_cases::a_saga_stuck_on_a_failing_step_keeps_its_deadline,
+            deadline_cases::the_latest_due_time_is_kept_by_every_store_and_later_refused,
+            deadline_cases::a_deadline_listed_again_after_it_fired_is_reported,
+            deadline_cases::asking_while_nothing_is_due_costs_one_read,
         );
     };
 }
