@@ -1,6 +1,8 @@
 //! A small aggregate and a saga over it, for the examples in this crate's
 //! documentation and its tests.
 
+use std::time::SystemTime;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Aggregate, AggregateId, Event, EventStore, NoInput, Saga, Step, StepOutcome};
@@ -183,7 +185,7 @@ impl Saga for Payout {
         })]
     }
 
-    fn on_outcome(&self, _: &str, outcome: &StepOutcome) -> Vec<PayoutEvent> {
+    fn on_outcome(&self, _: &str, outcome: &StepOutcome, _: SystemTime) -> Vec<PayoutEvent> {
         match outcome {
             StepOutcome::Done => vec![PaidOut {}.into()],
             StepOutcome::Rejected(why) => vec![

@@ -53,6 +53,8 @@ extern crate self as eventstore_core;
 
 mod aggregate;
 pub mod backend;
+mod clock;
+mod deadlines;
 mod envelope;
 mod error;
 mod event;
@@ -78,6 +80,7 @@ pub mod __private;
 pub mod doc;
 
 pub use aggregate::Aggregate;
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use envelope::{Checkpoint, EventId, Metadata, ParseEventIdError, RecordedEvent};
 pub use error::{Error, ErrorChain, IdProblem, ImportProblem, Result};
 pub use event::{DecodeError, Event};
@@ -90,7 +93,8 @@ pub use repository::{
     MAX_BACKOFF_CAP, Options, Outcome, Repository,
 };
 pub use saga::{
-    Incoming, NoInput, Rejection, Saga, SagaError, SagaInput, SagaReactor, Step, StepOutcome,
+    Deadline, DeadlineStore, Incoming, NoInput, Rejection, Saga, SagaError, SagaInput, SagaReactor,
+    Step, StepOutcome,
 };
 pub use store::EventStore;
 pub use stream_at::StreamAt;

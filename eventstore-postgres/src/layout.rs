@@ -337,5 +337,78 @@ pub(crate) const HOLDBACK: HoldbackColumns = HoldbackColumns {
     owner: 7,
 };
 
+layout! {
+    /// The columns of a pending deadline, in the order in which
+    /// `due_deadlines.sql` and `deadline_summary.sql` select them.
+    struct PendingColumns {
+        /// The saga's id.
+        saga_id: usize,
+        /// The version of the saga whose state listed it.
+        version: usize,
+        /// The deadline's name.
+        name: usize,
+        /// When it is due (`timestamptz`, read in binary).
+        due: usize,
+        /// Its payload (`jsonb`).
+        payload: usize,
+    }
+}
+
+impl PendingColumns {
+    /// The block of columns that starts at column `first`.
+    const fn at(first: usize) -> Self {
+        Self {
+            saga_id: first,
+            version: first + 1,
+            name: first + 2,
+            due: first + 3,
+            payload: first + 4,
+        }
+    }
+}
+
+/// The rows of `due_deadlines.sql`.
+pub(crate) const DUE_DEADLINES: PendingColumns = PendingColumns::at(0);
+
+layout! {
+    /// The rows of `deadline_summary.sql`: the totals, then an overdue
+    /// deadline (null in the one row of totals when none is overdue).
+    struct SummaryColumns {
+        /// How many deadlines of the kind are pending.
+        pending: usize,
+        /// The earliest due time among them (null when none is).
+        next_due: usize,
+        /// How many are overdue.
+        overdue: usize,
+        /// One of the earliest overdue.
+        late: PendingColumns,
+    }
+}
+
+/// The rows of `deadline_summary.sql`.
+pub(crate) const DEADLINE_SUMMARY: SummaryColumns = SummaryColumns {
+    pending: 0,
+    next_due: 1,
+    overdue: 2,
+    late: PendingColumns::at(3),
+};
+
+layout! {
+    /// The row of `sync_deadlines.sql`.
+    struct SyncColumns {
+        /// Whether the deadlines were synced.
+        synced: usize,
+        /// Whether they were not, because the saga's deadlines were synced
+        /// from a later version (neither: a concurrent sync won the race).
+        newer: usize,
+    }
+}
+
+/// The row of `sync_deadlines.sql`.
+pub(crate) const SYNC_DEADLINES: SyncColumns = SyncColumns {
+    synced: 0,
+    newer: 1,
+};
+
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,8 @@
 //! The PostgreSQL event store for `eventstore-core`: the system of record.
 //!
 //! [`PgEventStore`] implements [`EventStore`](eventstore_core::EventStore)
-//! and [`Tracker`](eventstore_core::Tracker):
+//! and [`Tracker`](eventstore_core::Tracker), and keeps the pending
+//! deadlines of sagas ([`DeadlineStore`](eventstore_core::DeadlineStore)):
 //!
 //! - one `events` table (xid ids, a global position, the committing
 //!   transaction's id), unique per stream and version, and per stream and
@@ -25,6 +26,7 @@
 mod append_params;
 mod connect;
 mod convert;
+mod deadlines;
 mod error;
 mod forget;
 mod holdback;

@@ -226,6 +226,42 @@ impl PgEventStore {
     }
 }
 
+impl PgEventStore {
+    /// The reads of the saga runtime's deadline loop, with sample
+    /// arguments: the due deadlines of a kind (of every partition and of
+    /// one) and the next due time (the same two), for the test that checks
+    /// that they read through the firing-order index
+    /// (`tests/tests/postgres_deadlines.rs`).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn deadline_statements(&self) -> Vec<CommandStatement> {
+        let sql = self.statements();
+        vec![
+            CommandStatement {
+                name: "due_deadlines",
+                sql: sql.due_deadlines.clone(),
+                parameter_types: &["text", "bigint", "bigint", "bigint", "bigint", "bigint"],
+                samples: vec![
+                    // 2027-01-15, every partition, then one of 4
+                    vec!["'Transfer'", "1800000000000000", "0", "0", "0", "100"],
+                    vec!["'Transfer'", "1800000000000000", "4", "1", "0", "100"],
+                ],
+                custom_plans_checked: true,
+            },
+            CommandStatement {
+                name: "next_deadline",
+                sql: sql.next_deadline.clone(),
+                parameter_types: &["text", "bigint", "bigint", "bigint"],
+                samples: vec![
+                    vec!["'Transfer'", "0", "0", "0"],
+                    vec!["'Transfer'", "4", "1", "0"],
+                ],
+                custom_plans_checked: true,
+            },
+        ]
+    }
+}
+
 /// `$4` to `$6` of `append_one.sql`: one event's id, kind and body.
 const ONE_EVENT: [&str; 3] = ["'id'", "'Opened'", "'{}'"];
 

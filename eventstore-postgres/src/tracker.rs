@@ -3,7 +3,7 @@
 use std::num::NonZeroU64;
 use std::time::Duration;
 
-use eventstore_core::backend::{ReadPage, UnreadableEvent, Wakeups};
+use eventstore_core::backend::{Partition, ReadPage, UnreadableEvent, Wakeups};
 use eventstore_core::{Checkpoint, Error, EventFilter, Holdback, RecordedEvent, Result, Tracker};
 
 use crate::convert::{bigint, checkpoint_bigints, fit, micros, out_of_range, row_limit};
@@ -32,13 +32,13 @@ struct Scan {
     end: Option<(Checkpoint, usize)>,
 }
 
-/// The partition parameters of read_page.sql: the count (0 for all), the
-/// index, and 2^64 mod the count.
+/// The partition parameters of read_page.sql (and of the deadlines' reads):
+/// the count (0 for all), the index, and 2^64 mod the count.
 ///
 /// # Errors
 /// [`Error::OutOfRange`] for a partition count of 0.
-fn partition_params(filter: &EventFilter) -> Result<(i64, i64, i64)> {
-    let Some(partition) = filter.partition else {
+pub(crate) fn partition_params(partition: Option<Partition>) -> Result<(i64, i64, i64)> {
+    let Some(partition) = partition else {
         return Ok((0, 0, 0));
     };
     let count = NonZeroU64::new(u64::from(partition.count))
@@ -68,7 +68,7 @@ impl PgEventStore {
                 (&sql.read_partition_margin, Some(lag_micros(lag)?))
             }
         };
-        let (count, index, wrap) = partition_params(filter)?;
+        let (count, index, wrap) = partition_params(filter.partition)?;
         let (after_tx, after_position) = checkpoint_bigints(after)?;
         let until = filter.until.map(checkpoint_bigints).transpose()?;
         let mut query = sqlx::query(sql)

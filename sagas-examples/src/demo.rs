@@ -1,21 +1,26 @@
 //! `sagas demo`: money transfers run by the transfer saga, in memory or on
-//! PostgreSQL.
+//! PostgreSQL, two of them above the approval limit: one approved, one
+//! left to its deadline, which fires when the demo moves its clock on (no
+//! one sleeps).
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eventstore_core::reactor::{ReactorStore, Runner, RunnerOptions};
 use eventstore_core::{
-    Aggregate, ErasedRejection, EventStore, Options, Outcome, RecordedEvent, Repository, Tracker,
+    Aggregate, Clock, DeadlineStore, ErasedRejection, EventStore, ManualClock, Options, Outcome,
+    RecordedEvent, Repository, SharedClock, Tracker,
 };
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::account::{Account, AccountError, AccountEvent};
 use crate::money::Money;
-use crate::output::table;
+use crate::output::{table, utc};
 use crate::saga::{TransferSaga, narrator};
-use crate::transfer::Transfer;
+use crate::transfer::{ApprovalPolicy, Transfer, TransferStatus};
 
 /// How long the demo waits for its transfers to settle.
 const SETTLE_LIMIT: Duration = Duration::from_secs(30);
@@ -55,14 +60,22 @@ pub(crate) async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, Demo
 }
 
 /// The accounts the demo opens.
-const ACCOUNTS: [&str; 3] = ["alice", "bob", "carol"];
+const ACCOUNTS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
 /// The transfers the demo starts: id, from, to, amount.
-const TRANSFERS: [(&str, &str, &str, u64); 3] = [
+const TRANSFERS: [(&str, &str, &str, u64); 5] = [
     ("t-1", "alice", "bob", 30_00),
     ("t-2", "bob", "alice", 500_00),
     ("t-3", "alice", "carol", 10_00),
+    ("t-4", "dave", "bob", 1_500_00),
+    ("t-5", "dave", "alice", 2_000_00),
 ];
+
+/// Transfers above 1,000.00 wait 10 minutes for an approval.
+const APPROVALS: ApprovalPolicy = ApprovalPolicy {
+    limit: 1_000_00,
+    timeout: Duration::from_secs(600),
+};
 
 /// Runs the demo on `store` (which should hold none of its accounts and
 /// transfers), writing its story to `out`.
@@ -72,7 +85,7 @@ const TRANSFERS: [(&str, &str, &str, u64); 3] = [
 /// part of the story, not errors.
 pub(crate) async fn run<S>(store: S, out: &mut impl Write) -> Result<(), DemoError>
 where
-    S: EventStore + Tracker + ReactorStore,
+    S: EventStore + DeadlineStore + Tracker + ReactorStore,
 {
     let repo = Repository::new(store.clone());
     let mut step = Step { repo: &repo, out };
@@ -82,6 +95,7 @@ where
         ("alice", "Alice Liddell", 100_00),
         ("bob", "Bob Marley", 50_00),
         ("carol", "Carol Danvers", 20_00),
+        ("dave", "Dave Grohl", 5_000_00),
     ] {
         let what = format!("open with {}", Money(balance));
         step.account(id, &what, Options::default(), |a| a.open(owner, balance))
@@ -92,16 +106,41 @@ where
     })
     .await?;
 
-    step.title("starting transfers")?;
+    step.title("starting transfers; above 1,000.00 they wait 10 minutes for an approval")?;
     for (id, from, to, amount) in TRANSFERS {
         let what = format!("{from} -> {to} {}", Money(amount));
-        let start = |t: &Transfer| t.start(from, to, amount);
+        let start = |t: &Transfer| t.start_with(from, to, amount, &APPROVALS);
         let result = describe(repo.execute(id, Options::default(), start).await?);
         writeln!(step.out, "  {id:<6} {what:<26} {result}")?;
     }
 
-    step.title("the transfer saga runs")?;
-    settle(&store, &repo, step.out).await?;
+    // the demo's clock: it moves only when the demo says so
+    let clock = ManualClock::default();
+    step.title(&format!(
+        "the transfer saga runs (the clock reads {})",
+        utc(clock.now())
+    ))?;
+    let mut saga = Saga::start(&store, &repo, &clock);
+    saga.wait(&repo, step.out, |s| {
+        s.is_settled() || s == TransferStatus::AwaitingApproval
+    })
+    .await?;
+
+    step.title("an operator approves t-4 and leaves t-5")?;
+    let approve = describe(
+        repo.execute("t-4", Options::default(), Transfer::approve)
+            .await?,
+    );
+    writeln!(step.out, "  t-4    approve                    {approve}")?;
+    saga.wait(&repo, step.out, |s| s != TransferStatus::Approved)
+        .await?;
+
+    step.title("ten minutes later (the demo moves its clock on; nobody sleeps)")?;
+    clock.advance(APPROVALS.timeout);
+    writeln!(step.out, "  the clock reads {}", utc(clock.now()))?;
+    saga.wait(&repo, step.out, TransferStatus::is_settled)
+        .await?;
+    saga.stop().await?;
 
     step.title("a saga step delivered again")?;
     step.account(
@@ -164,57 +203,85 @@ where
     Ok(())
 }
 
-/// Runs the saga until every demo transfer has settled, writing each step
-/// as it is taken.
-async fn settle<S>(store: &S, repo: &Repository<S>, out: &mut impl Write) -> Result<(), DemoError>
-where
-    S: EventStore + Tracker + ReactorStore,
-{
-    let (lines, mut steps) = mpsc::unbounded_channel();
-    let saga = TransferSaga::new(repo.clone()).observe(narrator(Some(lines)));
-    let runner = Runner::new(store.clone(), saga)
-        .options(RunnerOptions::default().poll_interval(Duration::from_millis(20)));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(async move {
-        runner
-            .run(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    let started = Instant::now();
-    let settled = loop {
-        while let Ok(line) = steps.try_recv() {
-            writeln!(out, "  {line}")?;
+/// The transfer saga, running on the demo's clock, and the lines it tells.
+struct Saga {
+    stop: oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<eventstore_core::Result<()>>,
+    lines: UnboundedReceiver<String>,
+}
+
+impl Saga {
+    /// Starts a runner of the saga over `store`, on `clock`.
+    fn start<S>(store: &S, repo: &Repository<S>, clock: &ManualClock) -> Self
+    where
+        S: EventStore + DeadlineStore + Tracker + ReactorStore,
+    {
+        let clock: SharedClock = Arc::new(clock.clone());
+        let (told, lines) = mpsc::unbounded_channel();
+        let saga = TransferSaga::new(repo.clone())
+            .clock(Arc::clone(&clock))
+            .observe(narrator(Some(told)));
+        let runner = Runner::new(store.clone(), saga)
+            .clock(clock)
+            .options(RunnerOptions::default().poll_interval(Duration::from_millis(20)));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let running = tokio::spawn(async move {
+            runner
+                .run(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Self {
+            stop,
+            running,
+            lines,
         }
-        if all_settled(repo).await? {
-            break true;
-        }
-        if started.elapsed() > SETTLE_LIMIT {
-            break false;
-        }
-        if let Ok(Some(line)) = tokio::time::timeout(Duration::from_millis(20), steps.recv()).await
-        {
-            writeln!(out, "  {line}")?;
-        }
-    };
-    let _ = stop.send(());
-    if let Ok(ran) = running.await {
-        ran?;
     }
-    while let Ok(line) = steps.try_recv() {
-        writeln!(out, "  {line}")?;
+
+    /// Writes what the saga does until every demo transfer is in a status
+    /// that `done` accepts.
+    async fn wait<S: EventStore>(
+        &mut self,
+        repo: &Repository<S>,
+        out: &mut impl Write,
+        done: impl Fn(TransferStatus) -> bool,
+    ) -> Result<(), DemoError> {
+        let started = Instant::now();
+        loop {
+            while let Ok(line) = self.lines.try_recv() {
+                writeln!(out, "  {line}")?;
+            }
+            if all_are(repo, &done).await? {
+                return Ok(());
+            }
+            if started.elapsed() > SETTLE_LIMIT {
+                return Err(DemoError::Unsettled(SETTLE_LIMIT));
+            }
+            let next = tokio::time::timeout(Duration::from_millis(20), self.lines.recv()).await;
+            if let Ok(Some(line)) = next {
+                writeln!(out, "  {line}")?;
+            }
+        }
     }
-    if settled {
+
+    /// Stops the runner.
+    async fn stop(self) -> Result<(), DemoError> {
+        let _ = self.stop.send(());
+        if let Ok(ran) = self.running.await {
+            ran?;
+        }
         Ok(())
-    } else {
-        Err(DemoError::Unsettled(SETTLE_LIMIT))
     }
 }
 
-async fn all_settled<S: EventStore>(repo: &Repository<S>) -> Result<bool, DemoError> {
+/// Whether every demo transfer is in a status that `done` accepts.
+async fn all_are<S: EventStore>(
+    repo: &Repository<S>,
+    done: impl Fn(TransferStatus) -> bool,
+) -> Result<bool, DemoError> {
     for (id, ..) in TRANSFERS {
-        if !repo.load::<Transfer>(id).await?.state.status.is_settled() {
+        if !done(repo.load::<Transfer>(id).await?.state.status) {
             return Ok(false);
         }
     }
@@ -274,7 +341,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn runs_the_three_transfers_and_keeps_the_money() {
+    async fn runs_the_transfers_approves_one_times_one_out_and_keeps_the_money() {
         let store = MemoryStore::new();
         let mut out = Vec::new();
         run(store.clone(), &mut out).await.expect("demo runs");
@@ -287,9 +354,16 @@ mod tests {
             "t-3: carol refused the deposit: the account is frozen",
             "t-3: refunded 10.00 to alice",
             "already applied: nothing written",
-            "t-2       bob    alice  500.00  failed            insufficient funds",
-            "t-3       alice  carol  10.00   failed, refunded  the account is frozen",
+            "t-2       bob    alice  500.00   failed            insufficient funds",
+            "t-3       alice  carol  10.00    failed, refunded  the account is frozen",
             "carol    Carol Danvers  frozen  20.00",
+            "t-4: withdrew 1500.00 from dave",
+            "t-4: waits for an approval until 2026-01-01 00:10:00 UTC",
+            "t-4    approve                    done",
+            "t-4: deposited 1500.00 to bob",
+            "the clock reads 2026-01-01 00:10:00 UTC",
+            "t-5: refunded 2000.00 to dave",
+            "t-5       dave   alice  2000.00  failed, refunded  not approved in time",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");
         }
@@ -298,7 +372,7 @@ mod tests {
         }
         assert_eq!(
             final_balances(&store).await.expect("balances"),
-            [70_00, 80_00, 20_00]
+            [7_000, 158_000, 2_000, 350_000]
         );
         let repo = Repository::new(store);
         let status = |id| {
@@ -312,6 +386,11 @@ mod tests {
         );
         assert_eq!(
             status("t-3").await,
+            TransferStatus::Failed { refunded: true }
+        );
+        assert_eq!(status("t-4").await, TransferStatus::Completed);
+        assert_eq!(
+            status("t-5").await,
             TransferStatus::Failed { refunded: true }
         );
     }

@@ -1,6 +1,8 @@
 //! Tables for people, in the one style that the demo and the CLI share:
 //! a header underlined with dashes, columns two spaces apart, no borders.
 
+use std::time::SystemTime;
+
 use comfy_table::{Table, TableComponent, presets};
 
 /// A table with these column headers; add rows with
@@ -21,9 +23,44 @@ pub(crate) fn table<const N: usize>(headers: [&str; N]) -> Table {
     table
 }
 
+/// `time` in UTC to the second, as people read it:
+/// `2026-01-01 00:10:00 UTC` (1970 for a time before it).
+pub(crate) fn utc(time: SystemTime) -> String {
+    let seconds = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    // civil from days (Howard Hinnant's algorithm), in whole numbers
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_in_utc() {
+        use std::time::Duration;
+        let at = |s| utc(SystemTime::UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(at(1_767_225_600 + 600), "2026-01-01 00:10:00 UTC");
+        assert_eq!(at(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(at(4_107_542_399), "2100-02-28 23:59:59 UTC");
+    }
 
     #[test]
     fn columns_are_aligned_under_an_underlined_header() {

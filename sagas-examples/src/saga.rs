@@ -2,20 +2,27 @@
 //! when the deposit is refused.
 //!
 //! A [`Transfer`] is the saga's state, and its status says what to do
-//! next: started, withdraw from `from`; debited, deposit to `to`; deposit
-//! failed, refund `from`. Each step's outcome becomes the transfer's next
-//! event. The runtime ([`TransferSaga`]) gives each step the key
+//! next: started, withdraw from `from`; debited (or approved), deposit to
+//! `to`; deposit failed (or rejected, or not approved in time), refund
+//! `from`. Each step's outcome becomes the transfer's next event. A
+//! transfer that needs an approval lists, while it waits, the deadline
+//! [`APPROVAL`], which records [`ApprovalTimedOut`] when it fires. The runtime ([`TransferSaga`]) gives each step the key
 //! `Transfer/<tx>/<step>` and records its outcome under that key, so no
 //! step is taken twice, whatever the redeliveries.
 
-use eventstore_core::{AggregateId, EventStore, NoInput, Saga, SagaReactor, Step, StepOutcome};
+use std::time::{Duration, SystemTime};
+
+use eventstore_core::{
+    AggregateId, Deadline, EventStore, NoInput, Saga, SagaReactor, Step, StepOutcome,
+};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::account::Account;
 use crate::money::Money;
+use crate::output::utc;
 use crate::transfer::{
-    DepositFailed, Transfer, TransferCompleted, TransferDebited, TransferEvent, TransferRefunded,
-    TransferStatus, WithdrawalFailed,
+    ApprovalRequested, ApprovalTimedOut, DepositFailed, Transfer, TransferCompleted,
+    TransferDebited, TransferEvent, TransferRefunded, TransferStatus, WithdrawalFailed,
 };
 
 /// The reactor that runs transfers, named `transfer-saga`.
@@ -25,8 +32,11 @@ pub type TransferSaga<S> = SagaReactor<Transfer, S>;
 pub const WITHDRAW: &str = "withdraw";
 /// The step that gives it to `to`.
 pub const DEPOSIT: &str = "deposit";
-/// The step that gives it back to `from` when `to` refused it.
+/// The step that gives it back to `from` when `to` refused it, or the
+/// transfer was not approved.
 pub const REFUND: &str = "refund";
+/// The deadline of a transfer that waits for an approval.
+pub const APPROVAL: &str = "approval";
 
 impl Saga for Transfer {
     type Input = NoInput;
@@ -37,10 +47,12 @@ impl Saga for Transfer {
             TransferStatus::Started => vec![Step::on(WITHDRAW, &self.from, move |a: &Account| {
                 a.withdraw(amount, &tx)
             })],
-            TransferStatus::Debited => vec![Step::on(DEPOSIT, &self.to, move |a: &Account| {
-                a.deposit(amount, &tx)
-            })],
-            TransferStatus::DepositFailed => {
+            TransferStatus::Debited | TransferStatus::Approved => {
+                vec![Step::on(DEPOSIT, &self.to, move |a: &Account| {
+                    a.deposit(amount, &tx)
+                })]
+            }
+            TransferStatus::DepositFailed | TransferStatus::Declined { .. } => {
                 // a refusal waits for an operator: not final, so that
                 // the replay, once the refund is possible, takes it
                 vec![
@@ -48,15 +60,43 @@ impl Saga for Transfer {
                         .refusal_not_final(),
                 ]
             }
-            TransferStatus::New | TransferStatus::Completed | TransferStatus::Failed { .. } => {
-                Vec::new()
-            }
+            TransferStatus::New
+            | TransferStatus::AwaitingApproval
+            | TransferStatus::Completed
+            | TransferStatus::Failed { .. } => Vec::new(),
         }
     }
 
-    fn on_outcome(&self, step: &str, outcome: &StepOutcome) -> Vec<TransferEvent> {
+    fn deadlines(&self) -> Vec<Deadline> {
+        self.approval_due()
+            .map(|due| Deadline::at(APPROVAL, due))
+            .into_iter()
+            .collect()
+    }
+
+    fn on_deadline(&self, deadline: &Deadline, _now: SystemTime) -> Vec<TransferEvent> {
+        match deadline.name() {
+            APPROVAL => vec![ApprovalTimedOut {}.into()],
+            _ => Vec::new(),
+        }
+    }
+
+    fn on_outcome(&self, step: &str, outcome: &StepOutcome, now: SystemTime) -> Vec<TransferEvent> {
         let event: TransferEvent = match (step, outcome) {
-            (WITHDRAW, StepOutcome::Done) => TransferDebited {}.into(),
+            (WITHDRAW, StepOutcome::Done) => match self.approval_timeout_secs {
+                // the money is held: it waits for an approval until then
+                Some(timeout) => {
+                    let due = Deadline::after(APPROVAL, now, Duration::from_secs(timeout));
+                    return vec![
+                        TransferDebited {}.into(),
+                        ApprovalRequested {
+                            due_micros: due.due_micros(),
+                        }
+                        .into(),
+                    ];
+                }
+                None => TransferDebited {}.into(),
+            },
             (WITHDRAW, StepOutcome::Rejected(why)) => WithdrawalFailed {
                 reason: why.to_string(),
             }
@@ -108,7 +148,13 @@ pub fn narrator(
 pub fn narrate(tx: &str, transfer: &Transfer, step: &str, outcome: &StepOutcome) -> Vec<String> {
     let (amount, from, to) = (Money(transfer.amount), &transfer.from, &transfer.to);
     match (step, outcome) {
-        (WITHDRAW, StepOutcome::Done) => vec![format!("{tx}: withdrew {amount} from {from}")],
+        (WITHDRAW, StepOutcome::Done) => {
+            let mut lines = vec![format!("{tx}: withdrew {amount} from {from}")];
+            if let Some(due) = transfer.approval_due() {
+                lines.push(format!("{tx}: waits for an approval until {}", utc(due)));
+            }
+            lines
+        }
         (DEPOSIT, StepOutcome::Done) => vec![
             format!("{tx}: deposited {amount} to {to}"),
             format!("{tx}: completed"),
@@ -132,13 +178,14 @@ mod tests {
 
     use super::*;
     use crate::account::AccountError;
-    use crate::transfer::TransferStarted;
+    use crate::transfer::{TransferApproved, TransferRejected, TransferStarted};
 
     fn started() -> TransferEvent {
         TransferStarted {
             from: "alice".into(),
             to: "bob".into(),
             amount: 5,
+            approval_timeout_secs: None,
         }
         .into()
     }
@@ -229,6 +276,91 @@ mod tests {
         .then_events([])
         .when_reconciled()
         .then_steps([step(REFUND, "alice")]);
+    }
+
+    /// A transfer that needs an approval, as started.
+    fn started_awaiting(timeout_secs: u64) -> TransferEvent {
+        TransferStarted {
+            from: "alice".into(),
+            to: "bob".into(),
+            amount: 5,
+            approval_timeout_secs: Some(timeout_secs),
+        }
+        .into()
+    }
+
+    #[test]
+    fn a_transfer_that_needs_an_approval_waits_for_it_until_its_deadline() {
+        let given = given_saga::<Transfer>("t-1", [started_awaiting(600)]);
+        let now = given.now();
+        let due = now + Duration::from_secs(600);
+        given
+            .when_outcome(WITHDRAW, StepOutcome::Done)
+            .then_events([
+                TransferDebited {}.into(),
+                ApprovalRequested {
+                    due_micros: Deadline::at(APPROVAL, due).due_micros(),
+                }
+                .into(),
+            ])
+            .then_deadlines([Deadline::at(APPROVAL, due)])
+            .when_reconciled()
+            .then_steps([]);
+    }
+
+    fn awaiting(due: SystemTime) -> [TransferEvent; 3] {
+        [
+            started_awaiting(600),
+            TransferDebited {}.into(),
+            ApprovalRequested {
+                due_micros: Deadline::at(APPROVAL, due).due_micros(),
+            }
+            .into(),
+        ]
+    }
+
+    #[test]
+    fn approved_it_deposits_and_the_deadline_is_cancelled() {
+        let due = given_saga::<Transfer>("t-1", []).now() + Duration::from_secs(600);
+        let mut history = awaiting(due).to_vec();
+        history.push(TransferApproved {}.into());
+        given_saga::<Transfer>("t-1", history)
+            .then_deadlines([])
+            .when_reconciled()
+            .then_steps([step(DEPOSIT, "bob")]);
+    }
+
+    #[test]
+    fn not_approved_in_time_it_refunds() {
+        let given = given_saga::<Transfer>("t-1", []);
+        let due = given.now() + Duration::from_secs(600);
+        given_saga::<Transfer>("t-1", awaiting(due))
+            .later(Duration::from_secs(600))
+            .when_deadline(APPROVAL)
+            .then_events([ApprovalTimedOut {}.into()])
+            .then_deadlines([])
+            .when_reconciled()
+            .then_steps([step(REFUND, "alice")]);
+        let mut rejected = awaiting(due).to_vec();
+        rejected.push(
+            TransferRejected {
+                reason: "too much".into(),
+            }
+            .into(),
+        );
+        given_saga::<Transfer>("t-1", rejected)
+            .then_deadlines([])
+            .when_reconciled()
+            .then_steps([step(REFUND, "alice")]);
+    }
+
+    #[test]
+    #[should_panic(expected = "the deadline \"approval\" is due at")]
+    fn a_deadline_is_not_fired_before_it_is_due() {
+        let due = given_saga::<Transfer>("t-1", []).now() + Duration::from_secs(600);
+        let _ = given_saga::<Transfer>("t-1", awaiting(due))
+            .later(Duration::from_secs(599))
+            .when_deadline(APPROVAL);
     }
 
     #[test]

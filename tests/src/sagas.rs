@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use eventstore_core::backend::conformance::reactor::running::Running;
 use eventstore_core::reactor::{ReactorStore, Runner, RunnerOptions};
-use eventstore_core::{EventStore, Repository, Tracker};
+use eventstore_core::{DeadlineStore, EventStore, Repository, Tracker};
 use sagas_examples::saga::TransferSaga;
 
 use crate::scenario::Scenario;
@@ -16,7 +16,7 @@ use crate::scenario::Scenario;
 /// When the transfers do not settle within a minute or the books are off.
 pub async fn run_transfers<S>(store: S, scenario: &Scenario, runners: usize, partitions: u32)
 where
-    S: EventStore + Tracker + ReactorStore,
+    S: EventStore + DeadlineStore + Tracker + ReactorStore,
 {
     let repo = Repository::new(store.clone()).max_attempts(100);
     scenario.start(&repo).await.expect("scenario starts");
@@ -50,7 +50,7 @@ where
 /// When the replay does not catch up within a minute or the books change.
 pub async fn replay_everything<S>(store: S, scenario: &Scenario)
 where
-    S: EventStore + Tracker + ReactorStore,
+    S: EventStore + DeadlineStore + Tracker + ReactorStore,
 {
     let repo = Repository::new(store.clone()).max_attempts(100);
     let events_before = store

@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
-use eventstore_core::Repository;
 use eventstore_core::reactor::Reactor;
+use eventstore_core::{Repository, SharedClock};
 use eventstore_tests::simulation::{
     BadSetting, Config, Refusals, Report, SimStore, seeds, simulate,
 };
@@ -14,6 +14,11 @@ use sagas_examples::saga::TransferSaga;
 
 /// How many seeds the negative control tries before it gives up.
 const SEARCH: u64 = 2_000;
+
+/// The transfer saga of one runner, on the simulation's clock.
+fn transfer_saga(repo: Repository<SimStore>, clock: SharedClock) -> TransferSaga<SimStore> {
+    TransferSaga::new(repo).clock(clock)
+}
 
 /// The seeds to run: `SIM_SEED`, `SIM_SCHEDULES` or `count`.
 fn seeds_from_env(count: u64) -> std::ops::Range<u64> {
@@ -23,7 +28,7 @@ fn seeds_from_env(count: u64) -> std::ops::Range<u64> {
 #[test]
 fn the_simulation_is_deterministic() {
     let config = Config::default();
-    let run = |seed| simulate(seed, &config, TransferSaga::new);
+    let run = |seed| simulate(seed, &config, transfer_saga);
     for seed in [0, 1, 2] {
         let first = run(seed);
         assert!(first.trace.len() > 10, "a schedule does something: {first}");
@@ -52,7 +57,7 @@ fn without_recorded_refusals_overlapping_runners_create_and_destroy_money() {
             break;
         }
         tried += 1;
-        let report = simulate(seed, &config, TransferSaga::new);
+        let report = simulate(seed, &config, transfer_saga);
         if replay {
             println!("{report}");
         }
@@ -92,7 +97,7 @@ fn without_recorded_refusals_overlapping_runners_create_and_destroy_money() {
 /// prints its report, passed or not.
 fn every_schedule_keeps_the_books<R: Reactor>(
     config: &Config,
-    saga: impl Fn(Repository<SimStore>) -> R,
+    saga: impl Fn(Repository<SimStore>, SharedClock) -> R,
 ) {
     let seeds = seeds_from_env(10_000);
     let count = seeds.end - seeds.start;
@@ -140,7 +145,7 @@ fn a_setting_that_is_not_a_number_is_named() {
 /// decision, done or rejected, is the one every runner sees.
 #[test]
 fn with_recorded_refusals_overlapping_runners_keep_the_books() {
-    every_schedule_keeps_the_books(&Config::default(), TransferSaga::new);
+    every_schedule_keeps_the_books(&Config::default(), transfer_saga);
 }
 
 /// What a saga costs the store: a runner alone (faults only in the first
@@ -154,7 +159,7 @@ fn a_runner_alone_never_reads_a_saga_back() {
     let config = Config::default().overlap(false).fault_steps(1);
     let mut delivered = 0;
     for seed in 0..200 {
-        let report = simulate(seed, &config, TransferSaga::new);
+        let report = simulate(seed, &config, transfer_saga);
         assert!(report.passed(), "{report}");
         let reads: Vec<&String> = report
             .trace
@@ -175,4 +180,61 @@ fn a_runner_alone_never_reads_a_saga_back() {
         delivered > 100,
         "only {delivered} transfers completed: the test saw too little"
     );
+}
+
+/// Deadlines under the same faults (issue 17): some transfers wait for an
+/// approval on the simulation's clock; approvers approve or reject them at
+/// random steps, racing the approval deadline, which idle runners (stale
+/// ones included) fire while deliveries overlap, crash and fail. Every
+/// schedule keeps the books: each such transfer is completed (approved:
+/// one withdrawal, one deposit) or refunded (rejected or timed out: one
+/// withdrawal, one refund), never both. The schedules are counted by what
+/// they saw, so that the test shows it met each case.
+#[test]
+fn with_approvals_deadlines_racing_approvers_keep_the_books() {
+    let config = Config::default().approvals(true);
+    let seeds = seeds_from_env(10_000);
+    let count = seeds.end - seeds.start;
+    let started = Instant::now();
+    let (mut failed, mut timed_out, mut approved, mut too_late, mut rejected) =
+        (Vec::new(), 0, 0, 0, 0);
+    for seed in seeds {
+        let report = simulate(seed, &config, transfer_saga);
+        if count == 1 {
+            println!("{report}");
+        }
+        let saw = |what: &str| report.trace.iter().any(|line| line.contains(what));
+        timed_out += u32::from(saw("ApprovalTimedOut ["));
+        approved += u32::from(saw("is approved: done"));
+        too_late += u32::from(saw("is approved: refused"));
+        rejected += u32::from(saw("is rejected: done"));
+        if !report.passed() {
+            failed.push(report);
+        }
+    }
+    println!(
+        "{count} schedules in {:?}: a deadline fired in {timed_out}, an approval in time in \
+         {approved}, one refused (too early or too late) in {too_late}, a rejection in {rejected}",
+        started.elapsed()
+    );
+    if let Some(first) = failed.first() {
+        let seeds: Vec<u64> = failed.iter().map(|r| r.seed).collect();
+        panic!(
+            "{} of {count} schedules failed, seeds {seeds:?}; the first:\n{first}",
+            failed.len()
+        );
+    }
+    if count >= 1_000 {
+        for (what, n) in [
+            ("a fired deadline", timed_out),
+            ("an approval", approved),
+            ("a refused approval", too_late),
+            ("a rejection", rejected),
+        ] {
+            assert!(
+                n >= 10,
+                "only {n} schedules saw {what}: the test meets too little"
+            );
+        }
+    }
 }

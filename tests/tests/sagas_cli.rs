@@ -3,18 +3,20 @@
 
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use eventstore_core::backend::{AppendRequest, NewEvent};
-use eventstore_core::{EventId, EventStore, Options, Outcome, Repository};
+use eventstore_core::{Deadline, EventId, EventStore, Options, Outcome, Repository};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
 use eventstore_tests::postgres::{database_url, fresh_store};
 use eventstore_tests::sagas::run_transfers;
 use eventstore_tests::scenario::Scenario;
 use sagas_examples::account::Account;
+use sagas_examples::saga::{APPROVAL, TransferSaga};
 use sagas_examples::transfer::{
-    Decision, DepositFailed, Transfer, TransferDebited, TransferStatus,
+    ApprovalRequested, Decision, DepositFailed, Transfer, TransferDebited, TransferStatus,
 };
+use serde_json::json;
 
 fn sagas(args: &[&str], database_url: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sagas_process"));
@@ -290,6 +292,10 @@ fn state_name(status: TransferStatus) -> &'static str {
         TransferStatus::Completed => "completed",
         TransferStatus::Failed { refunded: false } => "failed",
         TransferStatus::Failed { refunded: true } => "refunded",
+        TransferStatus::AwaitingApproval => "awaiting-approval",
+        TransferStatus::Approved => "approved",
+        TransferStatus::Declined { timed_out: false } => "rejected",
+        TransferStatus::Declined { timed_out: true } => "timed-out",
     }
 }
 
@@ -559,10 +565,11 @@ async fn the_demo_runs_on_postgres_and_keeps_the_money() {
         .expect("the demo's schema");
     let repo = Repository::new(store);
     let mut balances = Vec::new();
-    for id in ["alice", "bob", "carol"] {
+    for id in ["alice", "bob", "carol", "dave"] {
         balances.push(repo.load::<Account>(id).await.expect("load").state.balance);
     }
-    assert_eq!(balances, [7_000, 8_000, 2_000]);
+    assert_eq!(balances, [7_000, 158_000, 2_000, 350_000]);
+    assert!(text.contains("t-5: refunded 2000.00 to dave"), "{text}");
 }
 
 #[tokio::test]
@@ -601,4 +608,226 @@ async fn events_json_prints_a_body_that_serde_cannot_hold_as_a_value_and_does_no
     );
     let table = sagas_in(&schema, &["events"]);
     assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
+}
+
+/// `status --json`'s `saga.deadlines`, once the command succeeded.
+fn deadlines_of(schema: &str) -> serde_json::Value {
+    let status = sagas_in(schema, &["status", "--json"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    json["saga"]["deadlines"].clone()
+}
+
+/// Records what the saga records once `id`'s withdrawal is done, with no
+/// worker running: the debit and the approval request, due its approval
+/// timeout from now.
+async fn withdrawn_awaiting(repo: &Repository<PgEventStore>, id: &str) -> SystemTime {
+    let now = SystemTime::now();
+    let mut due = now;
+    let request = |t: &Transfer| -> Decision {
+        let timeout = Duration::from_secs(t.approval_timeout_secs.expect("needs an approval"));
+        due = now + timeout;
+        Ok(vec![
+            TransferDebited {}.into(),
+            ApprovalRequested {
+                due_micros: Deadline::after(APPROVAL, now, timeout).due_micros(),
+            }
+            .into(),
+        ])
+    };
+    let outcome = repo
+        .execute(id, Options::default(), request)
+        .await
+        .expect("execute");
+    assert!(matches!(outcome, Outcome::Done(_)), "{id}: {outcome:?}");
+    due
+}
+
+#[tokio::test]
+async fn approvals_wait_exit_as_scripts_expect_and_status_shows_their_deadlines() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let repo = Repository::new(store.clone());
+    let run = |args: &[&str]| sagas_in(&schema, args);
+
+    let big = run(&[
+        "transfer",
+        "start",
+        "ada",
+        "bob",
+        "1500",
+        "--id",
+        "big",
+        "--approval-timeout",
+        "1s",
+    ]);
+    assert_eq!(
+        (big.status.code(), stdout(&big).trim()),
+        (
+            Some(0),
+            "big: started, ada -> bob 1500.00; above 1000.00, it waits for `sagas transfer \
+             approve big` (or reject) for 1 s once withdrawn"
+        ),
+        "{}",
+        stderr(&big)
+    );
+    let later = run(&[
+        "transfer",
+        "start",
+        "ada",
+        "bob",
+        "20",
+        "--id",
+        "later",
+        "--approval-limit",
+        "10",
+    ]);
+    assert!(
+        stdout(&later).contains("above 10.00, it waits") && stdout(&later).contains("for 600 s"),
+        "the default timeout is 10m: {}",
+        stdout(&later)
+    );
+    let small = run(&["transfer", "start", "ada", "bob", "5", "--id", "small"]);
+    assert_eq!(
+        (small.status.code(), stdout(&small).trim()),
+        (Some(0), "small: started, ada -> bob 5.00"),
+        "at or below the limit it waits for nobody"
+    );
+
+    // not awaiting approval (no worker withdrew yet): refused, exit 1
+    for (args, said) in [
+        (
+            &["transfer", "approve", "small"][..],
+            "error: small: the transfer is started, not awaiting approval",
+        ),
+        (
+            &["transfer", "reject", "big", "--reason", "no"],
+            "error: big: the transfer is started, not awaiting approval",
+        ),
+        (
+            &["transfer", "approve", "nobody"],
+            "error: nobody: the transfer is new, not awaiting approval",
+        ),
+    ] {
+        let refused = run(args);
+        assert_eq!(
+            (refused.status.code(), stderr(&refused).trim()),
+            (Some(1), said),
+            "{args:?}"
+        );
+    }
+
+    // withdrawn as the saga would, with no worker to fire what comes due;
+    // the deadlines kept as its reconcile keeps them
+    let due = withdrawn_awaiting(&repo, "big").await;
+    withdrawn_awaiting(&repo, "later").await;
+    let kept = TransferSaga::new(repo.clone())
+        .rebuild_deadlines()
+        .await
+        .expect("keep the deadlines");
+    assert_eq!(kept, 2, "big and later list their approval deadline");
+    let shown = run(&["transfer", "show", "big"]);
+    assert!(
+        stdout(&shown).contains("waits for `sagas transfer approve big` (or reject) until "),
+        "{}",
+        stdout(&shown)
+    );
+    let deadlines = deadlines_of(&schema);
+    assert_eq!(deadlines["pending"], 2, "{deadlines}");
+
+    // past big's due time (1 s), bounded: overdue, with how late
+    let waited = Instant::now();
+    while SystemTime::now() < due + Duration::from_millis(500) {
+        assert!(waited.elapsed() < Duration::from_secs(5), "the clock stood");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadlines = deadlines_of(&schema);
+    let late = deadlines["most_overdue"][0]["late_seconds"]
+        .as_f64()
+        .unwrap_or_default();
+    assert_eq!(
+        (
+            &deadlines["pending"],
+            &deadlines["overdue"],
+            &deadlines["most_overdue"][0]["transfer"],
+            &deadlines["most_overdue"][0]["deadline"],
+        ),
+        (&json!(2), &json!(1), &json!("big"), &json!("approval")),
+        "{deadlines}"
+    );
+    assert!((0.5..60.0).contains(&late), "late {late} s: {deadlines}");
+    let human = run(&["status"]);
+    assert!(
+        stdout(&human).contains("deadlines: 2 pending, the next due ")
+            && stdout(&human).contains("; 1 overdue"),
+        "{}",
+        stdout(&human)
+    );
+
+    // awaiting (overdue, but not fired: no worker runs): decided by the
+    // operator, once
+    let approved = run(&["transfer", "approve", "big"]);
+    assert_eq!(
+        (approved.status.code(), stdout(&approved).trim()),
+        (Some(0), "big: approved: the money goes on"),
+        "{}",
+        stderr(&approved)
+    );
+    let again = run(&["transfer", "reject", "big"]);
+    assert_eq!(
+        (again.status.code(), stderr(&again).trim()),
+        (
+            Some(1),
+            "error: big: the transfer is approved, not awaiting approval"
+        )
+    );
+    let rejected = run(&["transfer", "reject", "later", "--reason", "too much"]);
+    assert_eq!(
+        (rejected.status.code(), stdout(&rejected).trim()),
+        (Some(0), "later: rejected: the money goes back"),
+        "{}",
+        stderr(&rejected)
+    );
+    let shown = run(&["transfer", "show", "later", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    assert_eq!(
+        (
+            &json["status"],
+            &json["failure"],
+            &json["approval_due_micros"]
+        ),
+        (
+            &json!("rejected"),
+            &json!("rejected: too much"),
+            &json!(null)
+        )
+    );
+}
+
+#[test]
+fn an_approval_timeout_that_is_not_a_positive_duration_is_a_usage_error_naming_it() {
+    // refused before connecting: nothing listens on port 1
+    let nowhere = Some("postgres://postgres@127.0.0.1:1/postgres");
+    for (value, says) in [
+        ("0", r#""0" is not a positive duration"#),
+        ("0m", r#""0m" is not a positive duration"#),
+        ("10x", r#""10x": the unit must be s, m, h or d"#),
+        ("1.5h", r#""1.5h": the unit must be s, m, h or d"#),
+        ("m", r#""m" is not a positive duration"#),
+        (
+            "99999999999999999d",
+            r#""99999999999999999d" is not a positive duration"#,
+        ),
+    ] {
+        let args = [
+            "transfer",
+            "start",
+            "ada",
+            "bob",
+            "1500",
+            "--approval-timeout",
+            value,
+        ];
+        assert_usage_error(&sagas(&args, nowhere), &args, says);
+    }
 }

@@ -44,6 +44,7 @@ async fn refund_due_that_overflows(repo: &Repository<MemoryStore>) -> RecordedEv
             from: "alice".into(),
             to: "bob".into(),
             amount: AMOUNT,
+            approval_timeout_secs: None,
         }
         .into(),
         TransferDebited {}.into(),

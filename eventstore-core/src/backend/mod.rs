@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub use crate::deadlines::{DeadlineSummary, DeadlinesAt, PendingDeadline};
 pub use crate::envelope::{NewEvent, StreamEvent};
 pub use crate::forget::ERASED_ERROR;
 pub use crate::json::{JsonText, stored_body, stored_json};

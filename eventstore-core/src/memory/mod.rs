@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: every store trait, in process memory.
 
+mod deadlines;
 mod keys;
 mod reactors;
 
@@ -43,6 +44,8 @@ pub struct MemoryStore {
     appended: Arc<watch::Sender<u64>>,
     /// Checkpoints, leases and parked events of reactors.
     reactors: Arc<Mutex<reactors::Reactors>>,
+    /// The pending deadlines of sagas.
+    deadlines: Arc<Mutex<deadlines::Deadlines>>,
 }
 
 impl Default for MemoryStore {
@@ -51,6 +54,7 @@ impl Default for MemoryStore {
             inner: Arc::default(),
             appended: Arc::new(watch::Sender::new(0)),
             reactors: Arc::default(),
+            deadlines: Arc::default(),
         }
     }
 }

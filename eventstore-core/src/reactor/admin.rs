@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::options::Start;
 use super::retry::handle_once;
-use super::status::{LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus, age};
+use super::status::{DEADLINES_SHOWN, LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus, age};
 use super::store::{ParkedEvent, ReactorStore};
 use super::{Reactor, Runner};
 use crate::envelope::Checkpoint;
@@ -80,6 +80,10 @@ where
             partitions,
             parked: self.store.parked_count(name).await?,
             holdback: self.store.holdback().await?,
+            deadlines: self
+                .reactor
+                .due_status(self.clock.now(), DEADLINES_SHOWN)
+                .await?,
         })
     }
 

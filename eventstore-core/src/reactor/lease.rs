@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::task::Poll;
+use std::time::SystemTime;
 
 use tokio::time::Instant;
 
@@ -21,6 +22,10 @@ pub(super) struct Held {
     pub(super) renewed: Instant,
     /// The next page, read while the previous checkpoint was being stored.
     pub(super) prefetched: Option<ReadPage>,
+    /// When the reactor was last asked what is due ([`Reactor::fire_due`])
+    /// on the runner's clock, and when it has something due next (`None`:
+    /// nothing pending); `None` until it is asked.
+    pub(super) next_due: Option<(SystemTime, Option<SystemTime>)>,
 }
 
 impl<S, R> Runner<S, R>
@@ -134,12 +139,16 @@ where
             None => Checkpoint::BEGINNING,
         };
         tracing::info!(reactor = name, partition, ?checkpoint, "lease taken");
+        // what it learnt of the partition before may have changed while
+        // another runner held it
+        self.reactor.partition_taken(self.partition(partition));
         self.team.held().insert(partition);
         Ok(Some(Held {
             lease,
             checkpoint,
             renewed,
             prefetched: None,
+            next_due: None,
         }))
     }
 

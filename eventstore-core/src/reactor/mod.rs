@@ -19,16 +19,19 @@ pub(crate) mod store;
 mod team;
 
 use std::future::Future;
+use std::time::SystemTime;
 
 pub use crate::partition::partition_of;
 pub use admin::RetryOutcome;
 pub use options::{MAX_PARTITIONS, MIN_LEASE_TTL, RunnerOptions, Start};
 pub use runner::Runner;
-pub use status::{LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus};
+pub use status::{DEADLINES_SHOWN, LAG_COUNT_LIMIT, PartitionStatus, ReactorStatus};
 pub use store::{ParkedEvent, ReactorStore};
 
+use crate::deadlines::DeadlineSummary;
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
+use crate::partition::Partition;
 use crate::tracker::EventFilter;
 
 /// Why a handler failed: any error. It is retried with backoff, then parked
@@ -74,6 +77,43 @@ pub trait Reactor: Send + Sync + 'static {
         &self,
         event: &RecordedEvent,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Does what is due by `now` among the aggregates of `partition` (all
+    /// with `None`), such as a saga's deadlines, and returns when to call
+    /// it again (`None`: only after a batch). The partition loop that holds the partition calls it
+    /// when it takes the lease, after each batch it handles and when that
+    /// time comes (on the [`Runner`]'s clock); an error is logged and it is
+    /// called again after the poll interval. By default nothing is ever
+    /// due.
+    fn fire_due(
+        &self,
+        partition: Option<Partition>,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<SystemTime>, HandlerError>> + Send {
+        let _ = (partition, now);
+        async { Ok(None) }
+    }
+
+    /// The runner took the lease of `partition` (all with `None`): what
+    /// the reactor learnt of it before, while this process last held it,
+    /// may have changed since (another runner held it meanwhile), and the
+    /// [`fire_due`](Self::fire_due) that follows must not trust it. By
+    /// default nothing.
+    fn partition_taken(&self, partition: Option<Partition>) {
+        let _ = partition;
+    }
+
+    /// What it has pending by time at `now`, for [`Runner::status`]: a
+    /// saga's deadlines, with the `limit` most overdue. By default `None`:
+    /// nothing is ever due.
+    fn due_status(
+        &self,
+        now: SystemTime,
+        limit: usize,
+    ) -> impl Future<Output = crate::Result<Option<DeadlineSummary>>> + Send {
+        let _ = (now, limit);
+        async { Ok(None) }
+    }
 }
 
 /// Routes each event of a family to a reactor's method for its kind;

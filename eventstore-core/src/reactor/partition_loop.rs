@@ -1,6 +1,9 @@
 //! One partition's loop: hold the lease, read a page after the checkpoint,
 //! handle it, store the checkpoint.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -47,12 +50,20 @@ where
             match self.step(partition, &filter, &mut held, &mut stop).await {
                 Ok(Step::Busy) => {}
                 Ok(Step::Idle) => {
+                    if let Some(state) = held.as_mut() {
+                        // what the batch just handled may have asked for
+                        self.fire_due(partition, state).await;
+                    }
                     let wait = if held.is_some() {
                         self.options.poll_interval
                     } else {
                         self.options.lease_ttl / 2
                     };
-                    wait_or_stop(&mut wakeups, wait, &mut stop).await;
+                    let due = held
+                        .as_ref()
+                        .and_then(|h| h.next_due.and_then(|(_, at)| at));
+                    let due = due.map(|at| self.clock.sleep_until(at));
+                    wait_or_stop(&mut wakeups, wait, due, &mut stop).await;
                 }
                 Err(error) if super::runner::is_fatal(&error) => {
                     outcome = Err(error);
@@ -96,6 +107,7 @@ where
         let Some(state) = held.as_mut() else {
             return Ok(Step::Idle);
         };
+        self.fire_due(partition, state).await;
         let page = match state.prefetched.take() {
             Some(page) => page,
             None => {
@@ -132,6 +144,10 @@ where
         };
         let full = finished && page.more;
         let handled_none = page.events.is_empty() && page.unreadable.is_empty();
+        if !page.events.is_empty() {
+            // the handlers may have asked for something due earlier
+            state.next_due = None;
+        }
         if reached != state.checkpoint && handled_none && !full {
             // nothing handled and caught up: the checkpoint moves on in
             // memory only, and is stored with the next batch handled (a
@@ -168,6 +184,29 @@ where
             }
         }
         Ok(if full { Step::Busy } else { Step::Idle })
+    }
+
+    /// Lets the reactor do what is due ([`Reactor::fire_due`]) when it was
+    /// not asked since it took the lease or handled a batch, when the time
+    /// it gave came, or when the clock reads earlier than when it was asked
+    /// (set back: the time it gave is on the old reading); a failure is
+    /// logged and asked again after the poll interval.
+    async fn fire_due(&self, partition: u32, state: &mut Held) {
+        let now = self.clock.now();
+        if state
+            .next_due
+            .is_some_and(|(asked, due)| asked <= now && due.is_none_or(|at| at > now))
+        {
+            return;
+        }
+        let next = match self.reactor.fire_due(self.partition(partition), now).await {
+            Ok(next) => next,
+            Err(error) => {
+                tracing::warn!(reactor = self.reactor.name(), partition, error = %ErrorChain(error.as_ref()), "firing what is due failed; retrying");
+                Some(now + self.options.poll_interval)
+            }
+        };
+        state.next_due = Some((now, next));
     }
 
     /// Handles a page's events and parks its unreadable rows, in commit
@@ -209,14 +248,23 @@ where
     }
 }
 
-/// Waits for a wake-up signal, the timeout, or the stop.
+/// Waits for a wake-up signal, the timeout, the time something is `due`
+/// (a sleep on the runner's clock), or the stop.
 async fn wait_or_stop(
     wakeups: &mut Wakeups,
     timeout: std::time::Duration,
+    due: Option<Pin<Box<dyn Future<Output = ()> + Send + '_>>>,
     stop: &mut watch::Receiver<bool>,
 ) {
+    let due = async {
+        match due {
+            Some(due) => due.await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = wakeups.wait(timeout) => {}
+        () = due => {}
         _ = stop.changed() => {}
     }
 }

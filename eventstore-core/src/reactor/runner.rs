@@ -11,6 +11,7 @@ use super::options::RunnerOptions;
 use super::store::{Lease, ReactorStore};
 use super::team::Team;
 use super::{Reactor, pause};
+use crate::clock::{SharedClock, SystemClock};
 use crate::error::{Error, ErrorChain, Result};
 use crate::tracker::Tracker;
 
@@ -50,6 +51,7 @@ pub struct Runner<S, R> {
     pub(super) reactor: Arc<R>,
     pub(super) options: RunnerOptions,
     pub(super) team: Arc<Team>,
+    pub(super) clock: SharedClock,
 }
 
 impl<S: Clone, R> Clone for Runner<S, R> {
@@ -59,6 +61,7 @@ impl<S: Clone, R> Clone for Runner<S, R> {
             reactor: Arc::clone(&self.reactor),
             options: self.options.clone(),
             team: Arc::clone(&self.team),
+            clock: Arc::clone(&self.clock),
         }
     }
 }
@@ -99,7 +102,17 @@ where
             reactor: Arc::new(reactor),
             options: RunnerOptions::default(),
             team: Arc::default(),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Takes the time from `clock` (the machine's by default) to find what
+    /// the reactor has due ([`Reactor::fire_due`]) and to sleep until then:
+    /// give the reactor the same clock.
+    #[must_use]
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sets the options (checked when the runner runs:

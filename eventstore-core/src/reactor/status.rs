@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::deadlines::DeadlineSummary;
 use crate::envelope::Checkpoint;
 use crate::tracker::Holdback;
 
@@ -22,7 +23,14 @@ pub struct ReactorStatus {
     pub parked: u64,
     /// The open transaction that holds every tracker back, if any.
     pub holdback: Option<Holdback>,
+    /// What it has pending by time, such as a saga's deadlines (with the
+    /// [`DEADLINES_SHOWN`] most overdue): `None` for a reactor that has
+    /// nothing due by time ([`Reactor::due_status`](super::Reactor::due_status)).
+    pub deadlines: Option<DeadlineSummary>,
 }
+
+/// How many overdue deadlines [`ReactorStatus::deadlines`] lists.
+pub const DEADLINES_SHOWN: usize = 10;
 
 /// The state of one partition of a reactor.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,6 +20,7 @@
 //!     Saga, SagaReactor, Step, StepOutcome,
 //! };
 //! use serde::{Deserialize, Serialize};
+//! use std::time::SystemTime;
 //!
 //! #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 //! pub struct PayoutRequested { pub account: String, pub amount: u64 }
@@ -56,7 +57,7 @@
 //!     }
 //!
 //!     // what a step did, as the saga's own events
-//!     fn on_outcome(&self, _step: &str, outcome: &StepOutcome) -> Vec<PayoutEvent> {
+//!     fn on_outcome(&self, _step: &str, outcome: &StepOutcome, _now: SystemTime) -> Vec<PayoutEvent> {
 //!         match outcome {
 //!             StepOutcome::Done => vec![PaidOut {}.into()],
 //!             StepOutcome::Rejected(why) => vec![PayoutRefused { reason: why.to_string() }.into()],
@@ -93,16 +94,25 @@
 //! [`Input`](Saga::Input): see [`Saga::correlate`].
 
 mod at_rest;
+mod firing;
 mod input;
+mod next_due;
 mod outcome;
 mod reactor;
 mod step;
 
+pub use crate::deadlines::{
+    Deadline, DeadlineStore, DeadlineSummary, DeadlinesAt, MAX_DEADLINE_DUE_MICROS,
+    MAX_DEADLINE_NAME_BYTES, MAX_DEADLINE_PAYLOAD_BYTES, PendingDeadline,
+};
 pub use input::{Incoming, NoInput, SagaInput};
+pub use next_due::DEADLINE_REFRESH;
 pub use outcome::{Rejection, StepOutcome};
 pub use reactor::{MAX_ROUNDS, SagaError, SagaReactor};
 pub use step::Step;
 pub(crate) use step::step_key;
+
+use std::time::SystemTime;
 
 use crate::aggregate::Aggregate;
 use crate::id::AggregateId;
@@ -111,11 +121,15 @@ use crate::store::EventStore;
 /// A business process over other aggregates, kept as an aggregate of its
 /// own: see [the module](crate::saga) for an example.
 ///
-/// Both [`steps`](Self::steps) and [`on_outcome`](Self::on_outcome) must be
-/// pure functions of the state (and the outcome): no clock, no randomness,
-/// no I/O, so that every delivery of every event finds the same steps. A
-/// step's name must be unique within its saga instance and stable across
-/// versions of the code (it is part of the step's idempotency key).
+/// Its methods must be pure functions of the state and their arguments:
+/// no clock, no randomness, no I/O, so that every delivery of every event
+/// finds the same steps and deadlines. The time comes as the `now` the
+/// handlers are given (the runtime's [`Clock`](crate::Clock) when it
+/// records their events, recorded once under their key): put it in the
+/// events they return, a due time say, and read it from the state after.
+/// A step's name, and a deadline's, must be unique within its saga
+/// instance and stable across versions of the code (it is part of the
+/// idempotency key).
 pub trait Saga: Aggregate {
     /// The events of other aggregates it waits for: [`NoInput`] when none.
     type Input: SagaInput;
@@ -125,11 +139,32 @@ pub trait Saga: Aggregate {
     /// must no longer be wanted: the runtime reports one that still is.
     fn steps<S: EventStore>(&self, id: &AggregateId) -> Vec<Step<S>>;
 
-    /// The saga's own events that record what the step `step` did; they
-    /// must move the saga past the step. Return none to refuse the outcome
-    /// (a compensation that must never be refused, say): the runtime then
-    /// fails the event, which is retried, then parked for an operator.
-    fn on_outcome(&self, step: &str, outcome: &StepOutcome) -> Vec<Self::Event>;
+    /// The saga's own events that record what the step `step` did, at
+    /// `now`; they must move the saga past the step. Return none to refuse
+    /// the outcome (a compensation that must never be refused, say): the
+    /// runtime then fails the event, which is retried, then parked for an
+    /// operator.
+    fn on_outcome(&self, step: &str, outcome: &StepOutcome, now: SystemTime) -> Vec<Self::Event>;
+
+    /// The deadlines the saga wants pending now, given its recorded state;
+    /// empty (the default) when it waits for none. A deadline it stops
+    /// listing is cancelled; listed with another due time, it was moved.
+    /// When one is due, the runtime fires it once: it records what
+    /// [`on_deadline`](Self::on_deadline) returns on the saga's stream with
+    /// the key `<saga kind>/<saga id>/deadline/<name>/<due µs>`, only while
+    /// the saga still lists it.
+    fn deadlines(&self) -> Vec<Deadline> {
+        Vec::new()
+    }
+
+    /// The saga's own events that record the deadline `deadline` firing at
+    /// `now` (its due time or later); they must stop listing it. Return
+    /// none to leave it pending: the runtime reports that and tries again
+    /// later.
+    fn on_deadline(&self, deadline: &Deadline, now: SystemTime) -> Vec<Self::Event> {
+        let _ = (deadline, now);
+        Vec::new()
+    }
 
     /// Which saga instance an input event is for, `None` for none. Needed
     /// with an [`Input`](Self::Input) other than [`NoInput`]: the default
@@ -140,6 +175,7 @@ pub trait Saga: Aggregate {
     /// # use eventstore_core::{Aggregate, AggregateId, Event, EventStore, Incoming, Saga, Step, StepOutcome};
     /// # use eventstore_core::testing::given_saga;
     /// # use serde::{Deserialize, Serialize};
+    /// # use std::time::SystemTime;
     /// # #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
     /// # pub struct Seen { pub times: u32 }
     /// # #[derive(Event, Debug, Clone, PartialEq)]
@@ -155,14 +191,14 @@ pub trait Saga: Aggregate {
     ///     fn correlate(input: &Incoming<Account>) -> Option<AggregateId> {
     ///         input.aggregate_id.parse().ok()
     ///     }
-    ///     fn on_input(&self, input: &Incoming<Account>) -> Vec<WatchEvent> {
+    ///     fn on_input(&self, input: &Incoming<Account>, _now: SystemTime) -> Vec<WatchEvent> {
     ///         match input.event {
     ///             AccountEvent::MoneyWithdrawn(_) => vec![Seen { times: self.withdrawals + 1 }.into()],
     ///             AccountEvent::Opened(_) => Vec::new(),
     ///         }
     ///     }
     ///     fn steps<S: EventStore>(&self, _: &AggregateId) -> Vec<Step<S>> { Vec::new() }
-    ///     fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<WatchEvent> { Vec::new() }
+    ///     fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<WatchEvent> { Vec::new() }
     /// }
     ///
     /// given_saga::<Watch>("acc-1", [Seen { times: 1 }.into()])
@@ -174,11 +210,11 @@ pub trait Saga: Aggregate {
         None
     }
 
-    /// The saga's own events that record an input event, recorded on its
-    /// stream (with the key `<saga kind>/<saga id>/event/<event id>`)
+    /// The saga's own events that record an input event, at `now`,
+    /// recorded on its stream (with the key `<saga kind>/<saga id>/event/<event id>`)
     /// before the saga is reconciled. By default none.
-    fn on_input(&self, input: &Self::Input) -> Vec<Self::Event> {
-        let _ = input;
+    fn on_input(&self, input: &Self::Input, now: SystemTime) -> Vec<Self::Event> {
+        let _ = (input, now);
         Vec::new()
     }
 }

@@ -7,21 +7,26 @@ use std::sync::Arc;
 use super::Saga;
 use super::at_rest::AtRest;
 use super::input::SagaInput;
+use super::next_due::{NextDue, partition_key};
 use super::outcome::StepOutcome;
 use super::step::{Step, step_key};
+use crate::clock::{SharedClock, SystemClock};
+use crate::deadlines::{DeadlineStore, DeadlineSummary};
 use crate::envelope::{Metadata, RecordedEvent};
 use crate::id::AggregateId;
+use crate::partition::Partition;
 use crate::reactor::{HandlerError, Reactor};
 use crate::repository::{Loaded, Options, Outcome, Repository};
 use crate::store::EventStore;
 use crate::stream_at::StreamAt;
 use crate::tracker::EventFilter;
+use std::time::SystemTime;
 
 /// The domain error of the commands that record on a saga's stream, which
 /// never refuse (serde, as [`Repository::execute`] requires of a domain
 /// error; there is no value to record).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-enum NeverRefused {}
+pub(super) enum NeverRefused {}
 
 /// How many rounds (load the saga, run its wanted steps, record their
 /// outcomes) one event's reconcile runs before it gives up with
@@ -59,6 +64,57 @@ pub enum SagaError {
         id: String,
         /// The name.
         step: String,
+    },
+    /// The saga lists a deadline that no store can keep (see
+    /// [`Deadline::problem`](super::Deadline::problem)).
+    #[error("saga {kind} {id:?} lists the deadline {deadline:?}, which cannot be kept: {problem}")]
+    UnkeepableDeadline {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The deadline's name.
+        deadline: String,
+        /// Why not.
+        problem: String,
+    },
+    /// The saga lists two deadlines with one name.
+    #[error("saga {kind} {id:?} lists two deadlines named {deadline:?}")]
+    DuplicateDeadline {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The name.
+        deadline: String,
+    },
+    /// A due deadline's `on_deadline` returned no event while the saga
+    /// lists it: it stays pending, and firing it is tried again later.
+    #[error(
+        "saga {kind} {id:?}: the deadline {deadline:?} is due, but on_deadline records nothing for it"
+    )]
+    DeadlineStillListed {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The deadline's name.
+        deadline: String,
+    },
+    /// A due deadline fired before (its key was used) and the saga lists
+    /// it again, or still: it would never fire again. `on_deadline` must
+    /// record events that stop listing it, and a deadline listed anew
+    /// needs another due time (another key). It stays pending.
+    #[error(
+        "saga {kind} {id:?}: the deadline {deadline:?} fired before, and the saga lists it again with the same due time"
+    )]
+    DeadlineFiredBefore {
+        /// The saga's aggregate kind.
+        kind: &'static str,
+        /// The saga's id.
+        id: String,
+        /// The deadline's name.
+        deadline: String,
     },
     /// The saga still wanted steps after [`MAX_ROUNDS`] rounds.
     #[error("saga {kind} {id:?} still wants steps {steps:?} after {MAX_ROUNDS} rounds")]
@@ -100,9 +156,11 @@ type Observer<G> = Arc<dyn Fn(&AggregateId, &G, &str, &StepOutcome) + Send + Syn
 /// later event of its stream is delivered after them.
 pub struct SagaReactor<G, S> {
     name: String,
-    repo: Repository<S>,
+    pub(super) repo: Repository<S>,
     observer: Option<Observer<G>>,
     at_rest: AtRest,
+    pub(super) next_due: NextDue,
+    clock: SharedClock,
     saga: PhantomData<fn() -> G>,
 }
 
@@ -116,6 +174,8 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             repo,
             observer: None,
             at_rest: AtRest::default(),
+            next_due: NextDue::default(),
+            clock: Arc::new(SystemClock),
             saga: PhantomData,
         }
     }
@@ -124,6 +184,15 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
     #[must_use]
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// Takes the time from `clock` (the machine's by default): the `now`
+    /// its handlers are given, and when deadlines are due. Give the
+    /// [`Runner`](crate::reactor::Runner) that runs it the same clock.
+    #[must_use]
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -139,7 +208,9 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
         self.observer = Some(Arc::new(observer));
         self
     }
+}
 
+impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
     /// Takes every step that the saga `id` wants, until it wants none, and
     /// returns the version at which it wants none; `cause` is the event
     /// delivered, named in the metadata of what the steps write.
@@ -156,9 +227,32 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             Some(held) => held,
             None => self.repo.load::<G>(id).await?,
         };
+        let listed_before = !held.state.deadlines().is_empty();
+        let rounds = self.rounds(id, cause, &mut held, listed_before).await;
+        if rounds.is_err() && (listed_before || !held.state.deadlines().is_empty()) {
+            // a saga stuck before its rest (a step failing until parked)
+            // still has what it lists kept: a deadline may get it out
+            if let Err(error) = self.keep_deadlines(id, &held, listed_before).await {
+                tracing::warn!(saga = G::KIND, id = id.as_str(), error = %crate::error::ErrorChain(error.as_ref()), "cannot keep the deadlines of a saga whose reconcile failed");
+            }
+        }
+        rounds
+    }
+
+    /// The rounds of [`reconcile`](Self::reconcile) from `held`, which
+    /// they move on, until the saga wants no step: then its deadlines are
+    /// kept and its version returned.
+    async fn rounds(
+        &self,
+        id: &AggregateId,
+        cause: &RecordedEvent,
+        held: &mut Loaded<G>,
+        listed_before: bool,
+    ) -> Result<u64, HandlerError> {
         let mut wanted: Vec<Step<S>> = held.state.steps(id);
         for _ in 0..MAX_ROUNDS {
             if wanted.is_empty() {
+                self.keep_deadlines(id, held, listed_before).await?;
                 return Ok(held.version);
             }
             self.check_names(id, &wanted)?;
@@ -188,12 +282,11 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
                     break;
                 };
                 let asked_at = held.version;
-                let record = |now: &G| Ok::<_, NeverRefused>(now.on_outcome(step.name(), &outcome));
+                let at = self.clock.now();
+                let record =
+                    |saga: &G| Ok::<_, NeverRefused>(saga.on_outcome(step.name(), &outcome, at));
                 // decided on the held saga, read again only if it moved
-                let recorded = self
-                    .repo
-                    .execute_from(id, &mut held, options, record)
-                    .await?;
+                let recorded = self.repo.execute_from(id, held, options, record).await?;
                 current = matches!(&recorded, Outcome::Done(committed)
                     if committed.version == asked_at + committed.events.len() as u64);
                 if let (Outcome::Done(committed), Some(observer)) = (&recorded, &self.observer) {
@@ -207,7 +300,7 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
                 }
             }
             if !current {
-                held = self.repo.load::<G>(id).await?;
+                *held = self.repo.load::<G>(id).await?;
             }
             wanted = held.state.steps(id);
             if let Some((step, outcome)) = taken
@@ -241,7 +334,8 @@ impl<G: Saga, S: EventStore> SagaReactor<G, S> {
             return Ok(());
         };
         let options = self.options(&id, &format!("event/{}", event.id), event);
-        let record = |now: &G| Ok::<_, NeverRefused>(now.on_input(input));
+        let at = self.clock.now();
+        let record = |saga: &G| Ok::<_, NeverRefused>(saga.on_input(input, at));
         // done, or recorded by an earlier delivery: either way it is there
         let _ = self.repo.execute(&id, options, record).await?;
         let rest = self.reconcile(&id, event).await?;
@@ -291,13 +385,34 @@ fn first_event<G: Saga>(
     Ok(Some(Loaded { state, version: 1 }))
 }
 
-impl<G: Saga, S: EventStore> Reactor for SagaReactor<G, S> {
+impl<G: Saga, S: EventStore + DeadlineStore> Reactor for SagaReactor<G, S> {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn filter(&self) -> EventFilter {
         G::Input::filter(EventFilter::all().aggregate::<G>())
+    }
+
+    async fn fire_due(
+        &self,
+        partition: Option<Partition>,
+        now: SystemTime,
+    ) -> Result<Option<SystemTime>, HandlerError> {
+        SagaReactor::fire_due(self, partition, now).await
+    }
+
+    fn partition_taken(&self, partition: Option<Partition>) {
+        self.next_due.forget(partition_key(partition));
+    }
+
+    async fn due_status(
+        &self,
+        now: SystemTime,
+        limit: usize,
+    ) -> crate::Result<Option<DeadlineSummary>> {
+        let store = self.repo.store();
+        store.deadline_summary(G::KIND, now, limit).await.map(Some)
     }
 
     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
@@ -324,6 +439,8 @@ impl<G, S: Clone> Clone for SagaReactor<G, S> {
             repo: self.repo.clone(),
             observer: self.observer.clone(),
             at_rest: self.at_rest.clone(),
+            next_due: self.next_due.clone(),
+            clock: Arc::clone(&self.clock),
             saga: PhantomData,
         }
     }

@@ -1,14 +1,17 @@
-//! The saga test kit: given a saga's past events, when a step's outcome
-//! or an input arrives (or the saga is reconciled), then these steps or
-//! these events. No store: the steps' commands are not run.
+//! The saga test kit: given a saga's past events, when a step's outcome,
+//! an input or a deadline arrives (or the saga is reconciled), then these
+//! steps, events or deadlines, at a time the test sets. No store and no
+//! sleep: the steps' commands are not run.
 
 use std::fmt::{self, Debug};
+use std::time::{Duration, SystemTime};
 
 use super::diff;
 use crate::aggregate::Aggregate;
+use crate::clock::{Clock, ManualClock};
 use crate::id::AggregateId;
 use crate::memory::MemoryStore;
-use crate::saga::{Saga, Step, StepOutcome, step_key};
+use crate::saga::{Deadline, Saga, Step, StepOutcome, step_key};
 
 /// Starts a saga test: the saga `id` after these past events.
 ///
@@ -40,17 +43,92 @@ pub fn given_saga<G: Saga>(id: &str, history: impl IntoIterator<Item = G::Event>
     for event in history {
         state.apply(&event);
     }
-    GivenSaga { id, state }
+    GivenSaga {
+        id,
+        state,
+        now: ManualClock::default().now(),
+    }
 }
 
-/// The saga before what happens under test.
-#[must_use = "call .when_reconciled(), .when_outcome(...) or .when_input(...)"]
+/// The saga before what happens under test, and the time (at first
+/// 2026-01-01 00:00:00 UTC, [`ManualClock::default`]).
+#[must_use = "call .when_reconciled(), .when_outcome(...), .when_input(...) or .when_deadline(...)"]
 pub struct GivenSaga<G> {
     id: AggregateId,
     state: G,
+    now: SystemTime,
 }
 
 impl<G: Saga> GivenSaga<G> {
+    /// The time is now `now`.
+    pub fn at(mut self, now: SystemTime) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// The time moves on by `by`.
+    pub fn later(mut self, by: Duration) -> Self {
+        self.now += by;
+        self
+    }
+
+    /// The time the handlers are given.
+    #[must_use]
+    pub fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    /// Asserts that the saga lists exactly these deadlines, in this order
+    /// (payloads compared too), and goes on.
+    ///
+    /// ```
+    /// # use eventstore_core::doc::{Payout, requested};
+    /// use eventstore_core::testing::given_saga;
+    /// given_saga::<Payout>("payout-1", [requested("acc-1", 30)]).then_deadlines([]);
+    /// ```
+    ///
+    /// # Panics
+    /// At the caller's line, with a diff, when the deadlines differ.
+    #[track_caller]
+    pub fn then_deadlines(self, expected: impl IntoIterator<Item = Deadline>) -> Self {
+        let expected: Vec<Deadline> = expected.into_iter().collect();
+        let actual = self.state.deadlines();
+        if expected != actual {
+            panic!(
+                "the saga lists other deadlines than expected (- expected, + actual):\n{}",
+                diff(&expected, &actual)
+            );
+        }
+        self
+    }
+
+    /// The events it records when its deadline `name` fires now.
+    ///
+    /// # Panics
+    /// At the caller's line when the saga lists no deadline `name`, or
+    /// lists it due later than now.
+    #[track_caller]
+    pub fn when_deadline(self, name: &str) -> WhenEvents<G> {
+        let listed = self.state.deadlines();
+        let Some(deadline) = listed.iter().find(|d| d.name() == name) else {
+            let names: Vec<&str> = listed.iter().map(Deadline::name).collect();
+            panic!("the saga lists no deadline {name:?}; it lists {names:?}");
+        };
+        assert!(
+            deadline.due() <= self.now,
+            "the deadline {name:?} is due at {:?}, {:?} after now: call .later(...) or .at(...) first",
+            deadline.due(),
+            deadline.due().duration_since(self.now).unwrap_or_default()
+        );
+        let events = self.state.on_deadline(deadline, self.now);
+        let fired = Some(deadline.clone());
+        WhenEvents {
+            given: self,
+            events,
+            fired,
+        }
+    }
+
     /// The steps it wants now, as a reconcile would take them.
     pub fn when_reconciled(self) -> WhenSteps {
         let planned = self
@@ -68,10 +146,11 @@ impl<G: Saga> GivenSaga<G> {
         reason = "reads naturally: .when_outcome(\"withdraw\", StepOutcome::Done)"
     )]
     pub fn when_outcome(self, step: &str, outcome: StepOutcome) -> WhenEvents<G> {
-        let events = self.state.on_outcome(step, &outcome);
+        let events = self.state.on_outcome(step, &outcome, self.now);
         WhenEvents {
             given: self,
             events,
+            fired: None,
         }
     }
 
@@ -92,10 +171,11 @@ impl<G: Saga> GivenSaga<G> {
             "the input is routed to {routed:?}, not to the saga {:?}",
             self.id
         );
-        let events = self.state.on_input(&input);
+        let events = self.state.on_input(&input, self.now);
         WhenEvents {
             given: self,
             events,
+            fired: None,
         }
     }
 }
@@ -204,6 +284,8 @@ impl WhenSteps {
 pub struct WhenEvents<G: Saga> {
     given: GivenSaga<G>,
     events: Vec<G::Event>,
+    /// The deadline that fired, for `.when_deadline(...)`.
+    fired: Option<Deadline>,
 }
 
 impl<G: Saga> Debug for WhenEvents<G>
@@ -227,7 +309,11 @@ where
     /// from the saga with them applied (to check its next steps).
     ///
     /// # Panics
-    /// At the caller's line, with a diff, when the events differ.
+    /// At the caller's line, with a diff, when the events differ; after
+    /// `.when_deadline(...)`, also when the saga with them applied still
+    /// lists the deadline that fired, which the runtime refuses
+    /// (`SagaError::DeadlineStillListed` or `DeadlineFiredBefore`: it would
+    /// never fire again).
     #[track_caller]
     pub fn then_events(self, expected: impl IntoIterator<Item = G::Event>) -> GivenSaga<G> {
         let expected: Vec<G::Event> = expected.into_iter().collect();
@@ -241,7 +327,67 @@ where
         for event in &self.events {
             given.state.apply(event);
         }
+        if let Some(fired) = &self.fired {
+            assert!(
+                !given.state.deadlines().iter().any(|d| d.is(fired)),
+                "the deadline {:?} fired, but the saga still lists it: on_deadline must record events that stop listing it (the runtime reports it, and it never fires again)",
+                fired.name()
+            );
+        }
         given
+    }
+}
+
+#[cfg(test)]
+mod sticky {
+    //! A saga whose `on_deadline` records an event that leaves the
+    //! deadline listed: a bug the kit reports.
+
+    use std::time::{Duration, SystemTime};
+
+    use serde::{Deserialize, Serialize};
+
+    use crate::{
+        Aggregate, AggregateId, Deadline, Event, EventStore, NoInput, Saga, Step, StepOutcome,
+    };
+
+    #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub(super) struct Noted {}
+
+    #[derive(Event, Clone, Debug, PartialEq)]
+    pub(super) enum StickyEvent {
+        Noted(Noted),
+    }
+
+    #[derive(Aggregate, Default, Serialize, Deserialize, Debug)]
+    #[aggregate(kind = "Sticky", event = StickyEvent)]
+    pub(super) struct Sticky {
+        noted: u32,
+    }
+
+    impl StickyEventHandler for Sticky {
+        fn on_noted(&mut self, _: &Noted) {
+            self.noted += 1;
+        }
+    }
+
+    impl Saga for Sticky {
+        type Input = NoInput;
+        fn steps<S: EventStore>(&self, _: &AggregateId) -> Vec<Step<S>> {
+            Vec::new()
+        }
+        fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<StickyEvent> {
+            Vec::new()
+        }
+        fn deadlines(&self) -> Vec<Deadline> {
+            vec![Deadline::at(
+                "nudge",
+                SystemTime::UNIX_EPOCH + Duration::from_secs(1),
+            )]
+        }
+        fn on_deadline(&self, _: &Deadline, _: SystemTime) -> Vec<StickyEvent> {
+            vec![Noted {}.into()]
+        }
     }
 }
 
@@ -250,6 +396,17 @@ mod tests {
     use super::*;
     use crate::doc::{Account, AccountError, PaidOut, Payout, PayoutRefused, requested};
     use crate::saga::Rejection;
+
+    #[test]
+    #[should_panic(expected = "the deadline \"nudge\" fired, but the saga still lists it")]
+    fn a_deadline_still_listed_after_it_fired_is_reported() {
+        use super::sticky::{Noted, Sticky};
+        given_saga::<Sticky>("s-1", [])
+            .when_deadline("nudge")
+            .then_events([Noted {}.into()])
+            .when_reconciled()
+            .then_steps([]);
+    }
 
     fn refused(error: &AccountError) -> StepOutcome {
         StepOutcome::Rejected(Rejection::of(error).unwrap())

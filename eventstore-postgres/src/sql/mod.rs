@@ -83,6 +83,12 @@ pub(crate) struct Statements {
     pub(crate) stream_lock: String,
     pub(crate) import_versions: String,
     pub(crate) import_copy: String,
+    pub(crate) sync_deadlines: String,
+    pub(crate) due_deadlines: String,
+    pub(crate) next_deadline: String,
+    pub(crate) remove_deadline: String,
+    pub(crate) deadline_summary: String,
+    pub(crate) jsonb_check: String,
 }
 
 impl Statements {
@@ -156,6 +162,12 @@ impl Statements {
             stream_lock: qualify(include_str!("stream_lock.sql")),
             import_versions: qualify(include_str!("import_versions.sql")),
             import_copy: qualify(include_str!("import_copy.sql")),
+            sync_deadlines: qualify(include_str!("sync_deadlines.sql")),
+            due_deadlines: qualify(include_str!("due_deadlines.sql")),
+            next_deadline: qualify(include_str!("next_deadline.sql")),
+            remove_deadline: qualify(include_str!("remove_deadline.sql")),
+            deadline_summary: qualify(include_str!("deadline_summary.sql")),
+            jsonb_check: include_str!("jsonb_check.sql").to_owned(),
         }
     }
 }
@@ -237,6 +249,11 @@ mod tests {
             &sql.retried_ok,
             &sql.import_versions,
             &sql.import_copy,
+            &sql.sync_deadlines,
+            &sql.due_deadlines,
+            &sql.next_deadline,
+            &sql.remove_deadline,
+            &sql.deadline_summary,
         ];
         let all = all
             .into_iter()
@@ -251,7 +268,13 @@ mod tests {
             assert!(!statement.contains("{visible}"), "{statement}");
             assert!(!statement.contains("{page}"), "{statement}");
             for keyword in ["FROM", "INTO"] {
-                for table in ["events", "snapshots", "command_keys"] {
+                for table in [
+                    "events",
+                    "snapshots",
+                    "command_keys",
+                    "deadlines",
+                    "deadline_sagas",
+                ] {
                     let unqualified = format!("{keyword} {table}");
                     assert!(
                         !statement.contains(&unqualified),

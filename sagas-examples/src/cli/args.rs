@@ -6,6 +6,8 @@
 //! or written: a transfer to such an account would withdraw the money and
 //! then fail to deposit it.
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand};
 use eventstore_core::AggregateId;
 
@@ -109,7 +111,8 @@ pub(crate) enum Command {
         #[arg(long)]
         to_end: bool,
     },
-    /// Transfers by state, stuck transfers, the saga's lag and parked events.
+    /// Transfers by state, stuck transfers, the saga's lag, parked events and
+    /// pending approval deadlines (with the overdue ones).
     Status {
         /// Where the store is.
         #[command(flatten)]
@@ -265,6 +268,29 @@ pub(crate) enum TransferCommand {
         /// Waits until it settles (a worker must be running).
         #[arg(long)]
         wait: bool,
+        /// Transfers of more than this wait, once the money is withdrawn,
+        /// for `sagas transfer approve` (or `reject`).
+        #[arg(long, value_name = "AMOUNT", default_value = "1000.00")]
+        approval_limit: Money,
+        /// How long such a transfer waits before the money goes back, like
+        /// 90s, 10m, 2h or 1d.
+        #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+        approval_timeout: Duration,
+    },
+    /// Approves a transfer that awaits approval: the money goes on.
+    Approve {
+        /// The transfer id.
+        #[arg(value_name = "ID")]
+        id: AggregateId,
+    },
+    /// Rejects a transfer that awaits approval: the money goes back.
+    Reject {
+        /// The transfer id.
+        #[arg(value_name = "ID")]
+        id: AggregateId,
+        /// Why, recorded with the transfer.
+        #[arg(long, default_value = "rejected by an operator")]
+        reason: String,
     },
     /// Shows a transfer.
     Show {
@@ -296,6 +322,37 @@ pub(crate) enum ParkedCommand {
         /// The event's position.
         position: u64,
     },
+}
+
+/// A duration as a number and a unit: `90s`, `10m`, `2h`, `1d` (a bare
+/// number is seconds).
+///
+/// # Errors
+/// A message naming the value, when it is not one.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let seconds_per = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: the unit must be s, m, h or d (like 10m)"
+            ));
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(seconds_per))
+        .filter(|&s| s > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is not a positive duration (like 90s, 10m, 2h or 1d)"))
 }
 
 #[cfg(test)]
@@ -353,5 +410,18 @@ mod tests {
                 .contains(r#""1.234" is not an amount like 100 or 12.50"#),
             "{error}"
         );
+    }
+
+    #[test]
+    fn durations_read_with_their_unit() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7_200)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        for bad in ["", "m", "0s", "10 minutes", "-5m", "99999999999999999999d"] {
+            let error = parse_duration(bad).expect_err(bad);
+            assert!(error.contains(&format!("{bad:?}")), "{error}");
+        }
     }
 }

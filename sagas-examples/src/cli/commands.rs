@@ -11,9 +11,9 @@ use super::failure::Failure;
 use super::store::{connect, repository};
 use crate::account::{Account, AccountError, Status};
 use crate::money::Money;
-use crate::output::table;
+use crate::output::{table, utc};
 use crate::saga::{TransferSaga, narrator};
-use crate::transfer::{Transfer, TransferStatus};
+use crate::transfer::{ApprovalPolicy, Transfer, TransferError, TransferStatus};
 
 /// The saga's partitions unless told otherwise: what `worker` and `status`
 /// assume.
@@ -99,6 +99,7 @@ fn transfer_json(id: &str, t: &Transfer) -> serde_json::Value {
     json!({
         "id": id, "from": t.from, "to": t.to, "amount": t.amount,
         "status": status_name(t.status), "failure": t.failure,
+        "approval_due_micros": t.approval_due_micros,
     })
 }
 
@@ -113,6 +114,10 @@ pub(crate) fn status_name(status: TransferStatus) -> &'static str {
         TransferStatus::Completed => "completed",
         TransferStatus::Failed { refunded: false } => "failed",
         TransferStatus::Failed { refunded: true } => "refunded",
+        TransferStatus::AwaitingApproval => "awaiting-approval",
+        TransferStatus::Approved => "approved",
+        TransferStatus::Declined { timed_out: false } => "rejected",
+        TransferStatus::Declined { timed_out: true } => "timed-out",
     }
 }
 
@@ -130,6 +135,27 @@ fn print_transfer(id: &str, t: &Transfer, output: Output) {
             t.failure.clone().unwrap_or_default(),
         ]);
         println!("{}", shown.trim_fmt());
+        if let Some(due) = t.approval_due() {
+            println!(
+                "waits for `sagas transfer approve {id}` (or reject) until {}",
+                utc(due)
+            );
+        }
+    }
+}
+
+/// What an approval or a rejection did, as a line, or the refusal as a
+/// failure.
+fn transfer_outcome(id: &str, what: &str, outcome: Outcome<TransferError>) -> Result<(), Failure> {
+    match outcome {
+        Outcome::Done(_) | Outcome::AlreadyApplied => {
+            println!("{id}: {what}");
+            Ok(())
+        }
+        Outcome::Rejected(error) | Outcome::AlreadyRejected(Some(error)) => {
+            Err(Failure::Failed(format!("{id}: {error}")))
+        }
+        Outcome::AlreadyRejected(None) => Err(Failure::Failed(format!("{id}: {ErasedRejection}"))),
     }
 }
 
@@ -143,16 +169,27 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
             amount,
             id,
             wait,
+            approval_limit,
+            approval_timeout,
         } => {
             let id = match id {
                 Some(id) => id,
                 None => AggregateId::new(format!("tx-{}", EventId::new()))?,
             };
-            let start = |t: &Transfer| t.start(from.as_str(), to.as_str(), amount.0);
+            let policy = ApprovalPolicy {
+                limit: approval_limit.0,
+                timeout: approval_timeout,
+            };
+            let start = |t: &Transfer| t.start_with(from.as_str(), to.as_str(), amount.0, &policy);
             match repo
                 .execute(&id, Options::idempotent("start").expect_new(), start)
                 .await?
             {
+                Outcome::Done(_) if policy.timeout_for(amount.0).is_some() => println!(
+                    "{id}: started, {from} -> {to} {amount}; above {approval_limit}, it waits \
+                     for `sagas transfer approve {id}` (or reject) for {} s once withdrawn",
+                    approval_timeout.as_secs()
+                ),
                 Outcome::Done(_) => println!("{id}: started, {from} -> {to} {amount}"),
                 Outcome::AlreadyApplied => println!("{id}: already started"),
                 Outcome::Rejected(error) | Outcome::AlreadyRejected(Some(error)) => {
@@ -185,6 +222,17 @@ pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
+        }
+        TransferCommand::Approve { id } => {
+            let outcome = repo
+                .execute(&id, Options::default(), Transfer::approve)
+                .await?;
+            transfer_outcome(id.as_str(), "approved: the money goes on", outcome)
+        }
+        TransferCommand::Reject { id, reason } => {
+            let reject = |t: &Transfer| t.reject(&reason);
+            let outcome = repo.execute(&id, Options::default(), reject).await?;
+            transfer_outcome(id.as_str(), "rejected: the money goes back", outcome)
         }
         TransferCommand::Show { id, output } => {
             let t = repo.load::<Transfer>(&id).await?.state;

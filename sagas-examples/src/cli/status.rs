@@ -1,9 +1,10 @@
-//! `sagas status`: transfers by state, stuck transfers, the saga's lag and
-//! parked events.
+//! `sagas status`: transfers by state, stuck transfers, the saga's lag,
+//! parked events and pending approval deadlines.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use eventstore_core::backend::DeadlineSummary;
 use eventstore_core::reactor::{Runner, RunnerOptions};
 use eventstore_postgres::OpenTransaction;
 use serde_json::json;
@@ -13,7 +14,7 @@ use super::commands::{DEFAULT_PARTITIONS, status_name};
 use super::failure::Failure;
 use super::store::{connect, repository};
 use super::transfer_states::{STUCK_SHOWN, census, oldest_stuck};
-use crate::output::table;
+use crate::output::{table, utc};
 use crate::saga::TransferSaga;
 
 /// `sagas status`
@@ -44,6 +45,7 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
                 "head": reactor.head.position,
                 "parked": reactor.parked,
                 "held_back_by": holdback.as_ref().map(holdback_json),
+                "deadlines": reactor.deadlines.as_ref().map(|d| deadlines_json(d, SystemTime::now())),
             },
         });
         println!("{value}");
@@ -89,10 +91,65 @@ pub(crate) async fn status(db: &Database, output: Output, stuck_after: u64) -> R
         ]);
     }
     println!("{}", partitions.trim_fmt());
+    if let Some(deadlines) = &reactor.deadlines {
+        print_deadlines(deadlines, SystemTime::now());
+    }
     if let Some(h) = &holdback {
         println!("\nreading is held back by {h}");
     }
     Ok(())
+}
+
+/// The pending approval deadlines: how many, the next, the overdue ones.
+fn print_deadlines(d: &DeadlineSummary, now: SystemTime) {
+    let Some(next) = d.next_due else {
+        println!("\ndeadlines: none pending");
+        return;
+    };
+    println!(
+        "\ndeadlines: {} pending, the next due {}; {} overdue",
+        d.pending,
+        utc(next),
+        d.overdue
+    );
+    if d.most_overdue.is_empty() {
+        return;
+    }
+    let mut overdue = table(["transfer", "deadline", "due", "late"]);
+    for p in &d.most_overdue {
+        overdue.add_row([
+            p.saga_id.to_string(),
+            p.deadline.name().to_owned(),
+            utc(p.deadline.due()),
+            format!("{} s", late(p.deadline.due(), now).as_secs()),
+        ]);
+    }
+    println!("{}", overdue.trim_fmt());
+}
+
+/// How long past `due` it is at `now`.
+fn late(due: SystemTime, now: SystemTime) -> Duration {
+    now.duration_since(due).unwrap_or_default()
+}
+
+/// The pending deadlines, for `--json`: times in seconds since 1970.
+fn deadlines_json(d: &DeadlineSummary, now: SystemTime) -> serde_json::Value {
+    let unix = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+    };
+    json!({
+        "pending": d.pending,
+        "next_due_unix": d.next_due.map(unix),
+        "overdue": d.overdue,
+        "most_overdue": d.most_overdue.iter().map(|p| json!({
+            "transfer": p.saga_id,
+            "deadline": p.deadline.name(),
+            "due_unix": unix(p.deadline.due()),
+            "late_seconds": late(p.deadline.due(), now).as_secs_f64(),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The transaction that holds reading back, for `--json`: `pid` is null

@@ -57,13 +57,20 @@ fn state_after(kind: &str) -> Result<TransferStatus, Failure> {
     })
 }
 
-/// The kinds after which a transfer is not settled.
+/// The kinds after which a transfer is not settled and should move on:
+/// one awaiting approval waits on purpose (its deadline shows among the
+/// saga's deadlines), so it is never stuck.
 fn unsettled_kinds() -> Vec<&'static str> {
     TransferEvent::KINDS
         .iter()
         .copied()
-        .filter(|kind| TransferStatus::after(kind).is_some_and(|s| !s.is_settled()))
+        .filter(|kind| TransferStatus::after(kind).is_some_and(can_be_stuck))
         .collect()
+}
+
+/// Whether a transfer in `state` should move on by itself.
+fn can_be_stuck(state: TransferStatus) -> bool {
+    !state.is_settled() && state != TransferStatus::AwaitingApproval
 }
 
 /// `sql` with its placeholders replaced: the transfers fragment, then the
@@ -90,7 +97,7 @@ pub(crate) async fn census(store: &PgEventStore, stuck_after: Duration) -> Resul
         let older: i64 = row.try_get("older").map_err(|e| failed(&e))?;
         let state = state_after(&kind)?;
         *census.by_state.entry(state).or_default() += transfers.unsigned_abs();
-        if !state.is_settled() {
+        if can_be_stuck(state) {
             census.stuck += older.unsigned_abs();
         }
     }
@@ -141,18 +148,29 @@ mod tests {
         assert_eq!(
             names,
             [
+                "approved",
+                "awaiting-approval",
                 "completed",
                 "debited",
                 "deposit-failed",
                 "failed",
                 "refunded",
-                "started"
+                "rejected",
+                "started",
+                "timed-out"
             ],
             "each kind names a state of its own, as `transfer show` prints it"
         );
         assert_eq!(
             unsettled_kinds(),
-            ["TransferStarted", "TransferDebited", "DepositFailed"]
+            [
+                "TransferStarted",
+                "TransferDebited",
+                "DepositFailed",
+                "TransferApproved",
+                "TransferRejected",
+                "ApprovalTimedOut"
+            ]
         );
         assert!(
             matches!(state_after("Opened"), Err(Failure::Failed(m)) if m.contains("\"Opened\""))

@@ -6,9 +6,20 @@
 //! moves the checkpoint on. A runner whose delivery is stalled loses the
 //! lease to an idle one, which delivers the same event again and the ones
 //! after; the stalled one resumes later and finishes, moving nothing.
+//!
+//! The simulation's clock moves one second a step. With approvals, an idle
+//! runner, holder or not (a stale one too), now and then fires what is due
+//! on that clock ([`Reactor::fire_due`]); such a task stalls, crashes and
+//! meets failing calls like a delivery.
+
+use std::time::Duration;
 
 use eventstore_core::reactor::Reactor;
-use eventstore_core::{Checkpoint, EventFilter, MemoryStore, RecordedEvent, Repository, Tracker};
+use eventstore_core::{
+    Aggregate, Checkpoint, Clock, DeadlineStore, EventFilter, ManualClock, MemoryStore,
+    RecordedEvent, Repository, Tracker,
+};
+use sagas_examples::transfer::Transfer;
 
 use super::Config;
 use super::checks::{self, Violation};
@@ -32,12 +43,17 @@ const FAIL_ODDS: u64 = 25;
 const LOSE_ODDS: u64 = 40;
 /// A finished delivery fails to save the checkpoint once in this many.
 const UNSAVED_ODDS: u64 = 15;
+/// With approvals, an idle runner fires what is due on a step once in
+/// this many.
+const FIRE_ODDS: u64 = 4;
 
 /// What a task does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Work {
     /// A runner delivers the event at an index of the log it reads.
     Delivery { runner: usize, index: usize },
+    /// A runner fires what is due.
+    Fire { runner: usize },
     /// Something happens in the world.
     Action,
 }
@@ -80,6 +96,8 @@ pub(crate) struct Schedule<'a, R> {
     holder: usize,
     checkpoint: usize,
     step: u64,
+    /// The clock of the sagas and of the firing: a second a step.
+    clock: ManualClock,
 }
 
 impl<'a, R: Reactor> Schedule<'a, R> {
@@ -91,6 +109,7 @@ impl<'a, R: Reactor> Schedule<'a, R> {
         repo: Repository<SimStore>,
         reactors: &'a [R],
         plan: Plan,
+        clock: ManualClock,
     ) -> Self {
         let store = repo.store().inner().clone();
         let came_in = plan.set_up(&store);
@@ -112,6 +131,7 @@ impl<'a, R: Reactor> Schedule<'a, R> {
             holder: 0,
             checkpoint: 0,
             step: 0,
+            clock,
         }
     }
 
@@ -126,7 +146,10 @@ impl<'a, R: Reactor> Schedule<'a, R> {
             }
             self.start_due_actions();
             self.deliver();
-            if self.tasks.is_empty() && self.plan.actions.is_empty() {
+            if self.config.approvals {
+                self.fire();
+            }
+            if self.tasks.is_empty() && self.plan.actions.is_empty() && !self.deadline_pending() {
                 return true;
             }
             if faulty {
@@ -200,6 +223,34 @@ impl<'a, R: Reactor> Schedule<'a, R> {
         }
     }
 
+    /// Whether a transfer's deadline is still kept: it will be due.
+    fn deadline_pending(&self) -> bool {
+        now(self.store.next_deadline(Transfer::KIND, None))
+            .expect("the memory store reads")
+            .is_some()
+    }
+
+    /// Now and then, an idle runner fires what is due on the clock.
+    fn fire(&mut self) {
+        let idle: Vec<usize> = (0..self.busy.len()).filter(|&r| !self.busy[r]).collect();
+        if idle.is_empty() || !self.rng.one_in(FIRE_ODDS) {
+            return;
+        }
+        let runner = idle[self.rng.index(idle.len())];
+        let reactor = &self.reactors[runner];
+        let at = self.clock.now();
+        let future: TaskFuture<'a> = Box::pin(async move {
+            reactor
+                .fire_due(None, at)
+                .await
+                .map(|_| 0)
+                .map_err(|e| e.to_string())
+        });
+        self.busy[runner] = true;
+        let label = "fires what is due".to_owned();
+        self.spawn(Work::Fire { runner }, &runner_name(runner), label, future);
+    }
+
     /// Adds a task and runs it to its first store call (it makes none
     /// before that). A task that ends at once shows only how it ended.
     fn spawn(&mut self, work: Work, who: &str, label: String, future: TaskFuture<'a>) {
@@ -240,7 +291,7 @@ impl<'a, R: Reactor> Schedule<'a, R> {
         if !deliveries.is_empty() && self.rng.one_in(CRASH_ODDS) {
             let t = deliveries[self.rng.index(deliveries.len())];
             let task = self.tasks.remove(t);
-            if let Work::Delivery { runner, .. } = task.work {
+            if let Work::Delivery { runner, .. } | Work::Fire { runner } = task.work {
                 self.busy[runner] = false;
             }
             let at = task.waiting_at.as_deref().unwrap_or("its end");
@@ -317,6 +368,15 @@ impl<'a, R: Reactor> Schedule<'a, R> {
 
     fn end(&mut self, task: &Task<'a>, output: TaskOutput, faulty: bool) {
         let (who, label) = (&task.who, &task.label);
+        if let Work::Fire { runner } = task.work {
+            self.busy[runner] = false;
+            let line = match output {
+                Ok(_) => format!("{label}: done"),
+                Err(error) => format!("{label}: failed ({error})"),
+            };
+            self.note(who, line);
+            return;
+        }
         let Work::Delivery { runner, index } = task.work else {
             let line = match output {
                 Ok(money) => {
@@ -348,8 +408,9 @@ impl<'a, R: Reactor> Schedule<'a, R> {
         self.note(who, line);
     }
 
-    /// One step passes for the stalled tasks.
+    /// One step passes for the stalled tasks, and a second on the clock.
     fn tick(&mut self) {
+        self.clock.advance(Duration::from_secs(1));
         let mut resumed = Vec::new();
         for task in &mut self.tasks {
             if task.stalled == 1 {

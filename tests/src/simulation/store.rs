@@ -1,12 +1,15 @@
 //! [`SimStore`]: the in-memory store, with a yield point before every call.
 
 use std::future::Future;
+use std::time::SystemTime;
 
 use eventstore_core::backend::{
-    AppendOutcome, AppendRequest, LoadedStream, RecordedOutcome, RefusalOutcome, RefusalRequest,
-    Snapshot, StreamEvent,
+    AppendOutcome, AppendRequest, DeadlineSummary, DeadlinesAt, LoadedStream, Partition,
+    PendingDeadline, RecordedOutcome, RefusalOutcome, RefusalRequest, Snapshot, StreamEvent,
 };
-use eventstore_core::{Error, EventStore, ForgetRequest, Forgotten, MemoryStore, RecordedEvent};
+use eventstore_core::{
+    DeadlineStore, Error, EventStore, ForgetRequest, Forgotten, MemoryStore, RecordedEvent,
+};
 
 use super::control::{Control, Verdict};
 
@@ -266,6 +269,79 @@ impl EventStore for SimStore {
             Some(recorded) => describe_key(Some(recorded)),
             None => format!("v{}", stream.events.last().map_or(0, |e| e.version)),
         };
+        self.call(call, make, reply).await
+    }
+}
+
+/// Deadlines through the same yield points: the simulation's sagas keep
+/// and fire them like any other store call.
+impl DeadlineStore for SimStore {
+    async fn sync_deadlines(&self, at: DeadlinesAt) -> eventstore_core::Result<()> {
+        let names: Vec<String> = at
+            .deadlines
+            .iter()
+            .map(|d| format!("{}@{}", d.name(), d.due_micros()))
+            .collect();
+        let call = format!(
+            "keep deadlines {}/{}@v{} [{}]",
+            at.saga_kind,
+            at.saga_id,
+            at.version,
+            names.join(",")
+        );
+        self.call(call, self.inner.sync_deadlines(at), |()| "ok".to_owned())
+            .await
+    }
+
+    async fn due_deadlines(
+        &self,
+        saga_kind: &str,
+        partition: Option<Partition>,
+        now: SystemTime,
+        limit: usize,
+    ) -> eventstore_core::Result<Vec<PendingDeadline>> {
+        let call = format!("due deadlines {saga_kind}");
+        let make = self.inner.due_deadlines(saga_kind, partition, now, limit);
+        let reply = |due: &Vec<PendingDeadline>| format!("{} due", due.len());
+        self.call(call, make, reply).await
+    }
+
+    async fn next_deadline(
+        &self,
+        saga_kind: &str,
+        partition: Option<Partition>,
+    ) -> eventstore_core::Result<Option<SystemTime>> {
+        let call = format!("next deadline {saga_kind}");
+        let make = self.inner.next_deadline(saga_kind, partition);
+        let reply = |next: &Option<SystemTime>| match next {
+            Some(_) => "one pending".to_owned(),
+            None => "none pending".to_owned(),
+        };
+        self.call(call, make, reply).await
+    }
+
+    async fn remove_deadline(&self, pending: &PendingDeadline) -> eventstore_core::Result<()> {
+        let call = format!(
+            "remove deadline {}/{} {}",
+            pending.saga_kind,
+            pending.saga_id,
+            pending.deadline.name()
+        );
+        self.call(call, self.inner.remove_deadline(pending), |()| {
+            "ok".to_owned()
+        })
+        .await
+    }
+
+    async fn deadline_summary(
+        &self,
+        saga_kind: &str,
+        now: SystemTime,
+        limit: usize,
+    ) -> eventstore_core::Result<DeadlineSummary> {
+        let call = format!("deadline summary {saga_kind}");
+        let make = self.inner.deadline_summary(saga_kind, now, limit);
+        let reply = |summary: &DeadlineSummary| format!("{} pending", summary.pending);
         self.call(call, make, reply).await
     }
 }

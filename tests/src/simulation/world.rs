@@ -1,13 +1,19 @@
 //! The world of one schedule, drawn from its seed: 2 to 4 accounts (some
 //! opened late, with nothing on them), 1 to 3 transfers among them, money
-//! arriving on accounts at steps of the faulty phase, and 2 or 3 runners.
+//! arriving on accounts at steps of the faulty phase, and 2 or 3 runners;
+//! with approvals, some transfers wait for one (5 to 90 s on the
+//! simulation's clock, which moves a second a step), and an approver may
+//! approve or reject them at a step of the faulty phase, racing the
+//! deadline.
 
 use std::collections::VecDeque;
 use std::fmt;
 
+use std::time::Duration;
+
 use eventstore_core::{MemoryStore, Options, Outcome, Repository};
 use sagas_examples::account::Account;
-use sagas_examples::transfer::Transfer;
+use sagas_examples::transfer::{ApprovalPolicy, Transfer};
 
 use super::executor::{TaskFuture, TaskOutput, now};
 use super::store::SimStore;
@@ -23,6 +29,9 @@ pub(crate) struct PlannedTransfer {
     pub(crate) id: String,
     pub(crate) from: String,
     pub(crate) to: String,
+    /// How long it waits for an approval once debited (seconds), if it
+    /// needs one.
+    pub(crate) approval_timeout: Option<u64>,
 }
 
 /// Something that happens in the world while the runners run.
@@ -36,6 +45,10 @@ pub(crate) enum Action {
         amount: u64,
         transaction: String,
     },
+    /// An approver approves the transfer (refused unless it waits).
+    Approve { transfer: String },
+    /// An approver rejects the transfer (refused unless it waits).
+    Reject { transfer: String },
 }
 
 impl fmt::Display for Action {
@@ -47,6 +60,8 @@ impl fmt::Display for Action {
                 amount,
                 transaction,
             } => write!(f, "{amount} arrives on {account} [{transaction}]"),
+            Self::Approve { transfer } => write!(f, "{transfer} is approved"),
+            Self::Reject { transfer } => write!(f, "{transfer} is rejected"),
         }
     }
 }
@@ -70,6 +85,15 @@ impl Action {
                     let deposit = |a: &Account| a.deposit(*amount, transaction);
                     let outcome = repo.execute(account, Options::idempotent(transaction), deposit);
                     brought_in(outcome.await, *amount)
+                }
+                Self::Approve { transfer } => {
+                    let outcome = repo.execute(transfer, Options::default(), Transfer::approve);
+                    brought_in(outcome.await, 0)
+                }
+                Self::Reject { transfer } => {
+                    let reject = |t: &Transfer| t.reject("no");
+                    let outcome = repo.execute(transfer, Options::default(), reject);
+                    brought_in(outcome.await, 0)
                 }
             }
         })
@@ -106,8 +130,10 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// A world drawn from `rng`, whose actions happen before step `until`.
-    pub(crate) fn draw(rng: &mut Dice, until: u64) -> Self {
+    /// A world drawn from `rng`, whose actions happen before step `until`;
+    /// with `approvals`, some transfers wait for one (drawn after the
+    /// rest, so that a seed draws the same world without them).
+    pub(crate) fn draw(rng: &mut Dice, until: u64, approvals: bool) -> Self {
         let accounts: Vec<String> = (1..=rng.between(2, 4)).map(|a| format!("a{a}")).collect();
         let mut opened = Vec::new();
         let mut actions = Vec::new();
@@ -128,9 +154,10 @@ impl Plan {
                     id: format!("t{t}"),
                     from: accounts[from].clone(),
                     to: accounts[to].clone(),
+                    approval_timeout: None,
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
         for arrival in 1..=rng.roll(4) {
             let account = accounts[rng.index(accounts.len())].clone();
             let amount = 5 * rng.between(1, 2);
@@ -142,9 +169,25 @@ impl Plan {
             };
             actions.push((rng.roll(until), action));
         }
+        let runners = usize::try_from(rng.between(2, 3)).unwrap_or(2);
+        let mut transfers = transfers;
+        if approvals {
+            for transfer in &mut transfers {
+                if rng.one_in(2) {
+                    continue;
+                }
+                transfer.approval_timeout = Some(rng.between(5, 90));
+                let id = transfer.id.clone();
+                match rng.roll(3) {
+                    1 => actions.push((rng.roll(until), Action::Approve { transfer: id })),
+                    2 => actions.push((rng.roll(until), Action::Reject { transfer: id })),
+                    _ => {}
+                }
+            }
+        }
         actions.sort_by_key(|(step, _)| *step);
         Self {
-            runners: usize::try_from(rng.between(2, 3)).unwrap_or(2),
+            runners,
             opened,
             transfers,
             actions: actions.into(),
@@ -165,7 +208,13 @@ impl Plan {
                 .expect("opens");
         }
         for transfer in &self.transfers {
-            let start = |t: &Transfer| t.start(&transfer.from, &transfer.to, AMOUNT);
+            let policy = transfer
+                .approval_timeout
+                .map_or(ApprovalPolicy::NONE, |secs| ApprovalPolicy {
+                    limit: 0,
+                    timeout: Duration::from_secs(secs),
+                });
+            let start = |t: &Transfer| t.start_with(&transfer.from, &transfer.to, AMOUNT, &policy);
             now(repo.execute(&transfer.id, Options::idempotent("start"), start))
                 .and_then(Outcome::into_result)
                 .expect("starts");

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::SystemTime;
 
 use tokio::sync::Semaphore;
 
@@ -13,7 +14,8 @@ use crate::backend::{
     AppendOutcome, AppendRequest, NewEvent, RecordedOutcome, RefusalOutcome, RefusalRequest,
     Snapshot, StreamEvent,
 };
-use crate::{EventStore, ForgetRequest, Forgotten, RecordedEvent, Result};
+use crate::backend::{DeadlineSummary, DeadlinesAt, Partition, PendingDeadline};
+use crate::{DeadlineStore, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result};
 
 /// Wraps a store and delegates to it, with the faults chosen by the
 /// builder methods. With none chosen, it is the store itself.
@@ -27,6 +29,7 @@ pub struct Faulty<S> {
     refusals: Arc<AtomicU32>,
     unrecorded_refusals: bool,
     reads: Arc<AtomicU32>,
+    deadline_reads: Arc<AtomicU32>,
     most_events: Arc<AtomicUsize>,
     hide_snapshots: bool,
     pause_before_append: bool,
@@ -46,6 +49,7 @@ impl<S> Faulty<S> {
             refusals: Arc::new(AtomicU32::new(0)),
             unrecorded_refusals: false,
             reads: Arc::new(AtomicU32::new(0)),
+            deadline_reads: Arc::new(AtomicU32::new(0)),
             most_events: Arc::new(AtomicUsize::new(0)),
             hide_snapshots: false,
             pause_before_append: false,
@@ -98,6 +102,12 @@ impl<S> Faulty<S> {
     /// How many reads of a stream (events, snapshot or key) it has served.
     pub fn reads(&self) -> u32 {
         self.reads.load(Ordering::SeqCst)
+    }
+
+    /// How many reads of the pending deadlines (due ones, or the next due
+    /// time) it has served.
+    pub fn deadline_reads(&self) -> u32 {
+        self.deadline_reads.load(Ordering::SeqCst)
     }
 
     /// The most events that one read of events returned: what a caller
@@ -242,5 +252,47 @@ impl<S: EventStore> EventStore for Faulty<S> {
 
     async fn forget(&self, request: &ForgetRequest) -> Result<Forgotten> {
         self.inner.forget(request).await
+    }
+}
+
+/// Deadlines pass through untouched; their reads are counted.
+impl<S: DeadlineStore> DeadlineStore for Faulty<S> {
+    async fn sync_deadlines(&self, at: DeadlinesAt) -> Result<()> {
+        self.inner.sync_deadlines(at).await
+    }
+
+    async fn due_deadlines(
+        &self,
+        saga_kind: &str,
+        partition: Option<Partition>,
+        now: SystemTime,
+        limit: usize,
+    ) -> Result<Vec<PendingDeadline>> {
+        self.deadline_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner
+            .due_deadlines(saga_kind, partition, now, limit)
+            .await
+    }
+
+    async fn next_deadline(
+        &self,
+        saga_kind: &str,
+        partition: Option<Partition>,
+    ) -> Result<Option<SystemTime>> {
+        self.deadline_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.next_deadline(saga_kind, partition).await
+    }
+
+    async fn remove_deadline(&self, pending: &PendingDeadline) -> Result<()> {
+        self.inner.remove_deadline(pending).await
+    }
+
+    async fn deadline_summary(
+        &self,
+        saga_kind: &str,
+        now: SystemTime,
+        limit: usize,
+    ) -> Result<DeadlineSummary> {
+        self.inner.deadline_summary(saga_kind, now, limit).await
     }
 }

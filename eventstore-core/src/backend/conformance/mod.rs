@@ -41,6 +41,7 @@
 //! [`Account`](account::Account) aggregate the cases run commands on.
 
 pub mod account;
+pub mod approval;
 pub mod eventually;
 pub mod faulty;
 pub mod reactor;

@@ -5,6 +5,7 @@
 //! naming what broke.
 
 pub mod cases;
+pub mod deadline_cases;
 pub mod failure_cases;
 pub mod forget_cases;
 pub mod recorder;
@@ -58,6 +59,8 @@ macro_rules! __reactor_conformance_suite {
             failure_cases::a_runner_that_loses_its_lease_stops_acting,
             failure_cases::fewer_partitions_skip_nothing,
             failure_cases::more_partitions_skip_nothing,
+            deadline_cases::a_runner_fires_deadlines_on_its_clock_and_after_a_restart,
+            deadline_cases::a_runner_taking_a_lease_back_asks_what_is_due,
             failure_cases::a_checkpoint_from_the_future_stops_the_runner_until_reset,
             failure_cases::options_that_cannot_work_are_refused,
             failure_cases::a_runner_in_a_long_handler_still_refuses_another_count,

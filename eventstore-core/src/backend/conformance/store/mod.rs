@@ -3,6 +3,7 @@
 //! [`Repository`](crate::Repository). Each case takes a fresh, empty store
 //! and panics with a message naming what broke.
 
+pub mod deadline_cases;
 pub(crate) mod fixtures;
 pub mod forget_cases;
 pub mod key_cases;
@@ -86,6 +87,20 @@ macro_rules! __store_conformance_suite {
             saga_cases::an_input_event_is_recorded_once_on_its_saga,
             saga_cases::a_saga_that_never_ends_is_stopped_after_the_round_limit,
             saga_cases::an_operator_event_after_a_rest_is_reconciled,
+            deadline_cases::kept_deadlines_are_found_by_due_time_in_firing_order,
+            deadline_cases::a_sync_replaces_a_sagas_deadlines_unless_a_later_version_was_kept,
+            deadline_cases::a_deadline_fires_once_when_due,
+            deadline_cases::a_cancelled_or_moved_deadline_does_not_fire_at_its_old_time,
+            deadline_cases::an_approval_racing_the_deadline_ends_one_way,
+            deadline_cases::deadlines_that_cannot_be_kept_or_fired_are_reported,
+            deadline_cases::deadlines_are_rebuilt_from_the_saga_streams,
+            deadline_cases::a_deadline_that_records_nothing_is_reported_and_stays,
+            deadline_cases::a_deadline_that_cannot_fire_does_not_hold_up_the_others,
+            deadline_cases::a_clock_set_back_asks_the_store_again,
+            deadline_cases::a_saga_stuck_on_a_failing_step_keeps_its_deadline,
+            deadline_cases::the_latest_due_time_is_kept_by_every_store_and_later_refused,
+            deadline_cases::a_deadline_listed_again_after_it_fired_is_reported,
+            deadline_cases::asking_while_nothing_is_due_costs_one_read,
         );
     };
 }

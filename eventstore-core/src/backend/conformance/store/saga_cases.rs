@@ -2,7 +2,7 @@
 //! whatever the redeliveries and overlapping reconciles.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
@@ -16,11 +16,11 @@ use crate::doc::{
 };
 use crate::reactor::Reactor;
 use crate::{
-    Aggregate, AggregateId, Event, EventStore, Incoming, Options, RecordedEvent, Repository, Saga,
-    SagaError, SagaReactor, Step, StepOutcome,
+    Aggregate, AggregateId, DeadlineStore, Event, EventStore, Incoming, Options, RecordedEvent,
+    Repository, Saga, SagaError, SagaReactor, Step, StepOutcome,
 };
 
-async fn open<S: EventStore>(repo: &Repository<S>, id: &str, balance: u64) {
+async fn open<S: EventStore + DeadlineStore>(repo: &Repository<S>, id: &str, balance: u64) {
     repo.execute(id, Options::default(), |a: &Account| a.open("Ada", balance))
         .await
         .and_then(crate::Outcome::into_result)
@@ -45,7 +45,7 @@ where
     committed.events[0].clone()
 }
 
-async fn balance<S: EventStore>(repo: &Repository<S>, id: &str) -> u64 {
+async fn balance<S: EventStore + DeadlineStore>(repo: &Repository<S>, id: &str) -> u64 {
     repo.load::<Account>(id)
         .await
         .expect("load account")
@@ -53,7 +53,7 @@ async fn balance<S: EventStore>(repo: &Repository<S>, id: &str) -> u64 {
         .balance
 }
 
-async fn payout_events<S: EventStore>(store: &S, id: &str) -> Vec<PayoutEvent> {
+async fn payout_events<S: EventStore + DeadlineStore>(store: &S, id: &str) -> Vec<PayoutEvent> {
     load(store, Payout::KIND, id, 0)
         .await
         .iter()
@@ -64,7 +64,7 @@ async fn payout_events<S: EventStore>(store: &S, id: &str) -> Vec<PayoutEvent> {
 /// A step is taken with the key `<saga kind>/<saga id>/<step>` and its
 /// outcome recorded on the saga's stream under the same key; delivered
 /// again, the saga is done and nothing more happens.
-pub async fn a_saga_takes_its_step_once_and_records_it<S: EventStore>(store: S) {
+pub async fn a_saga_takes_its_step_once_and_records_it<S: EventStore + DeadlineStore>(store: S) {
     let repo = Repository::new(store.clone());
     open(&repo, "acc-1", 100).await;
     let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
@@ -97,7 +97,11 @@ pub async fn a_saga_takes_its_step_once_and_records_it<S: EventStore>(store: S) 
 
 /// A refused step is recorded as refused; delivered again after the
 /// refusal's reason went away, the saga stays refused and nothing moves.
-pub async fn a_refused_step_delivered_again_keeps_its_recorded_outcome<S: EventStore>(store: S) {
+pub async fn a_refused_step_delivered_again_keeps_its_recorded_outcome<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
     let repo = Repository::new(store.clone());
     let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
     let saga = SagaReactor::<Payout, _>::new(repo.clone());
@@ -118,7 +122,11 @@ pub async fn a_refused_step_delivered_again_keeps_its_recorded_outcome<S: EventS
 
 /// Two reconciles of one saga at once (the store yields before every
 /// append, so they interleave) take the step once and record it once.
-pub async fn overlapping_reconciles_take_and_record_each_step_once<S: EventStore>(store: S) {
+pub async fn overlapping_reconciles_take_and_record_each_step_once<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
     let repo = Repository::new(Faulty::new(store.clone()).pause_before_append());
     open(&repo, "acc-1", 1_000).await;
     let saga = SagaReactor::<Payout, _>::new(repo.clone());
@@ -141,7 +149,7 @@ pub async fn overlapping_reconciles_take_and_record_each_step_once<S: EventStore
 /// A delivery of `cause` to a Payout saga reactor that loaded the saga,
 /// then stalled at its first read of an account: the gate that releases it
 /// (close it) and the task that ends with its result.
-async fn stalled_delivery<S: EventStore>(
+async fn stalled_delivery<S: EventStore + DeadlineStore>(
     store: &S,
     cause: &RecordedEvent,
 ) -> (Arc<Semaphore>, tokio::task::JoinHandle<Result<(), String>>) {
@@ -169,7 +177,11 @@ async fn stalled_delivery<S: EventStore>(
 /// the step's key gives the recorded refusal back. (The key alone stops
 /// it: this case passes without the saga's guard on the step, which the
 /// cases after a cancel below need.)
-pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore>(store: S) {
+pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
     let repo = Repository::new(store.clone());
     let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
     let (gate, resumed) = stalled_delivery(&store, &cause).await;
@@ -199,7 +211,7 @@ pub async fn a_stale_delivery_does_not_act_after_the_saga_moved_on<S: EventStore
 /// account able to pay it would withdraw, with the account short it would
 /// record a refusal (`balance_then` says which). The stale delivery must do
 /// neither: the saga's events stay `[requested, cancelled]`.
-async fn stale_delivery_after_a_cancel<S: EventStore>(store: S, balance_then: u64) {
+async fn stale_delivery_after_a_cancel<S: EventStore + DeadlineStore>(store: S, balance_then: u64) {
     let repo = Repository::new(store.clone());
     open(&repo, "acc-1", balance_then).await;
     let cause = start::<Payout, _>(&repo, "p-1", requested("acc-1", 30)).await;
@@ -241,14 +253,20 @@ async fn stale_delivery_after_a_cancel<S: EventStore>(store: S, balance_then: u6
 /// A stale delivery whose step would be done does not take it once the
 /// saga moved on by other means than the step's outcome (the guard is
 /// what stops it: the step's key is unused).
-pub async fn a_stale_delivery_does_not_take_a_step_after_a_cancel<S: EventStore>(store: S) {
+pub async fn a_stale_delivery_does_not_take_a_step_after_a_cancel<S: EventStore + DeadlineStore>(
+    store: S,
+) {
     stale_delivery_after_a_cancel(store, 100).await;
 }
 
 /// A stale delivery whose step would be refused neither records the
 /// refusal under the step's key nor the outcome on the saga, once the
 /// saga moved on by other means than the step's outcome.
-pub async fn a_stale_delivery_does_not_refuse_a_step_after_a_cancel<S: EventStore>(store: S) {
+pub async fn a_stale_delivery_does_not_refuse_a_step_after_a_cancel<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
     stale_delivery_after_a_cancel(store, 10).await;
 }
 
@@ -275,14 +293,14 @@ impl Saga for Stubborn {
     fn steps<S: EventStore>(&self, id: &AggregateId) -> Vec<Step<S>> {
         self.0.steps(id)
     }
-    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<PayoutEvent> {
+    fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<PayoutEvent> {
         Vec::new()
     }
 }
 
 /// A saga whose outcome does not move it past its step is reported, with
 /// the saga, its id and the step, not looped on; its command ran once.
-pub async fn a_saga_that_does_not_move_is_reported<S: EventStore>(store: S) {
+pub async fn a_saga_that_does_not_move_is_reported<S: EventStore + DeadlineStore>(store: S) {
     let repo = Repository::new(store.clone());
     open(&repo, "acc-1", 100).await;
     let cause = start::<Stubborn, _>(&repo, "s-1", requested("acc-1", 30)).await;
@@ -336,14 +354,18 @@ impl Saga for EitherOne {
             .map(|account| Step::on(account, account, |a: &Account| a.withdraw(1)))
             .collect()
     }
-    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<PayoutEvent> {
+    fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<PayoutEvent> {
         vec![PaidOut {}.into()]
     }
 }
 
 /// Of two steps wanted at once, the second is not taken once the first
 /// one's recorded outcome makes the saga no longer want it.
-pub async fn a_step_no_longer_wanted_after_an_outcome_is_not_taken<S: EventStore>(store: S) {
+pub async fn a_step_no_longer_wanted_after_an_outcome_is_not_taken<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
     let repo = Repository::new(store.clone());
     open(&repo, "acc-1", 100).await;
     open(&repo, "acc-2", 100).await;
@@ -386,7 +408,7 @@ impl Saga for Watch {
     fn correlate(input: &Incoming<Account>) -> Option<AggregateId> {
         input.aggregate_id.parse().ok()
     }
-    fn on_input(&self, input: &Incoming<Account>) -> Vec<WatchEvent> {
+    fn on_input(&self, input: &Incoming<Account>, _: SystemTime) -> Vec<WatchEvent> {
         match &input.event {
             AccountEvent::MoneyWithdrawn(MoneyWithdrawn { amount }) => {
                 vec![Seen { amount: *amount }.into()]
@@ -397,14 +419,14 @@ impl Saga for Watch {
     fn steps<S: EventStore>(&self, _: &AggregateId) -> Vec<Step<S>> {
         Vec::new()
     }
-    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<WatchEvent> {
+    fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<WatchEvent> {
         Vec::new()
     }
 }
 
 /// An input event is read through the filter its declaration makes,
 /// recorded once on the saga it correlates to, under a key of its own.
-pub async fn an_input_event_is_recorded_once_on_its_saga<S: EventStore>(store: S) {
+pub async fn an_input_event_is_recorded_once_on_its_saga<S: EventStore + DeadlineStore>(store: S) {
     let repo = Repository::new(store.clone());
     open(&repo, "acc-1", 100).await;
     repo.execute("acc-1", Options::default(), |a: &Account| a.withdraw(30))
@@ -461,7 +483,7 @@ impl Saga for Endless {
             |a: &Account| a.withdraw(1),
         )]
     }
-    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<WatchEvent> {
+    fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<WatchEvent> {
         vec![Seen { amount: 1 }.into()]
     }
 }
@@ -469,7 +491,11 @@ impl Saga for Endless {
 /// A saga that keeps wanting new steps is stopped after
 /// [`MAX_ROUNDS`](crate::saga::MAX_ROUNDS) rounds and reported, naming the
 /// steps it still wants.
-pub async fn a_saga_that_never_ends_is_stopped_after_the_round_limit<S: EventStore>(store: S) {
+pub async fn a_saga_that_never_ends_is_stopped_after_the_round_limit<
+    S: EventStore + DeadlineStore,
+>(
+    store: S,
+) {
     let repo = Repository::new(store.clone());
     open(&repo, "acc-1", 1_000).await;
     let cause = start::<Endless, _>(&repo, "e-1", Seen { amount: 0 }.into()).await;
@@ -535,7 +561,7 @@ impl Saga for Gate {
             |a: &Account| a.withdraw(1),
         )]
     }
-    fn on_outcome(&self, _: &str, _: &StepOutcome) -> Vec<GateEvent> {
+    fn on_outcome(&self, _: &str, _: &StepOutcome, _: SystemTime) -> Vec<GateEvent> {
         vec![Paid {}.into()]
     }
 }
@@ -558,7 +584,7 @@ async fn approve<S: EventStore>(repo: &Repository<S>) -> RecordedEvent {
 /// its stream is delivered in order to one reactor, which spares the
 /// deliveries of what it recorded itself, yet takes every step the
 /// operator's events call for, once.
-pub async fn an_operator_event_after_a_rest_is_reconciled<S: EventStore>(store: S) {
+pub async fn an_operator_event_after_a_rest_is_reconciled<S: EventStore + DeadlineStore>(store: S) {
     let repo = Repository::new(store.clone());
     open(&repo, "acc-1", 100).await;
     let opened = start::<Gate, _>(&repo, "g-1", GateOpened {}.into()).await;
