@@ -18,7 +18,7 @@ pub const MAX_DEADLINE_NAME_BYTES: usize = 200;
 /// A deadline a saga wants pending: a name, the time it is due (whole
 /// microseconds, as stores keep it) and a small JSON payload.
 ///
-/// A saga lists the deadlines it wants in [`Saga::deadlines`](super::Saga::deadlines),
+/// A saga lists the deadlines it wants in [`Saga::deadlines`](crate::Saga::deadlines),
 /// from its recorded state. A deadline is identified by its name and due
 /// time: one the saga no longer lists is cancelled, and one listed under
 /// the same name with another due time was moved, which makes it a new
