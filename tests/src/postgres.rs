@@ -4,7 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use eventstore_core::{Checkpoint, EventFilter, EventId, Tracker};
-use eventstore_postgres::{PgEventStore, PgStoreOptions};
+use eventstore_postgres::{CommandStatement, PgEventStore, PgStoreOptions};
+use sqlx::PgConnection;
 
 /// What a test says when it has no database.
 pub const HOW_TO_PROVIDE_POSTGRES: &str = "these tests need PostgreSQL: set DATABASE_URL, for example \
@@ -186,6 +187,47 @@ pub async fn ids_after(store: &PgEventStore, after: Checkpoint) -> Vec<String> {
         .into_iter()
         .map(|e| e.aggregate_id)
         .collect()
+}
+
+/// The JSON plan of `statement` for each of its samples, prepared once on
+/// `connection` and explained with `explain` (such as `FORMAT JSON` or
+/// `ANALYZE, FORMAT JSON`), with each sample's arguments; deallocated
+/// after.
+///
+/// # Panics
+/// When PostgreSQL refuses to prepare, explain or deallocate, naming the
+/// statement.
+pub async fn sample_plans(
+    connection: &mut PgConnection,
+    statement: &CommandStatement,
+    explain: &str,
+) -> Vec<(Vec<&'static str>, serde_json::Value)> {
+    let prepare = format!(
+        "PREPARE planned ({}) AS {}",
+        statement.parameter_types.join(", "),
+        statement.sql
+    );
+    sqlx::raw_sql(&prepare)
+        .execute(&mut *connection)
+        .await
+        .unwrap_or_else(|e| panic!("prepare {}: {e}", statement.name));
+    let mut plans = Vec::new();
+    for sample in &statement.samples {
+        let query = format!(
+            "EXPLAIN ({explain}) EXECUTE planned ({})",
+            sample.join(", ")
+        );
+        let plan: serde_json::Value = sqlx::query_scalar(&query)
+            .fetch_one(&mut *connection)
+            .await
+            .unwrap_or_else(|e| panic!("explain {}: {e}", statement.name));
+        plans.push((sample.clone(), plan));
+    }
+    sqlx::raw_sql("DEALLOCATE planned")
+        .execute(&mut *connection)
+        .await
+        .expect("deallocate");
+    plans
 }
 
 #[cfg(test)]

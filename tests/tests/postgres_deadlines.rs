@@ -14,7 +14,7 @@ use eventstore_core::saga::{Deadline, DeadlineStore, DeadlinesAt, PendingDeadlin
 use eventstore_core::{AggregateId, Error, MemoryStore};
 use eventstore_postgres::{CommandStatement, PgEventStore};
 use eventstore_tests::dice::Dice;
-use eventstore_tests::postgres::fresh_store_with;
+use eventstore_tests::postgres::{fresh_store_with, sample_plans};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
@@ -614,25 +614,8 @@ fn costs(plan: &Value, problems: &mut Vec<String>, rows_read: &mut f64) {
 }
 
 async fn check(connection: &mut PgConnection, statement: &CommandStatement) -> Vec<String> {
-    let prepare = format!(
-        "PREPARE planned ({}) AS {}",
-        statement.parameter_types.join(", "),
-        statement.sql
-    );
-    sqlx::raw_sql(&prepare)
-        .execute(&mut *connection)
-        .await
-        .unwrap_or_else(|e| panic!("prepare {}: {e}", statement.name));
     let mut problems = Vec::new();
-    for sample in &statement.samples {
-        let explain = format!(
-            "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE planned ({})",
-            sample.join(", ")
-        );
-        let plan: Value = sqlx::query_scalar(&explain)
-            .fetch_one(&mut *connection)
-            .await
-            .unwrap_or_else(|e| panic!("explain {}: {e}", statement.name));
+    for (sample, plan) in sample_plans(connection, statement, "ANALYZE, FORMAT JSON").await {
         let (mut found, mut rows_read) = (Vec::new(), 0.0);
         costs(&plan[0]["Plan"], &mut found, &mut rows_read);
         // a page of 100 of one partition of 4 reads about 400 entries
@@ -645,10 +628,6 @@ async fn check(connection: &mut PgConnection, statement: &CommandStatement) -> V
                 .map(|problem| format!("{} ({}): {problem}", statement.name, sample.join(", "))),
         );
     }
-    sqlx::raw_sql("DEALLOCATE planned")
-        .execute(&mut *connection)
-        .await
-        .expect("deallocate");
     problems
 }
 

@@ -11,7 +11,7 @@
 //! analyze.
 
 use eventstore_postgres::{CommandStatement, PgEventStore};
-use eventstore_tests::postgres::fresh_store_with;
+use eventstore_tests::postgres::{fresh_store_with, sample_plans};
 use serde_json::Value;
 use sqlx::PgConnection;
 
@@ -75,25 +75,8 @@ async fn check(
     statement: &CommandStatement,
     mode: &str,
 ) -> Vec<String> {
-    let prepare = format!(
-        "PREPARE planned ({}) AS {}",
-        statement.parameter_types.join(", "),
-        statement.sql
-    );
-    sqlx::raw_sql(&prepare)
-        .execute(&mut *connection)
-        .await
-        .unwrap_or_else(|e| panic!("prepare {}: {e}", statement.name));
     let mut problems = Vec::new();
-    for sample in &statement.samples {
-        let explain = format!(
-            "EXPLAIN (FORMAT JSON) EXECUTE planned ({})",
-            sample.join(", ")
-        );
-        let plan: Value = sqlx::query_scalar(&explain)
-            .fetch_one(&mut *connection)
-            .await
-            .unwrap_or_else(|e| panic!("explain {}: {e}", statement.name));
+    for (sample, plan) in sample_plans(connection, statement, "FORMAT JSON").await {
         let mut found = Vec::new();
         offending_nodes(&plan[0]["Plan"], &mut found);
         problems.extend(found.into_iter().map(|node| {
@@ -104,10 +87,6 @@ async fn check(
             )
         }));
     }
-    sqlx::raw_sql("DEALLOCATE planned")
-        .execute(&mut *connection)
-        .await
-        .expect("deallocate");
     problems
 }
 
