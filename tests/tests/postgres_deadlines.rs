@@ -232,6 +232,34 @@ async fn a_partition_reads_the_deadlines_its_runner_owns() {
 /// The deadlines a saga lists at `version` in the race: some names kept
 /// from version to version with other due times, some of its own, and none
 /// at every fifth version.
+/// [`TASKS`] tasks, started together, each syncing its share of
+/// `versions` (every `TASKS`-th, in the order given) of the saga `saga`,
+/// with the deadlines [`listed_at`] each version; each ends with the first
+/// error, naming its version.
+fn race_syncs(
+    store: &PgEventStore,
+    saga: &str,
+    versions: &[u64],
+) -> Vec<tokio::task::JoinHandle<Result<(), String>>> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    (0..TASKS)
+        .map(|task| {
+            let mine: Vec<u64> = versions.iter().copied().skip(task).step_by(TASKS).collect();
+            let (store, saga, barrier) = (store.clone(), saga.to_owned(), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                for version in mine {
+                    store
+                        .sync_deadlines(synced(&saga, version, listed_at(version)))
+                        .await
+                        .map_err(|e| format!("version {version}: {e:?}"))?;
+                }
+                Ok::<(), String>(())
+            })
+        })
+        .collect()
+}
+
 fn listed_at(version: u64) -> Vec<Deadline> {
     if version % 5 == 0 {
         return Vec::new();
@@ -275,23 +303,7 @@ async fn racing_syncs_of_one_saga_keep_the_latest_versions_deadlines() {
             versions.retain(|v| *v != VERSIONS);
             versions.push(VERSIONS);
         }
-        let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|task| {
-                let mine: Vec<u64> = versions.iter().copied().skip(task).step_by(TASKS).collect();
-                let (store, saga, barrier) = (store.clone(), saga.clone(), Arc::clone(&barrier));
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    for version in mine {
-                        store
-                            .sync_deadlines(synced(&saga, version, listed_at(version)))
-                            .await
-                            .map_err(|e| format!("version {version}: {e:?}"))?;
-                    }
-                    Ok::<(), String>(())
-                })
-            })
-            .collect();
+        let tasks = race_syncs(&store, &saga, &versions);
         let remaining = TIME_LIMIT.saturating_sub(started.elapsed());
         let results = tokio::time::timeout(remaining, async {
             let mut results = Vec::new();
@@ -363,23 +375,7 @@ async fn racing_syncs_with_a_highest_version_that_lists_deadlines_keep_exactly_i
         for i in (1..versions.len()).rev() {
             versions.swap(i, dice.index(i + 1));
         }
-        let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|task| {
-                let mine: Vec<u64> = versions.iter().copied().skip(task).step_by(TASKS).collect();
-                let (store, saga, barrier) = (store.clone(), saga.clone(), Arc::clone(&barrier));
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    for version in mine {
-                        store
-                            .sync_deadlines(synced(&saga, version, listed_at(version)))
-                            .await
-                            .map_err(|e| format!("version {version}: {e:?}"))?;
-                    }
-                    Ok::<(), String>(())
-                })
-            })
-            .collect();
+        let tasks = race_syncs(&store, &saga, &versions);
         for task in tasks {
             let remaining = TIME_LIMIT.saturating_sub(started.elapsed());
             tokio::time::timeout(remaining, task)
