@@ -91,8 +91,10 @@ impl ForgetRequest {
     }
 
     /// Erases what the aggregate's events declare personal with
-    /// `#[event(personal(...))]`, and deletes the aggregate's snapshots,
-    /// whose state may hold a copy in any shape.
+    /// `#[event(personal(...))]`, in every stored version of them (a field
+    /// that a later version renamed is erased under its old name from the
+    /// old rows, and under old kind names too), and deletes the
+    /// aggregate's snapshots, whose state may hold a copy in any shape.
     ///
     /// ```
     /// # use eventstore_core::doc::Account;
@@ -107,8 +109,8 @@ impl ForgetRequest {
     #[must_use]
     pub fn personal<A: Aggregate>(aggregate_id: AggregateId) -> Self {
         let mut request = Self::new::<A>(aggregate_id);
-        for (kind, fields) in <A::Event as Event>::PERSONAL_FIELDS {
-            request = request.event_fields(*kind, fields.iter().copied());
+        for kind in stored_kinds::<A::Event>() {
+            request = request.event_fields(kind, A::Event::stored_personal_fields(kind));
         }
         request.delete_snapshots()
     }
@@ -180,6 +182,22 @@ impl ForgetRequest {
             .filter(move |(k, _)| k == kind)
             .map(|(_, field)| field.as_str())
     }
+}
+
+/// Every kind name that rows of the family `E` may be stored under: its
+/// kinds, their old names, and the retired kinds its upcasters read.
+fn stored_kinds<E: Event>() -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> = E::KINDS.to_vec();
+    let others = E::ALIASES
+        .iter()
+        .map(|(old, _)| *old)
+        .chain(E::UPCASTERS.iter().map(|u| u.kind));
+    for kind in others {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds
 }
 
 /// How many rows a [`forget`](crate::EventStore::forget) changed: rows that

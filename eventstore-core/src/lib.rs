@@ -67,6 +67,7 @@ mod partition;
 pub mod reactor;
 mod repository;
 pub mod saga;
+pub mod schema;
 mod store;
 mod stream_at;
 pub mod testing;

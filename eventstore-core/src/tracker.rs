@@ -230,7 +230,7 @@ pub struct ReadPage {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
-/// let event = || NewEvent { kind: "Opened".into(), body: EventBody::empty() };
+/// let event = || NewEvent::of("Opened", EventBody::empty());
 /// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event())).await?;
 /// store.append(AppendRequest::new("Transfer", "t".parse()?, 0).event(event())).await?;
 ///
@@ -256,7 +256,7 @@ pub trait Tracker: Send + Sync {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let store = MemoryStore::new();
-    /// let event = || NewEvent { kind: "Opened".into(), body: EventBody::empty() };
+    /// let event = || NewEvent::of("Opened", EventBody::empty());
     /// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event())).await?;
     /// store.append(AppendRequest::new("Transfer", "t".parse()?, 0).event(event())).await?;
     ///

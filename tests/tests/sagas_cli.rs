@@ -480,6 +480,7 @@ async fn events_are_printed_in_commit_order_a_page_at_a_time() {
                 |r, i| {
                     r.event(NewEvent {
                         kind: "Tick".into(),
+                        schema_version: 1,
                         body: serde_json::json!({ "n": first + i })
                             .try_into()
                             .expect("a JSON object"),
@@ -578,6 +579,7 @@ async fn events_json_prints_a_body_that_serde_cannot_hold_as_a_value_and_does_no
     let schema = store.schema().to_owned();
     let request = AppendRequest::new("Odd", "odd-1".parse().unwrap(), 0).event(NewEvent {
         kind: "Tick".into(),
+        schema_version: 1,
         body: serde_json::json!({ "n": 1 })
             .try_into()
             .expect("a JSON object"),

@@ -207,6 +207,7 @@ impl EventStore for MemoryStore {
                 aggregate_id: request.aggregate_id.to_string(),
                 version: current + i as u64 + 1,
                 kind: event.kind,
+                schema_version: event.schema_version,
                 body: event.body,
                 metadata: request.metadata.clone(),
                 recorded_at: now,

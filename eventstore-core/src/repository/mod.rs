@@ -14,6 +14,8 @@ use replay::Replay;
 use snapshots::{SnapshotPolicy, save_in_background};
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -68,6 +70,7 @@ pub struct Repository<S> {
     backoff: Backoff,
     snapshots: SnapshotPolicy,
     page_size: usize,
+    ignored_snapshots: Arc<AtomicU64>,
 }
 
 impl<S: EventStore> Repository<S> {
@@ -81,7 +84,24 @@ impl<S: EventStore> Repository<S> {
             backoff: Backoff::default(),
             snapshots: SnapshotPolicy::default(),
             page_size: DEFAULT_PAGE_SIZE,
+            ignored_snapshots: Arc::default(),
         }
+    }
+
+    /// How many loads found a snapshot they could not use (of another
+    /// state schema that [`Aggregate::upcast_state`] did not read, or
+    /// undecodable) and replayed the stream from its first event instead,
+    /// since this repository was made; its clones share the count. Each
+    /// such load also logs a warning that names the aggregate and why.
+    ///
+    /// ```
+    /// # use eventstore_core::{MemoryStore, Repository};
+    /// let repo = Repository::new(MemoryStore::new());
+    /// assert_eq!(repo.ignored_snapshots(), 0);
+    /// ```
+    #[must_use]
+    pub fn ignored_snapshots(&self) -> u64 {
+        self.ignored_snapshots.load(Ordering::Relaxed)
     }
 
     /// How many events a load reads and holds at once (at least 1): a
@@ -475,6 +495,7 @@ impl<S: EventStore> Repository<S> {
             store: &self.store,
             aggregate_id,
             page_size: self.page_size,
+            ignored_snapshots: &self.ignored_snapshots,
         }
     }
 }

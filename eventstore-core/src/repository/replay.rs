@@ -1,6 +1,8 @@
 //! Folding a stream into an aggregate's state, a page of events at a time,
 //! so that a load holds at most one page in memory however long the stream.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::Loaded;
 use crate::aggregate::Aggregate;
 use crate::envelope::StreamEvent;
@@ -27,6 +29,8 @@ pub(super) struct Replay<'a, S> {
     pub(super) store: &'a S,
     pub(super) aggregate_id: &'a AggregateId,
     pub(super) page_size: usize,
+    /// Counts the snapshots a load could not use.
+    pub(super) ignored_snapshots: &'a AtomicU64,
 }
 
 impl<S: EventStore> Replay<'_, S> {
@@ -43,6 +47,7 @@ impl<S: EventStore> Replay<'_, S> {
                     return Ok(Loaded { state, version });
                 }
                 Err(reason) => {
+                    self.ignored_snapshots.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(
                         kind = A::KIND,
                         aggregate_id = self.aggregate_id.as_str(),
@@ -114,7 +119,9 @@ impl<S: EventStore> Replay<'_, S> {
                     ),
                 });
             }
-            state.apply(&event.decode::<A::Event>(A::KIND, id)?);
+            for decoded in event.decode_all::<A::Event>(A::KIND, id)? {
+                state.apply(&decoded);
+            }
             *version = event.version;
         }
         Ok(())
@@ -132,15 +139,20 @@ impl<S: EventStore> Replay<'_, S> {
     }
 }
 
-/// Decodes a snapshot's state, straight from its JSON text, or says why it
-/// cannot be used.
+/// Decodes a snapshot's state, straight from its JSON text when it is of
+/// the current schema, through [`Aggregate::upcast_state`] when it is of
+/// another; or says why it cannot be used.
 fn restore<A: Aggregate>(snapshot: &Snapshot) -> std::result::Result<A, String> {
-    if snapshot.schema_version != A::SNAPSHOT_VERSION {
-        return Err(format!(
+    if snapshot.schema_version == A::SNAPSHOT_VERSION {
+        return snapshot.state.decode().map_err(|e| e.to_string());
+    }
+    let stale = || {
+        format!(
             "schema version {} is not the current {}",
             snapshot.schema_version,
             A::SNAPSHOT_VERSION
-        ));
-    }
-    snapshot.state.decode().map_err(|e| e.to_string())
+        )
+    };
+    let state = snapshot.state.to_value().map_err(|e| e.to_string())?;
+    A::upcast_state(snapshot.schema_version, state).ok_or_else(stale)
 }
