@@ -117,7 +117,11 @@ pub trait Event: Sized + Send + Sync + 'static {
     /// [`DecodeError::UnknownKind`], [`DecodeError::Body`], or
     /// [`DecodeError::Upcast`] when no upcaster reads the row or one
     /// fails.
-    fn from_stored(kind: &str, version: u32, body: &EventBody) -> Result<Decoded<Self>, DecodeError> {
+    fn from_stored(
+        kind: &str,
+        version: u32,
+        body: &EventBody,
+    ) -> Result<Decoded<Self>, DecodeError> {
         decode_stored::<Self>(kind, version, body)
     }
 

@@ -79,10 +79,9 @@ fn upcast<E: Event>(
     let version = event.version;
     if E::KINDS.contains(&kind.as_str()) && version == E::current_version(&kind) {
         let decoded = E::from_value(&kind, event.body).map_err(|error| match error {
-            DecodeError::Body(source) => DecodeError::Upcast(
-                UpcastError::from(source)
-                    .context(format!("the upcast body of {kind:?} at schema version {version}")),
-            ),
+            DecodeError::Body(source) => DecodeError::Upcast(UpcastError::from(source).context(
+                format!("the upcast body of {kind:?} at schema version {version}"),
+            )),
             other => other,
         })?;
         out.push(decoded);
