@@ -107,6 +107,8 @@
 
 mod check;
 mod decoded;
+#[cfg(test)]
+mod tests;
 mod upcast;
 mod upcaster;
 
