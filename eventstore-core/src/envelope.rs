@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::event::schema::{Decoded, UpcastError};
 use crate::event::{DecodeError, Event};
 use crate::json::EventBody;
-use crate::schema::{Decoded, UpcastError};
 
 /// A globally unique, time-ordered event id: an [xid], 20 characters.
 ///

@@ -2,11 +2,13 @@
 //! print it with its causes.
 
 mod import;
+mod upcast;
 
 use std::borrow::Cow;
 use std::fmt;
 
 pub use import::ImportProblem;
+pub use upcast::UpcastError;
 
 /// Why an aggregate id was refused (what [`IdProblem::of`] finds). With
 /// serde, so that a domain error that quotes it can be recorded under an
@@ -104,7 +106,7 @@ pub enum Error {
         schema_version: u32,
         /// What went wrong, and where in the chain.
         #[source]
-        source: crate::schema::UpcastError,
+        source: UpcastError,
     },
 
     /// An event to append has schema version 0; versions start at 1.

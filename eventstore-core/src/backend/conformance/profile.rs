@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::schema::{RawEvent, UpcastError};
+use crate::event::schema::{RawEvent, UpcastError};
 use crate::{Aggregate, Event};
 
 /// Someone registered.

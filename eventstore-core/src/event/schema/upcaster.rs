@@ -1,10 +1,10 @@
 //! The declaration of one upcaster, the event it reads and writes, and
 //! the error it returns.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use crate::error::UpcastError;
 
 /// An event as an upcaster sees it: its stored kind name, the schema
 /// version its body was written with, and the body as a JSON value.
@@ -32,62 +32,6 @@ impl RawEvent {
             kind: kind.into(),
             version,
             body,
-        }
-    }
-}
-
-/// Why a row could not be brought to the current schema: what an
-/// upcaster returns when the old body is not what it expects, and what
-/// the runtime says when no upcaster reads a row or the upcasters loop.
-///
-/// ```
-/// use eventstore_core::schema::UpcastError;
-/// let error = UpcastError::new("no owner to split");
-/// assert_eq!(error.to_string(), "no owner to split");
-/// ```
-#[derive(Debug)]
-pub struct UpcastError {
-    message: String,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
-
-impl UpcastError {
-    /// An error that says `message`.
-    #[must_use]
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            source: None,
-        }
-    }
-
-    /// Prefixes the message with where it happened: `context: message`.
-    #[must_use]
-    pub(crate) fn context(mut self, context: impl fmt::Display) -> Self {
-        self.message = format!("{context}: {}", self.message);
-        self
-    }
-}
-
-impl fmt::Display for UpcastError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for UpcastError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
-
-impl From<serde_json::Error> for UpcastError {
-    fn from(error: serde_json::Error) -> Self {
-        Self {
-            message: "the body does not match its old payload type".to_owned(),
-            source: Some(Box::new(error)),
         }
     }
 }

@@ -2,8 +2,10 @@
 
 use serde_json::Value;
 
+pub mod schema;
+
 use crate::json::EventBody;
-use crate::schema::{Decoded, UpcastError, Upcaster, decode_stored};
+use schema::{Decoded, UpcastError, Upcaster, decode_stored};
 
 /// A family of events, usually an enum with one variant per kind, each
 /// wrapping a payload struct. Derive it with `#[derive(Event)]`.
