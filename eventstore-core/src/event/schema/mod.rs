@@ -107,8 +107,6 @@
 
 mod check;
 mod decoded;
-#[cfg(test)]
-mod tests;
 mod upcast;
 mod upcaster;
 

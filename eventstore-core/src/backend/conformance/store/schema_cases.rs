@@ -3,15 +3,19 @@
 //! forget erases the personal fields of every stored version, and a
 //! snapshot of another state schema is upcast or replayed.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use super::fixtures::{append_ok, body, load};
+use crate::backend::conformance::eventually::eventually;
 use crate::backend::conformance::profile::{
     FamilyNameChanged, GivenNameChanged, Profile, ProfileEvent, Registered,
 };
 use crate::backend::{AppendRequest, NewEvent, Snapshot, StreamEvent};
 use crate::{
-    Checkpoint, EventFilter, EventStore, ForgetRequest, Options, Outcome, Repository, Tracker,
+    Checkpoint, EventFilter, EventStore, ForgetRequest, Options, Outcome, RecordedEvent,
+    Repository, Tracker,
 };
 
 /// A row as an earlier release wrote it.
@@ -61,6 +65,23 @@ fn read_today() -> Vec<ProfileEvent> {
     ]
 }
 
+/// The tracker's first page, once it holds `want` events: a read may be
+/// held back for a while by other tests' transactions.
+async fn read_all<S: Tracker>(store: &S, want: usize) -> Vec<RecordedEvent> {
+    let read = async || {
+        store
+            .read_page(Checkpoint::BEGINNING, &EventFilter::all(), 100)
+            .await
+            .expect("read_page")
+            .events
+    };
+    let what = format!("the tracker reads {want} events");
+    eventually(Duration::from_secs(10), &what, read, |events| {
+        events.len() >= want
+    })
+    .await
+}
+
 async fn write_old_history<S: EventStore>(store: &S, id: &str) {
     let mut request = AppendRequest::new("Profile", id.parse().unwrap(), 0);
     for event in old_history() {
@@ -104,11 +125,11 @@ pub async fn rows_keep_the_schema_version_they_were_written_at<S: EventStore + T
     let page: Vec<StreamEvent> = store.load_page("Profile", "p-1", 2, 3).await.unwrap();
     let page: Vec<(u64, u32)> = page.iter().map(|e| (e.version, e.schema_version)).collect();
     assert_eq!(page, [(3, 1), (4, 1), (5, 2)], "a page of the stream");
-    let read = store
-        .read_page(Checkpoint::BEGINNING, &EventFilter::all(), 100)
+    let read: Vec<u32> = read_all(&store, 7)
         .await
-        .unwrap();
-    let read: Vec<u32> = read.events.iter().map(|e| e.schema_version).collect();
+        .iter()
+        .map(|e| e.schema_version)
+        .collect();
     assert_eq!(read, expected, "the tracker");
 
     let zero = store
@@ -148,12 +169,8 @@ pub async fn old_rows_load_and_are_delivered_as_current_events<S: EventStore + T
     assert_eq!(loaded.state.family_name.as_deref(), Some("King"));
     assert_eq!(loaded.state.changes, 6, "six events, from five rows");
 
-    let page = store
-        .read_page(Checkpoint::BEGINNING, &EventFilter::all(), 100)
-        .await
-        .unwrap();
     let mut delivered = Vec::new();
-    for event in &page.events {
+    for event in &read_all(&store, 5).await {
         delivered.extend(event.decode_all::<ProfileEvent>().unwrap());
     }
     assert_eq!(

@@ -3,11 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::{Decoded, RawEvent, SchemaError, UpcastError, UpcastStep, Upcaster, check};
-use crate::envelope::RecordedEvent;
-use crate::error::Error;
-use crate::event::{DecodeError, Event};
-use crate::json::EventBody;
+use eventstore_core::schema::{
+    Decoded, RawEvent, SchemaError, UpcastError, UpcastStep, Upcaster, check,
+};
+use eventstore_core::{DecodeError, Error, Event, EventBody, RecordedEvent};
 
 /// The one event of the hand-written families: kind "A" (or "B"), with the
 /// body it decoded from.
@@ -28,7 +27,7 @@ macro_rules! family {
             fn kind(&self) -> &'static str {
                 self.0.0
             }
-            fn to_body(&self) -> crate::Result<EventBody> {
+            fn to_body(&self) -> eventstore_core::Result<EventBody> {
                 Ok(EventBody::empty())
             }
             fn from_body(kind: &str, body: &EventBody) -> Result<Self, DecodeError> {
@@ -132,7 +131,7 @@ fn stored<E: Event>(kind: &str, version: u32, body: &Value) -> Result<Decoded<E>
 fn a_sound_schema_passes() {
     assert_eq!(check::<Chain>(), Ok(()));
     assert_eq!(check::<Splits>(), Ok(()));
-    assert_eq!(check::<crate::doc::AccountEvent>(), Ok(()));
+    assert_eq!(check::<sagas_examples::account::AccountEvent>(), Ok(()));
 }
 
 #[test]
@@ -280,7 +279,7 @@ fn a_split_row_reads_as_its_events_in_order_each_upcast_on() {
 #[test]
 fn an_envelope_names_the_row_that_cannot_be_upcast() {
     let row = RecordedEvent {
-        id: crate::EventId::new(),
+        id: eventstore_core::EventId::new(),
         position: 9,
         tx: 1,
         aggregate_kind: "Thing".into(),
@@ -289,7 +288,7 @@ fn an_envelope_names_the_row_that_cannot_be_upcast() {
         kind: "A".into(),
         schema_version: 1,
         body: EventBody::empty(),
-        metadata: crate::Metadata::default(),
+        metadata: eventstore_core::Metadata::default(),
         recorded_at: std::time::SystemTime::now(),
     };
     let error = row.decode::<Refuses>().unwrap_err();
@@ -302,7 +301,7 @@ fn an_envelope_names_the_row_that_cannot_be_upcast() {
         }
     ));
     assert_eq!(
-        crate::ErrorChain(&error).to_string(),
+        eventstore_core::ErrorChain(&error).to_string(),
         "cannot upcast \"A\" (schema version 1) in Thing \"t-1\" at version 4: the upcaster of \
          \"A\" at schema version 1: no owner in the old body"
     );
@@ -317,7 +316,7 @@ fn an_envelope_names_the_row_that_cannot_be_upcast() {
         "{error}"
     );
     assert!(
-        crate::ErrorChain(&error)
+        eventstore_core::ErrorChain(&error)
             .to_string()
             .ends_with("the row reads as 2 events, not one: decode it with decode_all"),
         "{error}"
