@@ -108,7 +108,10 @@ pub use tracker::{EventFilter, Holdback, Tracker};
 ///
 /// Variant attributes: `#[event(kind = "name")]` renames the stored kind
 /// (default: the variant's name); `#[event(personal(field, ...))]` names the
-/// payload fields that hold personal data.
+/// payload fields that hold personal data; `version = N`, `aliases =
+/// [...]` and `upcast(from = V, typed = T | raw = f | events = f)` declare
+/// the kind's schema history, and `#[event(retired(kind = "...", events =
+/// f))]` on the enum a kind no variant has any more: see [`schema`].
 #[cfg(feature = "derive")]
 pub use eventstore_derive::Event;
 
