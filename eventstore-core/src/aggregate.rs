@@ -63,7 +63,8 @@ pub trait Aggregate: Default + Serialize + DeserializeOwned + Send + Sync + 'sta
     /// (`schema_version`, not [`SNAPSHOT_VERSION`](Self::SNAPSHOT_VERSION)):
     /// `Some` state to fold the newer events into, or `None` (the default)
     /// to ignore the snapshot and replay the stream from its first event.
-    /// The next snapshot due is written at the current version.
+    /// A repository that snapshots this kind then replaces the snapshot
+    /// with one of the current version.
     ///
     /// ```
     /// use eventstore_core::{Aggregate, Event};

@@ -25,7 +25,7 @@ use crate::envelope::NewEvent;
 use crate::error::{Error, Result};
 use crate::id::{AggregateId, IntoAggregateId};
 use crate::keys::{RecordedOutcome, RefusalOutcome};
-use crate::store::{AppendOutcome, AppendRequest, EventStore};
+use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream};
 
 /// How many times [`Repository::execute`] decides a command before it gives
 /// up on a contended aggregate, unless set with [`Repository::max_attempts`].
@@ -202,7 +202,7 @@ impl<S: EventStore> Repository<S> {
             .store
             .load_stream(A::KIND, aggregate_id.as_str(), None, self.page_size)
             .await?;
-        self.replay(&aggregate_id).rebuild(stream).await
+        self.rebuild(&aggregate_id, stream).await
     }
 
     /// Runs one command: loads the aggregate, calls `decide` with its state,
@@ -485,8 +485,30 @@ impl<S: EventStore> Repository<S> {
             return Ok(ControlFlow::Break(recorded));
         }
         let forgets = stream.forgets;
-        let loaded = self.replay(aggregate_id).rebuild(stream).await?;
+        let loaded = self.rebuild(aggregate_id, stream).await?;
         Ok(ControlFlow::Continue((loaded, forgets)))
+    }
+
+    /// The state of a loaded stream. A snapshot that was upcast or ignored
+    /// is replaced, when this kind is snapshotted at all, by one of the
+    /// state just rebuilt (in the background, as any snapshot), so that
+    /// the next loads read it instead of upcasting or replaying again.
+    async fn rebuild<A: Aggregate>(
+        &self,
+        aggregate_id: &AggregateId,
+        stream: LoadedStream,
+    ) -> Result<Loaded<A>> {
+        let forgets = stream.forgets;
+        let (loaded, replace) = self.replay(aggregate_id).rebuild(stream).await?;
+        if replace && loaded.version > 0 && self.snapshots.every(A::KIND) > 0 {
+            save_in_background(
+                &self.store,
+                aggregate_id,
+                (loaded.version, forgets),
+                &loaded.state,
+            );
+        }
+        Ok(loaded)
     }
 
     /// Folds the events of one stream a page at a time.

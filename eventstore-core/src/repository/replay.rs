@@ -36,35 +36,41 @@ pub(super) struct Replay<'a, S> {
 impl<S: EventStore> Replay<'_, S> {
     /// Turns a loaded stream (its first page of events) into state, reading
     /// the pages that follow, and falling back to a full replay when the
-    /// snapshot is of another schema or cannot be decoded.
-    pub(super) async fn rebuild<A: Aggregate>(&self, stream: LoadedStream) -> Result<Loaded<A>> {
-        if let Some(snapshot) = stream.snapshot {
-            match restore::<A>(&snapshot) {
-                Ok(mut state) => {
-                    let mut version = snapshot.version;
-                    self.fold(&mut state, &mut version, Some(stream.events))
-                        .await?;
-                    return Ok(Loaded { state, version });
-                }
-                Err(reason) => {
-                    self.ignored_snapshots.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(
-                        kind = A::KIND,
-                        aggregate_id = self.aggregate_id.as_str(),
-                        snapshot_version = snapshot.version,
-                        reason,
-                        "ignoring unreadable snapshot, replaying all events"
-                    );
-                    let (mut state, mut version) = (A::default(), 0);
-                    self.fold(&mut state, &mut version, None).await?;
-                    return Ok(Loaded { state, version });
-                }
+    /// snapshot is of another schema (that [`Aggregate::upcast_state`] does
+    /// not read) or cannot be decoded. Also says whether the snapshot read
+    /// should be replaced: it was upcast or ignored.
+    pub(super) async fn rebuild<A: Aggregate>(
+        &self,
+        stream: LoadedStream,
+    ) -> Result<(Loaded<A>, bool)> {
+        let Some(snapshot) = stream.snapshot else {
+            let (mut state, mut version) = (A::default(), 0);
+            self.fold(&mut state, &mut version, Some(stream.events))
+                .await?;
+            return Ok((Loaded { state, version }, false));
+        };
+        let replace = snapshot.schema_version != A::SNAPSHOT_VERSION;
+        match restore::<A>(&snapshot) {
+            Ok(mut state) => {
+                let mut version = snapshot.version;
+                self.fold(&mut state, &mut version, Some(stream.events))
+                    .await?;
+                Ok((Loaded { state, version }, replace))
+            }
+            Err(reason) => {
+                self.ignored_snapshots.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    kind = A::KIND,
+                    aggregate_id = self.aggregate_id.as_str(),
+                    snapshot_version = snapshot.version,
+                    reason,
+                    "ignoring unreadable snapshot, replaying all events"
+                );
+                let (mut state, mut version) = (A::default(), 0);
+                self.fold(&mut state, &mut version, None).await?;
+                Ok((Loaded { state, version }, true))
             }
         }
-        let (mut state, mut version) = (A::default(), 0);
-        self.fold(&mut state, &mut version, Some(stream.events))
-            .await?;
-        Ok(Loaded { state, version })
     }
 
     /// Folds into `state`, which stands at `version`, the events after it:

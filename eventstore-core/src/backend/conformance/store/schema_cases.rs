@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::fixtures::{append_ok, body, load};
-use crate::backend::conformance::eventually::eventually;
+use crate::backend::conformance::eventually::{eventually, snapshot_when};
 use crate::backend::conformance::profile::{
     FamilyNameChanged, GivenNameChanged, Profile, ProfileEvent, Registered,
 };
@@ -250,7 +250,9 @@ pub async fn forget_erases_the_personal_fields_of_every_stored_version<S: EventS
 
 /// A snapshot of state schema 1 is upcast by `upcast_state` and the newer
 /// events folded on it; one of a schema nothing reads is ignored, counted,
-/// and the stream replayed; both load the state a replay gives.
+/// and the stream replayed; both load the state a replay gives; and a
+/// repository that snapshots the kind replaces the snapshot it could not
+/// use with one of the current schema.
 pub async fn a_snapshot_of_another_state_schema_is_upcast_or_replayed<S: EventStore>(store: S) {
     write_old_history(&store, "p-1").await;
     let repo = Repository::new(store.clone());
@@ -280,5 +282,28 @@ pub async fn a_snapshot_of_another_state_schema_is_upcast_or_replayed<S: EventSt
         repo.ignored_snapshots(),
         1,
         "the ignored snapshot is counted"
+    );
+
+    // a repository that snapshots the kind replaces what it could not read
+    let snapshotting = Repository::new(store.clone()).snapshot_every(1_000);
+    let reloaded = snapshotting.load::<Profile>("p-1").await.unwrap();
+    assert_eq!(reloaded.state, replayed.state);
+    let replaced = snapshot_when(&store, "Profile", "p-1", |s| s.schema_version == 2).await;
+    assert_eq!(
+        replaced.version, 5,
+        "the replay's state, at the stream's version"
+    );
+    assert_eq!(
+        replaced.state.decode::<Profile>().unwrap(),
+        replayed.state,
+        "the replacement holds the replayed state"
+    );
+    let before = snapshotting.ignored_snapshots();
+    let again = snapshotting.load::<Profile>("p-1").await.unwrap();
+    assert_eq!(again.state, replayed.state);
+    assert_eq!(
+        snapshotting.ignored_snapshots(),
+        before,
+        "read, not ignored, now"
     );
 }
