@@ -52,10 +52,15 @@ pub fn decode_stored<E: Event>(
 /// The current name of a kind that `#[event(aliases = [...])]` renamed,
 /// or `kind` itself.
 fn current_name<E: Event>(kind: &str) -> &str {
+    renamed::<E>(kind).unwrap_or(kind)
+}
+
+/// The current name of `kind` when it is an old name.
+fn renamed<E: Event>(kind: &str) -> Option<&'static str> {
     E::ALIASES
         .iter()
         .find(|(old, _)| *old == kind)
-        .map_or(kind, |(_, current)| current)
+        .map(|(_, current)| *current)
 }
 
 /// Whether some upcaster reads rows of `kind` (at any version).
@@ -75,10 +80,16 @@ fn upcast<E: Event>(
     out: &mut Vec<E>,
     steps: &mut usize,
 ) -> Result<(), DecodeError> {
-    let kind = current_name::<E>(&event.kind).to_owned();
-    let version = event.version;
+    let RawEvent {
+        mut kind,
+        version,
+        body,
+    } = event;
+    if let Some(current) = renamed::<E>(&kind) {
+        kind = current.to_owned();
+    }
     if E::KINDS.contains(&kind.as_str()) && version == E::current_version(&kind) {
-        let decoded = E::from_value(&kind, event.body).map_err(|error| match error {
+        let decoded = E::from_value(&kind, body).map_err(|error| match error {
             DecodeError::Body(source) => DecodeError::Upcast(UpcastError::from(source).context(
                 format!("the upcast body of {kind:?} at schema version {version}"),
             )),
@@ -97,15 +108,20 @@ fn upcast<E: Event>(
     let Some(upcaster) = upcaster::<E>(&kind, version) else {
         return Err(DecodeError::Upcast(no_upcaster::<E>(&kind, version)));
     };
-    let at = format!("the upcaster of {kind:?} at schema version {version}");
+    // the context is written only for an error: a row read costs no formatting
+    let failed = |error: UpcastError| {
+        DecodeError::Upcast(error.context(format_args!(
+            "the upcaster of {:?} at schema version {version}",
+            upcaster.kind
+        )))
+    };
     match upcaster.step {
         UpcastStep::Body { to, rewrite } => {
-            let body = rewrite(event.body).map_err(|e| DecodeError::Upcast(e.context(&at)))?;
+            let body = rewrite(body).map_err(failed)?;
             upcast(RawEvent::new(kind, to, body), out, steps)
         }
         UpcastStep::Events(split) => {
-            let events = split(RawEvent::new(kind, version, event.body))
-                .map_err(|e| DecodeError::Upcast(e.context(&at)))?;
+            let events = split(RawEvent::new(kind, version, body)).map_err(failed)?;
             for next in events {
                 upcast(next, out, steps)?;
             }
