@@ -489,9 +489,9 @@ impl<S: EventStore> Repository<S> {
         Ok(ControlFlow::Continue((loaded, forgets)))
     }
 
-    /// The state of a loaded stream. A snapshot that was upcast or ignored
-    /// is replaced, when this kind is snapshotted at all, by one of the
-    /// state just rebuilt (in the background, as any snapshot), so that
+    /// The state of a loaded stream. A snapshot of another state schema
+    /// (upcast or ignored) is replaced, when this kind is snapshotted at
+    /// all, by one of the state just rebuilt (in the background, as any snapshot), so that
     /// the next loads read it instead of upcasting or replaying again.
     async fn rebuild<A: Aggregate>(
         &self,

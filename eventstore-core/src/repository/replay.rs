@@ -38,7 +38,10 @@ impl<S: EventStore> Replay<'_, S> {
     /// the pages that follow, and falling back to a full replay when the
     /// snapshot is of another schema (that [`Aggregate::upcast_state`] does
     /// not read) or cannot be decoded. Also says whether the snapshot read
-    /// should be replaced: it was upcast or ignored.
+    /// should be replaced: it is of another schema, upcast or ignored (a
+    /// store keeps a snapshot of the current schema at the same version, so
+    /// replacing an undecodable one of the current schema would write
+    /// nothing on every load).
     pub(super) async fn rebuild<A: Aggregate>(
         &self,
         stream: LoadedStream,
@@ -68,7 +71,7 @@ impl<S: EventStore> Replay<'_, S> {
                 );
                 let (mut state, mut version) = (A::default(), 0);
                 self.fold(&mut state, &mut version, None).await?;
-                Ok((Loaded { state, version }, true))
+                Ok((Loaded { state, version }, replace))
             }
         }
     }
