@@ -338,3 +338,43 @@ fn old_names_read_as_their_kind_at_their_own_version() {
     assert_eq!(read, Decoded::One(Renamed(Read("A", json!({})))));
     assert_eq!(Renamed::stored_personal_fields("Old"), ["name"]);
 }
+
+family!(Huge, versions: &[("A", u32::MAX)], upcasters: &[]);
+
+#[test]
+fn a_huge_version_is_checked_at_once() {
+    assert_eq!(
+        check::<Huge>(),
+        Err(SchemaError::Gap {
+            kind: "A".into(),
+            missing: 1,
+            current: u32::MAX
+        })
+    );
+}
+
+#[test]
+fn the_typed_shortcut_reads_as_the_value_path_does() {
+    use eventstore_core::backend::conformance::profile::ProfileEvent;
+    use eventstore_core::schema::decode_stored;
+    use sagas_examples::account::AccountEvent;
+
+    let opened = EventBody::try_from(&json!({ "owner": "Ada", "initial_balance": 5 })).unwrap();
+    let fast = AccountEvent::from_stored("Opened", 1, &opened).unwrap();
+    assert_eq!(
+        fast,
+        decode_stored::<AccountEvent>("Opened", 1, &opened).unwrap()
+    );
+    let registered = EventBody::try_from(&json!({ "name": "Ada King" })).unwrap();
+    let fast = ProfileEvent::from_stored("Registered", 1, &registered).unwrap();
+    assert_eq!(
+        fast,
+        decode_stored::<ProfileEvent>("Registered", 1, &registered).unwrap()
+    );
+    let erased = EventBody::try_from(&json!({ "owner": null, "initial_balance": 5 })).unwrap();
+    let fast = AccountEvent::from_stored("Opened", 1, &erased).unwrap();
+    assert_eq!(
+        fast,
+        decode_stored::<AccountEvent>("Opened", 1, &erased).unwrap()
+    );
+}

@@ -56,17 +56,23 @@ fn check_chain(variant: &EventVariant<'_>, errors: &mut Errors) {
             );
         }
     }
-    let missing: Vec<String> = (1..current)
+    // at most a few, found early however high the version
+    let mut missing: Vec<String> = (1..current)
         .filter(|v| !seen.contains_key(v))
+        .take(4)
         .map(|v| v.to_string())
         .collect();
+    if missing.len() == 4 {
+        missing[3] = "...".to_owned();
+    }
     if let (Some(lit), false, true) = (&variant.version_lit, missing.is_empty(), variant.clean) {
         errors.at(
             lit,
             format!(
                 "`{kind}` is at schema version {current}, but no upcaster reads version {}: rows \
-                 written at it could not be read; add `upcast(from = {}, ...)`",
+                 written at {} could not be read; add `upcast(from = {}, ...)`",
                 missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" },
                 missing[0]
             ),
         );
