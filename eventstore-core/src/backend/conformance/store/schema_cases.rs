@@ -307,3 +307,44 @@ pub async fn a_snapshot_of_another_state_schema_is_upcast_or_replayed<S: EventSt
         "read, not ignored, now"
     );
 }
+
+/// A snapshot of the current state schema that does not decode (the state
+/// type changed without a new schema version), taken at the stream's
+/// latest version, is replaced by the first load of a repository that
+/// snapshots the kind, as one of another schema is: the next loads read
+/// the replacement instead of replaying the whole stream again.
+pub async fn an_unreadable_snapshot_at_the_head_is_replaced<S: EventStore>(store: S) {
+    write_old_history(&store, "p-1").await;
+    let repo = Repository::new(store.clone()).snapshot_every(1_000);
+    let replayed = repo.load::<Profile>("p-1").await.unwrap();
+    let unreadable = json!({ "given_name": 7, "changes": "many" });
+    store
+        .save_snapshot(Snapshot {
+            aggregate_kind: "Profile".into(),
+            aggregate_id: "p-1".parse().unwrap(),
+            version: 5,
+            forgets: 0,
+            schema_version: 2,
+            state: crate::backend::JsonText::from(&unreadable),
+        })
+        .await
+        .unwrap();
+    let loaded = repo.load::<Profile>("p-1").await.unwrap();
+    assert_eq!(
+        loaded.state, replayed.state,
+        "replayed from the first event"
+    );
+    assert_eq!(repo.ignored_snapshots(), 1);
+    let replaced = snapshot_when(&store, "Profile", "p-1", |s| {
+        s.state.decode::<Profile>().is_ok()
+    })
+    .await;
+    assert_eq!(
+        (replaced.version, replaced.schema_version),
+        (5, 2),
+        "the replay's state replaces the unreadable one"
+    );
+    let again = repo.load::<Profile>("p-1").await.unwrap();
+    assert_eq!(again.state, replayed.state);
+    assert_eq!(repo.ignored_snapshots(), 1, "read, not ignored, now");
+}
