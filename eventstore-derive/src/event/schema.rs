@@ -154,7 +154,8 @@ fn from_value(model: &EventEnum<'_>) -> TokenStream {
 
 /// `from_stored`, when some kind has typed upcasters: a row at a typed
 /// version decodes into its old type straight from the text, in one pass,
-/// and converts in memory; every other row as the default does.
+/// and converts in memory (failing as the upcaster would, so that the
+/// error names the schema version); every other row as the default does.
 fn from_stored(model: &EventEnum<'_>) -> TokenStream {
     let arms: Vec<TokenStream> = model
         .variants
@@ -163,7 +164,7 @@ fn from_stored(model: &EventEnum<'_>) -> TokenStream {
             let names: Vec<String> = std::iter::once(variant.kind.clone())
                 .chain(variant.aliases.iter().map(syn::LitStr::value))
                 .collect();
-            let ident = variant.ident;
+            let (ident, kind) = (variant.ident, &variant.kind);
             chain(variant)
                 .into_iter()
                 .filter_map(|(from, upcast)| match &upcast.step {
@@ -173,7 +174,7 @@ fn from_stored(model: &EventEnum<'_>) -> TokenStream {
                 .filter_map(|(from, ty)| {
                     let convert = conversions(variant, from, ty)?;
                     Some(quote! {
-                        (#(#names)|*, #from) => ::eventstore_core::__private::decode::<#ty>(body).map(|event| {
+                        (#(#names)|*, #from) => ::eventstore_core::__private::decode_old::<#ty>(#kind, #from, body).map(|event| {
                             #convert
                             ::eventstore_core::schema::Decoded::One(Self::#ident(event))
                         }),
