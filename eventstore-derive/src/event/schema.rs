@@ -89,7 +89,8 @@ fn variant_upcasters(variant: &EventVariant<'_>) -> Vec<TokenStream> {
                     }
                 }
                 StepAttr::Raw(function) => {
-                    let to = from + 1;
+                    // past the last version only with an error reported
+                    let to = from.saturating_add(1);
                     quote!(::eventstore_core::schema::UpcastStep::Body { to: #to, rewrite: #function })
                 }
                 StepAttr::Events(function) => {
@@ -117,7 +118,7 @@ fn conversions(variant: &EventVariant<'_>, from: u32, ty: &Type) -> Option<Token
     let chain = chain(variant);
     let mut steps = Vec::new();
     let mut previous = ty;
-    for version in from + 1..variant.version {
+    for version in from.saturating_add(1)..variant.version {
         let Some(StepAttr::Typed(next)) = chain.get(&version).map(|u| &u.step) else {
             return None;
         };
