@@ -65,9 +65,9 @@ fn deposited_v1(mut body: Value) -> Result<Value, UpcastError> {
 }
 
 /// `Moved` reads as rows under old names, at old versions.
-fn moved(event: RawEvent) -> Result<Vec<RawEvent>, UpcastError> {
+fn moved(RawEvent { body, .. }: RawEvent) -> Result<Vec<RawEvent>, UpcastError> {
     Ok(vec![
-        RawEvent::new("Paid", 1, json!({ "units": event.body["units"] })),
+        RawEvent::new("Paid", 1, json!({ "units": body["units"] })),
         RawEvent::new("AccountOpened", 1, json!({ "owner": "Ada", "units": 1 })),
         RawEvent::new("AccountOpened", 2, json!({ "owner": "Bo", "cents": 7 })),
     ])

@@ -158,8 +158,6 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    use super::*;
-
     /// What deriving `Event` on the enum `source` expands to, given at
     /// most 10 s and without a panic.
     fn errors_of(source: String) -> String {
