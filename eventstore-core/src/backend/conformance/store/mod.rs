@@ -80,6 +80,7 @@ macro_rules! __store_conformance_suite {
             schema_cases::rows_keep_the_schema_version_they_were_written_at,
             schema_cases::old_rows_load_and_are_delivered_as_current_events,
             schema_cases::forget_erases_the_personal_fields_of_every_stored_version,
+            schema_cases::forget_spares_a_field_the_current_version_does_not_declare_personal,
             schema_cases::a_snapshot_of_another_state_schema_is_upcast_or_replayed,
             schema_cases::an_unreadable_snapshot_at_the_head_is_replaced,
             saga_cases::a_saga_takes_its_step_once_and_records_it,

@@ -248,6 +248,48 @@ pub async fn forget_erases_the_personal_fields_of_every_stored_version<S: EventS
     );
 }
 
+/// A field that only an older version declared personal is erased from
+/// the rows of that version, not from those of the current version, where
+/// it holds something else (`Verified`'s `method`: a phone number in v1,
+/// "sms" or "email" in v2): the current rows keep it, and still decode.
+pub async fn forget_spares_a_field_the_current_version_does_not_declare_personal<S: EventStore>(
+    store: S,
+) {
+    append_ok(
+        &store,
+        AppendRequest::new("Profile", "p-1".parse().unwrap(), 0)
+            .event(row("Verified", 1, &json!({ "method": "+44 20 7946 0000" })))
+            .event(row(
+                "Verified",
+                2,
+                &json!({ "method": "email", "contact": "ada@example.org" }),
+            )),
+    )
+    .await;
+    store
+        .forget(&ForgetRequest::personal::<Profile>("p-1".parse().unwrap()))
+        .await
+        .unwrap();
+    let rows: Vec<Value> = load(&store, "Profile", "p-1", 0)
+        .await
+        .iter()
+        .map(|row| row.body.to_value().unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            json!({ "method": null }),
+            json!({ "method": "email", "contact": null })
+        ]
+    );
+    let loaded = Repository::new(store.clone()).load::<Profile>("p-1").await;
+    assert_eq!(
+        loaded.unwrap().version,
+        2,
+        "the forgotten stream still loads"
+    );
+}
+
 /// A snapshot of state schema 1 is upcast by `upcast_state` and the newer
 /// events folded on it; one of a schema nothing reads is ignored, counted,
 /// and the stream replayed; both load the state a replay gives; and a
