@@ -44,6 +44,25 @@ pub fn decode<T: DeserializeOwned>(body: &EventBody) -> Result<T, DecodeError> {
     body.decode().map_err(DecodeError::Body)
 }
 
+/// Decodes the old payload of a typed upcaster of `kind` at schema
+/// version `version` straight from a stored body: the one-pass shortcut
+/// of `#[derive(Event)]`, failing as the upcaster itself would.
+///
+/// # Errors
+/// [`DecodeError::Upcast`] naming the upcaster, when the body does not
+/// match the old payload type.
+pub fn decode_old<T: DeserializeOwned>(
+    kind: &str,
+    version: u32,
+    body: &EventBody,
+) -> Result<T, DecodeError> {
+    body.decode().map_err(|error| {
+        DecodeError::Upcast(UpcastError::from(error).context(format_args!(
+            "the upcaster of {kind:?} at schema version {version}"
+        )))
+    })
+}
+
 /// Decodes a payload from a JSON value: an upcaster's output.
 ///
 /// # Errors

@@ -333,7 +333,10 @@ impl EventStore for MemoryStore {
             .unwrap_or_default();
         for &i in &positions {
             let event = &mut inner.log[i];
-            if erase_body_fields(&mut event.body, request.fields_of(&event.kind)) {
+            if erase_body_fields(
+                &mut event.body,
+                request.fields_of(&event.kind, event.schema_version),
+            ) {
                 forgotten.events += 1;
             }
         }

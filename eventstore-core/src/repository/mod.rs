@@ -490,8 +490,8 @@ impl<S: EventStore> Repository<S> {
     }
 
     /// The state of a loaded stream. A snapshot of another state schema
-    /// (upcast or ignored) is replaced, when this kind is snapshotted at
-    /// all, by one of the state just rebuilt (in the background, as any snapshot), so that
+    /// (upcast or ignored), or one that did not decode, is replaced, when
+    /// this kind is snapshotted at all, by one of the state just rebuilt (in the background, as any snapshot), so that
     /// the next loads read it instead of upcasting or replaying again.
     async fn rebuild<A: Aggregate>(
         &self,

@@ -38,10 +38,8 @@ impl<S: EventStore> Replay<'_, S> {
     /// the pages that follow, and falling back to a full replay when the
     /// snapshot is of another schema (that [`Aggregate::upcast_state`] does
     /// not read) or cannot be decoded. Also says whether the snapshot read
-    /// should be replaced: it is of another schema, upcast or ignored (a
-    /// store keeps a snapshot of the current schema at the same version, so
-    /// replacing an undecodable one of the current schema would write
-    /// nothing on every load).
+    /// should be replaced: it was of another schema (upcast or ignored), or
+    /// could not be decoded.
     pub(super) async fn rebuild<A: Aggregate>(
         &self,
         stream: LoadedStream,
@@ -71,7 +69,7 @@ impl<S: EventStore> Replay<'_, S> {
                 );
                 let (mut state, mut version) = (A::default(), 0);
                 self.fold(&mut state, &mut version, None).await?;
-                Ok((Loaded { state, version }, replace))
+                Ok((Loaded { state, version }, true))
             }
         }
     }

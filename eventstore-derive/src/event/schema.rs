@@ -89,7 +89,8 @@ fn variant_upcasters(variant: &EventVariant<'_>) -> Vec<TokenStream> {
                     }
                 }
                 StepAttr::Raw(function) => {
-                    let to = from + 1;
+                    // past the last version only with an error reported
+                    let to = from.saturating_add(1);
                     quote!(::eventstore_core::schema::UpcastStep::Body { to: #to, rewrite: #function })
                 }
                 StepAttr::Events(function) => {
@@ -117,7 +118,7 @@ fn conversions(variant: &EventVariant<'_>, from: u32, ty: &Type) -> Option<Token
     let chain = chain(variant);
     let mut steps = Vec::new();
     let mut previous = ty;
-    for version in from + 1..variant.version {
+    for version in from.saturating_add(1)..variant.version {
         let Some(StepAttr::Typed(next)) = chain.get(&version).map(|u| &u.step) else {
             return None;
         };
@@ -154,7 +155,8 @@ fn from_value(model: &EventEnum<'_>) -> TokenStream {
 
 /// `from_stored`, when some kind has typed upcasters: a row at a typed
 /// version decodes into its old type straight from the text, in one pass,
-/// and converts in memory; every other row as the default does.
+/// and converts in memory (failing as the upcaster would, so that the
+/// error names the schema version); every other row as the default does.
 fn from_stored(model: &EventEnum<'_>) -> TokenStream {
     let arms: Vec<TokenStream> = model
         .variants
@@ -163,7 +165,7 @@ fn from_stored(model: &EventEnum<'_>) -> TokenStream {
             let names: Vec<String> = std::iter::once(variant.kind.clone())
                 .chain(variant.aliases.iter().map(syn::LitStr::value))
                 .collect();
-            let ident = variant.ident;
+            let (ident, kind) = (variant.ident, &variant.kind);
             chain(variant)
                 .into_iter()
                 .filter_map(|(from, upcast)| match &upcast.step {
@@ -173,7 +175,7 @@ fn from_stored(model: &EventEnum<'_>) -> TokenStream {
                 .filter_map(|(from, ty)| {
                     let convert = conversions(variant, from, ty)?;
                     Some(quote! {
-                        (#(#names)|*, #from) => ::eventstore_core::__private::decode::<#ty>(body).map(|event| {
+                        (#(#names)|*, #from) => ::eventstore_core::__private::decode_old::<#ty>(#kind, #from, body).map(|event| {
                             #convert
                             ::eventstore_core::schema::Decoded::One(Self::#ident(event))
                         }),

@@ -32,15 +32,18 @@ pub(crate) fn chain<'v>(variant: &'v EventVariant<'_>) -> BTreeMap<u32, &'v Upca
     chain
 }
 
+/// How many versions without an upcaster an error names.
+const MISSING_NAMED: usize = 3;
+
 fn check_chain(variant: &EventVariant<'_>, errors: &mut Errors) {
     let (kind, current) = (&variant.kind, variant.version);
     let mut seen = BTreeMap::new();
     for upcast in &variant.upcasts {
         let from = from_version(upcast);
         if from >= current {
-            let hint = match &variant.version_lit {
-                Some(_) => String::new(),
-                None => format!(": set `version = {}` on the variant", from + 1),
+            let hint = match (&variant.version_lit, from.checked_add(1)) {
+                (None, Some(next)) => format!(": set `version = {next}` on the variant"),
+                _ => String::new(),
             };
             errors.at(
                 &upcast.from,
@@ -56,22 +59,24 @@ fn check_chain(variant: &EventVariant<'_>, errors: &mut Errors) {
             );
         }
     }
-    // at most a few, found early however high the version
-    let mut missing: Vec<String> = (1..current)
+    // the first few only: a version of 4294967295 must not be counted to
+    let missing: Vec<String> = (1..current)
         .filter(|v| !seen.contains_key(v))
-        .take(4)
+        .take(MISSING_NAMED + 1)
         .map(|v| v.to_string())
         .collect();
-    if missing.len() == 4 {
-        missing[3] = "...".to_owned();
-    }
     if let (Some(lit), false, true) = (&variant.version_lit, missing.is_empty(), variant.clean) {
+        let more = if missing.len() > MISSING_NAMED {
+            " and more"
+        } else {
+            ""
+        };
         errors.at(
             lit,
             format!(
-                "`{kind}` is at schema version {current}, but no upcaster reads version {}: rows \
-                 written at {} could not be read; add `upcast(from = {}, ...)`",
-                missing.join(", "),
+                "`{kind}` is at schema version {current}, but no upcaster reads version {}{more}: \
+                 rows written at {} could not be read; add `upcast(from = {}, ...)`",
+                missing[..missing.len().min(MISSING_NAMED)].join(", "),
                 if missing.len() == 1 { "it" } else { "them" },
                 missing[0]
             ),
@@ -146,5 +151,49 @@ fn check_names(model: &EventEnum<'_>, errors: &mut Errors) {
                 format!("two upcasters read the retired kind \"{name}\" at schema version {from}"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// What deriving `Event` on the enum `source` expands to, given at
+    /// most 10 s and without a panic.
+    fn errors_of(source: String) -> String {
+        let (sent, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            let input: syn::DeriveInput = syn::parse_str(&source).unwrap();
+            let _ = sent.send(crate::event::expand(&input).to_string());
+        });
+        received
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the derive checks the enum within 10 s")
+    }
+
+    #[test]
+    fn a_huge_version_is_refused_with_a_short_message_at_once() {
+        for version in [1_000_000, u32::MAX] {
+            let errors = errors_of(format!(
+                "enum E {{ #[event(version = {version}, upcast(from = 2, raw = f))] A(A) }}"
+            ));
+            assert!(
+                errors.contains("no upcaster reads version 1, 3, 4 and more"),
+                "{version}: {}",
+                &errors[..errors.len().min(300)]
+            );
+            assert!(errors.len() < 5_000, "{version}: {} bytes", errors.len());
+        }
+    }
+
+    #[test]
+    fn an_upcaster_of_the_last_version_is_refused_without_overflowing() {
+        let errors =
+            errors_of("enum E { #[event(upcast(from = 4294967295, raw = f))] A(A) }".to_owned());
+        assert!(
+            errors.contains("an upcaster reads an older version, below 1"),
+            "{errors}"
+        );
     }
 }

@@ -9,6 +9,9 @@
 //!   called the address `email` (a raw upcaster).
 //! - `NameChanged` (v1) is retired: it reads as a `GivenNameChanged` and a
 //!   `FamilyNameChanged`.
+//! - `Verified` v1 kept the phone number the code went to in `method`;
+//!   v2 keeps it in `contact`, and `method` says how ("sms"), which is
+//!   not personal.
 //! - The state was at schema 1 with one `name`;
 //!   [`Profile::upcast_state`](crate::Aggregate::upcast_state) reads it.
 
@@ -66,6 +69,32 @@ pub struct FamilyNameChanged {
     pub family_name: Option<String>,
 }
 
+/// The profile's owner proved a contact was theirs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// How the code was sent: "sms" or "email" (not personal).
+    pub method: String,
+    /// The number or address it was sent to (personal).
+    pub contact: Option<String>,
+}
+
+/// `Verified` as release 1 wrote it: only by text message, to the number
+/// in `method`.
+#[derive(Deserialize)]
+pub struct VerifiedV1 {
+    /// The phone number (personal).
+    pub method: Option<String>,
+}
+
+impl From<VerifiedV1> for Verified {
+    fn from(v1: VerifiedV1) -> Self {
+        Self {
+            method: "sms".to_owned(),
+            contact: v1.method,
+        }
+    }
+}
+
 /// Everything that happens to a [`Profile`].
 #[derive(Event, Clone, Debug, PartialEq, Eq)]
 #[event(retired(kind = "NameChanged", events = split_name_changed, personal(name)))]
@@ -84,6 +113,10 @@ pub enum ProfileEvent {
     /// See [`FamilyNameChanged`].
     #[event(personal(family_name))]
     FamilyNameChanged(FamilyNameChanged),
+    /// See [`Verified`].
+    #[event(version = 2, personal(contact),
+            upcast(from = 1, typed = VerifiedV1, personal(method)))]
+    Verified(Verified),
 }
 
 /// `EmailChanged` v1 called the address `email`.
@@ -155,6 +188,7 @@ impl Aggregate for Profile {
             ProfileEvent::EmailChanged(e) => self.email.clone_from(&e.address),
             ProfileEvent::GivenNameChanged(e) => self.given_name.clone_from(&e.given_name),
             ProfileEvent::FamilyNameChanged(e) => self.family_name.clone_from(&e.family_name),
+            ProfileEvent::Verified(_) => {}
         }
     }
 
