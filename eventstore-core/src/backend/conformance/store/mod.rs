@@ -83,6 +83,7 @@ macro_rules! __store_conformance_suite {
             schema_cases::forget_spares_a_field_the_current_version_does_not_declare_personal,
             schema_cases::a_snapshot_of_another_state_schema_is_upcast_or_replayed,
             schema_cases::an_unreadable_snapshot_at_the_head_is_replaced,
+            schema_cases::an_earlier_snapshot_of_another_schema_does_not_replace_a_later_one,
             saga_cases::a_saga_takes_its_step_once_and_records_it,
             saga_cases::a_refused_step_delivered_again_keeps_its_recorded_outcome,
             saga_cases::overlapping_reconciles_take_and_record_each_step_once,

@@ -390,3 +390,43 @@ pub async fn an_unreadable_snapshot_at_the_head_is_replaced<S: EventStore>(store
     assert_eq!(again.state, replayed.state);
     assert_eq!(repo.ignored_snapshots(), 1, "read, not ignored, now");
 }
+
+/// A snapshot of another state schema does not replace a later one: a
+/// load that began before the later snapshot was stored (or a release of
+/// the other schema running beside this one) would put back an older
+/// state, and two releases would overwrite each other's snapshots.
+pub async fn an_earlier_snapshot_of_another_schema_does_not_replace_a_later_one<S: EventStore>(
+    store: S,
+) {
+    let snapshot = |version: u64, schema_version: u32| Snapshot {
+        aggregate_kind: "Profile".into(),
+        aggregate_id: "p-9".parse().unwrap(),
+        version,
+        forgets: 0,
+        schema_version,
+        state: crate::backend::JsonText::from(&json!({ "version": version })),
+    };
+    store.save_snapshot(snapshot(9, 1)).await.unwrap();
+    store.save_snapshot(snapshot(4, 2)).await.unwrap();
+    let kept = store
+        .load_snapshot("Profile", "p-9")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (kept.version, kept.schema_version),
+        (9, 1),
+        "the later snapshot is kept"
+    );
+    store.save_snapshot(snapshot(9, 2)).await.unwrap();
+    let kept = store
+        .load_snapshot("Profile", "p-9")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (kept.version, kept.schema_version),
+        (9, 2),
+        "one of another schema at the same version replaces it"
+    );
+}
