@@ -8,7 +8,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use eventstore_core::backend::{AppendOutcome, AppendRequest, NewEvent, StreamEvent};
+use eventstore_core::backend::conformance::eventually::eventually;
+use eventstore_core::backend::{AppendOutcome, AppendRequest, NewEvent, ReadPage, StreamEvent};
 use eventstore_core::reactor::{ParkedEvent, ReactorStore};
 use eventstore_core::schema::{UpcastError, UpcastStep, Upcaster};
 use eventstore_core::{
@@ -205,10 +206,7 @@ async fn events_at_three_schema_versions_read_back_at_each_from_every_read() {
         ("read_after.sql", EventFilter::all()),
         ("read_partition.sql", EventFilter::all().partition(0, 1)),
     ] {
-        let page = store
-            .read_page(Checkpoint::BEGINNING, &filter, 10)
-            .await
-            .expect("read");
+        let page = settled_page(&store, &filter, expected().len()).await;
         assert_eq!(recorded(&page.events), expected(), "{what}");
         assert!(page.unreadable.is_empty(), "{what}: {:?}", page.unreadable);
     }
@@ -303,10 +301,7 @@ async fn rows_written_before_migration_0009_read_as_version_1_and_stay_in_place(
         .await
         .expect("load_stream");
     assert_eq!(folded(&stream.events, "old-1"), expected(), "load_stream");
-    let read = store
-        .read_page(Checkpoint::BEGINNING, &EventFilter::all(), 10)
-        .await
-        .expect("read");
+    let read = settled_page(&store, &EventFilter::all(), expected().len()).await;
     assert_eq!(recorded(&read.events), expected(), "the tracker");
 }
 
@@ -415,10 +410,7 @@ async fn a_row_with_a_negative_schema_version_is_named_as_unreadable() {
         Err(Error::CorruptRow { problem: said, .. }) => assert_eq!(said, problem),
         other => panic!("expected CorruptRow, got {other:?}"),
     }
-    let page = store
-        .read_page(Checkpoint::BEGINNING, &EventFilter::all(), 10)
-        .await
-        .expect("read");
+    let page = settled_page(&store, &EventFilter::all(), 1).await;
     assert!(page.events.is_empty(), "{:?}", page.events);
     let unreadable: Vec<(u64, &str)> = page
         .unreadable
@@ -426,4 +418,21 @@ async fn a_row_with_a_negative_schema_version_is_named_as_unreadable() {
         .map(|u| (u.checkpoint.position, u.problem.as_str()))
         .collect();
     assert_eq!(unreadable, [(position, problem)]);
+}
+
+/// The tracker's first page once it holds `rows` rows, readable or not:
+/// a read may be held back for a while by other tests' transactions.
+async fn settled_page(store: &PgEventStore, filter: &EventFilter, rows: usize) -> ReadPage {
+    eventually(
+        Duration::from_secs(10),
+        "the tracker reads the rows written",
+        async || {
+            store
+                .read_page(Checkpoint::BEGINNING, filter, 10)
+                .await
+                .expect("read")
+        },
+        |page| page.events.len() + page.unreadable.len() >= rows,
+    )
+    .await
 }

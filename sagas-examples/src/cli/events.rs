@@ -243,7 +243,7 @@ mod tests {
         let error = Line::read_today(&bad).err().expect("no balance");
         let said = error.message();
         assert!(
-            said.contains(r#""Opened" in Account "acc-1" at version 1"#)
+            said.contains(r#""Opened" (schema version 1) in Account "acc-1" at version 1"#)
                 && said.contains("initial_balance"),
             "the row, and why: {said}"
         );
