@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::event::schema::{Decoded, UpcastError};
 use crate::event::{DecodeError, Event};
 use crate::json::EventBody;
 
@@ -155,29 +156,68 @@ impl Metadata {
     }
 }
 
-/// An event about to be appended: its kind and JSON body.
+/// An event about to be appended: its kind, the schema version of its
+/// body, and the body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     /// The kind name.
     pub kind: String,
+    /// The schema version the body is written at (see
+    /// [`schema`](crate::schema)); 1 for a kind that never changed.
+    pub schema_version: u32,
     /// The body, a JSON object.
     pub body: EventBody,
 }
 
 impl NewEvent {
-    /// Encodes a typed event.
+    /// Encodes a typed event, at its kind's current schema version.
     ///
     /// # Errors
     /// [`Error::Encode`] when the payload does not encode to a JSON object.
     pub fn encode<E: Event>(event: &E) -> Result<Self> {
         Ok(Self {
             kind: event.kind().to_owned(),
+            schema_version: event.schema_version(),
             body: event.to_body()?,
         })
     }
 
-    /// An event of kind `kind` whose body is `body`, which must be a JSON
-    /// object: for tools and tests that write events without their type.
+    /// An event of kind `kind`, schema version 1, whose body is already
+    /// an [`EventBody`].
+    ///
+    /// ```
+    /// use eventstore_core::EventBody;
+    /// use eventstore_core::backend::NewEvent;
+    /// let event = NewEvent::of("Closed", EventBody::empty());
+    /// assert_eq!((event.kind.as_str(), event.schema_version), ("Closed", 1));
+    /// ```
+    #[must_use]
+    pub fn of(kind: impl Into<String>, body: EventBody) -> Self {
+        Self {
+            kind: kind.into(),
+            schema_version: 1,
+            body,
+        }
+    }
+
+    /// The same event, written at schema version `version`: for tools
+    /// and tests that write rows as an older release did.
+    ///
+    /// ```
+    /// use eventstore_core::backend::NewEvent;
+    /// let old = NewEvent::new("Opened", &serde_json::json!({ "owner": "Ada" }))?.schema_version(2);
+    /// assert_eq!(old.schema_version, 2);
+    /// # Ok::<(), eventstore_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn schema_version(mut self, version: u32) -> Self {
+        self.schema_version = version;
+        self
+    }
+
+    /// An event of kind `kind`, schema version 1, whose body is `body`,
+    /// which must be a JSON object: for tools and tests that write events
+    /// without their type.
     ///
     /// ```
     /// use eventstore_core::backend::NewEvent;
@@ -192,7 +232,7 @@ impl NewEvent {
     pub fn new(kind: impl Into<String>, body: &Value) -> Result<Self> {
         let kind = kind.into();
         match EventBody::try_from(body) {
-            Ok(body) => Ok(Self { kind, body }),
+            Ok(body) => Ok(Self::of(kind, body)),
             Err(_) => Err(Error::Encode { kind, source: None }),
         }
     }
@@ -242,6 +282,8 @@ pub struct RecordedEvent {
     pub version: u64,
     /// Its kind name.
     pub kind: String,
+    /// The schema version its body was written at.
+    pub schema_version: u32,
     /// Its body, a JSON object, as text.
     pub body: EventBody,
     /// Who and what caused it.
@@ -260,7 +302,9 @@ impl RecordedEvent {
         }
     }
 
-    /// Decodes the typed event, straight from the body's text.
+    /// Decodes the typed event, straight from the body's text when the row
+    /// is of its kind's current schema version, through its upcasters
+    /// when it is older.
     ///
     /// ```
     /// # use eventstore_core::doc::{AccountEvent, MoneyWithdrawn};
@@ -270,7 +314,7 @@ impl RecordedEvent {
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let store = MemoryStore::new();
     /// let withdrawn = NewEvent::encode(&AccountEvent::from(MoneyWithdrawn { amount: 5 }))?;
-    /// let unknown = NewEvent { kind: "Teleported".into(), body: EventBody::empty() };
+    /// let unknown = NewEvent::of("Teleported", EventBody::empty());
     /// store.append(AppendRequest::new("Account", "acc-1".parse()?, 0).event(withdrawn).event(unknown)).await?;
     /// let events = store.load("Account", "acc-1", 0).await?;
     ///
@@ -282,14 +326,32 @@ impl RecordedEvent {
     /// ```
     ///
     /// # Errors
-    /// [`Error::UnknownEventKind`] or [`Error::UndecodableBody`], naming this
-    /// event's stream, version and kind.
+    /// [`Error::UnknownEventKind`], [`Error::UndecodableBody`] or
+    /// [`Error::Upcast`] (also for a row that an upcaster split), naming
+    /// this event's stream, version and kind.
     pub fn decode<E: Event>(&self) -> Result<E> {
-        decode(
-            (&self.aggregate_kind, &self.aggregate_id, self.version),
-            &self.kind,
-            &self.body,
-        )
+        self.row().decode()
+    }
+
+    /// Decodes the events this row reads as: one, unless an upcaster
+    /// split the row (or dropped it, see [`schema`](crate::schema)).
+    ///
+    /// # Errors
+    /// As [`decode`](Self::decode), and [`Error::Upcast`] when the row is
+    /// of an older version that cannot be brought to the current one.
+    pub fn decode_all<E: Event>(&self) -> Result<Decoded<E>> {
+        self.row().decode_all()
+    }
+
+    fn row(&self) -> Row<'_> {
+        Row {
+            aggregate_kind: &self.aggregate_kind,
+            aggregate_id: &self.aggregate_id,
+            version: self.version,
+            kind: &self.kind,
+            schema_version: self.schema_version,
+            body: &self.body,
+        }
     }
 }
 
@@ -302,6 +364,8 @@ pub struct StreamEvent {
     pub version: u64,
     /// Its kind name.
     pub kind: String,
+    /// The schema version its body was written at.
+    pub schema_version: u32,
     /// Its body, a JSON object, as text.
     pub body: EventBody,
 }
@@ -314,21 +378,43 @@ impl StreamEvent {
     /// ```
     /// # use eventstore_core::doc::{AccountEvent, MoneyWithdrawn};
     /// use eventstore_core::backend::StreamEvent;
-    /// let event = StreamEvent { version: 3, kind: "Teleported".into(), body: "{}".parse()? };
+    /// let event = StreamEvent { version: 3, kind: "Teleported".into(), schema_version: 1, body: "{}".parse()? };
     /// let error = event.decode::<AccountEvent>("Account", "acc-1").unwrap_err();
     /// assert_eq!(error.to_string(), r#"unknown event kind "Teleported" in Account "acc-1" at version 3"#);
     /// # Ok::<(), eventstore_core::BodyError>(())
     /// ```
     ///
     /// # Errors
-    /// [`Error::UnknownEventKind`] or [`Error::UndecodableBody`], naming the
-    /// stream, this event's version and its kind.
+    /// [`Error::UnknownEventKind`], [`Error::UndecodableBody`] or
+    /// [`Error::Upcast`] (also for a row that an upcaster split), naming
+    /// the stream, this event's version and its kind.
     pub fn decode<E: Event>(&self, aggregate_kind: &str, aggregate_id: &str) -> Result<E> {
-        decode(
-            (aggregate_kind, aggregate_id, self.version),
-            &self.kind,
-            &self.body,
-        )
+        self.row(aggregate_kind, aggregate_id).decode()
+    }
+
+    /// Decodes the events this row reads as: one, unless an upcaster
+    /// split the row (or dropped it, see [`schema`](crate::schema)).
+    ///
+    /// # Errors
+    /// As [`decode`](Self::decode), and [`Error::Upcast`] when the row is
+    /// of an older version that cannot be brought to the current one.
+    pub fn decode_all<E: Event>(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+    ) -> Result<Decoded<E>> {
+        self.row(aggregate_kind, aggregate_id).decode_all()
+    }
+
+    fn row<'a>(&'a self, aggregate_kind: &'a str, aggregate_id: &'a str) -> Row<'a> {
+        Row {
+            aggregate_kind,
+            aggregate_id,
+            version: self.version,
+            kind: &self.kind,
+            schema_version: self.schema_version,
+            body: &self.body,
+        }
     }
 }
 
@@ -337,31 +423,62 @@ impl From<&RecordedEvent> for StreamEvent {
         Self {
             version: event.version,
             kind: event.kind.clone(),
+            schema_version: event.schema_version,
             body: event.body.clone(),
         }
     }
 }
 
-/// Decodes an event of kind `kind` with body `body`, at `(aggregate kind,
-/// aggregate id, version)`, which its errors name.
-fn decode<E: Event>(
-    (aggregate_kind, aggregate_id, version): (&str, &str, u64),
-    kind: &str,
-    body: &EventBody,
-) -> Result<E> {
-    E::from_body(kind, body).map_err(|e| match e {
-        DecodeError::UnknownKind => Error::UnknownEventKind {
-            aggregate_kind: aggregate_kind.to_owned(),
-            aggregate_id: aggregate_id.to_owned(),
-            version,
-            kind: kind.to_owned(),
-        },
-        DecodeError::Body(source) => Error::UndecodableBody {
-            aggregate_kind: aggregate_kind.to_owned(),
-            aggregate_id: aggregate_id.to_owned(),
-            version,
-            kind: kind.to_owned(),
+/// A stored row as decoding sees it, with what its errors name.
+struct Row<'a> {
+    aggregate_kind: &'a str,
+    aggregate_id: &'a str,
+    version: u64,
+    kind: &'a str,
+    schema_version: u32,
+    body: &'a EventBody,
+}
+
+impl Row<'_> {
+    /// The events the row reads as.
+    fn decode_all<E: Event>(&self) -> Result<Decoded<E>> {
+        E::from_stored(self.kind, self.schema_version, self.body).map_err(|e| match e {
+            DecodeError::UnknownKind => Error::UnknownEventKind {
+                aggregate_kind: self.aggregate_kind.to_owned(),
+                aggregate_id: self.aggregate_id.to_owned(),
+                version: self.version,
+                kind: self.kind.to_owned(),
+            },
+            DecodeError::Body(source) => Error::UndecodableBody {
+                aggregate_kind: self.aggregate_kind.to_owned(),
+                aggregate_id: self.aggregate_id.to_owned(),
+                version: self.version,
+                kind: self.kind.to_owned(),
+                source,
+            },
+            DecodeError::Upcast(source) => self.upcast_error(source),
+        })
+    }
+
+    /// The one event the row reads as; a row that an upcaster split into
+    /// several, or dropped, is an error.
+    fn decode<E: Event>(&self) -> Result<E> {
+        self.decode_all()?.single().map_err(|events| {
+            self.upcast_error(UpcastError::new(format!(
+                "the row reads as {} events, not one: decode it with decode_all",
+                events.len()
+            )))
+        })
+    }
+
+    fn upcast_error(&self, source: UpcastError) -> Error {
+        Error::Upcast {
+            aggregate_kind: self.aggregate_kind.to_owned(),
+            aggregate_id: self.aggregate_id.to_owned(),
+            version: self.version,
+            kind: self.kind.to_owned(),
+            schema_version: self.schema_version,
             source,
-        },
-    })
+        }
+    }
 }

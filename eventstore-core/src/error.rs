@@ -2,11 +2,13 @@
 //! print it with its causes.
 
 mod import;
+mod upcast;
 
 use std::borrow::Cow;
 use std::fmt;
 
 pub use import::ImportProblem;
+pub use upcast::UpcastError;
 
 /// Why an aggregate id was refused (what [`IdProblem::of`] finds). With
 /// serde, so that a domain error that quotes it can be recorded under an
@@ -82,6 +84,36 @@ pub enum Error {
         /// What serde said.
         #[source]
         source: serde_json::Error,
+    },
+
+    /// A stored event of an older schema version (or an old kind name)
+    /// could not be brought to the current one: no upcaster reads it, one
+    /// failed, or they loop.
+    #[error(
+        "cannot upcast {kind:?} (schema version {schema_version}) in {aggregate_kind} \
+         {aggregate_id:?} at version {version}"
+    )]
+    Upcast {
+        /// The aggregate kind of the stream.
+        aggregate_kind: String,
+        /// The aggregate id of the stream.
+        aggregate_id: String,
+        /// The version of the event in its stream.
+        version: u64,
+        /// The stored kind name.
+        kind: String,
+        /// The schema version the row was written at.
+        schema_version: u32,
+        /// What went wrong, and where in the chain.
+        #[source]
+        source: UpcastError,
+    },
+
+    /// An event to append has schema version 0; versions start at 1.
+    #[error("event {kind:?} has schema version 0; schema versions start at 1")]
+    ZeroSchemaVersion {
+        /// The event kind.
+        kind: String,
     },
 
     /// An event could not be encoded as a JSON object.

@@ -45,6 +45,13 @@ pub struct ForgetRequest {
     /// `(event kind, field)` pairs: the field is erased from every event of
     /// that kind on the stream.
     pub event_fields: Vec<(String, String)>,
+    /// `(event kind, schema version, field)` triples: the field is kept in
+    /// the events of that kind written at that schema version, though
+    /// `event_fields` names it. [`ForgetRequest::personal`] spares, at a
+    /// kind's current version, the fields that only older versions
+    /// declared personal: a later version may use the name for something
+    /// else.
+    pub spared_fields: Vec<(String, u32, String)>,
     /// Fields erased from the state of the aggregate's snapshots.
     pub snapshot_fields: Vec<String>,
     /// Whether the aggregate's snapshots are deleted instead.
@@ -85,14 +92,21 @@ impl ForgetRequest {
             aggregate_kind: aggregate_kind.into(),
             aggregate_id,
             event_fields: Vec::new(),
+            spared_fields: Vec::new(),
             snapshot_fields: Vec::new(),
             delete_snapshots: false,
         }
     }
 
     /// Erases what the aggregate's events declare personal with
-    /// `#[event(personal(...))]`, and deletes the aggregate's snapshots,
-    /// whose state may hold a copy in any shape.
+    /// `#[event(personal(...))]`, in every stored version of them (a field
+    /// that a later version renamed is erased under its old name from the
+    /// old rows, and under old kind names too), and deletes the
+    /// aggregate's snapshots, whose state may hold a copy in any shape.
+    /// The rows of a kind's current version lose only the fields that
+    /// version declares: a field that only an older version declared
+    /// personal may hold something else in them (see
+    /// [`spared_fields`](Self::spared_fields)).
     ///
     /// ```
     /// # use eventstore_core::doc::Account;
@@ -107,8 +121,16 @@ impl ForgetRequest {
     #[must_use]
     pub fn personal<A: Aggregate>(aggregate_id: AggregateId) -> Self {
         let mut request = Self::new::<A>(aggregate_id);
-        for (kind, fields) in <A::Event as Event>::PERSONAL_FIELDS {
-            request = request.event_fields(*kind, fields.iter().copied());
+        for kind in stored_kinds::<A::Event>() {
+            let fields = A::Event::stored_personal_fields(kind);
+            if let Some((current, version)) = current_of::<A::Event>(kind) {
+                let declared = A::Event::personal_fields(current);
+                for field in fields.iter().filter(|f| !declared.contains(f)) {
+                    let spared = (kind.to_owned(), version, (*field).to_owned());
+                    request.spared_fields.push(spared);
+                }
+            }
+            request = request.event_fields(kind, fields);
         }
         request.delete_snapshots()
     }
@@ -173,13 +195,53 @@ impl ForgetRequest {
         self
     }
 
-    /// The fields to erase from an event of `kind`.
-    pub(crate) fn fields_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    /// The fields to erase from an event of `kind` written at schema
+    /// version `version`.
+    pub(crate) fn fields_of<'a>(
+        &'a self,
+        kind: &'a str,
+        version: u32,
+    ) -> impl Iterator<Item = &'a str> + 'a {
         self.event_fields
             .iter()
             .filter(move |(k, _)| k == kind)
             .map(|(_, field)| field.as_str())
+            .filter(move |field| {
+                !self
+                    .spared_fields
+                    .iter()
+                    .any(|(k, v, f)| k == kind && *v == version && f == field)
+            })
     }
+}
+
+/// Every kind name that rows of the family `E` may be stored under: its
+/// kinds, their old names, and the retired kinds its upcasters read.
+fn stored_kinds<E: Event>() -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> = E::KINDS.to_vec();
+    let others = E::ALIASES
+        .iter()
+        .map(|(old, _)| *old)
+        .chain(E::UPCASTERS.iter().map(|u| u.kind));
+    for kind in others {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds
+}
+
+/// The current kind that rows stored as `kind` read as (itself, or the
+/// kind an old name renames to), and its current version; `None` for a
+/// retired kind.
+fn current_of<E: Event>(kind: &str) -> Option<(&'static str, u32)> {
+    let current = E::KINDS.iter().copied().find(|k| *k == kind).or_else(|| {
+        E::ALIASES
+            .iter()
+            .find(|(old, _)| *old == kind)
+            .map(|(_, current)| *current)
+    })?;
+    Some((current, E::current_version(current)))
 }
 
 /// How many rows a [`forget`](crate::EventStore::forget) changed: rows that
@@ -316,7 +378,10 @@ mod tests {
             .event_fields("Renamed", ["owner"])
             .snapshot_fields(["owner", "owner"]);
         assert_eq!(request.event_fields.len(), 2);
-        assert_eq!(request.fields_of("Opened").collect::<Vec<_>>(), ["owner"]);
+        assert_eq!(
+            request.fields_of("Opened", 1).collect::<Vec<_>>(),
+            ["owner"]
+        );
         assert_eq!(request.snapshot_fields, ["owner"]);
     }
 }

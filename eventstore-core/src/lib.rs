@@ -83,7 +83,7 @@ pub use aggregate::Aggregate;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use envelope::{Checkpoint, EventId, Metadata, ParseEventIdError, RecordedEvent};
 pub use error::{Error, ErrorChain, IdProblem, ImportProblem, Result};
-pub use event::{DecodeError, Event};
+pub use event::{DecodeError, Event, schema};
 pub use forget::{ForgetRequest, Forgotten};
 pub use id::{AggregateId, IntoAggregateId, MAX_ID_BYTES};
 pub use json::{BodyError, EventBody};
@@ -108,7 +108,10 @@ pub use tracker::{EventFilter, Holdback, Tracker};
 ///
 /// Variant attributes: `#[event(kind = "name")]` renames the stored kind
 /// (default: the variant's name); `#[event(personal(field, ...))]` names the
-/// payload fields that hold personal data.
+/// payload fields that hold personal data; `version = N`, `aliases =
+/// [...]` and `upcast(from = V, typed = T | raw = f | events = f)` declare
+/// the kind's schema history, and `#[event(retired(kind = "...", events =
+/// f))]` on the enum a kind no variant has any more: see [`schema`].
 #[cfg(feature = "derive")]
 pub use eventstore_derive::Event;
 

@@ -109,18 +109,23 @@ impl AppendRequest {
     }
 
     /// Checks what a store must refuse before writing that the types do
-    /// not: that every event has a kind name (its body is an
-    /// [`EventBody`](crate::EventBody), a JSON object, and the id an
-    /// [`AggregateId`], each checked when it was made).
+    /// not: that every event has a kind name and a schema version from 1
+    /// (its body is an [`EventBody`](crate::EventBody), a JSON object, and
+    /// the id an [`AggregateId`], each checked when it was made).
     ///
     /// # Errors
-    /// [`Error::Encode`].
+    /// [`Error::Encode`] for an empty kind, [`Error::ZeroSchemaVersion`].
     pub fn validate(&self) -> Result<()> {
         for event in &self.events {
             if event.kind.is_empty() {
                 return Err(Error::Encode {
                     kind: event.kind.clone(),
                     source: None,
+                });
+            }
+            if event.schema_version == 0 {
+                return Err(Error::ZeroSchemaVersion {
+                    kind: event.kind.clone(),
                 });
             }
         }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use crate::aggregate::Aggregate;
 use crate::envelope::{Checkpoint, RecordedEvent};
 use crate::error::Result;
+use crate::event::Event;
+use crate::event::schema::UpcastStep;
 use crate::partition::Partition;
 use crate::wakeups::Wakeups;
 
@@ -79,11 +81,79 @@ impl EventFilter {
         self
     }
 
-    /// Also reads this event kind.
+    /// Also reads the rows stored under this event kind name. A row
+    /// stored under an old name of the kind, or of a kind that an upcaster
+    /// turns into it, is stored under another name: to read those too,
+    /// use [`event`](Self::event).
     #[must_use]
     pub fn event_kind(mut self, kind: impl Into<String>) -> Self {
         self.event_kinds.push(kind.into());
         self
+    }
+
+    /// Also reads every row that may read as events of kind `kind` of the
+    /// family `E` (see [`schema`](crate::schema)): those stored under
+    /// `kind` or one of its old names (`aliases`), and those of each kind
+    /// that an `events` upcaster turns into other events (a split, a
+    /// retired kind), which may become `kind`. Read them with
+    /// [`decode_all`](RecordedEvent::decode_all) or
+    /// [`route`](crate::reactor::route): such a row may read as events of
+    /// other kinds too.
+    ///
+    /// ```
+    /// use eventstore_core::EventFilter;
+    /// use eventstore_core::schema::{RawEvent, UpcastError};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// pub struct Deposited { pub cents: u64 }
+    ///
+    /// /// `Moved` is a deposit now.
+    /// fn moved(event: RawEvent) -> Result<Vec<RawEvent>, UpcastError> {
+    ///     Ok(vec![RawEvent::new("Deposited", 1, event.body)])
+    /// }
+    ///
+    /// #[derive(eventstore_core::Event)]
+    /// #[event(retired(kind = "Moved", events = moved))]
+    /// pub enum PurseEvent {
+    ///     #[event(aliases = ["Paid"])]
+    ///     Deposited(Deposited),
+    /// }
+    ///
+    /// let filter = EventFilter::all().event::<PurseEvent>("Deposited");
+    /// assert_eq!(filter.event_kinds, ["Deposited", "Paid", "Moved"]);
+    /// assert!(!EventFilter::all().event_kind("Deposited").wants("Purse", "Paid"));
+    /// ```
+    ///
+    /// # Panics
+    /// When `kind` is not a kind of `E`: the filter would read rows of no
+    /// event of the family.
+    #[must_use]
+    pub fn event<E: Event>(mut self, kind: &str) -> Self {
+        assert!(
+            E::KINDS.contains(&kind),
+            "{kind:?} is not an event kind of this family: its kinds are {:?}",
+            E::KINDS
+        );
+        // the kinds an `events` upcaster reads, under every name of theirs
+        let splitting = E::UPCASTERS
+            .iter()
+            .filter(|u| matches!(u.step, UpcastStep::Events(_)))
+            .map(|u| u.kind);
+        self.read_kind(kind);
+        old_names::<E>(kind).for_each(|old| self.read_kind(old));
+        for split in splitting {
+            self.read_kind(split);
+            old_names::<E>(split).for_each(|old| self.read_kind(old));
+        }
+        self
+    }
+
+    /// Adds the event kind name `kind`, unless it is there.
+    fn read_kind(&mut self, kind: &str) {
+        if !self.event_kinds.iter().any(|k| k == kind) {
+            self.event_kinds.push(kind.to_owned());
+        }
     }
 
     /// Reads nothing after `checkpoint`.
@@ -154,6 +224,14 @@ impl EventFilter {
             || self.aggregate_kinds.iter().any(|k| k == aggregate_kind))
             && (self.event_kinds.is_empty() || self.event_kinds.iter().any(|k| k == event_kind))
     }
+}
+
+/// The old names (`aliases`) of the kind `kind` of the family `E`.
+fn old_names<E: Event>(kind: &str) -> impl Iterator<Item = &'static str> + '_ {
+    E::ALIASES
+        .iter()
+        .filter(move |(_, current)| *current == kind)
+        .map(|(old, _)| *old)
 }
 
 /// What keeps a tracker from reading newer events until it ends: an open
@@ -230,7 +308,7 @@ pub struct ReadPage {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
-/// let event = || NewEvent { kind: "Opened".into(), body: EventBody::empty() };
+/// let event = || NewEvent::of("Opened", EventBody::empty());
 /// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event())).await?;
 /// store.append(AppendRequest::new("Transfer", "t".parse()?, 0).event(event())).await?;
 ///
@@ -256,7 +334,7 @@ pub trait Tracker: Send + Sync {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> eventstore_core::Result<()> {
     /// let store = MemoryStore::new();
-    /// let event = || NewEvent { kind: "Opened".into(), body: EventBody::empty() };
+    /// let event = || NewEvent::of("Opened", EventBody::empty());
     /// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event())).await?;
     /// store.append(AppendRequest::new("Transfer", "t".parse()?, 0).event(event())).await?;
     ///

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 /// let store = MemoryStore::new();
 /// let mut wakeups = store.wakeups();
 /// assert!(!wakeups.wait(Duration::from_millis(10)).await, "nothing appended: the timer ends the wait");
-/// let event = NewEvent { kind: "Opened".into(), body: EventBody::empty() };
+/// let event = NewEvent::of("Opened", EventBody::empty());
 /// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event)).await?;
 /// assert!(wakeups.wait(Duration::from_secs(10)).await, "woken by the append");
 /// # Ok(()) }

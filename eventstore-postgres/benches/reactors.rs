@@ -275,6 +275,7 @@ async fn latency(url: &str, mode: ReadMode, label: &str) {
                 ticker.tick().await;
                 let event = NewEvent {
                     kind: "Tick".into(),
+                    schema_version: 1,
                     body: serde_json::json!({ "n": version })
                         .try_into()
                         .expect("a JSON object"),
@@ -351,6 +352,7 @@ async fn appends_per_second(store: &PgEventStore, next: &mut u64) -> f64 {
                 while started.elapsed() < LOAD {
                     let event = NewEvent {
                         kind: "Tick".into(),
+                        schema_version: 1,
                         body: serde_json::json!({ "n": version })
                             .try_into()
                             .expect("a JSON object"),

@@ -1,18 +1,18 @@
 //! The parameters of an append, converted and bound in one place for both
 //! append statements.
 
-use eventstore_core::backend::{AppendRequest, stream_hash};
+use eventstore_core::backend::{AppendRequest, NewEvent, stream_hash};
 use eventstore_core::{Error, Result};
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::{Encode, Postgres, Type};
 
-use crate::convert::{bigint, expected_version, hash_bits};
+use crate::convert::{bigint, expected_version, hash_bits, integer};
 use crate::sql::Guards;
 
 /// The parameters that `append.sql` and `append_one.sql` share, converted
-/// once; the two differ only in whether $4 to $6 hold one event's values
-/// or arrays of them.
+/// once; the two differ only in whether $4 to $6 and $13 hold one event's
+/// values or arrays of them.
 pub(crate) struct AppendParams<'a> {
     request: &'a AppendRequest,
     expected: i64,
@@ -59,18 +59,20 @@ impl<'a> AppendParams<'a> {
     }
 
     /// The append statement `sql` with every parameter bound: `ids`,
-    /// `kinds` and `bodies` are $4 to $6.
-    pub(crate) fn bind<I, K, B>(
+    /// `kinds` and `bodies` are $4 to $6, `schema_versions` $13.
+    pub(crate) fn bind<I, K, B, S>(
         &'a self,
         sql: &'a str,
         ids: I,
         kinds: K,
         bodies: B,
+        schema_versions: S,
     ) -> Query<'a, Postgres, PgArguments>
     where
         I: 'a + Send + Encode<'a, Postgres> + Type<Postgres>,
         K: 'a + Send + Encode<'a, Postgres> + Type<Postgres>,
         B: 'a + Send + Encode<'a, Postgres> + Type<Postgres>,
+        S: 'a + Send + Encode<'a, Postgres> + Type<Postgres>,
     {
         let request = self.request;
         let guard = request.unless_moved.as_ref();
@@ -87,5 +89,14 @@ impl<'a> AppendParams<'a> {
             .bind(guard.map(|g| g.aggregate_id.as_str()))
             .bind(self.guard_version)
             .bind(self.hash)
+            .bind(schema_versions)
     }
+}
+
+/// An event's schema version as the integer column holds it.
+///
+/// # Errors
+/// [`Error::OutOfRange`] above `i32::MAX`.
+pub(crate) fn schema_version(event: &NewEvent) -> Result<i32> {
+    integer("event schema version", event.schema_version)
 }

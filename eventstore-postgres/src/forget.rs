@@ -51,11 +51,29 @@ impl PgEventStore {
             .iter()
             .map(|(kind, field)| (kind.as_str(), field.as_str()))
             .unzip();
+        // no row is written at a version beyond the column's range
+        let spared = request
+            .spared_fields
+            .iter()
+            .filter_map(|(kind, version, field)| {
+                let version = i32::try_from(*version).ok()?;
+                Some((kind.as_str(), version, field.as_str()))
+            });
+        let (mut spared_kinds, mut spared_versions, mut spared_fields) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for (kind, version, field) in spared {
+            spared_kinds.push(kind);
+            spared_versions.push(version);
+            spared_fields.push(field);
+        }
         let done = sqlx::query(&self.statements().forget_events)
             .bind(&request.aggregate_kind)
             .bind(request.aggregate_id.as_str())
             .bind(kinds)
             .bind(fields)
+            .bind(spared_kinds)
+            .bind(spared_versions)
+            .bind(spared_fields)
             .execute(&mut **tx)
             .await
             .map_err(backend)?;

@@ -48,6 +48,8 @@ layout! {
         version: usize,
         /// The event kind.
         kind: usize,
+        /// The schema version its body was written at.
+        schema_version: usize,
         /// The body (`jsonb`).
         body: usize,
         /// The metadata (`jsonb`).
@@ -68,9 +70,10 @@ impl EventColumns {
             aggregate_id: first + 4,
             version: first + 5,
             kind: first + 6,
-            body: first + 7,
-            metadata: first + 8,
-            created_at: first + 9,
+            schema_version: first + 7,
+            body: first + 8,
+            metadata: first + 9,
+            created_at: first + 10,
         }
     }
 }
@@ -88,6 +91,8 @@ layout! {
         version: usize,
         /// The event kind.
         kind: usize,
+        /// The schema version its body was written at.
+        schema_version: usize,
         /// The body (`jsonb`).
         body: usize,
     }
@@ -100,7 +105,8 @@ impl StreamEventColumns {
             position: first,
             version: first + 1,
             kind: first + 2,
-            body: first + 3,
+            schema_version: first + 3,
+            body: first + 4,
         }
     }
 }
@@ -180,7 +186,7 @@ layout! {
         /// The snapshot's version (null: no snapshot).
         snapshot_version: usize,
         /// The snapshot's schema version.
-        schema_version: usize,
+        snapshot_schema_version: usize,
         /// The snapshot's state.
         state: usize,
         /// How many times the stream was forgotten.
@@ -195,7 +201,7 @@ impl LoadStreamColumns {
     pub(crate) const fn snapshot(self) -> SnapshotColumns {
         SnapshotColumns {
             version: self.snapshot_version,
-            schema_version: self.schema_version,
+            schema_version: self.snapshot_schema_version,
             state: self.state,
             forgets: self.forgets,
         }
@@ -210,7 +216,7 @@ pub(crate) const LOAD_STREAM: LoadStreamColumns = LoadStreamColumns {
         rejection: 2,
     },
     snapshot_version: 3,
-    schema_version: 4,
+    snapshot_schema_version: 4,
     state: 5,
     forgets: 6,
     event: StreamEventColumns::at(7),
@@ -233,7 +239,7 @@ layout! {
 pub(crate) const READ: ReadColumns = ReadColumns {
     wanted: 0,
     event: EventColumns::at(1),
-    rank: 11,
+    rank: 12,
 };
 
 layout! {
@@ -282,9 +288,9 @@ layout! {
 /// The rows of `parked.sql` and `parked_event.sql`.
 pub(crate) const PARKED: ParkedColumns = ParkedColumns {
     event: EventColumns::at(0),
-    error: 10,
-    attempts: 11,
-    parked_us: 12,
+    error: 11,
+    attempts: 12,
+    parked_us: 13,
 };
 
 layout! {

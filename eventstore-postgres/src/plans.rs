@@ -40,13 +40,13 @@ const READ_TYPES: &[&str] = &[
 /// The types of `append_one.sql`'s parameters.
 const APPEND_ONE_TYPES: &[&str] = &[
     "text", "text", "bigint", "text", "text", "text", "text", "text", "text", "text", "bigint",
-    "bigint",
+    "bigint", "int4",
 ];
 
 /// The types of `append.sql`'s parameters.
 const APPEND_TYPES: &[&str] = &[
     "text", "text", "bigint", "text[]", "text[]", "text[]", "text", "text", "text", "text",
-    "bigint", "bigint",
+    "bigint", "bigint", "int4[]",
 ];
 
 impl PgEventStore {
@@ -262,16 +262,21 @@ impl PgEventStore {
     }
 }
 
-/// `$4` to `$6` of `append_one.sql`: one event's id, kind and body.
-const ONE_EVENT: [&str; 3] = ["'id'", "'Opened'", "'{}'"];
+/// The events of an `append_one.sql` sample: `$4` to `$6`, one event's
+/// id, kind and body, and `$13`, its schema version.
+const ONE_EVENT: ([&str; 3], &str) = (["'id'", "'Opened'", "'{}'"], "1");
 
-/// `$4` to `$6` of `append.sql`: two events' ids, kinds and bodies.
-const TWO_EVENTS: [&str; 3] = ["'{i1,i2}'", "'{A,B}'", "'{\"{}\",\"{}\"}'"];
+/// The events of an `append.sql` sample: `$4` to `$6`, two events' ids,
+/// kinds and bodies, and `$13`, their schema versions.
+const TWO_EVENTS: ([&str; 3], &str) = (["'{i1,i2}'", "'{A,B}'", "'{\"{}\",\"{}\"}'"], "'{1,2}'");
 
 /// Arguments for the append form with `guards`' checks: an expected version
 /// above 0 only with the version check, a key only with the key check, a
 /// guarded stream only with that check.
-fn append_sample(guards: Guards, events: [&'static str; 3]) -> Vec<&'static str> {
+fn append_sample(
+    guards: Guards,
+    (events, schema_versions): ([&'static str; 3], &'static str),
+) -> Vec<&'static str> {
     let mut sample = vec!["'Account'", "'a1'", if guards.version { "3" } else { "0" }];
     sample.extend(events);
     sample.push("'{}'");
@@ -282,5 +287,6 @@ fn append_sample(guards: Guards, events: [&'static str; 3]) -> Vec<&'static str>
         sample.extend(["NULL", "NULL", "NULL"]);
     }
     sample.push("7");
+    sample.push(schema_versions);
     sample
 }

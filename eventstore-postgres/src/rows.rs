@@ -188,6 +188,7 @@ pub(crate) fn recorded_event(row: &PgRow, columns: EventColumns) -> Result<Recor
     let metadata =
         metadata(row, columns.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?;
     let kind = known(row, columns.kind).map_err(|e| corrupt(format!("kind: {e}")))?;
+    let schema_version = schema_version(row, columns.schema_version).map_err(corrupt)?;
     let body = jsonb_text(row, columns.body)
         .and_then(|text| stored_body(text).map_err(|e| e.to_string()))
         .map_err(|e| corrupt(format!("body: {e}")))?;
@@ -199,6 +200,7 @@ pub(crate) fn recorded_event(row: &PgRow, columns: EventColumns) -> Result<Recor
         tx: xid8(row, columns.tx)?,
         version: version_number,
         kind,
+        schema_version,
         body,
         metadata,
         recorded_at,
@@ -229,14 +231,27 @@ pub(crate) fn stream_event(
     };
     let version_number = fit("version", version).map_err(|e| corrupt(e.to_string()))?;
     let kind = known(row, columns.kind).map_err(|e| corrupt(format!("kind: {e}")))?;
+    let schema_version = schema_version(row, columns.schema_version).map_err(corrupt)?;
     let body = jsonb_text(row, columns.body)
         .and_then(|text| stored_body(text).map_err(|e| e.to_string()))
         .map_err(|e| corrupt(format!("body: {e}")))?;
     Ok(StreamEvent {
         version: version_number,
         kind,
+        schema_version,
         body,
     })
+}
+
+/// An event's `schema_version` column (an integer, from 1 by the table's
+/// check) as the envelope's number.
+///
+/// # Errors
+/// What is wrong, in words, for the caller to name the row with: a
+/// missing column, a negative number.
+fn schema_version(row: &PgRow, index: usize) -> std::result::Result<u32, String> {
+    let stored: i32 = known(row, index).map_err(|e| format!("schema version: {e}"))?;
+    fit("schema version", stored).map_err(|e| e.to_string())
 }
 
 /// A column that the store's own code could not have written, in a row

@@ -12,7 +12,7 @@ use eventstore_core::{
 use sqlx::postgres::PgPool;
 use sqlx::{Executor, Postgres};
 
-use crate::append_params::AppendParams;
+use crate::append_params::{AppendParams, schema_version};
 use crate::connect;
 use crate::convert::{bigint, integer};
 use crate::error::{CANNOT_MIGRATE, backend, failed, jsonb_refused, migration_failed};
@@ -298,6 +298,7 @@ impl EventStore for PgEventStore {
                 ids[0].to_string(),
                 event.kind.as_str(),
                 event.body.as_str(),
+                schema_version(event)?,
             )
         } else {
             params.bind(
@@ -313,6 +314,11 @@ impl EventStore for PgEventStore {
                     .iter()
                     .map(|e| e.body.as_str())
                     .collect::<Vec<_>>(),
+                request
+                    .events
+                    .iter()
+                    .map(schema_version)
+                    .collect::<Result<Vec<_>>>()?,
             )
         };
         let result = query.fetch_all(&self.pool).await;
@@ -366,6 +372,7 @@ impl EventStore for PgEventStore {
                     aggregate_id: aggregate_id.to_string(),
                     version,
                     kind: event.kind,
+                    schema_version: event.schema_version,
                     body: event.body,
                     metadata: metadata.clone(),
                     recorded_at,

@@ -11,13 +11,42 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
 
-/// An account was opened.
+/// An account was opened: schema version 2, which renamed the fields of
+/// [`OpenedV1`].
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Opened {
+    /// The holder's name (personal data: `None` once forgotten).
+    pub holder: Option<String>,
+    /// The first balance, in minor units.
+    pub opening_balance: u64,
+}
+
+/// Version 1 of [`Opened`], as the sample wrote it up to release 0.1.0:
+/// the rows stored then still read through it, and a forget erases their
+/// `owner`.
+#[derive(Deserialize, Debug)]
+pub struct OpenedV1 {
     /// The owner's name (personal data: `None` once forgotten).
     pub owner: Option<String>,
     /// The first balance, in minor units.
     pub initial_balance: u64,
+}
+
+/// Version 2 renamed `owner` to `holder` and `initial_balance` to
+/// `opening_balance`.
+///
+/// ```
+/// use sagas_examples::account::{Opened, OpenedV1};
+/// let v1 = OpenedV1 { owner: Some("Ada".into()), initial_balance: 5 };
+/// assert_eq!(Opened::from(v1), Opened { holder: Some("Ada".into()), opening_balance: 5 });
+/// ```
+impl From<OpenedV1> for Opened {
+    fn from(v1: OpenedV1) -> Self {
+        Self {
+            holder: v1.owner,
+            opening_balance: v1.initial_balance,
+        }
+    }
 }
 
 /// Money came in.
@@ -68,8 +97,8 @@ pub struct OwnerUpdated {
 /// Everything that happens to an account.
 #[derive(Event, Clone, Debug, PartialEq, Eq)]
 pub enum AccountEvent {
-    /// See [`Opened`].
-    #[event(personal(owner))]
+    /// See [`Opened`]; the rows of version 1 read through [`OpenedV1`].
+    #[event(version = 2, personal(holder), upcast(from = 1, typed = OpenedV1, personal(owner)))]
     Opened(Opened),
     /// See [`MoneyDeposited`].
     MoneyDeposited(MoneyDeposited),
@@ -197,8 +226,8 @@ pub type Decision = Result<Vec<AccountEvent>, AccountError>;
 impl AccountEventHandler for Account {
     fn on_opened(&mut self, e: &Opened) {
         self.status = Status::Open;
-        self.balance = e.initial_balance;
-        self.owner.clone_from(&e.owner);
+        self.balance = e.opening_balance;
+        self.owner.clone_from(&e.holder);
     }
     fn on_money_deposited(&mut self, e: &MoneyDeposited) {
         self.balance += e.amount;
@@ -231,7 +260,7 @@ impl Account {
     ///
     /// # Errors
     /// [`AccountError::AlreadyOpen`], [`AccountError::NoOwner`].
-    pub fn open(&self, owner: &str, initial_balance: u64) -> Decision {
+    pub fn open(&self, owner: &str, opening_balance: u64) -> Decision {
         if self.status != Status::New {
             return Err(AccountError::AlreadyOpen);
         }
@@ -240,8 +269,8 @@ impl Account {
         }
         Ok(vec![
             Opened {
-                owner: Some(owner.into()),
-                initial_balance,
+                holder: Some(owner.into()),
+                opening_balance,
             }
             .into(),
         ])
@@ -380,14 +409,16 @@ impl Account {
 
 #[cfg(test)]
 mod tests {
+    use eventstore_core::EventBody;
+    use eventstore_core::schema::Decoded;
     use eventstore_core::testing::given;
 
     use super::*;
 
     fn opened(balance: u64) -> AccountEvent {
         Opened {
-            owner: Some("Ada".into()),
-            initial_balance: balance,
+            holder: Some("Ada".into()),
+            opening_balance: balance,
         }
         .into()
     }
@@ -532,9 +563,24 @@ mod tests {
     }
 
     #[test]
-    fn declares_the_owner_as_personal_data() {
-        assert_eq!(AccountEvent::personal_fields("Opened"), ["owner"]);
+    fn declares_the_owner_as_personal_data_in_every_version() {
+        assert_eq!(AccountEvent::personal_fields("Opened"), ["holder"]);
+        assert_eq!(
+            AccountEvent::stored_personal_fields("Opened"),
+            ["holder", "owner"]
+        );
         assert_eq!(AccountEvent::personal_fields("OwnerUpdated"), ["owner"]);
         assert!(AccountEvent::personal_fields("MoneyDeposited").is_empty());
+    }
+
+    #[test]
+    fn writes_opened_at_version_2_and_reads_version_1_as_it() {
+        eventstore_core::schema::check::<AccountEvent>().expect("the schema holds together");
+        assert_eq!(opened(5).schema_version(), 2);
+        let v1: EventBody = r#"{"owner": "Ada", "initial_balance": 5}"#.parse().unwrap();
+        let read = AccountEvent::from_stored("Opened", 1, &v1).expect("upcast");
+        assert_eq!(read, Decoded::One(opened(5)));
+        let v2 = opened(5).to_body().unwrap();
+        assert_eq!(v2.as_str(), r#"{"holder":"Ada","opening_balance":5}"#);
     }
 }

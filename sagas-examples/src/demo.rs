@@ -140,7 +140,7 @@ where
     writeln!(step.out, "  the clock reads {}", utc(clock.now()))?;
     saga.wait(&repo, step.out, TransferStatus::is_settled)
         .await?;
-    saga.stop().await?;
+    saga.stop(step.out).await?;
 
     step.title("a saga step delivered again")?;
     step.account(
@@ -265,11 +265,16 @@ impl Saga {
         }
     }
 
-    /// Stops the runner.
-    async fn stop(self) -> Result<(), DemoError> {
+    /// Stops the runner, then writes what the saga did that was not
+    /// written yet: a step's line is sent after its outcome is recorded,
+    /// so the last one may come after the wait saw every transfer settled.
+    async fn stop(mut self, out: &mut impl Write) -> Result<(), DemoError> {
         let _ = self.stop.send(());
         if let Ok(ran) = self.running.await {
             ran?;
+        }
+        while let Ok(line) = self.lines.try_recv() {
+            writeln!(out, "  {line}")?;
         }
         Ok(())
     }

@@ -166,6 +166,7 @@ pub async fn append_tick(store: &PgEventStore, id: &str) {
     let request = eventstore_core::backend::AppendRequest::new("Gap", id.parse().unwrap(), 0)
         .event(eventstore_core::backend::NewEvent {
             kind: "Tick".into(),
+            schema_version: 1,
             body: serde_json::json!({}).try_into().expect("a JSON object"),
         });
     eventstore_core::EventStore::append(store, request)

@@ -6,11 +6,14 @@
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use eventstore_core::backend::conformance::account::Account;
+use eventstore_core::backend::conformance::eventually::eventually;
 use eventstore_core::backend::conformance::reactor::recorder::Recorder;
 use eventstore_core::backend::conformance::reactor::running::{Running, fast};
 use eventstore_core::backend::stream_hash;
 use eventstore_core::reactor::Runner;
-use eventstore_core::{Error, EventStore, ImportProblem, Options, Repository};
+use eventstore_core::{
+    Checkpoint, Error, EventFilter, EventStore, ImportProblem, Options, Repository, Tracker,
+};
 use eventstore_postgres::PgEventStore;
 use eventstore_tests::import::{line, rows, uncommitted_first_version};
 use eventstore_tests::postgres::fresh_store;
@@ -36,6 +39,12 @@ fn deposited(id: &str, version: u64, amount: u64) -> String {
         &json!({ "amount": amount, "transaction": format!("t-{version}") }),
         "2024-01-02T10:30:00.5Z",
     )
+}
+
+/// `line` with a `schema_version` field of `value` (JSON text).
+fn at_schema_version(line: &str, value: &str) -> String {
+    let open = line.strip_suffix('}').expect("a JSON object");
+    format!(r#"{open},"schema_version":{value}}}"#)
 }
 
 async fn import(store: &PgEventStore, lines: &[String]) -> eventstore_core::Result<u64> {
@@ -111,6 +120,43 @@ async fn imports_new_and_existing_streams_that_load_like_appended_ones() {
         )
     };
     assert_eq!(hashes, [expected("acc-1"), expected("acc-2")]);
+}
+
+/// Each line's `schema_version`, or 1 without one, is stored and read back
+/// like an appended event's, by a load and by the tracker.
+#[tokio::test]
+async fn imported_lines_keep_their_schema_versions() {
+    let store = fresh_store().await;
+    let lines = [
+        opened("sv-1", 10),
+        at_schema_version(&deposited("sv-1", 2, 1), "3"),
+        at_schema_version(&deposited("sv-1", 3, 1), "2147483647"),
+    ];
+    assert_eq!(import(&store, &lines).await.expect("import"), 3);
+    let versions = |events: &[eventstore_core::RecordedEvent]| -> Vec<(u64, u32)> {
+        events
+            .iter()
+            .map(|e| (e.version, e.schema_version))
+            .collect()
+    };
+    let expected = [(1, 1), (2, 3), (3, 2_147_483_647)];
+    let loaded = store.load("Account", "sv-1", 0).await.expect("load");
+    assert_eq!(versions(&loaded), expected, "load");
+    // the tracker may be held back a while by other tests' transactions
+    let read = eventually(
+        Duration::from_secs(10),
+        "the tracker reads the imported events",
+        async || {
+            store
+                .read_page(Checkpoint::BEGINNING, &EventFilter::all(), 10)
+                .await
+                .expect("read")
+                .events
+        },
+        |events| events.len() >= expected.len(),
+    )
+    .await;
+    assert_eq!(versions(&read), expected, "the tracker");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,6 +285,24 @@ async fn each_refusal_names_the_line_and_writes_nothing() {
             ),
             2,
             |p| matches!(p, ImportProblem::Malformed { reason } if reason.contains("\"yesterday\"")),
+        ),
+        (
+            "schema version 0",
+            with(1, at_schema_version(&opened("s", 1), "0")),
+            2,
+            |p| matches!(p, ImportProblem::Malformed { reason } if reason.contains("schema version 0")),
+        ),
+        (
+            "a schema version that is not an integer",
+            with(3, at_schema_version(&opened("s", 1), "\"2\"")),
+            4,
+            |p| matches!(p, ImportProblem::Malformed { reason } if reason.contains("invalid type: string")),
+        ),
+        (
+            "a schema version above the largest integer",
+            with(0, at_schema_version(&opened("s", 1), "2147483648")),
+            1,
+            |p| matches!(p, ImportProblem::Malformed { reason } if reason.contains("schema version 2147483648")),
         ),
         (
             "metadata of another shape",

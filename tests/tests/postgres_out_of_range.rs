@@ -37,6 +37,7 @@ fn id(text: &str) -> AggregateId {
 fn deposit() -> NewEvent {
     NewEvent {
         kind: "MoneyDeposited".into(),
+        schema_version: 1,
         body: json!({ "amount": 1 }).try_into().expect("a JSON object"),
     }
 }

@@ -155,6 +155,7 @@ async fn deposits(store: &PgEventStore, id: &str, from_version: u64, count: u64)
         request.events = (0..batch)
             .map(|i| NewEvent {
                 kind: "MoneyDeposited".into(),
+                schema_version: 1,
                 body: json!({ "amount": 1, "transaction": format!("d-{}", version + i) })
                     .try_into()
                     .expect("a JSON object"),
@@ -358,6 +359,7 @@ async fn a_database_that_is_down_is_a_transient_typed_error() {
         .append(
             AppendRequest::new("Account", "a-1".parse().unwrap(), 0).event(NewEvent {
                 kind: "Opened".into(),
+                schema_version: 1,
                 body: json!({}).try_into().expect("a JSON object"),
             }),
         )
@@ -507,6 +509,7 @@ async fn a_statement_longer_than_the_statement_timeout_is_cancelled() {
         .append(
             AppendRequest::new("Account", "a-1".parse().unwrap(), 0).event(NewEvent {
                 kind: "Opened".into(),
+                schema_version: 1,
                 body: json!({}).try_into().expect("a JSON object"),
             }),
         )
@@ -544,6 +547,7 @@ async fn a_body_jsonb_refuses_is_a_typed_error_and_nothing_is_written() {
     let store = fresh_store().await;
     let tick = |text: &str| NewEvent {
         kind: "Tick".into(),
+        schema_version: 1,
         body: text.parse().expect("JSON that serde accepts"),
     };
     let id: AggregateId = "odd-1".parse().unwrap();

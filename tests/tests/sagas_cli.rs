@@ -480,6 +480,7 @@ async fn events_are_printed_in_commit_order_a_page_at_a_time() {
                 |r, i| {
                     r.event(NewEvent {
                         kind: "Tick".into(),
+                        schema_version: 1,
                         body: serde_json::json!({ "n": first + i })
                             .try_into()
                             .expect("a JSON object"),
@@ -553,6 +554,118 @@ async fn events_are_printed_in_commit_order_a_page_at_a_time() {
     assert_eq!(versions, (1..=500).collect::<Vec<_>>());
 }
 
+/// The JSON lines of `output`, each parsed.
+fn json_lines(output: &Output) -> Vec<serde_json::Value> {
+    stdout(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+        .collect()
+}
+
+/// `(kind, schema_version, body)` of each JSON line.
+fn kinds_versions_bodies(lines: &[serde_json::Value]) -> Vec<(&str, u64, serde_json::Value)> {
+    lines
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or("?"),
+                e["schema_version"].as_u64().unwrap_or(0),
+                e["body"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn events_show_each_rows_schema_version_and_with_current_read_it_as_today() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let v1 = json!({ "owner": "Ada", "initial_balance": 1_000 });
+    for (aggregate_kind, id, kind, schema_version, body) in [
+        ("Account", "ada", "Opened", 1, v1.clone()),
+        ("Gap", "gap-1", "Tick", 3, json!({ "n": 1 })),
+        // no balance: it cannot be read as an Opened of any version
+        ("Account", "bad", "Opened", 1, json!({ "owner": "Bad" })),
+    ] {
+        let event = NewEvent::new(kind, &body)
+            .expect("a JSON object")
+            .schema_version(schema_version);
+        let request = AppendRequest::new(aggregate_kind, id.parse().unwrap(), 0).event(event);
+        store.append(request).await.expect("append");
+    }
+
+    let stored = sagas_until(&schema, &["events", "--json"], |o| {
+        stdout(o).lines().count() >= 3
+    });
+    assert_eq!(stored.status.code(), Some(0), "{}", stderr(&stored));
+    let lines = json_lines(&stored);
+    assert_eq!(
+        kinds_versions_bodies(&lines),
+        [
+            ("Opened", 1, v1.clone()),
+            ("Tick", 3, json!({ "n": 1 })),
+            ("Opened", 1, json!({ "owner": "Bad" })),
+        ],
+        "as stored: {lines:?}"
+    );
+    let table = sagas_in(&schema, &["events"]);
+    let rows = table_rows(&stdout(&table));
+    assert_eq!(
+        rows[0][1..5],
+        ["Account/ada", "1", "Opened", "1"],
+        "{}",
+        stdout(&table)
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&rows[0][5]).expect("a JSON body"),
+        v1
+    );
+
+    let current = sagas_in(&schema, &["events", "--current", "--json"]);
+    assert_eq!(current.status.code(), Some(0), "{}", stderr(&current));
+    let lines = json_lines(&current);
+    assert_eq!(
+        kinds_versions_bodies(&lines),
+        [
+            (
+                "Opened",
+                2,
+                json!({ "holder": "Ada", "opening_balance": 1_000 })
+            ),
+            ("Tick", 3, json!({ "n": 1 })),
+        ],
+        "the account's row as the application reads it, the Gap row as stored: {lines:?}"
+    );
+    assert_eq!(
+        (&lines[0]["aggregate_id"], &lines[0]["version"]),
+        (&json!("ada"), &json!(1)),
+        "the row's stream and version"
+    );
+    assert!(
+        stderr(&current).contains(r#"Account "bad" at version 1"#)
+            && stderr(&current).contains("initial_balance"),
+        "the row that cannot be read is named, and why: {}",
+        stderr(&current)
+    );
+    let table = sagas_in(&schema, &["events", "--current"]);
+    let rows = table_rows(&stdout(&table));
+    assert_eq!(
+        rows.iter().map(|r| r[1..].to_vec()).collect::<Vec<_>>(),
+        [
+            [
+                "Account/ada",
+                "1",
+                "Opened",
+                "2",
+                r#"{"holder":"Ada","opening_balance":1000}"#
+            ],
+            ["Gap/gap-1", "1", "Tick", "3", r#"{"n": 1}"#],
+        ],
+        "{}",
+        stdout(&table)
+    );
+}
+
 #[tokio::test]
 async fn the_demo_runs_on_postgres_and_keeps_the_money() {
     let url = database_url();
@@ -578,6 +691,7 @@ async fn events_json_prints_a_body_that_serde_cannot_hold_as_a_value_and_does_no
     let schema = store.schema().to_owned();
     let request = AppendRequest::new("Odd", "odd-1".parse().unwrap(), 0).event(NewEvent {
         kind: "Tick".into(),
+        schema_version: 1,
         body: serde_json::json!({ "n": 1 })
             .try_into()
             .expect("a JSON object"),

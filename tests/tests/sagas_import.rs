@@ -114,3 +114,57 @@ async fn imports_a_file_or_standard_input_and_refuses_a_gap_naming_the_line() {
         text(&missing.stderr)
     );
 }
+
+/// An account opened by an earlier release (an `Opened` of schema version
+/// 1: the line names none) and one opened by this one (version 2).
+const OLD_AND_NEW: &str = r#"{"aggregate_kind":"Account","aggregate_id":"old","kind":"Opened","version":1,"body":{"owner":"Ada Lovelace","initial_balance":1000},"time":"2024-01-01T09:00:00Z"}
+{"aggregate_kind":"Account","aggregate_id":"new","kind":"Opened","version":1,"schema_version":2,"body":{"holder":"Grace Hopper","opening_balance":2500},"time":"2025-01-01T09:00:00Z"}
+"#;
+
+#[tokio::test]
+async fn imported_accounts_of_either_version_read_alike_and_are_forgotten_alike() {
+    let store = fresh_store().await;
+    let schema = store.schema().to_owned();
+    let imported = sagas(&schema, &["import", "-"], OLD_AND_NEW);
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        text(&imported.stderr)
+    );
+    for (id, owner, balance) in [
+        ("old", "Ada Lovelace", 1_000),
+        ("new", "Grace Hopper", 2_500),
+    ] {
+        let shown = sagas(&schema, &["account", "show", id, "--json"], "");
+        let account: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+        assert_eq!(
+            (account["owner"].as_str(), account["balance"].as_u64()),
+            (Some(owner), Some(balance)),
+            "{id}: {account}"
+        );
+        let forgot = sagas(&schema, &["forget", id, "--json"], "");
+        let report: serde_json::Value = serde_json::from_slice(&forgot.stdout).expect("JSON");
+        assert_eq!(
+            report["events"], 1,
+            "{id}: its Opened loses the name: {report}"
+        );
+    }
+    let sql = format!("SELECT body::text FROM \"{schema}\".events ORDER BY aggregate_id DESC");
+    let bodies: Vec<String> = sqlx::query_scalar(&sql)
+        .fetch_all(store.pool())
+        .await
+        .expect("the stored bodies");
+    let bodies: Vec<serde_json::Value> = bodies
+        .iter()
+        .map(|body| serde_json::from_str(body).expect("JSON"))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            serde_json::json!({ "owner": null, "initial_balance": 1_000 }),
+            serde_json::json!({ "holder": null, "opening_balance": 2_500 }),
+        ],
+        "each row loses the name under the field of its version"
+    );
+}

@@ -99,6 +99,7 @@ async fn an_event_of_an_unknown_kind_is_a_routing_error() {
     let store = MemoryStore::new();
     let teleported = NewEvent {
         kind: "Teleported".into(),
+        schema_version: 1,
         body: serde_json::json!({}).try_into().expect("a JSON object"),
     };
     let _ = store

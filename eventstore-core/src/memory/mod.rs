@@ -207,6 +207,7 @@ impl EventStore for MemoryStore {
                 aggregate_id: request.aggregate_id.to_string(),
                 version: current + i as u64 + 1,
                 kind: event.kind,
+                schema_version: event.schema_version,
                 body: event.body,
                 metadata: request.metadata.clone(),
                 recorded_at: now,
@@ -332,7 +333,10 @@ impl EventStore for MemoryStore {
             .unwrap_or_default();
         for &i in &positions {
             let event = &mut inner.log[i];
-            if erase_body_fields(&mut event.body, request.fields_of(&event.kind)) {
+            if erase_body_fields(
+                &mut event.body,
+                request.fields_of(&event.kind, event.schema_version),
+            ) {
                 forgotten.events += 1;
             }
         }

@@ -107,7 +107,10 @@ impl Reactors {
             {
                 continue;
             }
-            let erased = erase_body_fields(&mut event.body, request.fields_of(&event.kind));
+            let erased = erase_body_fields(
+                &mut event.body,
+                request.fields_of(&event.kind, event.schema_version),
+            );
             let quoted = parked.error != ERASED_ERROR;
             if quoted {
                 ERASED_ERROR.clone_into(&mut parked.error);

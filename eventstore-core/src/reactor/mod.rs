@@ -169,14 +169,21 @@ async fn pause(
 /// }
 /// ```
 ///
+/// A row of an older schema version is upcast first (see
+/// [`schema`](crate::schema)); a row that an upcaster split calls a
+/// method for each event it became, in order, all with the row's
+/// envelope.
+///
 /// # Errors
-/// The decode error (an unknown kind or a body that does not decode) or
-/// the method's error.
+/// The decode error (an unknown kind, a body that does not decode, a row
+/// that cannot be upcast) or the method's error.
 pub async fn route<E, R>(reactor: &R, envelope: &RecordedEvent) -> Result<(), HandlerError>
 where
     E: Event + React<R>,
     R: ?Sized + Sync,
 {
-    let event: E = envelope.decode()?;
-    event.react(reactor, envelope).await
+    for event in envelope.decode_all::<E>()? {
+        event.react(reactor, envelope).await?;
+    }
+    Ok(())
 }

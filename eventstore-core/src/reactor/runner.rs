@@ -38,7 +38,7 @@ use crate::tracker::Tracker;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> eventstore_core::Result<()> {
 /// let store = MemoryStore::new();
-/// let event = NewEvent { kind: "Opened".into(), body: EventBody::empty() };
+/// let event = NewEvent::of("Opened", EventBody::empty());
 /// store.append(AppendRequest::new("Account", "a".parse()?, 0).event(event)).await?;
 /// let runner = Runner::new(store, Count(0.into()));
 /// runner.run(tokio::time::sleep(Duration::from_millis(100))).await?;

@@ -14,6 +14,8 @@ use replay::Replay;
 use snapshots::{SnapshotPolicy, save_in_background};
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -23,7 +25,7 @@ use crate::envelope::NewEvent;
 use crate::error::{Error, Result};
 use crate::id::{AggregateId, IntoAggregateId};
 use crate::keys::{RecordedOutcome, RefusalOutcome};
-use crate::store::{AppendOutcome, AppendRequest, EventStore};
+use crate::store::{AppendOutcome, AppendRequest, EventStore, LoadedStream};
 
 /// How many times [`Repository::execute`] decides a command before it gives
 /// up on a contended aggregate, unless set with [`Repository::max_attempts`].
@@ -68,6 +70,7 @@ pub struct Repository<S> {
     backoff: Backoff,
     snapshots: SnapshotPolicy,
     page_size: usize,
+    ignored_snapshots: Arc<AtomicU64>,
 }
 
 impl<S: EventStore> Repository<S> {
@@ -81,7 +84,24 @@ impl<S: EventStore> Repository<S> {
             backoff: Backoff::default(),
             snapshots: SnapshotPolicy::default(),
             page_size: DEFAULT_PAGE_SIZE,
+            ignored_snapshots: Arc::default(),
         }
+    }
+
+    /// How many loads found a snapshot they could not use (of another
+    /// state schema that [`Aggregate::upcast_state`] did not read, or
+    /// undecodable) and replayed the stream from its first event instead,
+    /// since this repository was made; its clones share the count. Each
+    /// such load also logs a warning that names the aggregate and why.
+    ///
+    /// ```
+    /// # use eventstore_core::{MemoryStore, Repository};
+    /// let repo = Repository::new(MemoryStore::new());
+    /// assert_eq!(repo.ignored_snapshots(), 0);
+    /// ```
+    #[must_use]
+    pub fn ignored_snapshots(&self) -> u64 {
+        self.ignored_snapshots.load(Ordering::Relaxed)
     }
 
     /// How many events a load reads and holds at once (at least 1): a
@@ -182,7 +202,7 @@ impl<S: EventStore> Repository<S> {
             .store
             .load_stream(A::KIND, aggregate_id.as_str(), None, self.page_size)
             .await?;
-        self.replay(&aggregate_id).rebuild(stream).await
+        self.rebuild(&aggregate_id, stream).await
     }
 
     /// Runs one command: loads the aggregate, calls `decide` with its state,
@@ -465,8 +485,30 @@ impl<S: EventStore> Repository<S> {
             return Ok(ControlFlow::Break(recorded));
         }
         let forgets = stream.forgets;
-        let loaded = self.replay(aggregate_id).rebuild(stream).await?;
+        let loaded = self.rebuild(aggregate_id, stream).await?;
         Ok(ControlFlow::Continue((loaded, forgets)))
+    }
+
+    /// The state of a loaded stream. A snapshot of another state schema
+    /// (upcast or ignored), or one that did not decode, is replaced, when
+    /// this kind is snapshotted at all, by one of the state just rebuilt (in the background, as any snapshot), so that
+    /// the next loads read it instead of upcasting or replaying again.
+    async fn rebuild<A: Aggregate>(
+        &self,
+        aggregate_id: &AggregateId,
+        stream: LoadedStream,
+    ) -> Result<Loaded<A>> {
+        let forgets = stream.forgets;
+        let (loaded, replace) = self.replay(aggregate_id).rebuild(stream).await?;
+        if replace && loaded.version > 0 && self.snapshots.every(A::KIND) > 0 {
+            save_in_background(
+                &self.store,
+                aggregate_id,
+                (loaded.version, forgets),
+                &loaded.state,
+            );
+        }
+        Ok(loaded)
     }
 
     /// Folds the events of one stream a page at a time.
@@ -475,6 +517,7 @@ impl<S: EventStore> Repository<S> {
             store: &self.store,
             aggregate_id,
             page_size: self.page_size,
+            ignored_snapshots: &self.ignored_snapshots,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Folding a stream into an aggregate's state, a page of events at a time,
 //! so that a load holds at most one page in memory however long the stream.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::Loaded;
 use crate::aggregate::Aggregate;
 use crate::envelope::StreamEvent;
@@ -27,39 +29,49 @@ pub(super) struct Replay<'a, S> {
     pub(super) store: &'a S,
     pub(super) aggregate_id: &'a AggregateId,
     pub(super) page_size: usize,
+    /// Counts the snapshots a load could not use.
+    pub(super) ignored_snapshots: &'a AtomicU64,
 }
 
 impl<S: EventStore> Replay<'_, S> {
     /// Turns a loaded stream (its first page of events) into state, reading
     /// the pages that follow, and falling back to a full replay when the
-    /// snapshot is of another schema or cannot be decoded.
-    pub(super) async fn rebuild<A: Aggregate>(&self, stream: LoadedStream) -> Result<Loaded<A>> {
-        if let Some(snapshot) = stream.snapshot {
-            match restore::<A>(&snapshot) {
-                Ok(mut state) => {
-                    let mut version = snapshot.version;
-                    self.fold(&mut state, &mut version, Some(stream.events))
-                        .await?;
-                    return Ok(Loaded { state, version });
-                }
-                Err(reason) => {
-                    tracing::warn!(
-                        kind = A::KIND,
-                        aggregate_id = self.aggregate_id.as_str(),
-                        snapshot_version = snapshot.version,
-                        reason,
-                        "ignoring unreadable snapshot, replaying all events"
-                    );
-                    let (mut state, mut version) = (A::default(), 0);
-                    self.fold(&mut state, &mut version, None).await?;
-                    return Ok(Loaded { state, version });
-                }
+    /// snapshot is of another schema (that [`Aggregate::upcast_state`] does
+    /// not read) or cannot be decoded. Also says whether the snapshot read
+    /// should be replaced: it was of another schema (upcast or ignored), or
+    /// could not be decoded.
+    pub(super) async fn rebuild<A: Aggregate>(
+        &self,
+        stream: LoadedStream,
+    ) -> Result<(Loaded<A>, bool)> {
+        let Some(snapshot) = stream.snapshot else {
+            let (mut state, mut version) = (A::default(), 0);
+            self.fold(&mut state, &mut version, Some(stream.events))
+                .await?;
+            return Ok((Loaded { state, version }, false));
+        };
+        let replace = snapshot.schema_version != A::SNAPSHOT_VERSION;
+        match restore::<A>(&snapshot) {
+            Ok(mut state) => {
+                let mut version = snapshot.version;
+                self.fold(&mut state, &mut version, Some(stream.events))
+                    .await?;
+                Ok((Loaded { state, version }, replace))
+            }
+            Err(reason) => {
+                self.ignored_snapshots.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    kind = A::KIND,
+                    aggregate_id = self.aggregate_id.as_str(),
+                    snapshot_version = snapshot.version,
+                    reason,
+                    "ignoring unreadable snapshot, replaying all events"
+                );
+                let (mut state, mut version) = (A::default(), 0);
+                self.fold(&mut state, &mut version, None).await?;
+                Ok((Loaded { state, version }, true))
             }
         }
-        let (mut state, mut version) = (A::default(), 0);
-        self.fold(&mut state, &mut version, Some(stream.events))
-            .await?;
-        Ok(Loaded { state, version })
     }
 
     /// Folds into `state`, which stands at `version`, the events after it:
@@ -114,7 +126,9 @@ impl<S: EventStore> Replay<'_, S> {
                     ),
                 });
             }
-            state.apply(&event.decode::<A::Event>(A::KIND, id)?);
+            for decoded in event.decode_all::<A::Event>(A::KIND, id)? {
+                state.apply(&decoded);
+            }
             *version = event.version;
         }
         Ok(())
@@ -132,15 +146,20 @@ impl<S: EventStore> Replay<'_, S> {
     }
 }
 
-/// Decodes a snapshot's state, straight from its JSON text, or says why it
-/// cannot be used.
+/// Decodes a snapshot's state, straight from its JSON text when it is of
+/// the current schema, through [`Aggregate::upcast_state`] when it is of
+/// another; or says why it cannot be used.
 fn restore<A: Aggregate>(snapshot: &Snapshot) -> std::result::Result<A, String> {
-    if snapshot.schema_version != A::SNAPSHOT_VERSION {
-        return Err(format!(
+    if snapshot.schema_version == A::SNAPSHOT_VERSION {
+        return snapshot.state.decode().map_err(|e| e.to_string());
+    }
+    let stale = || {
+        format!(
             "schema version {} is not the current {}",
             snapshot.schema_version,
             A::SNAPSHOT_VERSION
-        ));
-    }
-    snapshot.state.decode().map_err(|e| e.to_string())
+        )
+    };
+    let state = snapshot.state.to_value().map_err(|e| e.to_string())?;
+    A::upcast_state(snapshot.schema_version, state).ok_or_else(stale)
 }

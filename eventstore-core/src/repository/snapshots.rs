@@ -16,9 +16,14 @@ pub(crate) struct SnapshotPolicy {
 }
 
 impl SnapshotPolicy {
+    /// How often `kind` is snapshotted, in versions; 0 is never.
+    pub(crate) fn every(&self, kind: &str) -> u64 {
+        self.per_kind.get(kind).copied().unwrap_or(self.every)
+    }
+
     /// Whether moving from `before` to `after` crosses a snapshot boundary.
     pub(crate) fn is_due(&self, kind: &str, before: u64, after: u64) -> bool {
-        let every = self.per_kind.get(kind).copied().unwrap_or(self.every);
+        let every = self.every(kind);
         every > 0 && before / every != after / every
     }
 }

@@ -18,12 +18,14 @@ pub trait SagaInput: Sized + Send + Sync + 'static {
     /// `filter` with the events of this input added.
     fn filter(filter: EventFilter) -> EventFilter;
 
-    /// The input that `event` is, or `None` if it is none of this input's.
+    /// The inputs that `event` is: none if it is none of this input's,
+    /// one, or several when an upcaster split its stored row (see
+    /// [`schema`](crate::schema)).
     ///
     /// # Errors
     /// The decode error of an event of this input's kinds that does not
     /// decode.
-    fn decode(event: &RecordedEvent) -> Result<Option<Self>>;
+    fn decode(event: &RecordedEvent) -> Result<Vec<Self>>;
 }
 
 /// The input of a saga that waits for no event of another aggregate.
@@ -35,8 +37,8 @@ impl SagaInput for NoInput {
         filter
     }
 
-    fn decode(_: &RecordedEvent) -> Result<Option<Self>> {
-        Ok(None)
+    fn decode(_: &RecordedEvent) -> Result<Vec<Self>> {
+        Ok(Vec::new())
     }
 }
 
@@ -88,13 +90,14 @@ impl<A: Aggregate> SagaInput for Incoming<A> {
         filter.aggregate::<A>()
     }
 
-    fn decode(event: &RecordedEvent) -> Result<Option<Self>> {
+    fn decode(event: &RecordedEvent) -> Result<Vec<Self>> {
         if event.aggregate_kind != A::KIND {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        Ok(Some(Self::new(
-            event.aggregate_id.clone(),
-            event.decode::<A::Event>()?,
-        )))
+        let events = event.decode_all::<A::Event>()?;
+        Ok(events
+            .into_iter()
+            .map(|e| Self::new(event.aggregate_id.clone(), e))
+            .collect())
     }
 }

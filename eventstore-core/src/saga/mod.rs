@@ -211,8 +211,10 @@ pub trait Saga: Aggregate {
     }
 
     /// The saga's own events that record an input event, at `now`,
-    /// recorded on its stream (with the key `<saga kind>/<saga id>/event/<event id>`)
-    /// before the saga is reconciled. By default none.
+    /// recorded on its stream (with the key `<saga kind>/<saga id>/event/<event id>`,
+    /// and `.../event/<event id>/<n>` for the n-th event, from 1, of a
+    /// stored row that an upcaster split) before the saga is reconciled.
+    /// By default none.
     fn on_input(&self, input: &Self::Input, now: SystemTime) -> Vec<Self::Event> {
         let _ = (input, now);
         Vec::new()

@@ -325,15 +325,23 @@ impl<G: Saga, S: EventStore + DeadlineStore> SagaReactor<G, S> {
     }
 
     /// Records an input event on the saga it is for, then reconciles it.
+    /// Records `input`, part `part` of the events that `event`'s row reads
+    /// as (0 unless an upcaster split the row), on the saga it correlates
+    /// with, under a key of its own.
     async fn take_input(
         &self,
         input: &G::Input,
         event: &RecordedEvent,
+        part: usize,
     ) -> Result<(), HandlerError> {
         let Some(id) = G::correlate(input) else {
             return Ok(());
         };
-        let options = self.options(&id, &format!("event/{}", event.id), event);
+        let step = match part {
+            0 => format!("event/{}", event.id),
+            _ => format!("event/{}/{part}", event.id),
+        };
+        let options = self.options(&id, &step, event);
         let at = self.clock.now();
         let record = |saga: &G| Ok::<_, NeverRefused>(saga.on_input(input, at));
         // done, or recorded by an earlier delivery: either way it is there
@@ -381,7 +389,9 @@ fn first_event<G: Saga>(
         return Ok(None);
     }
     let mut state = G::default();
-    state.apply(&cause.decode()?);
+    for event in cause.decode_all::<G::Event>()? {
+        state.apply(&event);
+    }
     Ok(Some(Loaded { state, version: 1 }))
 }
 
@@ -425,10 +435,10 @@ impl<G: Saga, S: EventStore + DeadlineStore> Reactor for SagaReactor<G, S> {
             self.at_rest.rested(id.as_str(), event.version, rest);
             return Ok(());
         }
-        match G::Input::decode(event)? {
-            Some(input) => self.take_input(&input, event).await,
-            None => Ok(()),
+        for (part, input) in G::Input::decode(event)?.iter().enumerate() {
+            self.take_input(input, event, part).await?;
         }
+        Ok(())
     }
 }
 

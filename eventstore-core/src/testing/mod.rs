@@ -21,14 +21,59 @@ mod saga;
 pub use saga::{GivenSaga, PlannedStep, WhenEvents, WhenSteps, given_saga};
 
 use crate::aggregate::Aggregate;
+use crate::event::Event;
+use crate::event::schema::check;
+use crate::json::EventBody;
 
 /// Starts a test: the aggregate after these past events.
+///
+/// # Panics
+/// When the schema of the aggregate's events does not pass
+/// [`schema::check`](crate::schema::check), naming what is wrong.
 pub fn given<A: Aggregate>(history: impl IntoIterator<Item = A::Event>) -> Given<A> {
+    if let Err(error) = check::<A::Event>() {
+        panic!("given: the events of {}: {error}", A::KIND);
+    }
     let mut state = A::default();
     for event in history {
         state.apply(&event);
     }
     Given { state }
+}
+
+/// Starts a test from rows as an earlier release stored them: `(kind,
+/// schema version, body)`, each brought to today's events by the
+/// upcasters, as a load would, then folded.
+///
+/// ```
+/// use eventstore_core::doc::{Account, MoneyWithdrawn};
+/// use eventstore_core::testing::given_stored;
+/// use serde_json::json;
+///
+/// given_stored::<Account>([("Opened", 1, json!({ "owner": "Ada", "balance": 100 }))])
+///     .when(|a| a.withdraw(30))
+///     .then([MoneyWithdrawn { amount: 30 }.into()]);
+/// ```
+///
+/// # Panics
+/// When a body is not a JSON object, or a row does not decode, naming it.
+pub fn given_stored<'a, A: Aggregate>(
+    rows: impl IntoIterator<Item = (&'a str, u32, serde_json::Value)>,
+) -> Given<A> {
+    let mut history = Vec::new();
+    for (kind, version, body) in rows {
+        let text = EventBody::try_from(&body)
+            .unwrap_or_else(|e| panic!("given_stored: the body of {kind} v{version}: {e}"));
+        match A::Event::from_stored(kind, version, &text) {
+            Ok(events) => history.extend(events),
+            Err(error) => panic!(
+                "given_stored: {kind} at schema version {version} does not read as today's events: \
+                 {}",
+                crate::error::ErrorChain(&error)
+            ),
+        }
+    }
+    given::<A>(history)
 }
 
 /// The aggregate before the command under test.

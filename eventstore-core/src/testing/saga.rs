@@ -32,13 +32,17 @@ use crate::saga::{Deadline, Saga, Step, StepOutcome, step_key};
 /// ```
 ///
 /// # Panics
-/// When `id` cannot be an aggregate id.
+/// When `id` cannot be an aggregate id, or the saga's events do not pass
+/// [`schema::check`](crate::schema::check).
 #[track_caller]
 pub fn given_saga<G: Saga>(id: &str, history: impl IntoIterator<Item = G::Event>) -> GivenSaga<G> {
     let id = match AggregateId::new(id) {
         Ok(id) => id,
         Err(error) => panic!("given_saga: {error}"),
     };
+    if let Err(error) = crate::event::schema::check::<G::Event>() {
+        panic!("given_saga: the events of {}: {error}", G::KIND);
+    }
     let mut state = G::default();
     for event in history {
         state.apply(&event);

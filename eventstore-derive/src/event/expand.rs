@@ -6,6 +6,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 use super::model::{EventEnum, EventVariant};
+use super::schema::{schema_items, typed_personal_checks};
 
 /// The `Event` impl, the `From` impls, the handler trait and its dispatch.
 pub(super) fn generate(model: &EventEnum<'_>) -> TokenStream {
@@ -36,6 +37,8 @@ fn event_impl(model: &EventEnum<'_>) -> TokenStream {
     let rest = rest_arm(model);
     let variants: Vec<&Ident> = model.variants.iter().map(|v| v.ident).collect();
     let kinds: Vec<&str> = model.variants.iter().map(|v| v.kind.as_str()).collect();
+    let versions = model.variants.iter().map(|v| v.version);
+    let schema = schema_items(model);
     let personal = model
         .variants
         .iter()
@@ -50,6 +53,14 @@ fn event_impl(model: &EventEnum<'_>) -> TokenStream {
         impl ::eventstore_core::Event for #ident {
             const KINDS: &'static [&'static str] = &[#(#kinds),*];
             const PERSONAL_FIELDS: &'static [(&'static str, &'static [&'static str])] = &[#(#personal),*];
+            #schema
+
+            fn schema_version(&self) -> u32 {
+                match self {
+                    #(Self::#variants(_) => #versions,)*
+                    #rest
+                }
+            }
 
             fn kind(&self) -> &'static str {
                 match self {
@@ -220,11 +231,13 @@ fn personal_field_checks(model: &EventEnum<'_>) -> TokenStream {
                 let _ = |payload: &#payload| { #(#fields)* };
             }
         });
+    let typed = typed_personal_checks(model);
     quote! {
         const _: () = {
             #[allow(dead_code)]
             fn check_personal_fields() {
                 #(#checks)*
+                #typed
             }
         };
     }

@@ -1,7 +1,10 @@
 //! `#[derive(Event)]`.
 
+mod attrs;
 mod expand;
 mod model;
+mod schema;
+mod valid;
 
 use proc_macro2::TokenStream;
 use syn::DeriveInput;

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
-use syn::punctuated::Punctuated;
-use syn::{Data, DeriveInput, Fields, Ident, LitStr, Token, Type, Variant, Visibility};
+use syn::{Data, DeriveInput, Fields, Ident, LitInt, LitStr, Type, Variant, Visibility};
 
+use super::attrs::{Retired, Upcast, enum_attrs, variant_attrs};
+use super::valid;
 use crate::errors::Errors;
 
 /// An event enum, with the variants that parsed.
@@ -12,6 +13,8 @@ pub(crate) struct EventEnum<'a> {
     pub(crate) ident: &'a Ident,
     pub(crate) vis: &'a Visibility,
     pub(crate) variants: Vec<EventVariant<'a>>,
+    /// The kinds no variant has any more, and the functions that read them.
+    pub(crate) retired: Vec<Retired>,
     /// Whether some variants were left out because they are invalid; the
     /// generated matches then need a catch-all arm to stay exhaustive.
     pub(crate) incomplete: bool,
@@ -25,13 +28,16 @@ pub(crate) struct EventVariant<'a> {
     pub(crate) kind: String,
     /// The payload fields that hold personal data, as the user wrote them.
     pub(crate) personal: Vec<Ident>,
-}
-
-/// The `#[event(...)]` attributes of one variant.
-#[derive(Default)]
-struct VariantAttrs {
-    kind: Option<LitStr>,
-    personal: Option<Vec<Ident>>,
+    /// The current schema version, and the literal that set it.
+    pub(crate) version: u32,
+    pub(crate) version_lit: Option<LitInt>,
+    /// Old kind names that rows may be stored under.
+    pub(crate) aliases: Vec<LitStr>,
+    /// The upcasters of older versions, as declared.
+    pub(crate) upcasts: Vec<Upcast>,
+    /// Whether its attributes parsed cleanly, so that `upcasts` is all
+    /// the user declared.
+    pub(crate) clean: bool,
 }
 
 impl<'a> EventEnum<'a> {
@@ -56,12 +62,7 @@ impl<'a> EventEnum<'a> {
             );
             return None;
         }
-        for attr in input.attrs.iter().filter(|a| a.path().is_ident("event")) {
-            errors.at(
-                attr,
-                "`#[event(...)]` goes on the variants, not on the enum",
-            );
-        }
+        let retired = enum_attrs(&input.attrs, errors);
         if data.variants.is_empty() {
             errors.at(&input.ident, "an event enum needs at least one variant");
             return None;
@@ -71,7 +72,7 @@ impl<'a> EventEnum<'a> {
         let mut kinds: HashMap<String, &Ident> = HashMap::new();
         let mut payloads: HashMap<String, &Ident> = HashMap::new();
         for variant in &data.variants {
-            let attrs = parse_attrs(variant, errors);
+            let attrs = variant_attrs(&variant.attrs, errors);
             let Some(payload) = payload_of(variant, errors) else {
                 incomplete = true;
                 continue;
@@ -102,19 +103,31 @@ impl<'a> EventEnum<'a> {
             }
             kinds.insert(kind.clone(), &variant.ident);
             payloads.insert(payload_key, &variant.ident);
+            let version = match &attrs.version {
+                Some(lit) => lit.base10_parse().unwrap_or(1),
+                None => 1,
+            };
             variants.push(EventVariant {
                 ident: &variant.ident,
                 payload,
                 kind,
                 personal: attrs.personal.unwrap_or_default(),
+                version,
+                version_lit: attrs.version,
+                aliases: attrs.aliases.unwrap_or_default(),
+                upcasts: attrs.upcasts,
+                clean: attrs.clean,
             });
         }
-        Some(Self {
+        let model = Self {
             ident: &input.ident,
             vis: &input.vis,
             variants,
+            retired,
             incomplete,
-        })
+        };
+        valid::check(&model, errors);
+        Some(model)
     }
 }
 
@@ -156,57 +169,4 @@ fn payload_of<'a>(variant: &'a Variant, errors: &mut Errors) -> Option<&'a Type>
             None
         }
     }
-}
-
-/// Parses every `#[event(...)]` on a variant, rejecting unknown and repeated
-/// keys.
-fn parse_attrs(variant: &Variant, errors: &mut Errors) -> VariantAttrs {
-    let mut attrs = VariantAttrs::default();
-    for attr in variant.attrs.iter().filter(|a| a.path().is_ident("event")) {
-        let result = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("kind") {
-                let lit: LitStr = meta.value()?.parse()?;
-                if attrs.kind.is_some() {
-                    return Err(meta.error("duplicate `kind`: give each variant one kind name"));
-                }
-                if lit.value().trim().is_empty() {
-                    return Err(syn::Error::new(lit.span(), "an event kind cannot be empty"));
-                }
-                attrs.kind = Some(lit);
-                Ok(())
-            } else if meta.path.is_ident("personal") {
-                if attrs.personal.is_some() {
-                    return Err(
-                        meta.error("duplicate `personal`: list every field in one `personal(...)`")
-                    );
-                }
-                let content;
-                syn::parenthesized!(content in meta.input);
-                let listed = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
-                if listed.is_empty() {
-                    return Err(meta.error("`personal(...)` needs at least one field name"));
-                }
-                let mut fields: Vec<Ident> = Vec::new();
-                for ident in listed {
-                    if fields.contains(&ident) {
-                        return Err(syn::Error::new(
-                            ident.span(),
-                            format!("field `{ident}` is listed twice"),
-                        ));
-                    }
-                    fields.push(ident);
-                }
-                attrs.personal = Some(fields);
-                Ok(())
-            } else {
-                Err(meta.error(
-                    "unknown event attribute; expected `kind = \"...\"` or `personal(field, ...)`",
-                ))
-            }
-        });
-        if let Err(error) = result {
-            errors.push(error);
-        }
-    }
-    attrs
 }

@@ -1,6 +1,6 @@
 //! One line of an import: a JSON object with an event's stream, kind,
-//! version, body and time, read and checked without copying what needs no
-//! unescaping.
+//! version, schema version, body and time, read and checked without
+//! copying what needs no unescaping.
 
 use std::borrow::Cow;
 
@@ -22,12 +22,21 @@ struct Fields<'a> {
     #[serde(borrow)]
     kind: Cow<'a, str>,
     version: u64,
+    /// Read wider than the column, so that a number above it is refused
+    /// in the import's own words.
+    #[serde(default = "first_schema_version")]
+    schema_version: u64,
     #[serde(borrow)]
     body: &'a RawValue,
     #[serde(borrow)]
     time: Cow<'a, str>,
     #[serde(default, borrow)]
     metadata: Option<&'a RawValue>,
+}
+
+/// The schema version of a line without one: a kind's first.
+fn first_schema_version() -> u64 {
+    1
 }
 
 /// A checked line: every field holds what the events table may hold.
@@ -41,6 +50,8 @@ pub(crate) struct Line<'a> {
     pub(crate) kind: Cow<'a, str>,
     /// 1 to `i64::MAX`.
     pub(crate) version: u64,
+    /// The schema version the body was written at: 1 to `i32::MAX`.
+    pub(crate) schema_version: i32,
     /// A JSON object's text.
     pub(crate) body: &'a str,
     pub(crate) time: Timestamp,
@@ -87,6 +98,21 @@ impl<'a> Line<'a> {
                 i64::MAX
             )));
         }
+        let schema_version = match i32::try_from(fields.schema_version) {
+            Ok(0) => {
+                return Err(malformed(
+                    "schema version 0: schema versions start at 1".to_owned(),
+                ));
+            }
+            Ok(schema_version) => schema_version,
+            Err(_) => {
+                return Err(malformed(format!(
+                    "schema version {} is above the largest a store holds, {}",
+                    fields.schema_version,
+                    i32::MAX
+                )));
+            }
+        };
         if !fields.body.get().starts_with('{') {
             return Err(refused(ImportProblem::BodyNotObject {
                 kind: fields.kind.into_owned(),
@@ -124,6 +150,7 @@ impl<'a> Line<'a> {
             aggregate_id: fields.aggregate_id,
             kind: fields.kind,
             version: fields.version,
+            schema_version,
             body: fields.body.get(),
             metadata: metadata.map(RawValue::get),
         })
@@ -159,6 +186,10 @@ mod tests {
         assert_eq!(line.body, r#"{"owner":"Ada \"A\""}"#);
         assert!(matches!(line.aggregate_id, Cow::Borrowed("acc-1")));
         assert_eq!((line.version, line.metadata), (1, None));
+        assert_eq!(line.schema_version, 1, "a line without one is version 1");
+        let older = GOOD.replace(r#""version":1"#, r#""version":1,"schema_version":3"#);
+        let line = Line::parse(1, older.as_bytes()).expect("a schema version");
+        assert_eq!(line.schema_version, 3);
         let with_metadata = GOOD.replace(
             r#""version":1"#,
             r#""version":1,"metadata":{"actor":"importer"}"#,
@@ -206,6 +237,33 @@ mod tests {
             (
                 &GOOD.replace(r#""version":1"#, r#""version":-1"#),
                 "invalid value: integer `-1`",
+            ),
+            (
+                &GOOD.replace(r#""version":1"#, r#""version":1,"schema_version":0"#),
+                "schema version 0: schema versions start at 1",
+            ),
+            (
+                &GOOD.replace(
+                    r#""version":1"#,
+                    r#""version":1,"schema_version":2147483648"#,
+                ),
+                "schema version 2147483648 is above the largest a store holds, 2147483647",
+            ),
+            (
+                &GOOD.replace(r#""version":1"#, r#""version":1,"schema_version":2.5"#),
+                "invalid type: floating point `2.5`, expected u64",
+            ),
+            (
+                &GOOD.replace(r#""version":1"#, r#""version":1,"schema_version":"2""#),
+                "invalid type: string \"2\", expected u64",
+            ),
+            (
+                &GOOD.replace(r#""version":1"#, r#""version":1,"schema_version":null"#),
+                "invalid type: null, expected u64",
+            ),
+            (
+                &GOOD.replace(r#""version":1"#, r#""version":1,"schema_version":-1"#),
+                "invalid value: integer `-1`, expected u64",
             ),
             (
                 &GOOD.replace(r#"{"owner":"Ada \"A\""}"#, "[1]"),

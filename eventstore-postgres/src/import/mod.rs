@@ -52,10 +52,13 @@ impl PgEventStore {
     /// `body` (a JSON object), `time` (RFC 3339, stored as the event's
     /// `recorded_at` and carried by its [`EventId`], so that ids sort by
     /// the events' times) and, optionally, `metadata` (what
-    /// [`Metadata`](eventstore_core::Metadata) reads); other fields are
-    /// refused, blank lines skipped. A stream's first line must follow the
-    /// version the stream is at in the store (1 for a new stream), and its
-    /// later lines each the one before; streams may interleave.
+    /// [`Metadata`](eventstore_core::Metadata) reads) and `schema_version`
+    /// (the schema version of its kind that the body was written at, 1 to
+    /// 2147483647, which decoding upcasts from as for an appended event; 1
+    /// when absent); other fields are refused, blank lines skipped. A
+    /// stream's first line must follow the version the stream is at in the
+    /// store (1 for a new stream), and its later lines each the one before;
+    /// streams may interleave.
     ///
     /// The input is read and written a chunk at a time: memory holds one
     /// chunk of lines and, for each stream met, its versions. The rows go
@@ -84,9 +87,10 @@ impl PgEventStore {
     /// # Errors
     /// Nothing is written when any line is refused:
     /// - [`Error::Import`], naming the line: it cannot be read, is not such
-    ///   an object ([`ImportProblem::Malformed`], also for a time that is
-    ///   not RFC 3339 or outside 1970 to 2105, which event ids cannot
-    ///   hold, and for a body or metadata that `jsonb` cannot store: a
+    ///   an object ([`ImportProblem::Malformed`], also for a schema version
+    ///   that is 0 or not an integer that fits, a time that is not RFC 3339
+    ///   or outside 1970 to 2105, which event ids cannot hold, and for a
+    ///   body or metadata that `jsonb` cannot store: a
     ///   `\u0000` or a lone surrogate in a string, a number beyond
     ///   `numeric`), its body is not an object, its id is invalid, or its
     ///   version exists already in the store, repeats an earlier line's, or

@@ -14,7 +14,7 @@ const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// The end of the rows.
 const TRAILER: &[u8] = &(-1_i16).to_be_bytes();
 /// Fields per row, in the order of `import_copy.sql`'s column list.
-const FIELDS: i16 = 9;
+const FIELDS: i16 = 10;
 /// The version byte that starts a `jsonb` value.
 const JSONB_VERSION: u8 = 1;
 
@@ -46,6 +46,7 @@ impl CopyRows {
         // a line's version is at most i64::MAX (Line::parse): the same bits
         bigint(b, i64::from_ne_bytes(line.version.to_ne_bytes()));
         text(b, line.kind.as_bytes());
+        integer(b, line.schema_version);
         jsonb(b, line.body.as_bytes());
         jsonb(b, line.metadata.unwrap_or("{}").as_bytes());
         bigint(b, line.time.postgres_micros());
@@ -83,6 +84,11 @@ fn jsonb(b: &mut Vec<u8>, json: &[u8]) {
     b.extend_from_slice(&length(json.len() + 1));
     b.push(JSONB_VERSION);
     b.extend_from_slice(json);
+}
+
+fn integer(b: &mut Vec<u8>, value: i32) {
+    b.extend_from_slice(&4_i32.to_be_bytes());
+    b.extend_from_slice(&value.to_be_bytes());
 }
 
 fn bigint(b: &mut Vec<u8>, value: i64) {

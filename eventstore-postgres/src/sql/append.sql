@@ -16,9 +16,10 @@
 -- $1 kind, $2 id, $3 expected version, $4 ids, $5 kinds, $6 bodies (text),
 -- $7 metadata (text), $8 idempotency key (nullable), $9 $10 $11 the stream
 -- that must not have moved past a version (kind, id, version; null: none),
--- $12 the stream's hash (eventstore_core::reactor::stream_hash, as a bigint)
-{claim}INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, body, metadata, idempotency_key, stream_hash)
-SELECT e.id, $1, $2, $3 + e.n, e.kind, e.body::jsonb, $7::jsonb, CASE WHEN e.n = 1 THEN $8::text END, $12::bigint
-FROM unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS e (id, kind, body, n)
+-- $12 the stream's hash (eventstore_core::reactor::stream_hash, as a bigint),
+-- $13 the events' schema versions
+{claim}INSERT INTO {schema}.events (id, aggregate_kind, aggregate_id, version, kind, schema_version, body, metadata, idempotency_key, stream_hash)
+SELECT e.id, $1, $2, $3 + e.n, e.kind, e.schema_version, e.body::jsonb, $7::jsonb, CASE WHEN e.n = 1 THEN $8::text END, $12::bigint
+FROM unnest($4::text[], $5::text[], $6::text[], $13::integer[]) WITH ORDINALITY AS e (id, kind, body, schema_version, n)
 {guards}
 RETURNING position, tx, version, created_at

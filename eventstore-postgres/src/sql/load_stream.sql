@@ -24,13 +24,15 @@ WITH key AS (
 )
 SELECT 0 AS part, (SELECT rejected FROM key) AS rejected,
        (SELECT rejection FROM key) AS rejection, s.version AS snapshot_version,
-       s.schema_version, s.state,
+       s.schema_version AS snapshot_schema_version, s.state,
        coalesce((SELECT f.forgets FROM {schema}.forgotten AS f
                  WHERE f.aggregate_kind = $1 AND f.aggregate_id = $2), 0) AS forgets,
-       NULL::bigint AS position, NULL::bigint AS version, NULL::text AS kind, NULL::jsonb AS body
+       NULL::bigint AS position, NULL::bigint AS version, NULL::text AS kind,
+       NULL::integer AS schema_version, NULL::jsonb AS body
 FROM (SELECT 1) AS one LEFT JOIN snap AS s ON true
 UNION ALL
-(SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, e.position, e.version, e.kind, e.body
+(SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, e.position, e.version, e.kind,
+        e.schema_version, e.body
  FROM {schema}.events AS e
  WHERE e.aggregate_kind = $1 AND e.aggregate_id = $2
    AND NOT EXISTS (SELECT 1 FROM key)

@@ -7,7 +7,7 @@
 -- rows to send only those that pass (read_partition.sql) made a reactor
 -- that reads everything 20% slower (benches/reactors.rs).
 SELECT p.wanted, p.id, p.position, p.tx, p.aggregate_kind, p.aggregate_id, p.version,
-       p.kind, CASE WHEN p.wanted THEN p.body END AS body,
+       p.kind, p.schema_version, CASE WHEN p.wanted THEN p.body END AS body,
        CASE WHEN p.wanted THEN p.metadata END AS metadata,
        p.created_at, NULL::bigint AS rank
 FROM ({page}) AS p

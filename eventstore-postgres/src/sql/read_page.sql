@@ -24,8 +24,8 @@
 -- ORDER BY names the table's columns (e.tx), which the (tx, position) index
 -- serves: were an output column named tx a cast, a bare "tx" would sort the
 -- whole table on every read.
-SELECT id, position, tx, aggregate_kind, aggregate_id, version, kind, body, metadata,
-       created_at,
+SELECT id, position, tx, aggregate_kind, aggregate_id, version, kind, schema_version,
+       body, metadata, created_at,
        (cardinality($3::text[]) = 0 OR aggregate_kind = ANY ($3::text[]))
        AND (cardinality($4::text[]) = 0 OR kind = ANY ($4::text[]))
        AND ($8::bigint = 0 OR stream_hash IS NULL

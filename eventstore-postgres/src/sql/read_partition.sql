@@ -9,7 +9,7 @@
 -- every row scanned cost 4% more with 4 partitions, and 15% more server
 -- time with 16 (scripts/bench-transfers, pg_stat_statements).
 SELECT q.wanted, q.id, q.position, q.tx, q.aggregate_kind, q.aggregate_id, q.version,
-       q.kind, CASE WHEN q.wanted THEN q.body END AS body,
+       q.kind, q.schema_version, CASE WHEN q.wanted THEN q.body END AS body,
        CASE WHEN q.wanted THEN q.metadata END AS metadata,
        q.created_at, q.n AS rank
 FROM (

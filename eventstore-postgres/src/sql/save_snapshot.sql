@@ -1,5 +1,9 @@
--- Keeps the latest snapshot; one of another schema version is always
--- replaced, since the code that reads it can no longer use it. A snapshot
+-- Keeps the latest snapshot: one at the same version or a later one
+-- replaces it, of any schema (a load replaces a snapshot it could not use,
+-- of another schema or undecodable, with the state it rebuilt, at the
+-- stream's version); an earlier one never does, of any schema, since it
+-- would put back an older state (and two releases running side by side
+-- would overwrite each other's snapshots). A snapshot
 -- of a state loaded before the stream's last forget (fewer forgets than
 -- counted now) is not stored: it may hold what the forget erased. Run after
 -- stream_lock.sql in the same transaction, so that a forget running
@@ -14,4 +18,4 @@ WHERE NOT EXISTS (
 ON CONFLICT (aggregate_kind, aggregate_id) DO UPDATE
 SET version = excluded.version, schema_version = excluded.schema_version,
     state = excluded.state, created_at = now()
-WHERE s.version < excluded.version OR s.schema_version <> excluded.schema_version
+WHERE s.version <= excluded.version

@@ -124,7 +124,8 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 60)]
         stuck_after: u64,
     },
-    /// The event log, in commit order.
+    /// The event log, in commit order: each row's kind, the schema version
+    /// its body was written at, and the body.
     Events {
         /// Where the store is.
         #[command(flatten)]
@@ -135,6 +136,12 @@ pub(crate) enum Command {
         /// Only this aggregate's events.
         #[arg(long, value_name = "ID")]
         aggregate: Option<AggregateId>,
+        /// Shows the accounts' and transfers' rows as the application reads
+        /// them today: brought to the current version of their events, one
+        /// line per event a row reads as. Rows of other aggregates show as
+        /// stored.
+        #[arg(long)]
+        current: bool,
         /// Keeps printing events as they are committed, until Ctrl-C.
         #[arg(long)]
         follow: bool,
@@ -163,7 +170,10 @@ pub(crate) enum Command {
     },
     /// Imports history from another system: one event a line, as a JSON
     /// object with aggregate_kind, aggregate_id, kind, version, body (an
-    /// object), time (RFC 3339) and optionally metadata; all in one
+    /// object), time (RFC 3339), and optionally schema_version (the
+    /// version of the event the body was written as, 1 when absent: an
+    /// account's `Opened` with `owner` and `initial_balance` is 1, with
+    /// `holder` and `opening_balance` 2) and metadata; all in one
     /// transaction, or nothing when a line is refused.
     Import {
         /// Where the store is.

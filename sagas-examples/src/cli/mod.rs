@@ -109,8 +109,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             db,
             output,
             aggregate,
+            current,
             follow,
-        } => events::events(&db, output, aggregate, follow).await,
+        } => {
+            let shown = events::Shown {
+                output,
+                aggregate,
+                current,
+                follow,
+            };
+            events::events(&db, shown).await
+        }
         Command::Import { db, output, file } => import::import(&db, output, &file).await,
         Command::Status {
             db,

@@ -44,6 +44,7 @@ pub mod account;
 pub mod approval;
 pub mod eventually;
 pub mod faulty;
+pub mod profile;
 pub mod reactor;
 pub mod store;
 

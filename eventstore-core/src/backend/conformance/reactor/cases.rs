@@ -36,6 +36,7 @@ pub(super) async fn things<S: EventStore>(
 pub async fn tick<S: EventStore>(store: &S, id: &str, version: u64) -> RecordedEvent {
     let tick = NewEvent {
         kind: "Tick".into(),
+        schema_version: 1,
         body: crate::backend::conformance::store::fixtures::body(
             &serde_json::json!({ "n": version }),
         ),

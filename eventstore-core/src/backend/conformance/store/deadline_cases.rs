@@ -558,6 +558,7 @@ pub async fn a_deadline_that_cannot_fire_does_not_hold_up_the_others<
     }
     let teleported = NewEvent {
         kind: "Teleported".into(),
+        schema_version: 1,
         body: body(&serde_json::json!({})),
     };
     append_ok(

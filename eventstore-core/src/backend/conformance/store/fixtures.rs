@@ -22,6 +22,7 @@ pub(crate) fn field(body: &EventBody, field: &str) -> Value {
 pub(crate) fn deposited(amount: u64) -> NewEvent {
     NewEvent {
         kind: "MoneyDeposited".into(),
+        schema_version: 1,
         body: body(&json!({ "amount": amount, "transaction": format!("t-{amount}") })),
     }
 }
@@ -30,6 +31,7 @@ pub(crate) fn deposited(amount: u64) -> NewEvent {
 pub(crate) fn opened(balance: u64) -> NewEvent {
     NewEvent {
         kind: "Opened".into(),
+        schema_version: 1,
         body: body(&json!({ "owner": "Ada", "initial_balance": balance })),
     }
 }

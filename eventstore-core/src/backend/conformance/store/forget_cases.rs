@@ -136,6 +136,7 @@ pub async fn forget_of_an_unknown_aggregate_changes_nothing<S: EventStore>(store
         &store,
         AppendRequest::new("Account", "acc-1".parse().unwrap(), 0).event(NewEvent {
             kind: "Opened".into(),
+            schema_version: 1,
             body: body(&json!({ "owner": "Ada", "initial_balance": 1 })),
         }),
     )
@@ -173,10 +174,12 @@ pub async fn forget_takes_explicit_fields_as_data<S: EventStore>(store: S) {
         AppendRequest::new("Profile", "p-1".parse().unwrap(), 0)
             .event(NewEvent {
                 kind: "Created".into(),
+                schema_version: 1,
                 body: body.clone(),
             })
             .event(NewEvent {
                 kind: "Other".into(),
+                schema_version: 1,
                 body: body.clone(),
             }),
     )
@@ -238,6 +241,7 @@ pub async fn forget_takes_explicit_fields_as_data<S: EventStore>(store: S) {
 async fn open_ada<S: EventStore>(store: &S) {
     let opened = NewEvent {
         kind: "Opened".into(),
+        schema_version: 1,
         body: body(&json!({ "owner": "Ada Lovelace", "initial_balance": 1 })),
     };
     append_ok(
@@ -286,6 +290,7 @@ pub async fn a_snapshot_from_before_the_forget_is_not_stored<S: EventStore>(stor
 
     let more = NewEvent {
         kind: "MoneyDeposited".into(),
+        schema_version: 1,
         body: body(&json!({ "amount": 1, "transaction": "t-1" })),
     };
     append_ok(
@@ -326,6 +331,7 @@ pub async fn a_state_loaded_before_the_forget_is_not_snapshotted<S: EventStore>(
         .expect("forget");
     let deposit = |n: u64| NewEvent {
         kind: "MoneyDeposited".into(),
+        schema_version: 1,
         body: body(&json!({ "amount": 1, "transaction": format!("t-{n}") })),
     };
     append_ok(

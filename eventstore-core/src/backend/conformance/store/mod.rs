@@ -10,6 +10,7 @@ pub mod key_cases;
 pub mod page_cases;
 pub mod repository_cases;
 pub mod saga_cases;
+pub mod schema_cases;
 pub mod store_cases;
 pub mod tracker_cases;
 
@@ -76,6 +77,13 @@ macro_rules! __store_conformance_suite {
             forget_cases::forget_takes_explicit_fields_as_data,
             forget_cases::a_snapshot_from_before_the_forget_is_not_stored,
             forget_cases::a_state_loaded_before_the_forget_is_not_snapshotted,
+            schema_cases::rows_keep_the_schema_version_they_were_written_at,
+            schema_cases::old_rows_load_and_are_delivered_as_current_events,
+            schema_cases::forget_erases_the_personal_fields_of_every_stored_version,
+            schema_cases::forget_spares_a_field_the_current_version_does_not_declare_personal,
+            schema_cases::a_snapshot_of_another_state_schema_is_upcast_or_replayed,
+            schema_cases::an_unreadable_snapshot_at_the_head_is_replaced,
+            schema_cases::an_earlier_snapshot_of_another_schema_does_not_replace_a_later_one,
             saga_cases::a_saga_takes_its_step_once_and_records_it,
             saga_cases::a_refused_step_delivered_again_keeps_its_recorded_outcome,
             saga_cases::overlapping_reconciles_take_and_record_each_step_once,

@@ -140,6 +140,7 @@ pub async fn decode_errors_in_a_later_page_name_their_row<S: EventStore>(store: 
             "a-kind",
             NewEvent {
                 kind: "Teleported".into(),
+                schema_version: 1,
                 body: body(&json!({})),
             },
         ),
@@ -147,6 +148,7 @@ pub async fn decode_errors_in_a_later_page_name_their_row<S: EventStore>(store: 
             "a-body",
             NewEvent {
                 kind: "MoneyDeposited".into(),
+                schema_version: 1,
                 body: body(&json!({ "amount": "lots" })),
             },
         ),

@@ -73,6 +73,7 @@ pub async fn unknown_kind_is_a_typed_error_naming_the_row<S: EventStore>(store: 
             .event(opened(1))
             .event(NewEvent {
                 kind: "Teleported".into(),
+                schema_version: 1,
                 body: EventBody::empty(),
             }),
     )
@@ -110,6 +111,7 @@ pub async fn unknown_kind_is_a_typed_error_naming_the_row<S: EventStore>(store: 
 pub async fn undecodable_body_is_a_typed_error_naming_the_row<S: EventStore>(store: S) {
     let bad = NewEvent {
         kind: "MoneyDeposited".into(),
+        schema_version: 1,
         body: body(&json!({ "amount": "lots" })),
     };
     append_ok(
@@ -557,10 +559,12 @@ pub async fn execute_from_reads_only_when_the_held_state_moved<S: EventStore>(st
 pub async fn execute_from_leaves_a_state_the_stream_had_when_it_fails<S: EventStore>(store: S) {
     let rival = |amount: u64| NewEvent {
         kind: "MoneyDeposited".into(),
+        schema_version: 1,
         body: body(&json!({ "amount": amount, "transaction": "t-rival" })),
     };
     let garbage = NewEvent {
         kind: "MoneyDeposited".into(),
+        schema_version: 1,
         body: body(&json!({ "amount": "lots" })),
     };
     let faulty = Faulty::new(store).rival_events(vec![rival(5), garbage]);

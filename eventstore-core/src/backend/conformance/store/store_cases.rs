@@ -261,6 +261,7 @@ pub async fn ids_with_sql_are_stored_verbatim<S: EventStore>(store: S) {
             &store,
             AppendRequest::new("Account", id.parse().unwrap(), 0).event(NewEvent {
                 kind: "Opened".into(),
+                schema_version: 1,
                 body: body.clone(),
             }),
         )
@@ -277,6 +278,7 @@ pub async fn a_bad_event_leaves_the_whole_append_unwritten<S: EventStore + Track
         // (a body that is not a JSON object cannot be made: EventBody)
         NewEvent {
             kind: String::new(),
+            schema_version: 1,
             body: EventBody::empty(),
         },
     ] {
