@@ -406,26 +406,28 @@ pub async fn an_earlier_snapshot_of_another_schema_does_not_replace_a_later_one<
         schema_version,
         state: crate::backend::JsonText::from(&json!({ "version": version })),
     };
-    store.save_snapshot(snapshot(9, 1)).await.unwrap();
-    store.save_snapshot(snapshot(4, 2)).await.unwrap();
-    let kept = store
-        .load_snapshot("Profile", "p-9")
-        .await
-        .unwrap()
-        .unwrap();
+    // saves `saved` in turn and says what the store then keeps
+    let kept = async |saved: &[(u64, u32)]| {
+        for &(version, schema_version) in saved {
+            store
+                .save_snapshot(snapshot(version, schema_version))
+                .await
+                .unwrap();
+        }
+        let kept = store
+            .load_snapshot("Profile", "p-9")
+            .await
+            .unwrap()
+            .unwrap();
+        (kept.version, kept.schema_version)
+    };
     assert_eq!(
-        (kept.version, kept.schema_version),
+        kept(&[(9, 1), (4, 2)]).await,
         (9, 1),
         "the later snapshot is kept"
     );
-    store.save_snapshot(snapshot(9, 2)).await.unwrap();
-    let kept = store
-        .load_snapshot("Profile", "p-9")
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        (kept.version, kept.schema_version),
+        kept(&[(9, 2)]).await,
         (9, 2),
         "one of another schema at the same version replaces it"
     );
