@@ -14,6 +14,7 @@ use crate::json::{EventBody, JsonText};
 
 use crate::aggregate::Aggregate;
 use crate::event::Event;
+use crate::event::schema::renamed;
 use crate::id::AggregateId;
 
 /// What [`EventStore::forget`](crate::EventStore::forget) erases from one
@@ -235,12 +236,11 @@ fn stored_kinds<E: Event>() -> Vec<&'static str> {
 /// kind an old name renames to), and its current version; `None` for a
 /// retired kind.
 fn current_of<E: Event>(kind: &str) -> Option<(&'static str, u32)> {
-    let current = E::KINDS.iter().copied().find(|k| *k == kind).or_else(|| {
-        E::ALIASES
-            .iter()
-            .find(|(old, _)| *old == kind)
-            .map(|(_, current)| *current)
-    })?;
+    let current = E::KINDS
+        .iter()
+        .copied()
+        .find(|k| *k == kind)
+        .or_else(|| renamed::<E>(kind))?;
     Some((current, E::current_version(current)))
 }
 

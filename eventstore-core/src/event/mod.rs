@@ -134,10 +134,7 @@ pub trait Event: Sized + Send + Sync + 'static {
     /// later version renamed is erased from the old rows too.
     #[must_use]
     fn stored_personal_fields(kind: &str) -> Vec<&'static str> {
-        let kind = Self::ALIASES
-            .iter()
-            .find(|(old, _)| *old == kind)
-            .map_or(kind, |(_, current)| current);
+        let kind = schema::renamed::<Self>(kind).unwrap_or(kind);
         let older = Self::UPCASTERS
             .iter()
             .filter(|u| u.kind == kind)

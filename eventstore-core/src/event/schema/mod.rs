@@ -112,5 +112,6 @@ mod upcaster;
 
 pub use check::{SchemaError, check};
 pub use decoded::{Decoded, DecodedIter};
+pub(crate) use upcast::renamed;
 pub use upcast::{MAX_UPCAST_STEPS, decode_stored};
 pub use upcaster::{RawEvent, UpcastError, UpcastStep, Upcaster};

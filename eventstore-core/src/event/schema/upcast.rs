@@ -55,8 +55,9 @@ fn current_name<E: Event>(kind: &str) -> &str {
     renamed::<E>(kind).unwrap_or(kind)
 }
 
-/// The current name of `kind` when it is an old name.
-fn renamed<E: Event>(kind: &str) -> Option<&'static str> {
+/// The current name of `kind` when it is an old name
+/// (`#[event(aliases = [...])]`).
+pub(crate) fn renamed<E: Event>(kind: &str) -> Option<&'static str> {
     E::ALIASES
         .iter()
         .find(|(old, _)| *old == kind)
