@@ -217,3 +217,28 @@ async fn a_reader_of_one_kind_reads_its_rows_stored_under_old_names() {
         ["EmailSet", "NameChanged", "EmailChanged"]
     );
 }
+
+/// Two runners deliver the split row at the same time (two reactors, each
+/// with its own at-rest cache, on two threads), round after round: the
+/// saga still takes each of its events once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deliveries_of_a_split_row_at_once_take_each_event_once() {
+    for round in 0..20 {
+        let store = MemoryStore::new();
+        let repo = Repository::new(store.clone());
+        let rows = old_rows(&store).await;
+        let deliver = |rows: Vec<RecordedEvent>| {
+            let sagas = SagaReactor::<NameWatch, _>::new(repo.clone());
+            tokio::spawn(async move {
+                for event in &rows {
+                    sagas.handle(event).await.expect("handled");
+                }
+            })
+        };
+        let (a, b) = (deliver(rows.clone()), deliver(rows));
+        a.await.expect("first runner");
+        b.await.expect("second runner");
+        let watch = repo.load::<NameWatch>("p-1").await.expect("load");
+        assert_eq!(watch.state.seen, ["given", "family"], "round {round}");
+    }
+}
