@@ -5,22 +5,22 @@
 //! separates tokens), `*` or `>` (wildcards) or whitespace; kinds and
 //! aggregate ids may hold any of them, and unicode. A token keeps ASCII
 //! letters, digits, `-` and `_` as they are and writes every other byte of
-//! the text's UTF-8 as `~` and two uppercase hex digits, so that decoding
+//! the text's UTF-8 as `=` and two uppercase hex digits, so that decoding
 //! gives the text back exactly and two texts never share a token.
 //!
 //! ```
 //! use eventstore_nats::subject::{decode_token, encode_token, stream_subject};
 //! assert_eq!(encode_token("acc-1"), "acc-1");
-//! assert_eq!(encode_token("a.b *>"), "a~2Eb~20~2A~3E");
-//! assert_eq!(decode_token("a~2Eb~20~2A~3E")?, "a.b *>");
-//! assert_eq!(stream_subject("events", "Account", "acc.1"), "events.Account.acc~2E1");
+//! assert_eq!(encode_token("a.b *>"), "a=2Eb=20=2A=3E");
+//! assert_eq!(decode_token("a=2Eb=20=2A=3E")?, "a.b *>");
+//! assert_eq!(stream_subject("events", "Account", "acc.1"), "events.Account.acc=2E1");
 //! # Ok::<(), eventstore_nats::subject::TokenError>(())
 //! ```
 
 use std::fmt::Write as _;
 
-/// The byte that starts an escape: `~` and two hex digits.
-const ESCAPE: u8 = b'~';
+/// The byte that starts an escape: `=` and two hex digits.
+const ESCAPE: u8 = b'=';
 
 /// Why a token cannot be decoded: it was not made by [`encode_token`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,12 +39,12 @@ pub enum TokenError {
         /// The byte.
         byte: u8,
     },
-    /// A `~` not followed by two uppercase hex digits.
-    #[error("the escape at {at} of the subject token {token:?} is not `~` and two hex digits")]
+    /// A `=` not followed by two uppercase hex digits.
+    #[error("the escape at {at} of the subject token {token:?} is not `=` and two hex digits")]
     BadEscape {
         /// The token.
         token: String,
-        /// The byte offset of the `~`.
+        /// The byte offset of the `=`.
         at: usize,
     },
     /// The decoded bytes are not UTF-8.
@@ -61,7 +61,7 @@ fn plain(byte: u8) -> bool {
 }
 
 /// `text` as one subject token: ASCII letters, digits, `-` and `_` kept,
-/// every other byte written `~XX`. The empty text, which no kind or
+/// every other byte written `=XX`. The empty text, which no kind or
 /// aggregate id is, gives the empty token, which is not a token.
 #[must_use]
 pub fn encode_token(text: &str) -> String {
@@ -71,7 +71,7 @@ pub fn encode_token(text: &str) -> String {
             token.push(char::from(byte));
         } else {
             // writing to a String cannot fail
-            let _ = write!(token, "~{byte:02X}");
+            let _ = write!(token, "={byte:02X}");
         }
     }
     token
@@ -159,8 +159,8 @@ mod tests {
             "a.*.>",
             "tab\there",
             "line\nbreak",
-            "~",
-            "~41",
+            "=",
+            "=41",
             "Ünïcødé ✓ 口座",
             "emoji 🦀",
             "'; DROP TABLE events; --",
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn two_texts_never_share_a_token() {
-        let texts = ["a.b", "a~2Eb", "a_2Eb", "A.B", "a b", "a%20b"];
+        let texts = ["a.b", "a=2Eb", "a_2Eb", "A.B", "a b", "a%20b"];
         let mut tokens: Vec<String> = texts.iter().map(|t| encode_token(t)).collect();
         tokens.sort();
         tokens.dedup();
@@ -204,14 +204,14 @@ mod tests {
                 ..
             })
         ));
-        for bad in ["~", "~4", "~4g", "~zz", "~41", "~2e"] {
+        for bad in ["=", "=4", "=4g", "=zz", "=41", "=2e"] {
             assert!(
                 matches!(decode_token(bad), Err(TokenError::BadEscape { at: 0, .. })),
                 "{bad:?}"
             );
         }
         assert!(matches!(
-            decode_token("~FF"),
+            decode_token("=FF"),
             Err(TokenError::NotUtf8 { .. })
         ));
         assert_eq!(
@@ -223,7 +223,7 @@ mod tests {
     #[test]
     fn a_subject_has_three_parts_whatever_the_kind_and_id() {
         let subject = stream_subject("events", "Money.Transfer", "t 1.>");
-        assert_eq!(subject, "events.Money~2ETransfer.t~201~2E~3E");
+        assert_eq!(subject, "events.Money=2ETransfer.t=201=2E=3E");
         assert_eq!(subject.split('.').count(), 3);
     }
 }
