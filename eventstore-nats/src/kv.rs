@@ -160,7 +160,10 @@ struct Read<T> {
 /// The entry `key` of `kv`, decoded.
 async fn read<T: DeserializeOwned>(kv: &Store, key: &str) -> Result<Read<T>> {
     let entry = kv.entry(key).await.map_err(|error| {
-        Error::transient(format!("cannot read {key} in the bucket {}", kv.name), error)
+        Error::transient(
+            format!("cannot read {key} in the bucket {}", kv.name),
+            error,
+        )
     })?;
     let Some(entry) = entry else {
         return Ok(Read {
@@ -182,17 +185,6 @@ impl Bucket {
     /// The bucket's name.
     pub(crate) fn name(&self) -> &str {
         &self.kv.name
-    }
-
-    /// Deletes the bucket and everything in it.
-    pub(crate) async fn delete(&self, context: &jetstream::Context) -> Result<()> {
-        context
-            .delete_key_value(self.kv.name.as_str())
-            .await
-            .map(drop)
-            .map_err(|error| {
-                Error::transient(format!("cannot delete the bucket {}", self.kv.name), error)
-            })
     }
 
     /// The value of `key`, if it has one.
@@ -226,7 +218,10 @@ impl Bucket {
     /// The revision of the bucket's latest change (0 for none).
     pub(crate) async fn last_revision(&self) -> Result<u64> {
         let info = self.kv.stream.get_info().await.map_err(|error| {
-            Error::transient(format!("cannot read the state of the bucket {}", self.kv.name), error)
+            Error::transient(
+                format!("cannot read the state of the bucket {}", self.kv.name),
+                error,
+            )
         })?;
         Ok(info.state.last_sequence)
     }
@@ -383,7 +378,9 @@ pub(crate) fn from_micros(us: u64) -> SystemTime {
 
 /// Milliseconds since the epoch, now, by this machine's clock.
 pub(crate) fn now_millis() -> u64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
 }
 

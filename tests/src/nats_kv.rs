@@ -48,10 +48,17 @@ fn nats_url() -> String {
 /// # Panics
 /// When NATS does not answer, saying how to start it.
 pub async fn jetstream() -> jetstream::Context {
-    let url = nats_url();
+    jetstream_at(&nats_url()).await
+}
+
+/// A JetStream context on the server at `url`.
+///
+/// # Panics
+/// When NATS does not answer there, saying how to start it.
+pub async fn jetstream_at(url: &str) -> jetstream::Context {
     let client = async_nats::ConnectOptions::new()
         .connection_timeout(Duration::from_secs(3))
-        .connect(url.as_str())
+        .connect(url)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to NATS at {url}: {e}; {HOW_TO_PROVIDE_NATS}"));
     jetstream::new(client)
@@ -90,26 +97,46 @@ async fn delete_stale_buckets(context: &jetstream::Context) {
     }
 }
 
-/// Deletes a store's buckets when its last clone is dropped, on a thread
-/// and runtime of its own (a drop cannot wait on the test's runtime).
+/// The names of the buckets of a store of [`fresh_store`].
+const BUCKETS: [&str; 3] = ["reactors", "parked", "deadlines"];
+
+/// Deletes test buckets when dropped (a test's or a store's last clone),
+/// on a thread, runtime and connection of its own: a drop cannot wait on
+/// the test's runtime, which may be the thread dropping.
 #[derive(Debug)]
-struct Cleanup {
-    reactors: KvReactors,
-    deadlines: KvDeadlines,
+pub struct DeleteOnDrop {
+    buckets: Vec<String>,
 }
 
-impl Drop for Cleanup {
+impl DeleteOnDrop {
+    /// Deletes the buckets `<prefix>_<name>` of `layout` when dropped.
+    #[must_use]
+    pub fn new(layout: &BucketLayout, names: &[&str]) -> Self {
+        Self {
+            buckets: names
+                .iter()
+                .map(|name| format!("{}_{name}", layout.prefix))
+                .collect(),
+        }
+    }
+}
+
+impl Drop for DeleteOnDrop {
     fn drop(&mut self) {
-        let (reactors, deadlines) = (self.reactors.clone(), self.deadlines.clone());
+        let buckets = std::mem::take(&mut self.buckets);
         let deleted = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a runtime to delete test buckets");
             runtime.block_on(async {
-                let reactors = reactors.delete_buckets().await;
-                let deadlines = deadlines.delete_bucket().await;
-                reactors.and(deadlines)
+                let context = jetstream().await;
+                for name in buckets {
+                    if let Err(error) = context.delete_key_value(&name).await {
+                        return Err(format!("{name}: {error}"));
+                    }
+                }
+                Ok(())
             })
         })
         .join();
@@ -123,10 +150,11 @@ impl Drop for Cleanup {
 /// buckets on NATS.
 #[derive(Debug, Clone)]
 pub struct KvStore {
+    prefix: String,
     memory: MemoryStore,
     reactors: KvReactors,
     deadlines: KvDeadlines,
-    _cleanup: Arc<Cleanup>,
+    _cleanup: Arc<DeleteOnDrop>,
 }
 
 /// A store with fresh buckets.
@@ -138,24 +166,28 @@ pub async fn fresh_store() -> KvStore {
     let context = jetstream().await;
     delete_stale_buckets(&context).await;
     let layout = fresh_layout();
-    let reactors = KvReactors::open(context.clone(), &layout)
+    let reactors = KvReactors::open(&context, &layout)
         .await
         .expect("open the reactor buckets");
-    let deadlines = KvDeadlines::open(context, &layout)
+    let deadlines = KvDeadlines::open(&context, &layout)
         .await
         .expect("open the deadline bucket");
     KvStore {
+        prefix: layout.prefix.clone(),
         memory: MemoryStore::new(),
-        _cleanup: Arc::new(Cleanup {
-            reactors: reactors.clone(),
-            deadlines: deadlines.clone(),
-        }),
+        _cleanup: Arc::new(DeleteOnDrop::new(&layout, &BUCKETS)),
         reactors,
         deadlines,
     }
 }
 
 impl KvStore {
+    /// The names of its buckets.
+    #[must_use]
+    pub fn buckets(&self) -> Vec<String> {
+        BUCKETS.map(|b| format!("{}_{b}", self.prefix)).to_vec()
+    }
+
     /// The reactor state, for tests that reach it directly.
     #[must_use]
     pub fn reactors(&self) -> &KvReactors {

@@ -10,8 +10,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
-use eventstore_core::backend::{DeadlineSummary, Partition, PendingDeadline};
 use eventstore_core::Deadline;
+use eventstore_core::backend::{DeadlineSummary, Partition, PendingDeadline};
 
 /// One saga's entry as last seen.
 #[derive(Debug, Clone)]

@@ -103,7 +103,6 @@ pub struct KvDeadlines {
 
 #[derive(Debug)]
 struct Inner {
-    context: jetstream::Context,
     bucket: Bucket,
     index: Arc<Mutex<Index>>,
     watcher: AbortHandle,
@@ -124,7 +123,11 @@ fn lock(index: &Mutex<Index>) -> MutexGuard<'_, Index> {
 /// Takes a watched entry into the index.
 fn take(index: &Mutex<Index>, bucket: &Bucket, entry: &Entry) {
     let Some((kind, id)) = saga_of_key(&entry.key) else {
-        tracing::warn!(bucket = bucket.name(), key = entry.key, "a key that names no saga");
+        tracing::warn!(
+            bucket = bucket.name(),
+            key = entry.key,
+            "a key that names no saga"
+        );
         return;
     };
     let value = match entry.operation {
@@ -166,8 +169,8 @@ impl KvDeadlines {
     ///
     /// # Errors
     /// [`Error::Backend`] naming the bucket.
-    pub async fn open(context: jetstream::Context, layout: &BucketLayout) -> Result<Self> {
-        let bucket = layout.open(&context, "deadlines").await?;
+    pub async fn open(context: &jetstream::Context, layout: &BucketLayout) -> Result<Self> {
+        let bucket = layout.open(context, "deadlines").await?;
         let last = bucket.last_revision().await?;
         let watch = bucket.watch_from(1).await?;
         let index = Arc::new(Mutex::new(Index::default()));
@@ -175,7 +178,6 @@ impl KvDeadlines {
         let watcher = tokio::spawn(follow(bucket.clone(), watch, Arc::clone(&index), seen));
         let deadlines = Self {
             inner: Arc::new(Inner {
-                context,
                 bucket,
                 index,
                 watcher: watcher.abort_handle(),
@@ -194,14 +196,6 @@ impl KvDeadlines {
             }
         }
         Ok(deadlines)
-    }
-
-    /// Deletes the bucket and everything in it (a test's clean-up).
-    ///
-    /// # Errors
-    /// [`Error::Backend`] naming the bucket.
-    pub async fn delete_bucket(&self) -> Result<()> {
-        self.inner.bucket.delete(&self.inner.context).await
     }
 
     fn index(&self) -> MutexGuard<'_, Index> {
@@ -227,8 +221,12 @@ impl KvDeadlines {
             })
             .await?;
         if let Some(revision) = written {
-            self.index()
-                .apply(&at.saga_kind, &id, revision, Some((at.version, at.deadlines)));
+            self.index().apply(
+                &at.saga_kind,
+                &id,
+                revision,
+                Some((at.version, at.deadlines)),
+            );
         }
         Ok(())
     }

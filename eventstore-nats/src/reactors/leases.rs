@@ -9,8 +9,8 @@ use eventstore_core::{Checkpoint, Error, Result};
 
 use super::KvReactors;
 use super::entries::{
-    PartitionEntry, ReactorEntry, StoredLease, partition_key, partition_of_key,
-    partitions_filter, reactor_key,
+    PartitionEntry, ReactorEntry, StoredLease, partition_key, partition_of_key, partitions_filter,
+    reactor_key,
 };
 use crate::kv::{Change, millis_after};
 
@@ -169,7 +169,10 @@ impl KvReactors {
     }
 
     /// Every partition entry of a reactor, by partition.
-    pub(super) async fn partitions_of(&self, reactor: &str) -> Result<BTreeMap<u32, PartitionEntry>> {
+    pub(super) async fn partitions_of(
+        &self,
+        reactor: &str,
+    ) -> Result<BTreeMap<u32, PartitionEntry>> {
         let mut found = BTreeMap::new();
         for latest in self.state.latest(&partitions_filter(reactor)).await? {
             if let Some(partition) = partition_of_key(&latest.key) {

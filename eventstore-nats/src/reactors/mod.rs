@@ -28,7 +28,6 @@ use crate::kv::{Bucket, BucketLayout};
 /// A cheap handle to clone.
 #[derive(Debug, Clone)]
 pub struct KvReactors {
-    context: jetstream::Context,
     state: Bucket,
     parked: Bucket,
 }
@@ -39,20 +38,10 @@ impl KvReactors {
     /// # Errors
     /// [`Error::Backend`](eventstore_core::Error::Backend) naming the bucket
     /// that cannot be opened or created.
-    pub async fn open(context: jetstream::Context, layout: &BucketLayout) -> Result<Self> {
+    pub async fn open(context: &jetstream::Context, layout: &BucketLayout) -> Result<Self> {
         Ok(Self {
-            state: layout.open(&context, "reactors").await?,
-            parked: layout.open(&context, "parked").await?,
-            context,
+            state: layout.open(context, "reactors").await?,
+            parked: layout.open(context, "parked").await?,
         })
-    }
-
-    /// Deletes both buckets and everything in them (a test's clean-up).
-    ///
-    /// # Errors
-    /// [`Error::Backend`](eventstore_core::Error::Backend) naming the bucket.
-    pub async fn delete_buckets(&self) -> Result<()> {
-        self.state.delete(&self.context).await?;
-        self.parked.delete(&self.context).await
     }
 }

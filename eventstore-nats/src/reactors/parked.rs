@@ -26,7 +26,8 @@ pub trait EventsAt: Sync {
     /// # Errors
     /// [`Error::Backend`](eventstore_core::Error::Backend) when it cannot
     /// be read; the listing then shows the parked event without it.
-    fn event_at(&self, position: u64) -> impl Future<Output = Result<Option<RecordedEvent>>> + Send;
+    fn event_at(&self, position: u64)
+    -> impl Future<Output = Result<Option<RecordedEvent>>> + Send;
 }
 
 impl KvReactors {
@@ -38,7 +39,7 @@ impl KvReactors {
     /// taken for held, the same window as a statement's on PostgreSQL.
     ///
     /// # Errors
-    /// [`Error::Backend`].
+    /// [`Error::Backend`](eventstore_core::Error::Backend).
     pub async fn park(&self, lease: &Lease, parked: ParkedEvent) -> Result<bool> {
         let holding: Option<PartitionEntry> = self
             .state
@@ -70,7 +71,7 @@ impl KvReactors {
     /// first, at most `limit`, each event read through `events`.
     ///
     /// # Errors
-    /// [`Error::Backend`].
+    /// [`Error::Backend`](eventstore_core::Error::Backend).
     pub async fn parked(
         &self,
         events: &impl EventsAt,
@@ -99,7 +100,7 @@ impl KvReactors {
     /// How many events of a reactor are parked.
     ///
     /// # Errors
-    /// [`Error::Backend`].
+    /// [`Error::Backend`](eventstore_core::Error::Backend).
     pub async fn parked_count(&self, reactor: &str) -> Result<u64> {
         let count = self.parked.latest(&parked_filter(reactor)).await?.len();
         Ok(u64::try_from(count).unwrap_or(u64::MAX))
@@ -108,7 +109,7 @@ impl KvReactors {
     /// The parked event at `position`, read through `events`.
     ///
     /// # Errors
-    /// [`Error::Backend`].
+    /// [`Error::Backend`](eventstore_core::Error::Backend).
     pub async fn parked_event(
         &self,
         events: &impl EventsAt,
@@ -127,7 +128,7 @@ impl KvReactors {
     /// and one attempt more. Whether it was recorded.
     ///
     /// # Errors
-    /// [`Error::Backend`].
+    /// [`Error::Backend`](eventstore_core::Error::Backend).
     pub async fn record_retry(
         &self,
         reactor: &str,
@@ -137,19 +138,22 @@ impl KvReactors {
     ) -> Result<bool> {
         let (recorded, _) = self
             .parked
-            .change(&parked_key(reactor, position), |entry: Option<ParkedEntry>| {
-                Ok(match (entry, failure) {
-                    (Some(entry), _) if entry.attempts != attempts => Change::Keep(false),
-                    (None, _) => Change::Keep(false),
-                    (Some(_), None) => Change::Delete(true),
-                    (Some(mut entry), Some(error)) => {
-                        error.clone_into(&mut entry.error);
-                        entry.attempts = entry.attempts.saturating_add(1);
-                        entry.parked_at_us = micros(SystemTime::now());
-                        Change::Put(entry, true)
-                    }
-                })
-            })
+            .change(
+                &parked_key(reactor, position),
+                |entry: Option<ParkedEntry>| {
+                    Ok(match (entry, failure) {
+                        (Some(entry), _) if entry.attempts != attempts => Change::Keep(false),
+                        (None, _) => Change::Keep(false),
+                        (Some(_), None) => Change::Delete(true),
+                        (Some(mut entry), Some(error)) => {
+                            error.clone_into(&mut entry.error);
+                            entry.attempts = entry.attempts.saturating_add(1);
+                            entry.parked_at_us = micros(SystemTime::now());
+                            Change::Put(entry, true)
+                        }
+                    })
+                },
+            )
             .await?;
         Ok(recorded)
     }
@@ -157,13 +161,14 @@ impl KvReactors {
     /// Removes a parked event; whether it was parked.
     ///
     /// # Errors
-    /// [`Error::Backend`].
+    /// [`Error::Backend`](eventstore_core::Error::Backend).
     pub async fn unpark(&self, reactor: &str, position: u64) -> Result<bool> {
         let (removed, _) = self
             .parked
-            .change(&parked_key(reactor, position), |entry: Option<ParkedEntry>| {
-                Ok(Change::Delete(entry.is_some()))
-            })
+            .change(
+                &parked_key(reactor, position),
+                |entry: Option<ParkedEntry>| Ok(Change::Delete(entry.is_some())),
+            )
             .await?;
         Ok(removed)
     }
@@ -174,7 +179,7 @@ impl KvReactors {
     /// store's forget calls it and counts them among the copies erased.
     ///
     /// # Errors
-    /// [`Error::Backend`].
+    /// [`Error::Backend`](eventstore_core::Error::Backend).
     pub async fn erase_parked_errors(&self, positions: &BTreeSet<u64>) -> Result<u64> {
         let mut erased = 0;
         for latest in self.parked.latest(">").await? {

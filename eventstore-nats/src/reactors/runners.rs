@@ -115,13 +115,12 @@ impl KvReactors {
                 });
             }
             let old = checkpoints(&parts);
-            let repartitioned = repartition_from(stored, &old, partitions).map(|(from, start)| {
-                Repartitioned {
+            let repartitioned =
+                repartition_from(stored, &old, partitions).map(|(from, start)| Repartitioned {
                     from,
                     to: partitions,
                     checkpoint: start,
-                }
-            });
+                });
             if let Some(change) = repartitioned {
                 let to = (!old.is_empty()).then_some(change.checkpoint);
                 self.rewrite_partitions(reactor, parts.keys().copied(), partitions, to)
@@ -131,7 +130,8 @@ impl KvReactors {
                 .state
                 .change(&key, |now: Option<ReactorEntry>| {
                     let mut now = now.unwrap_or_default();
-                    if now.partitions != stored || now.others(owner).any(|b| b.partitions != partitions)
+                    if now.partitions != stored
+                        || now.others(owner).any(|b| b.partitions != partitions)
                     {
                         // another join or a runner of another count came
                         // between: everything is read again
