@@ -155,6 +155,12 @@ impl KvReactors {
     /// Replaces every checkpoint of `reactor` with `to` for `partitions`,
     /// stores the count and drops the leases, while no runner is live.
     ///
+    /// The partitions are rewritten before the count is stored: a runner
+    /// that starts between the two makes the reset fail with
+    /// [`Error::RunnersLive`] although its checkpoints were rewritten (the
+    /// runner lost its lease to the rewrite and takes the partition afresh,
+    /// from them); nothing is skipped either way.
+    ///
     /// # Errors
     /// [`Error::RunnersLive`], [`Error::Backend`].
     pub async fn reset_checkpoints(
