@@ -1,7 +1,7 @@
 //! Key-value buckets as the reactor state and the deadlines use them: each
 //! opened (or created) by name, every change a compare-and-set on the
-//! revision read ([`change`]), and the latest entries under a key filter
-//! read in one pass ([`latest`]).
+//! revision read ([`Bucket::change`]), and the latest entries under a key
+//! filter listed ([`Bucket::latest`]).
 //!
 //! A bucket keeps one value per key (history 1), so that a replaced value
 //! leaves the bucket's stream. Values are JSON; a deleted key keeps a
@@ -10,26 +10,18 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_nats::jetstream::consumer::push::OrderedConfig;
-use async_nats::jetstream::consumer::{DeliverPolicy, ReplayPolicy};
 use async_nats::jetstream::kv::{self, Store, UpdateErrorKind};
 use async_nats::jetstream::stream::{self, DiscardPolicy, StorageType};
 use async_nats::jetstream::{self, context::KeyValueErrorKind};
 use bytes::Bytes;
 use eventstore_core::{Error, Result};
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// How many times a compare-and-set is tried against writers that keep
 /// changing the same entry before it gives up (a transient error).
 const MAX_ATTEMPTS: usize = 200;
-
-/// How long reading the latest entries of a filter may take.
-const SCAN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The header of a message that deletes or purges a key.
-const KV_OPERATION: &str = "KV-Operation";
 
 /// Where the buckets go: their names' prefix, storage and replicas.
 #[derive(Debug, Clone)]
@@ -75,10 +67,8 @@ impl BucketLayout {
 
     /// Opens the bucket `<prefix>_<name>`, creating it when missing.
     pub(crate) async fn open(&self, context: &jetstream::Context, name: &str) -> Result<Bucket> {
-        let store = self.open_store(context, name).await?;
         Ok(Bucket {
-            kv: store,
-            client: context.client(),
+            kv: self.open_store(context, name).await?,
         })
     }
 
@@ -127,11 +117,10 @@ impl BucketLayout {
     }
 }
 
-/// An opened bucket, with the client that its scans subscribe with.
+/// An opened bucket.
 #[derive(Clone)]
 pub(crate) struct Bucket {
     kv: Store,
-    client: async_nats::Client,
 }
 
 impl std::fmt::Debug for Bucket {
@@ -209,10 +198,10 @@ impl Bucket {
     }
 
     /// The latest value of every key that matches `filter` (a key with `*`
-    /// and `>` wildcards), deleted keys left out, read in one pass of an
-    /// ordered consumer; in no particular order.
+    /// and `>` wildcards), deleted keys left out: the keys as the bucket's
+    /// stream lists its subjects, then one read each; in no order.
     pub(crate) async fn latest(&self, filter: &str) -> Result<Vec<Latest>> {
-        latest(&self.kv, &self.client, filter).await
+        latest(&self.kv, filter).await
     }
 
     /// The revision of the bucket's latest change (0 for none).
@@ -308,60 +297,39 @@ pub(crate) struct Latest {
     pub(crate) value: Bytes,
 }
 
-/// [`Bucket::latest`] on `kv`, subscribing with `client`.
-async fn latest(kv: &Store, client: &async_nats::Client, filter: &str) -> Result<Vec<Latest>> {
+/// [`Bucket::latest`] on `kv`: the keys from the stream's subjects, then
+/// each key's entry. (An ordered consumer that reads the last message of
+/// each subject cannot tell when it is done while the entries change: it
+/// learns how many messages remain only from those it is sent.)
+async fn latest(kv: &Store, filter: &str) -> Result<Vec<Latest>> {
     let failed = |error: async_nats::Error| {
         Error::transient(
-            format!("cannot read the entries {filter} of the bucket {}", kv.name),
+            format!("cannot read the keys {filter} of the bucket {}", kv.name),
             error,
         )
     };
-    let consumer = kv
+    let subjects: Vec<String> = kv
         .stream
-        .create_consumer(OrderedConfig {
-            deliver_subject: client.new_inbox(),
-            filter_subject: format!("{}{filter}", kv.prefix),
-            deliver_policy: DeliverPolicy::LastPerSubject,
-            replay_policy: ReplayPolicy::Instant,
-            ..OrderedConfig::default()
-        })
+        .info_with_subjects(format!("{}{filter}", kv.prefix))
+        .await
+        .map_err(|error| failed(error.into()))?
+        .map(|subject| subject.map(|(subject, _)| subject))
+        .try_collect()
         .await
         .map_err(|error| failed(error.into()))?;
-    let mut found = Vec::new();
-    if consumer.cached_info().num_pending == 0 {
-        return Ok(found);
-    }
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|error| failed(error.into()))?;
-    let scan = async {
-        while let Some(message) = messages.next().await {
-            let message = message.map_err(|error| failed(error.into()))?;
-            let info = message.info().map_err(failed)?;
-            let pending = info.pending;
-            let deleted = message
-                .headers
-                .as_ref()
-                .and_then(|headers| headers.get(KV_OPERATION))
-                .is_some();
-            if !deleted {
-                if let Some(key) = message.subject.strip_prefix(kv.prefix.as_str()) {
-                    found.push(Latest {
-                        key: key.to_owned(),
-                        value: message.payload.clone(),
-                    });
-                }
-            }
-            if pending == 0 {
-                return Ok(());
-            }
+    let mut found = Vec::with_capacity(subjects.len());
+    for subject in subjects {
+        let Some(key) = subject.strip_prefix(kv.prefix.as_str()) else {
+            continue;
+        };
+        let entry = kv.entry(key).await.map_err(|error| failed(error.into()))?;
+        if let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) {
+            found.push(Latest {
+                key: key.to_owned(),
+                value: entry.value,
+            });
         }
-        Err(failed("the consumer ended early".into()))
-    };
-    tokio::time::timeout(SCAN_TIMEOUT, scan)
-        .await
-        .map_err(|elapsed| failed(elapsed.into()))??;
+    }
     Ok(found)
 }
 

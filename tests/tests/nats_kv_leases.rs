@@ -266,3 +266,43 @@ async fn without_nats_the_failure_says_how_to_start_it() {
     let message = panic.downcast_ref::<String>().map_or("", String::as_str);
     assert!(message.contains("scripts/ensure-nats"), "{message}");
 }
+
+/// A listing while its entries change still finds each of them: a park
+/// again replaces the parked entry over and over, and every count read
+/// meanwhile is one (an ordered consumer over the last message of each key
+/// missed it, or never learnt that it had read everything).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_listing_while_its_entries_change_misses_none() {
+    let (stores, _cleanup) = runners(1).await;
+    let store = stores[0].clone();
+    let lease = store
+        .acquire_lease("mailer", 0, 1, "runner", Duration::from_secs(60))
+        .await
+        .expect("acquire")
+        .expect("a free lease");
+    store
+        .park(&lease, parked("mailer", 5 << 16))
+        .await
+        .expect("park");
+    let writer = tokio::spawn({
+        let (store, lease) = (store.clone(), lease.clone());
+        async move {
+            for _ in 0..500 {
+                assert!(
+                    store
+                        .park(&lease, parked("mailer", 5 << 16))
+                        .await
+                        .expect("park")
+                );
+            }
+        }
+    });
+    let started = Instant::now();
+    let mut counts = Vec::new();
+    while !writer.is_finished() && started.elapsed() < WAIT {
+        counts.push(store.parked_count("mailer").await.expect("count"));
+    }
+    writer.await.expect("the writer");
+    assert!(!counts.is_empty(), "no listing ran while the entry changed");
+    assert!(counts.iter().all(|&n| n == 1), "{counts:?}");
+}
