@@ -1,9 +1,40 @@
-//! The NATS JetStream event store for `eventstore-core`, being built (issue
-//! 19): one stream per store, one subject per aggregate,
-//! `<prefix>.<kind>.<id>`.
+//! The NATS JetStream event store for `eventstore-core` (issue 19): one
+//! stream per store, one subject per aggregate, `<prefix>.<kind>.<id>`,
+//! one message per commit, idempotency keys and snapshots in key-value
+//! buckets.
 //!
-//! So far it holds the naming of those subjects: aggregate kinds and ids
-//! are free text, subject tokens are not, so each is encoded into a token,
-//! reversibly ([`subject`]).
+//! [`NatsStore`] implements [`EventStore`](eventstore_core::EventStore)
+//! and [`Tracker`](eventstore_core::Tracker):
+//!
+//! - an append publishes one message with all its events, expecting the
+//!   aggregate's subject at the sequence of its last message (JetStream's
+//!   `Nats-Expected-Last-Subject-Sequence`, 0 for a subject without
+//!   messages): a writer that lost the race gets a conflict;
+//! - event `i` of the message at stream sequence `seq` is at position
+//!   `seq << 16 | i`, with the checkpoint `{tx: seq, position}`: the stream
+//!   order is the commit order, so the tracker never skips;
+//! - idempotency keys survive a writer that crashes between recording its
+//!   key and publishing (see `keys.rs`).
+//!
+//! Forget (crypto-shredding) is not there yet: [`NatsStore`]'s `forget`
+//! fails with a backend error.
+//!
+//! Aggregate kinds and ids are free text; subjects and key-value keys are
+//! not, so each is encoded into a token, reversibly ([`subject`]).
 
+mod commit;
+mod connect;
+mod error;
+mod heads;
+mod inner;
+mod keys;
+mod load;
+mod options;
+mod sealing;
+mod snapshots;
+mod store;
 pub mod subject;
+mod tracker;
+
+pub use inner::NatsStore;
+pub use options::{NatsOptions, Storage};
