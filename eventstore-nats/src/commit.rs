@@ -140,7 +140,11 @@ pub(crate) fn encode(request: &AppendRequest, first_version: u64) -> Result<Outg
     headers.insert(header::MSG_ID, ids[0].to_string());
     headers.insert(header::VERSION, first_version.to_string());
     headers.insert(header::COUNT, request.events.len().to_string());
-    let kinds: Vec<String> = request.events.iter().map(|e| encode_token(&e.kind)).collect();
+    let kinds: Vec<String> = request
+        .events
+        .iter()
+        .map(|e| encode_token(&e.kind))
+        .collect();
     headers.insert(header::KINDS, kinds.join(","));
     let event_ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
     headers.insert(header::EVENT_IDS, event_ids.join(","));
@@ -303,10 +307,7 @@ pub(crate) fn decode(message: &StreamMessage) -> Result<Commit, Problem> {
         .into_iter()
         .enumerate()
         .map(|(i, event)| {
-            let id = event
-                .id
-                .parse()
-                .map_err(|e| format!("event {i}: {e}"))?;
+            let id = event.id.parse().map_err(|e| format!("event {i}: {e}"))?;
             let body = stored_body(&open_body(event.body))
                 .map_err(|e| format!("event {i}: the body: {e}"))?;
             Ok(StoredEvent {
@@ -360,8 +361,18 @@ mod tests {
         let commit = decode(&message).unwrap();
         assert_eq!(commit.head.key.as_deref(), Some("t 1/x"));
         assert_eq!(commit.head.last_version(), 6);
-        assert_eq!(commit.head.last_checkpoint(), Checkpoint { tx: 9, position: 9 << 16 | 1 });
-        let versions: Vec<_> = commit.events.iter().map(|e| (e.version, e.position)).collect();
+        assert_eq!(
+            commit.head.last_checkpoint(),
+            Checkpoint {
+                tx: 9,
+                position: 9 << 16 | 1
+            }
+        );
+        let versions: Vec<_> = commit
+            .events
+            .iter()
+            .map(|e| (e.version, e.position))
+            .collect();
         assert_eq!(versions, [(5, 9 << 16), (6, 9 << 16 | 1)]);
         assert_eq!(commit.events[1].id, ids[1]);
         assert_eq!(commit.events[0].body, request.events[0].body);
@@ -380,7 +391,13 @@ mod tests {
         let commit = decode(&message).unwrap();
         assert!(commit.events.is_empty());
         assert_eq!(commit.head.last_version(), 2);
-        assert_eq!(commit.head.last_checkpoint(), Checkpoint { tx: 3, position: 3 << 16 });
+        assert_eq!(
+            commit.head.last_checkpoint(),
+            Checkpoint {
+                tx: 3,
+                position: 3 << 16
+            }
+        );
     }
 
     #[test]
@@ -388,7 +405,11 @@ mod tests {
         let mut request = AppendRequest::new("Account", "a-1".parse().unwrap(), 0);
         request.events = vec![NewEvent::of("E", EventBody::empty()); MAX_EVENTS + 1];
         match encode(&request, 1) {
-            Err(Error::UnstorableJson { aggregate_id, problem, .. }) => {
+            Err(Error::UnstorableJson {
+                aggregate_id,
+                problem,
+                ..
+            }) => {
                 assert_eq!(aggregate_id, "a-1");
                 assert!(problem.contains("65536 events"), "{problem}");
             }

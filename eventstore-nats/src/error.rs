@@ -4,11 +4,11 @@
 
 use std::borrow::Cow;
 
+use async_nats::jetstream::consumer::pull::BatchErrorKind;
 use async_nats::jetstream::context::{
     CreateKeyValueErrorKind, CreateStreamErrorKind, GetStreamErrorKind, KeyValueErrorKind,
     PublishErrorKind, RequestErrorKind,
 };
-use async_nats::jetstream::consumer::pull::BatchErrorKind;
 use async_nats::jetstream::kv::{CreateErrorKind, EntryErrorKind, PutErrorKind, UpdateErrorKind};
 use async_nats::jetstream::stream::{ConsumerErrorKind, LastRawMessageErrorKind};
 use async_nats::{ConnectErrorKind, SubscribeErrorKind};

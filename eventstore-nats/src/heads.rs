@@ -102,7 +102,11 @@ mod tests {
         heads.page("s", Known { seq: 4, version: 3 });
         heads.advance("s", Known { seq: 9, version: 7 });
         heads.advance("s", Known { seq: 6, version: 5 });
-        assert_eq!(heads.head("s"), Some(Known { seq: 9, version: 7 }), "never back");
+        assert_eq!(
+            heads.head("s"),
+            Some(Known { seq: 9, version: 7 }),
+            "never back"
+        );
         assert_eq!(heads.start_after("s", 2), 1);
         assert_eq!(heads.start_after("s", 3), 5);
         assert_eq!(heads.start_after("s", 6), 5);

@@ -97,9 +97,7 @@ pub(crate) fn now_ms() -> u64 {
 /// The value of an entry.
 pub(crate) fn value(state: &KeyState) -> bytes::Bytes {
     // a KeyState always encodes: no maps with other keys than strings
-    serde_json::to_vec(state)
-        .unwrap_or_default()
-        .into()
+    serde_json::to_vec(state).unwrap_or_default().into()
 }
 
 /// The recorded outcome of a decided entry.
@@ -194,7 +192,8 @@ impl Inner {
         let mut last = after;
         while let Some(message) = self.next_message(subject, last + 1).await? {
             last = message.sequence;
-            let head = commit::head(&message).map_err(|p| corrupt(stream.0, stream.1, &message, p))?;
+            let head =
+                commit::head(&message).map_err(|p| corrupt(stream.0, stream.1, &message, p))?;
             if head.key.as_deref() == Some(key) {
                 return Ok((Some(last), last));
             }
@@ -251,7 +250,8 @@ impl Inner {
         loop {
             let (found, last) = self.find_key(stream, subject, after_seq, key).await?;
             if let Some(seq) = found {
-                self.write_key(&name, &KeyState::Applied { seq }, revision).await?;
+                self.write_key(&name, &KeyState::Applied { seq }, revision)
+                    .await?;
                 return Ok(Resolved::Applied);
             }
             if last != after_seq {
@@ -266,32 +266,32 @@ impl Inner {
                 }
                 continue;
             }
-            match self.fence(stream, subject, key, after_seq).await? {
-                Some(_) => return Ok(Resolved::Abandoned { revision }),
-                // something was published meanwhile: look again
-                None => {}
+            if self.fence(stream, subject, key, after_seq).await? {
+                return Ok(Resolved::Abandoned { revision });
             }
+            // something was published meanwhile: look again
         }
     }
 
     /// Publishes a fence marker for `key` on `subject`, expecting it at
     /// `after_seq`: the stream moves on, so that a writer that expects it
-    /// there fails. `None` when the subject had moved already.
+    /// there fails. Returns whether it was published (not when the
+    /// subject had moved already).
     async fn fence(
         &self,
         stream: (&str, &str),
         subject: &str,
         key: &str,
         after_seq: u64,
-    ) -> Result<Option<Known>> {
+    ) -> Result<bool> {
         let version = match self.last_message(subject).await? {
             None => 0,
             Some(message) if message.sequence == after_seq => {
-                let head = commit::head(&message)
-                    .map_err(|p| corrupt(stream.0, stream.1, &message, p))?;
+                let head =
+                    commit::head(&message).map_err(|p| corrupt(stream.0, stream.1, &message, p))?;
                 head.last_version()
             }
-            Some(_) => return Ok(None),
+            Some(_) => return Ok(false),
         };
         let marker = PublishMessage::build()
             .headers(fence(stream.0, stream.1, version, key))
@@ -310,9 +310,9 @@ impl Inner {
                     version,
                 };
                 self.heads.advance(subject, known);
-                Ok(Some(known))
+                Ok(true)
             }
-            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(None),
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Ok(false),
             Err(e) => Err(failed(format!("cannot publish a fence on {subject}"), e)),
         }
     }
@@ -342,6 +342,9 @@ mod tests {
             outcome(&state),
             Some(RecordedOutcome::Rejected(Some(error)))
         );
-        assert_eq!(entry_name("Account", "a.1 >", "t-1/x"), "Account.a=2E1=20=3E.t-1=2Fx");
+        assert_eq!(
+            entry_name("Account", "a.1 >", "t-1/x"),
+            "Account.a=2E1=20=3E.t-1=2Fx"
+        );
     }
 }

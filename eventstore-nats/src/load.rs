@@ -36,7 +36,10 @@ impl Inner {
         match self.stream.get_last_raw_message_by_subject(subject).await {
             Ok(message) => Ok(Some(message)),
             Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
-            Err(e) => Err(failed(format!("cannot read the last message of {subject}"), e)),
+            Err(e) => Err(failed(
+                format!("cannot read the last message of {subject}"),
+                e,
+            )),
         }
     }
 

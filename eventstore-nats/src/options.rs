@@ -202,7 +202,7 @@ mod tests {
             (base.clone().prefix("a..b"), "prefix"),
             (base.clone().prefix("a.*"), "prefix"),
             (base.clone().prefix("a b"), "prefix"),
-            (base.clone().replicas(0), "replicas"),
+            (base.replicas(0), "replicas"),
         ] {
             match options.validate() {
                 Err(Error::InvalidOption { option: named, .. }) => assert_eq!(named, option),

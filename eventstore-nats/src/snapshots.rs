@@ -85,11 +85,13 @@ impl Inner {
             let written = match self.read_snapshot(&name).await? {
                 Some((existing, _)) if existing.version > snapshot.version => return Ok(()),
                 Some((existing, _)) if existing.forgets > snapshot.forgets => return Ok(()),
-                Some((_, revision)) => match self.snapshots.update(&name, value.clone(), revision).await {
-                    Ok(_) => true,
-                    Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => false,
-                    Err(e) => return Err(failed(what(), e)),
-                },
+                Some((_, revision)) => {
+                    match self.snapshots.update(&name, value.clone(), revision).await {
+                        Ok(_) => true,
+                        Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => false,
+                        Err(e) => return Err(failed(what(), e)),
+                    }
+                }
                 None => match self.snapshots.create(&name, value.clone()).await {
                     Ok(_) => true,
                     Err(e) if e.kind() == CreateErrorKind::AlreadyExists => false,

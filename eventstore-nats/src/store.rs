@@ -17,8 +17,9 @@ use crate::heads::Known;
 use crate::inner::{Inner, NatsStore};
 use crate::keys::{KeyState, Resolved, entry_name, now_ms, outcome, rejected};
 
-/// How many times an append or a refusal reads its key again after losing
-/// a race for it before it gives up with a conflict.
+/// How many times an append or a refusal tries again after losing a race
+/// for its key (or, for an append, to a marker) before it gives up with a
+/// conflict.
 const KEY_ROUNDS: u32 = 50;
 
 /// Where a key stands for a writer that may take it.
@@ -91,7 +92,7 @@ impl Inner {
     }
 
     /// One attempt at an append: `None` when the key was lost to a racing
-    /// writer and must be read again.
+    /// writer, or a marker moved the subject, and it must be tried again.
     async fn try_append(&self, request: &AppendRequest) -> Result<Option<AppendOutcome>> {
         let (kind, id) = (&request.aggregate_kind, request.aggregate_id.as_str());
         let subject = self
@@ -147,11 +148,16 @@ impl Inner {
                 if let (Some(name), true) = (&name, definite) {
                     self.release_key(name, revision).await;
                 }
-                return Err(match e.kind() {
-                    PublishErrorKind::WrongLastSequence => {
-                        self.heads.stale(&subject);
-                        conflict(request)
+                if e.kind() == PublishErrorKind::WrongLastSequence {
+                    self.heads.stale(&subject);
+                    // a marker moved the subject, not a commit: try again
+                    let now = self.read_head(kind, id, &subject).await?;
+                    if now.version == request.expected_version {
+                        return Ok(None);
                     }
+                }
+                return Err(match e.kind() {
+                    PublishErrorKind::WrongLastSequence => conflict(request),
                     PublishErrorKind::MaxPayloadExceeded => unstorable(request, e.to_string()),
                     _ => failed(format!("cannot publish a commit on {subject}"), e),
                 });
@@ -290,7 +296,9 @@ impl EventStore for NatsStore {
         aggregate_id: &str,
         key: &str,
     ) -> Result<Option<RecordedOutcome>> {
-        self.inner.key_outcome(aggregate_kind, aggregate_id, key).await
+        self.inner
+            .key_outcome(aggregate_kind, aggregate_id, key)
+            .await
     }
 
     async fn record_refusal(&self, request: RefusalRequest) -> Result<RefusalOutcome> {

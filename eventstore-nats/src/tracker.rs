@@ -111,7 +111,9 @@ impl Page<'_> {
             if self.filter.passes(&recorded) {
                 self.read.events.push(recorded);
                 if self.read.events.len() >= self.limit {
-                    self.stop = Some(Stop::Limit { rest: i + 1 < count });
+                    self.stop = Some(Stop::Limit {
+                        rest: i + 1 < count,
+                    });
                     return;
                 }
             }

@@ -48,7 +48,11 @@ async fn expected_last_subject_sequence_zero_refuses_a_subject_with_messages() {
     let first = first.expect("0 on a subject without messages is accepted");
     let refused = publish_expecting(&js, &a, 0).await;
     let error = refused.expect_err("0 on a subject with a message must be refused");
-    assert_eq!(error.kind(), PublishErrorKind::WrongLastSequence, "{error:?}");
+    assert_eq!(
+        error.kind(),
+        PublishErrorKind::WrongLastSequence,
+        "{error:?}"
+    );
     let code = std::error::Error::source(&error)
         .and_then(|s| s.downcast_ref::<jetstream::Error>())
         .map(jetstream::Error::error_code);

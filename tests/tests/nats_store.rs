@@ -7,7 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
-use eventstore_core::backend::{AppendOutcome, AppendRequest, NewEvent, RecordedOutcome};
+use eventstore_core::backend::{
+    AppendOutcome, AppendRequest, JsonText, NewEvent, RecordedOutcome, RefusalOutcome,
+    RefusalRequest,
+};
 use eventstore_core::{Checkpoint, Error, EventBody, EventFilter, EventStore, Tracker};
 use eventstore_nats::NatsStore;
 use eventstore_nats::subject::{encode_token, stream_subject};
@@ -130,7 +133,10 @@ async fn a_key_recorded_by_a_writer_that_never_published_is_taken_over_once() {
     .await
     .expect("the grace is 300 ms")
     .expect("append");
-    assert!(matches!(second, AppendOutcome::Committed(ref e) if e.len() == 1), "{second:?}");
+    assert!(
+        matches!(second, AppendOutcome::Committed(ref e) if e.len() == 1),
+        "{second:?}"
+    );
     let again = store
         .append(keyed("a-1", 1, "t-1/withdraw"))
         .await
@@ -157,6 +163,67 @@ async fn a_key_recorded_by_a_writer_that_never_published_is_taken_over_once() {
     assert_eq!(events.len(), 1, "one commit: {events:?}");
 }
 
+/// A refusal decided while a stalled writer holds the key pending: the
+/// fence alone (no commit follows it) makes the stalled publish fail, and
+/// the key's outcome is the refusal; loads skip the marker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fence_alone_stops_a_stalled_writer() {
+    let store = fresh_store_with(fresh_options().pending_grace(Duration::from_millis(300))).await;
+    let bucket = key_bucket(&store).await;
+    let pending = json!({ "pending": { "after_seq": 0, "since_ms": now_ms() } });
+    bucket
+        .create(
+            "Account.a-1.k",
+            serde_json::to_vec(&pending).unwrap().into(),
+        )
+        .await
+        .expect("the stalled writer's entry");
+    let error = JsonText::encode(&"NotOpen").unwrap();
+    let refusal = RefusalRequest::new("Account", "a-1".parse().unwrap(), "k", 0, error.clone());
+    let recorded = tokio::time::timeout(Duration::from_secs(10), store.record_refusal(refusal))
+        .await
+        .expect("the grace is 300 ms")
+        .expect("record_refusal");
+    assert_eq!(recorded, RefusalOutcome::Recorded);
+
+    let late = PublishMessage::build()
+        .payload("late".into())
+        .expected_last_subject_sequence(0);
+    let refused = async {
+        store
+            .jetstream()
+            .send_publish(subject(&store, "a-1"), late)
+            .await?
+            .await
+    }
+    .await;
+    assert_eq!(
+        refused.map(|ack| ack.sequence).map_err(|e| e.kind()),
+        Err(PublishErrorKind::WrongLastSequence),
+        "the fence moved the subject"
+    );
+    assert!(
+        store
+            .load("Account", "a-1", 0)
+            .await
+            .expect("load")
+            .is_empty()
+    );
+    assert_eq!(store.head().await.expect("head"), Checkpoint::BEGINNING);
+    assert_eq!(
+        store
+            .idempotency_key_outcome("Account", "a-1", "k")
+            .await
+            .expect("outcome"),
+        Some(RecordedOutcome::Rejected(Some(error)))
+    );
+    let committed = store
+        .append(AppendRequest::new("Account", "a-1".parse().unwrap(), 0).event(deposit(1)))
+        .await
+        .expect("append after the marker");
+    assert!(matches!(committed, AppendOutcome::Committed(ref e) if e[0].version == 1));
+}
+
 /// The stalled writer of a pending key publishes while the next writer
 /// waits: the next one finds its commit and writes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,7 +237,10 @@ async fn a_writer_that_crashed_after_publishing_left_its_key_applied() {
     let bucket = key_bucket(&store).await;
     let pending = json!({ "pending": { "after_seq": 0, "since_ms": now_ms() } });
     bucket
-        .put("Account.a-1.k", serde_json::to_vec(&pending).unwrap().into())
+        .put(
+            "Account.a-1.k",
+            serde_json::to_vec(&pending).unwrap().into(),
+        )
         .await
         .expect("back to pending");
     assert_eq!(
@@ -182,7 +252,10 @@ async fn a_writer_that_crashed_after_publishing_left_its_key_applied() {
     );
     let again = store.append(keyed("a-1", 1, "k")).await.expect("append");
     assert_eq!(again, AppendOutcome::AlreadyApplied);
-    assert_eq!(store.load("Account", "a-1", 0).await.expect("load").len(), 1);
+    assert_eq!(
+        store.load("Account", "a-1", 0).await.expect("load").len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -233,8 +306,14 @@ async fn a_commit_of_several_events_is_one_message_and_loads_whole() {
         .get_raw_message(info.state.last_sequence)
         .await
         .expect("the message");
-    assert_eq!(message.headers.get("Es-Count").map(|v| v.as_str()), Some("3"));
-    assert_eq!(message.headers.get("Es-Version").map(|v| v.as_str()), Some("1"));
+    assert_eq!(
+        message.headers.get("Es-Count").map(|v| v.as_str()),
+        Some("3")
+    );
+    assert_eq!(
+        message.headers.get("Es-Version").map(|v| v.as_str()),
+        Some("1")
+    );
     let body: serde_json::Value = serde_json::from_slice(&message.payload).expect("JSON");
     assert_eq!(body["events"].as_array().map(Vec::len), Some(3));
     assert_eq!(body["events"][2]["body"], json!({ "amount": 3 }));
@@ -257,14 +336,24 @@ async fn a_commit_no_message_can_hold_is_a_typed_error_and_writes_nothing() {
         .event(NewEvent::new("Blob", &big).expect("an object"));
     for request in [many, huge] {
         match store.append(request).await {
-            Err(Error::UnstorableJson { aggregate_id, problem, .. }) => {
+            Err(Error::UnstorableJson {
+                aggregate_id,
+                problem,
+                ..
+            }) => {
                 assert_eq!(aggregate_id, "a-1", "{problem}");
             }
             other => panic!("expected UnstorableJson, got {other:?}"),
         }
     }
     assert_eq!(store.head().await.expect("head"), Checkpoint::BEGINNING);
-    assert!(store.load("Account", "a-1", 0).await.expect("load").is_empty());
+    assert!(
+        store
+            .load("Account", "a-1", 0)
+            .await
+            .expect("load")
+            .is_empty()
+    );
 }
 
 /// A reader is woken by an append of another process (another
@@ -276,10 +365,60 @@ async fn an_append_elsewhere_wakes_a_reader() {
         .await
         .expect("a second connection");
     let mut wakeups = store.wakeups();
-    assert!(!wakeups.wait(Duration::from_millis(50)).await, "nothing appended yet");
+    assert!(
+        !wakeups.wait(Duration::from_millis(50)).await,
+        "nothing appended yet"
+    );
     elsewhere
         .append(AppendRequest::new("Account", "a-1".parse().unwrap(), 0).event(deposit(1)))
         .await
         .expect("append");
-    assert!(wakeups.wait(Duration::from_secs(5)).await, "woken by the append");
+    assert!(
+        wakeups.wait(Duration::from_secs(5)).await,
+        "woken by the append"
+    );
+}
+
+/// A process that remembers the head of a stream from before a marker
+/// (another process's fence) still appends at the stream's version: a
+/// marker moves the subject but not the version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marker_unseen_by_a_writer_is_no_conflict() {
+    let store = fresh_store().await;
+    let other = NatsStore::connect(store.options().clone())
+        .await
+        .expect("a second connection");
+    store
+        .append(AppendRequest::new("Account", "a-1".parse().unwrap(), 0).event(deposit(1)))
+        .await
+        .expect("append");
+    // a key left pending long ago, fenced off by the other process
+    let pending = json!({ "pending": { "after_seq": 1, "since_ms": 0 } });
+    key_bucket(&store)
+        .await
+        .create(
+            "Account.a-1.k",
+            serde_json::to_vec(&pending).unwrap().into(),
+        )
+        .await
+        .expect("an old pending key");
+    let error = JsonText::encode(&"NotOpen").unwrap();
+    let refusal = RefusalRequest::new("Account", "a-1".parse().unwrap(), "k", 1, error);
+    assert_eq!(
+        other.record_refusal(refusal).await.expect("record_refusal"),
+        RefusalOutcome::Recorded
+    );
+    let info = stream(&store).await.get_info().await.expect("info");
+    assert_eq!(
+        info.state.last_sequence, 2,
+        "the fence is the second message"
+    );
+
+    let appended = store
+        .append(AppendRequest::new("Account", "a-1".parse().unwrap(), 1).event(deposit(2)))
+        .await;
+    assert!(
+        matches!(appended, Ok(AppendOutcome::Committed(ref e)) if e[0].version == 2),
+        "{appended:?}"
+    );
 }
