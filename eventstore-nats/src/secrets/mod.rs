@@ -6,7 +6,7 @@
 //! One aggregate's keys live in one entry of the secrets bucket (history 1,
 //! so a replaced value, which holds the keys a forget destroyed, leaves the
 //! bucket's stream), named `<kind token>.<id token>`
-//! ([`encode_token`]); see [`key_set`] for
+//! ([`encode_token`](crate::subject::encode_token)); see [`key_set`] for
 //! its value. The entry changes only by compare-and-set on its revision
 //! (`create`, or `update` with the revision read), retried on a conflict a
 //! bounded number of times, so that two processes making keys for the same
@@ -20,6 +20,7 @@
 //! says what a cached set can and cannot do after a forget elsewhere.
 
 mod body;
+mod bucket;
 mod cache;
 mod cipher;
 mod error;
@@ -28,26 +29,17 @@ mod key_set;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-
 use async_nats::jetstream::kv;
 use eventstore_core::backend::{JsonText, stored_body, stored_json};
 use eventstore_core::{EventBody, ForgetRequest};
 
-use crate::subject::encode_token;
-
-use self::body::Found;
 pub(crate) use self::body::{fields, sealed_text};
-use self::cache::{Cache, Cached};
+use self::bucket::{ATTEMPTS, KeySets};
 pub(crate) use self::cipher::parse as parse_sealed;
 pub(crate) use self::error::SecretsError;
 use self::error::aggregate;
 pub(crate) use self::key_set::Destroyed;
 use self::key_set::{KeySet, Slot};
-
-/// How many compare-and-set attempts a change of a key set makes before
-/// [`SecretsError::Contended`].
-const ATTEMPTS: u32 = 16;
 
 /// What the label of a snapshot state's sealed value is.
 const STATE: &str = "(state)";
@@ -88,12 +80,8 @@ pub(crate) struct Forgets {
 /// The key sets of one store's aggregates, in its secrets bucket.
 #[derive(Debug)]
 pub(crate) struct Secrets {
-    kv: kv::Store,
-    cache: Cache,
+    sets: KeySets,
 }
-
-/// What reading a key set's entry found: the set and its revision, if any.
-type Read = Option<Cached>;
 
 impl Secrets {
     /// The configuration of a secrets bucket named `bucket`: history 1,
@@ -114,8 +102,7 @@ impl Secrets {
     /// The secrets kept in the bucket `kv`, made with [`Secrets::config`].
     pub(crate) fn new(kv: kv::Store) -> Self {
         Self {
-            kv,
-            cache: Cache::default(),
+            sets: KeySets::new(kv),
         }
     }
 
@@ -135,13 +122,16 @@ impl Secrets {
         events: &[PlainEvent<'_>],
     ) -> Result<Sealed<Vec<String>>, SecretsError> {
         let name = aggregate(kind, id);
-        self.change(kind, id, forgets, |set| {
-            events
-                .iter()
-                .map(|e| body::seal_body(set, &name, (e.kind, e.schema_version), e.body.as_str()))
-                .collect()
-        })
-        .await
+        self.sets
+            .change(kind, id, forgets, |set| {
+                events
+                    .iter()
+                    .map(|e| {
+                        body::seal_body(set, &name, (e.kind, e.schema_version), e.body.as_str())
+                    })
+                    .collect()
+            })
+            .await
     }
 
     /// The body `sealed` of an event of the aggregate `kind` `id`, read
@@ -160,6 +150,7 @@ impl Secrets {
     ) -> Result<EventBody, SecretsError> {
         let name = aggregate(kind, id);
         let text = self
+            .sets
             .opened(kind, id, forgets, |set| body::open_body(set, &name, sealed))
             .await?;
         stored_body(&text).map_err(|e| SecretsError::CorruptBody {
@@ -245,12 +236,13 @@ impl Secrets {
     ) -> Result<Option<Destroyed>, SecretsError> {
         let (kind, id) = (&request.aggregate_kind, request.aggregate_id.as_str());
         for _ in 0..ATTEMPTS {
-            let Some(read) = self.read(kind, id).await? else {
+            let Some(read) = self.sets.read(kind, id).await? else {
                 return Ok(None);
             };
             let mut set = KeySet::clone(&read.set);
             let destroyed = set.forget(request, stream_version);
             if self
+                .sets
                 .write(kind, id, Some(read.revision), set)
                 .await?
                 .is_some()
@@ -271,6 +263,7 @@ impl Secrets {
     /// The bucket's errors.
     pub(crate) async fn forgets(&self, kind: &str, id: &str) -> Result<Forgets, SecretsError> {
         Ok(self
+            .sets
             .read(kind, id)
             .await?
             .map_or_else(Forgets::default, |read| Forgets {
@@ -290,10 +283,11 @@ impl Secrets {
     ) -> Result<Sealed<String>, SecretsError> {
         let label = if slot == Slot::State { STATE } else { REFUSAL };
         let name = aggregate(kind, id);
-        self.change(kind, id, forgets, |set| {
-            body::seal_with(set, &name, slot, label, plain.as_str())
-        })
-        .await
+        self.sets
+            .change(kind, id, forgets, |set| {
+                body::seal_with(set, &name, slot, label, plain.as_str())
+            })
+            .await
     }
 
     /// A value sealed whole, bound to `label`, opened.
@@ -307,163 +301,11 @@ impl Secrets {
     ) -> Result<Option<JsonText>, SecretsError> {
         let name = aggregate(kind, id);
         let text = self
+            .sets
             .opened(kind, id, forgets, |set| {
                 body::open_with(set, &name, label, sealed)
             })
             .await?;
         Ok(text.map(|text| stored_json(&text)))
-    }
-
-    /// What `open` finds with the aggregate's key set: the cached one, or,
-    /// when it is too old for a key id it meets, one read again (an
-    /// aggregate without a key set opens with an empty one: only values
-    /// that seal nothing open).
-    async fn opened<T>(
-        &self,
-        kind: &str,
-        id: &str,
-        forgets: u64,
-        open: impl Fn(&KeySet) -> Result<Found<T>, SecretsError>,
-    ) -> Result<T, SecretsError> {
-        let mut fresh = false;
-        let mut current = self.cached(kind, id, forgets).await?;
-        loop {
-            let set = current
-                .as_ref()
-                .map_or_else(Arc::default, |c| Arc::clone(&c.set));
-            match open(&set)? {
-                Found::Value(value) => return Ok(value),
-                Found::Stale { label } if fresh => {
-                    return Err(SecretsError::CorruptValue {
-                        aggregate: aggregate(kind, id),
-                        field: label,
-                        problem: "it names a key the aggregate never had".to_owned(),
-                    });
-                }
-                Found::Stale { .. } => {
-                    fresh = true;
-                    current = self.read(kind, id).await?;
-                }
-            }
-        }
-    }
-
-    /// Applies `change` to the aggregate's key set and stores the set if
-    /// `change` changed it, by compare-and-set, again on a fresh copy after
-    /// each conflict; what `change` returned, with the forget count of the
-    /// set it was made with.
-    async fn change<T>(
-        &self,
-        kind: &str,
-        id: &str,
-        forgets: u64,
-        mut change: impl FnMut(&mut KeySet) -> Result<T, SecretsError>,
-    ) -> Result<Sealed<T>, SecretsError> {
-        let mut current = self.cached(kind, id, forgets).await?;
-        for _ in 0..ATTEMPTS {
-            let mut set = current
-                .as_ref()
-                .map_or_else(KeySet::default, |c| KeySet::clone(&c.set));
-            let value = change(&mut set)?;
-            let forgets = set.forgets;
-            if current.as_ref().is_some_and(|c| *c.set == set) {
-                return Ok(Sealed { value, forgets });
-            }
-            let revision = current.as_ref().map(|c| c.revision);
-            if self.write(kind, id, revision, set).await?.is_some() {
-                return Ok(Sealed { value, forgets });
-            }
-            current = self.read(kind, id).await?;
-        }
-        Err(SecretsError::Contended {
-            aggregate: aggregate(kind, id),
-            attempts: ATTEMPTS,
-        })
-    }
-
-    /// The cached key set of the aggregate if it counts `forgets` forgets
-    /// or more, else the one in the bucket.
-    async fn cached(&self, kind: &str, id: &str, forgets: u64) -> Result<Read, SecretsError> {
-        match self.cache.get(&entry_name(kind, id), forgets) {
-            Some(cached) => Ok(Some(cached)),
-            None => self.read(kind, id).await,
-        }
-    }
-
-    /// The aggregate's key set in the bucket, cached.
-    async fn read(&self, kind: &str, id: &str) -> Result<Read, SecretsError> {
-        let name = entry_name(kind, id);
-        let entry = self.kv.entry(name.as_str()).await.map_err(|e| {
-            nats_error(
-                format!("cannot read the key set of {}", aggregate(kind, id)),
-                e,
-            )
-        })?;
-        let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
-            self.cache.remove(&name);
-            return Ok(None);
-        };
-        let set: KeySet =
-            serde_json::from_slice(&entry.value).map_err(|e| SecretsError::CorruptKeySet {
-                aggregate: aggregate(kind, id),
-                problem: e.to_string(),
-            })?;
-        let cached = Cached {
-            set: Arc::new(set),
-            revision: entry.revision,
-        };
-        self.cache.put(&name, cached.clone());
-        Ok(Some(cached))
-    }
-
-    /// Stores `set` as the aggregate's key set if the entry is still at
-    /// `revision` (`None`: if there is none); the new revision, or `None`
-    /// when another writer changed the entry first.
-    async fn write(
-        &self,
-        kind: &str,
-        id: &str,
-        revision: Option<u64>,
-        set: KeySet,
-    ) -> Result<Option<u64>, SecretsError> {
-        let name = entry_name(kind, id);
-        let value = serde_json::to_vec(&set).map_err(|e| SecretsError::CorruptKeySet {
-            aggregate: aggregate(kind, id),
-            problem: e.to_string(),
-        })?;
-        let what = || format!("cannot write the key set of {}", aggregate(kind, id));
-        let written = match revision {
-            None => match self.kv.create(name.as_str(), value.into()).await {
-                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => None,
-                other => Some(other.map_err(|e| nats_error(what(), e))?),
-            },
-            Some(revision) => match self.kv.update(name.as_str(), value.into(), revision).await {
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => None,
-                other => Some(other.map_err(|e| nats_error(what(), e))?),
-            },
-        };
-        match written {
-            Some(revision) => {
-                let set = Arc::new(set);
-                self.cache.put(&name, Cached { set, revision });
-            }
-            None => self.cache.remove(&name),
-        }
-        Ok(written)
-    }
-}
-
-/// The bucket entry of the aggregate `kind` `id`.
-fn entry_name(kind: &str, id: &str) -> String {
-    format!("{}.{}", encode_token(kind), encode_token(id))
-}
-
-/// A client error of the bucket; every one may pass when tried again but
-/// an invalid entry name, which no encoded token makes.
-fn nats_error(what: String, error: impl std::error::Error + Send + Sync + 'static) -> SecretsError {
-    SecretsError::Nats {
-        what,
-        transient: true,
-        source: Box::new(error),
     }
 }
