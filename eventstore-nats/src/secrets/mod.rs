@@ -12,6 +12,13 @@
 //! bounded number of times, so that two processes making keys for the same
 //! aggregate at once end up using the same ones.
 //!
+//! What history 1 does not do: the server drops a replaced value by its
+//! per-subject limit, which on file storage marks the record deleted
+//! without overwriting it, so a destroyed key can stay on the server's
+//! disk (and in its backups) until the block is compacted or removed.
+//! Overwriting it at once would take a secure delete of every revision
+//! that held it, which the bucket's `deny_delete` refuses.
+//!
 //! Sealing and opening use a per-process [`cache`] of key sets: sealing
 //! with keys that exist costs no read once the set is cached, and one read
 //! otherwise. Every call takes the forget count the caller knows of the

@@ -175,3 +175,38 @@ async fn a_corrupt_value_is_an_error_naming_its_field() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_seal_whose_keys_are_cached_reads_nothing() {
+    let (bucket, secrets) = bucket().await;
+    let value = json!({ "owner": "Ada" });
+    let first = seal_one(&secrets, "a-1", ("Opened", 1), &value).await;
+    // a value no read could take for a key set: only a seal that reads
+    // nothing still works
+    bucket
+        .kv
+        .put("Account.a-1", "garbage".into())
+        .await
+        .unwrap();
+    let second = seal_one(&secrets, "a-1", ("Opened", 1), &value).await;
+    let id = |sealed: &str| {
+        let fields: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(sealed).unwrap();
+        cipher::parse(&fields["owner"]).unwrap().id
+    };
+    assert_eq!(id(&first), id(&second), "the cached key");
+    let body = body(&value);
+    let event = PlainEvent {
+        kind: "Opened",
+        schema_version: 1,
+        body: &body,
+    };
+    let error = secrets
+        .seal("Account", "a-1", 1, &[event])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, SecretsError::CorruptKeySet { .. }),
+        "told of a forget, the cache reads the set: {error}"
+    );
+}
