@@ -175,3 +175,26 @@ async fn a_destroyed_key_leaves_the_buckets_stream() {
     }
     assert!(holds(&messages[0], kept.as_bytes()), "the other key stays");
 }
+
+#[tokio::test]
+async fn a_forget_racing_a_seal_that_makes_keys_loses_neither() {
+    let (bucket, _secrets) = bucket().await;
+    for round in 0..8 {
+        let id = format!("a-{round}");
+        let (one, two) = (
+            Secrets::new(bucket.kv.clone()),
+            Secrets::new(bucket.kv.clone()),
+        );
+        let opened = seal_one(&one, &id, ("Opened", 1), &json!({ "owner": "Ada" })).await;
+        let request = forget(&id).event_fields("Opened", ["owner"]);
+        let email = json!({ "email": "ada@example.org" });
+        let (forgotten, sealed) = tokio::join!(
+            one.forget(&request, 1),
+            seal_one(&two, &id, ("Opened", 1), &email)
+        );
+        assert_eq!(forgotten.unwrap().map(|d| d.fields.len()), Some(1));
+        let fresh = Secrets::new(bucket.kv.clone());
+        assert_eq!(open(&fresh, &id, 1, &opened).await["owner"], Value::Null);
+        assert_eq!(open(&fresh, &id, 1, &sealed).await, email, "round {round}");
+    }
+}
