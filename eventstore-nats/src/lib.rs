@@ -4,6 +4,8 @@
 //!
 //! So far it holds the naming of those subjects: aggregate kinds and ids
 //! are free text, subject tokens are not, so each is encoded into a token,
-//! reversibly ([`subject`]).
+//! reversibly ([`subject`]); and the [`forward`]er that feeds a stream
+//! from another store, with the reader that catches up from both.
 
+pub mod forward;
 pub mod subject;
