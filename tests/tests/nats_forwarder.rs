@@ -11,7 +11,7 @@ use async_nats::jetstream::Context;
 use async_nats::jetstream::stream::StorageType;
 use eventstore_core::backend::conformance::reactor::running::{Running, fast};
 use eventstore_core::backend::{AppendRequest, NewEvent};
-use eventstore_core::reactor::Runner;
+use eventstore_core::reactor::{ReactorStore, Runner};
 use eventstore_core::{
     Checkpoint, EventBody, EventFilter, EventId, EventStore, Metadata, RecordedEvent, Tracker,
 };
@@ -323,6 +323,53 @@ async fn a_reader_that_catches_up_from_a_short_stream_sees_what_the_store_holds(
             );
         }
         assert_eq!(resumed.checkpoint(), events[179].checkpoint());
+        jetstream
+            .delete_stream(&stream)
+            .await
+            .expect("delete the test's stream");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarder_in_one_of_several_partitions_publishes_nothing() {
+    within(Duration::from_secs(60), async {
+        let store = fresh_store().await;
+        let jetstream = shared_server().await;
+        let stream = stream_name("FWD_PARTS");
+        let forwarder = Forwarder::new(
+            jetstream.clone(),
+            &stream,
+            format!("parts.{}", EventId::new()),
+        )
+        .name("parts")
+        .storage(StorageType::Memory);
+        forwarder.ensure_stream().await.expect("the stream");
+        write(store.clone(), "a", 4, Duration::ZERO).await;
+        let running = Running::start(
+            Runner::new(store.clone(), forwarder).options(fast("p").partitions(2).max_attempts(1)),
+        );
+        let started = Instant::now();
+        while store.parked_count("parts").await.expect("count parked") < 6 {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the events are parked within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        running.stop().await;
+        let parked = store
+            .parked("parts", 0, 10)
+            .await
+            .expect("the parked events");
+        assert!(
+            parked
+                .iter()
+                .all(|p| p.error.contains("run it with one partition")),
+            "{parked:?}"
+        );
+        let mut info = jetstream.get_stream(&stream).await.expect("the stream");
+        assert_eq!(info.info().await.expect("its state").state.messages, 0);
         jetstream
             .delete_stream(&stream)
             .await

@@ -195,8 +195,10 @@ impl<S: Tracker> Events<S> {
     /// [`ForwardError::Nats`] or [`ForwardError::ConsumerEnded`] when the
     /// stream cannot, [`ForwardError::ForeignMessage`] for a message that
     /// a forwarder did not write, [`ForwardError::Mismatch`] when the
-    /// store does not hold a message's event where it says. After an error
-    /// the reader is where it was: call again to retry.
+    /// store does not hold a message's event where it says. Calling again
+    /// after an error loses no event: a message that is not a forwarded
+    /// event is passed over, and the events around it are read from the
+    /// store.
     pub async fn next(&mut self) -> Result<Delivery, ForwardError> {
         loop {
             if let Some(event) = self.pending.pop_front() {
@@ -290,7 +292,7 @@ impl<S: Tracker> Events<S> {
             forwarded: held.event.id,
             stored,
         };
-        for event in page.iter() {
+        for event in &page {
             let at = event.checkpoint();
             if at < target {
                 continue;

@@ -37,7 +37,8 @@ use crate::subject::stream_subject;
 /// acknowledgement was lost, or a batch redone after a crash, is not
 /// published twice, however long ago that was. Each publish expects the
 /// stream's last sequence to be the one the forwarder knows
-/// (`Nats-Expected-Last-Sequence`), so that a runner that stalled and lost
+/// (`Nats-Expected-Last-Sequence`; all but the first into an empty
+/// stream), so that a runner that stalled and lost
 /// the partition cannot publish behind its successor. The message id
 /// (`Nats-Msg-Id`, the event id) lets JetStream drop duplicates within the
 /// stream's duplicate window as well (2 minutes by default, see

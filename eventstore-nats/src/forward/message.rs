@@ -172,7 +172,7 @@ mod tests {
             &event.aggregate_kind,
             &event.aggregate_id,
         );
-        let message = encode(event)?.outbound_message(subject.as_str());
+        let message = encode(event)?.outbound_message(subject.clone());
         decode(&subject, message.headers.as_ref(), &message.payload)
     }
 
