@@ -15,7 +15,7 @@ use eventstore_core::reactor::{ReactorStore, Runner};
 use eventstore_core::{
     Checkpoint, EventBody, EventFilter, EventId, EventStore, Metadata, RecordedEvent, Tracker,
 };
-use eventstore_nats::forward::{CatchUp, Forwarder, header};
+use eventstore_nats::forward::{CatchUp, Delivery, Events, Forwarder, header};
 use eventstore_postgres::PgEventStore;
 use eventstore_tests::nats_server::{NatsServer, shared_jetstream};
 use eventstore_tests::postgres::fresh_store;
@@ -99,6 +99,14 @@ async fn stream_messages(jetstream: &Context, stream: &str) -> Vec<(String, Stri
         messages.push((text(header::MSG_ID), text(header::AGGREGATE_ID), version));
     }
     messages
+}
+
+/// The reader's next event, failing when none comes within 10 s.
+async fn next_of<S: Tracker>(reader: &mut Events<S>, read: usize) -> Delivery {
+    tokio::time::timeout(Duration::from_secs(10), reader.next())
+        .await
+        .unwrap_or_else(|_| panic!("no event after the {read} read, within 10 s"))
+        .expect("the next event")
 }
 
 /// A stream name of its own for a test on the shared server.
@@ -283,7 +291,7 @@ async fn a_reader_that_catches_up_from_a_short_stream_sees_what_the_store_holds(
         let later = tokio::spawn(write(store.clone(), "e", 40, Duration::from_millis(10)));
         let mut deliveries = Vec::new();
         while deliveries.len() < 180 {
-            deliveries.push(reader.next().await.expect("the next event"));
+            deliveries.push(next_of(&mut reader, deliveries.len()).await);
         }
         later.await.expect("the writer");
         running.stop().await;
@@ -316,11 +324,8 @@ async fn a_reader_that_catches_up_from_a_short_stream_sees_what_the_store_holds(
             .start()
             .await
             .expect("resume reading");
-        for expected in &events[150..] {
-            assert_eq!(
-                &resumed.next().await.expect("the next event").event,
-                expected
-            );
+        for (read, expected) in events[150..].iter().enumerate() {
+            assert_eq!(&next_of(&mut resumed, read).await.event, expected);
         }
         assert_eq!(resumed.checkpoint(), events[179].checkpoint());
         jetstream
@@ -370,6 +375,65 @@ async fn a_forwarder_in_one_of_several_partitions_publishes_nothing() {
         );
         let mut info = jetstream.get_stream(&stream).await.expect("the stream");
         assert_eq!(info.info().await.expect("its state").state.messages, 0);
+        jetstream
+            .delete_stream(&stream)
+            .await
+            .expect("delete the test's stream");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_falls_behind_a_short_stream_reads_what_it_dropped_from_the_store() {
+    within(Duration::from_secs(120), async {
+        let store = fresh_store().await;
+        let jetstream = shared_server().await;
+        let stream = stream_name("FWD_BEHIND");
+        let forwarder = Forwarder::new(
+            jetstream.clone(),
+            &stream,
+            format!("behind.{}", EventId::new()),
+        )
+        .storage(StorageType::Memory)
+        .max_messages(10);
+        let running = Running::start(Runner::new(store.clone(), forwarder).options(fast("f")));
+        write(store.clone(), "a", 4, Duration::ZERO).await;
+        wait_for_last_sequence(&jetstream, &stream, 6, Duration::from_secs(20)).await;
+        let mut reader = CatchUp::new(store.clone(), jetstream.clone(), &stream)
+            .start()
+            .await
+            .expect("start reading");
+        let mut deliveries = Vec::new();
+        while deliveries.len() < 6 {
+            deliveries.push(next_of(&mut reader, deliveries.len()).await);
+        }
+        // the reader stops reading while far more is forwarded than its
+        // consumer holds for it and than the stream keeps
+        let writers: Vec<_> = ["b", "c"]
+            .into_iter()
+            .map(|w| tokio::spawn(write(store.clone(), w, 200, Duration::ZERO)))
+            .collect();
+        for writer in writers {
+            writer.await.expect("a writer");
+        }
+        wait_for_last_sequence(&jetstream, &stream, 606, Duration::from_secs(60)).await;
+        while deliveries.len() < 606 {
+            deliveries.push(next_of(&mut reader, deliveries.len()).await);
+        }
+        running.stop().await;
+
+        let events: Vec<RecordedEvent> = deliveries.iter().map(|d| d.event.clone()).collect();
+        assert_eq!(events, store_events(&store).await);
+        let first_from_stream = deliveries
+            .iter()
+            .position(|d| d.stream_sequence.is_some())
+            .expect("some events come from the stream");
+        assert!(
+            deliveries[first_from_stream..]
+                .iter()
+                .any(|d| d.stream_sequence.is_none()),
+            "after reading from the stream, the reader fills what the stream dropped from the store"
+        );
         jetstream
             .delete_stream(&stream)
             .await
