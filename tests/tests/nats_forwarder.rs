@@ -162,14 +162,29 @@ async fn every_event_is_in_the_stream_once_in_commit_order_across_a_nats_restart
 
         let writers: Vec<_> = ["w0", "w1", "w2", "w3"]
             .into_iter()
-            .map(|w| tokio::spawn(write(store.clone(), w, 80, Duration::from_millis(15))))
+            .map(|w| tokio::spawn(write(store.clone(), w, 120, Duration::from_millis(30))))
             .collect();
         tokio::time::sleep(Duration::from_millis(400)).await;
         server.stop().await;
         let before_outage = store_events(&store).await.len();
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let after_outage = store_events(&store).await.len();
+        // what NATS never acknowledged is not behind the checkpoint
+        let head = store.head().await.expect("the store's head");
+        let status = Runner::new(
+            store.clone(),
+            Forwarder::new(jetstream.clone(), "FORWARDED", "events"),
+        )
+        .status()
+        .await
+        .expect("the forwarder's status");
+        assert!(
+            status.partitions[0].checkpoint < head,
+            "the checkpoint {:?} passed events written while NATS was down (head {head:?})",
+            status.partitions[0].checkpoint
+        );
         server.start_again().await;
+        let after_restart = store_events(&store).await.len();
         for writer in writers {
             writer.await.expect("a writer");
         }
@@ -177,9 +192,13 @@ async fn every_event_is_in_the_stream_once_in_commit_order_across_a_nats_restart
             after_outage > before_outage,
             "events must be written while NATS is down: {before_outage} then {after_outage}"
         );
+        assert!(
+            after_restart < 720,
+            "events must be written after NATS is back: {after_restart} were before"
+        );
 
         let events = store_events(&store).await;
-        assert_eq!(events.len(), 4 * (40 + 80), "every append is in the store");
+        assert_eq!(events.len(), 4 * (60 + 120), "every append is in the store");
         let total = u64::try_from(events.len()).expect("a count");
         wait_for_last_sequence(&jetstream, "FORWARDED", total, Duration::from_secs(60)).await;
         // a late publish would show now
