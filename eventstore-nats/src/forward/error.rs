@@ -35,6 +35,15 @@ pub enum ForwardError {
         #[source]
         source: async_nats::jetstream::context::PublishError,
     },
+    /// An event that cannot be put in a message: a text of its envelope
+    /// that is not one line (a header value cannot be).
+    #[error("event {event} cannot be forwarded: {problem}")]
+    Unpublishable {
+        /// The event.
+        event: EventId,
+        /// What cannot be a header.
+        problem: String,
+    },
     /// The stream exists but does not take the forwarder's subjects.
     #[error(
         "stream {stream:?} takes the subjects {subjects:?}, not {wanted:?}: \

@@ -33,7 +33,8 @@ use crate::subject::stream_subject;
 /// and the runner tries the event again after a backoff. The forwarder
 /// knows the stream's last message (it reads it when it starts, when it
 /// takes the partition over and after a failure) and skips the events up
-/// to the one that message holds, so an event published whose
+/// to the one that message holds (while the stream holds it: not once its
+/// limits dropped every message), so an event published whose
 /// acknowledgement was lost, or a batch redone after a crash, is not
 /// published twice, however long ago that was. Each publish expects the
 /// stream's last sequence to be the one the forwarder knows
@@ -244,8 +245,11 @@ impl Forwarder {
             stream: self.stream.clone(),
             source,
         };
-        let mut message = message::encode(event)
-            .map_err(|problem| ForwardError::foreign(&self.stream, tail.sequence + 1, problem))?;
+        let mut message =
+            message::encode(event).map_err(|problem| ForwardError::Unpublishable {
+                event: event.id,
+                problem,
+            })?;
         if tail.sequence > 0 {
             message = message.expected_last_sequence(tail.sequence);
         }
