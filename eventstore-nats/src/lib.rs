@@ -4,15 +4,18 @@
 //!
 //! So far it holds the naming of those subjects: aggregate kinds and ids
 //! are free text, subject tokens are not, so each is encoded into a token,
-//! reversibly ([`subject`]); and crypto-shredding, which the store uses to
+//! reversibly ([`subject`]); crypto-shredding, which the store uses to
 //! forget: every stored body field, snapshot state and refusal error is
-//! sealed with a key of its aggregate, and forget destroys keys.
+//! sealed with a key of its aggregate, and forget destroys keys; and the
+//! [`forward`]er that feeds a stream from another store, with the reader
+//! that catches up from both.
 
 #[cfg_attr(
     not(test),
     expect(dead_code, reason = "NatsStore::forget calls it (branch nats-store)")
 )]
 mod forget;
+pub mod forward;
 #[cfg_attr(
     not(test),
     expect(
