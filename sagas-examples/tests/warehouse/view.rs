@@ -1,0 +1,376 @@
+//! The stock view: concurrent publishers and workers, redelivery, a crash
+//! between the view's update and the acknowledgement, publisher retries,
+//! malformed messages.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use sagas_examples::warehouse::headers::{self, Stamp};
+use sagas_examples::warehouse::{Applied, Problem, StockEvent, Thresholds, Update, View};
+
+use crate::support::{entry, fresh, name, replenished, run_until, sold, units, worker};
+
+const PRODUCTS: [&str; 3] = ["p0", "p1", "p2"];
+
+/// A product's stock, units per location, events applied and units sold.
+type Expected = (i64, BTreeMap<String, i64>, u64, u64);
+
+/// The `k`-th event of publisher `i`: replenishments, sales, moves and
+/// destructions, over all products.
+fn planned(i: usize, k: usize) -> (&'static str, StockEvent) {
+    let product = PRODUCTS[(i + k) % PRODUCTS.len()];
+    let n = i64::try_from(k % 5 + 1).expect("small");
+    let event = match k % 4 {
+        0 => replenished(n * 3, "main"),
+        1 => sold(n, "main"),
+        2 => StockEvent::Moved {
+            quantity: units(n),
+            from: name("location", "main"),
+            to: name("location", "back"),
+        },
+        _ => StockEvent::Destroyed {
+            quantity: units(1),
+            location: name("location", "back"),
+        },
+    };
+    (product, event)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_publishers_and_workers_sum_up_in_the_view() {
+    const PUBLISHERS: usize = 4;
+    const EACH: usize = 60;
+    let fresh = fresh().await;
+    let north = name("warehouse", "north");
+    let mut publishers = Vec::new();
+    for i in 0..PUBLISHERS {
+        let (warehouse, north) = (fresh.warehouse.clone(), north.clone());
+        publishers.push(tokio::spawn(async move {
+            for k in 0..EACH {
+                let (product, event) = planned(i, k);
+                warehouse
+                    .publish(&north, &name("product", product), &event, None)
+                    .await
+                    .expect("publish");
+            }
+        }));
+    }
+    // two workers on the same durable consumer, racing for the same entries
+    let (first, second) = (
+        Arc::new(worker(&fresh, Thresholds::default(), Duration::from_secs(30)).await),
+        Arc::new(worker(&fresh, Thresholds::default(), Duration::from_secs(30)).await),
+    );
+    let total = PUBLISHERS * EACH;
+    let applied_everything = move |warehouse: sagas_examples::warehouse::Warehouse| async move {
+        let entries = warehouse.entries(None).await.expect("entries");
+        entries.iter().map(|e| e.applied).sum::<u64>() == total as u64
+    };
+    let runs: Vec<_> = [first, second]
+        .into_iter()
+        .map(|worker| {
+            let warehouse = fresh.warehouse.clone();
+            tokio::spawn(async move {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+                let mut updates = Vec::new();
+                let stop = async {
+                    while !applied_everything(warehouse.clone()).await
+                        && tokio::time::Instant::now() < deadline
+                    {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                };
+                worker
+                    .run(stop, |u| updates.push(u))
+                    .await
+                    .expect("worker runs");
+                updates
+            })
+        })
+        .collect();
+    for publisher in publishers {
+        publisher.await.expect("publisher");
+    }
+    let mut failures = Vec::new();
+    for run in runs {
+        let updates = run.await.expect("worker");
+        failures.extend(
+            updates
+                .into_iter()
+                .filter(|u| !matches!(u, Update::Applied { .. })),
+        );
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+
+    let mut expected: BTreeMap<&str, Expected> = BTreeMap::new();
+    for i in 0..PUBLISHERS {
+        for k in 0..EACH {
+            let (product, event) = planned(i, k);
+            let row = expected.entry(product).or_default();
+            row.0 += event.stock_change();
+            for (location, change) in event.location_changes() {
+                *row.1.entry(location.to_string()).or_default() += change;
+            }
+            row.1.retain(|_, n| *n != 0);
+            row.2 += 1;
+            if let StockEvent::Sold { quantity, .. } = event {
+                row.3 += quantity.get();
+            }
+        }
+    }
+    for (product, (stock, locations, applied, sold_units)) in expected {
+        let entry = entry(&fresh.warehouse, "north", product).await;
+        let seen: BTreeMap<String, i64> = entry
+            .locations
+            .iter()
+            .map(|(l, n)| (l.to_string(), *n))
+            .collect();
+        assert_eq!(
+            (entry.stock, seen, entry.applied, entry.sales.units),
+            (stock, locations, applied, sold_units),
+            "{product}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_in_any_order_and_at_once_apply_each_event_once_in_order() {
+    let fresh = fresh().await;
+    let (north, p) = (name("warehouse", "north"), name("product", "p"));
+    let mut sequences = Vec::new();
+    for k in 1..=30 {
+        let event = if k % 3 == 0 {
+            sold(k, "main")
+        } else {
+            replenished(k * 2, "main")
+        };
+        let published = fresh
+            .warehouse
+            .publish(&north, &p, &event, None)
+            .await
+            .expect("publish");
+        sequences.push(published.sequence);
+    }
+    let subject = fresh.layout.event_subject(&north, &p);
+    let view = View::new(fresh.warehouse.clone(), Thresholds::default());
+    // eight appliers, each delivering every message, in different orders
+    let tasks: Vec<_> = (0..8_usize)
+        .map(|t| {
+            let (view, subject) = (view.clone(), subject.clone());
+            let mut order = sequences.clone();
+            let shift = t * 4 % order.len();
+            order.rotate_left(shift);
+            if t % 2 == 1 {
+                order.reverse();
+            }
+            tokio::spawn(async move {
+                for sequence in order {
+                    view.apply(&subject, sequence).await.expect("apply");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("applier");
+    }
+    let entry = entry(&fresh.warehouse, "north", "p").await;
+    let expected: i64 = (1..=30).map(|k| if k % 3 == 0 { -k } else { k * 2 }).sum();
+    assert_eq!((entry.stock, entry.applied), (expected, 30));
+    assert_eq!(entry.last_sequence, *sequences.last().expect("published"));
+}
+
+#[tokio::test]
+async fn the_same_message_applied_twice_counts_once() {
+    let fresh = fresh().await;
+    let (north, p) = (name("warehouse", "north"), name("product", "p"));
+    let published = fresh
+        .warehouse
+        .publish(&north, &p, &replenished(7, "main"), None)
+        .await
+        .expect("publish");
+    let view = View::new(fresh.warehouse.clone(), Thresholds::default());
+    let first = view
+        .apply(&published.subject, published.sequence)
+        .await
+        .expect("apply");
+    let second = view
+        .apply(&published.subject, published.sequence)
+        .await
+        .expect("apply again");
+    assert!(matches!(first, Applied::Now { .. }), "{first:?}");
+    assert!(matches!(second, Applied::Already { .. }), "{second:?}");
+    let entry = entry(&fresh.warehouse, "north", "p").await;
+    assert_eq!((entry.stock, entry.applied), (7, 1));
+}
+
+#[tokio::test]
+async fn a_worker_that_crashes_after_the_update_and_before_the_ack_applies_once() {
+    let fresh = fresh().await;
+    let (north, p) = (name("warehouse", "north"), name("product", "p"));
+    let published = fresh
+        .warehouse
+        .publish(&north, &p, &replenished(5, "main"), None)
+        .await
+        .expect("publish");
+    let worker = worker(&fresh, Thresholds::default(), Duration::from_secs(1)).await;
+    // the crashing worker: takes the message, updates the view, never acks
+    {
+        use futures_util::StreamExt;
+        let mut batch = worker
+            .consumer()
+            .fetch()
+            .max_messages(1)
+            .expires(Duration::from_secs(2))
+            .messages()
+            .await
+            .expect("fetch");
+        let message = batch.next().await.expect("a message").expect("delivered");
+        assert_eq!(
+            message.info().expect("info").stream_sequence,
+            published.sequence
+        );
+        let view = View::new(fresh.warehouse.clone(), Thresholds::default());
+        let applied = view
+            .apply(&message.subject, published.sequence)
+            .await
+            .expect("apply");
+        assert!(matches!(applied, Applied::Now { .. }), "{applied:?}");
+        drop(message);
+    }
+    // the next worker gets it again after the ack wait, and applies nothing
+    let updates = run_until(&worker, Duration::from_secs(10), |updates| {
+        updates.iter().any(
+            |u| matches!(u, Update::Applied { sequence, .. } if *sequence == published.sequence),
+        )
+    })
+    .await;
+    assert!(
+        matches!(
+            &updates[..],
+            [Update::Applied {
+                applied: Applied::Already { .. },
+                ..
+            }]
+        ),
+        "{updates:#?}"
+    );
+    let entry = entry(&fresh.warehouse, "north", "p").await;
+    assert_eq!((entry.stock, entry.applied), (5, 1));
+    let info = worker
+        .consumer()
+        .clone()
+        .info()
+        .await
+        .expect("consumer info")
+        .clone();
+    assert_eq!((info.num_ack_pending, info.num_pending), (0, 0));
+}
+
+#[tokio::test]
+async fn a_publisher_retry_with_the_same_id_is_stored_once() {
+    let fresh = fresh().await;
+    let (north, p) = (name("warehouse", "north"), name("product", "p"));
+    let event = replenished(3, "main");
+    let first = fresh
+        .warehouse
+        .publish(&north, &p, &event, Some("order-1".into()))
+        .await
+        .expect("publish");
+    let retry = fresh
+        .warehouse
+        .publish(&north, &p, &event, Some("order-1".into()))
+        .await
+        .expect("publish again");
+    assert!(!first.duplicate);
+    assert!(retry.duplicate);
+    assert_eq!(retry.sequence, first.sequence);
+    let message = fresh
+        .warehouse
+        .events()
+        .get_raw_message(first.sequence)
+        .await
+        .expect("stored");
+    let stamp = Stamp::read(Some(&message.headers)).expect("headers");
+    assert_eq!(
+        (stamp.message_type.as_str(), stamp.msg_id.as_str()),
+        ("replenished", "order-1")
+    );
+    assert_eq!(
+        message
+            .headers
+            .get(async_nats::header::NATS_MESSAGE_ID)
+            .map(|v| v.as_str()),
+        Some("order-1")
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_message_is_reported_and_terminated_not_retried() {
+    let fresh = fresh().await;
+    let (north, p) = (name("warehouse", "north"), name("product", "p"));
+    let subject = fresh.layout.event_subject(&north, &p);
+    let mut no_type = HeaderMap::new();
+    no_type.insert(headers::FORMAT, headers::JSON);
+    no_type.insert(headers::MSG_ID, "m-1");
+    no_type.insert(headers::TIMESTAMP_MS, "1");
+    let js = fresh.warehouse.jetstream();
+    let bad = js
+        .publish_with_headers(
+            subject.clone(),
+            no_type,
+            br#"{"quantity":1,"location":"main"}"#.as_slice().into(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("stored")
+        .sequence;
+    let wrong_shape = js
+        .publish(
+            format!("{}.north.p", fresh.layout.events_root()),
+            "{}".into(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("stored")
+        .sequence;
+    let good = fresh
+        .warehouse
+        .publish(&north, &p, &replenished(4, "main"), None)
+        .await
+        .expect("publish");
+    let worker = worker(&fresh, Thresholds::default(), Duration::from_secs(1)).await;
+    let updates = run_until(&worker, Duration::from_secs(10), |updates| {
+        updates.len() >= 3
+    })
+    .await;
+    let malformed_seen = updates.iter().any(|u| {
+        matches!(u, Update::Applied { sequence, applied: Applied::Now { malformed, .. } }
+            if *sequence == bad && malformed == &[(bad, Problem::MissingHeader("myorg_type"))])
+    });
+    assert!(malformed_seen, "{updates:#?}");
+    let terminated = updates.iter().any(|u| {
+        matches!(u, Update::Terminated { sequence, error } if *sequence == wrong_shape && error.to_string().contains(".north.p"))
+    });
+    assert!(terminated, "{updates:#?}");
+    // past the ack wait, nothing comes back
+    let again = {
+        let mut later = Vec::new();
+        worker
+            .run(tokio::time::sleep(Duration::from_millis(2_500)), |u| {
+                later.push(u);
+            })
+            .await
+            .expect("run");
+        later
+    };
+    assert!(again.is_empty(), "{again:#?}");
+    let entry = entry(&fresh.warehouse, "north", "p").await;
+    assert_eq!(
+        (entry.stock, entry.applied, entry.malformed.clone()),
+        (4, 1, vec![bad])
+    );
+    assert_eq!(entry.last_sequence, good.sequence);
+}
