@@ -3,11 +3,12 @@
 //! committed it.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 
 use super::error::{Error, Result, nats};
 use super::view::{Applied, View};
@@ -91,8 +92,8 @@ impl Worker {
         &self.consumer
     }
 
-    /// Takes messages until `stop` completes (checked between batches, at
-    /// least once a second), handing what it did with each to `on_update`.
+    /// Takes messages until `stop` completes (then finishes the batch in
+    /// hand; a fetch waits at most a second), handing what it did with each to `on_update`.
     /// Returns how many messages it handled.
     ///
     /// # Errors
@@ -103,17 +104,29 @@ impl Worker {
         stop: impl Future<Output = ()>,
         mut on_update: impl FnMut(Update),
     ) -> Result<u64> {
-        tokio::pin!(stop);
-        let mut handled = 0;
+        let stopped = AtomicBool::new(false);
+        let watch = async {
+            stop.await;
+            stopped.store(true, Ordering::Relaxed);
+            // the work ends the run, after its batch in hand or on an error
+            std::future::pending::<()>().await;
+        };
         // a fetch is never cut short: messages it pulled would wait out
         // their ack wait before anyone got them again
-        while stop.as_mut().now_or_never().is_none() {
-            for message in self.fetch().await? {
-                on_update(self.handle(message).await);
-                handled += 1;
+        let work = async {
+            let mut handled = 0;
+            while !stopped.load(Ordering::Relaxed) {
+                for message in self.fetch().await? {
+                    on_update(self.handle(message).await);
+                    handled += 1;
+                }
             }
+            Ok(handled)
+        };
+        tokio::select! {
+            result = work => result,
+            () = watch => unreachable!("watching for the stop never ends"),
         }
-        Ok(handled)
     }
 
     /// One batch of messages (none when nothing came within a second).

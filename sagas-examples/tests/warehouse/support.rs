@@ -48,11 +48,48 @@ pub(crate) async fn connect(layout: Layout) -> Warehouse {
         })
 }
 
+/// Deletes the streams of test warehouses (namespaces `t<pid>_...`) made
+/// over an hour ago: a test that failed before its [`Fresh`] existed left
+/// them behind.
+async fn sweep(warehouse: &Warehouse) {
+    use futures_util::StreamExt;
+    let jetstream = warehouse.jetstream();
+    let names: Vec<String> = jetstream
+        .stream_names()
+        .take(10_000)
+        .filter_map(|name| async move { name.ok() })
+        .collect()
+        .await;
+    let hour_ago = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .saturating_sub(3_600);
+    for name in names {
+        let test_stream = ["WAREHOUSE_t", "WAREHOUSE_ALERTS_t", "KV_warehouse_stock_t"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix));
+        if !test_stream {
+            continue;
+        }
+        let Ok(mut stream) = jetstream.get_stream(&name).await else {
+            continue;
+        };
+        let old = stream.info().await.is_ok_and(|info| {
+            u64::try_from(info.created.unix_timestamp()).is_ok_and(|at| at < hour_ago)
+        });
+        if old {
+            let _ = jetstream.delete_stream(&name).await;
+        }
+    }
+}
+
 /// A fresh warehouse, its streams in memory.
 pub(crate) async fn fresh() -> Fresh {
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     let namespace = unique_namespace();
     let layout = Layout::namespaced(namespace.clone()).in_memory();
     let warehouse = connect(layout.clone()).await;
+    SWEPT.get_or_init(|| sweep(&warehouse)).await;
     Fresh {
         namespace,
         layout,

@@ -180,6 +180,56 @@ async fn deliveries_in_any_order_and_at_once_apply_each_event_once_in_order() {
     assert_eq!(entry.last_sequence, *sequences.last().expect("published"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appliers_of_different_messages_lose_no_update() {
+    const PRODUCTS: i64 = 12;
+    const EACH: i64 = 10;
+    const APPLIERS: usize = 8;
+    let fresh = fresh().await;
+    let north = name("warehouse", "north");
+    // product-major: the appliers' first messages all hit product 0
+    let mut messages = Vec::new();
+    for p in 0..PRODUCTS {
+        let product = name("product", &format!("p{p}"));
+        for k in 1..=EACH {
+            let published = fresh
+                .warehouse
+                .publish(&north, &product, &replenished(k, "main"), None)
+                .await
+                .expect("publish");
+            messages.push((published.subject, published.sequence));
+        }
+    }
+    let view = View::new(fresh.warehouse.clone(), Thresholds::default());
+    let tasks: Vec<_> = (0..APPLIERS)
+        .map(|t| {
+            let view = view.clone();
+            let mine: Vec<_> = messages.iter().skip(t).step_by(APPLIERS).cloned().collect();
+            tokio::spawn(async move {
+                for (subject, sequence) in mine {
+                    view.apply(&subject, sequence).await.expect("apply");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("applier");
+    }
+    for p in 0..PRODUCTS {
+        let entry = entry(&fresh.warehouse, "north", &format!("p{p}")).await;
+        let last = messages[usize::try_from((p + 1) * EACH - 1).expect("small")].1;
+        assert_eq!(
+            (entry.stock, entry.applied, entry.last_sequence),
+            (
+                EACH * (EACH + 1) / 2,
+                u64::try_from(EACH).expect("small"),
+                last
+            ),
+            "p{p}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_same_message_applied_twice_counts_once() {
     let fresh = fresh().await;
