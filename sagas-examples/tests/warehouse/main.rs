@@ -8,5 +8,6 @@
 
 mod alerts;
 mod cli;
+mod messages;
 mod support;
 mod view;
