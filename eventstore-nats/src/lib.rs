@@ -16,8 +16,14 @@
 //! - idempotency keys survive a writer that crashes between recording its
 //!   key and publishing (see `keys.rs`).
 //!
-//! Forget (crypto-shredding) is not there yet: [`NatsStore`]'s `forget`
-//! fails with a backend error.
+//! Crypto-shredding (the `secrets` module: every stored body field,
+//! snapshot state and refusal error sealed with a key of its aggregate,
+//! forget destroying keys) is built but not yet wired in: the store seals
+//! through `sealing.rs`, which keeps JSON as it is for now, and
+//! [`NatsStore`]'s `forget` fails with a backend error.
+//!
+//! The [`forward`]er feeds a stream from another store, with the reader
+//! that catches up from both.
 //!
 //! Aggregate kinds and ids are free text; subjects and key-value keys are
 //! not, so each is encoded into a token, reversibly ([`subject`]).
@@ -25,15 +31,31 @@
 mod commit;
 mod connect;
 mod error;
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "NatsStore::forget calls it (to be wired in)")
+)]
+mod forget;
+pub mod forward;
 mod heads;
 mod inner;
 mod keys;
 mod load;
 mod options;
 mod sealing;
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "sealing.rs's seal_body/open_body call it (to be wired in)"
+    )
+)]
+mod secrets;
 mod snapshots;
 mod store;
 pub mod subject;
+#[cfg(test)]
+mod test_nats;
 mod tracker;
 
 pub use inner::NatsStore;

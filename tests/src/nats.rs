@@ -1,5 +1,5 @@
-//! Stores for tests against the NATS server at 127.0.0.1:4222, with
-//! JetStream (`scripts/ensure-nats` starts one): each test gets a stream
+//! Stores for tests against the shared NATS server with JetStream
+//! ([`shared_url`], `scripts/ensure-nats` starts one): each test gets a stream
 //! and buckets of its own, in memory, named after a fresh id; every test
 //! store deletes those of earlier runs that are more than an hour old.
 
@@ -10,8 +10,7 @@ use eventstore_core::EventId;
 use eventstore_nats::{NatsOptions, NatsStore, Storage};
 use futures_util::StreamExt;
 
-/// The server the tests use.
-pub const NATS_URL: &str = "nats://127.0.0.1:4222";
+use crate::nats_server::{HOW_TO_PROVIDE_NATS, shared_url};
 
 /// The prefix of the names of test streams (and, after `KV_`, of their
 /// buckets' streams).
@@ -19,15 +18,6 @@ const TEST_STREAM_PREFIX: &str = "estest_";
 
 /// Test streams older than this are deleted by later test stores.
 const STALE_AFTER: Duration = Duration::from_secs(3600);
-
-/// What a test says when it has no NATS.
-#[must_use]
-pub fn how_to_provide_nats() -> String {
-    format!(
-        "these tests need NATS with JetStream at {NATS_URL}: start NATS with JetStream: \
-         scripts/ensure-nats"
-    )
-}
 
 /// A stream name of its own for one test: the prefix and a fresh id,
 /// which tells when it was made.
@@ -41,7 +31,7 @@ pub fn test_stream_name() -> String {
 #[must_use]
 pub fn fresh_options() -> NatsOptions {
     let name = test_stream_name();
-    NatsOptions::new(NATS_URL)
+    NatsOptions::new(shared_url())
         .stream(name.clone())
         .prefix(name)
         .storage(Storage::Memory)
@@ -62,9 +52,8 @@ pub async fn fresh_store() -> NatsStore {
 pub async fn fresh_store_with(options: NatsOptions) -> NatsStore {
     let store = NatsStore::connect(options).await.unwrap_or_else(|e| {
         panic!(
-            "cannot connect a store: {}; {}",
-            eventstore_core::ErrorChain(&e),
-            how_to_provide_nats()
+            "cannot connect a store: {}; {HOW_TO_PROVIDE_NATS}",
+            eventstore_core::ErrorChain(&e)
         )
     });
     delete_stale_streams(store.jetstream()).await;

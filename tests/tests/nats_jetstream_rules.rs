@@ -1,5 +1,5 @@
-//! What the JetStream store builds on, checked against the NATS server at
-//! 127.0.0.1:4222 (NATS 2.9 in CI, `scripts/ensure-nats`): an expected
+//! What the JetStream store builds on, checked against the shared NATS
+//! server (NATS 2.9 in CI, `scripts/ensure-nats`): an expected
 //! last subject sequence of 0 means "the subject has no message", and a
 //! wrong one is refused with JetStream error 10071, which async-nats
 //! reports as `PublishErrorKind::WrongLastSequence`.
@@ -8,7 +8,8 @@ use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{Config, StorageType};
 use async_nats::jetstream::{self, ErrorCode};
-use eventstore_tests::nats::{NATS_URL, how_to_provide_nats, test_stream_name};
+use eventstore_tests::nats::test_stream_name;
+use eventstore_tests::nats_server::shared_jetstream;
 
 /// Publishes `payload` to `subject` expecting its last sequence to be `last`.
 async fn publish_expecting(
@@ -28,10 +29,7 @@ async fn publish_expecting(
 
 #[tokio::test]
 async fn expected_last_subject_sequence_zero_refuses_a_subject_with_messages() {
-    let client = async_nats::connect(NATS_URL)
-        .await
-        .unwrap_or_else(|e| panic!("{}: {e}", how_to_provide_nats()));
-    let js = jetstream::new(client);
+    let js = shared_jetstream().await;
     let name = test_stream_name();
     let stream = js
         .create_stream(Config {
