@@ -5,22 +5,26 @@
 //! separates tokens), `*` or `>` (wildcards) or whitespace; kinds and
 //! aggregate ids may hold any of them, and unicode. A token keeps ASCII
 //! letters, digits, `-` and `_` as they are and writes every other byte of
-//! the text's UTF-8 as `~` and two uppercase hex digits, so that decoding
+//! the text's UTF-8 as `=` and two uppercase hex digits, so that decoding
 //! gives the text back exactly and two texts never share a token.
+//!
+//! The escape is `=` because a token is also a part of key-value keys (the
+//! idempotency keys and snapshots of an aggregate), which allow only
+//! `[-/_=.a-zA-Z0-9]`: a token is valid in both.
 //!
 //! ```
 //! use eventstore_nats::subject::{decode_token, encode_token, stream_subject};
 //! assert_eq!(encode_token("acc-1"), "acc-1");
-//! assert_eq!(encode_token("a.b *>"), "a~2Eb~20~2A~3E");
-//! assert_eq!(decode_token("a~2Eb~20~2A~3E")?, "a.b *>");
-//! assert_eq!(stream_subject("events", "Account", "acc.1"), "events.Account.acc~2E1");
+//! assert_eq!(encode_token("a.b *>"), "a=2Eb=20=2A=3E");
+//! assert_eq!(decode_token("a=2Eb=20=2A=3E")?, "a.b *>");
+//! assert_eq!(stream_subject("events", "Account", "acc.1"), "events.Account.acc=2E1");
 //! # Ok::<(), eventstore_nats::subject::TokenError>(())
 //! ```
 
 use std::fmt::Write as _;
 
-/// The byte that starts an escape: `~` and two hex digits.
-const ESCAPE: u8 = b'~';
+/// The byte that starts an escape: `=` and two hex digits.
+const ESCAPE: u8 = b'=';
 
 /// Why a token cannot be decoded: it was not made by [`encode_token`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,12 +43,12 @@ pub enum TokenError {
         /// The byte.
         byte: u8,
     },
-    /// A `~` not followed by two uppercase hex digits.
-    #[error("the escape at {at} of the subject token {token:?} is not `~` and two hex digits")]
+    /// A `=` not followed by two uppercase hex digits.
+    #[error("the escape at {at} of the subject token {token:?} is not `=` and two hex digits")]
     BadEscape {
         /// The token.
         token: String,
-        /// The byte offset of the `~`.
+        /// The byte offset of the `=`.
         at: usize,
     },
     /// The decoded bytes are not UTF-8.
@@ -61,7 +65,7 @@ fn plain(byte: u8) -> bool {
 }
 
 /// `text` as one subject token: ASCII letters, digits, `-` and `_` kept,
-/// every other byte written `~XX`. The empty text, which no kind or
+/// every other byte written `=XX`. The empty text, which no kind or
 /// aggregate id is, gives the empty token, which is not a token.
 #[must_use]
 pub fn encode_token(text: &str) -> String {
@@ -71,7 +75,7 @@ pub fn encode_token(text: &str) -> String {
             token.push(char::from(byte));
         } else {
             // writing to a String cannot fail
-            let _ = write!(token, "~{byte:02X}");
+            let _ = write!(token, "={byte:02X}");
         }
     }
     token
@@ -148,6 +152,15 @@ mod tests {
                 .any(|b| matches!(b, b'.' | b'*' | b'>') || b.is_ascii_whitespace())
     }
 
+    /// Whether `token` may be a part of a key-value key between dots
+    /// (keys allow only `[-/_=.a-zA-Z0-9]`).
+    fn is_key_part(token: &str) -> bool {
+        !token.is_empty()
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'_' | b'='))
+    }
+
     #[test]
     fn every_awkward_text_round_trips_as_one_token() {
         for text in [
@@ -161,6 +174,9 @@ mod tests {
             "line\nbreak",
             "~",
             "~41",
+            "=",
+            "=41",
+            "a=b",
             "Ünïcødé ✓ 口座",
             "emoji 🦀",
             "'; DROP TABLE events; --",
@@ -168,13 +184,14 @@ mod tests {
         ] {
             let token = encode_token(text);
             assert!(is_token(&token), "{text:?} gave {token:?}");
+            assert!(is_key_part(&token), "{text:?} gave {token:?}, no key part");
             assert_eq!(decode_token(&token).as_deref(), Ok(text), "{token:?}");
         }
     }
 
     #[test]
     fn two_texts_never_share_a_token() {
-        let texts = ["a.b", "a~2Eb", "a_2Eb", "A.B", "a b", "a%20b"];
+        let texts = ["a.b", "a=2Eb", "a_2Eb", "A.B", "a b", "a%20b"];
         let mut tokens: Vec<String> = texts.iter().map(|t| encode_token(t)).collect();
         tokens.sort();
         tokens.dedup();
@@ -189,6 +206,7 @@ mod tests {
             let text = format!("x{c}y");
             let token = encode_token(&text);
             assert!(is_token(&token), "{c:?} gave {token:?}");
+            assert!(is_key_part(&token), "{c:?} gave {token:?}, no key part");
             assert_eq!(decode_token(&token), Ok(text));
         }
     }
@@ -204,14 +222,14 @@ mod tests {
                 ..
             })
         ));
-        for bad in ["~", "~4", "~4g", "~zz", "~41", "~2e"] {
+        for bad in ["=", "=4", "=4g", "=zz", "=41", "=2e"] {
             assert!(
                 matches!(decode_token(bad), Err(TokenError::BadEscape { at: 0, .. })),
                 "{bad:?}"
             );
         }
         assert!(matches!(
-            decode_token("~FF"),
+            decode_token("=FF"),
             Err(TokenError::NotUtf8 { .. })
         ));
         assert_eq!(
@@ -223,7 +241,7 @@ mod tests {
     #[test]
     fn a_subject_has_three_parts_whatever_the_kind_and_id() {
         let subject = stream_subject("events", "Money.Transfer", "t 1.>");
-        assert_eq!(subject, "events.Money~2ETransfer.t~201~2E~3E");
+        assert_eq!(subject, "events.Money=2ETransfer.t=201=2E=3E");
         assert_eq!(subject.split('.').count(), 3);
     }
 }

@@ -6,6 +6,7 @@
 pub mod books;
 pub mod dice;
 pub mod import;
+pub mod nats;
 pub mod nats_server;
 pub mod postgres;
 pub mod sagas;
