@@ -8,6 +8,10 @@
 //! the text's UTF-8 as `=` and two uppercase hex digits, so that decoding
 //! gives the text back exactly and two texts never share a token.
 //!
+//! The escape is `=` because a token is also a part of key-value keys (the
+//! idempotency keys and snapshots of an aggregate), which allow only
+//! `[-/_=.a-zA-Z0-9]`: a token is valid in both.
+//!
 //! ```
 //! use eventstore_nats::subject::{decode_token, encode_token, stream_subject};
 //! assert_eq!(encode_token("acc-1"), "acc-1");
@@ -148,6 +152,15 @@ mod tests {
                 .any(|b| matches!(b, b'.' | b'*' | b'>') || b.is_ascii_whitespace())
     }
 
+    /// Whether `token` may be a part of a key-value key between dots
+    /// (keys allow only `[-/_=.a-zA-Z0-9]`).
+    fn is_key_part(token: &str) -> bool {
+        !token.is_empty()
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'/' | b'_' | b'='))
+    }
+
     #[test]
     fn every_awkward_text_round_trips_as_one_token() {
         for text in [
@@ -159,8 +172,11 @@ mod tests {
             "a.*.>",
             "tab\there",
             "line\nbreak",
+            "~",
+            "~41",
             "=",
             "=41",
+            "a=b",
             "Ünïcødé ✓ 口座",
             "emoji 🦀",
             "'; DROP TABLE events; --",
@@ -168,6 +184,7 @@ mod tests {
         ] {
             let token = encode_token(text);
             assert!(is_token(&token), "{text:?} gave {token:?}");
+            assert!(is_key_part(&token), "{text:?} gave {token:?}, no key part");
             assert_eq!(decode_token(&token).as_deref(), Ok(text), "{token:?}");
         }
     }
@@ -189,6 +206,7 @@ mod tests {
             let text = format!("x{c}y");
             let token = encode_token(&text);
             assert!(is_token(&token), "{c:?} gave {token:?}");
+            assert!(is_key_part(&token), "{c:?} gave {token:?}, no key part");
             assert_eq!(decode_token(&token), Ok(text));
         }
     }

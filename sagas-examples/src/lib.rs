@@ -3,7 +3,8 @@
 //! [`account`] and [`transfer`] are the aggregates of the money-transfer
 //! domain, [`saga`] the transfer saga that moves money between accounts with
 //! compensations, and [`money`] how amounts are shown and parsed.
-//! [`run_program`] is the `sagas` program.
+//! [`run_program`] is the `sagas` program. [`warehouse`] is a sample of
+//! its own on NATS JetStream, with its `warehouse` program.
 
 #![allow(
     clippy::inconsistent_digit_grouping,
@@ -17,5 +18,6 @@ pub mod money;
 mod output;
 pub mod saga;
 pub mod transfer;
+pub mod warehouse;
 
 pub use cli::run_program;

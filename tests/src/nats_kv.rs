@@ -1,8 +1,8 @@
 //! A store for tests of the JetStream key-value state before the
 //! JetStream event store exists: events, keys, snapshots and the tracker
 //! from a [`MemoryStore`], reactor state and deadlines from
-//! [`KvReactors`] and [`KvDeadlines`] on the NATS server at
-//! `NATS_URL` (default `nats://127.0.0.1:4222`), in fresh buckets per
+//! [`KvReactors`] and [`KvDeadlines`] on the shared NATS server
+//! ([`shared_jetstream`]), in fresh buckets per
 //! store, kept in memory and deleted when the store's last clone is
 //! dropped.
 
@@ -20,12 +20,10 @@ use eventstore_core::{
     Checkpoint, DeadlineStore, EventFilter, EventId, EventStore, ForgetRequest, Forgotten,
     MemoryStore, RecordedEvent, Result, Tracker,
 };
-use eventstore_nats::async_nats::{self, jetstream};
+use eventstore_nats::async_nats::jetstream;
 use eventstore_nats::{BucketLayout, EventsAt, KvDeadlines, KvReactors};
 
-/// What a test says when NATS does not answer.
-pub const HOW_TO_PROVIDE_NATS: &str = "these tests need NATS with JetStream at \
-     nats://127.0.0.1:4222 (or NATS_URL): start it with scripts/ensure-nats";
+use crate::nats_server::shared_jetstream;
 
 /// The prefix of the buckets that tests make (`KV_` and this start their
 /// streams' names).
@@ -34,35 +32,6 @@ const TEST_PREFIX: &str = "kvtest";
 /// Test buckets older than this are deleted by later tests (those of a
 /// run that was killed before it could delete its own).
 const STALE_AFTER: Duration = Duration::from_secs(3600);
-
-/// The URL of the NATS server for tests.
-fn nats_url() -> String {
-    std::env::var("NATS_URL")
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-        .unwrap_or_else(|| "nats://127.0.0.1:4222".to_owned())
-}
-
-/// A JetStream context on the test server.
-///
-/// # Panics
-/// When NATS does not answer, saying how to start it.
-pub async fn jetstream() -> jetstream::Context {
-    jetstream_at(&nats_url()).await
-}
-
-/// A JetStream context on the server at `url`.
-///
-/// # Panics
-/// When NATS does not answer there, saying how to start it.
-pub async fn jetstream_at(url: &str) -> jetstream::Context {
-    let client = async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(3))
-        .connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to NATS at {url}: {e}; {HOW_TO_PROVIDE_NATS}"));
-    jetstream::new(client)
-}
 
 /// A fresh layout: a prefix no other test uses, which says when it was
 /// made, buckets in memory.
@@ -130,7 +99,7 @@ impl Drop for DeleteOnDrop {
                 .build()
                 .expect("a runtime to delete test buckets");
             runtime.block_on(async {
-                let context = jetstream().await;
+                let context = shared_jetstream().await;
                 for name in buckets {
                     if let Err(error) = context.delete_key_value(&name).await {
                         return Err(format!("{name}: {error}"));
@@ -163,7 +132,7 @@ pub struct KvStore {
 /// When NATS does not answer, saying how to start it, or the buckets
 /// cannot be made.
 pub async fn fresh_store() -> KvStore {
-    let context = jetstream().await;
+    let context = shared_jetstream().await;
     delete_stale_buckets(&context).await;
     let layout = fresh_layout();
     let reactors = KvReactors::open(&context, &layout)

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use eventstore_core::Deadline;
 use eventstore_core::backend::{DeadlinesAt, PendingDeadline};
 use eventstore_nats::KvDeadlines;
-use eventstore_tests::nats_kv::{DeleteOnDrop, fresh_layout, jetstream};
+use eventstore_tests::nats_kv::{DeleteOnDrop, fresh_layout};
+use eventstore_tests::nats_server::shared_jetstream;
 
 /// How long one process may take to see another's write.
 const WAIT: Duration = Duration::from_secs(10);
@@ -43,7 +44,7 @@ async fn until_next(deadlines: &KvDeadlines, next: Option<SystemTime>, what: &st
 async fn a_process_sees_the_deadlines_another_keeps() {
     let layout = fresh_layout();
     let _cleanup = DeleteOnDrop::new(&layout, &["deadlines"]);
-    let first = KvDeadlines::open(&jetstream().await, &layout)
+    let first = KvDeadlines::open(&shared_jetstream().await, &layout)
         .await
         .expect("open");
     first
@@ -60,7 +61,7 @@ async fn a_process_sees_the_deadlines_another_keeps() {
         .expect("sync");
 
     // opened later: starts from what the bucket holds
-    let second = KvDeadlines::open(&jetstream().await, &layout)
+    let second = KvDeadlines::open(&shared_jetstream().await, &layout)
         .await
         .expect("open");
     let due = second.due_deadlines("Approval", None, at(100), 10);

@@ -14,7 +14,8 @@ use eventstore_core::backend::Lease;
 use eventstore_core::reactor::ParkedEvent;
 use eventstore_nats::KvReactors;
 use eventstore_nats::async_nats::jetstream::kv::{Operation, UpdateErrorKind};
-use eventstore_tests::nats_kv::{DeleteOnDrop, fresh_layout, fresh_store, jetstream, jetstream_at};
+use eventstore_tests::nats_kv::{DeleteOnDrop, fresh_layout, fresh_store};
+use eventstore_tests::nats_server::shared_jetstream;
 use tokio::sync::Barrier;
 
 /// How long a runner may wait for what another one does.
@@ -45,7 +46,7 @@ async fn runners(count: usize) -> (Vec<KvReactors>, DeleteOnDrop) {
     let cleanup = DeleteOnDrop::new(&layout, &["reactors", "parked"]);
     let mut opened = Vec::with_capacity(count);
     for _ in 0..count {
-        let context = jetstream().await;
+        let context = shared_jetstream().await;
         opened.push(
             KvReactors::open(&context, &layout)
                 .await
@@ -194,7 +195,7 @@ async fn runners_racing_for_one_lease_one_wins() {
 async fn the_bucket_compares_and_sets_as_relied_on() {
     let layout = fresh_layout();
     let _cleanup = DeleteOnDrop::new(&layout, &["reactors", "parked"]);
-    let context = jetstream().await;
+    let context = shared_jetstream().await;
     KvReactors::open(&context, &layout).await.expect("open");
     let kv = context
         .get_key_value(format!("{}_reactors", layout.prefix))
@@ -245,7 +246,7 @@ async fn the_bucket_compares_and_sets_as_relied_on() {
 async fn a_dropped_test_store_deletes_its_buckets() {
     let store = fresh_store().await;
     let buckets = store.buckets();
-    let context = jetstream().await;
+    let context = shared_jetstream().await;
     for bucket in &buckets {
         let there = context.get_key_value(bucket.as_str()).await;
         assert!(there.is_ok(), "negative control: {bucket} is there");
@@ -255,16 +256,6 @@ async fn a_dropped_test_store_deletes_its_buckets() {
         let there = context.get_key_value(bucket.as_str()).await;
         assert!(there.is_err(), "{bucket} is deleted");
     }
-}
-
-#[tokio::test]
-async fn without_nats_the_failure_says_how_to_start_it() {
-    let failed = tokio::spawn(jetstream_at("nats://127.0.0.1:1"))
-        .await
-        .expect_err("no server listens on port 1");
-    let panic = failed.into_panic();
-    let message = panic.downcast_ref::<String>().map_or("", String::as_str);
-    assert!(message.contains("scripts/ensure-nats"), "{message}");
 }
 
 /// A listing while its entries change still finds each of them: a park

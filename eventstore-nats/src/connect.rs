@@ -1,0 +1,154 @@
+//! Connecting a [`NatsStore`]: the stream and the buckets it needs are
+//! created, or checked when they exist.
+
+use std::sync::{Arc, Weak};
+
+use async_nats::Subscriber;
+use async_nats::jetstream::stream::{Config, DiscardPolicy, StorageType};
+use async_nats::jetstream::{self, kv};
+use eventstore_core::{Error, Result};
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+use crate::error::failed;
+use crate::heads::Heads;
+use crate::inner::{Inner, NatsStore};
+use crate::options::{NatsOptions, Storage};
+
+impl NatsStore {
+    /// Connects to the server of `options`, and creates the stream and
+    /// the buckets unless they exist; a stream that exists must have the
+    /// settings the store relies on.
+    ///
+    /// ```no_run
+    /// use eventstore_nats::{NatsOptions, NatsStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> eventstore_core::Result<()> {
+    /// let store = NatsStore::connect(NatsOptions::new("nats://127.0.0.1:4222")).await?;
+    /// # let _ = store;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a stream name or prefix that cannot
+    /// work; [`Error::Backend`] when the server cannot be reached, has no
+    /// JetStream, or holds a stream of that name with other settings.
+    pub async fn connect(options: NatsOptions) -> Result<Self> {
+        options.validate()?;
+        let client = async_nats::connect(options.url.as_str())
+            .await
+            .map_err(|e| failed(format!("cannot connect to NATS at {}", options.url), e))?;
+        let js = jetstream::new(client.clone());
+        let stream = ensure_stream(&js, &options).await?;
+        let keys = ensure_bucket(&js, &options, options.idempotency_bucket()).await?;
+        let snapshots = ensure_bucket(&js, &options, options.snapshot_bucket()).await?;
+        let appended = Arc::new(watch::Sender::new(0));
+        let subscriber = client
+            .subscribe(options.subjects())
+            .await
+            .map_err(|e| failed("cannot subscribe to the stream's subjects", e))?;
+        count_appends(subscriber, Arc::downgrade(&appended));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                js,
+                stream,
+                keys,
+                snapshots,
+                options,
+                heads: Heads::default(),
+                appended,
+            }),
+        })
+    }
+}
+
+/// JetStream's storage type for `storage`.
+fn storage_type(storage: Storage) -> StorageType {
+    match storage {
+        Storage::File => StorageType::File,
+        Storage::Memory => StorageType::Memory,
+    }
+}
+
+/// The stream of commits, created unless it exists, and checked.
+async fn ensure_stream(
+    js: &jetstream::Context,
+    options: &NatsOptions,
+) -> Result<jetstream::stream::Stream> {
+    let config = Config {
+        name: options.stream.clone(),
+        subjects: vec![options.subjects()],
+        storage: storage_type(options.storage),
+        num_replicas: options.replicas,
+        allow_direct: true,
+        deny_delete: true,
+        deny_purge: true,
+        ..Config::default()
+    };
+    let stream = js.get_or_create_stream(config).await.map_err(|e| {
+        failed(
+            format!("cannot create or open the stream {:?}", options.stream),
+            e,
+        )
+    })?;
+    let found = &stream.cached_info().config;
+    let subjects = options.subjects();
+    if !found.subjects.contains(&subjects) || !found.deny_delete || !found.deny_purge {
+        return Err(Error::backend(
+            format!(
+                "the stream {:?} exists with other settings than the store's",
+                options.stream
+            ),
+            format!(
+                "it must take {subjects:?} and deny deletes and purges; it takes {:?}, \
+                 deny_delete {}, deny_purge {}",
+                found.subjects, found.deny_delete, found.deny_purge
+            ),
+        ));
+    }
+    Ok(stream)
+}
+
+/// The bucket `name`, created unless it exists: one value per key.
+///
+/// Its stream is made here as a key-value bucket's stream is (the layout
+/// async-nats reads buckets with), rather than by async-nats'
+/// `create_key_value`, whose account query does not parse NATS 2.9's
+/// reply.
+async fn ensure_bucket(
+    js: &jetstream::Context,
+    options: &NatsOptions,
+    name: String,
+) -> Result<kv::Store> {
+    let config = Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
+        storage: storage_type(options.storage),
+        num_replicas: options.replicas,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: DiscardPolicy::New,
+        ..Config::default()
+    };
+    js.get_or_create_stream(config)
+        .await
+        .map_err(|e| failed(format!("cannot create or open the bucket {name:?}"), e))?;
+    js.get_key_value(name.as_str())
+        .await
+        .map_err(|e| failed(format!("cannot open the bucket {name:?}"), e))
+}
+
+/// Counts every message on the stream's subjects into `counter`, until
+/// the store is gone: readers wake on it rather than poll.
+fn count_appends(mut subscriber: Subscriber, counter: Weak<watch::Sender<u64>>) {
+    tokio::spawn(async move {
+        while subscriber.next().await.is_some() {
+            let Some(counter) = counter.upgrade() else {
+                break;
+            };
+            counter.send_modify(|count| *count += 1);
+        }
+    });
+}

@@ -1,0 +1,124 @@
+//! NATS for the crate's own tests: the server at 127.0.0.1:4222, and
+//! key-value buckets made for one test and deleted when it ends, passed or
+//! failed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_nats::jetstream::{self, kv, stream::StorageType};
+
+/// Where the tests find NATS.
+pub(crate) const URL: &str = "nats://127.0.0.1:4222";
+
+/// A JetStream context on a new connection; panics with how to start NATS
+/// when there is none.
+pub(crate) async fn jetstream() -> jetstream::Context {
+    let client = async_nats::connect(URL).await.unwrap_or_else(|e| {
+        panic!("no NATS at {URL} ({e}): start NATS with JetStream: scripts/ensure-nats")
+    });
+    jetstream::new(client)
+}
+
+/// Makes the bucket `config` describes. async-nats 0.51's
+/// `create_key_value` first asks for the account's information, whose
+/// reply from NATS 2.9 it cannot parse; so this makes the bucket's stream
+/// as `create_key_value` would, and opens it as a bucket.
+pub(crate) async fn create_bucket(
+    jetstream: &jetstream::Context,
+    config: kv::Config,
+) -> Result<kv::Store, async_nats::Error> {
+    let stream = jetstream::stream::Config {
+        name: format!("KV_{}", config.bucket),
+        description: Some(config.description),
+        subjects: vec![format!("$KV.{}.>", config.bucket)],
+        max_messages_per_subject: config.history.max(1),
+        max_bytes: config.max_bytes,
+        max_age: config.max_age,
+        max_message_size: config.max_value_size,
+        storage: config.storage,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        num_replicas: config.num_replicas.max(1),
+        discard: jetstream::stream::DiscardPolicy::New,
+        ..jetstream::stream::Config::default()
+    };
+    jetstream.create_stream(stream).await?;
+    Ok(jetstream.get_key_value(config.bucket).await?)
+}
+
+/// A bucket of its own for one test, deleted on drop.
+pub(crate) struct TestBucket {
+    /// The JetStream context it was made with.
+    pub(crate) jetstream: jetstream::Context,
+    /// The bucket.
+    pub(crate) kv: kv::Store,
+    /// Its name.
+    pub(crate) name: String,
+}
+
+impl TestBucket {
+    /// A new bucket made from `config` (memory storage, a unique name
+    /// starting with `test_`).
+    pub(crate) async fn new(config: impl FnOnce(&str, StorageType) -> kv::Config) -> Self {
+        static MADE: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let n = MADE.fetch_add(1, Ordering::Relaxed);
+        let name = format!("test_{}_{n}_{nanos}", std::process::id());
+        let jetstream = jetstream().await;
+        let kv = create_bucket(&jetstream, config(&name, StorageType::Memory))
+            .await
+            .unwrap_or_else(|e| {
+                panic!("cannot make bucket {name} ({e}): is JetStream on? scripts/ensure-nats")
+            });
+        Self {
+            jetstream,
+            kv,
+            name,
+        }
+    }
+
+    /// The raw payloads of every message in the bucket's stream.
+    pub(crate) async fn raw_messages(&self) -> Vec<Vec<u8>> {
+        let mut stream = self
+            .jetstream
+            .get_stream(format!("KV_{}", self.name))
+            .await
+            .expect("the bucket's stream");
+        let info = stream.info().await.expect("stream info").state.clone();
+        let mut payloads = Vec::new();
+        // a bucket of one test holds a few dozen messages at most
+        assert!(info.last_sequence < 10_000, "{info:?}");
+        for sequence in info.first_sequence..=info.last_sequence {
+            if let Ok(message) = stream.get_raw_message(sequence).await {
+                payloads.push(message.payload.to_vec());
+            }
+        }
+        assert_eq!(payloads.len() as u64, info.messages, "every message read");
+        payloads
+    }
+}
+
+impl Drop for TestBucket {
+    fn drop(&mut self) {
+        // the test's runtime may be gone or blocked: a thread of its own,
+        // with its own runtime and connection
+        let name = std::mem::take(&mut self.name);
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let jetstream = jetstream().await;
+                jetstream.delete_key_value(&name).await.map(|_| ())
+            })
+        })
+        .join();
+        if !matches!(deleted, Ok(Ok(()))) && !std::thread::panicking() {
+            panic!("the test bucket was not deleted: {deleted:?}");
+        }
+    }
+}
