@@ -10,9 +10,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use async_nats::jetstream;
 use async_nats::jetstream::kv::{self, Store, UpdateErrorKind};
 use async_nats::jetstream::stream::{self, DiscardPolicy, StorageType};
-use async_nats::jetstream::{self, context::KeyValueErrorKind};
 use bytes::Bytes;
 use eventstore_core::{Error, Result};
 use futures_util::{StreamExt, TryStreamExt};
@@ -75,21 +75,11 @@ impl BucketLayout {
     /// The bucket's handle, the bucket created when missing.
     async fn open_store(&self, context: &jetstream::Context, name: &str) -> Result<Store> {
         let bucket = format!("{}_{name}", self.prefix);
-        match context.get_key_value(bucket.as_str()).await {
-            Ok(store) => return Ok(store),
-            Err(error) if error.kind() == KeyValueErrorKind::GetBucket => {}
-            Err(error) => {
-                return Err(Error::transient(
-                    format!("cannot open the key-value bucket {bucket}"),
-                    error,
-                ));
-            }
-        }
-        // the stream a key-value bucket is, made directly: async-nats's
-        // create_key_value first reads the account's info, whose reply on
-        // NATS 2.9 lacks fields it requires
+        // the stream a key-value bucket is, made directly (as connect.rs
+        // does): async-nats's create_key_value first reads the account's
+        // info, whose reply on NATS 2.9 lacks fields it requires
         context
-            .create_stream(stream::Config {
+            .get_or_create_stream(stream::Config {
                 name: format!("KV_{bucket}"),
                 subjects: vec![format!("$KV.{bucket}.>")],
                 max_messages_per_subject: 1,
@@ -104,7 +94,7 @@ impl BucketLayout {
             .await
             .map_err(|error| {
                 Error::backend(
-                    format!("cannot create the key-value bucket {bucket}"),
+                    format!("cannot create or open the key-value bucket {bucket}"),
                     error,
                 )
             })?;
