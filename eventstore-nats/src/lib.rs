@@ -25,11 +25,18 @@
 //! The [`forward`]er feeds a stream from another store, with the reader
 //! that catches up from both.
 //!
+//! The state kept beside the events in key-value buckets is built apart,
+//! for [`NatsStore`] to delegate to: the reactor runtime's checkpoints,
+//! leases, runners and parked events ([`KvReactors`]) and the sagas'
+//! pending deadlines ([`KvDeadlines`]), each bucket named after a
+//! [`BucketLayout`].
+//!
 //! Aggregate kinds and ids are free text; subjects and key-value keys are
 //! not, so each is encoded into a token, reversibly ([`subject`]).
 
 mod commit;
 mod connect;
+mod deadlines;
 mod error;
 #[cfg_attr(
     not(test),
@@ -40,8 +47,10 @@ pub mod forward;
 mod heads;
 mod inner;
 mod keys;
+mod kv;
 mod load;
 mod options;
+mod reactors;
 mod sealing;
 #[cfg_attr(
     not(test),
@@ -58,5 +67,9 @@ pub mod subject;
 mod test_nats;
 mod tracker;
 
+pub use async_nats;
+pub use deadlines::KvDeadlines;
 pub use inner::NatsStore;
+pub use kv::BucketLayout;
 pub use options::{NatsOptions, Storage};
+pub use reactors::{EventsAt, KvReactors};

@@ -7,6 +7,7 @@ pub mod books;
 pub mod dice;
 pub mod import;
 pub mod nats;
+pub mod nats_kv;
 pub mod nats_server;
 pub mod postgres;
 pub mod sagas;
