@@ -26,8 +26,6 @@ pub(crate) const MAX_EVENTS: usize = 65_535;
 
 /// The header names.
 pub(crate) mod header {
-    /// JetStream's de-duplication id: the first event's id.
-    pub(crate) const MSG_ID: &str = "Nats-Msg-Id";
     /// The aggregate kind, as a subject token.
     pub(crate) const KIND: &str = "Es-Aggregate-Kind";
     /// The aggregate id, as a subject token.
@@ -137,7 +135,6 @@ pub(crate) fn encode(request: &AppendRequest, first_version: u64) -> Result<Outg
     // to the millisecond, as the header keeps it and a load reads it back
     let at = UNIX_EPOCH + Duration::from_millis(millis(SystemTime::now()));
     let mut headers = stream_headers(&request.aggregate_kind, request.aggregate_id.as_str());
-    headers.insert(header::MSG_ID, ids[0].to_string());
     headers.insert(header::VERSION, first_version.to_string());
     headers.insert(header::COUNT, request.events.len().to_string());
     let kinds: Vec<String> = request

@@ -1,7 +1,7 @@
 //! Connecting a [`NatsStore`]: the stream and the buckets it needs are
 //! created, or checked when they exist.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Once, Weak};
 
 use async_nats::Subscriber;
 use async_nats::jetstream::stream::{Config, DiscardPolicy, StorageType};
@@ -42,12 +42,6 @@ impl NatsStore {
         let stream = ensure_stream(&js, &options).await?;
         let keys = ensure_bucket(&js, &options, options.idempotency_bucket()).await?;
         let snapshots = ensure_bucket(&js, &options, options.snapshot_bucket()).await?;
-        let appended = Arc::new(watch::Sender::new(0));
-        let subscriber = client
-            .subscribe(options.subjects())
-            .await
-            .map_err(|e| failed("cannot subscribe to the stream's subjects", e))?;
-        count_appends(subscriber, Arc::downgrade(&appended));
         Ok(Self {
             inner: Arc::new(Inner {
                 js,
@@ -56,7 +50,8 @@ impl NatsStore {
                 snapshots,
                 options,
                 heads: Heads::default(),
-                appended,
+                appended: Arc::new(watch::Sender::new(0)),
+                watching: Once::new(),
             }),
         })
     }
@@ -140,15 +135,42 @@ async fn ensure_bucket(
         .map_err(|e| failed(format!("cannot open the bucket {name:?}"), e))
 }
 
+impl Inner {
+    /// Starts counting the messages published on the stream's subjects
+    /// into [`appended`](Inner::appended), once per store and only when a
+    /// reader asks for wake-ups: a store that only appends and loads does
+    /// not receive every message a second time. Outside a tokio runtime, or
+    /// when the subscription fails (logged), readers fall back on their
+    /// timer.
+    pub(crate) fn watch_appends(&self) {
+        self.watching.call_once(|| {
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                return;
+            };
+            let client = self.js.client();
+            let subjects = self.options.subjects();
+            let counter = Arc::downgrade(&self.appended);
+            runtime.spawn(async move {
+                match client.subscribe(subjects.clone()).await {
+                    Ok(subscriber) => count_appends(subscriber, &counter).await,
+                    Err(e) => tracing::warn!(
+                        subjects,
+                        error = %e,
+                        "cannot subscribe to the stream's subjects: readers wake on their timer"
+                    ),
+                }
+            });
+        });
+    }
+}
+
 /// Counts every message on the stream's subjects into `counter`, until
 /// the store is gone: readers wake on it rather than poll.
-fn count_appends(mut subscriber: Subscriber, counter: Weak<watch::Sender<u64>>) {
-    tokio::spawn(async move {
-        while subscriber.next().await.is_some() {
-            let Some(counter) = counter.upgrade() else {
-                break;
-            };
-            counter.send_modify(|count| *count += 1);
-        }
-    });
+async fn count_appends(mut subscriber: Subscriber, counter: &Weak<watch::Sender<u64>>) {
+    while subscriber.next().await.is_some() {
+        let Some(counter) = counter.upgrade() else {
+            break;
+        };
+        counter.send_modify(|count| *count += 1);
+    }
 }

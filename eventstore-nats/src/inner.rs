@@ -1,6 +1,6 @@
 //! [`NatsStore`], the handle, and what its clones share.
 
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 use async_nats::jetstream::{self, kv};
 use tokio::sync::watch;
@@ -35,6 +35,9 @@ pub(crate) struct Inner {
     pub(crate) heads: Heads,
     /// Counts the messages published on the stream's subjects, for wakeups.
     pub(crate) appended: Arc<watch::Sender<u64>>,
+    /// Whether the subscription that feeds `appended` was started
+    /// ([`Inner::watch_appends`]).
+    pub(crate) watching: Once,
 }
 
 impl NatsStore {

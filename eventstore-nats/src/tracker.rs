@@ -308,6 +308,7 @@ impl Tracker for NatsStore {
     }
 
     fn wakeups(&self) -> Wakeups {
+        self.inner.watch_appends();
         Wakeups::from_counter(self.inner.appended.subscribe())
     }
 }
