@@ -13,7 +13,7 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::message::StreamMessage;
 use bytes::Bytes;
 use eventstore_core::backend::{AppendRequest, stored_body};
-use eventstore_core::{Checkpoint, Error, EventBody, EventId, Metadata};
+use eventstore_core::{Checkpoint, Error, EventBody, EventId, Metadata, RecordedEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -275,6 +275,27 @@ pub(crate) struct Commit {
     pub(crate) metadata: Metadata,
     /// When it was written.
     pub(crate) recorded_at: SystemTime,
+}
+
+impl Commit {
+    /// Event `index` of the commit as a tracker delivers it, on the
+    /// stream `(kind, id)`.
+    pub(crate) fn recorded(&self, index: usize, (kind, id): (&str, &str)) -> Option<RecordedEvent> {
+        let event = self.events.get(index)?.clone();
+        Some(RecordedEvent {
+            id: event.id,
+            position: event.position,
+            tx: self.head.seq,
+            aggregate_kind: kind.to_owned(),
+            aggregate_id: id.to_owned(),
+            version: event.version,
+            kind: event.kind,
+            schema_version: event.schema_version,
+            body: event.body,
+            metadata: self.metadata.clone(),
+            recorded_at: self.recorded_at,
+        })
+    }
 }
 
 /// The commit that `message` holds (none for a marker).

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Once, Weak};
 
 use async_nats::Subscriber;
-use async_nats::jetstream::stream::{Config, DiscardPolicy, StorageType};
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream::stream::Config;
+use async_nats::jetstream;
 use eventstore_core::{Error, Result};
 use futures_util::StreamExt;
 use tokio::sync::watch;
@@ -13,7 +13,9 @@ use tokio::sync::watch;
 use crate::error::failed;
 use crate::heads::Heads;
 use crate::inner::{Inner, NatsStore};
-use crate::options::{NatsOptions, Storage};
+use crate::deadlines::KvDeadlines;
+use crate::options::{IDEMPOTENCY, NatsOptions, SNAPSHOTS};
+use crate::reactors::KvReactors;
 
 impl NatsStore {
     /// Connects to the server of `options`, and creates the stream and
@@ -40,8 +42,11 @@ impl NatsStore {
             .map_err(|e| failed(format!("cannot connect to NATS at {}", options.url), e))?;
         let js = jetstream::new(client.clone());
         let stream = ensure_stream(&js, &options).await?;
-        let keys = ensure_bucket(&js, &options, options.idempotency_bucket()).await?;
-        let snapshots = ensure_bucket(&js, &options, options.snapshot_bucket()).await?;
+        let layout = options.bucket_layout();
+        let keys = layout.open_store(&js, IDEMPOTENCY).await?;
+        let snapshots = layout.open_store(&js, SNAPSHOTS).await?;
+        let reactors = KvReactors::open(&js, &layout).await?;
+        let deadlines = KvDeadlines::open(&js, &layout).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 js,
@@ -50,6 +55,8 @@ impl NatsStore {
                 snapshots,
                 options,
                 heads: Heads::default(),
+                reactors,
+                deadlines,
                 appended: Arc::new(watch::Sender::new(0)),
                 watching: Once::new(),
             }),
@@ -57,13 +64,6 @@ impl NatsStore {
     }
 }
 
-/// JetStream's storage type for `storage`.
-fn storage_type(storage: Storage) -> StorageType {
-    match storage {
-        Storage::File => StorageType::File,
-        Storage::Memory => StorageType::Memory,
-    }
-}
 
 /// The stream of commits, created unless it exists, and checked.
 async fn ensure_stream(
@@ -73,7 +73,7 @@ async fn ensure_stream(
     let config = Config {
         name: options.stream.clone(),
         subjects: vec![options.subjects()],
-        storage: storage_type(options.storage),
+        storage: options.storage_type(),
         num_replicas: options.replicas,
         allow_direct: true,
         deny_delete: true,
@@ -102,37 +102,6 @@ async fn ensure_stream(
         ));
     }
     Ok(stream)
-}
-
-/// The bucket `name`, created unless it exists: one value per key.
-///
-/// Its stream is made here as a key-value bucket's stream is (the layout
-/// async-nats reads buckets with), rather than by async-nats'
-/// `create_key_value`, whose account query does not parse NATS 2.9's
-/// reply.
-async fn ensure_bucket(
-    js: &jetstream::Context,
-    options: &NatsOptions,
-    name: String,
-) -> Result<kv::Store> {
-    let config = Config {
-        name: format!("KV_{name}"),
-        subjects: vec![format!("$KV.{name}.>")],
-        max_messages_per_subject: 1,
-        storage: storage_type(options.storage),
-        num_replicas: options.replicas,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        discard: DiscardPolicy::New,
-        ..Config::default()
-    };
-    js.get_or_create_stream(config)
-        .await
-        .map_err(|e| failed(format!("cannot create or open the bucket {name:?}"), e))?;
-    js.get_key_value(name.as_str())
-        .await
-        .map_err(|e| failed(format!("cannot open the bucket {name:?}"), e))
 }
 
 impl Inner {

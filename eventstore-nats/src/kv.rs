@@ -73,7 +73,7 @@ impl BucketLayout {
     }
 
     /// The bucket's handle, the bucket created when missing.
-    async fn open_store(&self, context: &jetstream::Context, name: &str) -> Result<Store> {
+    pub(crate) async fn open_store(&self, context: &jetstream::Context, name: &str) -> Result<Store> {
         let bucket = format!("{}_{name}", self.prefix);
         // the stream a key-value bucket is, made directly (as connect.rs
         // does): async-nats's create_key_value first reads the account's

@@ -50,6 +50,7 @@ mod keys;
 mod kv;
 mod load;
 mod options;
+mod reactor_store;
 mod reactors;
 mod sealing;
 #[cfg_attr(

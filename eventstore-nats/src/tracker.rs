@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::message::StreamMessage;
 use eventstore_core::backend::{ReadPage, UnreadableEvent, Wakeups};
-use eventstore_core::{Checkpoint, Error, EventFilter, RecordedEvent, Result, Tracker};
+use eventstore_core::{Checkpoint, Error, EventFilter, Result, Tracker};
 use futures_util::StreamExt;
 
 use crate::commit::{self, Commit};
@@ -64,7 +64,7 @@ impl Page<'_> {
             self.pass(commit.head.last_checkpoint());
             return;
         }
-        self.events(commit, stream);
+        self.events(&commit, (&stream.0, &stream.1));
     }
 
     /// Moves the end past a checkpoint looked at, unless it is beyond the
@@ -82,32 +82,18 @@ impl Page<'_> {
     }
 
     /// Takes the events of a commit.
-    fn events(&mut self, commit: Commit, (kind, id): (String, String)) {
+    fn events(&mut self, commit: &Commit, (kind, id): (&str, &str)) {
         let count = commit.events.len();
-        for (i, event) in commit.events.into_iter().enumerate() {
-            let checkpoint = Checkpoint {
-                tx: commit.head.seq,
-                position: event.position,
+        for i in 0..count {
+            let Some(recorded) = commit.recorded(i, (kind, id)) else {
+                return;
             };
-            if !self.pass(checkpoint) {
+            if !self.pass(recorded.checkpoint()) {
                 if self.stop.is_some() {
                     return;
                 }
                 continue;
             }
-            let recorded = RecordedEvent {
-                id: event.id,
-                position: event.position,
-                tx: commit.head.seq,
-                aggregate_kind: kind.clone(),
-                aggregate_id: id.clone(),
-                version: event.version,
-                kind: event.kind,
-                schema_version: event.schema_version,
-                body: event.body,
-                metadata: commit.metadata.clone(),
-                recorded_at: commit.recorded_at,
-            };
             if self.filter.passes(&recorded) {
                 self.read.events.push(recorded);
                 if self.read.events.len() >= self.limit {
@@ -143,7 +129,7 @@ impl Page<'_> {
 
 impl Inner {
     /// The stream's last sequence now.
-    async fn last_seq(&self) -> Result<u64> {
+    pub(crate) async fn last_seq(&self) -> Result<u64> {
         let info = self
             .stream
             .get_info()
@@ -153,7 +139,7 @@ impl Inner {
     }
 
     /// The message at `seq`.
-    async fn message_at(&self, seq: u64) -> Result<StreamMessage> {
+    pub(crate) async fn message_at(&self, seq: u64) -> Result<StreamMessage> {
         self.stream
             .get_raw_message(seq)
             .await
