@@ -1,5 +1,6 @@
-//! Connecting a [`NatsStore`]: the stream and the buckets it needs are
-//! created, or checked when they exist.
+//! Connecting a [`NatsStore`]: the stream and the buckets it needs (the
+//! idempotency keys, the snapshots, the secrets) are created, or checked
+//! when they exist.
 
 use std::sync::{Arc, Once, Weak};
 
@@ -14,6 +15,7 @@ use crate::error::failed;
 use crate::heads::Heads;
 use crate::inner::{Inner, NatsStore};
 use crate::options::{NatsOptions, Storage};
+use crate::secrets::Secrets;
 
 impl NatsStore {
     /// Connects to the server of `options`, and creates the stream and
@@ -38,16 +40,20 @@ impl NatsStore {
         let client = async_nats::connect(options.url.as_str())
             .await
             .map_err(|e| failed(format!("cannot connect to NATS at {}", options.url), e))?;
-        let js = jetstream::new(client.clone());
+        let js = jetstream::new(client);
         let stream = ensure_stream(&js, &options).await?;
-        let keys = ensure_bucket(&js, &options, options.idempotency_bucket()).await?;
-        let snapshots = ensure_bucket(&js, &options, options.snapshot_bucket()).await?;
+        let storage = storage_type(options.storage);
+        let bucket = |name| ensure_bucket(&js, name, storage, options.replicas);
+        let keys = bucket(options.idempotency_bucket()).await?;
+        let snapshots = bucket(options.snapshot_bucket()).await?;
+        let secrets = Secrets::new(bucket(options.secrets_bucket()).await?);
         Ok(Self {
             inner: Arc::new(Inner {
                 js,
                 stream,
                 keys,
                 snapshots,
+                secrets,
                 options,
                 heads: Heads::default(),
                 appended: Arc::new(watch::Sender::new(0)),
@@ -104,23 +110,26 @@ async fn ensure_stream(
     Ok(stream)
 }
 
-/// The bucket `name`, created unless it exists: one value per key.
+/// The bucket `name`, created unless it exists: one value per key (history
+/// 1, so that a replaced value, such as a key set holding keys a forget
+/// destroyed, leaves the bucket's stream).
 ///
 /// Its stream is made here as a key-value bucket's stream is (the layout
 /// async-nats reads buckets with), rather than by async-nats'
 /// `create_key_value`, whose account query does not parse NATS 2.9's
-/// reply.
-async fn ensure_bucket(
+/// reply. The crate's tests make their buckets with it too.
+pub(crate) async fn ensure_bucket(
     js: &jetstream::Context,
-    options: &NatsOptions,
     name: String,
+    storage: StorageType,
+    replicas: usize,
 ) -> Result<kv::Store> {
     let config = Config {
         name: format!("KV_{name}"),
         subjects: vec![format!("$KV.{name}.>")],
         max_messages_per_subject: 1,
-        storage: storage_type(options.storage),
-        num_replicas: options.replicas,
+        storage,
+        num_replicas: replicas,
         allow_rollup: true,
         deny_delete: true,
         allow_direct: true,

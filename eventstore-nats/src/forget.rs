@@ -98,7 +98,8 @@ pub(crate) trait ForgetSource {
 }
 
 /// Forgets what `request` names, through `source` and `secrets`. The
-/// `copies` it counts are refusals only: the store adds its parked events.
+/// `copies` it counts are refusals: the store keeps no other copy of a
+/// body (parked entries hold the event's sequence, not its body).
 ///
 /// # Errors
 /// The errors of `source` and of the secrets bucket, nothing half-erased

@@ -7,6 +7,7 @@ use tokio::sync::watch;
 
 use crate::heads::Heads;
 use crate::options::NatsOptions;
+use crate::secrets::Secrets;
 
 /// The event store on NATS JetStream: one stream of commits, one subject
 /// per aggregate, idempotency keys and snapshots in key-value buckets.
@@ -29,6 +30,8 @@ pub(crate) struct Inner {
     pub(crate) keys: kv::Store,
     /// The snapshots.
     pub(crate) snapshots: kv::Store,
+    /// The keys that seal every stored body, snapshot state and refusal.
+    pub(crate) secrets: Secrets,
     /// The options it was connected with.
     pub(crate) options: NatsOptions,
     /// Where this process last saw streams.
