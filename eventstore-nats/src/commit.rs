@@ -1,7 +1,10 @@
 //! One commit is one message: the events of an append in its JSON body,
-//! what a reader filters and orders by in its headers. A message with no
-//! events (`Es-Count: 0`) is a marker: it fences a stalled writer off and
-//! is skipped by loads and the tracker.
+//! their bodies sealed (`secrets`), what a reader filters and orders by in
+//! its headers. A message with no events (`Es-Count: 0`) is a marker: it
+//! fences a stalled writer off, or records a forget, and is skipped by
+//! loads and the tracker. Every message says in `Es-Forgets` how many
+//! forgets its aggregate had seen when it was written (commits: the key
+//! set that sealed them), so that a reader drops key sets it cached before.
 //!
 //! Event `i` of the message at stream sequence `seq` has the version
 //! `Es-Version + i` and the position `seq << 16 | i`; its checkpoint is
@@ -12,12 +15,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_nats::HeaderMap;
 use async_nats::jetstream::message::StreamMessage;
 use bytes::Bytes;
-use eventstore_core::backend::{AppendRequest, stored_body};
-use eventstore_core::{Checkpoint, Error, EventBody, EventId, Metadata, RecordedEvent};
+use eventstore_core::backend::AppendRequest;
+use eventstore_core::{Checkpoint, Error, EventId, Metadata};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::sealing::{open_body, seal_body};
+use crate::heads::Known;
+use crate::secrets::Sealed;
 use crate::subject::{decode_token, encode_token};
 
 /// The most events one commit holds: the index of an event in its
@@ -44,6 +48,10 @@ pub(crate) mod header {
     pub(crate) const KEY: &str = "Es-Key";
     /// The idempotency key that a fence marker took over, as a subject token.
     pub(crate) const FENCE: &str = "Es-Fence";
+    /// The aggregate's forget count that a forget marker records.
+    pub(crate) const FORGET: &str = "Es-Forget";
+    /// The aggregate's forget count when the message was written.
+    pub(crate) const FORGETS: &str = "Es-Forgets";
 }
 
 /// An event as the message body holds it.
@@ -91,12 +99,17 @@ pub(crate) fn unstorable(request: &AppendRequest, problem: String) -> Error {
     }
 }
 
-/// The message of `request`'s events, the first at `first_version`.
+/// The message of `request`'s events, the first at `first_version`, with
+/// their bodies as `sealed` holds them (in order).
 ///
 /// # Errors
-/// [`Error::UnstorableJson`] for more than [`MAX_EVENTS`] events,
-/// [`Error::EncodeMetadata`].
-pub(crate) fn encode(request: &AppendRequest, first_version: u64) -> Result<Outgoing, Error> {
+/// [`Error::UnstorableJson`] for more than [`MAX_EVENTS`] events, or a
+/// sealed body that is no JSON; [`Error::EncodeMetadata`].
+pub(crate) fn encode(
+    request: &AppendRequest,
+    first_version: u64,
+    sealed: &Sealed<Vec<String>>,
+) -> Result<Outgoing, Error> {
     if request.events.len() > MAX_EVENTS {
         return Err(unstorable(
             request,
@@ -107,17 +120,28 @@ pub(crate) fn encode(request: &AppendRequest, first_version: u64) -> Result<Outg
         ));
     }
     let ids: Vec<EventId> = request.events.iter().map(|_| EventId::new()).collect();
-    let sealed = request
-        .events
+    let bodies = sealed
+        .value
         .iter()
-        .map(|e| seal_body(e.body.as_str()))
-        .collect::<Result<Vec<_>, Error>>()?;
+        .map(|body| serde_json::from_str::<&RawValue>(body))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| unstorable(request, format!("a sealed body is no JSON: {e}")))?;
+    if bodies.len() != request.events.len() {
+        return Err(unstorable(
+            request,
+            format!(
+                "{} sealed bodies for {} events",
+                bodies.len(),
+                request.events.len()
+            ),
+        ));
+    }
     let body = Body {
         events: request
             .events
             .iter()
             .zip(&ids)
-            .zip(&sealed)
+            .zip(bodies)
             .map(|((event, id), body)| BodyEvent {
                 id: id.to_string(),
                 kind: event.kind.clone(),
@@ -146,6 +170,7 @@ pub(crate) fn encode(request: &AppendRequest, first_version: u64) -> Result<Outg
     let event_ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
     headers.insert(header::EVENT_IDS, event_ids.join(","));
     headers.insert(header::TIME, millis(at).to_string());
+    headers.insert(header::FORGETS, sealed.forgets.to_string());
     if let Some(key) = &request.idempotency_key {
         headers.insert(header::KEY, encode_token(key));
     }
@@ -165,14 +190,31 @@ fn stream_headers(kind: &str, id: &str) -> HeaderMap {
     headers
 }
 
-/// A fence marker on the stream `kind` `id`, which is at `version`: it
-/// takes the idempotency key `key` over from a writer that recorded it.
-pub(crate) fn fence(kind: &str, id: &str, version: u64, key: &str) -> HeaderMap {
+/// The headers of a marker on the stream `kind` `id`, which is at `at`.
+fn marker(kind: &str, id: &str, at: &Known) -> HeaderMap {
     let mut headers = stream_headers(kind, id);
-    headers.insert(header::VERSION, (version + 1).to_string());
+    headers.insert(header::VERSION, (at.version + 1).to_string());
     headers.insert(header::COUNT, "0");
     headers.insert(header::TIME, millis(SystemTime::now()).to_string());
+    headers.insert(header::FORGETS, at.forgets.to_string());
+    headers
+}
+
+/// A fence marker on the stream `kind` `id`, which is at `at`: it takes the
+/// idempotency key `key` over from a writer that recorded it.
+pub(crate) fn fence(kind: &str, id: &str, at: &Known, key: &str) -> HeaderMap {
+    let mut headers = marker(kind, id, at);
     headers.insert(header::FENCE, encode_token(key));
+    headers
+}
+
+/// A forget marker on the stream `kind` `id`, which is at `at.version`: the
+/// aggregate's `forgets`th forget. It moves the subject on, so that an
+/// appender holding key sets from before the forget fails and reads again.
+pub(crate) fn forget_marker(kind: &str, id: &str, at: &Known, forgets: u64) -> HeaderMap {
+    let at = Known { forgets, ..*at };
+    let mut headers = marker(kind, id, &at);
+    headers.insert(header::FORGET, forgets.to_string());
     headers
 }
 
@@ -187,6 +229,8 @@ pub(crate) struct Head {
     pub(crate) count: u64,
     /// The idempotency key of the append, if any.
     pub(crate) key: Option<String>,
+    /// The aggregate's forget count when it was written (0 when absent).
+    pub(crate) forgets: u64,
 }
 
 impl Head {
@@ -201,6 +245,15 @@ impl Head {
         Checkpoint {
             tx: self.seq,
             position: self.seq << 16 | self.count.saturating_sub(1),
+        }
+    }
+
+    /// What the message tells of its stream.
+    pub(crate) fn known(&self) -> Known {
+        Known {
+            seq: self.seq,
+            version: self.last_version(),
+            forgets: self.forgets,
         }
     }
 }
@@ -236,6 +289,10 @@ pub(crate) fn head(message: &StreamMessage) -> Result<Head, Problem> {
         version: number(headers, header::VERSION)?,
         count: number(headers, header::COUNT)?,
         key: token(headers, header::KEY)?,
+        forgets: match text(headers, header::FORGETS) {
+            Some(_) => number(headers, header::FORGETS)?,
+            None => 0,
+        },
     })
 }
 
@@ -260,8 +317,8 @@ pub(crate) struct StoredEvent {
     pub(crate) kind: String,
     /// Its schema version.
     pub(crate) schema_version: u32,
-    /// Its body, opened.
-    pub(crate) body: EventBody,
+    /// Its body as sealed (a JSON object; `Secrets::open` opens it).
+    pub(crate) sealed: String,
 }
 
 /// A stored commit, read whole.
@@ -277,28 +334,7 @@ pub(crate) struct Commit {
     pub(crate) recorded_at: SystemTime,
 }
 
-impl Commit {
-    /// Event `index` of the commit as a tracker delivers it, on the
-    /// stream `(kind, id)`.
-    pub(crate) fn recorded(&self, index: usize, (kind, id): (&str, &str)) -> Option<RecordedEvent> {
-        let event = self.events.get(index)?.clone();
-        Some(RecordedEvent {
-            id: event.id,
-            position: event.position,
-            tx: self.head.seq,
-            aggregate_kind: kind.to_owned(),
-            aggregate_id: id.to_owned(),
-            version: event.version,
-            kind: event.kind,
-            schema_version: event.schema_version,
-            body: event.body,
-            metadata: self.metadata.clone(),
-            recorded_at: self.recorded_at,
-        })
-    }
-}
-
-/// The commit that `message` holds (none for a marker).
+/// The commit that `message` holds (none for a marker), its bodies sealed.
 pub(crate) fn decode(message: &StreamMessage) -> Result<Commit, Problem> {
     let head = head(message)?;
     let recorded_at = UNIX_EPOCH + Duration::from_millis(number(&message.headers, header::TIME)?);
@@ -326,15 +362,13 @@ pub(crate) fn decode(message: &StreamMessage) -> Result<Commit, Problem> {
         .enumerate()
         .map(|(i, event)| {
             let id = event.id.parse().map_err(|e| format!("event {i}: {e}"))?;
-            let body = stored_body(&open_body(event.body))
-                .map_err(|e| format!("event {i}: the body: {e}"))?;
             Ok(StoredEvent {
                 id,
                 version: head.version + i as u64,
                 position: head.seq << 16 | i as u64,
                 kind: event.kind,
                 schema_version: event.schema_version,
-                body,
+                sealed: event.body.get().to_owned(),
             })
         })
         .collect::<Result<Vec<_>, Problem>>()?;
@@ -347,91 +381,4 @@ pub(crate) fn decode(message: &StreamMessage) -> Result<Commit, Problem> {
 }
 
 #[cfg(test)]
-mod tests {
-    use eventstore_core::backend::NewEvent;
-
-    use super::*;
-
-    fn stored(outgoing: Outgoing, seq: u64) -> StreamMessage {
-        StreamMessage {
-            subject: "events.Account.a-1".into(),
-            sequence: seq,
-            headers: outgoing.headers,
-            payload: outgoing.payload,
-            time: async_nats::datetime::now(),
-        }
-    }
-
-    #[test]
-    fn a_commit_round_trips_with_versions_and_positions() {
-        let request = AppendRequest::new("Account", "a.1 *".parse().unwrap(), 4)
-            .idempotency_key("t 1/x")
-            .metadata(Metadata::default().actor("ada"))
-            .event(NewEvent::new("Opened", &serde_json::json!({ "owner": "Ada" })).unwrap())
-            .event(NewEvent::new("Closed", &serde_json::json!({})).unwrap());
-        let outgoing = encode(&request, 5).unwrap();
-        let ids = outgoing.ids.clone();
-        let message = stored(outgoing, 9);
-        assert_eq!(
-            stream_of(&message).unwrap(),
-            ("Account".to_owned(), "a.1 *".to_owned())
-        );
-        let commit = decode(&message).unwrap();
-        assert_eq!(commit.head.key.as_deref(), Some("t 1/x"));
-        assert_eq!(commit.head.last_version(), 6);
-        assert_eq!(
-            commit.head.last_checkpoint(),
-            Checkpoint {
-                tx: 9,
-                position: 9 << 16 | 1
-            }
-        );
-        let versions: Vec<_> = commit
-            .events
-            .iter()
-            .map(|e| (e.version, e.position))
-            .collect();
-        assert_eq!(versions, [(5, 9 << 16), (6, 9 << 16 | 1)]);
-        assert_eq!(commit.events[1].id, ids[1]);
-        assert_eq!(commit.events[0].body, request.events[0].body);
-        assert_eq!(commit.metadata, request.metadata);
-    }
-
-    #[test]
-    fn a_fence_is_a_marker_at_the_streams_version() {
-        let message = StreamMessage {
-            subject: "events.Account.a".into(),
-            sequence: 3,
-            headers: fence("Account", "a", 2, "k"),
-            payload: Bytes::new(),
-            time: async_nats::datetime::now(),
-        };
-        let commit = decode(&message).unwrap();
-        assert!(commit.events.is_empty());
-        assert_eq!(commit.head.last_version(), 2);
-        assert_eq!(
-            commit.head.last_checkpoint(),
-            Checkpoint {
-                tx: 3,
-                position: 3 << 16
-            }
-        );
-    }
-
-    #[test]
-    fn too_many_events_are_refused_naming_the_stream() {
-        let mut request = AppendRequest::new("Account", "a-1".parse().unwrap(), 0);
-        request.events = vec![NewEvent::of("E", EventBody::empty()); MAX_EVENTS + 1];
-        match encode(&request, 1) {
-            Err(Error::UnstorableJson {
-                aggregate_id,
-                problem,
-                ..
-            }) => {
-                assert_eq!(aggregate_id, "a-1");
-                assert!(problem.contains("65536 events"), "{problem}");
-            }
-            other => panic!("{:?}", other.map(|o| o.ids.len())),
-        }
-    }
-}
+mod tests;

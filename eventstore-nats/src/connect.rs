@@ -1,21 +1,24 @@
-//! Connecting a [`NatsStore`]: the stream and the buckets it needs are
-//! created, or checked when they exist.
+//! Connecting a [`NatsStore`]: the stream and the buckets it needs (the
+//! idempotency keys, the snapshots, the secrets) are created, or checked
+//! when they exist.
 
 use std::sync::{Arc, Once, Weak};
 
 use async_nats::Subscriber;
-use async_nats::jetstream::stream::Config;
 use async_nats::jetstream;
+use async_nats::jetstream::stream::Config;
 use eventstore_core::{Error, Result};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
+use crate::deadlines::KvDeadlines;
 use crate::error::failed;
 use crate::heads::Heads;
 use crate::inner::{Inner, NatsStore};
-use crate::deadlines::KvDeadlines;
-use crate::options::{IDEMPOTENCY, NatsOptions, SNAPSHOTS};
+use crate::kv::ensure_bucket;
+use crate::options::NatsOptions;
 use crate::reactors::KvReactors;
+use crate::secrets::Secrets;
 
 impl NatsStore {
     /// Connects to the server of `options`, and creates the stream and
@@ -40,11 +43,14 @@ impl NatsStore {
         let client = async_nats::connect(options.url.as_str())
             .await
             .map_err(|e| failed(format!("cannot connect to NATS at {}", options.url), e))?;
-        let js = jetstream::new(client.clone());
+        let js = jetstream::new(client);
         let stream = ensure_stream(&js, &options).await?;
+        let storage = options.storage_type();
+        let bucket = |name| ensure_bucket(&js, name, storage, options.replicas);
+        let keys = bucket(options.idempotency_bucket()).await?;
+        let snapshots = bucket(options.snapshot_bucket()).await?;
+        let secrets = Secrets::new(bucket(options.secrets_bucket()).await?);
         let layout = options.bucket_layout();
-        let keys = layout.open_store(&js, IDEMPOTENCY).await?;
-        let snapshots = layout.open_store(&js, SNAPSHOTS).await?;
         let reactors = KvReactors::open(&js, &layout).await?;
         let deadlines = KvDeadlines::open(&js, &layout).await?;
         Ok(Self {
@@ -53,6 +59,7 @@ impl NatsStore {
                 stream,
                 keys,
                 snapshots,
+                secrets,
                 options,
                 heads: Heads::default(),
                 reactors,
@@ -63,7 +70,6 @@ impl NatsStore {
         })
     }
 }
-
 
 /// The stream of commits, created unless it exists, and checked.
 async fn ensure_stream(

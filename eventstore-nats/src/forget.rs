@@ -27,6 +27,8 @@ use crate::secrets::{Destroyed, Secrets, fields, parse_sealed, sealed_text};
 pub(crate) struct StoredEvent {
     /// Its version in the stream.
     pub(crate) version: u64,
+    /// Its global position (a parked copy of it is found by it).
+    pub(crate) position: u64,
     /// Its sealed body (JSON object text).
     pub(crate) body: String,
 }
@@ -98,7 +100,8 @@ pub(crate) trait ForgetSource {
 }
 
 /// Forgets what `request` names, through `source` and `secrets`. The
-/// `copies` it counts are refusals only: the store adds its parked events.
+/// `copies` it counts are refusals: the store keeps no other copy of a
+/// body (parked entries hold the event's sequence, not its body).
 ///
 /// # Errors
 /// The errors of `source` and of the secrets bucket, nothing half-erased

@@ -1,5 +1,6 @@
 //! What this process knows of where streams are: facts "the message at
-//! sequence `seq` of a stream leaves it at version `version`", which stay
+//! sequence `seq` of a stream leaves it at version `version`, after
+//! `forgets` forgets", which stay
 //! true forever (history is never rewritten). The latest one known of a
 //! stream is a guess of its head, which an append checks by publishing
 //! with it; any one at or below a version tells a load where to start.
@@ -14,6 +15,8 @@ pub(crate) struct Known {
     pub(crate) seq: u64,
     /// The stream's version after it.
     pub(crate) version: u64,
+    /// The aggregate's forget count that it says (`Es-Forgets`).
+    pub(crate) forgets: u64,
 }
 
 /// What is known of one stream.
@@ -95,18 +98,22 @@ impl Heads {
 mod tests {
     use super::*;
 
+    fn known(seq: u64, version: u64) -> Known {
+        Known {
+            seq,
+            version,
+            forgets: 0,
+        }
+    }
+
     #[test]
     fn a_read_starts_after_the_latest_message_at_or_below_its_version() {
         let heads = Heads::default();
         assert_eq!(heads.start_after("s", 0), 1);
-        heads.page("s", Known { seq: 4, version: 3 });
-        heads.advance("s", Known { seq: 9, version: 7 });
-        heads.advance("s", Known { seq: 6, version: 5 });
-        assert_eq!(
-            heads.head("s"),
-            Some(Known { seq: 9, version: 7 }),
-            "never back"
-        );
+        heads.page("s", known(4, 3));
+        heads.advance("s", known(9, 7));
+        heads.advance("s", known(6, 5));
+        assert_eq!(heads.head("s"), Some(known(9, 7)), "never back");
         assert_eq!(heads.start_after("s", 2), 1);
         assert_eq!(heads.start_after("s", 3), 5);
         assert_eq!(heads.start_after("s", 6), 5);

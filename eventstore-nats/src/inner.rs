@@ -9,6 +9,7 @@ use crate::deadlines::KvDeadlines;
 use crate::heads::Heads;
 use crate::options::NatsOptions;
 use crate::reactors::KvReactors;
+use crate::secrets::Secrets;
 
 /// The event store on NATS JetStream: one stream of commits, one subject
 /// per aggregate, idempotency keys and snapshots in key-value buckets.
@@ -31,6 +32,8 @@ pub(crate) struct Inner {
     pub(crate) keys: kv::Store,
     /// The snapshots.
     pub(crate) snapshots: kv::Store,
+    /// The keys that seal every stored body, snapshot state and refusal.
+    pub(crate) secrets: Secrets,
     /// The options it was connected with.
     pub(crate) options: NatsOptions,
     /// Checkpoints, leases, runners and parked events of reactors.

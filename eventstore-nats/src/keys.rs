@@ -15,17 +15,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
 use async_nats::jetstream::message::PublishMessage;
-use eventstore_core::backend::{JsonText, RecordedOutcome, stored_json};
+use eventstore_core::backend::{JsonText, RecordedOutcome};
 use eventstore_core::{Error, Result};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::commit::{self, fence};
 use crate::error::failed;
 use crate::heads::Known;
 use crate::inner::Inner;
 use crate::load::corrupt;
-use crate::sealing::{open_body, seal_body};
 use crate::subject::encode_token;
 
 /// What an entry holds.
@@ -45,11 +43,12 @@ pub(crate) enum KeyState {
         /// Its stream sequence.
         seq: u64,
     },
-    /// A decision refused the command: its domain error, sealed (`None`
-    /// once erased).
+    /// A decision refused the command: its domain error, sealed with the
+    /// aggregate's refusals key (which a forget destroys: the error then
+    /// opens as `None`).
     Rejected {
         /// The domain error, sealed.
-        error: Option<Box<RawValue>>,
+        error: Option<String>,
     },
 }
 
@@ -100,25 +99,40 @@ pub(crate) fn value(state: &KeyState) -> bytes::Bytes {
     serde_json::to_vec(state).unwrap_or_default().into()
 }
 
-/// The recorded outcome of a decided entry.
-pub(crate) fn outcome(state: &KeyState) -> Option<RecordedOutcome> {
-    match state {
-        KeyState::Pending { .. } => None,
-        KeyState::Applied { .. } => Some(RecordedOutcome::Applied),
-        KeyState::Rejected { error } => Some(RecordedOutcome::Rejected(
-            error.as_deref().map(|e| stored_json(&open_body(e))),
-        )),
-    }
-}
-
-/// A rejected entry's state, its error sealed.
-pub(crate) fn rejected(error: &JsonText) -> Result<KeyState> {
-    Ok(KeyState::Rejected {
-        error: Some(seal_body(error.as_str())?),
-    })
-}
-
 impl Inner {
+    /// The recorded outcome of a decided entry of the stream `kind` `id`,
+    /// a refusal's error opened.
+    pub(crate) async fn outcome(
+        &self,
+        stream: (&str, &str),
+        state: &KeyState,
+    ) -> Result<Option<RecordedOutcome>> {
+        Ok(match state {
+            KeyState::Pending { .. } => None,
+            KeyState::Applied { .. } => Some(RecordedOutcome::Applied),
+            KeyState::Rejected { error: None } => Some(RecordedOutcome::Rejected(None)),
+            KeyState::Rejected {
+                error: Some(sealed),
+            } => Some(RecordedOutcome::Rejected(
+                self.open_refusal(stream, sealed).await?,
+            )),
+        })
+    }
+
+    /// A rejected entry's state for the stream `kind` `id`, its `error`
+    /// sealed; `forgets` is the count of the stream's last message.
+    pub(crate) async fn rejected(
+        &self,
+        stream: (&str, &str),
+        forgets: u64,
+        error: &JsonText,
+    ) -> Result<KeyState> {
+        let sealed = self.seal_refusal(stream, forgets, error).await?;
+        Ok(KeyState::Rejected {
+            error: Some(sealed),
+        })
+    }
+
     /// The entry `name`.
     pub(crate) async fn read_key(&self, name: &str) -> Result<KeyEntry> {
         let entry = self
@@ -227,7 +241,7 @@ impl Inner {
                 }
                 Ok(found.map(|_| RecordedOutcome::Applied))
             }
-            Some(state) => Ok(outcome(&state)),
+            Some(state) => self.outcome((kind, id), &state).await,
         }
     }
 
@@ -284,17 +298,17 @@ impl Inner {
         key: &str,
         after_seq: u64,
     ) -> Result<bool> {
-        let version = match self.last_message(subject).await? {
-            None => 0,
+        let at = match self.last_message(subject).await? {
+            None => Known::default(),
             Some(message) if message.sequence == after_seq => {
                 let head =
                     commit::head(&message).map_err(|p| corrupt(stream.0, stream.1, &message, p))?;
-                head.last_version()
+                head.known()
             }
             Some(_) => return Ok(false),
         };
         let marker = PublishMessage::build()
-            .headers(fence(stream.0, stream.1, version, key))
+            .headers(fence(stream.0, stream.1, &at, key))
             .expected_last_subject_sequence(after_seq);
         let published = async {
             self.js
@@ -307,7 +321,7 @@ impl Inner {
             Ok(ack) => {
                 let known = Known {
                     seq: ack.sequence,
-                    version,
+                    ..at
                 };
                 self.heads.advance(subject, known);
                 Ok(true)
@@ -336,11 +350,12 @@ mod tests {
             std::str::from_utf8(&value(&KeyState::Applied { seq: 9 })).unwrap(),
             r#"{"applied":{"seq":9}}"#
         );
-        let error = JsonText::parse(r#"{"NotOpen":null}"#).unwrap();
-        let state = rejected(&error).unwrap();
+        let rejected = KeyState::Rejected {
+            error: Some("3:c2VhbGVk".to_owned()),
+        };
         assert_eq!(
-            outcome(&state),
-            Some(RecordedOutcome::Rejected(Some(error)))
+            std::str::from_utf8(&value(&rejected)).unwrap(),
+            r#"{"rejected":{"error":"3:c2VhbGVk"}}"#
         );
         assert_eq!(
             entry_name("Account", "a.1 >", "t-1/x"),

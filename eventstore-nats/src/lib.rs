@@ -14,13 +14,14 @@
 //!   `seq << 16 | i`, with the checkpoint `{tx: seq, position}`: the stream
 //!   order is the commit order, so the tracker never skips;
 //! - idempotency keys survive a writer that crashes between recording its
-//!   key and publishing (see `keys.rs`).
-//!
-//! Crypto-shredding (the `secrets` module: every stored body field,
-//! snapshot state and refusal error sealed with a key of its aggregate,
-//! forget destroying keys) is built but not yet wired in: the store seals
-//! through `sealing.rs`, which keeps JSON as it is for now, and
-//! [`NatsStore`]'s `forget` fails with a backend error.
+//!   key and publishing (see `keys.rs`);
+//! - `forget` never rewrites a message (the stream denies deletes and
+//!   purges): every top-level field of every stored event body, every
+//!   snapshot state and every recorded refusal error is sealed (AES-256-GCM)
+//!   with a key of its aggregate, kept in the bucket `<stream>_secrets`, and
+//!   a forget destroys the keys of what it erases, which then reads as
+//!   `null`, and publishes a forget marker on the aggregate's subject (see
+//!   `secrets/`, `forget.rs`, `sealing.rs`).
 //!
 //! The [`forward`]er feeds a stream from another store, with the reader
 //! that catches up from both.
@@ -38,11 +39,8 @@ mod commit;
 mod connect;
 mod deadlines;
 mod error;
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "NatsStore::forget calls it (to be wired in)")
-)]
 mod forget;
+mod forgetting;
 pub mod forward;
 mod heads;
 mod inner;
@@ -53,13 +51,6 @@ mod options;
 mod reactor_store;
 mod reactors;
 mod sealing;
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "sealing.rs's seal_body/open_body call it (to be wired in)"
-    )
-)]
 mod secrets;
 mod snapshots;
 mod store;

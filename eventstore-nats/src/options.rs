@@ -63,7 +63,7 @@ impl NatsOptions {
     }
 
     /// The stream's name (letters, digits, `-` and `_`); the buckets are
-    /// `<stream>_idempotency` and `<stream>_snapshots`.
+    /// `<stream>_idempotency`, `<stream>_snapshots` and `<stream>_secrets`.
     ///
     /// ```
     /// # use eventstore_nats::NatsOptions;
@@ -180,6 +180,19 @@ impl NatsOptions {
             Storage::File => StorageType::File,
             Storage::Memory => StorageType::Memory,
         }
+    }
+
+    /// The bucket of the keys that seal personal data, one entry per
+    /// aggregate; forget destroys keys in it.
+    ///
+    /// ```
+    /// use eventstore_nats::NatsOptions;
+    /// let options = NatsOptions::new("nats://127.0.0.1:4222").stream("SHOP");
+    /// assert_eq!(options.secrets_bucket(), "SHOP_secrets");
+    /// ```
+    #[must_use]
+    pub fn secrets_bucket(&self) -> String {
+        format!("{}_secrets", self.stream)
     }
 
     /// Checks the names and numbers before anything is asked of the server.

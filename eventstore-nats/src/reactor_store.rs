@@ -6,7 +6,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use eventstore_core::backend::{DeadlineSummary, DeadlinesAt, Joined, Lease, Partition, PendingDeadline};
+use eventstore_core::backend::{
+    DeadlineSummary, DeadlinesAt, Joined, Lease, Partition, PendingDeadline,
+};
 use eventstore_core::reactor::{ParkedEvent, ReactorStore};
 use eventstore_core::{Checkpoint, DeadlineStore, RecordedEvent, Result};
 
@@ -22,18 +24,43 @@ impl EventsAt for NatsStore {
             return Ok(None);
         }
         let message = self.inner.message_at(seq).await?;
-        let stream = commit::stream_of(&message)
-            .map_err(|problem| corrupt("", "", &message, problem))?;
-        let read = commit::decode(&message)
-            .map_err(|problem| corrupt(&stream.0, &stream.1, &message, problem))?;
-        let index = usize::try_from(index).unwrap_or(usize::MAX);
-        Ok(read.recorded(index, (&stream.0, &stream.1)))
+        let (kind, id) =
+            commit::stream_of(&message).map_err(|problem| corrupt("", "", &message, problem))?;
+        let read =
+            commit::decode(&message).map_err(|problem| corrupt(&kind, &id, &message, problem))?;
+        let Some(event) = usize::try_from(index)
+            .ok()
+            .and_then(|index| read.events.get(index))
+        else {
+            return Ok(None);
+        };
+        let body = self
+            .inner
+            .open_body((&kind, &id), read.head.forgets, &event.sealed)
+            .await?
+            .map_err(|problem| corrupt(&kind, &id, &message, problem))?;
+        Ok(Some(RecordedEvent {
+            id: event.id,
+            position: event.position,
+            tx: read.head.seq,
+            aggregate_kind: kind,
+            aggregate_id: id,
+            version: event.version,
+            kind: event.kind.clone(),
+            schema_version: event.schema_version,
+            body,
+            metadata: read.metadata,
+            recorded_at: read.recorded_at,
+        }))
     }
 }
 
 impl ReactorStore for NatsStore {
     async fn load_checkpoint(&self, reactor: &str, partition: u32) -> Result<Option<Checkpoint>> {
-        self.inner.reactors.load_checkpoint(reactor, partition).await
+        self.inner
+            .reactors
+            .load_checkpoint(reactor, partition)
+            .await
     }
 
     async fn save_checkpoint(&self, lease: &Lease, checkpoint: Checkpoint) -> Result<bool> {
@@ -47,7 +74,10 @@ impl ReactorStore for NatsStore {
         partitions: u32,
         ttl: Duration,
     ) -> Result<Joined> {
-        self.inner.reactors.join(reactor, owner, partitions, ttl).await
+        self.inner
+            .reactors
+            .join(reactor, owner, partitions, ttl)
+            .await
     }
 
     async fn acquire_lease(
@@ -58,7 +88,8 @@ impl ReactorStore for NatsStore {
         owner: &str,
         ttl: Duration,
     ) -> Result<Option<Lease>> {
-        self.inner.reactors
+        self.inner
+            .reactors
             .acquire_lease(reactor, partition, partitions, owner, ttl)
             .await
     }
@@ -82,7 +113,8 @@ impl ReactorStore for NatsStore {
         partitions: u32,
         ttl: Duration,
     ) -> Result<u32> {
-        self.inner.reactors
+        self.inner
+            .reactors
             .heartbeat(reactor, owner, partitions, ttl)
             .await
     }
@@ -93,7 +125,8 @@ impl ReactorStore for NatsStore {
         partitions: u32,
         to: Checkpoint,
     ) -> Result<()> {
-        self.inner.reactors
+        self.inner
+            .reactors
             .reset_checkpoints(reactor, partitions, to)
             .await
     }
@@ -112,7 +145,8 @@ impl ReactorStore for NatsStore {
         after_position: u64,
         limit: usize,
     ) -> Result<Vec<ParkedEvent>> {
-        self.inner.reactors
+        self.inner
+            .reactors
             .parked(self, reactor, after_position, limit)
             .await
     }
@@ -122,7 +156,10 @@ impl ReactorStore for NatsStore {
     }
 
     async fn parked_event(&self, reactor: &str, position: u64) -> Result<Option<ParkedEvent>> {
-        self.inner.reactors.parked_event(self, reactor, position).await
+        self.inner
+            .reactors
+            .parked_event(self, reactor, position)
+            .await
     }
 
     async fn record_retry(
@@ -132,7 +169,8 @@ impl ReactorStore for NatsStore {
         attempts: u32,
         failure: Option<&str>,
     ) -> Result<bool> {
-        self.inner.reactors
+        self.inner
+            .reactors
             .record_retry(reactor, position, attempts, failure)
             .await
     }
@@ -154,7 +192,9 @@ impl DeadlineStore for NatsStore {
         now: SystemTime,
         limit: usize,
     ) -> Result<Vec<PendingDeadline>> {
-        Ok(self.inner.deadlines
+        Ok(self
+            .inner
+            .deadlines
             .due_deadlines(saga_kind, partition, now, limit))
     }
 

@@ -1,11 +1,12 @@
 //! [`EventStore`] for [`NatsStore`]: appends with optimistic concurrency
-//! by the subject's expected last sequence, idempotency keys, refusals.
+//! by the subject's expected last sequence, idempotency keys, refusals,
+//! loads, and forget (`forget.rs`, through `forgetting.rs`).
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use eventstore_core::backend::{
-    AppendOutcome, AppendRequest, RecordedOutcome, RefusalOutcome, RefusalRequest, Snapshot,
-    StreamEvent,
+    AppendOutcome, AppendRequest, LoadedStream, RecordedOutcome, RefusalOutcome, RefusalRequest,
+    Snapshot, StreamEvent,
 };
 use eventstore_core::{
     Error, EventStore, ForgetRequest, Forgotten, RecordedEvent, Result, StreamAt,
@@ -13,9 +14,11 @@ use eventstore_core::{
 
 use crate::commit::{self, unstorable};
 use crate::error::failed;
+use crate::forget;
+use crate::forget::ForgetSource as _;
 use crate::heads::Known;
 use crate::inner::{Inner, NatsStore};
-use crate::keys::{KeyState, Resolved, entry_name, now_ms, outcome, rejected};
+use crate::keys::{KeyState, Resolved, entry_name, now_ms};
 
 /// How many times an append or a refusal tries again after losing a race
 /// for its key (or, for an append, to a marker) before it gives up with a
@@ -54,7 +57,7 @@ impl Inner {
                     Resolved::Changed => Claim::Again,
                 }
             }
-            Some(state) => match outcome(&state) {
+            Some(state) => match self.outcome(stream, &state).await? {
                 Some(decided) => Claim::Decided(decided),
                 None => Claim::Again,
             },
@@ -118,7 +121,11 @@ impl Inner {
         if head.version != request.expected_version {
             return Err(conflict(request));
         }
-        let outgoing = commit::encode(request, head.version + 1)?;
+        // sealed with a key set counting at least the forgets of the message
+        // it follows: a forget marker that moved the subject since makes
+        // the publish fail, and the next attempt seals with fresh keys
+        let sealed = self.seal_events(request, head.forgets).await?;
+        let outgoing = commit::encode(request, head.version + 1, &sealed)?;
         let name = request
             .idempotency_key
             .as_deref()
@@ -169,6 +176,7 @@ impl Inner {
             Known {
                 seq: ack.sequence,
                 version: head.version + count,
+                forgets: sealed.forgets,
             },
         );
         if let Some(name) = &name {
@@ -215,10 +223,13 @@ impl Inner {
             Claim::Free { revision } => revision,
         };
         self.check_guard(request.unless_moved.as_ref()).await?;
-        if self.read_head(kind, id, &subject).await?.version > request.version {
+        let head = self.read_head(kind, id, &subject).await?;
+        if head.version > request.version {
             return Ok(Some(RefusalOutcome::StreamMoved));
         }
-        let state = rejected(&request.error)?;
+        let state = self
+            .rejected((kind, id), head.forgets, &request.error)
+            .await?;
         let written = self
             .write_key(&entry_name(kind, id, key), &state, revision)
             .await?;
@@ -259,8 +270,9 @@ impl EventStore for NatsStore {
         aggregate_id: &str,
         after_version: u64,
     ) -> Result<Vec<RecordedEvent>> {
+        let stream = (aggregate_kind, aggregate_id);
         self.inner
-            .load_events(aggregate_kind, aggregate_id, after_version, usize::MAX)
+            .load_events(stream, after_version, usize::MAX, 0)
             .await
     }
 
@@ -271,9 +283,10 @@ impl EventStore for NatsStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<StreamEvent>> {
+        let stream = (aggregate_kind, aggregate_id);
         let events = self
             .inner
-            .load_events(aggregate_kind, aggregate_id, after_version, limit)
+            .load_events(stream, after_version, limit, 0)
             .await?;
         Ok(events.iter().map(StreamEvent::from).collect())
     }
@@ -317,12 +330,52 @@ impl EventStore for NatsStore {
     }
 
     async fn forget(&self, request: &ForgetRequest) -> Result<Forgotten> {
-        Err(Error::backend(
-            "forget is not implemented on JetStream yet",
-            format!(
-                "cannot forget {} {:?}: crypto-shredding is being built",
-                request.aggregate_kind, request.aggregate_id
-            ),
-        ))
+        let inner = &*self.inner;
+        let mut forgotten = forget::forget(inner, &inner.secrets, request).await?;
+        // parked entries keep no body, but their errors may quote one
+        let (kind, id) = (&request.aggregate_kind, request.aggregate_id.as_str());
+        let positions = inner
+            .stored_events(kind, id)
+            .await?
+            .iter()
+            .map(|event| event.position)
+            .collect();
+        forgotten.copies += inner.reactors.erase_parked_errors(&positions).await?;
+        Ok(forgotten)
+    }
+
+    async fn load_stream(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        idempotency_key: Option<&str>,
+        limit: usize,
+    ) -> Result<LoadedStream> {
+        let inner = &*self.inner;
+        let stream = (aggregate_kind, aggregate_id);
+        if inner.subject(aggregate_kind, aggregate_id).is_none() {
+            return Ok(LoadedStream::default());
+        }
+        if let Some(key) = idempotency_key {
+            let key_outcome = inner.key_outcome(aggregate_kind, aggregate_id, key).await?;
+            if key_outcome.is_some() {
+                return Ok(LoadedStream {
+                    key_outcome,
+                    ..LoadedStream::default()
+                });
+            }
+        }
+        // the count before the events: a forget after this read makes the
+        // state's snapshot (saved with this count) be refused
+        let forgets = inner.forgets(aggregate_kind, aggregate_id).await?.count;
+        let snapshot = inner.snapshot_at(stream, forgets).await?;
+        let after = snapshot.as_ref().map_or(0, |s| s.version);
+        let events = inner.load_events(stream, after, limit, forgets).await?;
+        Ok(LoadedStream {
+            snapshot,
+            events: events.iter().map(StreamEvent::from).collect(),
+            key_outcome: None,
+            forgets,
+        })
     }
 }

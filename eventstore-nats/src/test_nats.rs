@@ -7,6 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::{self, kv, stream::StorageType};
 
+use crate::kv::ensure_bucket;
+
 /// Where the tests find NATS.
 pub(crate) const URL: &str = "nats://127.0.0.1:4222";
 
@@ -17,34 +19,6 @@ pub(crate) async fn jetstream() -> jetstream::Context {
         panic!("no NATS at {URL} ({e}): start NATS with JetStream: scripts/ensure-nats")
     });
     jetstream::new(client)
-}
-
-/// Makes the bucket `config` describes. async-nats 0.51's
-/// `create_key_value` first asks for the account's information, whose
-/// reply from NATS 2.9 it cannot parse; so this makes the bucket's stream
-/// as `create_key_value` would, and opens it as a bucket.
-pub(crate) async fn create_bucket(
-    jetstream: &jetstream::Context,
-    config: kv::Config,
-) -> Result<kv::Store, async_nats::Error> {
-    let stream = jetstream::stream::Config {
-        name: format!("KV_{}", config.bucket),
-        description: Some(config.description),
-        subjects: vec![format!("$KV.{}.>", config.bucket)],
-        max_messages_per_subject: config.history.max(1),
-        max_bytes: config.max_bytes,
-        max_age: config.max_age,
-        max_message_size: config.max_value_size,
-        storage: config.storage,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        num_replicas: config.num_replicas.max(1),
-        discard: jetstream::stream::DiscardPolicy::New,
-        ..jetstream::stream::Config::default()
-    };
-    jetstream.create_stream(stream).await?;
-    Ok(jetstream.get_key_value(config.bucket).await?)
 }
 
 /// A bucket of its own for one test, deleted on drop.
@@ -58,9 +32,9 @@ pub(crate) struct TestBucket {
 }
 
 impl TestBucket {
-    /// A new bucket made from `config` (memory storage, a unique name
-    /// starting with `test_`).
-    pub(crate) async fn new(config: impl FnOnce(&str, StorageType) -> kv::Config) -> Self {
+    /// A new bucket as the store makes its own (history 1), in memory,
+    /// with a unique name starting with `test_`.
+    pub(crate) async fn new() -> Self {
         static MADE: AtomicU64 = AtomicU64::new(0);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -68,7 +42,7 @@ impl TestBucket {
         let n = MADE.fetch_add(1, Ordering::Relaxed);
         let name = format!("test_{}_{n}_{nanos}", std::process::id());
         let jetstream = jetstream().await;
-        let kv = create_bucket(&jetstream, config(&name, StorageType::Memory))
+        let kv = ensure_bucket(&jetstream, name.clone(), StorageType::Memory, 1)
             .await
             .unwrap_or_else(|e| {
                 panic!("cannot make bucket {name} ({e}): is JetStream on? scripts/ensure-nats")

@@ -1,13 +1,16 @@
 //! [`Tracker`] for [`NatsStore`]: the stream in sequence order, which is
 //! commit order, read by a short-lived pull consumer from the checkpoint's
-//! message on; wakeups from a core subscription to the stream's subjects.
+//! message on, the bodies of a page opened once it is read (with, for each
+//! aggregate, the highest `Es-Forgets` the page met); wakeups from a core
+//! subscription to the stream's subjects.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::message::StreamMessage;
 use eventstore_core::backend::{ReadPage, UnreadableEvent, Wakeups};
-use eventstore_core::{Checkpoint, Error, EventFilter, Result, Tracker};
+use eventstore_core::{Checkpoint, Error, EventBody, EventFilter, RecordedEvent, Result, Tracker};
 use futures_util::StreamExt;
 
 use crate::commit::{self, Commit};
@@ -35,6 +38,10 @@ struct Page<'a> {
     last_seq: u64,
     /// Why the read stopped before the stream's end, if it did.
     stop: Option<Stop>,
+    /// The sealed body of each of `read.events`, in order.
+    sealed: Vec<String>,
+    /// The highest forget count of each aggregate's messages looked at.
+    forgets: HashMap<(String, String), u64>,
 }
 
 /// Why a read stopped before the stream's end.
@@ -60,11 +67,13 @@ impl Page<'_> {
             Ok(read) => read,
             Err(problem) => return self.unreadable(message, problem),
         };
+        let forgets = self.forgets.entry(stream.clone()).or_default();
+        *forgets = (*forgets).max(commit.head.forgets);
         if commit.events.is_empty() {
             self.pass(commit.head.last_checkpoint());
             return;
         }
-        self.events(&commit, (&stream.0, &stream.1));
+        self.events(commit, stream);
     }
 
     /// Moves the end past a checkpoint looked at, unless it is beyond the
@@ -82,20 +91,36 @@ impl Page<'_> {
     }
 
     /// Takes the events of a commit.
-    fn events(&mut self, commit: &Commit, (kind, id): (&str, &str)) {
+    fn events(&mut self, commit: Commit, (kind, id): (String, String)) {
         let count = commit.events.len();
-        for i in 0..count {
-            let Some(recorded) = commit.recorded(i, (kind, id)) else {
-                return;
+        for (i, event) in commit.events.into_iter().enumerate() {
+            let checkpoint = Checkpoint {
+                tx: commit.head.seq,
+                position: event.position,
             };
-            if !self.pass(recorded.checkpoint()) {
+            if !self.pass(checkpoint) {
                 if self.stop.is_some() {
                     return;
                 }
                 continue;
             }
+            let recorded = RecordedEvent {
+                id: event.id,
+                position: event.position,
+                tx: commit.head.seq,
+                aggregate_kind: kind.clone(),
+                aggregate_id: id.clone(),
+                version: event.version,
+                kind: event.kind,
+                schema_version: event.schema_version,
+                // opened once the page is read
+                body: EventBody::empty(),
+                metadata: commit.metadata.clone(),
+                recorded_at: commit.recorded_at,
+            };
             if self.filter.passes(&recorded) {
                 self.read.events.push(recorded);
+                self.sealed.push(event.sealed);
                 if self.read.events.len() >= self.limit {
                     self.stop = Some(Stop::Limit {
                         rest: i + 1 < count,
@@ -128,6 +153,36 @@ impl Page<'_> {
 }
 
 impl Inner {
+    /// Opens the bodies of the events of `page`; an event whose body does
+    /// not open is unreadable.
+    async fn open_page(&self, page: &mut Page<'_>) -> Result<()> {
+        let events = std::mem::take(&mut page.read.events);
+        let sealed = std::mem::take(&mut page.sealed);
+        for (mut event, sealed) in events.into_iter().zip(sealed) {
+            let stream = (event.aggregate_kind.clone(), event.aggregate_id.clone());
+            let forgets = page.forgets.get(&stream).copied().unwrap_or(0);
+            let (kind, id) = (stream.0.as_str(), stream.1.as_str());
+            match self.open_body((kind, id), forgets, &sealed).await? {
+                Ok(body) => {
+                    event.body = body;
+                    page.read.events.push(event);
+                }
+                Err(problem) => page.read.unreadable.push(UnreadableEvent {
+                    checkpoint: Checkpoint {
+                        tx: event.tx,
+                        position: event.position,
+                    },
+                    aggregate_kind: event.aggregate_kind,
+                    aggregate_id: event.aggregate_id,
+                    version: i64::try_from(event.version).unwrap_or(-1),
+                    problem,
+                }),
+            }
+        }
+        page.read.unreadable.sort_by_key(|u| u.checkpoint);
+        Ok(())
+    }
+
     /// The stream's last sequence now.
     pub(crate) async fn last_seq(&self) -> Result<u64> {
         let info = self
@@ -176,6 +231,8 @@ impl Inner {
             },
             last_seq: 0,
             stop: None,
+            sealed: Vec::new(),
+            forgets: HashMap::new(),
         };
         if start > last {
             return Ok(page.read);
@@ -201,6 +258,7 @@ impl Inner {
             tracing::debug!(consumer = %name, error = %e, "a reader's consumer is left to expire");
         }
         let pending = read?;
+        self.open_page(&mut page).await?;
         page.read.more = match page.stop {
             Some(Stop::Until) => false,
             Some(Stop::Limit { rest }) => rest || pending > 0,

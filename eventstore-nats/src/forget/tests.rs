@@ -136,7 +136,11 @@ async fn append(
     let sealed = secrets.seal(kind, id, 0, &plain).await.expect("seal");
     (1..)
         .zip(sealed.value)
-        .map(|(version, body)| StoredEvent { version, body })
+        .map(|(version, body)| StoredEvent {
+            version,
+            position: version,
+            body,
+        })
         .collect()
 }
 
@@ -170,7 +174,7 @@ async fn opened(secrets: &Secrets, kind: &str, id: &str, event: &StoredEvent) ->
 
 #[tokio::test]
 async fn declared_fields_are_counted_per_event_and_the_snapshot_deleted() {
-    let bucket = TestBucket::new(Secrets::config).await;
+    let bucket = TestBucket::new().await;
     let secrets = Secrets::new(bucket.kv.clone());
     let events = [
         (
@@ -223,7 +227,7 @@ async fn declared_fields_are_counted_per_event_and_the_snapshot_deleted() {
 
 #[tokio::test]
 async fn explicit_fields_and_snapshot_fields_are_data() {
-    let bucket = TestBucket::new(Secrets::config).await;
+    let bucket = TestBucket::new().await;
     let secrets = Secrets::new(bucket.kv.clone());
     let odd = ["o'wner", "na\"me", "x'); DELETE FROM events; --"];
     let value = json!({
@@ -283,7 +287,7 @@ async fn explicit_fields_and_snapshot_fields_are_data() {
 
 #[tokio::test]
 async fn recorded_refusals_are_erased_once() {
-    let bucket = TestBucket::new(Secrets::config).await;
+    let bucket = TestBucket::new().await;
     let secrets = Secrets::new(bucket.kv.clone());
     let error = JsonText::parse(r#"{"InsufficientFunds": {"owner": "Ada"}}"#).unwrap();
     let mut refusals = Vec::new();
@@ -320,7 +324,7 @@ async fn recorded_refusals_are_erased_once() {
 
 #[tokio::test]
 async fn an_aggregate_that_sealed_nothing_forgets_nothing() {
-    let bucket = TestBucket::new(Secrets::config).await;
+    let bucket = TestBucket::new().await;
     let secrets = Secrets::new(bucket.kv.clone());
     let fake = Fake::default();
     let request = ForgetRequest::of_kind("Nobody", "acc-1".parse().unwrap())

@@ -91,22 +91,8 @@ pub(crate) struct Secrets {
 }
 
 impl Secrets {
-    /// The configuration of a secrets bucket named `bucket`: history 1,
-    /// so that a replaced key set leaves the bucket's stream.
-    pub(crate) fn config(
-        bucket: &str,
-        storage: async_nats::jetstream::stream::StorageType,
-    ) -> kv::Config {
-        kv::Config {
-            bucket: bucket.to_owned(),
-            description: "key sets of crypto-shredding, one per aggregate".to_owned(),
-            history: 1,
-            storage,
-            ..kv::Config::default()
-        }
-    }
-
-    /// The secrets kept in the bucket `kv`, made with [`Secrets::config`].
+    /// The secrets kept in the bucket `kv` (history 1: see
+    /// [`ensure_bucket`](crate::kv::ensure_bucket)).
     pub(crate) fn new(kv: kv::Store) -> Self {
         Self {
             sets: KeySets::new(kv),

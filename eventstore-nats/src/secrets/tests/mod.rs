@@ -23,7 +23,7 @@ const SECRETS: [&str; 5] = [
 ];
 
 async fn bucket() -> (TestBucket, Secrets) {
-    let bucket = TestBucket::new(Secrets::config).await;
+    let bucket = TestBucket::new().await;
     let secrets = Secrets::new(bucket.kv.clone());
     (bucket, secrets)
 }
