@@ -5,16 +5,19 @@
 use std::sync::{Arc, Once, Weak};
 
 use async_nats::Subscriber;
-use async_nats::jetstream::stream::{Config, DiscardPolicy, StorageType};
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream;
+use async_nats::jetstream::stream::Config;
 use eventstore_core::{Error, Result};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
+use crate::deadlines::KvDeadlines;
 use crate::error::failed;
 use crate::heads::Heads;
 use crate::inner::{Inner, NatsStore};
-use crate::options::{NatsOptions, Storage};
+use crate::kv::ensure_bucket;
+use crate::options::NatsOptions;
+use crate::reactors::KvReactors;
 use crate::secrets::Secrets;
 
 impl NatsStore {
@@ -42,11 +45,14 @@ impl NatsStore {
             .map_err(|e| failed(format!("cannot connect to NATS at {}", options.url), e))?;
         let js = jetstream::new(client);
         let stream = ensure_stream(&js, &options).await?;
-        let storage = storage_type(options.storage);
+        let storage = options.storage_type();
         let bucket = |name| ensure_bucket(&js, name, storage, options.replicas);
         let keys = bucket(options.idempotency_bucket()).await?;
         let snapshots = bucket(options.snapshot_bucket()).await?;
         let secrets = Secrets::new(bucket(options.secrets_bucket()).await?);
+        let layout = options.bucket_layout();
+        let reactors = KvReactors::open(&js, &layout).await?;
+        let deadlines = KvDeadlines::open(&js, &layout).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 js,
@@ -56,18 +62,12 @@ impl NatsStore {
                 secrets,
                 options,
                 heads: Heads::default(),
+                reactors,
+                deadlines,
                 appended: Arc::new(watch::Sender::new(0)),
                 watching: Once::new(),
             }),
         })
-    }
-}
-
-/// JetStream's storage type for `storage`.
-fn storage_type(storage: Storage) -> StorageType {
-    match storage {
-        Storage::File => StorageType::File,
-        Storage::Memory => StorageType::Memory,
     }
 }
 
@@ -79,7 +79,7 @@ async fn ensure_stream(
     let config = Config {
         name: options.stream.clone(),
         subjects: vec![options.subjects()],
-        storage: storage_type(options.storage),
+        storage: options.storage_type(),
         num_replicas: options.replicas,
         allow_direct: true,
         deny_delete: true,
@@ -108,40 +108,6 @@ async fn ensure_stream(
         ));
     }
     Ok(stream)
-}
-
-/// The bucket `name`, created unless it exists: one value per key (history
-/// 1, so that a replaced value, such as a key set holding keys a forget
-/// destroyed, leaves the bucket's stream).
-///
-/// Its stream is made here as a key-value bucket's stream is (the layout
-/// async-nats reads buckets with), rather than by async-nats'
-/// `create_key_value`, whose account query does not parse NATS 2.9's
-/// reply. The crate's tests make their buckets with it too.
-pub(crate) async fn ensure_bucket(
-    js: &jetstream::Context,
-    name: String,
-    storage: StorageType,
-    replicas: usize,
-) -> Result<kv::Store> {
-    let config = Config {
-        name: format!("KV_{name}"),
-        subjects: vec![format!("$KV.{name}.>")],
-        max_messages_per_subject: 1,
-        storage,
-        num_replicas: replicas,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        discard: DiscardPolicy::New,
-        ..Config::default()
-    };
-    js.get_or_create_stream(config)
-        .await
-        .map_err(|e| failed(format!("cannot create or open the bucket {name:?}"), e))?;
-    js.get_key_value(name.as_str())
-        .await
-        .map_err(|e| failed(format!("cannot open the bucket {name:?}"), e))
 }
 
 impl Inner {

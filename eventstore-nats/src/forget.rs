@@ -27,6 +27,8 @@ use crate::secrets::{Destroyed, Secrets, fields, parse_sealed, sealed_text};
 pub(crate) struct StoredEvent {
     /// Its version in the stream.
     pub(crate) version: u64,
+    /// Its global position (a parked copy of it is found by it).
+    pub(crate) position: u64,
     /// Its sealed body (JSON object text).
     pub(crate) body: String,
 }

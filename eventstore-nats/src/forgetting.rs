@@ -109,6 +109,7 @@ impl ForgetSource for Inner {
             let commit = commit::decode(&message).map_err(|p| corrupt(kind, id, &message, p))?;
             events.extend(commit.events.into_iter().map(|event| StoredEvent {
                 version: event.version,
+                position: event.position,
                 body: event.sealed,
             }));
         }

@@ -5,8 +5,10 @@ use std::sync::{Arc, Once};
 use async_nats::jetstream::{self, kv};
 use tokio::sync::watch;
 
+use crate::deadlines::KvDeadlines;
 use crate::heads::Heads;
 use crate::options::NatsOptions;
+use crate::reactors::KvReactors;
 use crate::secrets::Secrets;
 
 /// The event store on NATS JetStream: one stream of commits, one subject
@@ -34,6 +36,10 @@ pub(crate) struct Inner {
     pub(crate) secrets: Secrets,
     /// The options it was connected with.
     pub(crate) options: NatsOptions,
+    /// Checkpoints, leases, runners and parked events of reactors.
+    pub(crate) reactors: KvReactors,
+    /// The sagas' pending deadlines.
+    pub(crate) deadlines: KvDeadlines,
     /// Where this process last saw streams.
     pub(crate) heads: Heads,
     /// Counts the messages published on the stream's subjects, for wakeups.

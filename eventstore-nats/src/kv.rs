@@ -15,6 +15,8 @@ use async_nats::jetstream::kv::{self, Store, UpdateErrorKind};
 use async_nats::jetstream::stream::{self, DiscardPolicy, StorageType};
 use bytes::Bytes;
 use eventstore_core::{Error, Result};
+
+use crate::error::failed;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -75,36 +77,42 @@ impl BucketLayout {
     /// The bucket's handle, the bucket created when missing.
     async fn open_store(&self, context: &jetstream::Context, name: &str) -> Result<Store> {
         let bucket = format!("{}_{name}", self.prefix);
-        // the stream a key-value bucket is, made directly (as connect.rs
-        // does): async-nats's create_key_value first reads the account's
-        // info, whose reply on NATS 2.9 lacks fields it requires
-        context
-            .get_or_create_stream(stream::Config {
-                name: format!("KV_{bucket}"),
-                subjects: vec![format!("$KV.{bucket}.>")],
-                max_messages_per_subject: 1,
-                storage: self.storage,
-                num_replicas: self.replicas.max(1),
-                allow_rollup: true,
-                deny_delete: true,
-                allow_direct: true,
-                discard: DiscardPolicy::New,
-                ..stream::Config::default()
-            })
-            .await
-            .map_err(|error| {
-                Error::backend(
-                    format!("cannot create or open the key-value bucket {bucket}"),
-                    error,
-                )
-            })?;
-        context
-            .get_key_value(bucket.as_str())
-            .await
-            .map_err(|error| {
-                Error::transient(format!("cannot open the key-value bucket {bucket}"), error)
-            })
+        ensure_bucket(context, bucket, self.storage, self.replicas.max(1)).await
     }
+}
+
+/// The bucket `name`, created unless it exists: one value per key (history
+/// 1, so that a replaced value, such as a key set holding keys a forget
+/// destroyed, leaves the bucket's stream).
+///
+/// Its stream is made here as a key-value bucket's stream is (the layout
+/// async-nats reads buckets with), rather than by async-nats'
+/// `create_key_value`, whose account query does not parse NATS 2.9's
+/// reply. The crate's tests make their buckets with it too.
+pub(crate) async fn ensure_bucket(
+    js: &jetstream::Context,
+    name: String,
+    storage: StorageType,
+    replicas: usize,
+) -> Result<Store> {
+    let config = stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
+        storage,
+        num_replicas: replicas,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: DiscardPolicy::New,
+        ..stream::Config::default()
+    };
+    js.get_or_create_stream(config)
+        .await
+        .map_err(|e| failed(format!("cannot create or open the bucket {name:?}"), e))?;
+    js.get_key_value(name.as_str())
+        .await
+        .map_err(|e| failed(format!("cannot open the bucket {name:?}"), e))
 }
 
 /// An opened bucket.

@@ -48,6 +48,7 @@ mod keys;
 mod kv;
 mod load;
 mod options;
+mod reactor_store;
 mod reactors;
 mod sealing;
 mod secrets;

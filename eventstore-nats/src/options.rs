@@ -2,7 +2,15 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::stream::StorageType;
 use eventstore_core::Error;
+
+use crate::kv::BucketLayout;
+
+/// The name of the idempotency keys' bucket, after the stream's.
+pub(crate) const IDEMPOTENCY: &str = "idempotency";
+/// The name of the snapshots' bucket, after the stream's.
+pub(crate) const SNAPSHOTS: &str = "snapshots";
 
 /// Where JetStream keeps the store's stream and buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -141,13 +149,37 @@ impl NatsOptions {
     /// The bucket of idempotency keys.
     #[must_use]
     pub fn idempotency_bucket(&self) -> String {
-        format!("{}_idempotency", self.stream)
+        format!("{}_{IDEMPOTENCY}", self.stream)
     }
 
     /// The bucket of snapshots.
     #[must_use]
     pub fn snapshot_bucket(&self) -> String {
-        format!("{}_snapshots", self.stream)
+        format!("{}_{SNAPSHOTS}", self.stream)
+    }
+
+    /// Where the store's key-value buckets go: named after the stream,
+    /// with its storage and replicas.
+    ///
+    /// ```
+    /// use eventstore_nats::NatsOptions;
+    /// let layout = NatsOptions::new("nats://127.0.0.1:4222").stream("BANK").bucket_layout();
+    /// assert_eq!(layout.prefix, "BANK");
+    /// ```
+    #[must_use]
+    pub fn bucket_layout(&self) -> BucketLayout {
+        let mut layout = BucketLayout::new(self.stream.clone());
+        layout.storage = self.storage_type();
+        layout.replicas = self.replicas;
+        layout
+    }
+
+    /// JetStream's storage type for the store's storage.
+    pub(crate) fn storage_type(&self) -> StorageType {
+        match self.storage {
+            Storage::File => StorageType::File,
+            Storage::Memory => StorageType::Memory,
+        }
     }
 
     /// The bucket of the keys that seal personal data, one entry per

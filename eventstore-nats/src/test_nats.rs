@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::{self, kv, stream::StorageType};
 
-use crate::connect::ensure_bucket;
+use crate::kv::ensure_bucket;
 
 /// Where the tests find NATS.
 pub(crate) const URL: &str = "nats://127.0.0.1:4222";

@@ -184,7 +184,7 @@ impl Inner {
     }
 
     /// The stream's last sequence now.
-    async fn last_seq(&self) -> Result<u64> {
+    pub(crate) async fn last_seq(&self) -> Result<u64> {
         let info = self
             .stream
             .get_info()
@@ -194,7 +194,7 @@ impl Inner {
     }
 
     /// The message at `seq`.
-    async fn message_at(&self, seq: u64) -> Result<StreamMessage> {
+    pub(crate) async fn message_at(&self, seq: u64) -> Result<StreamMessage> {
         self.stream
             .get_raw_message(seq)
             .await

@@ -136,7 +136,11 @@ async fn append(
     let sealed = secrets.seal(kind, id, 0, &plain).await.expect("seal");
     (1..)
         .zip(sealed.value)
-        .map(|(version, body)| StoredEvent { version, body })
+        .map(|(version, body)| StoredEvent {
+            version,
+            position: version,
+            body,
+        })
         .collect()
 }
 

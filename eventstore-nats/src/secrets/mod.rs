@@ -92,7 +92,7 @@ pub(crate) struct Secrets {
 
 impl Secrets {
     /// The secrets kept in the bucket `kv` (history 1: see
-    /// [`ensure_bucket`](crate::connect::ensure_bucket)).
+    /// [`ensure_bucket`](crate::kv::ensure_bucket)).
     pub(crate) fn new(kv: kv::Store) -> Self {
         Self {
             sets: KeySets::new(kv),
