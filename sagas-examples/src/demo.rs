@@ -12,7 +12,9 @@ use eventstore_core::{
     Aggregate, Clock, DeadlineStore, ErasedRejection, EventStore, ManualClock, Options, Outcome,
     RecordedEvent, Repository, SharedClock, Tracker,
 };
+use eventstore_nats::{NatsOptions, NatsStore};
 use eventstore_postgres::{PgEventStore, PgStoreOptions};
+use futures_util::StreamExt as _;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::{mpsc, oneshot};
 
@@ -57,6 +59,38 @@ pub(crate) async fn fresh_postgres_store(url: &str) -> Result<PgEventStore, Demo
         .map_err(|e| eventstore_core::Error::backend("cannot empty the demo's schema", e))?;
     store.migrate().await?;
     Ok(store)
+}
+
+/// The stream that `sagas demo --store nats://...` uses (its buckets are
+/// named after it), and deletes each run.
+pub(crate) const NATS_STREAM: &str = "SAGAS_DEMO";
+
+/// A JetStream store in [`NATS_STREAM`] and its buckets, deleted first.
+///
+/// # Errors
+/// [`DemoError::Store`] when NATS cannot be reached or has no JetStream.
+pub(crate) async fn fresh_nats_store(url: &str) -> Result<NatsStore, DemoError> {
+    let options = NatsOptions::new(url)
+        .stream(NATS_STREAM)
+        .prefix("sagas_demo");
+    let store = NatsStore::connect(options.clone()).await?;
+    let js = store.jetstream();
+    let buckets = format!("KV_{NATS_STREAM}_");
+    let mut names = js.stream_names();
+    let mut ours = vec![NATS_STREAM.to_owned()];
+    while let Some(name) = names.next().await {
+        let name =
+            name.map_err(|e| eventstore_core::Error::backend("cannot list the streams", e))?;
+        if name.starts_with(&buckets) {
+            ours.push(name);
+        }
+    }
+    for name in ours {
+        js.delete_stream(&name)
+            .await
+            .map_err(|e| eventstore_core::Error::backend(format!("cannot delete {name}"), e))?;
+    }
+    Ok(NatsStore::connect(options).await?)
 }
 
 /// The accounts the demo opens.

@@ -686,6 +686,34 @@ async fn the_demo_runs_on_postgres_and_keeps_the_money() {
 }
 
 #[tokio::test]
+async fn the_demo_runs_on_jetstream_and_keeps_the_money() {
+    let url = eventstore_tests::nats_server::shared_url();
+    let demo = sagas(&["demo", "--store", &url], None);
+    assert_eq!(
+        demo.status.code(),
+        Some(0),
+        "{}; {}",
+        stderr(&demo),
+        eventstore_tests::nats_server::HOW_TO_PROVIDE_NATS
+    );
+    let text = stdout(&demo);
+    assert!(text.contains("already applied: nothing written"), "{text}");
+    let options = eventstore_nats::NatsOptions::new(url)
+        .stream("SAGAS_DEMO")
+        .prefix("sagas_demo");
+    let store = eventstore_nats::NatsStore::connect(options)
+        .await
+        .expect("the demo's stream");
+    let repo = Repository::new(store);
+    let mut balances = Vec::new();
+    for id in ["alice", "bob", "carol", "dave"] {
+        balances.push(repo.load::<Account>(id).await.expect("load").state.balance);
+    }
+    assert_eq!(balances, [7_000, 158_000, 2_000, 350_000]);
+    assert!(text.contains("t-5: refunded 2000.00 to dave"), "{text}");
+}
+
+#[tokio::test]
 async fn events_json_prints_a_body_that_serde_cannot_hold_as_a_value_and_does_not_panic() {
     let store = fresh_store().await;
     let schema = store.schema().to_owned();

@@ -56,8 +56,13 @@ pub(crate) enum Command {
     Demo {
         /// Runs on this PostgreSQL database instead, in the schema
         /// `sagas_demo`, which it empties first.
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", conflicts_with = "store")]
         database_url: Option<String>,
+        /// Runs on this store instead: `nats://HOST:PORT` for NATS
+        /// JetStream (in the stream `SAGAS_DEMO` and its buckets, which it
+        /// deletes first), or `postgres://...` as --database-url.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
     /// Creates or updates the event store's tables.
     Migrate {

@@ -68,21 +68,25 @@ pub fn run_program() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match cli.command {
-        Command::Demo { database_url: None } => {
-            crate::demo::run(eventstore_core::MemoryStore::new(), &mut out)
-                .await
-                .map_err(|e| failed(&e))
-        }
         Command::Demo {
-            database_url: Some(url),
-        } => {
-            let store = crate::demo::fresh_postgres_store(&url)
-                .await
-                .map_err(|e| failed(&e))?;
-            crate::demo::run(store, &mut out)
-                .await
-                .map_err(|e| failed(&e))
+            database_url,
+            store,
+        } => match store.or(database_url) {
+            None => crate::demo::run(eventstore_core::MemoryStore::new(), &mut out).await,
+            Some(url) if url.starts_with("nats://") => {
+                let store = crate::demo::fresh_nats_store(&url)
+                    .await
+                    .map_err(|e| failed(&e))?;
+                crate::demo::run(store, &mut out).await
+            }
+            Some(url) => {
+                let store = crate::demo::fresh_postgres_store(&url)
+                    .await
+                    .map_err(|e| failed(&e))?;
+                crate::demo::run(store, &mut out).await
+            }
         }
+        .map_err(|e| failed(&e)),
         Command::Migrate { db } => {
             connect(&db).await?;
             println!(
