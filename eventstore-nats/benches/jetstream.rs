@@ -197,6 +197,26 @@ async fn appends(url: &str, js: &jetstream::Context, writers: usize, batch: u64)
         store_rate * events / ROUNDS as f64,
         plain_rate * events / ROUNDS as f64,
     );
+    if writers == 1 {
+        let (store, plain) = (
+            stored_bytes(js, STORE_STREAM).await,
+            stored_bytes(js, PLAIN_STREAM).await,
+        );
+        row(
+            &format!("  stored bytes per {batch}-event commit"),
+            "bytes",
+            store,
+            plain,
+        );
+    }
+}
+
+/// The bytes the server keeps per message of the stream `name` (subject,
+/// headers, body and its own record).
+async fn stored_bytes(js: &jetstream::Context, name: &str) -> f64 {
+    let mut stream = js.get_stream(name).await.expect("the stream");
+    let state = &stream.info().await.expect("stream info").state;
+    state.bytes as f64 / state.messages.max(1) as f64
 }
 
 /// Commits per second over one phase: `writers` tasks each calling `op`

@@ -1,6 +1,11 @@
-//! One commit is one message: the events of an append in its JSON body,
-//! their bodies sealed (`secrets`), what a reader filters and orders by in
-//! its headers. A message with no events (`Es-Count: 0`) is a marker: it
+//! One commit is one message: its body is the JSON array of the events'
+//! bodies, sealed (`secrets`), and nothing else; everything else is in its
+//! headers (see [`header`]), written once per commit and only when it says
+//! something (schema versions other than 1, metadata that is not empty).
+//! The server stores every byte of it, so that a commit costs little more
+//! than its bodies. The aggregate is read from the subject
+//! (`<prefix>.<kind token>.<id token>`, no token holds a dot).
+//! A message with no events (`Es-Count: 0`) is a marker: it
 //! fences a stalled writer off, or records a forget, and is skipped by
 //! loads and the tracker. Every message says in `Es-Forgets` how many
 //! forgets its aggregate had seen when it was written (commits: the key
@@ -17,7 +22,6 @@ use async_nats::jetstream::message::StreamMessage;
 use bytes::Bytes;
 use eventstore_core::backend::AppendRequest;
 use eventstore_core::{Checkpoint, Error, EventId, Metadata};
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::heads::Known;
@@ -30,10 +34,6 @@ pub(crate) const MAX_EVENTS: usize = 65_535;
 
 /// The header names.
 pub(crate) mod header {
-    /// The aggregate kind, as a subject token.
-    pub(crate) const KIND: &str = "Es-Aggregate-Kind";
-    /// The aggregate id, as a subject token.
-    pub(crate) const ID: &str = "Es-Aggregate-Id";
     /// The first event's version; a marker's is its stream's version + 1.
     pub(crate) const VERSION: &str = "Es-Version";
     /// How many events the message holds.
@@ -42,6 +42,10 @@ pub(crate) mod header {
     pub(crate) const KINDS: &str = "Es-Kinds";
     /// The event ids, comma-separated.
     pub(crate) const EVENT_IDS: &str = "Es-Event-Ids";
+    /// The events' schema versions, comma-separated; absent when all are 1.
+    pub(crate) const SCHEMA_VERSIONS: &str = "Es-Schema-Versions";
+    /// The append's metadata as JSON; absent when it is empty.
+    pub(crate) const METADATA: &str = "Es-Metadata";
     /// When it was written, in milliseconds since 1970.
     pub(crate) const TIME: &str = "Es-Time";
     /// The idempotency key of the append, as a subject token.
@@ -52,24 +56,6 @@ pub(crate) mod header {
     pub(crate) const FORGET: &str = "Es-Forget";
     /// The aggregate's forget count when the message was written.
     pub(crate) const FORGETS: &str = "Es-Forgets";
-}
-
-/// An event as the message body holds it.
-#[derive(Serialize, Deserialize)]
-struct BodyEvent<'a> {
-    id: String,
-    kind: String,
-    schema_version: u32,
-    #[serde(borrow)]
-    body: &'a RawValue,
-}
-
-/// The message body of a commit.
-#[derive(Serialize, Deserialize)]
-struct Body<'a> {
-    #[serde(borrow)]
-    events: Vec<BodyEvent<'a>>,
-    metadata: Metadata,
 }
 
 /// A commit about to be published.
@@ -120,45 +106,21 @@ pub(crate) fn encode(
         ));
     }
     let ids: Vec<EventId> = request.events.iter().map(|_| EventId::new()).collect();
-    let bodies = sealed
-        .value
-        .iter()
-        .map(|body| serde_json::from_str::<&RawValue>(body))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| unstorable(request, format!("a sealed body is no JSON: {e}")))?;
-    if bodies.len() != request.events.len() {
+    if sealed.value.len() != request.events.len() {
         return Err(unstorable(
             request,
             format!(
                 "{} sealed bodies for {} events",
-                bodies.len(),
+                sealed.value.len(),
                 request.events.len()
             ),
         ));
     }
-    let body = Body {
-        events: request
-            .events
-            .iter()
-            .zip(&ids)
-            .zip(bodies)
-            .map(|((event, id), body)| BodyEvent {
-                id: id.to_string(),
-                kind: event.kind.clone(),
-                schema_version: event.schema_version,
-                body,
-            })
-            .collect(),
-        metadata: request.metadata.clone(),
-    };
-    let payload = serde_json::to_vec(&body).map_err(|source| Error::EncodeMetadata {
-        aggregate_kind: request.aggregate_kind.clone(),
-        aggregate_id: request.aggregate_id.to_string(),
-        source,
-    })?;
+    let payload = payload(&sealed.value)
+        .map_err(|e| unstorable(request, format!("a sealed body is no JSON: {e}")))?;
     // to the millisecond, as the header keeps it and a load reads it back
     let at = UNIX_EPOCH + Duration::from_millis(millis(SystemTime::now()));
-    let mut headers = stream_headers(&request.aggregate_kind, request.aggregate_id.as_str());
+    let mut headers = HeaderMap::new();
     headers.insert(header::VERSION, first_version.to_string());
     headers.insert(header::COUNT, request.events.len().to_string());
     let kinds: Vec<String> = request
@@ -169,6 +131,24 @@ pub(crate) fn encode(
     headers.insert(header::KINDS, kinds.join(","));
     let event_ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
     headers.insert(header::EVENT_IDS, event_ids.join(","));
+    if request.events.iter().any(|e| e.schema_version != 1) {
+        let versions: Vec<String> = request
+            .events
+            .iter()
+            .map(|e| e.schema_version.to_string())
+            .collect();
+        headers.insert(header::SCHEMA_VERSIONS, versions.join(","));
+    }
+    if request.metadata != Metadata::default() {
+        // compact JSON holds no line break, which a header cannot
+        let metadata =
+            serde_json::to_string(&request.metadata).map_err(|source| Error::EncodeMetadata {
+                aggregate_kind: request.aggregate_kind.clone(),
+                aggregate_id: request.aggregate_id.to_string(),
+                source,
+            })?;
+        headers.insert(header::METADATA, metadata);
+    }
     headers.insert(header::TIME, millis(at).to_string());
     headers.insert(header::FORGETS, sealed.forgets.to_string());
     if let Some(key) = &request.idempotency_key {
@@ -182,17 +162,26 @@ pub(crate) fn encode(
     })
 }
 
-/// The headers naming a stream, which every message has.
-fn stream_headers(kind: &str, id: &str) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::KIND, encode_token(kind));
-    headers.insert(header::ID, encode_token(id));
-    headers
+/// The body of a commit: the JSON array of the sealed `bodies`, each
+/// checked to be JSON and written as it is.
+fn payload(bodies: &[String]) -> Result<Vec<u8>, serde_json::Error> {
+    let length = bodies.iter().map(|b| b.len() + 1).sum::<usize>() + 1;
+    let mut payload = Vec::with_capacity(length);
+    payload.push(b'[');
+    for (i, body) in bodies.iter().enumerate() {
+        let body: &RawValue = serde_json::from_str(body)?;
+        if i > 0 {
+            payload.push(b',');
+        }
+        payload.extend_from_slice(body.get().as_bytes());
+    }
+    payload.push(b']');
+    Ok(payload)
 }
 
-/// The headers of a marker on the stream `kind` `id`, which is at `at`.
-fn marker(kind: &str, id: &str, at: &Known) -> HeaderMap {
-    let mut headers = stream_headers(kind, id);
+/// The headers of a marker on a stream which is at `at`.
+fn marker(at: &Known) -> HeaderMap {
+    let mut headers = HeaderMap::new();
     headers.insert(header::VERSION, (at.version + 1).to_string());
     headers.insert(header::COUNT, "0");
     headers.insert(header::TIME, millis(SystemTime::now()).to_string());
@@ -202,8 +191,8 @@ fn marker(kind: &str, id: &str, at: &Known) -> HeaderMap {
 
 /// A fence marker on the stream `kind` `id`, which is at `at`: it takes the
 /// idempotency key `key` over from a writer that recorded it.
-pub(crate) fn fence(kind: &str, id: &str, at: &Known, key: &str) -> HeaderMap {
-    let mut headers = marker(kind, id, at);
+pub(crate) fn fence(at: &Known, key: &str) -> HeaderMap {
+    let mut headers = marker(at);
     headers.insert(header::FENCE, encode_token(key));
     headers
 }
@@ -211,9 +200,9 @@ pub(crate) fn fence(kind: &str, id: &str, at: &Known, key: &str) -> HeaderMap {
 /// A forget marker on the stream `kind` `id`, which is at `at.version`: the
 /// aggregate's `forgets`th forget. It moves the subject on, so that an
 /// appender holding key sets from before the forget fails and reads again.
-pub(crate) fn forget_marker(kind: &str, id: &str, at: &Known, forgets: u64) -> HeaderMap {
+pub(crate) fn forget_marker(at: &Known, forgets: u64) -> HeaderMap {
     let at = Known { forgets, ..*at };
-    let mut headers = marker(kind, id, &at);
+    let mut headers = marker(&at);
     headers.insert(header::FORGET, forgets.to_string());
     headers
 }
@@ -296,12 +285,41 @@ pub(crate) fn head(message: &StreamMessage) -> Result<Head, Problem> {
     })
 }
 
-/// The stream that `message` belongs to, from its headers.
+/// The stream that `message` belongs to, from the last two tokens of its
+/// subject.
 pub(crate) fn stream_of(message: &StreamMessage) -> Result<(String, String), Problem> {
-    let kind = token(&message.headers, header::KIND)?;
-    let id = token(&message.headers, header::ID)?;
-    kind.zip(id)
-        .ok_or_else(|| "no aggregate kind or id header".to_owned())
+    let subject = message.subject.as_str();
+    let mut tokens = subject.rsplitn(3, '.');
+    let (Some(id), Some(kind), Some(_prefix)) = (tokens.next(), tokens.next(), tokens.next())
+    else {
+        return Err(format!("the subject {subject:?} names no aggregate"));
+    };
+    let decode =
+        |token: &str| decode_token(token).map_err(|e| format!("the subject {subject:?}: {e}"));
+    Ok((decode(kind)?, decode(id)?))
+}
+
+/// The `count` comma-separated values of the header `name`, each parsed by
+/// `parse`.
+fn list<T>(
+    headers: &HeaderMap,
+    name: &str,
+    count: u64,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Vec<T>, Problem> {
+    let value = text(headers, name).ok_or_else(|| format!("no {name} header"))?;
+    let values = value
+        .split(',')
+        .map(|v| parse(v).map_err(|e| format!("the {name} header {value:?}: {e}")))
+        .collect::<Result<Vec<T>, Problem>>()?;
+    if values.len() as u64 != count {
+        return Err(format!(
+            "{} values in the {name} header, {count} in the {} header",
+            values.len(),
+            header::COUNT
+        ));
+    }
+    Ok(values)
 }
 
 /// An event of a stored commit.
@@ -346,36 +364,52 @@ pub(crate) fn decode(message: &StreamMessage) -> Result<Commit, Problem> {
             recorded_at,
         });
     }
-    let body: Body<'_> = serde_json::from_slice(&message.payload)
-        .map_err(|e| format!("the body is not a commit: {e}"))?;
-    if body.events.len() as u64 != head.count {
+    let headers = &message.headers;
+    let bodies: Vec<&RawValue> = serde_json::from_slice(&message.payload)
+        .map_err(|e| format!("the body is not a JSON array of bodies: {e}"))?;
+    if bodies.len() as u64 != head.count {
         return Err(format!(
-            "{} events in the body, {} in the {} header",
-            body.events.len(),
+            "{} bodies, {} in the {} header",
+            bodies.len(),
             head.count,
             header::COUNT
         ));
     }
-    let events = body
-        .events
+    let ids: Vec<EventId> = list(headers, header::EVENT_IDS, head.count, |id| {
+        id.parse().map_err(|e| format!("{e}"))
+    })?;
+    let kinds = list(headers, header::KINDS, head.count, |kind| {
+        decode_token(kind).map_err(|e| e.to_string())
+    })?;
+    let versions = match text(headers, header::SCHEMA_VERSIONS) {
+        None => vec![1; bodies.len()],
+        Some(_) => list(headers, header::SCHEMA_VERSIONS, head.count, |v| {
+            v.parse::<u32>().map_err(|e| e.to_string())
+        })?,
+    };
+    let metadata = match text(headers, header::METADATA) {
+        None => Metadata::default(),
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| format!("the {} header: {e}", header::METADATA))?,
+    };
+    let events = bodies
         .into_iter()
+        .zip(ids)
+        .zip(kinds.into_iter().zip(versions))
         .enumerate()
-        .map(|(i, event)| {
-            let id = event.id.parse().map_err(|e| format!("event {i}: {e}"))?;
-            Ok(StoredEvent {
-                id,
-                version: head.version + i as u64,
-                position: head.seq << 16 | i as u64,
-                kind: event.kind,
-                schema_version: event.schema_version,
-                sealed: event.body.get().to_owned(),
-            })
+        .map(|(i, ((body, id), (kind, schema_version)))| StoredEvent {
+            id,
+            version: head.version + i as u64,
+            position: head.seq << 16 | i as u64,
+            kind,
+            schema_version,
+            sealed: body.get().to_owned(),
         })
-        .collect::<Result<Vec<_>, Problem>>()?;
+        .collect();
     Ok(Commit {
         head,
         events,
-        metadata: body.metadata,
+        metadata,
         recorded_at,
     })
 }

@@ -164,7 +164,7 @@ impl ForgetSource for Inner {
                     .known(),
             };
             let marker = PublishMessage::build()
-                .headers(forget_marker(kind, id, &at, forgets))
+                .headers(forget_marker(&at, forgets))
                 .expected_last_subject_sequence(at.seq);
             let published =
                 async { self.js.send_publish(subject.clone(), marker).await?.await }.await;

@@ -308,7 +308,7 @@ impl Inner {
             Some(_) => return Ok(false),
         };
         let marker = PublishMessage::build()
-            .headers(fence(stream.0, stream.1, &at, key))
+            .headers(fence(&at, key))
             .expected_last_subject_sequence(after_seq);
         let published = async {
             self.js

@@ -2,7 +2,11 @@
 //! a sequence, and the events after a version (loads), their bodies
 //! opened.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::consumer::pull::OrderedConfig;
+use futures_util::StreamExt as _;
 
 use async_nats::jetstream::message::StreamMessage;
 use async_nats::jetstream::stream::LastRawMessageErrorKind;
@@ -10,7 +14,7 @@ use eventstore_core::{AggregateId, Error, Metadata, RecordedEvent, Result};
 
 use crate::commit::{self, StoredEvent};
 use crate::error::failed;
-use crate::heads::Known;
+use crate::heads::{Heads, Known};
 use crate::inner::Inner;
 use crate::subject::stream_subject;
 
@@ -38,6 +42,58 @@ struct Read {
     seq: u64,
     metadata: Metadata,
     recorded_at: SystemTime,
+}
+
+/// How many messages a load reads one request each before it streams the
+/// rest with an ordered consumer (which costs a request to create, and a
+/// consumer on the server while it reads).
+const DIRECT_READS: usize = 4;
+
+/// How long a streaming read waits for the next message the server said
+/// it has.
+const STREAM_WAIT: Duration = Duration::from_secs(10);
+
+/// A page of a load being read: the events taken so far.
+struct Page<'a> {
+    stream: (&'a str, &'a str),
+    after: u64,
+    limit: usize,
+    forgets: u64,
+    read: Vec<Read>,
+    /// The last message taken whole.
+    last: Option<Known>,
+}
+
+impl Page<'_> {
+    fn full(&self) -> bool {
+        self.read.len() >= self.limit
+    }
+
+    /// Takes the events of `message` above the page's version, up to its
+    /// limit.
+    fn take(&mut self, message: &StreamMessage, heads: &Heads, subject: &str) -> Result<()> {
+        let (kind, id) = self.stream;
+        let commit = commit::decode(message).map_err(|p| corrupt(kind, id, message, p))?;
+        let whole = commit.head.known();
+        self.forgets = self.forgets.max(whole.forgets);
+        for event in commit.events {
+            if event.version <= self.after {
+                continue;
+            }
+            if self.full() {
+                return Ok(());
+            }
+            self.read.push(Read {
+                event,
+                seq: commit.head.seq,
+                metadata: commit.metadata.clone(),
+                recorded_at: commit.recorded_at,
+            });
+        }
+        self.last = Some(whole);
+        heads.page(subject, whole);
+        Ok(())
+    }
 }
 
 impl Inner {
@@ -80,6 +136,54 @@ impl Inner {
         }
     }
 
+    /// Reads `subject` from the sequence `from` into `page` with an
+    /// ordered consumer, until the page is full (`false`) or the subject's
+    /// last message was read (`true`).
+    async fn read_streaming(&self, subject: &str, from: u64, page: &mut Page<'_>) -> Result<bool> {
+        let unread = || format!("cannot read {subject} from {from}");
+        let consumer = self
+            .stream
+            .create_consumer(OrderedConfig {
+                filter_subject: subject.to_owned(),
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: from,
+                },
+                ..OrderedConfig::default()
+            })
+            .await
+            .map_err(|e| failed(unread(), e))?;
+        if consumer.cached_info().num_pending == 0 {
+            return Ok(true);
+        }
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| Error::transient(unread(), e))?;
+        while !page.full() {
+            let next = tokio::time::timeout(STREAM_WAIT, messages.next()).await;
+            let message = match next {
+                Ok(Some(Ok(message))) => message,
+                Ok(Some(Err(e))) => return Err(Error::transient(unread(), e)),
+                Ok(None) => return Err(Error::transient(unread(), "the consumer ended")),
+                Err(elapsed) => return Err(Error::transient(unread(), elapsed)),
+            };
+            let info = message.info().map_err(|e| Error::transient(unread(), e))?;
+            let (sequence, pending, time) = (info.stream_sequence, info.pending, info.published);
+            let message = StreamMessage {
+                subject: message.message.subject,
+                sequence,
+                headers: message.message.headers.unwrap_or_default(),
+                payload: message.message.payload,
+                time,
+            };
+            page.take(&message, &self.heads, subject)?;
+            if pending == 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The headers of the last message of the stream `kind` `id` at
     /// `subject` (a head at sequence 0 and version 0 when it has none),
     /// read now, and remembered.
@@ -107,39 +211,37 @@ impl Inner {
         let Some(subject) = self.subject(kind, id) else {
             return Ok(Vec::new());
         };
-        let mut forgets = forgets.max(self.heads.head(&subject).map_or(0, |h| h.forgets));
-        let mut read = Vec::new();
+        let mut page = Page {
+            stream: (kind, id),
+            after,
+            limit,
+            forgets: forgets.max(self.heads.head(&subject).map_or(0, |h| h.forgets)),
+            read: Vec::new(),
+            last: None,
+        };
         let mut from = self.heads.start_after(&subject, after);
-        let mut last = None;
-        'messages: while read.len() < limit {
-            let Some(message) = self.next_message(&subject, from).await? else {
-                // the last message read was the stream's last
-                if let Some(last) = last {
-                    self.heads.advance(&subject, last);
-                }
-                break;
-            };
-            from = message.sequence + 1;
-            let commit = commit::decode(&message).map_err(|p| corrupt(kind, id, &message, p))?;
-            let whole = commit.head.known();
-            forgets = forgets.max(whole.forgets);
-            last = Some(whole);
-            for event in commit.events {
-                if event.version <= after {
-                    continue;
-                }
-                if read.len() == limit {
-                    break 'messages;
-                }
-                read.push(Read {
-                    event,
-                    seq: commit.head.seq,
-                    metadata: commit.metadata.clone(),
-                    recorded_at: commit.recorded_at,
-                });
+        // a short load reads message by message; a long one goes on with
+        // an ordered consumer, which streams the rest
+        let mut direct = 0;
+        let end = loop {
+            if page.full() {
+                break false;
             }
-            self.heads.page(&subject, whole);
+            if direct == DIRECT_READS {
+                break self.read_streaming(&subject, from, &mut page).await?;
+            }
+            let Some(message) = self.next_message(&subject, from).await? else {
+                break true;
+            };
+            direct += 1;
+            from = message.sequence + 1;
+            page.take(&message, &self.heads, &subject)?;
+        };
+        if let (true, Some(last)) = (end, page.last) {
+            // the last message read was the stream's last
+            self.heads.advance(&subject, last);
         }
+        let Page { read, forgets, .. } = page;
         let mut events = Vec::with_capacity(read.len());
         for Read {
             event,

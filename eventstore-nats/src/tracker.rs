@@ -245,7 +245,10 @@ impl Inner {
                     start_sequence: start,
                 },
                 ack_policy: AckPolicy::None,
-                filter_subject: subject,
+                // the stream holds only `<prefix>.>`: a read of all of it
+                // needs no filter, and NATS 2.9 counts a filtered
+                // consumer's pending messages by scanning its file blocks
+                filter_subject: if narrowed { subject } else { String::new() },
                 inactive_threshold: CONSUMER_IDLE,
                 memory_storage: true,
                 ..pull::Config::default()

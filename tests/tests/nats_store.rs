@@ -9,7 +9,7 @@ use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use eventstore_core::backend::{
     AppendOutcome, AppendRequest, JsonText, NewEvent, RecordedOutcome, RefusalOutcome,
-    RefusalRequest,
+    RefusalRequest, StreamEvent,
 };
 use eventstore_core::{Checkpoint, Error, EventBody, EventFilter, EventStore, Tracker};
 use eventstore_nats::NatsStore;
@@ -315,10 +315,8 @@ async fn a_commit_of_several_events_is_one_message_and_loads_whole() {
         Some("1")
     );
     let body: serde_json::Value = serde_json::from_slice(&message.payload).expect("JSON");
-    assert_eq!(body["events"].as_array().map(Vec::len), Some(3));
-    let sealed = body["events"][2]["body"]["amount"]
-        .as_str()
-        .unwrap_or_default();
+    assert_eq!(body.as_array().map(Vec::len), Some(3), "the bodies only");
+    let sealed = body[2]["amount"].as_str().unwrap_or_default();
     assert!(
         sealed
             .split_once(':')
@@ -433,4 +431,66 @@ async fn a_marker_unseen_by_a_writer_is_no_conflict() {
         matches!(appended, Ok(AppendOutcome::Committed(ref e)) if e[0].version == 2),
         "{appended:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_load_streams_every_event_in_order_and_pages_stop_where_asked() {
+    let options = fresh_options();
+    let writer = fresh_store_with(options.clone()).await;
+    let mut written = Vec::new();
+    for version in 0..30 {
+        let request =
+            AppendRequest::new("Account", "a-1".parse().unwrap(), version).event(deposit(version));
+        let AppendOutcome::Committed(events) = writer.append(request).await.expect("append") else {
+            panic!("not committed");
+        };
+        written.extend(events);
+    }
+    let request = AppendRequest::new("Account", "a-1".parse().unwrap(), 30)
+        .event(deposit(30))
+        .event(deposit(31))
+        .event(deposit(32));
+    let AppendOutcome::Committed(events) = writer.append(request).await.expect("append") else {
+        panic!("not committed");
+    };
+    written.extend(events);
+
+    // a handle of its own: nothing cached, every read starts at the subject's start
+    let reader = fresh_store_with(options).await;
+    let all = reader.load("Account", "a-1", 0).await.expect("load");
+    assert_eq!(all, written, "every event, in order, as written");
+    let seen = |events: &[StreamEvent]| -> Vec<(u64, String)> {
+        events
+            .iter()
+            .map(|e| (e.version, e.body.to_string()))
+            .collect()
+    };
+    let expected = |events: &[eventstore_core::RecordedEvent]| -> Vec<(u64, String)> {
+        events
+            .iter()
+            .map(|e| (e.version, e.body.to_string()))
+            .collect()
+    };
+    let middle = reader
+        .load_page("Account", "a-1", 10, 5)
+        .await
+        .expect("page");
+    assert_eq!(seen(&middle), expected(&written[10..15]));
+    let across = reader
+        .load_page("Account", "a-1", 29, 100)
+        .await
+        .expect("page");
+    assert_eq!(
+        seen(&across),
+        expected(&written[29..]),
+        "into the three-event commit"
+    );
+
+    let request = AppendRequest::new("Account", "a-1".parse().unwrap(), 33).event(deposit(33));
+    let AppendOutcome::Committed(last) = writer.append(request).await.expect("append") else {
+        panic!("not committed");
+    };
+    let after = reader.load("Account", "a-1", 0).await.expect("load");
+    assert_eq!(after.len(), 34, "what was appended since");
+    assert_eq!(after[33..], last);
 }

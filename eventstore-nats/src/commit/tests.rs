@@ -30,7 +30,8 @@ fn a_commit_round_trips_with_versions_and_positions() {
     };
     let outgoing = encode(&request, 5, &sealed).unwrap();
     let ids = outgoing.ids.clone();
-    let message = stored(outgoing, 9);
+    let mut message = stored(outgoing, 9);
+    message.subject = crate::subject::stream_subject("events", "Account", "a.1 *").into();
     assert_eq!(
         stream_of(&message).unwrap(),
         ("Account".to_owned(), "a.1 *".to_owned())
@@ -63,8 +64,6 @@ fn a_fence_is_a_marker_at_the_streams_version() {
         subject: "events.Account.a".into(),
         sequence: 3,
         headers: fence(
-            "Account",
-            "a",
             &Known {
                 seq: 2,
                 version: 2,
@@ -119,7 +118,7 @@ fn a_forget_marker_is_a_marker_that_counts_the_forget() {
     let message = StreamMessage {
         subject: "events.Account.a".into(),
         sequence: 8,
-        headers: forget_marker("Account", "a", &at, 2),
+        headers: forget_marker(&at, 2),
         payload: Bytes::new(),
         time: async_nats::datetime::now(),
     };
@@ -135,4 +134,58 @@ fn a_forget_marker_is_a_marker_that_counts_the_forget() {
         message.headers.get(header::FORGET).map(|v| v.as_str()),
         Some("2")
     );
+}
+
+#[test]
+fn a_commit_body_is_the_array_of_its_bodies_and_headers_say_only_what_is_not_default() {
+    let plain = AppendRequest::new("Account", "a-1".parse().unwrap(), 0)
+        .event(NewEvent::new("Opened", &serde_json::json!({ "owner": "x" })).unwrap());
+    let sealed = Sealed {
+        value: vec![r#"{"owner":"1:c2VhbGVk"}"#.to_owned()],
+        forgets: 0,
+    };
+    let outgoing = encode(&plain, 1, &sealed).unwrap();
+    assert_eq!(&outgoing.payload[..], br#"[{"owner":"1:c2VhbGVk"}]"#);
+    for absent in [header::SCHEMA_VERSIONS, header::METADATA] {
+        assert!(outgoing.headers.get(absent).is_none(), "{absent}");
+    }
+    let commit = decode(&stored(outgoing, 2)).unwrap();
+    assert_eq!(commit.events[0].schema_version, 1);
+    assert_eq!(commit.metadata, Metadata::default());
+
+    let mut newer = NewEvent::new("Opened", &serde_json::json!({ "owner": "x" })).unwrap();
+    newer.schema_version = 3;
+    let mixed = AppendRequest::new("Account", "a-1".parse().unwrap(), 1)
+        .metadata(Metadata::default().correlation_id("c,\n\"1\"").actor("é"))
+        .event(NewEvent::new("Closed", &serde_json::json!({})).unwrap())
+        .event(newer);
+    let sealed = Sealed {
+        value: vec!["{}".to_owned(), r#"{"owner":null}"#.to_owned()],
+        forgets: 0,
+    };
+    let commit = decode(&stored(encode(&mixed, 2, &sealed).unwrap(), 3)).unwrap();
+    let read: Vec<_> = commit
+        .events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.schema_version, e.sealed.as_str()))
+        .collect();
+    assert_eq!(
+        read,
+        [("Closed", 1, "{}"), ("Opened", 3, r#"{"owner":null}"#)]
+    );
+    assert_eq!(commit.metadata, mixed.metadata);
+}
+
+#[test]
+fn a_commit_whose_headers_disagree_with_its_body_is_corrupt() {
+    let request = AppendRequest::new("Account", "a-1".parse().unwrap(), 0)
+        .event(NewEvent::new("Opened", &serde_json::json!({})).unwrap());
+    let sealed = Sealed {
+        value: vec!["{}".to_owned()],
+        forgets: 0,
+    };
+    let mut outgoing = encode(&request, 1, &sealed).unwrap();
+    outgoing.headers.insert(header::KINDS, "Opened,Closed");
+    let problem = decode(&stored(outgoing, 2)).unwrap_err();
+    assert!(problem.contains(header::KINDS), "{problem}");
 }
