@@ -118,10 +118,11 @@ impl Inner {
     /// when the subscription fails (logged), readers fall back on their
     /// timer.
     pub(crate) fn watch_appends(&self) {
+        // outside a runtime nothing is started, and a later call may start it
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         self.watching.call_once(|| {
-            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-                return;
-            };
             let client = self.js.client();
             let subjects = self.options.subjects();
             let counter = Arc::downgrade(&self.appended);

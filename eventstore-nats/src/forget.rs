@@ -15,6 +15,7 @@
 //! at worst the snapshot unreadable (it is ignored, a cache) or no marker
 //! (the next forget publishes one).
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
 use eventstore_core::backend::JsonText;
@@ -97,11 +98,20 @@ pub(crate) trait ForgetSource {
         id: &str,
         forgets: u64,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Erases the errors of the parked entries of the events at
+    /// `positions` (an entry keeps no body, but its error may quote one);
+    /// how many it erased.
+    fn erase_parked_errors(
+        &self,
+        positions: &BTreeSet<u64>,
+    ) -> impl Future<Output = Result<u64>> + Send;
 }
 
 /// Forgets what `request` names, through `source` and `secrets`. The
-/// `copies` it counts are refusals: the store keeps no other copy of a
-/// body (parked entries hold the event's sequence, not its body).
+/// `copies` it counts are refusals and the errors of parked events: the
+/// store keeps no other copy of a body (parked entries hold the event's
+/// position, not its body).
 ///
 /// # Errors
 /// The errors of `source` and of the secrets bucket, nothing half-erased
@@ -114,6 +124,8 @@ pub(crate) async fn forget<S: ForgetSource>(
     let (kind, id) = (&request.aggregate_kind, request.aggregate_id.as_str());
     let events = source.stored_events(kind, id).await?;
     let version = events.last().map_or(0, |e| e.version);
+    let positions = events.iter().map(|e| e.position).collect();
+    let parked = source.erase_parked_errors(&positions).await?;
     let snapshot = source.snapshot(kind, id).await?;
     // the state with the named fields erased, opened while its key lives
     let erased = match &snapshot {
@@ -127,7 +139,10 @@ pub(crate) async fn forget<S: ForgetSource>(
     };
     let refusals = source.sealed_refusals(kind, id).await?;
     let Some(destroyed) = secrets.forget(request, version).await? else {
-        return Ok(Forgotten::default());
+        return Ok(Forgotten {
+            copies: parked,
+            ..Forgotten::default()
+        });
     };
     let events = events.iter().filter(|e| lost_a_value(&e.body, &destroyed));
     let refusals = refusals.iter().filter(|sealed| {
@@ -136,7 +151,7 @@ pub(crate) async fn forget<S: ForgetSource>(
     let mut forgotten = Forgotten {
         events: events.count() as u64,
         snapshots: 0,
-        copies: refusals.count() as u64,
+        copies: refusals.count() as u64 + parked,
     };
     if let Some(snapshot) = snapshot {
         let changed = if request.delete_snapshots {

@@ -1,7 +1,9 @@
 //! What a forget (`forget.rs`) needs of the JetStream store: the
 //! aggregate's stored events as sealed, its snapshot entry, the sealed
-//! errors of its recorded refusals, and the forget marker on its subject.
+//! errors of its recorded refusals, the forget marker on its subject, and
+//! the errors of its parked events.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
@@ -150,6 +152,10 @@ impl ForgetSource for Inner {
                 _ => None,
             })
             .collect())
+    }
+
+    async fn erase_parked_errors(&self, positions: &BTreeSet<u64>) -> Result<u64> {
+        self.reactors.erase_parked_errors(positions).await
     }
 
     async fn publish_forget_marker(&self, kind: &str, id: &str, forgets: u64) -> Result<()> {

@@ -15,7 +15,6 @@ use eventstore_core::{
 use crate::commit::{self, unstorable};
 use crate::error::failed;
 use crate::forget;
-use crate::forget::ForgetSource as _;
 use crate::heads::Known;
 use crate::inner::{Inner, NatsStore};
 use crate::keys::{KeyState, Resolved, entry_name, now_ms};
@@ -331,17 +330,7 @@ impl EventStore for NatsStore {
 
     async fn forget(&self, request: &ForgetRequest) -> Result<Forgotten> {
         let inner = &*self.inner;
-        let mut forgotten = forget::forget(inner, &inner.secrets, request).await?;
-        // parked entries keep no body, but their errors may quote one
-        let (kind, id) = (&request.aggregate_kind, request.aggregate_id.as_str());
-        let positions = inner
-            .stored_events(kind, id)
-            .await?
-            .iter()
-            .map(|event| event.position)
-            .collect();
-        forgotten.copies += inner.reactors.erase_parked_errors(&positions).await?;
-        Ok(forgotten)
+        forget::forget(inner, &inner.secrets, request).await
     }
 
     async fn load_stream(

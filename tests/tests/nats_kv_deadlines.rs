@@ -42,7 +42,7 @@ async fn until_next(deadlines: &KvDeadlines, next: Option<SystemTime>, what: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_sees_the_deadlines_another_keeps() {
-    let layout = fresh_layout();
+    let layout = fresh_layout().await;
     let _cleanup = DeleteOnDrop::new(&layout, &["deadlines"]);
     let first = KvDeadlines::open(&shared_jetstream().await, &layout)
         .await

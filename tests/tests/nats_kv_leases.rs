@@ -3,7 +3,7 @@
 //! processes would be: a lease taken over fences its old holder, and of
 //! runners racing for one lease exactly one gets it. Also the bucket
 //! behaviour of NATS 2.9 that the compare-and-sets rely on, and the test
-//! store's clean-up.
+//! buckets' clean-up.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +14,7 @@ use eventstore_core::backend::Lease;
 use eventstore_core::reactor::ParkedEvent;
 use eventstore_nats::KvReactors;
 use eventstore_nats::async_nats::jetstream::kv::{Operation, UpdateErrorKind};
-use eventstore_tests::nats_kv::{DeleteOnDrop, fresh_layout, fresh_store};
+use eventstore_tests::nats_kv::{DeleteOnDrop, fresh_layout};
 use eventstore_tests::nats_server::shared_jetstream;
 use tokio::sync::Barrier;
 
@@ -42,7 +42,7 @@ fn parked(reactor: &str, position: u64) -> ParkedEvent {
 /// `count` handles on the same buckets, each on a connection of its own,
 /// and what deletes the buckets at the end of the test.
 async fn runners(count: usize) -> (Vec<KvReactors>, DeleteOnDrop) {
-    let layout = fresh_layout();
+    let layout = fresh_layout().await;
     let cleanup = DeleteOnDrop::new(&layout, &["reactors", "parked"]);
     let mut opened = Vec::with_capacity(count);
     for _ in 0..count {
@@ -193,7 +193,7 @@ async fn runners_racing_for_one_lease_one_wins() {
 /// revision the next write must name.
 #[tokio::test]
 async fn the_bucket_compares_and_sets_as_relied_on() {
-    let layout = fresh_layout();
+    let layout = fresh_layout().await;
     let _cleanup = DeleteOnDrop::new(&layout, &["reactors", "parked"]);
     let context = shared_jetstream().await;
     KvReactors::open(&context, &layout).await.expect("open");
@@ -244,9 +244,14 @@ async fn the_bucket_compares_and_sets_as_relied_on() {
 
 #[tokio::test]
 async fn a_dropped_test_store_deletes_its_buckets() {
-    let store = fresh_store().await;
-    let buckets = store.buckets();
+    let layout = fresh_layout().await;
     let context = shared_jetstream().await;
+    KvReactors::open(&context, &layout)
+        .await
+        .expect("open the buckets");
+    let names = ["reactors", "parked"];
+    let store = DeleteOnDrop::new(&layout, &names);
+    let buckets = names.map(|name| format!("{}_{name}", layout.prefix));
     for bucket in &buckets {
         let there = context.get_key_value(bucket.as_str()).await;
         assert!(there.is_ok(), "negative control: {bucket} is there");

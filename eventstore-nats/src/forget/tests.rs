@@ -111,6 +111,13 @@ impl ForgetSource for Fake {
             .push(forgets);
         ready(Ok(()))
     }
+
+    fn erase_parked_errors(
+        &self,
+        _: &std::collections::BTreeSet<u64>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        ready(Ok(0))
+    }
 }
 
 /// `events` of (kind, body) sealed as one append to `kind` `id`.
