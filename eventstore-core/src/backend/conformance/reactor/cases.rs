@@ -10,7 +10,7 @@ use crate::reactor::{ReactorStore, RetryOutcome, Runner, Start, partition_of};
 use crate::{EventStore, RecordedEvent, Tracker};
 
 use super::recorder::{Handled, Recorder};
-use super::running::{Running, fast};
+use super::running::{Running, STEADY_LEASE, fast, steady};
 use crate::backend::conformance::eventually::eventually;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -528,14 +528,14 @@ where
     S: EventStore + Tracker + ReactorStore,
 {
     let recorder = Recorder::new("slow");
-    recorder.slow(Duration::from_millis(1_200));
-    let a = Running::start(Runner::new(store.clone(), recorder.tag("a")).options(fast("a")));
+    recorder.slow(STEADY_LEASE * 5 / 4);
+    let a = Running::start(Runner::new(store.clone(), recorder.tag("a")).options(steady("a")));
     let holder = async || store.lease_holder("slow", 0).await.expect("holder");
     eventually(WAIT, "a takes the lease", holder, |h| {
         h.as_deref() == Some("a")
     })
     .await;
-    let b = Running::start(Runner::new(store.clone(), recorder.tag("b")).options(fast("b")));
+    let b = Running::start(Runner::new(store.clone(), recorder.tag("b")).options(steady("b")));
     let written = things(&store, 1, 3, 0).await;
     recorder
         .wait_until(WAIT, "3 slow events handled", |h| h.len() >= 3)
