@@ -112,11 +112,15 @@ impl Worker {
             std::future::pending::<()>().await;
         };
         // a fetch is never cut short: messages it pulled would wait out
-        // their ack wait before anyone got them again
+        // their ack wait before anyone got them again; each is handled as
+        // it arrives, so none waits for the rest of its batch (a fetch
+        // waits up to a second, which may be the whole ack wait)
         let work = async {
             let mut handled = 0;
             while !stopped.load(Ordering::Relaxed) {
-                for message in self.fetch().await? {
+                let mut batch = self.fetch().await?;
+                while let Some(message) = batch.next().await {
+                    let message = message.map_err(nats(self.fetching()))?;
                     on_update(self.handle(message).await);
                     handled += 1;
                 }
@@ -129,27 +133,24 @@ impl Worker {
         }
     }
 
-    /// One batch of messages (none when nothing came within a second).
-    async fn fetch(&self) -> Result<Vec<async_nats::jetstream::Message>> {
-        let doing = || {
-            format!(
-                "fetching from consumer {}",
-                self.view.warehouse().layout().consumer()
-            )
-        };
-        let mut messages = self
-            .consumer
+    /// What a fetch is doing, for its errors.
+    fn fetching(&self) -> String {
+        format!(
+            "fetching from consumer {}",
+            self.view.warehouse().layout().consumer()
+        )
+    }
+
+    /// One batch of messages, delivered as they come (none when nothing
+    /// came within a second).
+    async fn fetch(&self) -> Result<pull::Batch> {
+        self.consumer
             .fetch()
             .max_messages(BATCH)
             .expires(FETCH_WAIT)
             .messages()
             .await
-            .map_err(nats(doing()))?;
-        let mut batch = Vec::with_capacity(BATCH);
-        while let Some(message) = messages.next().await {
-            batch.push(message.map_err(nats(doing()))?);
-        }
-        Ok(batch)
+            .map_err(nats(self.fetching()))
     }
 
     /// Applies one message and acknowledges it after the view committed,

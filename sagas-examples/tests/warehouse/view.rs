@@ -293,14 +293,17 @@ async fn a_worker_that_crashes_after_the_update_and_before_the_ack_applies_once(
         )
     })
     .await;
+    // on a loaded machine it may come more than once (an ack wait may
+    // pass before the ack arrives): each delivery applies nothing
     assert!(
-        matches!(
-            &updates[..],
-            [Update::Applied {
-                applied: Applied::Already { .. },
-                ..
-            }]
-        ),
+        !updates.is_empty()
+            && updates.iter().all(|u| matches!(
+                u,
+                Update::Applied {
+                    sequence,
+                    applied: Applied::Already { .. },
+                } if *sequence == published.sequence
+            )),
         "{updates:#?}"
     );
     let entry = entry(&fresh.warehouse, "north", "p").await;
