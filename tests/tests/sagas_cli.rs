@@ -973,3 +973,89 @@ fn an_approval_timeout_that_is_not_a_positive_duration_is_a_usage_error_naming_i
         assert_usage_error(&sagas(&args, nowhere), &args, says);
     }
 }
+
+/// `sagas` with `--store nats://...` on the shared NATS server, in `stream`.
+fn sagas_on_jetstream(stream: &str, args: &[&str]) -> Output {
+    let url = eventstore_tests::nats_server::shared_url();
+    let mut all = args.to_vec();
+    all.extend(["--store", url.as_str(), "--stream", stream]);
+    sagas(&all, None)
+}
+
+/// Deletes `stream` and its buckets.
+async fn delete_stream_and_buckets(stream: &str) {
+    use futures_util::StreamExt as _;
+    let js = eventstore_tests::nats_server::shared_jetstream().await;
+    let buckets = format!("KV_{stream}_");
+    let mut names = js.stream_names();
+    let mut ours = vec![stream.to_owned()];
+    while let Some(Ok(name)) = names.next().await {
+        if name.starts_with(&buckets) {
+            ours.push(name);
+        }
+    }
+    for name in ours {
+        let _ = js.delete_stream(&name).await;
+    }
+}
+
+/// Kills the worker it holds when dropped, also when the test fails.
+struct Worker(std::process::Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn accounts_transfers_and_the_worker_run_on_jetstream() {
+    let stream = eventstore_tests::nats::test_stream_name();
+    let run = |args: &[&str]| sagas_on_jetstream(&stream, args);
+    for (id, owner) in [("ada", "Ada"), ("bob", "Bob")] {
+        let opened = run(&["account", "open", id, "--owner", owner, "--balance", "100"]);
+        assert_eq!(
+            opened.status.code(),
+            Some(0),
+            "{}; {}",
+            stderr(&opened),
+            eventstore_tests::nats_server::HOW_TO_PROVIDE_NATS
+        );
+    }
+    let url = eventstore_tests::nats_server::shared_url();
+    let _worker = Worker(
+        Command::new(env!("CARGO_BIN_EXE_sagas_process"))
+            .args(["worker", "--store", url.as_str(), "--stream", &stream])
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start a worker"),
+    );
+    let done = run(&[
+        "transfer", "start", "ada", "bob", "30", "--id", "t1", "--wait",
+    ]);
+    assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+    let refused = run(&[
+        "transfer", "start", "bob", "ada", "500", "--id", "t2", "--wait",
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    let balance = |id: &str| {
+        let shown = run(&["account", "show", id, "--json"]);
+        assert_eq!(shown.status.code(), Some(0), "{}", stderr(&shown));
+        serde_json::from_str::<serde_json::Value>(&stdout(&shown)).expect("json")["balance"].clone()
+    };
+    assert_eq!(
+        (balance("ada"), balance("bob")),
+        (json!(7_000), json!(13_000))
+    );
+    let shown = run(&["transfer", "show", "t2", "--json"]);
+    let t2: serde_json::Value = serde_json::from_str(&stdout(&shown)).expect("json");
+    assert_eq!(t2["status"], json!("failed"), "{t2}");
+    // the SQL commands say where they run
+    let status = run(&["status"]);
+    assert_usage_error(&status, &["status"], "cannot run on nats://");
+    delete_stream_and_buckets(&stream).await;
+}

@@ -37,6 +37,16 @@ pub(crate) struct Database {
     /// The schema of the event store's tables.
     #[arg(long, default_value = eventstore_postgres::DEFAULT_SCHEMA, global = true)]
     pub(crate) schema: String,
+    /// Runs on NATS JetStream instead of PostgreSQL: `nats://HOST:PORT`
+    /// (`account`, `transfer`, `worker`, `parked` and `reset`; the other
+    /// commands work on PostgreSQL only). `postgres://...` is the same as
+    /// --database-url.
+    #[arg(long, value_name = "URL", global = true)]
+    pub(crate) store: Option<String>,
+    /// The JetStream stream of `--store nats://...` (created when missing,
+    /// with its buckets); its subjects are `<NAME>.<kind>.<id>`.
+    #[arg(long, value_name = "NAME", default_value = "SAGAS", global = true)]
+    pub(crate) stream: String,
 }
 
 /// Output for people (tables) or scripts (JSON).

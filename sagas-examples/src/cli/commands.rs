@@ -2,13 +2,16 @@
 
 use std::time::{Duration, Instant};
 
+use eventstore_core::reactor::ReactorStore;
 use eventstore_core::reactor::{RetryOutcome, Runner, RunnerOptions, Start};
-use eventstore_core::{AggregateId, ErasedRejection, EventId, Options, Outcome};
+use eventstore_core::{
+    AggregateId, DeadlineStore, ErasedRejection, EventId, EventStore, Options, Outcome, Tracker,
+};
 use serde_json::json;
 
 use super::args::{AccountCommand, Database, Output, ParkedCommand, TransferCommand};
 use super::failure::Failure;
-use super::store::{connect, repository};
+use super::store::{on_store, repository};
 use crate::account::{Account, AccountError, Status};
 use crate::money::Money;
 use crate::output::{table, utc};
@@ -39,7 +42,12 @@ fn account_outcome(id: &str, what: &str, outcome: Outcome<AccountError>) -> Resu
 
 /// `sagas account ...`
 pub(crate) async fn account(db: &Database, command: AccountCommand) -> Result<(), Failure> {
-    let repo = repository(connect(db).await?);
+    on_store!(db, |store| account_on(store, command).await)
+}
+
+/// `sagas account ...` on `store`.
+async fn account_on<S: EventStore>(store: S, command: AccountCommand) -> Result<(), Failure> {
+    let repo = repository(store);
     match command {
         AccountCommand::Open { id, owner, balance } => {
             let outcome = repo
@@ -161,7 +169,12 @@ fn transfer_outcome(id: &str, what: &str, outcome: Outcome<TransferError>) -> Re
 
 /// `sagas transfer ...`
 pub(crate) async fn transfer(db: &Database, command: TransferCommand) -> Result<(), Failure> {
-    let repo = repository(connect(db).await?);
+    on_store!(db, |store| transfer_on(store, command).await)
+}
+
+/// `sagas transfer ...` on `store`.
+async fn transfer_on<S: EventStore>(store: S, command: TransferCommand) -> Result<(), Failure> {
+    let repo = repository(store);
     match command {
         TransferCommand::Start {
             from,
@@ -258,7 +271,15 @@ pub(crate) async fn worker(
     options
         .validate()
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    let store = connect(db).await?;
+    on_store!(db, |store| work_on(store, options).await)
+}
+
+/// `sagas worker` on `store`.
+async fn work_on<S>(store: S, options: RunnerOptions) -> Result<(), Failure>
+where
+    S: EventStore + Tracker + ReactorStore + DeadlineStore,
+{
+    let partitions = options.partitions;
     let saga = TransferSaga::new(repository(store.clone())).observe(narrator(None));
     let owner = options.owner.clone();
     eprintln!(
@@ -281,7 +302,15 @@ pub(crate) async fn reset(db: &Database, partitions: u32, to_end: bool) -> Resul
     options
         .validate()
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    let store = connect(db).await?;
+    on_store!(db, |store| reset_on(store, options, to_end).await)
+}
+
+/// `sagas reset` on `store`.
+async fn reset_on<S>(store: S, options: RunnerOptions, to_end: bool) -> Result<(), Failure>
+where
+    S: EventStore + Tracker + ReactorStore + DeadlineStore,
+{
+    let partitions = options.partitions;
     let runner = Runner::new(store.clone(), TransferSaga::new(repository(store))).options(options);
     let start = if to_end { Start::End } else { Start::Beginning };
     runner.reset(start).await?;
@@ -324,7 +353,14 @@ fn parked_json(p: &eventstore_core::reactor::ParkedEvent) -> serde_json::Value {
 
 /// `sagas parked ...`
 pub(crate) async fn parked(db: &Database, command: ParkedCommand) -> Result<(), Failure> {
-    let store = connect(db).await?;
+    on_store!(db, |store| parked_on(store, command).await)
+}
+
+/// `sagas parked ...` on `store`.
+async fn parked_on<S>(store: S, command: ParkedCommand) -> Result<(), Failure>
+where
+    S: EventStore + Tracker + ReactorStore + DeadlineStore,
+{
     let runner = Runner::new(store.clone(), TransferSaga::new(repository(store)));
     match command {
         ParkedCommand::List { output } => {

@@ -1,4 +1,5 @@
-//! The `sagas` program: the demo, and operating transfers on PostgreSQL.
+//! The `sagas` program: the demo, and operating transfers on PostgreSQL
+//! (or, for the commands that need no SQL, on NATS JetStream).
 
 mod args;
 mod commands;
