@@ -151,6 +151,10 @@ where
 
 /// A runner killed while a batch is half handled: the next runner redoes
 /// that batch and skips nothing.
+///
+/// With [`steady`] leases: a lease that lapsed under load in the middle of
+/// a batch had part of an earlier batch redone too (as it may be), which
+/// this case's exact count of redone events does not allow.
 pub async fn a_crash_between_handling_and_checkpoint_skips_nothing<S>(store: S)
 where
     S: EventStore + Tracker + ReactorStore,
@@ -159,7 +163,7 @@ where
     let recorder = Recorder::new("crash");
     recorder.block_at(written[69].position);
     let running = Running::start(
-        Runner::new(store.clone(), recorder.clone()).options(fast("doomed").batch_size(25)),
+        Runner::new(store.clone(), recorder.clone()).options(steady("doomed").batch_size(25)),
     );
     recorder
         .wait_blocked(WAIT, "the runner reaches the 70th event")
@@ -172,7 +176,7 @@ where
     );
     recorder.unblock();
     let running = Running::start(
-        Runner::new(store.clone(), recorder.tag("heir")).options(fast("heir").batch_size(25)),
+        Runner::new(store.clone(), recorder.tag("heir")).options(steady("heir").batch_size(25)),
     );
     let all: HashSet<u64> = written.iter().map(|e| e.position).collect();
     recorder
