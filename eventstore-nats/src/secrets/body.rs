@@ -8,6 +8,7 @@
 //! [`cipher::seal`] makes of its JSON text (kept
 //! exactly as written: an integer beyond `u64` stays that integer).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
@@ -15,6 +16,7 @@ use serde_json::value::RawValue;
 use super::cipher;
 use super::error::SecretsError;
 use super::key_set::{KeySet, Slot};
+use super::object::Object;
 
 /// What opening found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,9 +45,15 @@ pub(crate) fn fields(text: &str) -> Result<BTreeMap<String, &RawValue>, String> 
 ///
 /// # Errors
 /// What is wrong, for anything but a string or `null`.
-pub(crate) fn sealed_text(value: &RawValue) -> Result<Option<String>, String> {
-    serde_json::from_str::<Option<String>>(value.get())
-        .map_err(|_| format!("not a sealed value: {}", value.get()))
+pub(crate) fn sealed_text(value: &RawValue) -> Result<Option<Cow<'_, str>>, String> {
+    let text = value.get();
+    // borrowed unless escaped, which no sealed value is
+    match serde_json::from_str::<Option<&str>>(text) {
+        Ok(sealed) => Ok(sealed.map(Cow::Borrowed)),
+        Err(_) => serde_json::from_str::<Option<String>>(text)
+            .map(|sealed| sealed.map(Cow::Owned))
+            .map_err(|_| format!("not a sealed value: {text}")),
+    }
 }
 
 /// The body `text` of an event of kind `kind` at schema version `version`
@@ -61,21 +69,21 @@ pub(crate) fn seal_body(
     text: &str,
 ) -> Result<String, SecretsError> {
     let fields = fields(text).map_err(|problem| corrupt_body(aggregate, problem))?;
-    let mut sealed: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for (field, value) in fields {
-        let text = if value.get() == "null" {
-            None
+    let mut sealed = Object::with_capacity(2 * text.len());
+    for (field, value) in &fields {
+        if value.get() == "null" {
+            sealed.field(field, "null");
         } else {
             let slot = Slot::Field {
                 kind,
                 version,
-                field: &field,
+                field,
             };
-            Some(seal_with(set, aggregate, slot, &field, value.get())?)
-        };
-        sealed.insert(field, text);
+            let text = seal_with(set, aggregate, slot, field, value.get())?;
+            sealed.sealed_field(field, &text);
+        }
     }
-    serde_json::to_string(&sealed).map_err(|e| corrupt_body(aggregate, e.to_string()))
+    Ok(sealed.finish())
 }
 
 /// The body `text` that [`seal_body`] made, opened with `set`.
@@ -90,25 +98,25 @@ pub(crate) fn open_body(
     text: &str,
 ) -> Result<Found<String>, SecretsError> {
     let fields = fields(text).map_err(|problem| corrupt_body(aggregate, problem))?;
-    let mut opened = BTreeMap::new();
-    for (field, value) in fields {
-        let corrupt = |problem| corrupt(aggregate, &field, problem);
+    let mut opened = Object::with_capacity(text.len());
+    for (field, value) in &fields {
+        let corrupt = |problem| corrupt(aggregate, field, problem);
         let plain = match sealed_text(value).map_err(corrupt)? {
             None => None,
-            Some(sealed) => match open_with(set, aggregate, &field, &sealed)? {
+            Some(sealed) => match open_with(set, aggregate, field, &sealed)? {
                 Found::Value(plain) => plain,
                 Found::Stale { label } => return Ok(Found::Stale { label }),
             },
         };
-        let value = match plain {
-            Some(plain) => RawValue::from_string(plain).map_err(|e| corrupt(e.to_string()))?,
-            None => RawValue::NULL.to_owned(),
-        };
-        opened.insert(field, value);
+        match plain {
+            Some(plain) => {
+                let value = RawValue::from_string(plain).map_err(|e| corrupt(e.to_string()))?;
+                opened.field(field, value.get());
+            }
+            None => opened.field(field, "null"),
+        }
     }
-    serde_json::to_string(&opened)
-        .map(Found::Value)
-        .map_err(|e| corrupt_body(aggregate, e.to_string()))
+    Ok(Found::Value(opened.finish()))
 }
 
 /// `plain` sealed with the key of `slot`, bound to `label`, giving `set`
@@ -125,11 +133,11 @@ pub(crate) fn seal_with(
     plain: &str,
 ) -> Result<String, SecretsError> {
     let id = set.ensure(slot)?;
-    let key = set
-        .key(id)
-        .and_then(|key| key.ok_or_else(|| format!("key {id} is missing")))
+    let cipher = set
+        .cipher(id)
+        .and_then(|cipher| cipher.ok_or_else(|| format!("key {id} is missing")))
         .map_err(|problem| corrupt_set(aggregate, problem))?;
-    cipher::seal(id, &key, label, plain.as_bytes())
+    cipher::seal(id, cipher, label, plain.as_bytes())
 }
 
 /// The plain text of `sealed`, bound to `label`, opened with `set`;
@@ -145,10 +153,10 @@ pub(crate) fn open_with(
 ) -> Result<Found<Option<String>>, SecretsError> {
     let corrupt = |problem| corrupt(aggregate, label, problem);
     let parsed = cipher::parse(sealed).map_err(corrupt)?;
-    let key = set
-        .key(parsed.id)
+    let cipher = set
+        .cipher(parsed.id)
         .map_err(|problem| corrupt_set(aggregate, problem))?;
-    let Some(key) = key else {
+    let Some(cipher) = cipher else {
         return Ok(if set.destroyed(parsed.id) {
             Found::Value(None)
         } else {
@@ -157,7 +165,7 @@ pub(crate) fn open_with(
             }
         });
     };
-    let plain = cipher::open(&parsed, &key, label).map_err(corrupt)?;
+    let plain = cipher::open(parsed, cipher, label).map_err(corrupt)?;
     String::from_utf8(plain)
         .map(|plain| Found::Value(Some(plain)))
         .map_err(|_| corrupt("the plain text is not UTF-8".to_owned()))
@@ -250,6 +258,21 @@ pub(super) mod tests {
             .event_fields("Opened", ["owner"]);
         set.forget(&request, 1);
         assert_eq!(raw(&set, &sealed), expected("null"));
+    }
+
+    #[test]
+    fn a_sealed_text_reads_borrowed_or_unescaped() {
+        let raw = |json: &str| RawValue::from_string(json.to_owned()).unwrap();
+        let plain = raw(r#""1:ab+/""#);
+        assert!(matches!(
+            sealed_text(&plain),
+            Ok(Some(Cow::Borrowed("1:ab+/")))
+        ));
+        let escaped = raw(r#""1:a\/b""#);
+        assert_eq!(sealed_text(&escaped).unwrap().as_deref(), Some("1:a/b"));
+        assert_eq!(sealed_text(&raw("null")).unwrap(), None);
+        let error = sealed_text(&raw("[1]")).unwrap_err();
+        assert_eq!(error, "not a sealed value: [1]");
     }
 
     #[test]

@@ -95,6 +95,7 @@ impl Cache {
 
 #[cfg(test)]
 mod tests {
+    use super::super::key_set::Slot;
     use super::*;
 
     fn cached(forgets: u64, revision: u64) -> Cached {
@@ -114,6 +115,20 @@ mod tests {
         assert!(cache.get("A.a", 1).is_some());
         assert!(cache.get("A.a", 2).is_none(), "told of a later forget");
         assert!(cache.get("A.a", 0).is_none(), "and it stays dropped");
+    }
+
+    #[test]
+    fn a_set_dropped_for_a_later_forget_takes_its_ciphers_with_it() {
+        let cache = Cache::default();
+        let mut set = KeySet::default();
+        let id = set.ensure(Slot::State).unwrap();
+        let cipher = set.keys[&id].watch();
+        let set = Arc::new(set);
+        cache.put("A.a", Cached { set, revision: 1 });
+        assert!(cache.get("A.a", 0).is_some());
+        assert!(cipher.upgrade().is_some(), "cached");
+        assert!(cache.get("A.a", 1).is_none(), "told of a later forget");
+        assert!(cipher.upgrade().is_none(), "nothing holds the cipher");
     }
 
     #[test]

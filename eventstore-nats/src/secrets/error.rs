@@ -19,7 +19,8 @@ pub(crate) enum SecretsError {
         #[source]
         source: Source,
     },
-    /// The OS random generator failed to give a key.
+    /// The OS random generator failed to give a key or the seed of a
+    /// thread's nonces.
     #[error("the OS random generator failed")]
     Random(#[source] Source),
     /// AES-GCM refused to seal a value (one beyond 64 GiB).

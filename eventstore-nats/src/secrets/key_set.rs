@@ -19,13 +19,11 @@
 use std::collections::BTreeMap;
 
 use aes_gcm::Aes256Gcm;
-use aes_gcm::aead::{Generate, Key};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use eventstore_core::ForgetRequest;
 use serde::{Deserialize, Serialize};
 
 use super::error::SecretsError;
+use super::set_key::SetKey;
 
 /// Where a key is used: one field of one event kind at one schema version,
 /// a snapshot's state, or recorded refusal errors.
@@ -68,8 +66,9 @@ pub(crate) struct KeySet {
     pub(crate) next: u64,
     /// The key of each slot.
     pub(crate) current: Current,
-    /// Every key not destroyed, base64, by id.
-    pub(crate) keys: BTreeMap<u64, String>,
+    /// Every key not destroyed, by id (stored as base64, read with its
+    /// cipher).
+    pub(crate) keys: BTreeMap<u64, SetKey>,
 }
 
 /// What one forget destroyed.
@@ -114,10 +113,10 @@ impl KeySet {
         if let Some(id) = self.current(slot) {
             return Ok(id);
         }
-        let key = Key::<Aes256Gcm>::try_generate().map_err(|e| SecretsError::Random(e.into()))?;
+        let key = SetKey::generate()?;
         let id = self.next;
         self.next += 1;
-        self.keys.insert(id, STANDARD.encode(key));
+        self.keys.insert(id, key);
         match slot {
             Slot::Field {
                 kind,
@@ -182,25 +181,28 @@ impl KeySet {
         destroyed
     }
 
-    /// The key with id `id`, decoded; `None` when the set does not hold it.
+    /// The cipher of the key with id `id`, made when the key was made or
+    /// read; `None` when the set does not hold it.
     ///
     /// # Errors
     /// What is wrong with the stored key, when it is not 32 bytes of
     /// base64 (the caller names the aggregate).
-    pub(crate) fn key(&self, id: u64) -> Result<Option<Key<Aes256Gcm>>, String> {
-        let Some(text) = self.keys.get(&id) else {
-            return Ok(None);
-        };
-        let corrupt = |problem: String| format!("key {id}: {problem}");
-        let bytes = STANDARD.decode(text).map_err(|e| corrupt(e.to_string()))?;
-        let key = Key::<Aes256Gcm>::try_from(bytes.as_slice())
-            .map_err(|_| corrupt(format!("{} bytes, not 32", bytes.len())))?;
-        Ok(Some(key))
+    pub(crate) fn cipher(&self, id: u64) -> Result<Option<&Aes256Gcm>, String> {
+        self.keys
+            .get(&id)
+            .map(|key| {
+                key.cipher()
+                    .map_err(|problem| format!("key {id}: {problem}"))
+            })
+            .transpose()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+
     use super::*;
 
     fn field<'a>(kind: &'a str, version: u32, field: &'a str) -> Slot<'a> {
@@ -219,7 +221,7 @@ mod tests {
         let v2 = set.ensure(field("Opened", 2, "owner")).unwrap();
         let state = set.ensure(Slot::State).unwrap();
         assert_eq!((owner, v2, state), (0, 1, 2));
-        assert!(set.key(owner).unwrap().is_some());
+        assert!(set.cipher(owner).unwrap().is_some());
         let request = ForgetRequest::of_kind("Account", "a-1".parse().unwrap())
             .event_fields("Opened", ["owner"])
             .delete_snapshots();
@@ -227,7 +229,7 @@ mod tests {
         assert_eq!(destroyed.fields, [0, 1]);
         assert_eq!((destroyed.state, destroyed.forgets), (Some(2), 1));
         assert!(set.destroyed(owner) && set.destroyed(2) && !set.destroyed(3));
-        assert_eq!(set.key(owner).unwrap(), None);
+        assert!(set.cipher(owner).unwrap().is_none());
         assert_eq!(set.forgotten_at, 7);
         assert_eq!(
             set.ensure(field("Opened", 1, "owner")).unwrap(),
@@ -256,16 +258,35 @@ mod tests {
         assert_eq!(destroyed.refusals, Some(refusals), "refusals always go");
         assert_eq!(destroyed.state, None, "no snapshot field named");
         for kept in [current, other, state] {
-            assert!(set.key(kept).unwrap().is_some(), "key {kept}");
+            assert!(set.cipher(kept).unwrap().is_some(), "key {kept}");
         }
         let again = set.forget(&request, 2);
         assert_eq!((again.fields.len(), again.forgets), (0, 2));
     }
 
     #[test]
+    fn a_forgotten_key_takes_its_cipher_with_it() {
+        let mut set = KeySet::default();
+        let owner = set.ensure(field("Opened", 1, "owner")).unwrap();
+        let amount = set.ensure(field("Opened", 1, "amount")).unwrap();
+        let (forgotten, kept) = (set.keys[&owner].watch(), set.keys[&amount].watch());
+        let earlier = set.clone();
+        let request = ForgetRequest::of_kind("Account", "a-1".parse().unwrap())
+            .event_fields("Opened", ["owner"]);
+        set.forget(&request, 1);
+        assert!(set.cipher(owner).unwrap().is_none());
+        assert!(set.cipher(amount).unwrap().is_some());
+        assert!(forgotten.upgrade().is_some(), "a copy from before holds it");
+        drop(earlier);
+        assert!(forgotten.upgrade().is_none(), "gone with the last copy");
+        assert!(kept.upgrade().is_some());
+    }
+
+    #[test]
     fn a_key_that_is_no_key_is_a_corrupt_set() {
         let mut set = KeySet::default();
-        set.keys.insert(0, STANDARD.encode([1u8; 5]));
-        assert_eq!(set.key(0).unwrap_err(), "key 0: 5 bytes, not 32");
+        set.keys
+            .insert(0, SetKey::from_text(STANDARD.encode([1u8; 5])));
+        assert_eq!(set.cipher(0).unwrap_err(), "key 0: 5 bytes, not 32");
     }
 }

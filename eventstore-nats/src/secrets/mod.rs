@@ -19,6 +19,11 @@
 //! Overwriting it at once would take a secure delete of every revision
 //! that held it, which the bucket's `deny_delete` refuses.
 //!
+//! Each key's AES-256-GCM cipher (its key schedule) is made once and kept
+//! with the key ([`set_key`]), so that it goes when a forget destroys the
+//! key; nonces come from a per-thread ChaCha20 stream seeded by the OS
+//! ([`nonce`]) rather than from one system call per value.
+//!
 //! Sealing and opening use a per-process [`cache`] of key sets: sealing
 //! with keys that exist costs no read once the set is cached, and one read
 //! otherwise. Every call takes the forget count the caller knows of the
@@ -32,6 +37,9 @@ mod cache;
 mod cipher;
 mod error;
 mod key_set;
+mod nonce;
+mod object;
+mod set_key;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! Forgetting: what opens as null afterwards, and what leaves the bucket.
 
 use super::*;
+use crate::secrets::set_key::SetKey;
 
 #[tokio::test]
 async fn a_forgotten_field_opens_as_null_and_nothing_else_does() {
@@ -146,14 +147,15 @@ async fn a_destroyed_key_leaves_the_buckets_stream() {
             field: "owner",
         })
         .unwrap();
-    let key_text = before.keys[&owner].clone();
+    let key_text = before.keys[&owner].text().to_owned();
     let key_bytes = STANDARD.decode(&key_text).unwrap();
     let kept = before
         .keys
         .values()
-        .find(|k| **k != key_text)
+        .map(SetKey::text)
+        .find(|k| *k != key_text)
         .unwrap()
-        .clone();
+        .to_owned();
     let messages = bucket.raw_messages().await;
     assert!(
         messages.iter().any(|m| holds(m, key_text.as_bytes())),
