@@ -4,7 +4,8 @@
 //! domain, [`saga`] the transfer saga that moves money between accounts with
 //! compensations, and [`money`] how amounts are shown and parsed.
 //! [`run_program`] is the `sagas` program. [`warehouse`] is a sample of
-//! its own on NATS JetStream, with its `warehouse` program.
+//! its own on NATS JetStream, with its `warehouse` program, and [`kmm`] the
+//! kids' money manager served over NATS, with its `kmm` program.
 
 #![allow(
     clippy::inconsistent_digit_grouping,
@@ -14,6 +15,7 @@
 pub mod account;
 mod cli;
 mod demo;
+pub mod kmm;
 pub mod money;
 mod output;
 pub mod saga;

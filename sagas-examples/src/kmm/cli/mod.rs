@@ -1,0 +1,301 @@
+//! The `kmm` program: `kmm serve` runs the server; every other command is
+//! a client of it.
+
+mod args;
+mod serve;
+mod show;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use args::{Cli, Command};
+
+use super::account::PeriodSummary;
+use super::client::{ClientError, KmmClient};
+use super::period::zone;
+use super::protocol::{
+    Balance, Done, LedgerPage, LedgerReply, MoveMoney, OfAccount, SetBudget, check_account,
+    check_request_id,
+};
+
+/// Why the program stopped short.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    /// A value on the command line that cannot be sent: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// A request that went wrong: exit 1 when refused, 3 otherwise.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The server could not run: exit 3.
+    #[error("{0}")]
+    Serve(String),
+}
+
+/// The `kmm` program: parses the command line, logs to stderr
+/// (`RUST_LOG`, default `warn`), runs the command and prints a failure as
+/// one line on stderr. It exits with 0 when done, 1 when the server
+/// refused the request (nothing written), 2 for a bad command line, and 3
+/// when NATS or the server cannot be reached or failed.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     sagas_examples::kmm::run_program()
+/// }
+/// ```
+#[must_use]
+pub fn run_program() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::from(match failure {
+                Failure::Client(ClientError::Refused { .. }) => 1,
+                Failure::Usage(_) => 2,
+                Failure::Client(_) | Failure::Serve(_) => 3,
+            })
+        }
+    }
+}
+
+/// Runs a command line.
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let json = cli.json;
+    let command = match cli.command {
+        Command::Serve {
+            store,
+            stream,
+            schema,
+            store_timeout,
+            clock_start,
+        } => {
+            let store = serve::StoreChoice::parse(&store, &cli.nats, &stream, &schema)
+                .map_err(Failure::Usage)?;
+            return serve::run(&cli.nats, &cli.root, store, store_timeout, clock_start).await;
+        }
+        command => command,
+    };
+    let client = KmmClient::connect(&cli.nats, &cli.root).await?;
+    match command {
+        Command::Serve { .. } => unreachable!("served above"),
+        Command::Deposit {
+            account,
+            amount,
+            description,
+            request_id,
+        } => {
+            let request = move_money(account, amount, &description, request_id)?;
+            let done: Done = client.call("deposit", &request).await?;
+            print_done(
+                json,
+                &format!("deposited {amount} to {}", done.account),
+                &done,
+                &request.request_id,
+            );
+            Ok(())
+        }
+        Command::Withdraw {
+            account,
+            amount,
+            description,
+            request_id,
+        } => {
+            let request = move_money(account, amount, &description, request_id)?;
+            let done: Done = client.call("withdraw", &request).await?;
+            print_done(
+                json,
+                &format!("withdrew {amount} from {}", done.account),
+                &done,
+                &request.request_id,
+            );
+            Ok(())
+        }
+        Command::SetBudget {
+            account,
+            max,
+            period,
+            time_zone,
+            request_id,
+        } => {
+            checked(&account, request_id.as_deref())?;
+            zone(&time_zone).map_err(|e| Failure::Usage(e.to_string()))?;
+            let request = SetBudget {
+                account,
+                max,
+                period,
+                time_zone,
+                request_id,
+            };
+            let done: Done = client.call("set-budget", &request).await?;
+            let what = format!(
+                "{} may withdraw {}",
+                done.account,
+                show::budget(max, period, &request.time_zone)
+            );
+            print_done(json, &what, &done, &request.request_id);
+            Ok(())
+        }
+        Command::RemoveBudget {
+            account,
+            request_id,
+        } => {
+            checked(&account, request_id.as_deref())?;
+            let request = OfAccount {
+                account,
+                request_id,
+            };
+            let done: Done = client.call("remove-budget", &request).await?;
+            let what = format!("{} has no budget now", done.account);
+            print_done(json, &what, &done, &request.request_id);
+            Ok(())
+        }
+        Command::Balance { account } => {
+            checked(&account, None)?;
+            let request = OfAccount {
+                account,
+                request_id: None,
+            };
+            let balance: Balance = client.call("balance", &request).await?;
+            if json {
+                show::json(&balance);
+            } else {
+                println!("{}", balance.balance);
+            }
+            Ok(())
+        }
+        Command::LastBudgetPeriod { account } => {
+            checked(&account, None)?;
+            let request = OfAccount {
+                account,
+                request_id: None,
+            };
+            let summary: Option<PeriodSummary> =
+                client.call("last-budget-period", &request).await?;
+            if json {
+                show::json(&summary);
+            } else {
+                show::period(summary.as_ref());
+            }
+            Ok(())
+        }
+        Command::Ledger { account, follow } => {
+            checked(&account, None)?;
+            if follow {
+                follow_ledger(&client, &account, json).await
+            } else {
+                print_ledger(&client, &account, 0, json).await.map(|_| ())
+            }
+        }
+    }
+}
+
+fn checked(account: &str, request_id: Option<&str>) -> Result<(), Failure> {
+    check_account(account).map_err(Failure::Usage)?;
+    if let Some(id) = request_id {
+        check_request_id(id).map_err(Failure::Usage)?;
+    }
+    Ok(())
+}
+
+fn move_money(
+    account: String,
+    amount: super::amount::Amount,
+    description: &[String],
+    request_id: Option<String>,
+) -> Result<MoveMoney, Failure> {
+    checked(&account, request_id.as_deref())?;
+    Ok(MoveMoney {
+        account,
+        amount,
+        description: description.join(" "),
+        request_id,
+    })
+}
+
+fn print_done(json: bool, what: &str, done: &Done, request_id: &Option<String>) {
+    if json {
+        show::json(done);
+    } else {
+        show::done(what, done, request_id.as_deref());
+    }
+}
+
+/// Prints the ledger entries after version `after`, every page of them;
+/// returns the last version read.
+async fn print_ledger(
+    client: &KmmClient,
+    account: &str,
+    mut after: u64,
+    json: bool,
+) -> Result<u64, Failure> {
+    loop {
+        let request = LedgerPage {
+            account: account.to_owned(),
+            after,
+        };
+        let reply: LedgerReply = client.call("ledger", &request).await?;
+        for entry in &reply.entries {
+            show::entry(entry, json);
+            after = after.max(entry.version);
+        }
+        match reply.more_after {
+            Some(next) if next > after => after = next,
+            _ => return Ok(after),
+        }
+    }
+}
+
+/// Prints the ledger, then each new entry as it is published, until
+/// interrupted. The subscription starts before the history is read; an
+/// entry seen twice (published again after a server crash, or read in the
+/// history too) is printed once, and an entry whose version skips some is
+/// preceded by the history read again from the last one printed, so that
+/// no entry a later one follows is missed.
+async fn follow_ledger(client: &KmmClient, account: &str, json: bool) -> Result<(), Failure> {
+    use futures_util::StreamExt;
+
+    let mut live = client.subscribe_ledger(account).await?;
+    let mut last = print_ledger(client, account, 0, json).await?;
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    loop {
+        tokio::select! {
+            _ = &mut interrupted => return Ok(()),
+            message = live.next() => {
+                let Some(message) = message else {
+                    return Err(ClientError::Nats("the ledger subscription ended".to_owned()).into());
+                };
+                let entry: super::protocol::LedgerEntry = serde_json::from_slice(&message.payload)
+                    .map_err(|e| ClientError::BadReply(e.to_string()))?;
+                if entry.version <= last {
+                    continue;
+                }
+                if entry.version == last + 1 {
+                    show::entry(&entry, json);
+                    last = entry.version;
+                } else {
+                    last = print_ledger(client, account, last, json).await?;
+                }
+            }
+        }
+    }
+}

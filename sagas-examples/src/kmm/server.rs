@@ -1,0 +1,336 @@
+//! `kmm serve`: the application as NATS services, one endpoint per
+//! command on `<root>.services.<command>` (service `kmm`, with the NATS
+//! service API's `$SRV.PING`, `$SRV.INFO` and `$SRV.STATS`), and the
+//! ledger publisher.
+//!
+//! Every request is answered: with its JSON reply, or with a NATS service
+//! error whose code is 400 for a refusal or bad request (nothing written),
+//! 503 when the store did not answer within the store timeout (the client
+//! waits longer, so it hears this rather than timing out itself) and 500
+//! otherwise, and whose `Kmm-Error` header names its kind.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::service::ServiceExt;
+use async_nats::{Client, HeaderMap};
+use eventstore_core::reactor::Runner;
+use eventstore_core::reactor::{ReactorStore, RunnerOptions, Start};
+use eventstore_core::{EventStore, Loaded, Options, Outcome, Repository, SharedClock, Tracker};
+use futures_util::StreamExt;
+use jiff::Timestamp;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::account::{KidAccount, KidAccountEvent, KmmError};
+use super::ledger::{LedgerPublisher, page};
+use super::protocol::{
+    Balance, Done, ENDPOINTS, ERROR_KIND_HEADER, LedgerPage, MoveMoney, OfAccount, SetBudget,
+    check_account, check_request_id,
+};
+
+/// How long the server waits for its store on one request unless told
+/// otherwise: less than the client's 10 s, so that a client hears why.
+pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many requests of one endpoint are handled at once.
+const CONCURRENT_REQUESTS: usize = 32;
+
+/// How `serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The subjects' first token (`kmm`).
+    pub root: String,
+    /// How long a request waits for the store.
+    pub store_timeout: Duration,
+    /// Where the time of deposits and withdrawals comes from.
+    pub clock: SharedClock,
+}
+
+/// Why a request got an error reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// 400, 500 or 503, as the NATS service API's error code.
+    pub code: usize,
+    /// What kind of error: `insufficient_funds`, `bad_request`,
+    /// `store_timeout`...
+    pub kind: &'static str,
+    /// What happened, in one line.
+    pub message: String,
+}
+
+impl Failure {
+    fn bad_request(message: String) -> Self {
+        Self {
+            code: 400,
+            kind: "bad_request",
+            message,
+        }
+    }
+
+    fn refused(command: &str, account: &str, error: &KmmError) -> Self {
+        Self {
+            code: 400,
+            kind: error.kind(),
+            message: format!("{command} refused for {account}: {error}"),
+        }
+    }
+
+    fn store(error: &eventstore_core::Error) -> Self {
+        match error {
+            eventstore_core::Error::InvalidId { .. } => Self::bad_request(error.to_string()),
+            _ => Self {
+                code: 500,
+                kind: "store_error",
+                message: format!("the store failed: {}", eventstore_core::ErrorChain(error)),
+            },
+        }
+    }
+}
+
+/// The application behind the endpoints.
+struct App<S> {
+    repo: Repository<S>,
+    options: ServeOptions,
+}
+
+/// Serves until `shutdown` completes: the endpoints, and the ledger
+/// publisher on `store`'s reactor runtime. `ready` is called once every
+/// endpoint listens.
+///
+/// # Errors
+/// When the service cannot be started, or the ledger publisher fails.
+pub async fn serve<S>(
+    nats: Client,
+    store: S,
+    options: ServeOptions,
+    ready: impl FnOnce(),
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    S: EventStore + ReactorStore + Tracker + Clone + Send + Sync + 'static,
+{
+    let service = nats
+        .service_builder()
+        .description("the kids' money manager: deposits, withdrawals within budgets, ledgers")
+        .start("kmm", env!("CARGO_PKG_VERSION"))
+        .await?;
+    let group = service.group(format!("{}.services", options.root));
+    let app = Arc::new(App {
+        repo: Repository::new(store.clone())
+            .max_attempts(100)
+            .snapshot_every_for::<KidAccount>(50),
+        options: options.clone(),
+    });
+    let mut workers = tokio::task::JoinSet::new();
+    for name in ENDPOINTS {
+        let endpoint = group.endpoint_builder().name(name).add(name).await?;
+        let app = Arc::clone(&app);
+        workers.spawn(
+            endpoint.for_each_concurrent(CONCURRENT_REQUESTS, move |request| {
+                let app = Arc::clone(&app);
+                async move {
+                    let answer = app.answer(name, &request.message.payload).await;
+                    let mut headers = HeaderMap::new();
+                    let reply = answer.map(Into::into).map_err(|failure| {
+                        headers.insert(ERROR_KIND_HEADER, failure.kind);
+                        async_nats::service::error::Error {
+                            status: failure.message,
+                            code: failure.code,
+                        }
+                    });
+                    if let Err(error) = request.respond_with_headers(reply, headers).await {
+                        tracing::warn!(endpoint = name, %error, "cannot reply");
+                    }
+                }
+            }),
+        );
+    }
+    let publisher = Runner::new(store, LedgerPublisher::new(nats.clone(), &options.root))
+        .clock(options.clock.clone())
+        .options(
+            RunnerOptions::default()
+                .poll_interval(Duration::from_millis(200))
+                .start(Start::End),
+        );
+    ready();
+    let published = publisher.run(shutdown).await;
+    workers.abort_all();
+    service.stop().await?;
+    published?;
+    Ok(())
+}
+
+impl<S: EventStore + Clone + Send + Sync + 'static> App<S> {
+    /// The reply to one request of `endpoint`.
+    async fn answer(&self, endpoint: &str, payload: &[u8]) -> Result<Vec<u8>, Failure> {
+        let timeout = self.options.store_timeout;
+        let answered = tokio::time::timeout(timeout, async {
+            match endpoint {
+                "deposit" | "withdraw" => {
+                    let request: MoveMoney = parse(payload)?;
+                    let now = self.now();
+                    let decide = |a: &KidAccount| {
+                        if endpoint == "deposit" {
+                            a.deposit(request.amount, &request.description, now)
+                        } else {
+                            a.withdraw(request.amount, &request.description, now)
+                        }
+                    };
+                    self.command(
+                        endpoint,
+                        &request.account,
+                        request.request_id.as_deref(),
+                        decide,
+                    )
+                    .await
+                }
+                "set-budget" => {
+                    let request: SetBudget = parse(payload)?;
+                    let decide = |a: &KidAccount| {
+                        a.set_budget(request.max, request.period, &request.time_zone)
+                    };
+                    self.command(
+                        endpoint,
+                        &request.account,
+                        request.request_id.as_deref(),
+                        decide,
+                    )
+                    .await
+                }
+                "remove-budget" => {
+                    let request: OfAccount = parse(payload)?;
+                    let decide = KidAccount::remove_budget;
+                    self.command(
+                        endpoint,
+                        &request.account,
+                        request.request_id.as_deref(),
+                        decide,
+                    )
+                    .await
+                }
+                "balance" => {
+                    let request: OfAccount = parse(payload)?;
+                    let account = self.load(&request.account).await?;
+                    let balance = account
+                        .current_balance()
+                        .map_err(|e| Failure::refused(endpoint, &request.account, &e))?;
+                    reply(&Balance {
+                        account: request.account,
+                        balance,
+                    })
+                }
+                "last-budget-period" => {
+                    let request: OfAccount = parse(payload)?;
+                    let account = self.load(&request.account).await?;
+                    let summary = account
+                        .last_budget_period()
+                        .map_err(|e| Failure::refused(endpoint, &request.account, &e))?;
+                    reply(&summary)
+                }
+                "ledger" => {
+                    let request: LedgerPage = parse(payload)?;
+                    check_account(&request.account).map_err(Failure::bad_request)?;
+                    let found = page(self.repo.store(), &request.account, request.after)
+                        .await
+                        .map_err(|e| Failure::store(&e))?;
+                    if request.after == 0 && found.entries.is_empty() && found.more_after.is_none()
+                    {
+                        // an account with budget events only has an empty ledger
+                        self.load(&request.account)
+                            .await?
+                            .current_balance()
+                            .map_err(|e| Failure::refused(endpoint, &request.account, &e))?;
+                    }
+                    reply(&found)
+                }
+                other => Err(Failure::bad_request(format!("no endpoint {other:?}"))),
+            }
+        })
+        .await;
+        answered.unwrap_or_else(|_| {
+            Err(Failure {
+                code: 503,
+                kind: "store_timeout",
+                message: format!("the store did not answer within {timeout:?}"),
+            })
+        })
+    }
+
+    /// Runs a command on `account` and replies with its balance after.
+    async fn command(
+        &self,
+        command: &str,
+        account: &str,
+        request_id: Option<&str>,
+        decide: impl FnMut(&KidAccount) -> Result<Vec<KidAccountEvent>, KmmError>,
+    ) -> Result<Vec<u8>, Failure> {
+        check_account(account).map_err(Failure::bad_request)?;
+        let options = match request_id {
+            Some(id) => {
+                check_request_id(id).map_err(Failure::bad_request)?;
+                Options::idempotent(format!("{command}/{id}"))
+            }
+            None => Options::default(),
+        };
+        let mut held: Loaded<KidAccount> = self
+            .repo
+            .load(account)
+            .await
+            .map_err(|e| Failure::store(&e))?;
+        let outcome = self
+            .repo
+            .execute_from(account, &mut held, options, decide)
+            .await
+            .map_err(|e| Failure::store(&e))?;
+        let already_applied = match outcome {
+            Outcome::Done(_) => false,
+            Outcome::AlreadyApplied => true,
+            Outcome::Rejected(error) | Outcome::AlreadyRejected(Some(error)) => {
+                return Err(Failure::refused(command, account, &error));
+            }
+            Outcome::AlreadyRejected(None) => {
+                return Err(Failure {
+                    code: 400,
+                    kind: "refused_before",
+                    message: format!(
+                        "{command} refused for {account}: it was refused before under the same \
+                         request id"
+                    ),
+                });
+            }
+        };
+        reply(&Done {
+            account: account.to_owned(),
+            balance: held.state.balance,
+            already_applied,
+        })
+    }
+
+    async fn load(&self, account: &str) -> Result<KidAccount, Failure> {
+        check_account(account).map_err(Failure::bad_request)?;
+        self.repo
+            .load::<KidAccount>(account)
+            .await
+            .map(|loaded| loaded.state)
+            .map_err(|e| Failure::store(&e))
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::try_from(self.options.clock.now()).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
+fn parse<T: DeserializeOwned>(payload: &[u8]) -> Result<T, Failure> {
+    serde_json::from_slice(payload)
+        .map_err(|e| Failure::bad_request(format!("the request is not what kmm expects: {e}")))
+}
+
+fn reply<T: Serialize>(value: &T) -> Result<Vec<u8>, Failure> {
+    serde_json::to_vec(value).map_err(|e| Failure {
+        code: 500,
+        kind: "internal",
+        message: format!("cannot encode the reply: {e}"),
+    })
+}
