@@ -301,6 +301,14 @@ impl<S: EventStore + Clone + Send + Sync + 'static> App<S> {
                 });
             }
         };
+        if already_applied {
+            // the state the command saw may predate the request it repeats
+            held = self
+                .repo
+                .load(account)
+                .await
+                .map_err(|e| Failure::store(&e))?;
+        }
         reply(&Done {
             account: account.to_owned(),
             balance: held.state.balance,

@@ -63,8 +63,7 @@ pub(super) enum Command {
         account: String,
         /// The amount, with at most two decimals: 20, 7.50.
         amount: Amount,
-        /// What for.
-        #[arg(trailing_var_arg = true)]
+        /// What for: the words that follow, or one quoted argument.
         description: Vec<String>,
         /// Apply the request once however often it is sent (1 to 64
         /// letters, digits, - or _).
@@ -77,8 +76,7 @@ pub(super) enum Command {
         account: String,
         /// The amount, with at most two decimals.
         amount: Amount,
-        /// What for.
-        #[arg(trailing_var_arg = true)]
+        /// What for: the words that follow, or one quoted argument.
         description: Vec<String>,
         /// Apply the request once however often it is sent.
         #[arg(long)]

@@ -1,0 +1,218 @@
+//! The kmm server in this process, on real NATS, with its clock injected:
+//! budgets turn at the boundaries of the budget's calendar (here a day
+//! the clocks go forward) without sleeping, and concurrent withdrawals
+//! against real stores never take a period over its budget.
+
+#![allow(
+    clippy::inconsistent_digit_grouping,
+    reason = "amounts in cents are written units_cents: 100_00 is 100.00"
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use eventstore_core::reactor::ReactorStore;
+use eventstore_core::{EventId, EventStore, ManualClock, MemoryStore, Tracker};
+use eventstore_tests::nats_server::{HOW_TO_PROVIDE_NATS, shared_url};
+use sagas_examples::kmm::protocol::{Balance, Done, MoveMoney, OfAccount, SetBudget};
+use sagas_examples::kmm::server::{DEFAULT_STORE_TIMEOUT, ServeOptions, serve};
+use sagas_examples::kmm::{Amount, ClientError, KmmClient, Period, PeriodSummary};
+use tokio::sync::oneshot;
+
+/// A server of its own (a fresh subject root) on `store`, stopped when
+/// dropped.
+struct Running {
+    client: KmmClient,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.abort();
+    }
+}
+
+async fn start<S>(store: S, clock: Arc<ManualClock>) -> Running
+where
+    S: EventStore + ReactorStore + Tracker + Clone + Send + Sync + 'static,
+{
+    let root = format!("kmmtest_{}", EventId::new());
+    let nats = async_nats::connect(shared_url())
+        .await
+        .unwrap_or_else(|e| panic!("connect to NATS: {e}; {HOW_TO_PROVIDE_NATS}"));
+    let options = ServeOptions {
+        root: root.clone(),
+        store_timeout: DEFAULT_STORE_TIMEOUT,
+        clock,
+    };
+    let (ready_tx, ready) = oneshot::channel();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let ready = move || {
+            let _ = ready_tx.send(());
+        };
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(error) = serve(nats, store, options, ready, shutdown).await {
+            panic!("the server failed: {error}");
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(30), ready)
+        .await
+        .expect("the server starts within 30 s")
+        .expect("the server starts");
+    let client = KmmClient::connect(&shared_url(), &root)
+        .await
+        .expect("connect a client");
+    Running {
+        client,
+        stop: Some(stop),
+        task,
+    }
+}
+
+fn at(text: &str) -> SystemTime {
+    let at: jiff::Timestamp = text.parse().expect("a timestamp");
+    SystemTime::try_from(at).expect("a system time")
+}
+
+async fn withdraw(client: &KmmClient, account: &str, cents: u64) -> Result<Done, ClientError> {
+    let request = MoveMoney {
+        account: account.to_owned(),
+        amount: Amount(cents),
+        description: String::new(),
+        request_id: None,
+    };
+    client.call("withdraw", &request).await
+}
+
+#[track_caller]
+fn over_budget(result: Result<Done, ClientError>) {
+    match result {
+        Err(ClientError::Refused { kind, .. }) if kind == "over_budget" => {}
+        other => panic!("expected an over-budget refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_servers_clock_moves_across_a_day_the_clocks_go_forward_without_sleeping() {
+    // Berlin, 2026-03-29: 02:00 becomes 03:00, so the day is 23 hours,
+    // from 23:00 UTC on the 28th to 22:00 UTC on the 29th
+    let clock = Arc::new(ManualClock::starting_at(at("2026-03-28T22:59:00Z")));
+    let server = start(MemoryStore::new(), Arc::clone(&clock)).await;
+    let client = &server.client;
+    let deposit = MoveMoney {
+        account: "eve".into(),
+        amount: Amount(100_00),
+        description: "savings".into(),
+        request_id: None,
+    };
+    let _: Done = client.call("deposit", &deposit).await.expect("deposit");
+    let budget = SetBudget {
+        account: "eve".into(),
+        max: Amount(10_00),
+        period: Period::Daily,
+        time_zone: "Europe/Berlin".into(),
+        request_id: None,
+    };
+    let _: Done = client
+        .call("set-budget", &budget)
+        .await
+        .expect("set a budget");
+
+    withdraw(client, "eve", 6_00)
+        .await
+        .expect("23:59 in Berlin");
+    clock.advance(Duration::from_secs(30));
+    over_budget(withdraw(client, "eve", 5_00).await);
+    clock.advance(Duration::from_secs(30)); // midnight in Berlin
+    withdraw(client, "eve", 5_00).await.expect("a new day");
+    withdraw(client, "eve", 5_00).await.expect("the day's 10");
+    clock.set(at("2026-03-29T21:59:59Z")); // 23:59:59 in Berlin, summer time
+    over_budget(withdraw(client, "eve", 1).await);
+    clock.advance(Duration::from_secs(1));
+    withdraw(client, "eve", 1)
+        .await
+        .expect("the next day, 23 hours on");
+
+    let account = OfAccount {
+        account: "eve".into(),
+        request_id: None,
+    };
+    let summary: Option<PeriodSummary> = client
+        .call("last-budget-period", &account)
+        .await
+        .expect("last budget period");
+    assert_eq!(
+        summary,
+        Some(PeriodSummary {
+            period_start: "2026-03-30T00:00:00+02:00[Europe/Berlin]".into(),
+            period_end: "2026-03-31T00:00:00+02:00[Europe/Berlin]".into(),
+            withdrawals: 1,
+            total_withdrawn: Amount(1),
+        })
+    );
+    let balance: Balance = client.call("balance", &account).await.expect("balance");
+    assert_eq!(balance.balance, Amount(100_00 - 6_00 - 10_00 - 1));
+}
+
+/// 24 withdrawals of 1 at once, against a budget of 10: exactly 10 pass.
+async fn concurrent_withdrawals_stay_within_the_budget<S>(store: S)
+where
+    S: EventStore + ReactorStore + Tracker + Clone + Send + Sync + 'static,
+{
+    let clock = Arc::new(ManualClock::starting_at(at("2026-11-29T10:00:00Z")));
+    let server = start(store, clock).await;
+    let client = &server.client;
+    let deposit = MoveMoney {
+        account: "fay".into(),
+        amount: Amount(100_00),
+        description: String::new(),
+        request_id: None,
+    };
+    let _: Done = client.call("deposit", &deposit).await.expect("deposit");
+    let budget = SetBudget {
+        account: "fay".into(),
+        max: Amount(10_00),
+        period: Period::Weekly,
+        time_zone: "UTC".into(),
+        request_id: None,
+    };
+    let _: Done = client
+        .call("set-budget", &budget)
+        .await
+        .expect("set a budget");
+    let attempts =
+        futures_util::future::join_all((0..24).map(|_| withdraw(client, "fay", 1_00))).await;
+    let mut passed = 0;
+    for attempt in attempts {
+        match attempt {
+            Ok(_) => passed += 1,
+            Err(refused) => over_budget(Err(refused)),
+        }
+    }
+    assert_eq!(passed, 10);
+    let account = OfAccount {
+        account: "fay".into(),
+        request_id: None,
+    };
+    let balance: Balance = client.call("balance", &account).await.expect("balance");
+    assert_eq!(balance.balance, Amount(90_00));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_withdrawals_stay_within_the_budget_on_jetstream() {
+    concurrent_withdrawals_stay_within_the_budget(eventstore_tests::nats::fresh_store().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_withdrawals_stay_within_the_budget_on_postgres() {
+    concurrent_withdrawals_stay_within_the_budget(eventstore_tests::postgres::fresh_store().await)
+        .await;
+}
