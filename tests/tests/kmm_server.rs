@@ -40,13 +40,20 @@ async fn start<S>(store: S, clock: Arc<ManualClock>) -> Running
 where
     S: EventStore + ReactorStore + Tracker + Clone + Send + Sync + 'static,
 {
+    start_with(store, clock, DEFAULT_STORE_TIMEOUT).await
+}
+
+async fn start_with<S>(store: S, clock: Arc<ManualClock>, store_timeout: Duration) -> Running
+where
+    S: EventStore + ReactorStore + Tracker + Clone + Send + Sync + 'static,
+{
     let root = format!("kmmtest_{}", EventId::new());
     let nats = async_nats::connect(shared_url())
         .await
         .unwrap_or_else(|e| panic!("connect to NATS: {e}; {HOW_TO_PROVIDE_NATS}"));
     let options = ServeOptions {
         root: root.clone(),
-        store_timeout: DEFAULT_STORE_TIMEOUT,
+        store_timeout,
         clock,
     };
     let (ready_tx, ready) = oneshot::channel();
@@ -215,4 +222,43 @@ async fn concurrent_withdrawals_stay_within_the_budget_on_jetstream() {
 async fn concurrent_withdrawals_stay_within_the_budget_on_postgres() {
     concurrent_withdrawals_stay_within_the_budget(eventstore_tests::postgres::fresh_store().await)
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_does_not_answer_is_reported_by_the_server_before_the_client_times_out() {
+    let store = eventstore_tests::postgres::fresh_store().await;
+    let schema = store.schema().to_owned();
+    let pool = store.pool().clone();
+    let clock = Arc::new(ManualClock::starting_at(at("2026-11-29T10:00:00Z")));
+    let server = start_with(store, clock, Duration::from_secs(1)).await;
+    let client = &server.client;
+    let account = OfAccount {
+        account: "gus".into(),
+        request_id: None,
+    };
+    let deposit = MoveMoney {
+        account: "gus".into(),
+        amount: Amount(3_00),
+        description: String::new(),
+        request_id: None,
+    };
+    let _: Done = client.call("deposit", &deposit).await.expect("deposit");
+    // another session holds the events table: every read of it waits
+    let mut blocker = pool.begin().await.expect("begin");
+    sqlx::query(&format!(
+        "LOCK TABLE \"{schema}\".events IN ACCESS EXCLUSIVE MODE"
+    ))
+    .execute(&mut *blocker)
+    .await
+    .expect("lock the events");
+    let stuck = client.call::<_, Balance>("balance", &account).await;
+    match stuck {
+        Err(ClientError::ServerFailed { code: 503, message }) => {
+            assert_eq!(message, "the store did not answer within 1s");
+        }
+        other => panic!("expected the server's 503, got {other:?}"),
+    }
+    blocker.rollback().await.expect("release the lock");
+    let balance: Balance = client.call("balance", &account).await.expect("balance");
+    assert_eq!(balance.balance, Amount(3_00));
 }

@@ -33,12 +33,13 @@ pub(super) fn done(what: &str, done: &Done, request_id: Option<&str>) {
     }
 }
 
-/// How a budget reads: `at most 10 a day (UTC)`.
+/// How a budget reads: `at most 10 a day (UTC)`, `at most 40 a week from
+/// Monday (Europe/Berlin)`.
 pub(super) fn budget(max: Amount, period: Period, time_zone: &str) -> String {
     let per = match period {
         Period::Minutely => "a minute",
         Period::Daily => "a day",
-        Period::Weekly => "a week (from Monday)",
+        Period::Weekly => "a week from Monday",
         Period::Monthly => "a month",
     };
     format!("at most {max} {per} ({time_zone})")
