@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 use super::amount::Amount;
 use super::period::{Period, Window, zone};
 
+/// The most an account may hold, in cents: what a ledger entry's signed
+/// change can show.
+pub const MAX_BALANCE: u64 = i64::MAX as u64;
+
 /// The longest a description may be, in characters.
 pub const MAX_DESCRIPTION: usize = 200;
 
@@ -226,7 +230,7 @@ pub enum KmmError {
     /// A time zone that does not exist.
     #[error("{0:?} is not a time zone: expected a name like UTC or Europe/Berlin")]
     UnknownZone(String),
-    /// A balance larger than kmm keeps.
+    /// A balance larger than kmm keeps ([`MAX_BALANCE`]).
     #[error("the balance would go over the largest amount kmm keeps")]
     TooLarge,
     /// A time whose period is off the calendar.
@@ -270,10 +274,14 @@ impl KidAccount {
     ) -> Result<Vec<KidAccountEvent>, KmmError> {
         positive(amount)?;
         let description = one_line(description)?;
-        self.balance
+        if self
+            .balance
             .0
             .checked_add(amount.0)
-            .ok_or(KmmError::TooLarge)?;
+            .is_none_or(|balance| balance > MAX_BALANCE)
+        {
+            return Err(KmmError::TooLarge);
+        }
         Ok(vec![
             Deposited {
                 amount,

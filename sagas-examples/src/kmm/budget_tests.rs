@@ -6,7 +6,9 @@
 use eventstore_core::testing::given;
 use jiff::Timestamp;
 
-use super::account::{BudgetRemoved, BudgetSet, Deposited, KidAccount, KidAccountEvent, Withdrawn};
+use super::account::{
+    BudgetRemoved, BudgetSet, Deposited, KidAccount, KidAccountEvent, MAX_BALANCE, Withdrawn,
+};
 use super::{Amount, KmmError, Period, PeriodSummary};
 
 fn at(text: &str) -> Timestamp {
@@ -144,9 +146,15 @@ fn bad_values_are_refused_naming_them() {
     given::<KidAccount>([])
         .when(|a| a.set_budget(Amount(0), Period::Daily, "UTC"))
         .then_error(KmmError::ZeroAmount);
-    given::<KidAccount>([deposited(u64::MAX - 1, "2026-11-29T10:00:00Z")])
+    given::<KidAccount>([deposited(MAX_BALANCE - 1, "2026-11-29T10:00:00Z")])
         .when(|a| a.deposit(Amount(2), "", now))
         .then_error(KmmError::TooLarge);
+    given::<KidAccount>([])
+        .when(|a| a.deposit(Amount(u64::MAX), "", now))
+        .then_error(KmmError::TooLarge);
+    given::<KidAccount>([deposited(MAX_BALANCE - 1, "2026-11-29T10:00:00Z")])
+        .when(|a| a.deposit(Amount(1), "", now))
+        .then([deposited(1, "2026-11-29T10:00:00Z")]);
 }
 
 #[test]

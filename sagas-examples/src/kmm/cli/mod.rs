@@ -284,8 +284,14 @@ async fn follow_ledger(client: &KmmClient, account: &str, json: bool) -> Result<
                 let Some(message) = message else {
                     return Err(ClientError::Nats("the ledger subscription ended".to_owned()).into());
                 };
-                let entry: super::protocol::LedgerEntry = serde_json::from_slice(&message.payload)
-                    .map_err(|e| ClientError::BadReply(e.to_string()))?;
+                let entry: super::protocol::LedgerEntry = match serde_json::from_slice(&message.payload) {
+                    Ok(entry) => entry,
+                    Err(error) => {
+                        // someone else's message on the subject: not the server's
+                        eprintln!("warning: passed over a message that is no ledger entry: {error}");
+                        continue;
+                    }
+                };
                 if entry.version <= last {
                     continue;
                 }
