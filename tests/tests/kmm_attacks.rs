@@ -298,3 +298,33 @@ async fn a_clock_past_the_calendar_writes_nothing_at_a_made_up_time() {
     }
     server.stop().await;
 }
+
+/// A ledger page asked after a version PostgreSQL cannot hold is a bad
+/// request (400, naming the value), not a failure of the store (500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_page_after_a_version_beyond_bigint_is_a_bad_request() {
+    let store = eventstore_tests::postgres::fresh_store().await;
+    let server = Server::start(store, system_clock()).await;
+    let client = server.client().await;
+    let _: Done = client
+        .call("deposit", &move_money("ada", 100, "", None))
+        .await
+        .expect("a deposit");
+    let page = client
+        .call::<_, LedgerReply>(
+            "ledger",
+            &LedgerPage {
+                account: "ada".to_owned(),
+                after: u64::MAX,
+            },
+        )
+        .await;
+    match page {
+        Err(ClientError::Refused { kind, message }) => {
+            assert_eq!(kind, "bad_request");
+            assert!(message.contains(&u64::MAX.to_string()), "{message}");
+        }
+        other => panic!("expected a bad request, got {other:?}"),
+    }
+    server.stop().await;
+}

@@ -79,7 +79,10 @@ impl Failure {
 
     fn store(error: &eventstore_core::Error) -> Self {
         match error {
-            eventstore_core::Error::InvalidId { .. } => Self::bad_request(error.to_string()),
+            // a number of the request the store cannot take (a ledger page
+            // after a version beyond PostgreSQL's bigint) is the request's
+            eventstore_core::Error::InvalidId { .. }
+            | eventstore_core::Error::OutOfRange { .. } => Self::bad_request(error.to_string()),
             _ => Self {
                 code: 500,
                 kind: "store_error",
