@@ -328,3 +328,74 @@ async fn a_ledger_page_after_a_version_beyond_bigint_is_a_bad_request() {
     }
     server.stop().await;
 }
+
+/// Every deposit the server answers is published on the ledger's subject,
+/// also one made while the server is starting: the publisher starts at the
+/// end of the store, which must not pass over entries the endpoints
+/// committed before it first looked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposits_made_while_the_server_starts_are_published() {
+    use futures_util::StreamExt;
+
+    let store = eventstore_tests::nats::fresh_store().await;
+    let root = format!("kmmtest_{}", EventId::new());
+    let nats = async_nats::connect(shared_url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}; {HOW_TO_PROVIDE_NATS}"));
+    let mut published = nats
+        .subscribe(format!("{root}.streams.ledger.ada"))
+        .await
+        .expect("a subscription");
+    nats.flush().await.expect("flushed");
+    let client = KmmClient::connect(&shared_url(), &root)
+        .await
+        .expect("a client");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let options = ServeOptions {
+        root: root.clone(),
+        store_timeout: Duration::from_secs(5),
+        clock: system_clock(),
+    };
+    let server_nats = nats.clone();
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        serve(server_nats, store, options, || {}, shutdown)
+            .await
+            .map_err(|e| e.to_string())
+    });
+    // deposits as fast as they are answered, from before the server
+    // listens, until 20 are done
+    let mut done = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while done.len() < 20 && Instant::now() < deadline {
+        match client
+            .call::<_, Done>("deposit", &move_money("ada", 1, "", None))
+            .await
+        {
+            Ok(reply) => done.push(reply.balance.0),
+            Err(ClientError::NotRunning { .. }) => tokio::task::yield_now().await,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(done.len(), 20, "20 deposits within 20 s");
+    let mut versions = Vec::new();
+    let seen_by = Instant::now() + Duration::from_secs(10);
+    while versions.len() < 20 {
+        let left = seen_by.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, published.next()).await {
+            Ok(Some(message)) => {
+                let entry: sagas_examples::kmm::protocol::LedgerEntry =
+                    serde_json::from_slice(&message.payload).expect("an entry");
+                versions.push(entry.version);
+            }
+            _ => break,
+        }
+    }
+    versions.sort_unstable();
+    versions.dedup();
+    assert_eq!(versions, (1..=20).collect::<Vec<u64>>());
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+}

@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_nats::service::ServiceExt;
 use async_nats::{Client, HeaderMap};
 use eventstore_core::reactor::Runner;
-use eventstore_core::reactor::{ReactorStore, RunnerOptions, Start};
+use eventstore_core::reactor::{ReactorStore, RunnerOptions};
 use eventstore_core::{EventStore, Loaded, Options, Outcome, Repository, SharedClock, Tracker};
 use futures_util::StreamExt;
 use jiff::Timestamp;
@@ -153,9 +153,11 @@ where
     let publisher = Runner::new(store, LedgerPublisher::new(nats.clone(), &options.root))
         .clock(options.clock.clone())
         .options(
-            RunnerOptions::default()
-                .poll_interval(Duration::from_millis(200))
-                .start(Start::End),
+            // from the beginning of a store it never ran on: the endpoints
+            // answer before it first looks, and starting at the end then
+            // would pass over what they committed meanwhile (followers drop
+            // what they saw by its version)
+            RunnerOptions::default().poll_interval(Duration::from_millis(200)),
         );
     ready();
     let published = publisher.run(shutdown).await;
