@@ -6,6 +6,7 @@
 pub mod books;
 pub mod dice;
 pub mod import;
+pub mod kmm;
 pub mod nats;
 pub mod nats_kv;
 pub mod nats_server;

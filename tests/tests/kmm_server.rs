@@ -12,75 +12,19 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use eventstore_core::reactor::ReactorStore;
-use eventstore_core::{EventId, EventStore, ManualClock, MemoryStore, Tracker};
-use eventstore_tests::nats_server::{HOW_TO_PROVIDE_NATS, shared_url};
+use eventstore_core::{EventStore, ManualClock, MemoryStore, Tracker};
+use eventstore_tests::kmm::InProcessServer;
 use sagas_examples::kmm::protocol::{Balance, Done, MoveMoney, OfAccount, SetBudget};
-use sagas_examples::kmm::server::{DEFAULT_STORE_TIMEOUT, ServeOptions, serve};
 use sagas_examples::kmm::{Amount, ClientError, KmmClient, Period, PeriodSummary};
-use tokio::sync::oneshot;
 
-/// A server of its own (a fresh subject root) on `store`, stopped when
-/// dropped.
-struct Running {
-    client: KmmClient,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.task.abort();
-    }
-}
-
-async fn start<S>(store: S, clock: Arc<ManualClock>) -> Running
+/// A server in process on `store` with `clock`, and a client of it.
+async fn start<S>(store: S, clock: Arc<ManualClock>) -> (InProcessServer, KmmClient)
 where
     S: EventStore + ReactorStore + Tracker + Clone + Send + Sync + 'static,
 {
-    start_with(store, clock, DEFAULT_STORE_TIMEOUT).await
-}
-
-async fn start_with<S>(store: S, clock: Arc<ManualClock>, store_timeout: Duration) -> Running
-where
-    S: EventStore + ReactorStore + Tracker + Clone + Send + Sync + 'static,
-{
-    let root = format!("kmmtest_{}", EventId::new());
-    let nats = async_nats::connect(shared_url())
-        .await
-        .unwrap_or_else(|e| panic!("connect to NATS: {e}; {HOW_TO_PROVIDE_NATS}"));
-    let options = ServeOptions {
-        root: root.clone(),
-        store_timeout,
-        clock,
-    };
-    let (ready_tx, ready) = oneshot::channel();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let ready = move || {
-            let _ = ready_tx.send(());
-        };
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        if let Err(error) = serve(nats, store, options, ready, shutdown).await {
-            panic!("the server failed: {error}");
-        }
-    });
-    tokio::time::timeout(Duration::from_secs(30), ready)
-        .await
-        .expect("the server starts within 30 s")
-        .expect("the server starts");
-    let client = KmmClient::connect(&shared_url(), &root)
-        .await
-        .expect("connect a client");
-    Running {
-        client,
-        stop: Some(stop),
-        task,
-    }
+    let server = InProcessServer::start(store, clock).await;
+    let client = server.client().await;
+    (server, client)
 }
 
 fn at(text: &str) -> SystemTime {
@@ -111,8 +55,8 @@ async fn the_servers_clock_moves_across_a_day_the_clocks_go_forward_without_slee
     // Berlin, 2026-03-29: 02:00 becomes 03:00, so the day is 23 hours,
     // from 23:00 UTC on the 28th to 22:00 UTC on the 29th
     let clock = Arc::new(ManualClock::starting_at(at("2026-03-28T22:59:00Z")));
-    let server = start(MemoryStore::new(), Arc::clone(&clock)).await;
-    let client = &server.client;
+    let (_server, client) = start(MemoryStore::new(), Arc::clone(&clock)).await;
+    let client = &client;
     let deposit = MoveMoney {
         account: "eve".into(),
         amount: Amount(100_00),
@@ -174,8 +118,8 @@ where
     S: EventStore + ReactorStore + Tracker + Clone + Send + Sync + 'static,
 {
     let clock = Arc::new(ManualClock::starting_at(at("2026-11-29T10:00:00Z")));
-    let server = start(store, clock).await;
-    let client = &server.client;
+    let (_server, client) = start(store, clock).await;
+    let client = &client;
     let deposit = MoveMoney {
         account: "fay".into(),
         amount: Amount(100_00),
@@ -230,8 +174,8 @@ async fn a_store_that_does_not_answer_is_reported_by_the_server_before_the_clien
     let schema = store.schema().to_owned();
     let pool = store.pool().clone();
     let clock = Arc::new(ManualClock::starting_at(at("2026-11-29T10:00:00Z")));
-    let server = start_with(store, clock, Duration::from_secs(1)).await;
-    let client = &server.client;
+    let server = InProcessServer::start_with(store, clock, Duration::from_secs(1)).await;
+    let client = &server.client().await;
     let account = OfAccount {
         account: "gus".into(),
         request_id: None,

@@ -16,12 +16,11 @@ use serde::{Deserialize, Serialize};
 use super::amount::Amount;
 use super::period::{Period, Window, zone};
 
-/// The most an account may hold, in cents: what a ledger entry's signed
-/// change can show.
-pub const MAX_BALANCE: u64 = i64::MAX as u64;
-
 /// The longest a description may be, in characters.
 pub const MAX_DESCRIPTION: usize = 200;
+
+/// The largest balance, in cents: the ledger shows a change as an `i64`.
+pub const MAX_BALANCE: u64 = i64::MAX.unsigned_abs();
 
 /// How far back before its latest withdrawal an account keeps its
 /// withdrawals: longer than any period (a month of 31 days, and an hour
@@ -134,7 +133,8 @@ pub struct KidAccount {
     pub balance: Amount,
     /// The budget, if one is set.
     pub budget: Option<Budget>,
-    /// The withdrawals of the 32 days up to the latest one, oldest first.
+    /// The withdrawals from 32 days before the last one made on, in the
+    /// order they were made (by a clock set back, not by time).
     pub recent: Vec<Spent>,
 }
 
@@ -151,10 +151,11 @@ impl KidAccountEventHandler for KidAccount {
             amount: e.amount,
             at: e.at,
         });
-        if let Some(latest) = self.recent.iter().map(|s| s.at).max() {
-            let kept_from = latest.saturating_sub(KEPT_WITHDRAWALS).unwrap_or(latest);
-            self.recent.retain(|s| s.at >= kept_from);
-        }
+        // kept from before this withdrawal, not before the latest one: a
+        // clock set back after running ahead would otherwise let go of the
+        // withdrawal just made, and its period would count none of them
+        let kept_from = e.at.saturating_sub(KEPT_WITHDRAWALS).unwrap_or(e.at);
+        self.recent.retain(|s| s.at >= kept_from);
     }
 
     fn on_budget_set(&mut self, e: &BudgetSet) {
@@ -265,7 +266,8 @@ impl KidAccount {
     ///
     /// # Errors
     /// [`KmmError::ZeroAmount`], [`KmmError::BadDescription`],
-    /// [`KmmError::TooLarge`].
+    /// [`KmmError::TooLarge`] when the balance would go over
+    /// [`MAX_BALANCE`].
     pub fn deposit(
         &self,
         amount: Amount,
@@ -274,14 +276,12 @@ impl KidAccount {
     ) -> Result<Vec<KidAccountEvent>, KmmError> {
         positive(amount)?;
         let description = one_line(description)?;
-        if self
-            .balance
+        // the ledger shows changes as i64: no balance goes past it
+        self.balance
             .0
             .checked_add(amount.0)
-            .is_none_or(|balance| balance > MAX_BALANCE)
-        {
-            return Err(KmmError::TooLarge);
-        }
+            .filter(|&balance| balance <= MAX_BALANCE)
+            .ok_or(KmmError::TooLarge)?;
         Ok(vec![
             Deposited {
                 amount,

@@ -391,3 +391,60 @@ fn a_month_of_withdrawals_is_kept_and_older_ones_are_let_go() {
         .then([]);
     assert_eq!(state.recent.len(), 1);
 }
+
+#[test]
+fn a_clock_set_back_over_a_month_still_counts_the_withdrawals_of_its_period() {
+    // a withdrawal made while the clock ran 60 days ahead, then the
+    // clock is set right: the withdrawals of today still count today
+    let mut history = spent_6_of_10(Period::Daily, "UTC", "2027-01-28T12:00:00Z");
+    history.push(withdrawn(6_00, "2026-11-29T10:00:00Z"));
+    refused(
+        history,
+        Period::Daily,
+        "2026-11-29T11:00:00Z",
+        "2026-11-30T00:00:00+00:00[UTC]",
+    );
+}
+
+#[test]
+fn the_last_second_of_a_minute_before_1970_is_in_that_minute() {
+    // before the epoch a whole second is rounded towards zero, into the
+    // next minute, unless the minute is cut on the timeline's floor
+    let at_end: Timestamp = at("1969-12-31T23:58:59.5Z");
+    let minute = Period::Minutely
+        .window(at_end, &jiff::tz::TimeZone::UTC)
+        .expect("a window");
+    assert!(minute.holds(at_end), "{minute:?}");
+    refused(
+        spent_6_of_10(Period::Minutely, "UTC", "1969-12-31T23:58:30Z"),
+        Period::Minutely,
+        "1969-12-31T23:58:59.5Z",
+        "1969-12-31T23:59:00+00:00[UTC]",
+    );
+}
+
+#[test]
+fn every_deposit_the_account_takes_the_ledger_shows_as_it_was() {
+    let now = at("2026-11-29T10:00:00Z");
+    let large = Amount(u64::try_from(i64::MAX).expect("positive") + 1);
+    for history in [vec![], vec![deposited(1, "2026-11-01T00:00:00Z")]] {
+        let state = given::<KidAccount>(history)
+            .when(|_| Ok::<_, KmmError>(vec![]))
+            .then([]);
+        for amount in [large, Amount(u64::MAX), Amount(u64::MAX - 1)] {
+            match state.deposit(amount, "", now) {
+                Ok(events) => {
+                    let entry = super::ledger::entry_of("ada", 1, &events[0]).expect("an entry");
+                    assert_eq!(
+                        entry.change.unsigned_abs(),
+                        amount.0,
+                        "the ledger shows {} for a deposit of {} cents",
+                        entry.change,
+                        amount.0
+                    );
+                }
+                Err(error) => assert_eq!(error, KmmError::TooLarge),
+            }
+        }
+    }
+}

@@ -27,8 +27,10 @@ pub fn entry_of(account: &str, version: u64, event: &KidAccountEvent) -> Option<
     })
 }
 
-/// Cents as a change of balance: no account holds more than
-/// [`MAX_BALANCE`](super::account::MAX_BALANCE), which is `i64::MAX`.
+/// Cents as a change of balance (no account holds more than `i64::MAX`
+/// cents: [`KidAccount::deposit`] refuses to go past
+/// [`MAX_BALANCE`](super::account::MAX_BALANCE), so no change is beyond
+/// `i64`).
 fn signed(cents: u64) -> i64 {
     i64::try_from(cents).unwrap_or(i64::MAX)
 }

@@ -56,8 +56,11 @@ impl Period {
             Self::Minutely => {
                 // on the timeline, so that a minute of an hour the clocks
                 // repeat is its own minute
-                let local = at.as_second() + i64::from(here.offset().seconds());
-                let start = Timestamp::from_second(at.as_second() - local.rem_euclid(60))?
+                // the second that holds `at`: before 1970, `as_second`
+                // rounds a fraction towards zero, into the next second
+                let second = at.as_second() - i64::from(at.subsec_nanosecond() < 0);
+                let local = second + i64::from(here.offset().seconds());
+                let start = Timestamp::from_second(second - local.rem_euclid(60))?
                     .to_zoned_datetime(zone.clone());
                 let end = start.checked_add(1.minute())?;
                 (start, end)

@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_nats::service::ServiceExt;
 use async_nats::{Client, HeaderMap};
 use eventstore_core::reactor::Runner;
-use eventstore_core::reactor::{ReactorStore, RunnerOptions, Start};
+use eventstore_core::reactor::{ReactorStore, RunnerOptions};
 use eventstore_core::{EventStore, Loaded, Options, Outcome, Repository, SharedClock, Tracker};
 use futures_util::StreamExt;
 use jiff::Timestamp;
@@ -79,7 +79,10 @@ impl Failure {
 
     fn store(error: &eventstore_core::Error) -> Self {
         match error {
-            eventstore_core::Error::InvalidId { .. } => Self::bad_request(error.to_string()),
+            // a number of the request the store cannot take (a ledger page
+            // after a version beyond PostgreSQL's bigint) is the request's
+            eventstore_core::Error::InvalidId { .. }
+            | eventstore_core::Error::OutOfRange { .. } => Self::bad_request(error.to_string()),
             _ => Self {
                 code: 500,
                 kind: "store_error",
@@ -136,7 +139,7 @@ where
                     let reply = answer.map(Into::into).map_err(|failure| {
                         headers.insert(ERROR_KIND_HEADER, failure.kind);
                         async_nats::service::error::Error {
-                            status: failure.message,
+                            status: header_safe(&failure.message),
                             code: failure.code,
                         }
                     });
@@ -150,9 +153,11 @@ where
     let publisher = Runner::new(store, LedgerPublisher::new(nats.clone(), &options.root))
         .clock(options.clock.clone())
         .options(
-            RunnerOptions::default()
-                .poll_interval(Duration::from_millis(200))
-                .start(Start::End),
+            // from the beginning of a store it never ran on: the endpoints
+            // answer before it first looks, and starting at the end then
+            // would pass over what they committed meanwhile (followers drop
+            // what they saw by its version)
+            RunnerOptions::default().poll_interval(Duration::from_millis(200)),
         );
     ready();
     let published = publisher.run(shutdown).await;
@@ -170,7 +175,7 @@ impl<S: EventStore + Clone + Send + Sync + 'static> App<S> {
             match endpoint {
                 "deposit" | "withdraw" => {
                     let request: MoveMoney = parse(payload)?;
-                    let now = self.now();
+                    let now = self.now()?;
                     let decide = |a: &KidAccount| {
                         if endpoint == "deposit" {
                             a.deposit(request.amount, &request.description, now)
@@ -284,9 +289,11 @@ impl<S: EventStore + Clone + Send + Sync + 'static> App<S> {
             .execute_from(account, &mut held, options, decide)
             .await
             .map_err(|e| Failure::store(&e))?;
-        let already_applied = match outcome {
-            Outcome::Done(_) => false,
-            Outcome::AlreadyApplied => true,
+        let balance = match outcome {
+            Outcome::Done(_) => None,
+            // `held` may be from before the request that was applied (a
+            // retry that raced it): the balance is read again, after it
+            Outcome::AlreadyApplied => Some(self.load(account).await?.balance),
             Outcome::Rejected(error) | Outcome::AlreadyRejected(Some(error)) => {
                 return Err(Failure::refused(command, account, &error));
             }
@@ -301,18 +308,10 @@ impl<S: EventStore + Clone + Send + Sync + 'static> App<S> {
                 });
             }
         };
-        if already_applied {
-            // the state the command saw may predate the request it repeats
-            held = self
-                .repo
-                .load(account)
-                .await
-                .map_err(|e| Failure::store(&e))?;
-        }
         reply(&Done {
             account: account.to_owned(),
-            balance: held.state.balance,
-            already_applied,
+            balance: balance.unwrap_or(held.state.balance),
+            already_applied: balance.is_some(),
         })
     }
 
@@ -325,9 +324,41 @@ impl<S: EventStore + Clone + Send + Sync + 'static> App<S> {
             .map_err(|e| Failure::store(&e))
     }
 
-    fn now(&self) -> Timestamp {
-        Timestamp::try_from(self.options.clock.now()).unwrap_or(Timestamp::UNIX_EPOCH)
+    /// The time of a deposit or a withdrawal: a clock off the calendar
+    /// (past the year 9999) fails the request rather than record a time
+    /// it does not read.
+    fn now(&self) -> Result<Timestamp, Failure> {
+        let now = self.options.clock.now();
+        Timestamp::try_from(now).map_err(|e| Failure {
+            code: 500,
+            kind: "clock_out_of_range",
+            message: format!("the server's clock reads a time off the calendar ({now:?}): {e}"),
+        })
     }
+}
+
+/// The most characters of an error message a reply carries: the message
+/// names the values of the request, which may be as long as a NATS
+/// message, and the reply must fit in one.
+const MAX_ERROR_MESSAGE: usize = 1_000;
+
+/// `message` as a header value can hold it: control characters escaped
+/// (a line break would end the header, and async-nats panics on one), and
+/// cut after [`MAX_ERROR_MESSAGE`] characters.
+fn header_safe(message: &str) -> String {
+    let mut safe = String::new();
+    for (n, c) in message.chars().enumerate() {
+        if n == MAX_ERROR_MESSAGE {
+            safe.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            safe.extend(c.escape_default());
+        } else {
+            safe.push(c);
+        }
+    }
+    safe
 }
 
 fn parse<T: DeserializeOwned>(payload: &[u8]) -> Result<T, Failure> {

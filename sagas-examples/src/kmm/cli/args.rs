@@ -63,7 +63,7 @@ pub(super) enum Command {
         account: String,
         /// The amount, with at most two decimals: 20, 7.50.
         amount: Amount,
-        /// What for: the words that follow, or one quoted argument.
+        /// What for (after `--` when it starts with `-`).
         description: Vec<String>,
         /// Apply the request once however often it is sent (1 to 64
         /// letters, digits, - or _).
@@ -76,7 +76,7 @@ pub(super) enum Command {
         account: String,
         /// The amount, with at most two decimals.
         amount: Amount,
-        /// What for: the words that follow, or one quoted argument.
+        /// What for (after `--` when it starts with `-`).
         description: Vec<String>,
         /// Apply the request once however often it is sent.
         #[arg(long)]
@@ -137,5 +137,64 @@ fn subject_token(text: &str) -> Result<String, String> {
         Err(format!(
             "{text:?} is not a subject token: expected letters, digits, - or _"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The description and the request id of a parsed deposit or
+    /// withdrawal.
+    fn described(args: &[&str]) -> (Vec<String>, Option<String>) {
+        let cli = Cli::try_parse_from(args).expect("a command line");
+        match cli.command {
+            Command::Deposit {
+                description,
+                request_id,
+                ..
+            }
+            | Command::Withdraw {
+                description,
+                request_id,
+                ..
+            } => (description, request_id),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_request_id_after_the_description_is_a_request_id() {
+        // were it taken into the description, a retry would apply twice
+        for command in ["deposit", "withdraw"] {
+            assert_eq!(
+                described(&[
+                    "kmm",
+                    command,
+                    "ada",
+                    "10",
+                    "pocket",
+                    "money",
+                    "--request-id",
+                    "r1"
+                ]),
+                (
+                    vec!["pocket".to_owned(), "money".to_owned()],
+                    Some("r1".to_owned())
+                ),
+                "{command}"
+            );
+            assert_eq!(
+                described(&["kmm", command, "ada", "10", "--request-id", "r1", "pocket"]),
+                (vec!["pocket".to_owned()], Some("r1".to_owned())),
+                "{command}"
+            );
+            // a description that looks like an option comes after --
+            assert_eq!(
+                described(&["kmm", command, "ada", "10", "--", "--request-id", "r1"]),
+                (vec!["--request-id".to_owned(), "r1".to_owned()], None),
+                "{command}"
+            );
+        }
     }
 }

@@ -257,8 +257,11 @@ async fn print_ledger(
             show::entry(entry, json);
             after = after.max(entry.version);
         }
+        // the next page is after the last event read, which is the last
+        // entry printed when the page ends with one: compared with the
+        // version asked after, not with it
         match reply.more_after {
-            Some(next) if next > after => after = next,
+            Some(next) if next > request.after => after = after.max(next),
             _ => return Ok(after),
         }
     }
