@@ -459,3 +459,45 @@ async fn the_service_api_finds_the_endpoints_and_counts_requests_and_errors() {
         (json!(1), json!(1))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_left_unanswered_says_how_to_retry_it_and_the_retry_applies_once() {
+    let store = eventstore_tests::postgres::fresh_store().await;
+    let url = eventstore_tests::postgres::database_url();
+    let server = Server::start(&[
+        "--store",
+        &url,
+        "--schema",
+        store.schema(),
+        "--store-timeout",
+        "1",
+    ]);
+    server.ok(&["deposit", "hal", "1"]);
+    // another session holds the events table: the server's store hangs
+    let mut blocker = store.pool().begin().await.expect("begin");
+    sqlx::query(&format!(
+        "LOCK TABLE \"{}\".events IN ACCESS EXCLUSIVE MODE",
+        store.schema()
+    ))
+    .execute(&mut *blocker)
+    .await
+    .expect("lock the events");
+    let stuck = server.kmm(&["deposit", "hal", "5", "chores"]);
+    blocker.rollback().await.expect("release the lock");
+    assert_eq!(stuck.status.code(), Some(3), "{}", text(&stuck.stdout));
+    let said = text(&stuck.stderr);
+    let hint = "the deposit may have been applied: to apply it at most once, run the same \
+                command again with --request-id ";
+    let Some((_, id)) = said.split_once(hint) else {
+        panic!("no retry hint in {said:?}");
+    };
+    let id = id.trim();
+    assert!(
+        said.contains("the store did not answer within 1s"),
+        "{said}"
+    );
+    for _ in 0..2 {
+        server.ok(&["deposit", "hal", "5", "chores", "--request-id", id]);
+    }
+    assert_eq!(server.ok(&["balance", "hal"]), "6\n");
+}

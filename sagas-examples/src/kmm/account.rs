@@ -225,8 +225,12 @@ pub enum KmmError {
     /// The account has no budget.
     #[error("the account has no budget (set one with set-budget)")]
     NoBudget,
-    /// A description that is too long or not one line.
-    #[error("a description is one line of at most {MAX_DESCRIPTION} characters; got {0:?}")]
+    /// A description that is too long, not one line, or holds characters
+    /// that reorder the text around them.
+    #[error(
+        "a description is one line of at most {MAX_DESCRIPTION} characters, without bidirectional \
+         controls; got {0:?}"
+    )]
     BadDescription(String),
     /// A time zone that does not exist.
     #[error("{0:?} is not a time zone: expected a name like UTC or Europe/Berlin")]
@@ -341,13 +345,16 @@ impl KidAccount {
     /// withdrew.
     ///
     /// # Errors
-    /// [`KmmError::ZeroAmount`], [`KmmError::UnknownZone`].
+    /// [`KmmError::NoAccount`] (a budget for an account that never had a
+    /// deposit is a typo more often than not), [`KmmError::ZeroAmount`],
+    /// [`KmmError::UnknownZone`].
     pub fn set_budget(
         &self,
         max: Amount,
         period: Period,
         time_zone: &str,
     ) -> Result<Vec<KidAccountEvent>, KmmError> {
+        self.existing()?;
         positive(max)?;
         zone(time_zone).map_err(|e| KmmError::UnknownZone(e.0))?;
         Ok(vec![
@@ -429,8 +436,17 @@ fn positive(amount: Amount) -> Result<(), KmmError> {
     }
 }
 
+/// Whether `c` reorders the text around it when shown (bidirectional
+/// embeddings, overrides, isolates and marks): a ledger line must read as
+/// it is.
+fn reorders(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 fn one_line(description: &str) -> Result<String, KmmError> {
-    if description.chars().count() > MAX_DESCRIPTION || description.chars().any(char::is_control) {
+    if description.chars().count() > MAX_DESCRIPTION
+        || description.chars().any(|c| c.is_control() || reorders(c))
+    {
         Err(KmmError::BadDescription(description.to_owned()))
     } else {
         Ok(description.trim().to_owned())

@@ -118,6 +118,10 @@ fn nothing_moves_on_an_account_that_does_not_exist() {
     given::<KidAccount>([])
         .when(KidAccount::remove_budget)
         .then_error(KmmError::NoAccount);
+    // a budget for an account that never had a deposit is likely a typo
+    given::<KidAccount>([])
+        .when(|a| a.set_budget(Amount(5_00), Period::Daily, "UTC"))
+        .then_error(KmmError::NoAccount);
     assert_eq!(
         KidAccount::default().current_balance(),
         Err(KmmError::NoAccount)
@@ -140,10 +144,16 @@ fn bad_values_are_refused_naming_them() {
     given::<KidAccount>([])
         .when(|a| a.deposit(Amount(1), &long, now))
         .then_error(KmmError::BadDescription(long));
-    given::<KidAccount>([])
+    for reordering in ["\u{202E}sdrac", "a\u{2066}b", "\u{200F}"] {
+        given::<KidAccount>([])
+            .when(|a| a.deposit(Amount(1), reordering, now))
+            .then_error(KmmError::BadDescription(reordering.into()));
+    }
+    let opened = || [deposited(1, "2026-11-29T10:00:00Z")];
+    given::<KidAccount>(opened())
         .when(|a| a.set_budget(Amount(5_00), Period::Daily, "Mars/Olympus"))
         .then_error(KmmError::UnknownZone("Mars/Olympus".into()));
-    given::<KidAccount>([])
+    given::<KidAccount>(opened())
         .when(|a| a.set_budget(Amount(0), Period::Daily, "UTC"))
         .then_error(KmmError::ZeroAmount);
     given::<KidAccount>([deposited(MAX_BALANCE - 1, "2026-11-29T10:00:00Z")])

@@ -29,9 +29,51 @@ enum Failure {
     /// A request that went wrong: exit 1 when refused, 3 otherwise.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// A command whose outcome is unknown (a timeout, a failed server):
+    /// exit 3, saying how to retry it safely.
+    #[error(
+        "{error}; the {command} may have been applied: to apply it at most once, run the same \
+         command again with --request-id {request_id}"
+    )]
+    Uncertain {
+        /// The command.
+        command: &'static str,
+        /// What went wrong.
+        error: ClientError,
+        /// The request id it was sent with.
+        request_id: String,
+    },
     /// The server could not run: exit 3.
     #[error("{0}")]
     Serve(String),
+}
+
+/// Sends a command, under `request_id`: a refusal is the server's answer,
+/// anything else but a reply leaves its outcome unknown.
+async fn send<Q: serde::Serialize>(
+    client: &KmmClient,
+    command: &'static str,
+    request: &Q,
+    request_id: &str,
+) -> Result<Done, Failure> {
+    client
+        .call(command, request)
+        .await
+        .map_err(|error| match error {
+            refused @ ClientError::Refused { .. } => Failure::Client(refused),
+            error => Failure::Uncertain {
+                command,
+                error,
+                request_id: request_id.to_owned(),
+            },
+        })
+}
+
+/// The request id to send a command with: the one given, or a fresh one,
+/// so that a command whose reply is lost can be sent again and applied
+/// once.
+fn or_fresh(request_id: Option<String>) -> String {
+    request_id.unwrap_or_else(|| eventstore_core::EventId::new().to_string())
 }
 
 /// The `kmm` program: parses the command line, logs to stderr
@@ -71,7 +113,7 @@ pub fn run_program() -> ExitCode {
             ExitCode::from(match failure {
                 Failure::Client(ClientError::Refused { .. }) => 1,
                 Failure::Usage(_) => 2,
-                Failure::Client(_) | Failure::Serve(_) => 3,
+                Failure::Client(_) | Failure::Uncertain { .. } | Failure::Serve(_) => 3,
             })
         }
     }
@@ -104,7 +146,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             request_id,
         } => {
             let request = move_money(account, amount, &description, request_id)?;
-            let done: Done = client.call("deposit", &request).await?;
+            let id = request.request_id.clone().unwrap_or_default();
+            let done = send(&client, "deposit", &request, &id).await?;
             print_done(
                 json,
                 &format!("deposited {amount} to {}", done.account),
@@ -120,7 +163,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             request_id,
         } => {
             let request = move_money(account, amount, &description, request_id)?;
-            let done: Done = client.call("withdraw", &request).await?;
+            let id = request.request_id.clone().unwrap_or_default();
+            let done = send(&client, "withdraw", &request, &id).await?;
             print_done(
                 json,
                 &format!("withdrew {amount} from {}", done.account),
@@ -138,14 +182,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             checked(&account, request_id.as_deref())?;
             zone(&time_zone).map_err(|e| Failure::Usage(e.to_string()))?;
+            let id = or_fresh(request_id);
             let request = SetBudget {
                 account,
                 max,
                 period,
                 time_zone,
-                request_id,
+                request_id: Some(id.clone()),
             };
-            let done: Done = client.call("set-budget", &request).await?;
+            let done = send(&client, "set-budget", &request, &id).await?;
             let what = format!(
                 "{} may withdraw {}",
                 done.account,
@@ -159,11 +204,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             request_id,
         } => {
             checked(&account, request_id.as_deref())?;
+            let id = or_fresh(request_id);
             let request = OfAccount {
                 account,
-                request_id,
+                request_id: Some(id.clone()),
             };
-            let done: Done = client.call("remove-budget", &request).await?;
+            let done = send(&client, "remove-budget", &request, &id).await?;
             let what = format!("{} has no budget now", done.account);
             print_done(json, &what, &done, &request.request_id);
             Ok(())
@@ -227,7 +273,7 @@ fn move_money(
         account,
         amount,
         description: description.join(" "),
-        request_id,
+        request_id: Some(or_fresh(request_id)),
     })
 }
 
