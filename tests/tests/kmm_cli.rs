@@ -501,3 +501,26 @@ async fn a_command_left_unanswered_says_how_to_retry_it_and_the_retry_applies_on
     }
     assert_eq!(server.ok(&["balance", "hal"]), "6\n");
 }
+
+#[test]
+fn the_server_stops_on_sigterm_and_exits_with_0() {
+    let mut server = Server::start(&["--store", "memory"]);
+    server.ok(&["deposit", "ida", "1"]);
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("poll") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kmm serve still runs 15 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}

@@ -18,7 +18,7 @@ use async_nats::{Client, HeaderMap};
 use eventstore_core::reactor::Runner;
 use eventstore_core::reactor::{ReactorStore, RunnerOptions};
 use eventstore_core::{EventStore, Loaded, Options, Outcome, Repository, SharedClock, Tracker};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,6 +33,10 @@ use super::protocol::{
 /// How long the server waits for its store on one request unless told
 /// otherwise: less than the client's 10 s, so that a client hears why.
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the ledger publisher may take to stop once asked to (what it
+/// had not checkpointed is published again on the next start).
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// How many requests of one endpoint are handled at once.
 const CONCURRENT_REQUESTS: usize = 32;
@@ -160,7 +164,18 @@ where
             RunnerOptions::default().poll_interval(Duration::from_millis(200)),
         );
     ready();
-    let published = publisher.run(shutdown).await;
+    let shutdown = shutdown.shared();
+    let published = tokio::select! {
+        published = publisher.run(shutdown.clone()) => published,
+        // a publisher stuck in a call to NATS must not keep the server up
+        () = async {
+            shutdown.await;
+            tokio::time::sleep(STOP_GRACE).await;
+        } => {
+            tracing::warn!("the ledger publisher did not stop within {STOP_GRACE:?}: stopping anyway");
+            Ok(())
+        }
+    };
     workers.abort_all();
     service.stop().await?;
     published?;
