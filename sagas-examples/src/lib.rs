@@ -18,6 +18,7 @@ mod demo;
 pub mod kmm;
 pub mod money;
 mod output;
+mod program;
 pub mod saga;
 pub mod transfer;
 pub mod warehouse;

@@ -16,7 +16,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command};
 use failure::{Failure, failed};
@@ -33,29 +32,12 @@ use store::connect;
 ///     sagas_examples::run_program()
 /// }
 /// ```
-///
-/// One thread: the program waits on PostgreSQL, and on a small machine a
-/// second runtime thread per process added context switches (a worker spent
-/// 18% of its time in the kernel's task switch) more than it added work.
 #[must_use]
 pub fn run_program() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::program::start() else {
+        return ExitCode::FAILURE;
     };
+    let cli = Cli::parse();
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

@@ -198,37 +198,19 @@ impl<S: EventStore + Clone + Send + Sync + 'static> App<S> {
                             a.withdraw(request.amount, &request.description, now)
                         }
                     };
-                    self.command(
-                        endpoint,
-                        &request.account,
-                        request.request_id.as_deref(),
-                        decide,
-                    )
-                    .await
+                    self.command(endpoint, &request, decide).await
                 }
                 "set-budget" => {
                     let request: SetBudget = parse(payload)?;
                     let decide = |a: &KidAccount| {
                         a.set_budget(request.max, request.period, &request.time_zone)
                     };
-                    self.command(
-                        endpoint,
-                        &request.account,
-                        request.request_id.as_deref(),
-                        decide,
-                    )
-                    .await
+                    self.command(endpoint, &request, decide).await
                 }
                 "remove-budget" => {
                     let request: OfAccount = parse(payload)?;
                     let decide = KidAccount::remove_budget;
-                    self.command(
-                        endpoint,
-                        &request.account,
-                        request.request_id.as_deref(),
-                        decide,
-                    )
-                    .await
+                    self.command(endpoint, &request, decide).await
                 }
                 "balance" => {
                     let request: OfAccount = parse(payload)?;
@@ -282,10 +264,10 @@ impl<S: EventStore + Clone + Send + Sync + 'static> App<S> {
     async fn command(
         &self,
         command: &str,
-        account: &str,
-        request_id: Option<&str>,
+        request: &impl Addressed,
         decide: impl FnMut(&KidAccount) -> Result<Vec<KidAccountEvent>, KmmError>,
     ) -> Result<Vec<u8>, Failure> {
+        let (account, request_id) = (request.account(), request.request_id());
         check_account(account).map_err(Failure::bad_request)?;
         let options = match request_id {
             Some(id) => {
@@ -375,6 +357,28 @@ fn header_safe(message: &str) -> String {
     }
     safe
 }
+
+/// A command's request: the account it is for, and its request id.
+trait Addressed {
+    fn account(&self) -> &str;
+    fn request_id(&self) -> Option<&str>;
+}
+
+macro_rules! addressed {
+    ($($request:ty),*) => {$(
+        impl Addressed for $request {
+            fn account(&self) -> &str {
+                &self.account
+            }
+
+            fn request_id(&self) -> Option<&str> {
+                self.request_id.as_deref()
+            }
+        }
+    )*};
+}
+
+addressed!(MoveMoney, SetBudget, OfAccount);
 
 fn parse<T: DeserializeOwned>(payload: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(payload)

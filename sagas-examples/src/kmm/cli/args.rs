@@ -58,30 +58,9 @@ pub(super) enum Command {
         clock_start: Option<jiff::Timestamp>,
     },
     /// Put money in an account; the first deposit opens it.
-    Deposit {
-        /// The account: 1 to 64 letters, digits, - or _.
-        account: String,
-        /// The amount, with at most two decimals: 20, 7.50.
-        amount: Amount,
-        /// What for (after `--` when it starts with `-`).
-        description: Vec<String>,
-        /// Apply the request once however often it is sent (1 to 64
-        /// letters, digits, - or _).
-        #[arg(long)]
-        request_id: Option<String>,
-    },
+    Deposit(MoveArgs),
     /// Take money out, within the balance and the budget.
-    Withdraw {
-        /// The account.
-        account: String,
-        /// The amount, with at most two decimals.
-        amount: Amount,
-        /// What for (after `--` when it starts with `-`).
-        description: Vec<String>,
-        /// Apply the request once however often it is sent.
-        #[arg(long)]
-        request_id: Option<String>,
-    },
+    Withdraw(MoveArgs),
     /// Set or change the budget: at most MAX withdrawn per PERIOD.
     SetBudget {
         /// The account.
@@ -125,6 +104,21 @@ pub(super) enum Command {
     },
 }
 
+/// What `deposit` and `withdraw` take.
+#[derive(Debug, clap::Args)]
+pub(super) struct MoveArgs {
+    /// The account: 1 to 64 letters, digits, - or _.
+    pub(super) account: String,
+    /// The amount, with at most two decimals: 20, 7.50.
+    pub(super) amount: Amount,
+    /// What for (after `--` when it starts with `-`).
+    pub(super) description: Vec<String>,
+    /// Apply the request once however often it is sent (1 to 64 letters,
+    /// digits, - or _; a fresh one when not given).
+    #[arg(long)]
+    pub(super) request_id: Option<String>,
+}
+
 /// A token of a NATS subject: letters, digits, `-` and `_`.
 fn subject_token(text: &str) -> Result<String, String> {
     if !text.is_empty()
@@ -149,16 +143,7 @@ mod tests {
     fn described(args: &[&str]) -> (Vec<String>, Option<String>) {
         let cli = Cli::try_parse_from(args).expect("a command line");
         match cli.command {
-            Command::Deposit {
-                description,
-                request_id,
-                ..
-            }
-            | Command::Withdraw {
-                description,
-                request_id,
-                ..
-            } => (description, request_id),
+            Command::Deposit(args) | Command::Withdraw(args) => (args.description, args.request_id),
             other => panic!("{other:?}"),
         }
     }

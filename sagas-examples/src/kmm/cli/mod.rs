@@ -8,9 +8,8 @@ mod show;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
-use args::{Cli, Command};
+use args::{Cli, Command, MoveArgs};
 
 use super::account::PeriodSummary;
 use super::client::{ClientError, KmmClient};
@@ -89,23 +88,10 @@ fn or_fresh(request_id: Option<String>) -> String {
 /// ```
 #[must_use]
 pub fn run_program() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(3);
-        }
+    let Some(runtime) = crate::program::start() else {
+        return ExitCode::from(3);
     };
+    let cli = Cli::parse();
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
@@ -139,40 +125,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let client = KmmClient::connect(&cli.nats, &cli.root).await?;
     match command {
         Command::Serve { .. } => unreachable!("served above"),
-        Command::Deposit {
-            account,
-            amount,
-            description,
-            request_id,
-        } => {
-            let request = move_money(account, amount, &description, request_id)?;
-            let id = request.request_id.clone().unwrap_or_default();
-            let done = send(&client, "deposit", &request, &id).await?;
-            print_done(
-                json,
-                &format!("deposited {amount} to {}", done.account),
-                &done,
-                &request.request_id,
-            );
-            Ok(())
-        }
-        Command::Withdraw {
-            account,
-            amount,
-            description,
-            request_id,
-        } => {
-            let request = move_money(account, amount, &description, request_id)?;
-            let id = request.request_id.clone().unwrap_or_default();
-            let done = send(&client, "withdraw", &request, &id).await?;
-            print_done(
-                json,
-                &format!("withdrew {amount} from {}", done.account),
-                &done,
-                &request.request_id,
-            );
-            Ok(())
-        }
+        Command::Deposit(args) => move_money(&client, "deposit", args, json).await,
+        Command::Withdraw(args) => move_money(&client, "withdraw", args, json).await,
         Command::SetBudget {
             account,
             max,
@@ -262,19 +216,29 @@ fn checked(account: &str, request_id: Option<&str>) -> Result<(), Failure> {
     Ok(())
 }
 
-fn move_money(
-    account: String,
-    amount: super::amount::Amount,
-    description: &[String],
-    request_id: Option<String>,
-) -> Result<MoveMoney, Failure> {
-    checked(&account, request_id.as_deref())?;
-    Ok(MoveMoney {
-        account,
-        amount,
-        description: description.join(" "),
-        request_id: Some(or_fresh(request_id)),
-    })
+/// Runs `deposit` or `withdraw`.
+async fn move_money(
+    client: &KmmClient,
+    command: &'static str,
+    args: MoveArgs,
+    json: bool,
+) -> Result<(), Failure> {
+    checked(&args.account, args.request_id.as_deref())?;
+    let request_id = or_fresh(args.request_id);
+    let request = MoveMoney {
+        account: args.account,
+        amount: args.amount,
+        description: args.description.join(" "),
+        request_id: Some(request_id.clone()),
+    };
+    let done = send(client, command, &request, &request_id).await?;
+    let what = if command == "deposit" {
+        format!("deposited {} to {}", request.amount, done.account)
+    } else {
+        format!("withdrew {} from {}", request.amount, done.account)
+    };
+    print_done(json, &what, &done, &request.request_id);
+    Ok(())
 }
 
 fn print_done(json: bool, what: &str, done: &Done, request_id: &Option<String>) {

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use eventstore_core::ErrorChain;
-use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command};
 
@@ -31,23 +30,10 @@ use super::nats::Warehouse;
 /// ```
 #[must_use]
 pub fn run_program() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::program::start() else {
+        return ExitCode::FAILURE;
     };
+    let cli = Cli::parse();
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
