@@ -38,6 +38,7 @@ use eventstore_core::{
 };
 use eventstore_tests::postgres::fresh_store;
 use sagas_examples::account::Account;
+use sagas_examples::kmm::KidAccount;
 use sagas_examples::transfer::Transfer;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -47,6 +48,8 @@ use serde_json::{Map, Value};
 const ACCOUNT: &str = "account.json";
 /// The corpus of the transfers' events.
 const TRANSFER: &str = "transfer.json";
+/// The corpus of the kids' accounts' events (the kmm sample).
+const KID_ACCOUNT: &str = "kid_account.json";
 
 /// One file of the corpus: the rows of one aggregate kind's events.
 #[derive(Deserialize)]
@@ -270,6 +273,7 @@ fn every_event_family_of_the_sample_has_a_corpus_file() {
     let covered: BTreeSet<String> = [
         type_name::<<Account as Aggregate>::Event>(),
         type_name::<<Transfer as Aggregate>::Event>(),
+        type_name::<<KidAccount as Aggregate>::Event>(),
     ]
     .map(str::to_owned)
     .into();
@@ -290,7 +294,7 @@ fn every_event_family_of_the_sample_has_a_corpus_file() {
         .collect();
     assert_eq!(
         files,
-        [ACCOUNT, TRANSFER].map(str::to_owned).into(),
+        [ACCOUNT, KID_ACCOUNT, TRANSFER].map(str::to_owned).into(),
         "every file of the corpus is checked"
     );
 }
@@ -299,6 +303,7 @@ fn every_event_family_of_the_sample_has_a_corpus_file() {
 fn every_row_reads_as_its_current_events() {
     let mut failures = decoding_failures::<Account>(ACCOUNT);
     failures.extend(decoding_failures::<Transfer>(TRANSFER));
+    failures.extend(decoding_failures::<KidAccount>(KID_ACCOUNT));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -306,6 +311,7 @@ fn every_row_reads_as_its_current_events() {
 fn every_kind_has_a_row_at_every_version() {
     let mut missing = missing_rows::<Account>(ACCOUNT);
     missing.extend(missing_rows::<Transfer>(TRANSFER));
+    missing.extend(missing_rows::<KidAccount>(KID_ACCOUNT));
     assert!(
         missing.is_empty(),
         "add the rows as the release wrote them:\n{}",
@@ -480,6 +486,7 @@ async fn forget_erases_every_version<S: EventStore>(store: &S, label: &str) {
 async fn stored_and_read_back<S: EventStore + Tracker + Clone>(store: S, label: &str) {
     reads_back::<S, Account>(&store, label, ACCOUNT).await;
     reads_back::<S, Transfer>(&store, label, TRANSFER).await;
+    reads_back::<S, KidAccount>(&store, label, KID_ACCOUNT).await;
     forget_erases_every_version(&store, label).await;
 }
 
