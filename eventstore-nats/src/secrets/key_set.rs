@@ -158,7 +158,10 @@ impl KeySet {
                     .spared_fields
                     .iter()
                     .any(|(k, v, f)| k == kind && v == version && f == field);
-                if !spared && let Some(id) = fields.remove(field) {
+                if spared {
+                    continue;
+                }
+                if let Some(id) = fields.remove(field) {
                     destroyed.fields.push(id);
                 }
             }
