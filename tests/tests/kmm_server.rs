@@ -206,3 +206,41 @@ async fn a_store_that_does_not_answer_is_reported_by_the_server_before_the_clien
     let balance: Balance = client.call("balance", &account).await.expect("balance");
     assert_eq!(balance.balance, Amount(3_00));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_queued_behind_a_stuck_store_are_answered_before_the_clients_timeout() {
+    let store = eventstore_tests::postgres::fresh_store().await;
+    let schema = store.schema().to_owned();
+    let pool = store.pool().clone();
+    let clock = Arc::new(ManualClock::starting_at(at("2026-11-29T10:00:00Z")));
+    let server = InProcessServer::start_with(store, clock, Duration::from_secs(1)).await;
+    let client = &server.client().await;
+    let account = OfAccount {
+        account: "ivy".into(),
+        request_id: None,
+    };
+    let mut blocker = pool.begin().await.expect("begin");
+    sqlx::query(&format!(
+        "LOCK TABLE \"{schema}\".events IN ACCESS EXCLUSIVE MODE"
+    ))
+    .execute(&mut *blocker)
+    .await
+    .expect("lock the events");
+    // more requests than the server handles at once, many times over: each
+    // must hear the server's 503 within the store timeout of its arrival,
+    // not wait in line until the client gives up after 10 s
+    let replies = futures_util::future::join_all(
+        (0..400).map(|_| client.call::<_, Balance>("balance", &account)),
+    )
+    .await;
+    blocker.rollback().await.expect("release the lock");
+    let timed_out = replies
+        .iter()
+        .filter(|r| matches!(r, Err(ClientError::TimedOut { .. })))
+        .count();
+    let unavailable = replies
+        .iter()
+        .filter(|r| matches!(r, Err(ClientError::ServerFailed { code: 503, .. })))
+        .count();
+    assert_eq!((timed_out, unavailable), (0, 400));
+}

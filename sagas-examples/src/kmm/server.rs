@@ -13,6 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_nats::service::Request;
 use async_nats::service::ServiceExt;
 use async_nats::{Client, HeaderMap};
 use eventstore_core::reactor::Runner;
@@ -22,6 +23,7 @@ use futures_util::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
 
 use super::account::{KidAccount, KidAccountEvent, KmmError};
 use super::ledger::{LedgerPublisher, page};
@@ -38,7 +40,7 @@ pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(5);
 /// had not checkpointed is published again on the next start).
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// How many requests of one endpoint are handled at once.
+/// How many requests are handled at once, all endpoints together.
 const CONCURRENT_REQUESTS: usize = 32;
 
 /// How `serve` runs.
@@ -130,29 +132,24 @@ where
             .snapshot_every_for::<KidAccount>(50),
         options: options.clone(),
     });
+    // requests are taken as they arrive, each with its deadline from then:
+    // one waiting for a turn at the store hears 503 in time, instead of
+    // waiting unseen in the subscription until its client gives up
+    let turns = Arc::new(Semaphore::new(CONCURRENT_REQUESTS));
     let mut workers = tokio::task::JoinSet::new();
     for name in ENDPOINTS {
-        let endpoint = group.endpoint_builder().name(name).add(name).await?;
+        let mut endpoint = group.endpoint_builder().name(name).add(name).await?;
         let app = Arc::clone(&app);
-        workers.spawn(
-            endpoint.for_each_concurrent(CONCURRENT_REQUESTS, move |request| {
+        let turns = Arc::clone(&turns);
+        workers.spawn(async move {
+            let mut handling = tokio::task::JoinSet::new();
+            while let Some(request) = endpoint.next().await {
+                while handling.try_join_next().is_some() {}
                 let app = Arc::clone(&app);
-                async move {
-                    let answer = app.answer(name, &request.message.payload).await;
-                    let mut headers = HeaderMap::new();
-                    let reply = answer.map(Into::into).map_err(|failure| {
-                        headers.insert(ERROR_KIND_HEADER, failure.kind);
-                        async_nats::service::error::Error {
-                            status: header_safe(&failure.message),
-                            code: failure.code,
-                        }
-                    });
-                    if let Err(error) = request.respond_with_headers(reply, headers).await {
-                        tracing::warn!(endpoint = name, %error, "cannot reply");
-                    }
-                }
-            }),
-        );
+                let turns = Arc::clone(&turns);
+                handling.spawn(async move { app.respond(name, &request, &turns).await });
+            }
+        });
     }
     let publisher = Runner::new(store, LedgerPublisher::new(nats.clone(), &options.root))
         .clock(options.clock.clone())
@@ -183,81 +180,97 @@ where
 }
 
 impl<S: EventStore + Clone + Send + Sync + 'static> App<S> {
-    /// The reply to one request of `endpoint`.
-    async fn answer(&self, endpoint: &str, payload: &[u8]) -> Result<Vec<u8>, Failure> {
+    /// Answers one request of `endpoint`, taken just now: within the store
+    /// timeout from now, its turn among [`CONCURRENT_REQUESTS`] included.
+    async fn respond(&self, endpoint: &'static str, request: &Request, turns: &Semaphore) {
         let timeout = self.options.store_timeout;
         let answered = tokio::time::timeout(timeout, async {
-            match endpoint {
-                "deposit" | "withdraw" => {
-                    let request: MoveMoney = parse(payload)?;
-                    let now = self.now()?;
-                    let decide = |a: &KidAccount| {
-                        if endpoint == "deposit" {
-                            a.deposit(request.amount, &request.description, now)
-                        } else {
-                            a.withdraw(request.amount, &request.description, now)
-                        }
-                    };
-                    self.command(endpoint, &request, decide).await
-                }
-                "set-budget" => {
-                    let request: SetBudget = parse(payload)?;
-                    let decide = |a: &KidAccount| {
-                        a.set_budget(request.max, request.period, &request.time_zone)
-                    };
-                    self.command(endpoint, &request, decide).await
-                }
-                "remove-budget" => {
-                    let request: OfAccount = parse(payload)?;
-                    let decide = KidAccount::remove_budget;
-                    self.command(endpoint, &request, decide).await
-                }
-                "balance" => {
-                    let request: OfAccount = parse(payload)?;
-                    let account = self.load(&request.account).await?;
-                    let balance = account
-                        .current_balance()
-                        .map_err(|e| Failure::refused(endpoint, &request.account, &e))?;
-                    reply(&Balance {
-                        account: request.account,
-                        balance,
-                    })
-                }
-                "last-budget-period" => {
-                    let request: OfAccount = parse(payload)?;
-                    let account = self.load(&request.account).await?;
-                    let summary = account
-                        .last_budget_period()
-                        .map_err(|e| Failure::refused(endpoint, &request.account, &e))?;
-                    reply(&summary)
-                }
-                "ledger" => {
-                    let request: LedgerPage = parse(payload)?;
-                    check_account(&request.account).map_err(Failure::bad_request)?;
-                    let found = page(self.repo.store(), &request.account, request.after)
-                        .await
-                        .map_err(|e| Failure::store(&e))?;
-                    if request.after == 0 && found.entries.is_empty() && found.more_after.is_none()
-                    {
-                        // an account with budget events only has an empty ledger
-                        self.load(&request.account)
-                            .await?
-                            .current_balance()
-                            .map_err(|e| Failure::refused(endpoint, &request.account, &e))?;
-                    }
-                    reply(&found)
-                }
-                other => Err(Failure::bad_request(format!("no endpoint {other:?}"))),
-            }
+            let _turn = turns.acquire().await;
+            self.answer(endpoint, &request.message.payload).await
         })
         .await;
-        answered.unwrap_or_else(|_| {
+        let answer = answered.unwrap_or_else(|_| {
             Err(Failure {
                 code: 503,
                 kind: "store_timeout",
                 message: format!("the store did not answer within {timeout:?}"),
             })
-        })
+        });
+        let mut headers = HeaderMap::new();
+        let reply = answer.map(Into::into).map_err(|failure| {
+            headers.insert(ERROR_KIND_HEADER, failure.kind);
+            async_nats::service::error::Error {
+                status: header_safe(&failure.message),
+                code: failure.code,
+            }
+        });
+        if let Err(error) = request.respond_with_headers(reply, headers).await {
+            tracing::warn!(endpoint, %error, "cannot reply");
+        }
+    }
+
+    /// The reply to one request of `endpoint`.
+    async fn answer(&self, endpoint: &str, payload: &[u8]) -> Result<Vec<u8>, Failure> {
+        match endpoint {
+            "deposit" | "withdraw" => {
+                let request: MoveMoney = parse(payload)?;
+                let now = self.now()?;
+                let decide = |a: &KidAccount| {
+                    if endpoint == "deposit" {
+                        a.deposit(request.amount, &request.description, now)
+                    } else {
+                        a.withdraw(request.amount, &request.description, now)
+                    }
+                };
+                self.command(endpoint, &request, decide).await
+            }
+            "set-budget" => {
+                let request: SetBudget = parse(payload)?;
+                let decide =
+                    |a: &KidAccount| a.set_budget(request.max, request.period, &request.time_zone);
+                self.command(endpoint, &request, decide).await
+            }
+            "remove-budget" => {
+                let request: OfAccount = parse(payload)?;
+                let decide = KidAccount::remove_budget;
+                self.command(endpoint, &request, decide).await
+            }
+            "balance" => {
+                let request: OfAccount = parse(payload)?;
+                let account = self.load(&request.account).await?;
+                let balance = account
+                    .current_balance()
+                    .map_err(|e| Failure::refused(endpoint, &request.account, &e))?;
+                reply(&Balance {
+                    account: request.account,
+                    balance,
+                })
+            }
+            "last-budget-period" => {
+                let request: OfAccount = parse(payload)?;
+                let account = self.load(&request.account).await?;
+                let summary = account
+                    .last_budget_period()
+                    .map_err(|e| Failure::refused(endpoint, &request.account, &e))?;
+                reply(&summary)
+            }
+            "ledger" => {
+                let request: LedgerPage = parse(payload)?;
+                check_account(&request.account).map_err(Failure::bad_request)?;
+                let found = page(self.repo.store(), &request.account, request.after)
+                    .await
+                    .map_err(|e| Failure::store(&e))?;
+                if request.after == 0 && found.entries.is_empty() && found.more_after.is_none() {
+                    // an account with budget events only has an empty ledger
+                    self.load(&request.account)
+                        .await?
+                        .current_balance()
+                        .map_err(|e| Failure::refused(endpoint, &request.account, &e))?;
+                }
+                reply(&found)
+            }
+            other => Err(Failure::bad_request(format!("no endpoint {other:?}"))),
+        }
     }
 
     /// Runs a command on `account` and replies with its balance after.
