@@ -524,3 +524,21 @@ fn the_server_stops_on_sigterm_and_exits_with_0() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn a_command_no_server_heard_says_it_was_not_applied() {
+    // NATS answers "no responders" only when nothing listens: the deposit
+    // reached no server, so no retry hint is due
+    let output = Command::new(env!("CARGO_BIN_EXE_kmm_process"))
+        .args(["--nats", &shared_url(), "--root", &fresh_root()])
+        .args(["deposit", "ada", "5", "--request-id", "r1"])
+        .output()
+        .expect("run kmm");
+    let said = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{said}");
+    assert!(
+        said.starts_with("error: no kmm server is answering on kmmtest_"),
+        "{said}"
+    );
+    assert!(!said.contains("may have been applied"), "{said}");
+}

@@ -48,7 +48,8 @@ enum Failure {
 }
 
 /// Sends a command, under `request_id`: a refusal is the server's answer,
-/// anything else but a reply leaves its outcome unknown.
+/// and no server heard one NATS had no responders for; anything else but a
+/// reply leaves its outcome unknown.
 async fn send<Q: serde::Serialize>(
     client: &KmmClient,
     command: &'static str,
@@ -59,7 +60,10 @@ async fn send<Q: serde::Serialize>(
         .call(command, request)
         .await
         .map_err(|error| match error {
-            refused @ ClientError::Refused { .. } => Failure::Client(refused),
+            // refused, or heard by no server: not applied
+            certain @ (ClientError::Refused { .. } | ClientError::NotRunning { .. }) => {
+                Failure::Client(certain)
+            }
             error => Failure::Uncertain {
                 command,
                 error,
