@@ -40,6 +40,11 @@ pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(5);
 /// had not checkpointed is published again on the next start).
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
+/// How many requests the server holds at once, all endpoints together:
+/// one more is answered 503 `busy` at once, so a flood against a stuck
+/// store cannot grow the server without bound.
+const MAX_WAITING: usize = 1024;
+
 /// How many requests are handled at once, all endpoints together.
 const CONCURRENT_REQUESTS: usize = 32;
 
@@ -136,19 +141,31 @@ where
     // one waiting for a turn at the store hears 503 in time, instead of
     // waiting unseen in the subscription until its client gives up
     let turns = Arc::new(Semaphore::new(CONCURRENT_REQUESTS));
+    let admitted = Arc::new(Semaphore::new(MAX_WAITING));
     let mut workers = tokio::task::JoinSet::new();
     for name in ENDPOINTS {
         let mut endpoint = group.endpoint_builder().name(name).add(name).await?;
         let app = Arc::clone(&app);
         let turns = Arc::clone(&turns);
+        let admitted = Arc::clone(&admitted);
         workers.spawn(async move {
             let mut handling = tokio::task::JoinSet::new();
             while let Some(request) = endpoint.next().await {
                 while handling.try_join_next().is_some() {}
+                let Ok(place) = Arc::clone(&admitted).try_acquire_owned() else {
+                    // a flood against a stuck store: said at once, held nowhere
+                    reply_to(&request, Err(busy()), name).await;
+                    continue;
+                };
                 let app = Arc::clone(&app);
                 let turns = Arc::clone(&turns);
-                handling.spawn(async move { app.respond(name, &request, &turns).await });
+                handling.spawn(async move {
+                    app.respond(name, &request, &turns).await;
+                    drop(place);
+                });
             }
+            // the stream ends only once the service stops: answer what is in hand
+            while handling.join_next().await.is_some() {}
         });
     }
     let publisher = Runner::new(store, LedgerPublisher::new(nats.clone(), &options.root))
@@ -196,17 +213,7 @@ impl<S: EventStore + Clone + Send + Sync + 'static> App<S> {
                 message: format!("the store did not answer within {timeout:?}"),
             })
         });
-        let mut headers = HeaderMap::new();
-        let reply = answer.map(Into::into).map_err(|failure| {
-            headers.insert(ERROR_KIND_HEADER, failure.kind);
-            async_nats::service::error::Error {
-                status: header_safe(&failure.message),
-                code: failure.code,
-            }
-        });
-        if let Err(error) = request.respond_with_headers(reply, headers).await {
-            tracing::warn!(endpoint, %error, "cannot reply");
-        }
+        reply_to(request, answer, endpoint).await;
     }
 
     /// The reply to one request of `endpoint`.
@@ -369,6 +376,33 @@ fn header_safe(message: &str) -> String {
         }
     }
     safe
+}
+
+/// Sends `answer` to `request`'s client: the reply, or a service error with
+/// its kind in the `Kmm-Error` header.
+async fn reply_to(request: &Request, answer: Result<Vec<u8>, Failure>, endpoint: &str) {
+    let mut headers = HeaderMap::new();
+    let reply = answer.map(Into::into).map_err(|failure| {
+        headers.insert(ERROR_KIND_HEADER, failure.kind);
+        async_nats::service::error::Error {
+            status: header_safe(&failure.message),
+            code: failure.code,
+        }
+    });
+    if let Err(error) = request.respond_with_headers(reply, headers).await {
+        tracing::warn!(endpoint, %error, "cannot reply");
+    }
+}
+
+/// The answer to a request that finds [`MAX_WAITING`] requests in hand.
+fn busy() -> Failure {
+    Failure {
+        code: 503,
+        kind: "busy",
+        message: format!(
+            "the server is busy: {MAX_WAITING} requests wait for the store; nothing was done"
+        ),
+    }
 }
 
 /// A command's request: the account it is for, and its request id.
