@@ -42,6 +42,34 @@ async fn withdraw(client: &KmmClient, account: &str, cents: u64) -> Result<Done,
     client.call("withdraw", &request).await
 }
 
+/// Deposits 100 in `account` and sets a budget of 10 per `period` in
+/// `zone`.
+async fn with_100_and_a_budget_of_10(
+    client: &KmmClient,
+    account: &str,
+    period: Period,
+    zone: &str,
+) {
+    let deposit = MoveMoney {
+        account: account.to_owned(),
+        amount: Amount(100_00),
+        description: String::new(),
+        request_id: None,
+    };
+    let _: Done = client.call("deposit", &deposit).await.expect("deposit");
+    let budget = SetBudget {
+        account: account.to_owned(),
+        max: Amount(10_00),
+        period,
+        time_zone: zone.to_owned(),
+        request_id: None,
+    };
+    let _: Done = client
+        .call("set-budget", &budget)
+        .await
+        .expect("set a budget");
+}
+
 #[track_caller]
 fn over_budget(result: Result<Done, ClientError>) {
     match result {
@@ -57,24 +85,7 @@ async fn the_servers_clock_moves_across_a_day_the_clocks_go_forward_without_slee
     let clock = Arc::new(ManualClock::starting_at(at("2026-03-28T22:59:00Z")));
     let (_server, client) = start(MemoryStore::new(), Arc::clone(&clock)).await;
     let client = &client;
-    let deposit = MoveMoney {
-        account: "eve".into(),
-        amount: Amount(100_00),
-        description: "savings".into(),
-        request_id: None,
-    };
-    let _: Done = client.call("deposit", &deposit).await.expect("deposit");
-    let budget = SetBudget {
-        account: "eve".into(),
-        max: Amount(10_00),
-        period: Period::Daily,
-        time_zone: "Europe/Berlin".into(),
-        request_id: None,
-    };
-    let _: Done = client
-        .call("set-budget", &budget)
-        .await
-        .expect("set a budget");
+    with_100_and_a_budget_of_10(client, "eve", Period::Daily, "Europe/Berlin").await;
 
     withdraw(client, "eve", 6_00)
         .await
@@ -120,24 +131,7 @@ where
     let clock = Arc::new(ManualClock::starting_at(at("2026-11-29T10:00:00Z")));
     let (_server, client) = start(store, clock).await;
     let client = &client;
-    let deposit = MoveMoney {
-        account: "fay".into(),
-        amount: Amount(100_00),
-        description: String::new(),
-        request_id: None,
-    };
-    let _: Done = client.call("deposit", &deposit).await.expect("deposit");
-    let budget = SetBudget {
-        account: "fay".into(),
-        max: Amount(10_00),
-        period: Period::Weekly,
-        time_zone: "UTC".into(),
-        request_id: None,
-    };
-    let _: Done = client
-        .call("set-budget", &budget)
-        .await
-        .expect("set a budget");
+    with_100_and_a_budget_of_10(client, "fay", Period::Weekly, "UTC").await;
     let attempts =
         futures_util::future::join_all((0..24).map(|_| withdraw(client, "fay", 1_00))).await;
     let mut passed = 0;
