@@ -162,14 +162,48 @@ async fn concurrent_withdrawals_stay_within_the_budget_on_postgres() {
         .await;
 }
 
+/// Locks the events table of a PostgreSQL store from another session.
+struct Locker {
+    pool: sqlx::PgPool,
+    schema: String,
+}
+
+impl Locker {
+    /// Takes the lock, which every read of the events then waits for until
+    /// the transaction ends.
+    async fn lock_events(&self) -> sqlx::Transaction<'static, sqlx::Postgres> {
+        let mut blocker = self.pool.begin().await.expect("begin");
+        sqlx::query(&format!(
+            "LOCK TABLE \"{}\".events IN ACCESS EXCLUSIVE MODE",
+            self.schema
+        ))
+        .execute(&mut *blocker)
+        .await
+        .expect("lock the events");
+        blocker
+    }
+}
+
+/// A server in process on a fresh PostgreSQL store that waits at most
+/// `store_timeout` for it, a client, and a way to lock its events.
+async fn on_postgres_with_store_timeout(
+    store_timeout: Duration,
+) -> (InProcessServer, KmmClient, Locker) {
+    let store = eventstore_tests::postgres::fresh_store().await;
+    let locker = Locker {
+        pool: store.pool().clone(),
+        schema: store.schema().to_owned(),
+    };
+    let clock = Arc::new(ManualClock::starting_at(at("2026-11-29T10:00:00Z")));
+    let server = InProcessServer::start_with(store, clock, store_timeout).await;
+    let client = server.client().await;
+    (server, client, locker)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_does_not_answer_is_reported_by_the_server_before_the_client_times_out() {
-    let store = eventstore_tests::postgres::fresh_store().await;
-    let schema = store.schema().to_owned();
-    let pool = store.pool().clone();
-    let clock = Arc::new(ManualClock::starting_at(at("2026-11-29T10:00:00Z")));
-    let server = InProcessServer::start_with(store, clock, Duration::from_secs(1)).await;
-    let client = &server.client().await;
+    let (_server, client, locker) = on_postgres_with_store_timeout(Duration::from_secs(1)).await;
+    let client = &client;
     let account = OfAccount {
         account: "gus".into(),
         request_id: None,
@@ -182,13 +216,7 @@ async fn a_store_that_does_not_answer_is_reported_by_the_server_before_the_clien
     };
     let _: Done = client.call("deposit", &deposit).await.expect("deposit");
     // another session holds the events table: every read of it waits
-    let mut blocker = pool.begin().await.expect("begin");
-    sqlx::query(&format!(
-        "LOCK TABLE \"{schema}\".events IN ACCESS EXCLUSIVE MODE"
-    ))
-    .execute(&mut *blocker)
-    .await
-    .expect("lock the events");
+    let blocker = locker.lock_events().await;
     let stuck = client.call::<_, Balance>("balance", &account).await;
     match stuck {
         Err(ClientError::ServerFailed { code: 503, message }) => {
@@ -204,23 +232,13 @@ async fn a_store_that_does_not_answer_is_reported_by_the_server_before_the_clien
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_queued_behind_a_stuck_store_are_answered_before_the_clients_timeout_or_turned_away()
  {
-    let store = eventstore_tests::postgres::fresh_store().await;
-    let schema = store.schema().to_owned();
-    let pool = store.pool().clone();
-    let clock = Arc::new(ManualClock::starting_at(at("2026-11-29T10:00:00Z")));
-    let server = InProcessServer::start_with(store, clock, Duration::from_secs(2)).await;
-    let client = &server.client().await;
+    let (_server, client, locker) = on_postgres_with_store_timeout(Duration::from_secs(2)).await;
+    let client = &client;
     let account = OfAccount {
         account: "ivy".into(),
         request_id: None,
     };
-    let mut blocker = pool.begin().await.expect("begin");
-    sqlx::query(&format!(
-        "LOCK TABLE \"{schema}\".events IN ACCESS EXCLUSIVE MODE"
-    ))
-    .execute(&mut *blocker)
-    .await
-    .expect("lock the events");
+    let blocker = locker.lock_events().await;
     // more requests than the server handles at once, many times over, and
     // more than it holds: each must hear a 503 within the store timeout of
     // its arrival (or at once, when the server holds 1024 already), not wait
