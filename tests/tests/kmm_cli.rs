@@ -296,6 +296,25 @@ fn bad_values_on_the_command_line_exit_with_2_naming_them() {
     }
 }
 
+/// Publishes `payloads` on `subject` with a client of its own.
+fn publish_raw(subject: &str, payloads: &[String]) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let nats = async_nats::connect(shared_url())
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}; {HOW_TO_PROVIDE_NATS}"));
+        for payload in payloads {
+            nats.publish(subject.to_owned(), payload.clone().into())
+                .await
+                .expect("publish");
+        }
+        nats.flush().await.expect("flush");
+    });
+}
+
 #[test]
 fn ledger_follow_prints_each_new_entry_once_as_it_commits() {
     let server = Server::start(&["--store", "memory"]);
@@ -308,6 +327,20 @@ fn ledger_follow_prints_each_new_entry_once_as_it_commits() {
         .expect("start the follower");
     let lines = lines_of(follower.stdout.take().expect("stdout"));
     let mut seen = vec![lines.recv_timeout(LINE_WAIT).expect("the history")];
+    // on the ledger's subject: a message that is no entry, and the first
+    // entry again (as a publisher that crashed before its checkpoint sends
+    // it): the follower prints neither
+    publish_raw(
+        &format!("{}.streams.ledger.bob", server.root),
+        &[
+            "not an entry".to_owned(),
+            json!({
+                "account": "bob", "version": 1, "change": 100,
+                "at": "2026-11-29T10:00:00Z", "description": "first"
+            })
+            .to_string(),
+        ],
+    );
     server.ok(&["deposit", "bob", "2", "second"]);
     // a budget event between two entries: the follower reads the gap again
     server.ok(&["set-budget", "bob", "100", "daily"]);

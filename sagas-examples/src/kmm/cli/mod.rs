@@ -154,7 +154,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 done.account,
                 show::budget(max, period, &request.time_zone)
             );
-            print_done(json, &what, &done, &request.request_id);
+            print_done(json, &what, &done, &id);
             Ok(())
         }
         Command::RemoveBudget {
@@ -169,16 +169,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             let done = send(&client, "remove-budget", &request, &id).await?;
             let what = format!("{} has no budget now", done.account);
-            print_done(json, &what, &done, &request.request_id);
+            print_done(json, &what, &done, &id);
             Ok(())
         }
         Command::Balance { account } => {
-            checked(&account, None)?;
-            let request = OfAccount {
-                account,
-                request_id: None,
-            };
-            let balance: Balance = client.call("balance", &request).await?;
+            let balance: Balance = client.call("balance", &query(account)?).await?;
             if json {
                 show::json(&balance);
             } else {
@@ -187,13 +182,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::LastBudgetPeriod { account } => {
-            checked(&account, None)?;
-            let request = OfAccount {
-                account,
-                request_id: None,
-            };
             let summary: Option<PeriodSummary> =
-                client.call("last-budget-period", &request).await?;
+                client.call("last-budget-period", &query(account)?).await?;
             if json {
                 show::json(&summary);
             } else {
@@ -220,6 +210,15 @@ fn checked(account: &str, request_id: Option<&str>) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The request of a query about `account`, checked.
+fn query(account: String) -> Result<OfAccount, Failure> {
+    checked(&account, None)?;
+    Ok(OfAccount {
+        account,
+        request_id: None,
+    })
+}
+
 /// Runs `deposit` or `withdraw`.
 async fn move_money(
     client: &KmmClient,
@@ -241,15 +240,15 @@ async fn move_money(
     } else {
         format!("withdrew {} from {}", request.amount, done.account)
     };
-    print_done(json, &what, &done, &request.request_id);
+    print_done(json, &what, &done, &request_id);
     Ok(())
 }
 
-fn print_done(json: bool, what: &str, done: &Done, request_id: &Option<String>) {
+fn print_done(json: bool, what: &str, done: &Done, request_id: &str) {
     if json {
         show::json(done);
     } else {
-        show::done(what, done, request_id.as_deref());
+        show::done(what, done, request_id);
     }
 }
 

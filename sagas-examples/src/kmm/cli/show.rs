@@ -18,9 +18,8 @@ pub(super) fn json<T: Serialize>(value: &T) {
 }
 
 /// What a command did, in words.
-pub(super) fn done(what: &str, done: &Done, request_id: Option<&str>) {
+pub(super) fn done(what: &str, done: &Done, id: &str) {
     if done.already_applied {
-        let id = request_id.unwrap_or_default();
         println!(
             "request {id} was already applied: nothing done again; the balance of {} is {}",
             done.account, done.balance
